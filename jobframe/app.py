@@ -1,0 +1,121 @@
+"""Find an app's main container and the jobs it exposes.
+
+An app is a ``DeclarativeContainer`` class — the equivalent of a Dagger component. Each job is a
+``Factory`` provider of a job class on it (``send_push = providers.Factory(SendPush, braze=...)``),
+the way a component exposes ``someJob()``. Two kinds of ``Dependency`` provider are filled by
+jobframe for every run, recognised by their ``instance_of``: a :class:`~jobframe.Settings`
+subclass (loaded from the profiles) and :class:`~jobframe.RunContext`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import inspect
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dependency_injector import containers, providers
+
+from jobframe.context import RunContext
+from jobframe.errors import ConfigurationError, UsageError
+from jobframe.job import JobSpec, is_job_class, spec_for
+from jobframe.settings import Settings
+
+__all__ = ["DEFAULT_APP", "App", "JobEntry", "load_app"]
+
+DEFAULT_APP = "jobs:MainContainer"
+
+
+@dataclass(frozen=True)
+class JobEntry:
+    """A job as the app exposes it: the provider's attribute name and the job's spec."""
+
+    provider_name: str
+    spec: JobSpec
+
+
+@dataclass(frozen=True)
+class App:
+    """An app's main container class and what jobframe derived from it."""
+
+    container_cls: type[containers.DeclarativeContainer]
+    jobs: dict[str, JobEntry] = field(default_factory=dict)
+    settings_provider: str | None = None
+    settings_cls: type[Settings] | None = None
+    context_provider: str | None = None
+
+    @classmethod
+    def from_container(cls, container_cls: type[containers.DeclarativeContainer]) -> App:
+        """Discover jobs and framework-filled dependencies on ``container_cls``."""
+        if not (
+            inspect.isclass(container_cls) and issubclass(container_cls, containers.DeclarativeContainer)
+        ):
+            raise UsageError(f"{container_cls!r} is not a dependency-injector DeclarativeContainer class")
+        jobs: dict[str, JobEntry] = {}
+        settings_provider = context_provider = None
+        settings_cls: type[Settings] | None = None
+        for name, provider in container_cls.providers.items():
+            if isinstance(provider, providers.Factory) and is_job_class(provider.cls):
+                try:
+                    spec = spec_for(provider.cls)
+                except TypeError as exc:
+                    raise ConfigurationError(f"job provider {name!r}: {exc}") from None
+                if spec.name in jobs:
+                    raise ConfigurationError(
+                        f"two jobs are named {spec.name!r} (providers {jobs[spec.name].provider_name!r} "
+                        f"and {name!r}); rename one with @jobframe.job(name=...)"
+                    )
+                jobs[spec.name] = JobEntry(provider_name=name, spec=spec)
+            elif isinstance(provider, providers.Dependency):
+                wanted = provider.instance_of
+                if inspect.isclass(wanted) and issubclass(wanted, Settings):
+                    settings_provider, settings_cls = name, wanted
+                elif inspect.isclass(wanted) and issubclass(wanted, RunContext):
+                    context_provider = name
+        return cls(container_cls, jobs, settings_provider, settings_cls, context_provider)
+
+    def job(self, name: str) -> JobEntry:
+        """The job called ``name``; an unknown name is a usage error that names the close matches."""
+        if name in self.jobs:
+            return self.jobs[name]
+        folded = {n.lower(): n for n in self.jobs}
+        if name.lower() in folded:
+            return self.jobs[folded[name.lower()]]
+        close = difflib.get_close_matches(name, list(self.jobs), n=3, cutoff=0.5)
+        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        raise UsageError(f"unknown job {name!r}{hint} (run with --list to see every job)")
+
+    def fill(self, container: containers.Container, settings: Settings | None, context: RunContext) -> None:
+        """Give the container the run's settings and context (tests may already have overridden them)."""
+        if self.settings_provider is not None and settings is not None:
+            provider = getattr(container, self.settings_provider)
+            if not provider.overridden:
+                provider.override(providers.Object(settings))
+        if self.context_provider is not None:
+            getattr(container, self.context_provider).override(providers.Object(context))
+
+
+def load_app(ref: str, *, search_path: Path | None = None) -> App:
+    """Import ``MODULE:ATTR`` and discover it; import failures are usage errors naming the module."""
+    module_name, sep, attr = ref.partition(":")
+    if not sep or not module_name or not attr:
+        raise UsageError(f"--app {ref!r}: expected MODULE:ATTR, e.g. {DEFAULT_APP}")
+    cwd = str(search_path or Path.cwd())
+    if cwd not in sys.path:
+        sys.path.insert(0, cwd)  # like `python -m`, so an app package in the working directory imports
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            raise UsageError(f"--app {ref!r}: no module named {exc.name!r}") from None
+        raise  # the app itself failed to import a dependency: show the real error
+    target: Any = module
+    for part in attr.split("."):
+        try:
+            target = getattr(target, part)
+        except AttributeError:
+            raise UsageError(f"--app {ref!r}: module {module_name!r} has no attribute {attr!r}") from None
+    return App.from_container(target)

@@ -1,0 +1,276 @@
+"""``python -m jobframe`` / ``jobframe``: parse the command line, run one job, end the process.
+
+The process ends through :func:`_finish`: lingering threads and children are reported and given
+``--exit-grace`` seconds, then ``os._exit`` with the job's exit code — so no library can keep a
+finished job alive.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from types import FrameType
+from typing import NoReturn
+
+from jobframe import __version__
+from jobframe.app import DEFAULT_APP, App, load_app
+from jobframe.check import check_container
+from jobframe.context import RunContext
+from jobframe.deadline import parse_rfc3339
+from jobframe.errors import JobframeError, UsageError
+from jobframe.exit_codes import ExitCode
+from jobframe.exit_guard import find_lingering, report, terminate_children, wait_for_lingering
+from jobframe.interrupts import exit_now
+from jobframe.logs import LogFormat, configure_logging, get_logger
+from jobframe.params import split_pairs
+from jobframe.runner import RunOptions, run_job
+from jobframe.settings import SettingsSources, load_settings
+
+__all__ = ["main"]
+
+_log = get_logger("jobframe")
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value else default
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be >= 0")
+    return value
+
+
+def _instant(text: str) -> datetime:
+    try:
+        parsed = parse_rfc3339(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an RFC 3339 timestamp: {exc}") from None
+    if parsed is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is the zero time; omit --deadline instead")
+    return parsed
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="jobframe",
+        description="Run one batch job by name, with its dependencies built, configured and closed.",
+        epilog="Exit codes: 0 ok, 1 failed, 2 usage, 75 retryable, 78 config, 124 deadline, "
+        "130 SIGINT, 143 SIGTERM.",
+    )
+    what = parser.add_mutually_exclusive_group()
+    what.add_argument("--job-name", metavar="NAME", help="the job to run (see --list)")
+    what.add_argument("--list", action="store_true", help="print every job with its description")
+    what.add_argument(
+        "--check", action="store_true", help="validate settings and every job's wiring, run nothing"
+    )
+    parser.add_argument(
+        "--param", action="append", default=[], metavar="KEY=VALUE", help="a job parameter; repeatable"
+    )
+    parser.add_argument(
+        "--app",
+        default=_env("JOBFRAME_APP", DEFAULT_APP),
+        metavar="MODULE:ATTR",
+        help=f"the app's main container (env JOBFRAME_APP, default {DEFAULT_APP})",
+    )
+    parser.add_argument(
+        "--env",
+        default=_env("JOBFRAME_ENV", "local"),
+        metavar="NAME",
+        help="settings profile: config/NAME.yaml (env JOBFRAME_ENV, default local)",
+    )
+    parser.add_argument(
+        "--config-dir",
+        type=Path,
+        default=Path(_env("JOBFRAME_CONFIG_DIR", "config") or "config"),
+        metavar="DIR",
+        help="profiles directory (env JOBFRAME_CONFIG_DIR, default config)",
+    )
+    parser.add_argument(
+        "--secrets-dir",
+        type=Path,
+        default=_path_env("JOBFRAME_SECRETS_DIR"),
+        metavar="DIR",
+        help="one file per secret key, e.g. braze__api_key (env JOBFRAME_SECRETS_DIR)",
+    )
+    parser.add_argument(
+        "--env-file",
+        type=Path,
+        default=Path(_env("JOBFRAME_ENV_FILE", ".env") or ".env"),
+        metavar="FILE",
+        help="dotenv file, used if it exists (env JOBFRAME_ENV_FILE, default .env)",
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=("json", "console"),
+        default=_env("JOBFRAME_LOG_FORMAT"),
+        help="default: json, or console when stdout is a terminal",
+    )
+    parser.add_argument(
+        "--log-level",
+        default=_env("JOBFRAME_LOG_LEVEL", "INFO"),
+        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+        type=str.upper,
+    )
+    parser.add_argument(
+        "--timeout",
+        type=_positive,
+        metavar="SECONDS",
+        help="deadline of this attempt, from start (pass the template's activeDeadlineSeconds)",
+    )
+    parser.add_argument("--deadline", type=_instant, metavar="RFC3339", help="an absolute deadline")
+    parser.add_argument(
+        "--deadline-margin",
+        type=_positive,
+        default=10.0,
+        metavar="SECONDS",
+        help="cancel this long before the deadline, leaving time for teardown (default 10)",
+    )
+    parser.add_argument(
+        "--shutdown-timeout",
+        type=_positive,
+        default=5.0,
+        metavar="SECONDS",
+        help="bound on closing resources after the job (default 5)",
+    )
+    parser.add_argument(
+        "--exit-grace",
+        type=_positive,
+        default=2.0,
+        metavar="SECONDS",
+        help="wait at most this long for lingering threads and children (default 2)",
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        metavar="PATH",
+        help="write the job's result as JSON here on success (for Argo output parameters)",
+    )
+    parser.add_argument("--version", action="version", version=f"jobframe {__version__}")
+    return parser
+
+
+def _path_env(name: str) -> Path | None:
+    value = _env(name)
+    return Path(value) if value else None
+
+
+class _ExitCode:
+    """The code a signal arriving outside a run ends the process with (the job's, once it ran)."""
+
+    value: int | None = None
+
+
+def _install_outer_handlers() -> None:
+    # Outside a run (imports, parsing, settings, the exit guard) there is nothing to tear down:
+    # a signal ends the process at once. Also required for SIGTERM to work at all as PID 1.
+    def handler(signum: int, frame: FrameType | None) -> None:
+        exit_now(_ExitCode.value if _ExitCode.value is not None else 128 + signum)
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+def _fail(error: BaseException, code: int) -> int:
+    print(f"jobframe: error: {error}", file=sys.stderr)
+    return code
+
+
+def _sources(args: argparse.Namespace) -> SettingsSources:
+    return SettingsSources(
+        env=args.env, config_dir=args.config_dir, dotenv=args.env_file, secrets_dir=args.secrets_dir
+    )
+
+
+def _list(app: App) -> int:
+    width = max((len(n) for n in app.jobs), default=0)
+    for name, entry in sorted(app.jobs.items()):
+        params = f"  [params: {', '.join(entry.spec.params_fields)}]" if entry.spec.params_fields else ""
+        print(f"{name:<{width}}  {entry.spec.description}{params}")
+    return 0
+
+
+def _check(app: App, args: argparse.Namespace) -> int:
+    settings = load_settings(app.settings_cls, _sources(args)) if app.settings_cls else None
+    container = app.container_cls()
+    app.fill(container, settings, RunContext(job="--check", run_id="check"))
+    problems = check_container(app, container)
+    if problems:
+        lines = [f"{job}: {p}" for job, found in problems.items() for p in found]
+        return _fail(UsageError("wiring check failed:\n  " + "\n  ".join(lines)), ExitCode.CONFIG)
+    print(f"ok: settings valid ({args.env}), {len(app.jobs)} jobs wired: {', '.join(sorted(app.jobs))}")
+    return 0
+
+
+def _argo_deadline() -> datetime | None:
+    raw = os.environ.get("ARGO_DEADLINE", "").strip()
+    if not raw:
+        return None
+    try:
+        return parse_rfc3339(raw)
+    except ValueError as exc:
+        raise JobframeError(f"ARGO_DEADLINE: {exc}") from None
+
+
+def _finish(code: int, finished_at: float, exit_grace: float) -> NoReturn:
+    """Report and bound whatever is still alive, then end the process with ``code``."""
+    _ExitCode.value = code
+    lingering = find_lingering()
+    if lingering:
+        report(lingering)
+        left = wait_for_lingering(lingering, exit_grace)
+        if left.children:
+            terminate_children(left.children)
+        lingering = left
+    _log.info(
+        "process.exit",
+        exit_code=int(code),
+        exit_latency_s=round(time.monotonic() - finished_at, 6),
+        abandoned_threads=[t.name for t in lingering.threads],
+    )
+    exit_now(code)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns for ``--list``/``--check``/errors, ends the process after a run."""
+    _install_outer_handlers()
+    args = build_parser().parse_args(argv)
+    fmt: LogFormat = args.log_format or ("console" if sys.stdout.isatty() else "json")
+    redact = configure_logging(fmt, args.log_level)
+    try:
+        app = load_app(args.app)
+        if args.list:
+            return _list(app)
+        if args.check:
+            return _check(app, args)
+        if not args.job_name:
+            raise UsageError("nothing to do: give --job-name NAME, --list or --check")
+        params = split_pairs(args.param)
+        options = RunOptions(
+            timeout=args.timeout,
+            deadline=args.deadline,
+            argo_deadline=_argo_deadline(),
+            deadline_margin=args.deadline_margin,
+            shutdown_timeout=args.shutdown_timeout,
+            output=args.output,
+            progress_file=_path_env("ARGO_PROGRESS_FILE"),
+        )
+    except JobframeError as exc:
+        return _fail(exc, exc.exit_code)
+    result = run_job(app, args.job_name, params, sources=_sources(args), options=options, redact=redact)
+    if not result.started:
+        assert result.error is not None
+        return _fail(result.error, result.exit_code)
+    _finish(result.exit_code, result.finished_at, args.exit_grace)

@@ -1,0 +1,103 @@
+"""Normalise a job class into a :class:`JobSpec`: its name, description, params model and mode.
+
+A job is any class with an ``execute`` method. Everything jobframe needs to know about it is read
+from the class itself — the name from the class (or ``@job(name=...)``), the description from the
+docstring, the parameter model from ``execute``'s annotation — so one definition is the truth.
+"""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+__all__ = ["JobSpec", "job", "spec_for"]
+
+T = TypeVar("T", bound=type)
+
+_META = "__jobframe_job__"
+
+
+@dataclass(frozen=True)
+class _JobOptions:
+    name: str | None
+    min_seconds: float
+
+
+def job(*, name: str | None = None, min_seconds: float = 0.0) -> Callable[[T], T]:
+    """Optional class decorator for what the class cannot say by itself.
+
+    ``name`` replaces the class name on the command line; ``min_seconds`` is the least time the
+    job needs: starting with less left before the deadline logs ``deadline.short``.
+    """
+
+    def mark(cls: T) -> T:
+        setattr(cls, _META, _JobOptions(name=name, min_seconds=min_seconds))
+        return cls
+
+    return mark
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """Everything jobframe knows about one job, derived from its class."""
+
+    name: str
+    cls: type
+    description: str
+    params_model: type[BaseModel] | None
+    is_async: bool
+    min_seconds: float
+
+    @property
+    def params_fields(self) -> list[str]:
+        return list(self.params_model.model_fields) if self.params_model else []
+
+
+def is_job_class(obj: object) -> bool:
+    """Whether ``obj`` looks like a job: a class with a callable ``execute``."""
+    return inspect.isclass(obj) and callable(getattr(obj, "execute", None))
+
+
+def _params_model(cls: type) -> type[BaseModel] | None:
+    execute = cls.execute  # type: ignore[attr-defined]
+    params = list(inspect.signature(execute).parameters.values())[1:]  # drop self
+    if not params:
+        return None
+    if len(params) > 1:
+        raise TypeError(f"{cls.__qualname__}.execute takes at most one argument (the params model)")
+    try:
+        hints = typing.get_type_hints(execute)
+    except Exception as exc:  # noqa: BLE001 - a bad annotation is reported, not crashed on
+        raise TypeError(f"{cls.__qualname__}.execute: cannot resolve annotations: {exc}") from None
+    model = hints.get(params[0].name)
+    if not (inspect.isclass(model) and issubclass(model, BaseModel)):
+        raise TypeError(
+            f"{cls.__qualname__}.execute({params[0].name}) must be annotated with a pydantic BaseModel"
+        )
+    return model
+
+
+def spec_for(cls: type) -> JobSpec:
+    """Build the :class:`JobSpec` of a job class; raises ``TypeError`` naming what is wrong."""
+    if not is_job_class(cls):
+        raise TypeError(f"{cls!r} is not a job: it needs an execute() method")
+    options: _JobOptions = getattr(cls, _META, _JobOptions(name=None, min_seconds=0.0))
+    doc = inspect.cleandoc(cls.__dict__.get("__doc__") or "")  # own docstring only, never a base's
+    return JobSpec(
+        name=options.name or cls.__name__,
+        cls=cls,
+        description=doc.splitlines()[0] if doc else "",
+        params_model=_params_model(cls),
+        is_async=inspect.iscoroutinefunction(cls.execute),  # type: ignore[attr-defined]
+        min_seconds=options.min_seconds,
+    )
+
+
+def call_execute(instance: Any, params: BaseModel | None) -> Any:
+    """Call ``execute`` with or without the params model, as its signature asks."""
+    return instance.execute() if params is None else instance.execute(params)

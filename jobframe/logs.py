@@ -1,0 +1,149 @@
+"""Logging: one structlog pipeline for jobframe, jobs and every stdlib logger (httpx included).
+
+JSON lines on stdout by default — what log collectors in a cluster parse — or a readable console
+rendering. Every line passes :class:`Redact` last before rendering, so a secret cannot reach the
+output through a key name, a known value, or an exception message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+from collections.abc import Iterable, MutableMapping
+from typing import Any, Literal, TextIO
+
+import structlog
+from structlog.typing import EventDict, Processor, WrappedLogger
+
+__all__ = ["MASK", "LogFormat", "Redact", "configure_logging", "flush_logging", "get_logger"]
+
+MASK = "***"
+
+SENSITIVE_KEY_PARTS = (
+    "authorization",
+    "api_key",
+    "apikey",
+    "token",
+    "secret",
+    "password",
+    "passwd",
+    "cookie",
+    "credential",
+    "private_key",
+)
+
+LogFormat = Literal["json", "console"]
+
+
+def get_logger(name: str | None = None) -> Any:
+    """A structlog logger; the same call jobs use (``jobframe.get_logger(__name__)``)."""
+    return structlog.get_logger(name)
+
+
+class Redact:
+    """Mask the values of sensitive keys and every occurrence of a known secret value.
+
+    Key matching is by substring on the lower-cased key (``X-Api-Key``, ``braze_api_key`` …).
+    Known values are added once settings are loaded (every ``SecretStr`` in them), which catches
+    a secret echoed inside a URL, a message or a traceback.
+    """
+
+    def __init__(self, key_parts: Iterable[str] = SENSITIVE_KEY_PARTS) -> None:
+        self._key_parts = tuple(p.lower() for p in key_parts)
+        self._secrets: tuple[str, ...] = ()
+
+    def add_secrets(self, values: Iterable[str]) -> None:
+        """Remember secret values to mask wherever they appear; short values are ignored as too common."""
+        found = {v for v in values if len(v) >= 4}
+        self._secrets = tuple(sorted(set(self._secrets) | found, key=len, reverse=True))
+
+    def is_sensitive(self, key: str) -> bool:
+        k = key.lower().replace("-", "_")
+        return any(part in k for part in self._key_parts)
+
+    def scrub(self, value: Any) -> Any:
+        """Return ``value`` with secrets masked; containers are copied, never changed in place."""
+        if isinstance(value, str):
+            for secret in self._secrets:
+                if secret in value:
+                    value = value.replace(secret, MASK)
+            return value
+        if isinstance(value, MutableMapping | dict):
+            return {
+                k: MASK if isinstance(k, str) and self.is_sensitive(k) else self.scrub(v)
+                for k, v in value.items()
+            }
+        if isinstance(value, list | tuple):
+            return [self.scrub(v) for v in value]
+        return value
+
+    def __call__(self, logger: WrappedLogger, method_name: str, event_dict: EventDict) -> EventDict:
+        return self.scrub(event_dict)  # type: ignore[no-any-return]
+
+
+def _timestamp() -> Processor:
+    return structlog.processors.TimeStamper(fmt="iso", utc=True, key="timestamp")
+
+
+def configure_logging(
+    fmt: LogFormat = "json",
+    level: str | int = "INFO",
+    stream: TextIO | None = None,
+    redact: Redact | None = None,
+) -> Redact:
+    """Configure structlog and the stdlib root logger once for the process; returns the redactor."""
+    redact = redact or Redact()
+    stream = stream or sys.stdout
+    shared: list[Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        _timestamp(),
+    ]
+    renderer: Processor
+    if fmt == "json":
+        # Structured tracebacks without locals: a local variable may hold a secret.
+        tracebacks = structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
+        tail: list[Processor] = [structlog.processors.ExceptionRenderer(tracebacks), redact]
+        renderer = structlog.processors.JSONRenderer()
+    else:
+        tail = [structlog.processors.format_exc_info, redact]
+        renderer = structlog.dev.ConsoleRenderer(colors=stream.isatty())
+
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=shared,
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *tail, renderer],
+        )
+    )
+    logging.raiseExceptions = False  # a closed stdout must not turn into tracebacks on stderr
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level if isinstance(level, int) else level.upper())
+
+    structlog.configure(
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *shared,
+            structlog.processors.StackInfoRenderer(),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    return redact
+
+
+def flush_logging() -> None:
+    """Flush every root handler and the standard streams; called right before the process ends."""
+    for handler in logging.getLogger().handlers:
+        with contextlib.suppress(Exception):  # a broken stream must not stop the exit
+            handler.flush()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()

@@ -1,0 +1,142 @@
+"""Application settings: YAML profiles, ``.env``, environment and a secrets directory, in that order.
+
+Precedence, lowest to highest (a later source overrides an earlier one, key by key, nested keys
+merged): ``config/default.yaml`` → ``config/<env>.yaml`` → ``.env`` → environment variables
+(nested with ``__``, e.g. ``BRAZE__API_KEY``) → the secrets directory (one file per key, named
+like the variable, e.g. ``braze__api_key``, as Kubernetes mounts a Secret). Secrets win last
+because a mounted Secret is what an operator set on purpose for this deployment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, SecretStr, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    NestedSecretsSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+from jobframe.errors import ConfigurationError
+from jobframe.validation import format_errors
+
+__all__ = ["Settings", "SettingsSources", "load_settings", "secret_values"]
+
+S = TypeVar("S", bound="Settings")
+
+
+@dataclass(frozen=True)
+class SettingsSources:
+    """Where settings come from for one run; the CLI fills it from flags and ``JOBFRAME_*`` variables."""
+
+    env: str = "local"
+    config_dir: Path = Path("config")
+    dotenv: Path | None = Path(".env")
+    secrets_dir: Path | None = None
+
+    def profile_files(self) -> list[Path]:
+        return [self.config_dir / "default.yaml", self.config_dir / f"{self.env}.yaml"]
+
+
+class Settings(BaseSettings):
+    """Base class for an app's settings: subclass it and add typed fields (nested models welcome).
+
+    Unknown keys are errors, so a typo in a profile or ``BRAZE__APIKEY`` fails loudly instead of
+    being silently ignored.
+    """
+
+    model_config = SettingsConfigDict(
+        extra="forbid",
+        env_nested_delimiter="__",
+        case_sensitive=False,
+        secrets_nested_delimiter="__",
+        secrets_dir_missing="error",
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        yaml_files = settings_cls.model_config.get("yaml_file") or []
+        yaml = YamlConfigSettingsSource(settings_cls, yaml_file=yaml_files, deep_merge=True)
+        secrets = NestedSecretsSettingsSource(file_secret_settings)
+        return (init_settings, secrets, env_settings, dotenv_settings, yaml)
+
+
+def _check_sources(sources: SettingsSources) -> None:
+    if not sources.config_dir.is_dir():
+        raise ConfigurationError(f"config directory {str(sources.config_dir)!r} does not exist")
+    if sources.env != "default" and not (sources.config_dir / f"{sources.env}.yaml").is_file():
+        known = sorted(p.stem for p in sources.config_dir.glob("*.yaml") if p.stem != "default")
+        raise ConfigurationError(
+            f"no profile {sources.env!r} in {str(sources.config_dir)!r} (expected {sources.env}.yaml); "
+            f"profiles: {', '.join(known) or 'none'}"
+        )
+    if sources.secrets_dir is not None and not sources.secrets_dir.is_dir():
+        raise ConfigurationError(f"secrets directory {str(sources.secrets_dir)!r} does not exist")
+
+
+def load_settings(cls: type[S], sources: SettingsSources) -> S:
+    """Load ``cls`` from ``sources``; any problem becomes one :class:`ConfigurationError` (exit 78)."""
+    _check_sources(sources)
+    files = [p for p in sources.profile_files() if p.is_file()]
+    bound: type[S] = type(
+        cls.__name__,
+        (cls,),
+        {
+            "__module__": cls.__module__,
+            "__qualname__": cls.__qualname__,
+            "model_config": SettingsConfigDict(**{**cls.model_config, "yaml_file": files}),
+        },
+    )
+    dotenv = sources.dotenv if sources.dotenv is not None and sources.dotenv.is_file() else None
+    try:
+        return bound(_env_file=dotenv, _secrets_dir=sources.secrets_dir)
+    except ValidationError as exc:
+        raise ConfigurationError(f"invalid settings ({_describe(sources)}):\n{format_errors(exc)}") from None
+    except ConfigurationError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - YAML syntax, unreadable files: one message, exit 78
+        raise ConfigurationError(
+            f"cannot load settings ({_describe(sources)}): {_safe_reason(exc)}"
+        ) from None
+
+
+def _describe(sources: SettingsSources) -> str:
+    return f"env {sources.env!r}, config dir {str(sources.config_dir)!r}"
+
+
+def _safe_reason(exc: Exception) -> str:
+    # YAML errors carry a position ("line 3, column 5"), which is what a user needs; the class
+    # name says what kind of problem it was. Values from secret files never reach here.
+    return f"{type(exc).__name__}: {exc}".splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def secret_values(model: BaseModel) -> Iterator[str]:
+    """Every ``SecretStr`` value in ``model`` (nested models, lists and dicts too), for log scrubbing."""
+
+    def walk(value: Any) -> Iterator[str]:
+        if isinstance(value, SecretStr):
+            yield value.get_secret_value()
+        elif isinstance(value, BaseModel):
+            for name in type(value).model_fields:
+                yield from walk(getattr(value, name))
+        elif isinstance(value, dict):
+            for item in value.values():
+                yield from walk(item)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                yield from walk(item)
+
+    yield from walk(model)

@@ -1,0 +1,324 @@
+"""Own the closing of everything a run opened.
+
+dependency-injector's ``shutdown_resources()`` stops at the first failing close, ignores order
+through Factories, never passes the job's exception, and never closes Singletons. So jobframe
+instruments the container before a run: every ``Resource`` provider is entered through
+:class:`ResourceRegistry`, which records the order in which resources were *actually* entered and
+closes them in reverse, each in its own ``try``. Singletons are recorded too, so that a closeable
+object nobody registered for shutdown is found and closed (``resource.unmanaged``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from dependency_injector import containers, providers
+
+from jobframe.logs import get_logger
+
+__all__ = ["ResourceRegistry", "TeardownTimeout", "iter_providers"]
+
+_log = get_logger("jobframe.teardown")
+_MARK = "__jobframe_tracked__"
+
+
+class TeardownTimeout(BaseException):
+    """The teardown ran past ``--shutdown-timeout``; the resources not yet closed are abandoned."""
+
+
+def iter_providers(container: containers.Container) -> Iterator[tuple[str, Any]]:
+    """Yield ``(name, provider)`` for every provider reachable from ``container``, each once.
+
+    Container attributes (nested containers included) are named by their dotted path first; a
+    provider declared inline (``Factory(Job, client=Resource(...))``) is named after where it is
+    injected (``job.client``), and an override after what it overrides.
+    """
+    named = dict(_attributes(container))
+    seen: set[int] = set()
+    for path, provider in named.items():
+        yield from _reachable(path, provider, seen)
+
+
+def _attributes(container: containers.Container, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    for name, provider in container.providers.items():
+        yield f"{prefix}{name}", provider
+        if isinstance(provider, providers.Container):
+            yield from _attributes(provider.container, prefix=f"{prefix}{name}.")
+
+
+def _reachable(path: str, provider: Any, seen: set[int]) -> Iterator[tuple[str, Any]]:
+    if id(provider) in seen:
+        return
+    seen.add(id(provider))
+    yield path, provider
+    for index, overriding in enumerate(getattr(provider, "overridden", ())):
+        yield from _reachable(f"{path}[override {index}]", overriding, seen)
+    injected: list[tuple[str, Any]] = [
+        (f"{path}[{i}]", a) for i, a in enumerate(getattr(provider, "args", ()))
+    ]
+    injected += [(f"{path}.{k}", v) for k, v in getattr(provider, "kwargs", {}).items()]
+    for sub_path, value in injected:
+        if providers.is_provider(value) and not isinstance(value, providers.Container):
+            yield from _reachable(sub_path, value, seen)
+
+
+def _is_closed(obj: Any) -> bool | None:
+    """``True``/``False`` when the object says whether it is closed, ``None`` when it cannot tell."""
+    for attr in ("is_closed", "closed"):
+        value = getattr(obj, attr, None)
+        if isinstance(value, bool):
+            return value
+    return None
+
+
+def _closer(obj: Any) -> Callable[[], Any] | None:
+    for attr in ("aclose", "close"):
+        method = getattr(obj, attr, None)
+        if callable(method):
+            return method  # type: ignore[no-any-return]
+    return None
+
+
+@dataclass
+class _Entry:
+    """One resource: its context manager and whether ``__enter__`` completed."""
+
+    name: str
+    manager: Any
+    is_async: bool
+    value: Any = None
+    entered: bool = False
+    closed: bool = False
+
+
+class _Tracked:
+    """What a tracked Resource provider returns: a context manager that records its entry.
+
+    dependency-injector enters it; jobframe exits it. Its own exit does nothing because the
+    registry, not dependency-injector, closes the real resource (in order, with the job's error).
+    The entry is recorded as entered *before* the real enter returns, so an interrupt landing
+    right after ``__enter__`` cannot lose an open resource.
+    """
+
+    def __init__(self, registry: ResourceRegistry, name: str, obj: Any) -> None:
+        self._registry, self._name, self._obj = registry, name, obj
+
+
+class _TrackedSync(_Tracked):
+    def __enter__(self) -> Any:
+        entry = self._registry._add(self._name, self._obj, is_async=False)
+        entry.entered = True
+        try:
+            entry.value = self._obj.__enter__()
+        except BaseException:
+            entry.entered = False
+            raise
+        return entry.value
+
+    def __exit__(self, *exc_info: object) -> None:
+        return None
+
+
+class _TrackedAsync(_Tracked):
+    async def __aenter__(self) -> Any:
+        entry = self._registry._add(self._name, self._obj, is_async=True)
+        entry.entered = True
+        try:
+            entry.value = await self._obj.__aenter__()
+        except BaseException:
+            entry.entered = False
+            raise
+        return entry.value
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        return None
+
+
+def _sync_only(obj: Any) -> bool:
+    return hasattr(obj, "__enter__") and hasattr(obj, "__exit__")
+
+
+@dataclass
+class ResourceRegistry:
+    """Records resources as they are entered during one run and closes them all, newest first."""
+
+    entries: list[_Entry] = field(default_factory=list)
+    held: list[tuple[str, Any]] = field(default_factory=list)
+    closed_names: list[str] = field(default_factory=list)
+    failed_names: list[str] = field(default_factory=list)
+    unmanaged_names: list[str] = field(default_factory=list)
+
+    def _add(self, name: str, manager: Any, *, is_async: bool) -> _Entry:
+        entry = _Entry(name=name, manager=manager, is_async=is_async)
+        self.entries.append(entry)
+        return entry
+
+    @property
+    def opened_names(self) -> list[str]:
+        return [e.name for e in self.entries if e.entered]
+
+    # -- instrumentation ---------------------------------------------------------------------
+
+    def instrument(self, container: containers.Container) -> None:
+        """Route every Resource (and record every Singleton) of ``container`` through this registry."""
+        for name, provider in iter_providers(container):
+            if isinstance(provider, providers.Resource):
+                self._track_resource(name, provider)
+            elif isinstance(provider, providers.BaseSingleton):
+                self._track_singleton(name, provider)
+
+    def _track_resource(self, name: str, provider: providers.Resource[Any]) -> None:
+        original = provider.provides
+        if original is None or getattr(original, _MARK, False) or provider.initialized:
+            return
+
+        @functools.wraps(original, updated=())
+        def tracked(*args: Any, **kwargs: Any) -> Any:
+            obj = original(*args, **kwargs)
+            if inspect.isawaitable(obj):
+                return self._await_then_track(name, obj)
+            return self._wrap(name, obj)
+
+        setattr(tracked, _MARK, True)
+        provider.set_provides(tracked)
+
+    async def _await_then_track(self, name: str, awaitable: Any) -> Any:
+        return self._wrap(name, await awaitable)
+
+    def _wrap(self, name: str, obj: Any) -> Any:
+        if _sync_only(obj):
+            return _TrackedSync(self, name, obj)
+        if hasattr(obj, "__aenter__") and hasattr(obj, "__aexit__"):
+            return _TrackedAsync(self, name, obj)
+        # A plain value (a function resource without shutdown): nothing to exit, but record it
+        # so the safety net can close it if it turns out to be closeable.
+        self.held.append((name, obj))
+        return obj
+
+    def _track_singleton(self, name: str, provider: providers.BaseSingleton[Any]) -> None:
+        original = provider.provides
+        if getattr(original, _MARK, False) or not callable(original):
+            return
+
+        @functools.wraps(original, updated=())
+        def tracked(*args: Any, **kwargs: Any) -> Any:
+            obj = original(*args, **kwargs)
+            self.held.append((name, obj))
+            return obj
+
+        setattr(tracked, _MARK, True)
+        provider.set_provides(tracked)
+
+    # -- closing -----------------------------------------------------------------------------
+
+    def _pending(self) -> list[_Entry]:
+        return [e for e in reversed(self.entries) if e.entered and not e.closed]
+
+    def _closed(self, entry: _Entry, started: float) -> None:
+        entry.closed = True
+        self.closed_names.append(entry.name)
+        _log.info("resource.closed", resource=entry.name, duration_s=round(time.monotonic() - started, 6))
+
+    def _failed(self, entry: _Entry, exc: BaseException) -> None:
+        entry.closed = True
+        self.failed_names.append(entry.name)
+        _log.error("resource.close_failed", resource=entry.name, error_type=type(exc).__name__, exc_info=exc)
+
+    def close_all(self, exc: BaseException | None) -> None:
+        """Close every entered resource in reverse order; ``exc`` (the job's error) reaches ``__exit__``."""
+        exc_info = (type(exc), exc, exc.__traceback__) if exc is not None else (None, None, None)
+        for entry in self._pending():
+            started = time.monotonic()
+            try:
+                if entry.is_async:
+                    asyncio.run(entry.manager.__aexit__(*exc_info))
+                else:
+                    entry.manager.__exit__(*exc_info)
+            except TeardownTimeout:
+                self._timed_out()
+                return
+            except Exception as close_exc:  # noqa: BLE001 - one failing close must not stop the others
+                self._failed(entry, close_exc)
+            else:
+                self._closed(entry, started)
+        self._close_unmanaged_sync()
+
+    async def aclose_all(self, exc: BaseException | None) -> None:
+        """The async twin of :meth:`close_all`, run inside the job's event loop."""
+        exc_info = (type(exc), exc, exc.__traceback__) if exc is not None else (None, None, None)
+        for entry in self._pending():
+            started = time.monotonic()
+            try:
+                if entry.is_async:
+                    await entry.manager.__aexit__(*exc_info)
+                else:
+                    entry.manager.__exit__(*exc_info)
+            except (TeardownTimeout, asyncio.CancelledError):
+                self._timed_out()
+                return
+            except Exception as close_exc:  # noqa: BLE001
+                self._failed(entry, close_exc)
+            else:
+                self._closed(entry, started)
+        for name, obj, close in self._unmanaged():
+            try:
+                result = close()
+                if inspect.isawaitable(result):
+                    await result
+            except Exception as close_exc:  # noqa: BLE001
+                _log.error("resource.close_failed", resource=name, error_type=type(close_exc).__name__)
+            self._report_unmanaged(name, obj)
+
+    def _timed_out(self) -> None:
+        left = [e.name for e in self._pending()]
+        _log.error("teardown.timeout", not_closed=left)
+
+    # -- the safety net ----------------------------------------------------------------------
+
+    def _unmanaged(self) -> Iterator[tuple[str, Any, Callable[[], Any]]]:
+        """Closeable objects still open after teardown: Singletons, plain-function resources, and
+        resource values whose own shutdown skipped them (a generator without ``try/finally``)."""
+        seen: set[int] = set()
+        candidates = list(self.held)
+        candidates += [(e.name, e.value) for e in self.entries if e.entered and e.value is not e.manager]
+        for name, obj in candidates:
+            if id(obj) in seen or obj is None:
+                continue
+            seen.add(id(obj))
+            close = _closer(obj)
+            state = _is_closed(obj)
+            if close is None or state is True:
+                continue
+            from_singleton = any(obj is held for _, held in self.held)
+            if state is None and not from_singleton:
+                continue  # cannot tell, and its resource's own shutdown already ran
+            yield name, obj, close
+
+    def _close_unmanaged_sync(self) -> None:
+        for name, obj, close in list(self._unmanaged()):
+            try:
+                result = close()
+                if inspect.isawaitable(result):
+                    asyncio.run(_awaited(result))
+            except Exception as close_exc:  # noqa: BLE001
+                _log.error("resource.close_failed", resource=name, error_type=type(close_exc).__name__)
+            self._report_unmanaged(name, obj)
+
+    def _report_unmanaged(self, name: str, obj: Any) -> None:
+        self.unmanaged_names.append(name)
+        _log.warning(
+            "resource.unmanaged",
+            provider=name,
+            type=f"{type(obj).__module__}.{type(obj).__qualname__}",
+            hint="provide closeable objects with providers.Resource so they are closed in order",
+        )
+
+
+async def _awaited(awaitable: Any) -> Any:
+    return await awaitable
