@@ -1,0 +1,140 @@
+"""The Braze exception hierarchy, and which exit code each failure ends a job with.
+
+Every class says *how* a call failed, so a job (or jobframe's runner) can decide without parsing
+messages:
+
+* ``BrazeBadRequestError`` (400), ``BrazeNotFoundError`` (404) and other unexpected 4xx are plain
+  failures (exit 1): running the job again sends the same bad request.
+* ``BrazeAuthError`` (401) and ``BrazePermissionError`` (403) are configuration errors (exit 78):
+  the key, the instance URL or the key's permissions are wrong, and only a config change helps.
+* ``BrazeRateLimitedError``, ``BrazeServerError``, ``BrazeTransportError`` and
+  ``BrazeDuplicatePossibleError`` are :class:`~jobframe.errors.RetryableError` (exit 75).
+
+No exception ever holds the API key: errors are built from status, endpoint and Braze's body only,
+and that body is scrubbed of the key before it is stored (see ``core``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from jobframe.errors import ConfigurationError, JobframeError, RetryableError
+from jobframe.exit_codes import ExitCode
+
+__all__ = [
+    "BrazeAuthError",
+    "BrazeBadRequestError",
+    "BrazeDuplicatePossibleError",
+    "BrazeError",
+    "BrazeHTTPError",
+    "BrazeNotFoundError",
+    "BrazePermissionError",
+    "BrazeRateLimitedError",
+    "BrazeServerDuplicatePossibleError",
+    "BrazeServerError",
+    "BrazeTransportDuplicatePossibleError",
+    "BrazeTransportError",
+]
+
+
+class BrazeError(JobframeError):
+    """Base class of every error the Braze clients raise.
+
+    ``endpoint`` is the API path (``/users/track``). ``batch_index`` is set when the call was one
+    batch of a larger input, and ``partial_result`` then holds what the earlier batches achieved
+    (so an operator knows what *was* sent before the failure).
+    """
+
+    exit_code: ClassVar[ExitCode] = ExitCode.FAILED
+
+    def __init__(self, message: str, *, endpoint: str, attempts: int = 1) -> None:
+        super().__init__(message)
+        self.message = message
+        self.endpoint = endpoint
+        self.attempts = attempts
+        self.batch_index: int | None = None
+        self.partial_result: Any = None
+
+    def __str__(self) -> str:
+        where = f" (batch {self.batch_index})" if self.batch_index is not None else ""
+        return f"{self.endpoint}{where}: {self.message}"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self)!r})"
+
+
+class BrazeHTTPError(BrazeError):
+    """Braze answered with an error status; ``braze_message``/``errors`` are from its JSON body."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        endpoint: str,
+        status: int,
+        braze_message: str | None = None,
+        errors: list[Any] | None = None,
+        attempts: int = 1,
+    ) -> None:
+        super().__init__(message, endpoint=endpoint, attempts=attempts)
+        self.status = status
+        self.braze_message = braze_message
+        self.errors = errors or []
+
+
+class BrazeBadRequestError(BrazeHTTPError):
+    """400 (or another unexpected 4xx): the request itself is wrong; repeating it cannot help."""
+
+
+class BrazeAuthError(BrazeHTTPError, ConfigurationError):
+    """401: the key is invalid or belongs to another instance (``base_url``). Exit 78."""
+
+    exit_code = ExitCode.CONFIG
+
+
+class BrazePermissionError(BrazeHTTPError, ConfigurationError):
+    """403: the key lacks this endpoint's permission, or the plan does not include it. Exit 78."""
+
+    exit_code = ExitCode.CONFIG
+
+
+class BrazeNotFoundError(BrazeHTTPError):
+    """404: the URL does not exist (wrong path or instance)."""
+
+
+class BrazeRateLimitedError(BrazeHTTPError, RetryableError):
+    """Rate limited and the reset is further away than the allowed wait (or attempts ran out)."""
+
+    exit_code = ExitCode.RETRYABLE
+
+
+class BrazeServerError(BrazeHTTPError, RetryableError):
+    """5xx from Braze after the allowed retries (only for requests that are safe to repeat)."""
+
+    exit_code = ExitCode.RETRYABLE
+
+
+class BrazeTransportError(BrazeError, RetryableError):
+    """No usable HTTP response: connection refused/reset, timeout, protocol error."""
+
+    exit_code = ExitCode.RETRYABLE
+
+
+class BrazeDuplicatePossibleError(BrazeError, RetryableError):
+    """A send, trigger or ``/users/track`` call may or may not have taken effect.
+
+    Braze has no idempotency key, so after a 5xx or a read timeout nobody knows whether the push
+    went out. The client does not repeat such a request unless the caller opted in
+    (``retry_unsafe``); the job ends with exit 75 and the operator or the retry policy decides
+    whether a possible duplicate is acceptable. Catch this base class to handle both variants.
+    """
+
+    exit_code = ExitCode.RETRYABLE
+
+
+class BrazeServerDuplicatePossibleError(BrazeServerError, BrazeDuplicatePossibleError):
+    """A 5xx answered a request that is unsafe to repeat."""
+
+
+class BrazeTransportDuplicatePossibleError(BrazeTransportError, BrazeDuplicatePossibleError):
+    """A timeout or dropped connection after an unsafe request may have reached Braze."""

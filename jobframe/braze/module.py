@@ -1,0 +1,52 @@
+"""``BrazeModule``: the DI container that provides Braze clients as resources.
+
+Wire it into an application container with its settings::
+
+    class Main(containers.DeclarativeContainer):
+        settings = providers.Singleton(AppSettings)
+        braze = providers.Container(BrazeModule, settings=settings.provided.braze)
+        send_push = providers.Factory(SendPushFromFile, braze=braze.client)
+
+Clients are ``Resource`` providers (never plain Singletons, which nobody closes): jobframe's
+teardown closes them after the job. ``base_url="fake://braze"`` gives clients on the in-process
+fake; a real instance without ``api_key`` fails with ``ConfigurationError`` (exit 78) when the
+client is first needed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+from dependency_injector import containers, providers
+
+from jobframe.braze.async_client import AsyncBrazeClient
+from jobframe.braze.settings import BrazeSettings
+from jobframe.braze.sync_client import BrazeClient
+
+__all__ = ["BrazeModule", "async_braze_client", "braze_client"]
+
+
+def braze_client(settings: BrazeSettings) -> Iterator[BrazeClient]:
+    """Resource initialiser: a :class:`BrazeClient`, closed on teardown."""
+    client = BrazeClient.from_settings(settings)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+async def async_braze_client(settings: BrazeSettings) -> AsyncIterator[AsyncBrazeClient]:
+    """Resource initialiser: an :class:`AsyncBrazeClient`, closed on teardown."""
+    client = AsyncBrazeClient.from_settings(settings)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+class BrazeModule(containers.DeclarativeContainer):
+    """Provides ``client`` (sync) and ``async_client`` for one Braze workspace."""
+
+    settings = providers.Dependency(instance_of=BrazeSettings)
+    client = providers.Resource(braze_client, settings=settings)
+    async_client = providers.Resource(async_braze_client, settings=settings)
