@@ -95,6 +95,7 @@ class _Entry:
     value: Any = None
     entered: bool = False
     closed: bool = False
+    entering: asyncio.Task[Any] | None = None  # async: the task running ``__aenter__`` right now
 
 
 class _Tracked:
@@ -129,11 +130,16 @@ class _TrackedAsync(_Tracked):
     async def __aenter__(self) -> Any:
         entry = self._registry._add(self._name, self._obj, is_async=True)
         entry.entered = True
+        # dependency-injector enters async resources in tasks of their own (gathered), which
+        # cancelling the job's task does not cancel: teardown must find and stop them.
+        entry.entering = asyncio.current_task()
         try:
             entry.value = await self._obj.__aenter__()
         except BaseException:
             entry.entered = False
             raise
+        finally:
+            entry.entering = None
         return entry.value
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -252,6 +258,11 @@ class ResourceRegistry:
     async def aclose_all(self, exc: BaseException | None) -> None:
         """The async twin of :meth:`close_all`, run inside the job's event loop."""
         exc_info = (type(exc), exc, exc.__traceback__) if exc is not None else (None, None, None)
+        try:
+            await self._settle_entering()
+        except (TeardownTimeout, asyncio.CancelledError):
+            self._timed_out()
+            return
         for entry in self._pending():
             started = time.monotonic()
             try:
@@ -274,6 +285,19 @@ class ResourceRegistry:
             except Exception as close_exc:  # noqa: BLE001
                 _log.error("resource.close_failed", resource=name, error_type=type(close_exc).__name__)
             self._report_unmanaged(name, obj)
+
+    async def _settle_entering(self) -> None:
+        """Cancel resource inits still in flight (the job was cancelled mid-init) and wait for them.
+
+        Afterwards every entry is either entered (its ``__aenter__`` completed: close it) or not
+        (the cancellation reached it inside ``__aenter__``, which cleaned up after itself).
+        """
+        current = asyncio.current_task()
+        entering = [e.entering for e in self.entries if e.entering is not None and e.entering is not current]
+        for task in entering:
+            task.cancel()
+        if entering:
+            await asyncio.wait(entering)
 
     def _timed_out(self) -> None:
         left = [e.name for e in self._pending()]

@@ -1,0 +1,1 @@
+"""Lifecycle guarantees, proven on real ``python -m jobframe`` processes."""

@@ -1,0 +1,326 @@
+"""Run the lifecycle test app as a real process and follow it through its JSON log lines.
+
+Used by the tests in this package and by ``benchmarks/stress_signals.py`` / ``exit_latency.py``.
+Synchronisation is always on what the child says (a log event read from its stdout pipe) or on
+its exit, never on a sleep.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+APPS = HERE / "apps"
+REPO = HERE.parent.parent
+APP = "lifeapp:Container"
+
+
+def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """This process's environment without anything that configures jobframe or Argo."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("JOBFRAME_", "ARGO_", "LIFECYCLE_")) and k != "PYTHONPATH"
+    }
+    env["PYTHONPATH"] = str(REPO)
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra or {})
+    return env
+
+
+def jobframe_cmd(job: str, *args: str, params: dict[str, Any] | None = None) -> list[str]:
+    cmd = [sys.executable, "-m", "jobframe", "--app", APP, "--job-name", job, "--log-format", "json"]
+    for key, value in (params or {}).items():
+        cmd += ["--param", f"{key}={str(value).lower() if isinstance(value, bool) else value}"]
+    return [*cmd, *args]
+
+
+@dataclass
+class Line:
+    """One stdout line of the child, parsed when it is JSON, with the time it was read."""
+
+    at: float
+    raw: str
+    event: dict[str, Any] | None
+
+
+class JobProcess:
+    """A running jobframe child process (its own session, so its whole group can be signalled)."""
+
+    def __init__(
+        self,
+        job: str,
+        *args: str,
+        params: dict[str, Any] | None = None,
+        env: dict[str, str] | None = None,
+        record: Path | None = None,
+        cmd: Sequence[str] | None = None,
+        cwd: Path = APPS,
+    ) -> None:
+        extra = dict(env or {})
+        if record is not None:
+            extra["LIFECYCLE_RECORD"] = str(record)
+        self.record_path = record
+        self.cmd = list(cmd) if cmd is not None else jobframe_cmd(job, *args, params=params)
+        self.lines: list[Line] = []
+        self.exited_at: float | None = None
+        self._cond = threading.Condition()
+        self.started_at = time.monotonic()
+        self.proc = subprocess.Popen(
+            self.cmd,
+            cwd=cwd,
+            env=child_env(extra),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        self.pid = self.proc.pid
+        self._stderr: list[bytes] = []
+        self._stdout_reader = threading.Thread(target=self._read_stdout, daemon=True)
+        self._stdout_reader.start()
+        threading.Thread(target=self._read_stderr, daemon=True).start()
+        threading.Thread(target=self._wait, daemon=True).start()
+
+    # -- background readers ----------------------------------------------------------------------
+
+    def _read_stdout(self) -> None:
+        assert self.proc.stdout is not None
+        for raw_bytes in iter(self.proc.stdout.readline, b""):
+            at = time.monotonic()
+            raw = raw_bytes.decode(errors="replace").rstrip("\n")
+            event = None
+            if raw.startswith("{"):
+                with contextlib.suppress(ValueError):
+                    event = json.loads(raw)
+            with self._cond:
+                self.lines.append(Line(at, raw, event))
+                self._cond.notify_all()
+
+    def _read_stderr(self) -> None:
+        assert self.proc.stderr is not None
+        for chunk in iter(self.proc.stderr.readline, b""):
+            self._stderr.append(chunk)
+
+    def _wait(self) -> None:
+        self.proc.wait()
+        at = time.monotonic()
+        with self._cond:
+            self.exited_at = at
+            self._cond.notify_all()
+
+    # -- waiting -----------------------------------------------------------------------------------
+
+    def wait_for(
+        self, event: str, timeout: float = 20.0, where: Callable[[dict[str, Any]], bool] | None = None
+    ) -> Line:
+        """The first line whose ``event`` is ``event`` (and matches ``where``); fails on exit or timeout."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                for line in self.lines:
+                    found = line.event and line.event.get("event") == event
+                    if found and (where is None or where(line.event)):  # type: ignore[arg-type]
+                        return line
+                # after the exit the reader may still be draining the pipe: give it a moment
+                if self.exited_at is not None and time.monotonic() > self.exited_at + 2.0:
+                    raise AssertionError(f"process exited without logging {event!r}:\n{self.output}")
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"no {event!r} within {timeout}s:\n{self.output}")
+                self._cond.wait(min(left, 0.1))
+
+    def wait(self, timeout: float = 20.0) -> int:
+        """Wait for the exit; a process still alive after ``timeout`` is killed and the test fails."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self.exited_at is None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    self.kill()
+                    raise AssertionError(f"process still running after {timeout}s:\n{self.output}")
+                self._cond.wait(left)
+        self.drain()
+        return self.proc.returncode
+
+    def drain(self, timeout: float = 2.0) -> None:
+        """Wait until stdout reached EOF, i.e. every line the child wrote has been read."""
+        self._stdout_reader.join(timeout)
+
+    # -- signals -------------------------------------------------------------------------------
+
+    def send(self, sig: int) -> float:
+        """Signal the jobframe process; returns when it was sent."""
+        at = time.monotonic()
+        os.kill(self.pid, sig)
+        return at
+
+    def send_group(self, sig: int) -> float:
+        at = time.monotonic()
+        os.killpg(self.pid, sig)
+        return at
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.pid, signal.SIGKILL)
+        with contextlib.suppress(Exception):
+            self.proc.wait(5)
+
+    # -- what it said ----------------------------------------------------------------------------
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        with self._cond:
+            return [line.event for line in self.lines if line.event is not None]
+
+    def named(self, event: str) -> list[dict[str, Any]]:
+        return [e for e in self.events if e.get("event") == event]
+
+    def one(self, event: str) -> dict[str, Any]:
+        found = self.named(event)
+        assert len(found) == 1, f"expected one {event!r}, got {len(found)}:\n{self.output}"
+        return found[0]
+
+    def order(self) -> list[str]:
+        return [str(e.get("event")) for e in self.events]
+
+    @property
+    def stderr(self) -> str:
+        return b"".join(self._stderr).decode(errors="replace")
+
+    @property
+    def output(self) -> str:
+        with self._cond:
+            out = "\n".join(line.raw for line in self.lines)
+        return f"--- stdout ---\n{out}\n--- stderr ---\n{self.stderr}"
+
+    def record(self) -> Record:
+        assert self.record_path is not None
+        return Record.read(self.record_path)
+
+
+@dataclass
+class Record:
+    """The open/close lines the test app's resources wrote."""
+
+    lines: list[tuple[str, str, str]] = field(default_factory=list)  # (verb, name, exc)
+
+    @classmethod
+    def read(cls, path: Path) -> Record:
+        rec = cls()
+        if path.exists():
+            for text in path.read_text().splitlines():
+                verb, name, *rest = text.split()
+                rec.lines.append((verb, name, rest[0] if rest else "-"))
+        return rec
+
+    @property
+    def opened(self) -> list[str]:
+        return [name for verb, name, _ in self.lines if verb == "open"]
+
+    @property
+    def closed(self) -> list[str]:
+        return [name for verb, name, _ in self.lines if verb == "close"]
+
+    def exc_of(self, name: str) -> str:
+        return next(exc for verb, n, exc in self.lines if verb == "close" and n == name)
+
+    def still_open(self) -> list[str]:
+        """Resources opened and not closed afterwards."""
+        left: list[str] = []
+        for verb, name, _ in self.lines:
+            if verb == "open":
+                left.append(name)
+            elif name in left:
+                left.remove(name)
+        return left
+
+
+@contextlib.contextmanager
+def running(*args: Any, **kwargs: Any) -> Iterator[JobProcess]:
+    """A :class:`JobProcess` that is killed (with its group) if the block leaves it running."""
+    job = JobProcess(*args, **kwargs)
+    try:
+        yield job
+    finally:
+        if job.proc.poll() is None:
+            job.kill()
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether ``pid`` exists and is not a zombie."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+@dataclass
+class Trial:
+    """One signal sent at a random point of a run, and what came of it."""
+
+    delay: float
+    code: int
+    latency: float
+    still_open: list[str]
+    opened: list[str]
+    phase: str | None
+    finished_status: str | None
+    output: str
+
+
+def signal_trial(
+    workdir: Path,
+    index: int,
+    delay: float,
+    *,
+    job: str = "Holder",
+    sig: int = signal.SIGTERM,
+    seconds: float = 30.0,
+    init_delay: float = 0.03,
+    close_delay: float = 0.02,
+    extra_args: Sequence[str] = (),
+) -> Trial:
+    """Start ``job``, wait for ``job.started``, sleep ``delay`` (the random point), send ``sig``."""
+    record = workdir / f"record-{index}.txt"
+    env = {"LIFECYCLE_INIT_DELAY": str(init_delay), "LIFECYCLE_CLOSE_DELAY": str(close_delay)}
+    with running(job, *extra_args, params={"seconds": seconds}, env=env, record=record) as proc:
+        proc.wait_for("job.started")
+        time.sleep(delay)  # not synchronisation: the random point of the run the signal lands on
+        try:
+            sent = proc.send(sig)
+        except ProcessLookupError:  # the run was already over: the signal came too late to matter
+            sent = time.monotonic()
+        code = proc.wait(15)
+        assert proc.exited_at is not None
+        received = proc.named("signal.received")
+        finished = proc.named("job.finished")
+        rec = proc.record()
+        return Trial(
+            delay=delay,
+            code=code,
+            latency=max(proc.exited_at - sent, 0.0),
+            still_open=rec.still_open(),
+            opened=rec.opened,
+            phase=received[0].get("phase") if received else None,
+            finished_status=finished[0].get("status") if finished else None,
+            output=proc.output,
+        )
