@@ -43,7 +43,7 @@ from jobframe.braze.errors import (
     BrazeTransportDuplicatePossibleError,
     BrazeTransportError,
 )
-from jobframe.braze.ratelimit import RateLimiter, backoff_delay
+from jobframe.braze.ratelimit import RESET_MARGIN, RateLimiter, backoff_delay
 from jobframe.braze.redact import Redactor
 from jobframe.braze.settings import RateLimitSettings, RetrySettings
 
@@ -271,7 +271,7 @@ class Exchange(Generic[T]):
             return Fail(self._rate_limited(429, message, errors, f"gave up after {self._attempts} attempts"))
         if reset is None:
             return self._backoff("HTTP 429 without X-RateLimit-Reset")
-        wait = max(reset - now, 0.0)
+        wait = max(reset - now, 0.0) + RESET_MARGIN
         if wait > self._ctx.rate_limit.max_wait:
             why = f"reset in {wait:.1f}s exceeds rate_limit.max_wait={self._ctx.rate_limit.max_wait}s"
             return Fail(self._rate_limited(429, message, errors, why))

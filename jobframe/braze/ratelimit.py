@@ -7,6 +7,8 @@ requests in flight, produces a burst of them; so the limiter keeps a local estim
 * every request that is let through takes one unit of ``remaining`` at once (before its answer);
 * an answer can only *lower* the estimate within a window (answers arrive out of order), and a
   new window (a later ``Reset``) starts from ``Remaining`` minus the requests still in flight;
+* until the first answer for an endpoint arrives, only one request is in flight (it learns the
+  budget; a cold start with many requests at once could overrun a small limit);
 * below ``slow_down_below`` of the limit, requests are spaced evenly until the reset; at zero,
   everyone waits for the reset.
 
@@ -23,10 +25,12 @@ from dataclasses import dataclass
 
 from jobframe.braze.settings import RateLimitSettings
 
-__all__ = ["RateLimitInfo", "RateLimiter", "backoff_delay", "parse_rate_limit"]
+__all__ = ["RESET_MARGIN", "RateLimitInfo", "RateLimiter", "backoff_delay", "parse_rate_limit"]
 
 _EPOCH_THRESHOLD = 1_000_000_000.0  # smaller Reset values are read as "seconds from now"
 _EPSILON = 0.001  # waits shorter than this are not worth a sleep
+RESET_MARGIN = 0.002  # a reset counts as passed this long after the announced time (rounding, clock skew)
+_PROBE_WAIT = 0.005  # how often a request queued behind the first one looks again
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +83,8 @@ class _Window:
     reset: float | None = None
     in_flight: int = 0
     next_slot: float = 0.0
+    probed: bool = False
+    passed_reset: float = 0.0
 
 
 class RateLimiter:
@@ -103,13 +109,18 @@ class RateLimiter:
         """
         with self._lock:
             w = self._window(endpoint)
-            if w.reset is not None and now >= w.reset:
+            if not w.probed and w.in_flight:
+                # Nothing is known about this endpoint's budget yet: one request learns it first,
+                # otherwise a cold start with N requests in flight can overrun a small limit.
+                return _PROBE_WAIT
+            if w.reset is not None and now >= w.reset + RESET_MARGIN:
                 # The window has passed: assume a full budget until an answer says otherwise.
                 w.remaining = None if w.limit is None else max(w.limit - w.in_flight, 0)
-                w.reset = None
+                w.passed_reset, w.reset = w.reset, None
+            if w.remaining is not None and w.remaining <= 0:
+                # Spent: wait for the reset, or (new window, no answer yet) for an answer to say when.
+                return _PROBE_WAIT if w.reset is None else max(w.reset + RESET_MARGIN - now, _EPSILON)
             if w.remaining is not None and w.reset is not None:
-                if w.remaining <= 0:
-                    return max(w.reset - now, _EPSILON)
                 if w.limit and w.remaining < w.limit * self._settings.slow_down_below:
                     if now + _EPSILON < w.next_slot:
                         return w.next_slot - now
@@ -127,15 +138,21 @@ class RateLimiter:
         with self._lock:
             w = self._window(endpoint)
             w.in_flight = max(w.in_flight - 1, 0)
+            w.probed = True
             if info.limit is not None:
                 w.limit = info.limit
-            if info.reset is not None and info.remaining is not None:
+            if (
+                info.reset is not None
+                and info.remaining is not None
+                and info.reset > w.passed_reset + _EPSILON
+            ):
                 if w.reset is None or info.reset > w.reset + _EPSILON:
                     w.reset = info.reset
                     w.remaining = max(info.remaining - w.in_flight, 0)
                 elif info.reset >= w.reset - _EPSILON:
                     w.remaining = info.remaining if w.remaining is None else min(w.remaining, info.remaining)
                 # else: a late answer from an older window; it says nothing about this one.
+            # (answers from a window already passed are ignored for the same reason)
             if rate_limited and w.reset is not None and w.reset > now:
                 w.remaining = 0
         return info

@@ -216,7 +216,11 @@ class FakeBraze:
         if allowed:
             window.used += 1
         reset = window.start + window.seconds
-        shown = str(math.ceil(reset)) if seconds >= 1 and float(seconds).is_integer() else f"{reset:.3f}"
+        shown = (
+            str(math.ceil(reset))
+            if seconds >= 1 and float(seconds).is_integer()
+            else f"{math.ceil(reset * 1000) / 1000:.3f}"
+        )
         return {
             "X-RateLimit-Limit": str(limit),
             "X-RateLimit-Remaining": str(max(limit - window.used, 0)),

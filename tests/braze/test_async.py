@@ -1,0 +1,130 @@
+"""The async client: same behaviour as the sync one, plus bounded concurrency and a shared limiter."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from collections.abc import Mapping
+
+import pytest
+
+from jobframe.braze import AsyncBrazeClient, BrazeDuplicatePossibleError, BrazeSettings, BrazeTransportError
+from jobframe.braze.fake import FakeBraze, FakeBrazeServer
+from jobframe.braze.fake.app import FakeResponse
+
+from .conftest import make_settings
+
+PUSH = {"apple_push": {"alert": "hello"}}
+
+
+class _InFlight(FakeBraze):
+    """A fake that remembers the most requests it was handling at once."""
+
+    def __init__(self, **kw: object) -> None:
+        super().__init__(**kw)  # type: ignore[arg-type]
+        self.now = self.peak = 0
+        self._count_lock = threading.Lock()
+
+    def handle(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> FakeResponse:
+        with self._count_lock:
+            self.now += 1
+            self.peak = max(self.peak, self.now)
+        try:
+            answer = super().handle(method, target, headers, body)
+            threading.Event().wait(0.01)  # hold the slot like a slow server would
+            return answer
+        finally:
+            with self._count_lock:
+                self.now -= 1
+
+
+def test_every_endpoint_async(server: FakeBrazeServer, fake: FakeBraze) -> None:
+    [cid] = fake.seed_campaigns(1)
+    fake.paused_canvases.add("cv")
+
+    async def run() -> None:
+        async with AsyncBrazeClient.from_settings(make_settings(server.url)) as client:
+            sent = await client.send_message(PUSH, external_user_ids=[f"u{i}" for i in range(120)])
+            assert sent.batches == 3 and len(sent.dispatch_ids) == 3
+            assert (
+                len((await client.trigger_campaign(cid, recipients=[{"email": "a@b.c"}])).dispatch_ids) == 1
+            )
+            assert (await client.trigger_canvas("cv", broadcast=True)).notices
+            track = await client.track_users(attributes=({"external_id": f"u{i}"} for i in range(200)))
+            assert track.attributes_processed == 200 and track.batches == 3
+            assert len((await client.export_users(["u1", "zz"])).users) == 1
+            assert (await client.create_send_id(cid)).send_id
+            assert len((await client.campaign_data_series(cid, length=2)).data) == 2
+            assert len((await client.send_data_series(cid, "s", length=1)).data) == 1
+            assert (await client.campaign_details(cid)).name == "Campaign 0"
+            assert [c.id async for c in client.iter_campaigns()] == [cid]
+
+    asyncio.run(run())
+
+
+def test_concurrency_is_bounded_by_max_concurrency() -> None:
+    fake = _InFlight()
+    with FakeBrazeServer(fake) as server:
+
+        async def run() -> None:
+            settings = make_settings(server.url, api_key="k", max_concurrency=3)
+            async with AsyncBrazeClient.from_settings(settings) as client:
+                # two operations at once still share the client's three slots
+                await asyncio.gather(
+                    client.track_users(attributes=[{"external_id": "u"}] * 75 * 8),
+                    client.send_message(PUSH, external_user_ids=[f"u{i}" for i in range(400)]),
+                )
+
+        asyncio.run(run())
+    assert fake.peak == 3
+
+
+def test_concurrent_calls_share_the_limiter_and_see_no_429(server: FakeBrazeServer, fake: FakeBraze) -> None:
+    fake.set_rate_limit("/users/track", 6, 0.1)
+
+    async def run() -> int:
+        async with AsyncBrazeClient.from_settings(make_settings(server.url, max_concurrency=8)) as client:
+            results = await asyncio.gather(
+                *(client.track_users(attributes=[{"external_id": "u"}] * 75 * 5) for _ in range(4))
+            )
+            return sum(r.attributes_processed for r in results)
+
+    assert asyncio.run(run()) == 4 * 75 * 5
+    assert fake.counters.rate_limited == 0
+
+
+def test_async_5xx_on_send_stops_new_batches_and_is_duplicate_possible(
+    server: FakeBrazeServer, fake: FakeBraze
+) -> None:
+    fake.fail_next("/messages/send", status=500)
+
+    async def run() -> None:
+        settings = make_settings(server.url, max_concurrency=2)
+        async with AsyncBrazeClient.from_settings(settings) as client:
+            await client.send_message(PUSH, external_user_ids=(f"u{i}" for i in range(50 * 20)))
+
+    with pytest.raises(BrazeDuplicatePossibleError) as info:
+        asyncio.run(run())
+    assert info.value.exit_code == 75 and info.value.batch_index is not None
+    assert len(fake.requests_to("/messages/send")) <= 3  # only batches already in flight went out
+
+
+def test_async_connection_refused_and_fake_url() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+
+    async def refused() -> None:
+        async with AsyncBrazeClient.from_settings(make_settings(f"http://127.0.0.1:{port}")) as client:
+            await client.campaign_details("c")
+
+    with pytest.raises(BrazeTransportError) as info:
+        asyncio.run(refused())
+    assert info.value.attempts == 3 and info.value.exit_code == 75
+
+    async def in_process() -> int:
+        async with AsyncBrazeClient.from_settings(BrazeSettings(base_url="fake://braze")) as client:
+            return (await client.track_users(attributes=[{"external_id": "u"}])).attributes_processed
+
+    assert asyncio.run(in_process()) == 1
