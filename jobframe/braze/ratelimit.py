@@ -120,11 +120,15 @@ class RateLimiter:
             if w.remaining is not None and w.remaining <= 0:
                 # Spent: wait for the reset, or (new window, no answer yet) for an answer to say when.
                 return _PROBE_WAIT if w.reset is None else max(w.reset + RESET_MARGIN - now, _EPSILON)
-            if w.remaining is not None and w.reset is not None:
-                if w.limit and w.remaining < w.limit * self._settings.slow_down_below:
-                    if now + _EPSILON < w.next_slot:
-                        return w.next_slot - now
-                    w.next_slot = now + (w.reset - now) / w.remaining
+            low = (
+                w.limit is not None
+                and w.remaining is not None
+                and w.remaining < w.limit * self._settings.slow_down_below
+            )
+            if low and w.reset is not None and w.remaining:
+                if now + _EPSILON < w.next_slot:
+                    return w.next_slot - now
+                w.next_slot = now + (w.reset - now) / w.remaining
             if w.remaining is not None:
                 w.remaining -= 1
             w.in_flight += 1
