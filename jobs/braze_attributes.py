@@ -1,0 +1,56 @@
+"""``UpdateUserAttributes``: stream a CSV or JSONL file of user attributes into ``/users/track``."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from jobframe.braze import AsyncBrazeClient
+
+__all__ = ["UpdateAttributesParams", "UpdateUserAttributes", "read_attributes"]
+
+
+class UpdateAttributesParams(BaseModel):
+    """``--param path=users.csv`` (CSV with an ``external_id`` column, or JSONL objects)."""
+
+    path: Path
+    format: Literal["auto", "csv", "jsonl"] = "auto"
+    max_errors_reported: int = Field(20, ge=0, description="Rejected objects listed in the result.")
+
+
+def read_attributes(path: Path, fmt: str = "auto") -> Iterator[dict[str, Any]]:
+    """Attribute objects read one line at a time. Empty CSV cells are left out (not cleared)."""
+    kind = fmt if fmt != "auto" else ("jsonl" if path.suffix.lower() in {".jsonl", ".ndjson"} else "csv")
+    with path.open(encoding="utf-8", newline="") as handle:
+        if kind == "jsonl":
+            for line in handle:
+                if line.strip():
+                    yield json.loads(line)
+            return
+        for row in csv.DictReader(handle):
+            yield {key: value for key, value in row.items() if key and value not in (None, "")}
+
+
+class UpdateUserAttributes:
+    """Bulk-update user attributes from a CSV or JSONL file, streamed in concurrent batches."""
+
+    def __init__(self, braze: AsyncBrazeClient) -> None:
+        self._braze = braze
+
+    async def execute(self, params: UpdateAttributesParams) -> dict[str, Any]:
+        result = await self._braze.track_users(attributes=read_attributes(params.path, params.format))
+        return {
+            "sent": result.attributes_sent,
+            "processed": result.attributes_processed,
+            "batches": result.batches,
+            "rejected": len(result.errors),
+            "errors": [
+                {"line_index": e.input_index, "type": e.type}
+                for e in result.errors[: params.max_errors_reported]
+            ],
+        }

@@ -1,0 +1,55 @@
+"""``SendPushFromFile``: push a notification to every external id listed in a file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from jobframe.braze import BrazeClient, Messages
+
+__all__ = ["SendPushFromFile", "SendPushParams", "read_ids"]
+
+
+class SendPushParams(BaseModel):
+    """``--param path=users.txt --param title=Hi --param body=...``."""
+
+    path: Path
+    title: str = Field(min_length=1)
+    body: str = Field(min_length=1)
+    campaign_id: str | None = None
+    retry_unsafe: bool = Field(False, description="Repeat a batch after a 5xx/timeout (duplicates possible).")
+
+
+def read_ids(path: Path) -> Iterator[str]:
+    """External ids, one per line, read lazily; blank lines and ``#`` comments are skipped."""
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            external_id = line.strip()
+            if external_id and not external_id.startswith("#"):
+                yield external_id
+
+
+class SendPushFromFile:
+    """Send a push notification to every user listed in a file (one external id per line)."""
+
+    def __init__(self, braze: BrazeClient) -> None:
+        self._braze = braze
+
+    def execute(self, params: SendPushParams) -> dict[str, int]:
+        alert = {"title": params.title, "body": params.body}
+        messages = Messages(
+            apple_push={"alert": alert}, android_push={"title": params.title, "alert": params.body}
+        )
+        result = self._braze.send_message(
+            messages,
+            external_user_ids=read_ids(params.path),
+            campaign_id=params.campaign_id,
+            retry_unsafe=params.retry_unsafe,
+        )
+        return {
+            "recipients": result.recipients,
+            "batches": result.batches,
+            "dispatches": len(result.dispatch_ids),
+        }
