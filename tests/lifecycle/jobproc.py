@@ -35,6 +35,7 @@ def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     }
     env["PYTHONPATH"] = str(REPO)
     env["PYTHONUNBUFFERED"] = "1"
+    env["PYTHONFAULTHANDLER"] = "1"  # a hung child can be made to show its stacks
     env.update(extra or {})
     return env
 
@@ -75,6 +76,7 @@ class JobProcess:
         self.cmd = list(cmd) if cmd is not None else jobframe_cmd(job, *args, params=params)
         self.lines: list[Line] = []
         self.exited_at: float | None = None
+        self.exited_wall: float | None = None
         self._cond = threading.Condition()
         self.started_at = time.monotonic()
         self.proc = subprocess.Popen(
@@ -115,9 +117,9 @@ class JobProcess:
 
     def _wait(self) -> None:
         self.proc.wait()
-        at = time.monotonic()
+        at, wall = time.monotonic(), time.time()
         with self._cond:
-            self.exited_at = at
+            self.exited_at, self.exited_wall = at, wall
             self._cond.notify_all()
 
     # -- waiting -----------------------------------------------------------------------------------
@@ -148,11 +150,18 @@ class JobProcess:
             while self.exited_at is None:
                 left = deadline - time.monotonic()
                 if left <= 0:
+                    self._dump_stacks()
                     self.kill()
                     raise AssertionError(f"process still running after {timeout}s:\n{self.output}")
                 self._cond.wait(left)
         self.drain()
         return self.proc.returncode
+
+    def _dump_stacks(self) -> None:
+        """SIGABRT makes faulthandler (PYTHONFAULTHANDLER=1) print every thread's stack to stderr."""
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGABRT)
+        self._cond.wait(1.0)
 
     def drain(self, timeout: float = 2.0) -> None:
         """Wait until stdout reached EOF, i.e. every line the child wrote has been read."""

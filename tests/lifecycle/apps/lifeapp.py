@@ -149,8 +149,8 @@ async def agen_resource(name: str, dep: Any = None) -> AsyncIterator[Handle]:
 
 
 class AsyncCMResource:
-    def __init__(self, name: str, fail_close: bool = False) -> None:
-        self.name, self.fail_close = name, fail_close
+    def __init__(self, name: str, fail_close: bool = False, hang_close: float = 0.0) -> None:
+        self.name, self.fail_close, self.hang_close = name, fail_close, hang_close
 
     async def __aenter__(self) -> AsyncCMResource:
         await asyncio.sleep(_delay("INIT"))
@@ -158,6 +158,8 @@ class AsyncCMResource:
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: object, tb: object) -> None:
+        if self.hang_close:
+            await asyncio.sleep(self.hang_close)
         await asyncio.sleep(_delay("CLOSE"))
         record(f"close {self.name} {_exc_name(exc_type)}")
         if self.fail_close:
@@ -235,6 +237,10 @@ class AsyncFailingClose(AsyncHolder):
     """Hold async resources, one of which fails to close."""
 
 
+class AsyncHangingClose(AsyncHolder):
+    """Hold async resources, one of which hangs for 60 s in its close."""
+
+
 class LeakTimer:
     """Start a non-daemon 60 s timer and return (the seed bug: the interpreter would wait for it)."""
 
@@ -266,6 +272,7 @@ class UsesClient:
         return not self.client.is_closed
 
 
+@jobframe.job(min_seconds=60)
 class Reports:
     """Report progress and return a result (for --output and ARGO_PROGRESS_FILE)."""
 
@@ -299,12 +306,14 @@ class Container(containers.DeclarativeContainer):
     ab = providers.Resource(AsyncCMResource, "AB")
     ac = providers.Resource(DIAsyncResource, "AC")
     abad = providers.Resource(AsyncCMResource, "ABAD", fail_close=True)
+    ahang = providers.Resource(AsyncCMResource, "AHANG", hang_close=60.0)
 
     holder = providers.Factory(Holder, b=b, c=c, d=d, e=e)
     failing_close = providers.Factory(FailingClose, c=c, bad=bad, d=d)
     hanging_close = providers.Factory(HangingClose, hang=hang, c=c, d=d)
     async_holder = providers.Factory(AsyncHolder, aa=aa, ab=ab, ac=ac, c=c)
     async_failing_close = providers.Factory(AsyncFailingClose, aa=aa, abad=abad, ac=ac)
+    async_hanging_close = providers.Factory(AsyncHangingClose, ahang=ahang, aa=aa, c=c)
     leak_timer = providers.Factory(LeakTimer)
     leak_child = providers.Factory(LeakChild)
     uses_client = providers.Factory(UsesClient, client=client, a=a)
