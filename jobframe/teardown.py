@@ -25,6 +25,7 @@ from jobframe.logs import get_logger
 __all__ = ["ResourceRegistry", "TeardownTimeout", "iter_providers"]
 
 _log = get_logger("jobframe.teardown")
+_CALLS = (providers.Factory, providers.BaseSingleton, providers.Resource, providers.Callable)
 _MARK = "__jobframe_tracked__"
 
 
@@ -57,12 +58,18 @@ def _reachable(path: str, provider: Any, seen: set[int]) -> Iterator[tuple[str, 
         return
     seen.add(id(provider))
     yield path, provider
+    if isinstance(provider, providers.Container):
+        return  # its providers are named by _attributes, with their dotted paths
     for index, overriding in enumerate(getattr(provider, "overridden", ())):
         yield from _reachable(f"{path}[override {index}]", overriding, seen)
-    injected: list[tuple[str, Any]] = [
-        (f"{path}[{i}]", a) for i, a in enumerate(getattr(provider, "args", ()))
-    ]
-    injected += [(f"{path}.{k}", v) for k, v in getattr(provider, "kwargs", {}).items()]
+    injected: list[tuple[str, Any]]
+    if isinstance(provider, _CALLS):
+        injected = [(f"{path}[{i}]", a) for i, a in enumerate(provider.args)]
+        injected += [(f"{path}.{k}", v) for k, v in provider.kwargs.items()]
+    else:
+        # Never read .args/.kwargs on other providers: on ``x.provided`` those are attribute
+        # lookups that mint new providers without end. ``related`` is DI's own traversal.
+        injected = [(path, related) for related in provider.related]
     for sub_path, value in injected:
         if providers.is_provider(value) and not isinstance(value, providers.Container):
             yield from _reachable(sub_path, value, seen)
