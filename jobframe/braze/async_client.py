@@ -25,7 +25,7 @@ from jobframe.braze.planner import Planner
 from jobframe.braze.plans import CampaignPager, Plan
 from jobframe.braze.results import CampaignSummary
 from jobframe.braze.settings import BrazeSettings
-from jobframe.braze.shell import ClientState, auth_headers, log_fake_in_use
+from jobframe.braze.shell import ClientState, auth_headers, offline_fake
 from jobframe.http import async_client
 
 __all__ = ["AsyncBrazeClient"]
@@ -81,10 +81,7 @@ class AsyncBrazeClient:
         """Build the client from settings; see :meth:`BrazeClient.from_settings`."""
         headers = auth_headers(settings)
         if transport is None and settings.is_fake:
-            from jobframe.braze.fake import FakeBraze  # noqa: PLC0415 - only fake runs load it
-
-            transport = FakeBraze().transport()
-            log_fake_in_use(settings)
+            transport = offline_fake(settings).transport()
         http = async_client(settings.http_settings(), headers=headers, transport=transport)
         return cls(http, ClientState(settings))
 

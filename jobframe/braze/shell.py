@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
+from typing import Any
 
 import structlog
 
@@ -19,7 +20,7 @@ from jobframe.braze.ratelimit import RateLimiter
 from jobframe.braze.redact import Redactor
 from jobframe.braze.settings import BrazeSettings
 
-__all__ = ["ClientState", "auth_headers", "log_fake_in_use"]
+__all__ = ["ClientState", "auth_headers", "offline_fake"]
 
 logger = structlog.get_logger("jobframe.braze")
 
@@ -33,9 +34,17 @@ def auth_headers(settings: BrazeSettings) -> dict[str, str]:
     return headers
 
 
-def log_fake_in_use(settings: BrazeSettings) -> None:
-    """Say in the job's log that no real Braze was contacted."""
-    logger.info("braze.fake_in_use", base_url=settings.base_url)
+def offline_fake(settings: BrazeSettings) -> Any:
+    """The in-process fake for ``fake://braze``, with a few demo campaigns, announced in the log.
+
+    The log line is the promise that an offline run says it never contacted a real Braze.
+    """
+    from jobframe.braze.fake import FakeBraze  # noqa: PLC0415 - only offline runs load the fake
+
+    fake = FakeBraze()
+    fake.seed_campaigns(3)
+    logger.info("braze.fake_in_use", base_url=settings.base_url, campaigns=len(fake.campaigns))
+    return fake
 
 
 class ClientState:

@@ -20,7 +20,7 @@ from jobframe.braze.planner import Planner
 from jobframe.braze.plans import CampaignPager, Plan
 from jobframe.braze.results import CampaignSummary
 from jobframe.braze.settings import BrazeSettings
-from jobframe.braze.shell import ClientState, auth_headers, log_fake_in_use
+from jobframe.braze.shell import ClientState, auth_headers, offline_fake
 from jobframe.http import sync_client
 
 __all__ = ["BrazeClient"]
@@ -78,10 +78,7 @@ class BrazeClient:
         """
         headers = auth_headers(settings)
         if transport is None and settings.is_fake:
-            from jobframe.braze.fake import FakeBraze  # noqa: PLC0415 - only fake runs load it
-
-            transport = FakeBraze().transport()
-            log_fake_in_use(settings)
+            transport = offline_fake(settings).transport()
         http = sync_client(settings.http_settings(), headers=headers, transport=transport)
         return cls(http, ClientState(settings))
 
