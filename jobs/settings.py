@@ -1,0 +1,18 @@
+"""The default app's settings: one typed tree, loaded from ``config/`` and the environment."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from jobframe import Settings
+from jobframe.braze import BrazeSettings
+from jobframe.http import HttpSettings
+
+__all__ = ["AppSettings"]
+
+
+class AppSettings(Settings):
+    """``braze`` configures the Braze clients; ``http`` the general-purpose HTTP clients."""
+
+    braze: BrazeSettings
+    http: HttpSettings = Field(default_factory=HttpSettings)

@@ -1,0 +1,46 @@
+"""``SomeJob``: the example that runs out of the box (offline, against the in-process fake Braze)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from jobframe import RunContext, get_logger
+from jobframe.braze import BrazeClient
+
+__all__ = ["SomeJob", "SomeJobParams"]
+
+_log = get_logger(__name__)
+
+
+class SomeJobParams(BaseModel):
+    """``--param users=alice --param users=bob --param title=Hi``; defaults make a bare run work."""
+
+    users: list[str] = Field(default_factory=lambda: ["user-1", "user-2", "user-3"], min_length=1)
+    title: str = Field("Hello from jobframe", min_length=1)
+    body: str = Field("Your batch job ran.", min_length=1)
+    max_campaigns: int = Field(100, ge=0, description="How many campaigns to list at most.")
+
+
+class SomeJob:
+    """List recent campaigns, then send a push notification to the given users."""
+
+    def __init__(self, braze: BrazeClient, run: RunContext) -> None:
+        self._braze = braze
+        self._run = run
+
+    def execute(self, params: SomeJobParams) -> dict[str, object]:
+        campaigns = []
+        for campaign in self._braze.iter_campaigns():
+            if len(campaigns) >= params.max_campaigns:
+                break
+            campaigns.append(campaign.name)
+        _log.info("campaigns.listed", count=len(campaigns))
+        self._run.progress.update(1, 2)
+        push = {"alert": {"title": params.title, "body": params.body}}
+        sent = self._braze.send_message(
+            {"apple_push": push, "android_push": {"title": params.title, "alert": params.body}},
+            external_user_ids=params.users,
+        )
+        _log.info("push.sent", recipients=sent.recipients, dispatch_ids=sent.dispatch_ids)
+        self._run.progress.update(2, 2)
+        return {"campaigns": len(campaigns), "recipients": sent.recipients, "dispatch_ids": sent.dispatch_ids}

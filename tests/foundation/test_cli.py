@@ -1,0 +1,163 @@
+"""The command-line contract, on real processes: listing, checking, running, and every early exit."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.conftest import run_cli
+
+APP = ["--app", "acme_jobs:Container"]
+
+
+def test_version() -> None:
+    ran = run_cli(["--version"])
+    assert ran.code == 0
+    assert ran.stdout.startswith("jobframe ")
+
+
+def test_default_app_lists_some_job_with_description() -> None:
+    ran = run_cli(["--list"])
+    assert ran.code == 0, ran.stderr
+    lines = {line.split()[0]: line for line in ran.stdout.splitlines()}
+    assert "SomeJob" in lines
+    assert "List recent campaigns" in lines["SomeJob"]
+    assert "Sleep" in lines
+
+
+def test_some_job_runs_offline_and_logs_start_and_finish() -> None:
+    ran = run_cli(["--job-name", "SomeJob"])
+    assert ran.code == 0, ran.stdout + ran.stderr
+    started = ran.one("job.started")
+    finished = ran.one("job.finished")
+    assert started["job"] == finished["job"] == "SomeJob"
+    assert started["run_id"] == finished["run_id"]
+    assert finished["status"] == "succeeded"
+    assert finished["exit_code"] == 0
+    assert isinstance(finished["duration_s"], float)
+    assert started["timestamp"].endswith("Z")
+    assert any("fake" in e["event"] for e in ran.events), "the log must say the fake Braze was used"
+    assert ran.events[-1]["event"] == "process.exit"
+
+
+def test_list_external_app(ext_app: Path) -> None:
+    ran = run_cli([*APP, "--list"], cwd=ext_app)
+    assert ran.code == 0, ran.stderr
+    assert "Return the settings and params it was given.  [params: count, names, ratio]" in ran.stdout
+
+
+def test_app_from_environment_variable(ext_app: Path) -> None:
+    ran = run_cli(["--list"], cwd=ext_app, env={"JOBFRAME_APP": "acme_jobs:Container"})
+    assert ran.code == 0, ran.stderr
+    assert "Transient" in ran.stdout
+
+
+def test_check_passes_for_good_wiring(ext_app: Path) -> None:
+    ran = run_cli([*APP, "--check"], cwd=ext_app)
+    assert ran.code == 0, ran.stderr
+    assert "4 jobs wired" in ran.stdout
+
+
+def test_check_default_app() -> None:
+    ran = run_cli(["--check"])
+    assert ran.code == 0, ran.stderr
+
+
+def test_check_reports_broken_wiring_with_78(ext_app: Path) -> None:
+    ran = run_cli(["--app", "acme_jobs:Broken", "--check"], cwd=ext_app)
+    assert ran.code == 78
+    assert "NeedsClient" in ran.stderr
+    assert "missing a required argument: 'client'" in ran.stderr
+    assert "missing: dependency is not provided" in ran.stderr
+    assert "Traceback" not in ran.stderr
+
+
+def test_unknown_job_names_close_matches(ext_app: Path) -> None:
+    ran = run_cli([*APP, "--job-name", "Ecko"], cwd=ext_app)
+    assert ran.code == 2
+    assert "unknown job 'Ecko'" in ran.stderr
+    assert "'Echo'" in ran.stderr
+    assert "--list" in ran.stderr
+    assert "Traceback" not in ran.stderr
+
+
+def test_missing_job_name_is_usage_error() -> None:
+    ran = run_cli([])
+    assert ran.code == 2
+    assert "--job-name" in ran.stderr
+
+
+def test_bad_app_reference_is_usage_error(tmp_path: Path) -> None:
+    for ref, message in [
+        ("nope", "expected MODULE:ATTR"),
+        ("no_such_module:X", "no module named 'no_such_module'"),
+        ("json:NoSuchThing", "has no attribute"),
+        ("json:dumps", "not a dependency-injector DeclarativeContainer"),
+    ]:
+        ran = run_cli(["--app", ref, "--list"], cwd=tmp_path)
+        assert ran.code == 2, (ref, ran.stderr)
+        assert message in ran.stderr, (ref, ran.stderr)
+
+
+def test_params_are_typed_and_repeatable(ext_app: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.json"
+    ran = run_cli(
+        [
+            *APP,
+            "--job-name",
+            "Echo",
+            "--param",
+            "count=3",
+            "--param",
+            "names=x",
+            "--param",
+            "names=y",
+            "--param",
+            "ratio=0.25",
+            "--output",
+            str(out),
+        ],
+        cwd=ext_app,
+    )
+    assert ran.code == 0, ran.stdout
+    result = json.loads(out.read_text())
+    assert (result["count"], result["names"], result["ratio"]) == (3, ["x", "y"], 0.25)
+    assert ran.one("job.started")["params"] == {"count": 3, "names": ["x", "y"], "ratio": 0.25}
+
+
+def test_json_list_param(ext_app: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.json"
+    ran = run_cli(
+        [*APP, "--job-name", "Echo", "--param", 'names=["a","b"]', "--output", str(out)], cwd=ext_app
+    )
+    assert ran.code == 0
+    assert json.loads(out.read_text())["names"] == ["a", "b"]
+
+
+def test_bad_params_exit_2_naming_field_and_reason(ext_app: Path) -> None:
+    cases = [
+        (["--param", "count"], "expected KEY=VALUE"),
+        (["--param", "=3"], "expected KEY=VALUE"),
+        (["--param", "cuont=3"], "unknown parameter 'cuont' (did you mean 'count'?)"),
+        (["--param", "count=many"], "count: Input should be a valid integer"),
+        (["--param", "ratio=high"], "ratio: Input should be a valid number"),
+    ]
+    for extra, message in cases:
+        ran = run_cli([*APP, "--job-name", "Echo", *extra], cwd=ext_app)
+        assert ran.code == 2, (extra, ran.stderr)
+        assert message in ran.stderr, (extra, ran.stderr)
+        assert "Traceback" not in ran.stderr
+        assert not ran.named("job.started"), "params are validated before anything runs"
+
+
+def test_job_without_params_rejects_params(ext_app: Path) -> None:
+    ran = run_cli([*APP, "--job-name", "Fail", "--param", "x=1"], cwd=ext_app)
+    assert ran.code == 2
+    assert "takes no parameters" in ran.stderr
+
+
+def test_bad_option_value_is_usage_error() -> None:
+    for args in (["--timeout", "soon"], ["--deadline", "tomorrow"], ["--log-format", "xml"]):
+        ran = run_cli([*args, "--job-name", "SomeJob"])
+        assert ran.code == 2, args
+        assert "Traceback" not in ran.stderr
