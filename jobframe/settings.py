@@ -118,9 +118,10 @@ def _describe(sources: SettingsSources) -> str:
 
 
 def _safe_reason(exc: Exception) -> str:
-    # YAML errors carry a position ("line 3, column 5"), which is what a user needs; the class
-    # name says what kind of problem it was. Values from secret files never reach here.
-    return f"{type(exc).__name__}: {exc}".splitlines()[0] if str(exc) else type(exc).__name__
+    # YAML errors carry the file, line and column, which is what a user needs; the class name
+    # says what kind of problem it was. Values from secret files never reach here.
+    text = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def secret_values(model: BaseModel) -> Iterator[str]:

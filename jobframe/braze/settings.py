@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Final
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator, model_validator
 
 from jobframe.errors import ConfigurationError
 from jobframe.http import HttpSettings, PoolLimits, Timeouts
@@ -86,7 +86,7 @@ class BrazeSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     base_url: str = Field(description=f"Instance REST URL, any URL for a fake server, or {FAKE_URL!r}.")
-    api_key: SecretStr | None = None
+    api_key: SecretStr | None = Field(None, validate_default=True)
     timeouts: Timeouts = Field(default_factory=Timeouts)
     limits: PoolLimits = Field(default_factory=_default_limits)
     max_concurrency: int = Field(8, ge=1, description="Requests in flight at once (async client).")
@@ -106,6 +106,16 @@ class BrazeSettings(BaseModel):
         host = parts.hostname.lower()
         if host.endswith((".braze.com", ".braze.eu")) and host not in KNOWN_INSTANCES:
             raise ValueError(f"unknown Braze instance {host!r}; known: {', '.join(sorted(KNOWN_INSTANCES))}")
+        return value
+
+    @field_validator("api_key")
+    @classmethod
+    def _check_key(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        # Found when settings load (exit 78 before the job starts), not at the first request.
+        if info.data.get("base_url", FAKE_URL) != FAKE_URL and (
+            value is None or not value.get_secret_value()
+        ):
+            raise ValueError(f"required when base_url is not {FAKE_URL!r}")
         return value
 
     @model_validator(mode="after")

@@ -13,11 +13,11 @@ import httpx
 import pytest
 import structlog
 from dependency_injector import containers, providers
+from pydantic import ValidationError
 
 from jobframe.braze import AsyncBrazeClient, BrazeClient, BrazeModule, BrazeSettings
 from jobframe.braze.ratelimit import RateLimiter, backoff_delay, parse_rate_limit
 from jobframe.braze.settings import RateLimitSettings
-from jobframe.errors import ConfigurationError
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -52,10 +52,11 @@ def test_module_async_resource() -> None:
     assert asyncio.run(run()).is_closed
 
 
-def test_module_without_key_on_real_instance_is_configuration_error() -> None:
-    main = _Main(settings=BrazeSettings(base_url="https://rest.iad-03.braze.com"))
-    with pytest.raises(ConfigurationError, match=r"braze\.api_key: required"):
-        main.braze.client()
+def test_settings_without_key_on_real_instance_are_invalid() -> None:
+    with pytest.raises(ValidationError) as info:
+        BrazeSettings(base_url="https://rest.iad-03.braze.com")
+    assert info.value.errors()[0]["loc"] == ("api_key",)
+    assert "required when base_url is not 'fake://braze'" in str(info.value)
 
 
 def test_fake_command_line_serves_until_sigterm() -> None:

@@ -186,7 +186,8 @@ def test_auth_permission_not_found(server: FakeBrazeServer, fake: FakeBraze) -> 
 
 
 def test_missing_api_key_is_configuration_error() -> None:
-    settings = BrazeSettings(base_url="https://rest.iad-01.braze.com")
+    # Validation catches this at load; a model built without validation still cannot send.
+    settings = BrazeSettings.model_construct(base_url="https://rest.iad-01.braze.com", api_key=None)
     with pytest.raises(ConfigurationError) as info:
         BrazeClient.from_settings(settings)
     assert str(info.value) == "braze.api_key: required when base_url is a real Braze instance"
@@ -199,4 +200,7 @@ def test_settings_reject_unknown_braze_hosts_and_odd_schemes() -> None:
         BrazeSettings(base_url="ftp://x")
     with pytest.raises(ValueError, match="max_concurrency"):
         BrazeSettings(base_url="fake://braze", max_concurrency=100)
-    assert BrazeSettings(base_url="https://rest.fra-02.braze.eu/").base_url == "https://rest.fra-02.braze.eu"
+    assert (
+        BrazeSettings(base_url="https://rest.fra-02.braze.eu/", api_key="k").base_url
+        == "https://rest.fra-02.braze.eu"
+    )
