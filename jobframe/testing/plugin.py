@@ -21,6 +21,7 @@ from jobframe.runner import RunOptions
 from jobframe.settings import Settings
 from jobframe.testing.apps import app_reference, load_test_app
 from jobframe.testing.overrides import Overrides
+from jobframe.testing.rearm import release_resources
 from jobframe.testing.runs import JobResult, run_job
 from jobframe.testing.settings import DEFAULT_PROFILE, make_settings
 
@@ -133,7 +134,8 @@ def jobframe_container(
 ) -> Iterator[containers.Container]:
     """A fresh instance of the app's container with the test settings in it; one per test.
 
-    Overrides made on it die with it. Overrides made on the container *class* during the test
+    Overrides made on it die with it; resources the test opened through it are shut down at
+    teardown. Overrides made on the container *class* during the test
     would leak into every later test, so they are undone at teardown with a warning.
     """
     before = _class_overrides(jobframe_app.container_cls)
@@ -142,6 +144,7 @@ def jobframe_container(
     if jobframe_app.settings_provider is not None and jobframe_settings is not None:
         pinned = Overrides(container, {jobframe_app.settings_provider: jobframe_settings})
     yield container
+    release_resources(container)  # resources a test opened by calling providers itself
     if pinned is not None:
         pinned.restore()
     _undo_class_overrides(jobframe_app.container_cls, before)

@@ -20,7 +20,7 @@ from dependency_injector import containers, providers
 
 from jobframe.teardown import iter_providers
 
-__all__ = ["rearmed"]
+__all__ = ["rearmed", "release_resources"]
 
 
 @contextlib.contextmanager
@@ -43,9 +43,17 @@ def rearmed(container: containers.Container) -> Iterator[None]:
         container.reset_singletons()
 
 
+def release_resources(container: containers.Container) -> None:
+    """Shut down every initialised resource of ``container`` (e.g. opened by a test directly)."""
+    for _, provider in iter_providers(container):
+        if isinstance(provider, providers.Resource) and provider.initialized:
+            _forget(provider)
+
+
 def _forget(provider: providers.Resource[Any]) -> None:
-    # The run's registry already closed the real resource; shutting the provider down only exits
-    # the registry's recording wrapper (a no-op) and clears the "initialised" state.
+    # After a run the registry already closed the real resource, so this only exits its recording
+    # wrapper (a no-op) and clears the "initialised" state; a resource opened outside any run is
+    # really closed here.
     with contextlib.suppress(Exception):
         pending = provider.shutdown()
         if inspect.isawaitable(pending):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,6 +89,27 @@ def settings_of(app: App, container: containers.Container) -> Settings | None:
     return value if isinstance(value, Settings) else None
 
 
+_OVERRIDE_SUFFIX = re.compile(r"\[override \d+\]")
+
+
+def _plain_names(outcome: RunResult) -> RunResult:
+    """Name a resource after the provider it stands in for: ``braze.client``, not ``braze.client[override 0]``.
+
+    A test asserting on ``resources_closed`` should not change when it swaps a client for a fake.
+    """
+
+    def plain(names: list[str]) -> list[str]:
+        return [_OVERRIDE_SUFFIX.sub("", name) for name in names]
+
+    return dataclasses.replace(
+        outcome,
+        resources_opened=plain(outcome.resources_opened),
+        resources_closed=plain(outcome.resources_closed),
+        resources_failed=plain(outcome.resources_failed),
+        resources_unmanaged=plain(outcome.resources_unmanaged),
+    )
+
+
 def _refuse_running_loop() -> None:
     try:
         asyncio.get_running_loop()
@@ -148,6 +170,7 @@ def run_job(
     finally:
         if pinned is not None:
             pinned.restore()
+    outcome = _plain_names(outcome)
     leaks.add_run(outcome)
     values = {f.name: getattr(outcome, f.name) for f in dataclasses.fields(RunResult)}
     result = JobResult(**values, logs=events, leaks=leaks)
