@@ -5,8 +5,12 @@ Run from this directory: ``python -m jobframe --app lifeapp:Container --job-name
 The record file is ``$LIFECYCLE_RECORD`` (nothing is recorded when unset). Each line is
 ``open NAME`` or ``close NAME EXC`` (EXC: the exception type the resource saw in ``__exit__``,
 ``-`` for none), appended with ``O_APPEND`` and fsynced, so a test can read it after the process is
-gone — even after a hard exit. ``LIFECYCLE_INIT_DELAY`` / ``LIFECYCLE_CLOSE_DELAY`` (seconds) make
-every open / close take that long, so signals can land during resource init and teardown.
+gone — even after a hard exit. Every resource is written the way an exception-safe resource must
+be: an ``__enter__`` interrupted after it acquired something releases it itself, since neither
+``with`` nor jobframe calls ``__exit__`` after a failed ``__enter__``.
+
+``LIFECYCLE_INIT_DELAY`` / ``LIFECYCLE_CLOSE_DELAY`` (seconds) make every open / close take that
+long, so signals can land during resource init and teardown.
 """
 
 from __future__ import annotations
@@ -85,7 +89,11 @@ class CMResource:
 
     def __enter__(self) -> CMResource:
         time.sleep(_delay("INIT"))
-        record(f"open {self.name}")
+        try:
+            record(f"open {self.name}")
+        except BaseException as exc:  # interrupted after acquiring: __exit__ will not be called
+            record(f"close {self.name} {type(exc).__name__}")
+            raise
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: object, tb: object) -> None:
@@ -102,8 +110,12 @@ class DIResource(resources.Resource[Handle]):
 
     def init(self, name: str) -> Handle:
         time.sleep(_delay("INIT"))
-        record(f"open {name}")
-        return Handle(name)
+        try:
+            record(f"open {name}")
+            return Handle(name)
+        except BaseException as exc:  # interrupted after acquiring: shutdown will not be called
+            record(f"close {name} {type(exc).__name__}")
+            raise
 
     def shutdown(self, resource: Handle | None) -> None:
         time.sleep(_delay("CLOSE"))
@@ -154,7 +166,11 @@ class AsyncCMResource:
 
     async def __aenter__(self) -> AsyncCMResource:
         await asyncio.sleep(_delay("INIT"))
-        record(f"open {self.name}")
+        try:
+            record(f"open {self.name}")
+        except BaseException as exc:  # interrupted after acquiring: __aexit__ will not be called
+            record(f"close {self.name} {type(exc).__name__}")
+            raise
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: object, tb: object) -> None:
@@ -169,8 +185,12 @@ class AsyncCMResource:
 class DIAsyncResource(resources.AsyncResource[Handle]):
     async def init(self, name: str) -> Handle:
         await asyncio.sleep(_delay("INIT"))
-        record(f"open {name}")
-        return Handle(name)
+        try:
+            record(f"open {name}")
+            return Handle(name)
+        except BaseException as exc:
+            record(f"close {name} {type(exc).__name__}")
+            raise
 
     async def shutdown(self, resource: Handle | None) -> None:
         await asyncio.sleep(_delay("CLOSE"))
