@@ -93,7 +93,7 @@ _OVERRIDE_SUFFIX = re.compile(r"\[override \d+\]")
 
 
 def _plain_names(outcome: RunResult) -> RunResult:
-    """Name a resource after the provider it stands in for: ``braze.client``, not ``braze.client[override 0]``.
+    """Name resources after the provider an override stands in for (``braze.client``, no ``[override 0]``).
 
     A test asserting on ``resources_closed`` should not change when it swaps a client for a fake.
     """
