@@ -172,6 +172,10 @@ class _ExitCode:
     value: int | None = None
 
 
+def _remember_exit_code(code: ExitCode) -> None:
+    _ExitCode.value = int(code)
+
+
 def _install_outer_handlers() -> None:
     # Outside a run (imports, parsing, settings, the exit guard) there is nothing to tear down:
     # a signal ends the process at once. Also required for SIGTERM to work at all as PID 1.
@@ -266,6 +270,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             shutdown_timeout=args.shutdown_timeout,
             output=args.output,
             progress_file=_path_env("ARGO_PROGRESS_FILE"),
+            on_finished=_remember_exit_code,
         )
     except JobframeError as exc:
         return _fail(exc, exc.exit_code)

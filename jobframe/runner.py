@@ -12,7 +12,7 @@ import contextlib
 import inspect
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -54,6 +54,9 @@ class RunOptions:
     progress_file: Path | None = None
     handle_signals: bool = True
     run_id: str | None = None
+    on_finished: Callable[[ExitCode], None] | None = None
+    """Called with the exit code the moment the job's outcome is known, before teardown: the
+    CLI uses it so that a signal arriving after the run still ends the process with that code."""
 
 
 @dataclass
@@ -129,6 +132,8 @@ class _Run:
     def log_finished(self) -> ExitCode:
         self.finished_at = time.monotonic()
         code = _exit_code(self.error, self.interrupts)
+        if self.options.on_finished is not None:
+            self.options.on_finished(code)
         fields: dict[str, Any] = {
             "status": code.status,
             "exit_code": int(code),
