@@ -187,6 +187,8 @@ class _Run:
                 self.registry.close_all(self.error)
             except TeardownTimeout:
                 _log.error("teardown.timeout", not_closed=[e.name for e in self.registry._pending()])
+            interrupts.disarm()
+            self.registry.release()
             return code
         finally:
             interrupts.restore()
@@ -229,6 +231,8 @@ class _Run:
             interrupts.set_teardown_cancel(lambda: _cancel(teardown))
             interrupts.arm_teardown(self.options.shutdown_timeout)
             await asyncio.wait([teardown])
+            interrupts.disarm()
+            await self.registry.arelease()
             return code
         finally:
             interrupts.restore()

@@ -11,6 +11,7 @@ object nobody registered for shutdown is found and closed (``resource.unmanaged`
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import inspect
 import time
@@ -166,6 +167,7 @@ class ResourceRegistry:
     closed_names: list[str] = field(default_factory=list)
     failed_names: list[str] = field(default_factory=list)
     unmanaged_names: list[str] = field(default_factory=list)
+    instrumented: list[tuple[Any, Any]] = field(default_factory=list)
 
     def _add(self, name: str, manager: Any, *, is_async: bool) -> _Entry:
         entry = _Entry(name=name, manager=manager, is_async=is_async)
@@ -200,6 +202,7 @@ class ResourceRegistry:
 
         setattr(tracked, _MARK, True)
         provider.set_provides(tracked)
+        self.instrumented.append((provider, original))
 
     async def _await_then_track(self, name: str, awaitable: Any) -> Any:
         return self._wrap(name, await awaitable)
@@ -227,6 +230,37 @@ class ResourceRegistry:
 
         setattr(tracked, _MARK, True)
         provider.set_provides(tracked)
+        self.instrumented.append((provider, original))
+
+    def _forget(self) -> list[Any]:
+        """Undo :meth:`instrument` after teardown: the container is as good as new for another run.
+
+        Returns what dependency-injector's own shutdown of the (already closed) resources gave
+        back; the tracked exits are no-ops, so this only clears their "initialised" state.
+        """
+        pending: list[Any] = []
+        for provider, original in reversed(self.instrumented):
+            if isinstance(provider, providers.Resource):
+                if provider.initialized:
+                    with contextlib.suppress(Exception):
+                        pending.append(provider.shutdown())
+            else:
+                provider.reset()
+            provider.set_provides(original)
+        self.instrumented.clear()
+        return [p for p in pending if inspect.isawaitable(p)]
+
+    def release(self) -> None:
+        """Sync-mode :meth:`_forget`."""
+        for awaitable in self._forget():
+            with contextlib.suppress(BaseException):
+                asyncio.run(_awaited(awaitable))
+
+    async def arelease(self) -> None:
+        """Async-mode :meth:`_forget`, inside the job's loop."""
+        for awaitable in self._forget():
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await awaitable
 
     # -- closing -----------------------------------------------------------------------------
 

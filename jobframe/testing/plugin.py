@@ -21,7 +21,7 @@ from jobframe.runner import RunOptions
 from jobframe.settings import Settings
 from jobframe.testing.apps import app_reference, load_test_app
 from jobframe.testing.overrides import Overrides
-from jobframe.testing.rearm import release_resources
+from jobframe.testing.release import release_resources
 from jobframe.testing.runs import JobResult, run_job
 from jobframe.testing.settings import DEFAULT_PROFILE, make_settings
 

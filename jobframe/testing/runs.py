@@ -25,7 +25,6 @@ from jobframe.settings import Settings
 from jobframe.testing.capture import capture_events
 from jobframe.testing.leaks import LeakError, LeakReport, watch_leaks
 from jobframe.testing.overrides import Overrides
-from jobframe.testing.rearm import rearmed
 from jobframe.testing.settings import DEFAULT_PROFILE, make_settings
 
 __all__ = ["AppLike", "JobResult", "as_app", "run_job", "settings_of"]
@@ -157,7 +156,7 @@ def run_job(
     container.reset_singletons()
     redact = Redact()
     try:
-        with rearmed(container), watch_leaks() as leaks, capture_events(redact) as events:
+        with watch_leaks() as leaks, capture_events(redact) as events:
             outcome = runner.run_job(
                 the_app,
                 job_name,
