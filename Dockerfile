@@ -35,8 +35,12 @@ RUN python3 -c "import tomllib; d = tomllib.load(open('pyproject.toml', 'rb')); 
 COPY pyproject.toml README.m[d] ./
 COPY jobframe/ ./jobframe/
 COPY jobs/ ./jobs/
+# The installers are not needed at run time: dropping them saves ~26 MB and
+# leaves nothing in the image that installs code. Smoke test: the entry point
+# imports the app and lists its jobs.
 RUN pip install --no-cache-dir --no-deps . \
- && python3 -c "import jobframe, jobs"
+ && python3 -m pip uninstall --yes pip setuptools \
+ && /opt/venv/bin/jobframe --list > /dev/null
 
 # ---------------------------------------------------------------- final stage
 FROM ${BASE_IMAGE} AS runtime
