@@ -23,7 +23,8 @@ COMMANDS = {
     "bare import of the four dependencies": [
         sys.executable,
         "-c",
-        "import dependency_injector.containers, dependency_injector.providers, httpx, pydantic_settings, structlog",
+        "import dependency_injector.containers, dependency_injector.providers,"
+        " httpx, pydantic_settings, structlog",
     ],
     "jobframe running a trivial job": [
         sys.executable,
