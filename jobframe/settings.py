@@ -26,7 +26,7 @@ from pydantic_settings import (
 from jobframe.errors import ConfigurationError
 from jobframe.validation import format_errors
 
-__all__ = ["Settings", "SettingsSources", "load_settings", "secret_values"]
+__all__ = ["Settings", "SettingsSources", "bind_profiles", "load_settings", "secret_values"]
 
 S = TypeVar("S", bound="Settings")
 
@@ -70,8 +70,31 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         yaml_files = settings_cls.model_config.get("yaml_file") or []
         yaml = YamlConfigSettingsSource(settings_cls, yaml_file=yaml_files, deep_merge=True)
+        if not settings_cls.model_config.get(_ENVIRONMENT, True):
+            return (init_settings, yaml)
         secrets = NestedSecretsSettingsSource(file_secret_settings)
         return (init_settings, secrets, env_settings, dotenv_settings, yaml)
+
+
+_ENVIRONMENT = "jobframe_environment"
+
+
+def bind_profiles(cls: type[S], yaml_files: list[Path], *, environment: bool = True) -> type[S]:
+    """A subclass of ``cls`` that reads exactly ``yaml_files`` (in order, deep-merged).
+
+    With ``environment=False`` it reads nothing else — no environment variables, ``.env`` or
+    secrets directory — which is what hermetic test settings need. The subclass keeps the name,
+    so reprs and errors read as ``cls``; instances still pass ``isinstance(x, cls)``.
+    """
+    config: dict[str, Any] = {**cls.model_config, "yaml_file": yaml_files, _ENVIRONMENT: environment}
+    if not environment:  # unused source options would only draw pydantic-settings warnings
+        config.update({k: None for k in config if k.startswith("secrets_")})
+    bound: type[S] = type(
+        cls.__name__,
+        (cls,),
+        {"__module__": cls.__module__, "__qualname__": cls.__qualname__, "model_config": config},
+    )
+    return bound
 
 
 def _check_sources(sources: SettingsSources) -> None:
@@ -90,16 +113,7 @@ def _check_sources(sources: SettingsSources) -> None:
 def load_settings(cls: type[S], sources: SettingsSources) -> S:
     """Load ``cls`` from ``sources``; any problem becomes one :class:`ConfigurationError` (exit 78)."""
     _check_sources(sources)
-    files = [p for p in sources.profile_files() if p.is_file()]
-    bound: type[S] = type(
-        cls.__name__,
-        (cls,),
-        {
-            "__module__": cls.__module__,
-            "__qualname__": cls.__qualname__,
-            "model_config": SettingsConfigDict(**{**cls.model_config, "yaml_file": files}),
-        },
-    )
+    bound = bind_profiles(cls, [p for p in sources.profile_files() if p.is_file()])
     dotenv = sources.dotenv if sources.dotenv is not None and sources.dotenv.is_file() else None
     try:
         return bound(_env_file=dotenv, _secrets_dir=sources.secrets_dir)

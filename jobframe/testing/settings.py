@@ -13,15 +13,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    YamlConfigSettingsSource,
-)
 
 from jobframe.errors import ConfigurationError
-from jobframe.settings import Settings
+from jobframe.settings import Settings, bind_profiles
 from jobframe.validation import format_errors
 
 __all__ = ["DEFAULT_PROFILE", "make_settings", "nest", "replace_settings"]
@@ -64,39 +58,9 @@ def _deep_merge(base: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str,
     return merged
 
 
-def _hermetic(cls: type[S], yaml_files: list[Path]) -> type[S]:
-    """A subclass of ``cls`` whose only sources are the call's values and ``yaml_files``."""
-
-    def settings_customise_sources(  # noqa: PLR0917 - the signature pydantic-settings calls
-        owner: type[BaseSettings],
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        yaml = YamlConfigSettingsSource(settings_cls, yaml_file=yaml_files, deep_merge=True)
-        return (init_settings, yaml)
-
-    # Keys of the sources this class does not use would only trigger pydantic-settings warnings.
-    # (pydantic merges a subclass's config with its base's, so they are set to None, not dropped).
-    config = {k: None if k.startswith("secrets_") else v for k, v in cls.model_config.items()}
-    bound: type[S] = type(
-        cls.__name__,
-        (cls,),
-        {
-            "__module__": cls.__module__,
-            "__qualname__": cls.__qualname__,
-            "model_config": SettingsConfigDict(**{**config, "yaml_file": yaml_files}),  # type: ignore[typeddict-item]
-            "settings_customise_sources": classmethod(settings_customise_sources),
-        },
-    )
-    return bound
-
-
 def _build(cls: type[S], yaml_files: list[Path], values: Mapping[str, Any], where: str, hint: str) -> S:
     try:
-        return _hermetic(cls, yaml_files)(**nest(values))
+        return bind_profiles(cls, yaml_files, environment=False)(**nest(values))
     except ValidationError as exc:
         raise ConfigurationError(
             f"invalid test settings for {cls.__qualname__} ({where}):\n{format_errors(exc)}{hint}"
