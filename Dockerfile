@@ -1,5 +1,3 @@
-# syntax=docker/dockerfile:1
-#
 # jobframe runtime image.
 #
 #   docker build -t jobframe .
@@ -30,9 +28,8 @@ COPY pyproject.toml ./
 RUN python3 -c "import tomllib; d = tomllib.load(open('pyproject.toml', 'rb')); print('\n'.join(d['project']['dependencies']))" > /tmp/requirements.txt \
  && pip install --no-cache-dir -r /tmp/requirements.txt
 
-# Then the project itself. README.md is the package readme named in pyproject.toml;
-# the glob keeps the build working in a checkout without it (setuptools only warns).
-COPY pyproject.toml README.m[d] ./
+# Then the project itself (README.md is the package readme named in pyproject.toml).
+COPY README.md ./
 COPY jobframe/ ./jobframe/
 COPY jobs/ ./jobs/
 # The installers are not needed at run time: dropping them saves ~26 MB and
