@@ -31,13 +31,10 @@ RUN python3 -c "import tomllib; d = tomllib.load(open('pyproject.toml', 'rb')); 
 # Then the project itself (README.md is the package readme named in pyproject.toml).
 COPY README.md ./
 COPY jobframe/ ./jobframe/
-COPY jobs/ ./jobs/
 # The installers are not needed at run time: dropping them saves ~26 MB and
-# leaves nothing in the image that installs code. Smoke test: the entry point
-# imports the app and lists its jobs.
+# leaves nothing in the image that installs code.
 RUN pip install --no-cache-dir --no-deps . \
- && python3 -m pip uninstall --yes pip setuptools \
- && /opt/venv/bin/jobframe --list > /dev/null
+ && python3 -m pip uninstall --yes pip setuptools
 
 # ---------------------------------------------------------------- final stage
 FROM ${BASE_IMAGE} AS runtime
@@ -55,10 +52,13 @@ RUN groupadd --gid "${APP_GID}" jobframe \
 
 COPY --from=build /opt/venv /opt/venv
 
-# The working directory holds config/, so the default `--config-dir config` works.
-# Files stay owned by root: the job user can read them but not change them.
+# The working directory holds the app (jobs/, the default `--app jobs:MainContainer`) and its
+# profiles (config/, the default `--config-dir config`), as a checkout would. Files stay owned
+# by root: the job user can read them but not change them. Smoke test: the app imports.
 WORKDIR /app
 COPY config/ ./config/
+COPY jobs/ ./jobs/
+RUN /opt/venv/bin/jobframe --list > /dev/null
 
 USER ${APP_UID}:${APP_GID}
 

@@ -13,6 +13,7 @@ import difflib
 import importlib
 import inspect
 import sys
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -98,6 +99,15 @@ class App:
             getattr(container, self.context_provider).override(providers.Object(context))
 
 
+def _where(exc: BaseException) -> str:
+    """``Type: message (file:line)``: where an import failed, without a traceback."""
+    if isinstance(exc, SyntaxError):
+        return f"{type(exc).__name__}: {exc.msg} ({exc.filename}:{exc.lineno})"
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" ({frames[-1].filename}:{frames[-1].lineno})" if frames else ""
+    return f"{type(exc).__name__}: {exc}{where}"
+
+
 def load_app(ref: str, *, search_path: Path | None = None) -> App:
     """Import ``MODULE:ATTR`` and discover it; import failures are usage errors naming the module."""
     module_name, sep, attr = ref.partition(":")
@@ -111,7 +121,9 @@ def load_app(ref: str, *, search_path: Path | None = None) -> App:
     except ModuleNotFoundError as exc:
         if exc.name and module_name.startswith(exc.name):
             raise UsageError(f"--app {ref!r}: no module named {exc.name!r}") from None
-        raise  # the app itself failed to import a dependency: show the real error
+        raise UsageError(f"--app {ref!r}: importing {module_name!r} failed: {_where(exc)}") from None
+    except Exception as exc:  # noqa: BLE001 - the app's own import error, reported in one line
+        raise UsageError(f"--app {ref!r}: importing {module_name!r} failed: {_where(exc)}") from None
     target: Any = module
     for part in attr.split("."):
         try:

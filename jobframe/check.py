@@ -15,10 +15,9 @@ from typing import Any
 from dependency_injector import containers, providers
 
 from jobframe.app import App
+from jobframe.graph import CALLING, iter_providers
 
 __all__ = ["check_container"]
-
-_CALLING = (providers.Factory, providers.BaseSingleton, providers.Resource, providers.Callable)
 
 
 def _signature(target: Any) -> inspect.Signature | None:
@@ -62,25 +61,14 @@ def _problems_for(root: Any, names: dict[int, str]) -> Iterator[str]:
         if isinstance(provider, providers.Dependency) and not provider.overridden:
             if provider.last_overriding is None and getattr(provider, "default", None) is None:
                 yield f"{name}: dependency is not provided"
-        elif isinstance(provider, _CALLING) and not provider.overridden:
+        elif isinstance(provider, CALLING) and not provider.overridden:
             for problem in _call_problems(provider):
                 yield f"{name}: {problem}"
 
 
-def _names(container: containers.Container, prefix: str = "") -> dict[int, str]:
-    names: dict[int, str] = {}
-    for name, provider in container.providers.items():
-        names.setdefault(id(provider), f"{prefix}{name}")
-        if isinstance(provider, providers.Container):
-            names.update(
-                {k: v for k, v in _names(provider.container, f"{prefix}{name}.").items() if k not in names}
-            )
-    return names
-
-
 def check_container(app: App, container: containers.Container) -> dict[str, list[str]]:
     """Problems per job name (an empty dict means every job can be built)."""
-    names = _names(container)
+    names = {id(provider): name for name, provider in iter_providers(container)}
     problems: dict[str, list[str]] = {}
     for job_name, entry in app.jobs.items():
         found = list(dict.fromkeys(_problems_for(getattr(container, entry.provider_name), names)))

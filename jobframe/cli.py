@@ -12,7 +12,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
@@ -23,7 +23,7 @@ from jobframe.app import DEFAULT_APP, App, load_app
 from jobframe.check import check_container
 from jobframe.context import RunContext
 from jobframe.deadline import parse_rfc3339
-from jobframe.errors import JobframeError, UsageError
+from jobframe.errors import ConfigurationError, JobframeError, UsageError
 from jobframe.exit_codes import ExitCode
 from jobframe.exit_guard import find_lingering, report, terminate_children, wait_for_lingering
 from jobframe.interrupts import exit_now
@@ -166,24 +166,21 @@ def _path_env(name: str) -> Path | None:
     return Path(value) if value else None
 
 
-class _ExitCode:
-    """The code a signal arriving outside a run ends the process with (the job's, once it ran)."""
+def _install_outer_handlers() -> Callable[[int], None]:
+    """Handlers for outside a run (imports, parsing, settings, the exit guard): nothing to tear
+    down there, so a signal ends the process at once — with the job's code once it is known.
+    Installing them is also what makes SIGTERM work at all when jobframe is PID 1.
 
-    value: int | None = None
+    Returns the function that records the job's code for them.
+    """
+    job_code: list[int] = []
 
-
-def _remember_exit_code(code: ExitCode) -> None:
-    _ExitCode.value = int(code)
-
-
-def _install_outer_handlers() -> None:
-    # Outside a run (imports, parsing, settings, the exit guard) there is nothing to tear down:
-    # a signal ends the process at once. Also required for SIGTERM to work at all as PID 1.
     def handler(signum: int, frame: FrameType | None) -> None:
-        exit_now(_ExitCode.value if _ExitCode.value is not None else 128 + signum)
+        exit_now(job_code[0] if job_code else 128 + signum)
 
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGINT, handler)
+    return lambda code: job_code.insert(0, int(code))
 
 
 def _fail(error: BaseException, code: int) -> int:
@@ -224,12 +221,11 @@ def _argo_deadline() -> datetime | None:
     try:
         return parse_rfc3339(raw)
     except ValueError as exc:
-        raise JobframeError(f"ARGO_DEADLINE: {exc}") from None
+        raise ConfigurationError(f"ARGO_DEADLINE: {exc}") from None
 
 
 def _finish(code: int, finished_at: float, exit_grace: float) -> NoReturn:
     """Report and bound whatever is still alive, then end the process with ``code``."""
-    _ExitCode.value = code
     lingering = find_lingering()
     if lingering:
         report(lingering)
@@ -249,7 +245,7 @@ def _finish(code: int, finished_at: float, exit_grace: float) -> NoReturn:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns for ``--list``/``--check``/errors, ends the process after a run."""
-    _install_outer_handlers()
+    remember_exit_code = _install_outer_handlers()
     args = build_parser().parse_args(argv)
     fmt: LogFormat = args.log_format or ("console" if sys.stdout.isatty() else "json")
     redact = configure_logging(fmt, args.log_level)
@@ -270,7 +266,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             shutdown_timeout=args.shutdown_timeout,
             output=args.output,
             progress_file=_path_env("ARGO_PROGRESS_FILE"),
-            on_finished=_remember_exit_code,
+            on_finished=remember_exit_code,
         )
     except JobframeError as exc:
         return _fail(exc, exc.exit_code)

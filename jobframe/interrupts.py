@@ -108,7 +108,7 @@ class Interrupts:
         self.phase = Phase.TEARDOWN
 
     def arm_teardown(self, timeout: float) -> None:
-        """Bound teardown: past ``timeout`` the closes still running are abandoned."""
+        """Sync mode: raise :class:`TeardownTimeout` in the close running ``timeout`` seconds from now."""
         self.phase = Phase.TEARDOWN
         self._arm("teardown", timeout)
 
@@ -143,10 +143,7 @@ class Interrupts:
             _log.warning("deadline.reached", action="cancelling job")
             self._interrupt(JobInterrupted("deadline", ExitCode.DEADLINE))
         elif purpose == "teardown" and self.phase is Phase.TEARDOWN:
-            if self._loop is not None and self._cancel is not None:
-                self._cancel()
-            else:
-                raise TeardownTimeout()
+            raise TeardownTimeout()
 
     def _interrupt(self, reason: JobInterrupted) -> None:
         self.reason = reason
@@ -154,7 +151,3 @@ class Interrupts:
             self._cancel()
         else:
             raise reason
-
-    def set_teardown_cancel(self, cancel: Callable[[], None]) -> None:
-        """Async mode: what the shutdown timer cancels once teardown runs in its own task."""
-        self._cancel = cancel

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import sys
 from collections.abc import Iterable, MutableMapping
 from typing import Any, Literal, TextIO
@@ -26,14 +27,19 @@ SENSITIVE_KEY_PARTS = (
     "apikey",
     "token",
     "secret",
+    "secrets",
     "password",
+    "passwords",
     "passwd",
     "cookie",
     "credential",
+    "credentials",
     "private_key",
 )
 
 LogFormat = Literal["json", "console"]
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")  # accessToken -> access_Token
 
 
 def get_logger(name: str | None = None) -> Any:
@@ -44,7 +50,8 @@ def get_logger(name: str | None = None) -> Any:
 class Redact:
     """Mask the values of sensitive keys and every occurrence of a known secret value.
 
-    Key matching is by substring on the lower-cased key (``X-Api-Key``, ``braze_api_key`` …).
+    Keys match on whole ``_``/``-`` separated words, case-insensitively (``X-Api-Key``,
+    ``braze_api_key``, ``access_token``), so ``tokens_used`` is left alone.
     Known values are added once settings are loaded (every ``SecretStr`` in them), which catches
     a secret echoed inside a URL, a message or a traceback.
     """
@@ -59,8 +66,9 @@ class Redact:
         self._secrets = tuple(sorted(set(self._secrets) | found, key=len, reverse=True))
 
     def is_sensitive(self, key: str) -> bool:
-        k = key.lower().replace("-", "_")
-        return any(part in k for part in self._key_parts)
+        """``api_key``, ``x-api-key``, ``braze_api_key``, ``access_token``: yes; ``tokens_used``: no."""
+        k = f"_{_CAMEL.sub('_', key).lower().replace('-', '_')}_"
+        return any(f"_{part}_" in k for part in self._key_parts)
 
     def scrub(self, value: Any) -> Any:
         """Return ``value`` with secrets masked; containers are copied, never changed in place."""

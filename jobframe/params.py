@@ -7,8 +7,11 @@ so list and dict fields can be passed either way.
 
 from __future__ import annotations
 
+import collections.abc
 import difflib
 import json
+import types
+import typing
 from collections.abc import Iterable
 from typing import Any
 
@@ -49,6 +52,26 @@ def _known_keys(model: type[BaseModel]) -> set[str]:
     return keys
 
 
+_SEQUENCES = (list, tuple, set, frozenset, collections.abc.Sequence, collections.abc.Set)
+
+
+def _is_sequence(annotation: Any) -> bool:
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return any(_is_sequence(arg) for arg in typing.get_args(annotation))
+    return origin in _SEQUENCES or annotation in _SEQUENCES
+
+
+def _listify(model: type[BaseModel], values: dict[str, Any]) -> dict[str, Any]:
+    """A single ``--param users=ada`` for a list field means ``["ada"]``, as repeating it would."""
+    out = dict(values)
+    for name, field in model.model_fields.items():
+        for key in (name, field.alias):
+            if key in out and isinstance(out[key], str) and _is_sequence(field.annotation):
+                out[key] = [out[key]]
+    return out
+
+
 def parse_params(spec: JobSpec, values: dict[str, Any]) -> BaseModel | None:
     """Validate ``values`` against ``spec``'s params model before anything is built."""
     model = spec.params_model
@@ -67,6 +90,6 @@ def parse_params(spec: JobSpec, values: dict[str, Any]) -> BaseModel | None:
             f"job {spec.name}: unknown parameter {', '.join(hints)}; known: {', '.join(sorted(known))}"
         )
     try:
-        return model.model_validate(values)
+        return model.model_validate(_listify(model, values))
     except ValidationError as exc:
         raise UsageError(f"job {spec.name}: invalid parameters:\n{format_errors(exc)}") from None

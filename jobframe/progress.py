@@ -6,8 +6,11 @@ import time
 from pathlib import Path
 
 from jobframe.files import write_atomic
+from jobframe.logs import get_logger
 
 __all__ = ["Progress"]
+
+_log = get_logger("jobframe.progress")
 
 
 class Progress:
@@ -33,5 +36,10 @@ class Progress:
         now = time.monotonic()
         if done != total and now - self._last_write < self.interval:
             return
-        write_atomic(self.path, f"{done}/{total}\n")
+        try:
+            write_atomic(self.path, f"{done}/{total}\n")
+        except OSError as exc:
+            # Progress is a courtesy to the UI: it must never fail the work. Say so once, stop.
+            _log.warning("progress.write_failed", path=str(self.path), error=f"{type(exc).__name__}: {exc}")
+            self.path = None
         self._last_write = now

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -20,12 +21,14 @@ from typing import Any
 
 import structlog
 from dependency_injector import containers
+from dependency_injector.errors import Error as DependencyInjectorError
 from pydantic import BaseModel
+from pydantic_core import PydanticSerializationError, to_jsonable_python
 
 from jobframe.app import App, JobEntry
 from jobframe.context import RunContext
 from jobframe.deadline import Deadline, effective_deadline
-from jobframe.errors import ConfigurationError, JobframeError, JobInterrupted
+from jobframe.errors import ConfigurationError, JobframeError, JobInterrupted, UsageError
 from jobframe.exit_codes import ExitCode
 from jobframe.files import write_json_atomic
 from jobframe.interrupts import Interrupts
@@ -34,7 +37,7 @@ from jobframe.logs import Redact, get_logger
 from jobframe.params import parse_params
 from jobframe.progress import Progress
 from jobframe.settings import Settings, SettingsSources, load_settings, secret_values
-from jobframe.teardown import ResourceRegistry, TeardownTimeout
+from jobframe.teardown import ResourceRegistry
 
 __all__ = ["RunOptions", "RunResult", "run_job"]
 
@@ -120,13 +123,17 @@ class _Run:
 
     def cancel_in(self) -> float | None:
         deadline = self.context.deadline
-        return None if deadline is None else deadline.seconds_left() - self.options.deadline_margin
+        return None if deadline is None else _cancel_in(deadline.seconds_left(), self.options.deadline_margin)
 
     # -- the steps shared by both modes ------------------------------------------------------
 
     def succeed(self, result: Any) -> None:
         if self.options.output is not None:
-            write_json_atomic(self.options.output, _jsonable(result))
+            try:
+                value = to_jsonable_python(result)
+            except PydanticSerializationError as exc:
+                raise TypeError(f"--output: the job's result is not JSON-serialisable: {exc}") from None
+            write_json_atomic(self.options.output, value)
         self.result = result
 
     def log_finished(self) -> ExitCode:
@@ -166,7 +173,7 @@ class _Run:
             try:
                 try:
                     self._arm_deadline()
-                    job = self.provider()
+                    job = self._build()
                     if inspect.isawaitable(job):
                         _discard(job)
                         raise ConfigurationError(
@@ -182,12 +189,7 @@ class _Run:
                 interrupts.job_done()
             interrupts.disarm()
             code = self.log_finished()
-            interrupts.arm_teardown(self.options.shutdown_timeout)
-            try:
-                self.registry.close_all(self.error)
-            except TeardownTimeout:
-                _log.error("teardown.timeout", not_closed=[e.name for e in self.registry._pending()])
-            interrupts.disarm()
+            self.registry.close_all(self.error, budget=self.options.shutdown_timeout, timer=interrupts)
             self.registry.release()
             return code
         finally:
@@ -200,10 +202,20 @@ class _Run:
 
     # -- async mode ------------------------------------------------------------------------------
 
+    def _build(self) -> Any:
+        """Call the job's Factory; a wiring gap found only now is still a configuration error."""
+        try:
+            return self.provider()
+        except DependencyInjectorError as exc:
+            raise ConfigurationError(f"cannot build job {self.entry.spec.name}: {exc}") from exc
+
     async def _build_and_execute(self) -> Any:
-        job = self.provider()
+        job = self._build()
         if inspect.isawaitable(job):
-            job = await job
+            try:
+                job = await job
+            except DependencyInjectorError as exc:
+                raise ConfigurationError(f"cannot build job {self.entry.spec.name}: {exc}") from exc
         return await call_execute(job, self.params)
 
     async def run_async(self) -> ExitCode:
@@ -227,15 +239,21 @@ class _Run:
                 except Exception as exc:  # noqa: BLE001 - e.g. an unserialisable result for --output
                     self.error = exc
             code = self.log_finished()
-            teardown = loop.create_task(self.registry.aclose_all(self.error), name="jobframe:teardown")
-            interrupts.set_teardown_cancel(lambda: _cancel(teardown))
-            interrupts.arm_teardown(self.options.shutdown_timeout)
-            await asyncio.wait([teardown])
-            interrupts.disarm()
+            await self.registry.aclose_all(self.error, budget=self.options.shutdown_timeout)
             await self.registry.arelease()
             return code
         finally:
             interrupts.restore()
+
+
+MAX_MARGIN_SHARE = 0.25
+"""The deadline margin never takes more than this share of the time left at start."""
+
+
+def _cancel_in(seconds_left: float, margin: float) -> float:
+    """Seconds until the job is cancelled: ``margin`` before the deadline, but a short deadline
+    (a 5 s ``activeDeadlineSeconds``) still leaves the job most of its time rather than none."""
+    return seconds_left - min(margin, max(seconds_left, 0.0) * MAX_MARGIN_SHARE)
 
 
 def _cancel(task: asyncio.Task[Any]) -> None:
@@ -247,12 +265,6 @@ def _discard(awaitable: Any) -> None:
         awaitable.close()
     elif isinstance(awaitable, asyncio.Future):
         awaitable.cancel()
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json")
-    return value
 
 
 def _run_in_new_loop(coro: Any) -> ExitCode:
@@ -310,10 +322,22 @@ def _log_started(entry: JobEntry, params: BaseModel | None, context: RunContext,
         _log.warning(
             "deadline.short",
             seconds_left=round(left, 3),
+            cancel_in_s=round(_cancel_in(left, options.deadline_margin), 3),
             min_seconds=entry.spec.min_seconds,
             deadline_margin=options.deadline_margin,
             deadline_source=deadline.source,
         )
+
+
+def _check_output(path: Path | None) -> None:
+    """Refuse an unwritable ``--output`` before the job has any effect, not after."""
+    if path is None:
+        return
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise UsageError(f"--output {str(path)!r}: directory {str(directory)!r} does not exist")
+    if not os.access(directory, os.W_OK):
+        raise UsageError(f"--output {str(path)!r}: directory {str(directory)!r} is not writable")
 
 
 def run_job(
@@ -336,6 +360,7 @@ def run_job(
     options = options or RunOptions()
     run_id = options.run_id or uuid.uuid4().hex
     try:
+        _check_output(options.output)
         entry = app.job(job_name)
         parsed = parse_params(entry.spec, dict(params or {}))
         if settings is None and app.settings_cls is not None:

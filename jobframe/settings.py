@@ -69,14 +69,47 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         yaml_files = settings_cls.model_config.get("yaml_file") or []
-        yaml = YamlConfigSettingsSource(settings_cls, yaml_file=yaml_files, deep_merge=True)
+        yaml = _Profiles(settings_cls, yaml_file=yaml_files, deep_merge=True)
         if not settings_cls.model_config.get(_ENVIRONMENT, True):
             return (init_settings, yaml)
         secrets = NestedSecretsSettingsSource(file_secret_settings)
-        return (init_settings, secrets, env_settings, dotenv_settings, yaml)
+        dotenv = _SettingsKeysOnly(settings_cls, dotenv_settings)
+        return (init_settings, secrets, env_settings, dotenv, yaml)
 
 
 _ENVIRONMENT = "jobframe_environment"
+
+
+class _Profiles(YamlConfigSettingsSource):
+    """YAML profiles whose top level must be a mapping of settings (a list is a mistake to name)."""
+
+    def _read_file(self, file_path: Any) -> dict[str, Any]:
+        data = super()._read_file(file_path)
+        if not isinstance(data, dict):
+            raise ConfigurationError(
+                f"{file_path}: the top level must be a mapping of settings, not a {type(data).__name__}"
+            )
+        return data
+
+
+class _SettingsKeysOnly(PydanticBaseSettingsSource):
+    """A ``.env`` is often shared with other tools: use the keys that name a setting, skip the rest.
+
+    Like environment variables, an unrelated ``FOO=bar`` is ignored; a typo *inside* a known
+    setting (``BRAZE__APIKEY``) still fails, because the nested model forbids unknown keys.
+    """
+
+    def __init__(self, settings_cls: type[BaseSettings], inner: PydanticBaseSettingsSource) -> None:
+        super().__init__(settings_cls)
+        self._inner = inner
+        fields = settings_cls.model_fields
+        self._known = {n.lower() for n in fields} | {f.alias.lower() for f in fields.values() if f.alias}
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ delegates to the wrapped source
+
+    def __call__(self) -> dict[str, Any]:
+        return {k: v for k, v in self._inner().items() if k.lower() in self._known}
 
 
 def bind_profiles(cls: type[S], yaml_files: list[Path], *, environment: bool = True) -> type[S]:

@@ -17,63 +17,33 @@ import inspect
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from dependency_injector import containers, providers
 
+from jobframe.graph import iter_providers
 from jobframe.logs import get_logger
 
-__all__ = ["ResourceRegistry", "TeardownTimeout", "iter_providers"]
+__all__ = ["ResourceRegistry", "TeardownTimeout", "TeardownTimer"]
 
 _log = get_logger("jobframe.teardown")
-_CALLS = (providers.Factory, providers.BaseSingleton, providers.Resource, providers.Callable)
 _MARK = "__jobframe_tracked__"
 
 
+MIN_CLOSE_S = 0.2
+"""Each close still gets this long after an earlier one used up the budget by hanging."""
+
+
 class TeardownTimeout(BaseException):
-    """The teardown ran past ``--shutdown-timeout``; the resources not yet closed are abandoned."""
+    """A close ran past its share of ``--shutdown-timeout`` and is abandoned."""
 
 
-def iter_providers(container: containers.Container) -> Iterator[tuple[str, Any]]:
-    """Yield ``(name, provider)`` for every provider reachable from ``container``, each once.
+class TeardownTimer(Protocol):
+    """What bounds a sync close: raises :class:`TeardownTimeout` in the main thread when it fires."""
 
-    Container attributes (nested containers included) are named by their dotted path first; a
-    provider declared inline (``Factory(Job, client=Resource(...))``) is named after where it is
-    injected (``job.client``), and an override after what it overrides.
-    """
-    named = dict(_attributes(container))
-    seen: set[int] = set()
-    for path, provider in named.items():
-        yield from _reachable(path, provider, seen)
+    def arm_teardown(self, timeout: float) -> None: ...
 
-
-def _attributes(container: containers.Container, prefix: str = "") -> Iterator[tuple[str, Any]]:
-    for name, provider in container.providers.items():
-        yield f"{prefix}{name}", provider
-        if isinstance(provider, providers.Container):
-            yield from _attributes(provider.container, prefix=f"{prefix}{name}.")
-
-
-def _reachable(path: str, provider: Any, seen: set[int]) -> Iterator[tuple[str, Any]]:
-    if id(provider) in seen:
-        return
-    seen.add(id(provider))
-    yield path, provider
-    if isinstance(provider, providers.Container):
-        return  # its providers are named by _attributes, with their dotted paths
-    for index, overriding in enumerate(getattr(provider, "overridden", ())):
-        yield from _reachable(f"{path}[override {index}]", overriding, seen)
-    injected: list[tuple[str, Any]]
-    if isinstance(provider, _CALLS):
-        injected = [(f"{path}[{i}]", a) for i, a in enumerate(provider.args)]
-        injected += [(f"{path}.{k}", v) for k, v in provider.kwargs.items()]
-    else:
-        # Never read .args/.kwargs on other providers: on ``x.provided`` those are attribute
-        # lookups that mint new providers without end. ``related`` is DI's own traversal.
-        injected = [(path, related) for related in provider.related]
-    for sub_path, value in injected:
-        if providers.is_provider(value) and not isinstance(value, providers.Container):
-            yield from _reachable(sub_path, value, seen)
+    def disarm(self) -> None: ...
 
 
 def _is_closed(obj: Any) -> bool | None:
@@ -264,6 +234,10 @@ class ResourceRegistry:
 
     # -- closing -----------------------------------------------------------------------------
 
+    def pending_names(self) -> list[str]:
+        """Resources entered and not closed yet, in the order they will be closed."""
+        return [e.name for e in self._pending()]
+
     def _pending(self) -> list[_Entry]:
         return [e for e in reversed(self.entries) if e.entered and not e.closed]
 
@@ -277,57 +251,79 @@ class ResourceRegistry:
         self.failed_names.append(entry.name)
         _log.error("resource.close_failed", resource=entry.name, error_type=type(exc).__name__, exc_info=exc)
 
-    def close_all(self, exc: BaseException | None) -> None:
-        """Close every entered resource in reverse order; ``exc`` (the job's error) reaches ``__exit__``."""
-        exc_info = (type(exc), exc, exc.__traceback__) if exc is not None else (None, None, None)
+    def _abandoned(self, entry: _Entry, limit: float) -> None:
+        entry.closed = True
+        self.failed_names.append(entry.name)
+        _log.error("teardown.timeout", resource=entry.name, waited_s=round(limit, 3), action="abandoned")
+
+    def close_all(
+        self, exc: BaseException | None, *, budget: float | None = None, timer: TeardownTimer | None = None
+    ) -> None:
+        """Close every entered resource, newest first, each in its own ``try``; then the safety net.
+
+        ``exc`` (the job's error) reaches each ``__exit__``. With a ``budget`` and a ``timer``, a
+        close that hangs is abandoned when the budget is spent, and every later one still gets
+        :data:`MIN_CLOSE_S`, so one stuck close never leaves the others open.
+        """
+        exc_info = _exc_info(exc)
+        ends = None if budget is None else time.monotonic() + budget
         for entry in self._pending():
             started = time.monotonic()
+            limit = _limit(ends, started)
             try:
-                if entry.is_async:
-                    asyncio.run(entry.manager.__aexit__(*exc_info))
-                else:
-                    entry.manager.__exit__(*exc_info)
+                try:
+                    if timer is not None and limit is not None:
+                        timer.arm_teardown(limit)
+                    if entry.is_async:
+                        asyncio.run(entry.manager.__aexit__(*exc_info))
+                    else:
+                        entry.manager.__exit__(*exc_info)
+                finally:
+                    if timer is not None:
+                        timer.disarm()
             except TeardownTimeout:
-                self._timed_out()
-                return
+                self._abandoned(entry, limit or 0.0)
             except Exception as close_exc:  # noqa: BLE001 - one failing close must not stop the others
                 self._failed(entry, close_exc)
             else:
                 self._closed(entry, started)
-        self._close_unmanaged_sync()
+        for name, obj, close in list(self._unmanaged()):
+            try:
+                _run_maybe_async(close())
+            except Exception as close_exc:  # noqa: BLE001 - reported, and the net goes on
+                self._unmanaged_close_failed(name, close_exc)
+            self._report_unmanaged(name, obj)
 
-    async def aclose_all(self, exc: BaseException | None) -> None:
+    async def aclose_all(self, exc: BaseException | None, *, budget: float | None = None) -> None:
         """The async twin of :meth:`close_all`, run inside the job's event loop."""
-        exc_info = (type(exc), exc, exc.__traceback__) if exc is not None else (None, None, None)
-        try:
-            await self._settle_entering()
-        except (TeardownTimeout, asyncio.CancelledError):
-            self._timed_out()
-            return
+        exc_info = _exc_info(exc)
+        ends = None if budget is None else time.monotonic() + budget
+        await self._settle_entering(_limit(ends, time.monotonic()))
         for entry in self._pending():
             started = time.monotonic()
+            limit = _limit(ends, started)
             try:
-                if entry.is_async:
-                    await entry.manager.__aexit__(*exc_info)
-                else:
-                    entry.manager.__exit__(*exc_info)
-            except (TeardownTimeout, asyncio.CancelledError):
-                self._timed_out()
-                return
+                async with asyncio.timeout(limit):
+                    if entry.is_async:
+                        await entry.manager.__aexit__(*exc_info)
+                    else:
+                        entry.manager.__exit__(*exc_info)
+            except TimeoutError:
+                self._abandoned(entry, limit or 0.0)
             except Exception as close_exc:  # noqa: BLE001
                 self._failed(entry, close_exc)
             else:
                 self._closed(entry, started)
-        for name, obj, close in self._unmanaged():
+        for name, obj, close in list(self._unmanaged()):
             try:
                 result = close()
                 if inspect.isawaitable(result):
                     await result
             except Exception as close_exc:  # noqa: BLE001
-                _log.error("resource.close_failed", resource=name, error_type=type(close_exc).__name__)
+                self._unmanaged_close_failed(name, close_exc)
             self._report_unmanaged(name, obj)
 
-    async def _settle_entering(self) -> None:
+    async def _settle_entering(self, limit: float | None) -> None:
         """Cancel resource inits still in flight (the job was cancelled mid-init) and wait for them.
 
         Afterwards every entry is either entered (its ``__aenter__`` completed: close it) or not
@@ -338,11 +334,7 @@ class ResourceRegistry:
         for task in entering:
             task.cancel()
         if entering:
-            await asyncio.wait(entering)
-
-    def _timed_out(self) -> None:
-        left = [e.name for e in self._pending()]
-        _log.error("teardown.timeout", not_closed=left)
+            await asyncio.wait(entering, timeout=limit)
 
     # -- the safety net ----------------------------------------------------------------------
 
@@ -365,15 +357,8 @@ class ResourceRegistry:
                 continue  # cannot tell, and its resource's own shutdown already ran
             yield name, obj, close
 
-    def _close_unmanaged_sync(self) -> None:
-        for name, obj, close in list(self._unmanaged()):
-            try:
-                result = close()
-                if inspect.isawaitable(result):
-                    asyncio.run(_awaited(result))
-            except Exception as close_exc:  # noqa: BLE001
-                _log.error("resource.close_failed", resource=name, error_type=type(close_exc).__name__)
-            self._report_unmanaged(name, obj)
+    def _unmanaged_close_failed(self, name: str, exc: Exception) -> None:
+        _log.error("resource.close_failed", resource=name, error_type=type(exc).__name__, exc_info=exc)
 
     def _report_unmanaged(self, name: str, obj: Any) -> None:
         self.unmanaged_names.append(name)
@@ -387,3 +372,16 @@ class ResourceRegistry:
 
 async def _awaited(awaitable: Any) -> Any:
     return await awaitable
+
+
+def _run_maybe_async(result: Any) -> Any:
+    """In sync mode an ``aclose()`` still has to run: give it a loop of its own."""
+    return asyncio.run(_awaited(result)) if inspect.isawaitable(result) else result
+
+
+def _exc_info(exc: BaseException | None) -> tuple[Any, Any, Any]:
+    return (type(exc), exc, exc.__traceback__) if exc is not None else (None, None, None)
+
+
+def _limit(ends: float | None, now: float) -> float | None:
+    return None if ends is None else max(ends - now, MIN_CLOSE_S)

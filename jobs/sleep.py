@@ -13,7 +13,7 @@ __all__ = ["Sleep", "SleepParams"]
 
 
 class SleepParams(BaseModel):
-    seconds: float = Field(30.0, ge=0)
+    seconds: float = Field(30.0, ge=0, allow_inf_nan=False)
 
 
 class Sleep:

@@ -12,12 +12,14 @@ APP = '''
 import logging
 
 from dependency_injector import containers, providers
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 import jobframe
 
 
 class Db(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     host: str = "localhost"
     password: SecretStr | None = None
 

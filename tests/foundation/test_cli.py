@@ -161,3 +161,68 @@ def test_bad_option_value_is_usage_error() -> None:
         ran = run_cli([*args, "--job-name", "SomeJob"])
         assert ran.code == 2, args
         assert "Traceback" not in ran.stderr
+
+
+def test_single_value_for_a_list_param(ext_app: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.json"
+    ran = run_cli([*APP, "--job-name", "Echo", "--param", "names=solo", "--output", str(out)], cwd=ext_app)
+    assert ran.code == 0, ran.stderr
+    assert json.loads(out.read_text())["names"] == ["solo"]
+
+
+def test_app_that_fails_to_import_is_one_line_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "raises.py").write_text("raise RuntimeError('boom at import')\n")
+    (tmp_path / "badsyntax.py").write_text("def f(:\n")
+    (tmp_path / "missingdep.py").write_text("import no_such_dependency_xyz\n")
+    for ref, message in [
+        ("raises:C", "RuntimeError: boom at import"),
+        ("badsyntax:C", "SyntaxError"),
+        ("missingdep:C", "No module named 'no_such_dependency_xyz'"),
+    ]:
+        ran = run_cli(["--app", ref, "--list"], cwd=tmp_path)
+        assert ran.code == 2, (ref, ran.stderr)
+        assert message in ran.stderr and "importing" in ran.stderr, (ref, ran.stderr)
+        assert "Traceback" not in ran.stderr
+        assert len(ran.stderr.strip().splitlines()) == 1
+
+
+def test_unwritable_output_is_refused_before_the_job_runs(ext_app: Path) -> None:
+    ran = run_cli([*APP, "--job-name", "Echo", "--output", "/nonexistent/dir/out.json"], cwd=ext_app)
+    assert ran.code == 2
+    assert "directory '/nonexistent/dir' does not exist" in ran.stderr
+    assert not ran.named("job.started")
+
+
+def test_garbage_argo_deadline_is_configuration_error(ext_app: Path) -> None:
+    ran = run_cli([*APP, "--job-name", "Echo"], cwd=ext_app, env={"ARGO_DEADLINE": "tomorrow-ish"})
+    assert ran.code == 78
+    assert "ARGO_DEADLINE" in ran.stderr
+    assert "Traceback" not in ran.stderr
+
+
+def test_unrelated_dotenv_keys_are_ignored_but_typos_in_settings_fail(ext_app: Path, tmp_path: Path) -> None:
+    (ext_app / ".env").write_text("COMPOSE_PROJECT_NAME=acme\nC=dotenv\n")
+    out = tmp_path / "out.json"
+    ran = run_cli([*APP, "--job-name", "Echo", "--output", str(out)], cwd=ext_app)
+    assert ran.code == 0, ran.stderr
+    assert json.loads(out.read_text())["c"] == "dotenv"
+    (ext_app / ".env").write_text("DB__HOTS=typo\n")
+    ran = run_cli([*APP, "--job-name", "Echo"], cwd=ext_app)
+    assert ran.code == 78
+    assert "db.hots: Extra inputs are not permitted" in ran.stderr
+
+
+def test_wiring_gap_found_at_run_time_is_78(ext_app: Path) -> None:
+    ran = run_cli(["--app", "acme_jobs:Broken", "--job-name", "NeedsClient"], cwd=ext_app)
+    assert ran.code == 78, ran.stdout
+    finished = ran.one("job.finished")
+    assert finished["error_type"] == "jobframe.errors.ConfigurationError"
+    assert "cannot build job NeedsClient" in finished["error_message"]
+
+
+def test_top_level_yaml_must_be_a_mapping(ext_app: Path) -> None:
+    (ext_app / "config" / "local.yaml").write_text("- a\n- b\n")
+    ran = run_cli([*APP, "--job-name", "Echo"], cwd=ext_app)
+    assert ran.code == 78
+    assert "local.yaml" in ran.stderr and "mapping" in ran.stderr
+    assert "Traceback" not in ran.stderr

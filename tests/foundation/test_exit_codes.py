@@ -88,3 +88,10 @@ def test_production_without_api_key_is_78() -> None:
     assert "braze.api_key: Value error, required when base_url is not" in ran.stderr
     assert not ran.named("job.started"), "a missing key is found before the job starts"
     assert "Traceback" not in ran.stderr
+
+
+def test_unwritable_progress_file_never_fails_the_job() -> None:
+    ran = run_cli(["--job-name", "SomeJob"], env={"ARGO_PROGRESS_FILE": "/nonexistent/dir/progress"})
+    assert ran.code == 0, ran.stdout
+    failed = ran.one("progress.write_failed")
+    assert failed["path"] == "/nonexistent/dir/progress"

@@ -1,0 +1,91 @@
+"""Fast in-process checks of the pieces the process-level tests rely on."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from pydantic import BaseModel
+
+from jobframe.deadline import effective_deadline, parse_rfc3339
+from jobframe.errors import UsageError
+from jobframe.job import spec_for
+from jobframe.logs import MASK, Redact
+from jobframe.params import parse_params, split_pairs
+
+
+@pytest.mark.parametrize(
+    ("key", "sensitive"),
+    [
+        ("Authorization", True),
+        ("X-Api-Key", True),
+        ("braze_api_key", True),
+        ("accessToken", True),
+        ("client_secret", True),
+        ("db_password", True),
+        ("set-cookie", True),
+        ("tokens_used", False),
+        ("secretary", False),
+        ("user", False),
+    ],
+)
+def test_redact_matches_whole_words(key: str, sensitive: bool) -> None:
+    assert Redact().is_sensitive(key) is sensitive
+
+
+def test_redact_scrubs_known_secret_values_anywhere_without_mutating() -> None:
+    redact = Redact()
+    redact.add_secrets(["s3cr3t-value", "ab"])  # "ab" is too short to scrub safely
+    event = {"url": "https://x/?k=s3cr3t-value", "nested": [{"msg": "bad s3cr3t-value"}], "other": "ab"}
+    scrubbed = redact.scrub(event)
+    assert scrubbed == {"url": f"https://x/?k={MASK}", "nested": [{"msg": f"bad {MASK}"}], "other": "ab"}
+    assert event["url"].endswith("s3cr3t-value"), "the caller's dict is not changed"
+
+
+def test_rfc3339_and_argo_zero_time() -> None:
+    assert parse_rfc3339("0001-01-01T00:00:00Z") is None
+    assert parse_rfc3339("2026-08-21T14:00:00Z") == datetime(2026, 8, 21, 14, tzinfo=UTC)
+    assert parse_rfc3339("2026-08-21T16:00:00+02:00") == datetime(2026, 8, 21, 14, tzinfo=UTC)
+    with pytest.raises(ValueError, match="no time zone"):
+        parse_rfc3339("2026-08-21T14:00:00")
+
+
+def test_earliest_deadline_wins() -> None:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    chosen = effective_deadline(
+        now=now, timeout=60, deadline=now + timedelta(seconds=30), argo_deadline=now + timedelta(seconds=90)
+    )
+    assert chosen is not None and chosen.source == "--deadline"
+    assert effective_deadline(now=now) is None
+
+
+class _Params(BaseModel):
+    count: int = 1
+    tags: list[str] = []
+
+
+class _Job:
+    """First line.
+
+    More text.
+    """
+
+    def execute(self, params: _Params) -> None:
+        pass
+
+
+def test_job_spec_is_read_from_the_class() -> None:
+    spec = spec_for(_Job)
+    assert (spec.name, spec.description, spec.params_model, spec.is_async) == ("_Job", "First line.", _Params, False)
+
+
+def test_params_parse_and_fail_clearly() -> None:
+    spec = spec_for(_Job)
+    parsed = parse_params(spec, split_pairs(["count=3", "tags=a"]))
+    assert parsed == _Params(count=3, tags=["a"])
+    assert parse_params(spec, split_pairs(["tags=a", "tags=b"])) == _Params(tags=["a", "b"])
+    assert parse_params(spec, split_pairs(['tags=["x","y"]'])) == _Params(tags=["x", "y"])
+    with pytest.raises(UsageError, match="did you mean 'count'"):
+        parse_params(spec, split_pairs(["cout=3"]))
+    with pytest.raises(UsageError, match="count: Input should be a valid integer"):
+        parse_params(spec, split_pairs(["count=x"]))
