@@ -76,7 +76,12 @@ class _Job:
 
 def test_job_spec_is_read_from_the_class() -> None:
     spec = spec_for(_Job)
-    assert (spec.name, spec.description, spec.params_model, spec.is_async) == ("_Job", "First line.", _Params, False)
+    assert (spec.name, spec.description, spec.params_model, spec.is_async) == (
+        "_Job",
+        "First line.",
+        _Params,
+        False,
+    )
 
 
 def test_params_parse_and_fail_clearly() -> None:

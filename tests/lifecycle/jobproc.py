@@ -26,6 +26,9 @@ REPO = HERE.parent.parent
 APP = "lifeapp:Container"
 
 
+CANARY = "canary-3f9c2e7d1b"
+
+
 def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """This process's environment without anything that configures jobframe or Argo."""
     env = {
@@ -34,6 +37,7 @@ def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
         if not k.startswith(("JOBFRAME_", "ARGO_", "LIFECYCLE_")) and k != "PYTHONPATH"
     }
     env["PYTHONPATH"] = str(REPO)
+    env["API_TOKEN"] = CANARY  # loaded as a SecretStr by the test app; wait() fails if it is printed
     env["PYTHONUNBUFFERED"] = "1"
     env["PYTHONFAULTHANDLER"] = "1"  # a hung child can be made to show its stacks
     env.update(extra or {})
@@ -155,6 +159,7 @@ class JobProcess:
                     raise AssertionError(f"process still running after {timeout}s:\n{self.output}")
                 self._cond.wait(left)
         self.drain()
+        assert CANARY not in self.output, f"secret leaked:\n{self.output}"
         return self.proc.returncode
 
     def _dump_stacks(self) -> None:

@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 from dependency_injector import containers, providers, resources
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretStr
 
 import jobframe
 
@@ -54,6 +54,7 @@ def _exc_name(exc_type: type[BaseException] | None) -> str:
 
 class Settings(jobframe.Settings):
     label: str = "unset"
+    api_token: SecretStr | None = None  # the harness sets a canary here; it must never be printed
 
 
 # -- sync resources -------------------------------------------------------------------------------
