@@ -100,6 +100,11 @@ def _exit_code(exc: BaseException | None, interrupts: Interrupts) -> ExitCode:
     return ExitCode.FAILED
 
 
+def _as_error(exc: BaseException | None) -> BaseException | None:
+    """A job that ends itself with ``sys.exit(0)`` did not fail: no error for it, or for teardown."""
+    return None if isinstance(exc, SystemExit) and exc.code in (0, None) else exc
+
+
 @dataclass
 class _Run:
     """The state of one run between preparation and teardown."""
@@ -114,6 +119,7 @@ class _Run:
     interrupts: Interrupts = field(default_factory=Interrupts)
     result: Any = None
     error: BaseException | None = None
+    escaped: BaseException | None = None
     started: float = field(default_factory=time.monotonic)
     finished_at: float = 0.0
 
@@ -182,7 +188,7 @@ class _Run:
                         )
                     self.succeed(call_execute(job, self.params))
                 except BaseException as exc:  # noqa: BLE001 - every outcome is mapped to an exit code
-                    self.error = exc
+                    self.error = _as_error(exc)
                 interrupts.job_done()
             except JobInterrupted as late:  # a signal between the job's end and job_done()
                 self.error = self.error or late
@@ -210,13 +216,18 @@ class _Run:
             raise ConfigurationError(f"cannot build job {self.entry.spec.name}: {exc}") from exc
 
     async def _build_and_execute(self) -> Any:
-        job = self._build()
-        if inspect.isawaitable(job):
-            try:
-                job = await job
-            except DependencyInjectorError as exc:
-                raise ConfigurationError(f"cannot build job {self.entry.spec.name}: {exc}") from exc
-        return await call_execute(job, self.params)
+        try:
+            job = self._build()
+            if inspect.isawaitable(job):
+                try:
+                    job = await job
+                except DependencyInjectorError as exc:
+                    raise ConfigurationError(f"cannot build job {self.entry.spec.name}: {exc}") from exc
+            return await call_execute(job, self.params)
+        except (SystemExit, KeyboardInterrupt) as exc:
+            # asyncio re-raises these out of the event loop, which would skip teardown entirely.
+            self.escaped = exc
+            return None
 
     async def run_async(self) -> ExitCode:
         loop = asyncio.get_running_loop()
@@ -231,6 +242,8 @@ class _Run:
             interrupts.disarm()
             if task.cancelled():
                 self.error = interrupts.reason or asyncio.CancelledError()
+            elif self.escaped is not None:
+                self.error = _as_error(self.escaped)
             elif task.exception() is not None:
                 self.error = task.exception()
             else:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from dependency_injector import containers, providers
 from pydantic import BaseModel
 
+from jobframe import App, ExitCode, RunOptions, run_job
 from jobframe.deadline import effective_deadline, parse_rfc3339
 from jobframe.errors import UsageError
 from jobframe.job import spec_for
@@ -94,3 +97,68 @@ def test_params_parse_and_fail_clearly() -> None:
         parse_params(spec, split_pairs(["cout=3"]))
     with pytest.raises(UsageError, match="count: Input should be a valid integer"):
         parse_params(spec, split_pairs(["count=x"]))
+
+
+class _ExitsCleanly:
+    """Calls sys.exit(0)."""
+
+    def __init__(self, res: str) -> None:
+        pass
+
+    def execute(self) -> None:
+        raise SystemExit(0)
+
+
+class _ExitsDirty:
+    """Calls sys.exit(3) from an async job."""
+
+    def __init__(self, res: str) -> None:
+        pass
+
+    async def execute(self) -> None:
+        raise SystemExit(3)
+
+
+class _Interrupted:
+    """Raises KeyboardInterrupt inside an async job."""
+
+    def __init__(self, res: str) -> None:
+        pass
+
+    async def execute(self) -> None:
+        raise KeyboardInterrupt
+
+
+_closed: list[str] = []
+
+
+def _resource() -> Iterator[str]:
+    try:
+        yield "res"
+    finally:
+        _closed.append("res")
+
+
+class _Exits(containers.DeclarativeContainer):
+    res = providers.Resource(_resource)
+    clean = providers.Factory(_ExitsCleanly, res=res)
+    dirty = providers.Factory(_ExitsDirty, res=res)
+    interrupted = providers.Factory(_Interrupted, res=res)
+
+
+@pytest.mark.parametrize(
+    ("job", "code"),
+    [
+        ("_ExitsCleanly", ExitCode.SUCCEEDED),
+        ("_ExitsDirty", ExitCode.FAILED),
+        ("_Interrupted", ExitCode.SIGINT),
+    ],
+)
+def test_sys_exit_and_ctrl_c_inside_jobs_map_to_the_contract_and_keep_teardown(
+    job: str, code: ExitCode
+) -> None:
+    # asyncio re-raises SystemExit/KeyboardInterrupt out of the loop: teardown must still run.
+    _closed.clear()
+    result = run_job(App.from_container(_Exits), job, options=RunOptions(handle_signals=False))
+    assert result.exit_code is code
+    assert _closed == ["res"]
