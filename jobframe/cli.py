@@ -210,7 +210,8 @@ def _check(app: App, args: argparse.Namespace) -> int:
     if problems:
         lines = [f"{job}: {p}" for job, found in problems.items() for p in found]
         return _fail(UsageError("wiring check failed:\n  " + "\n  ".join(lines)), ExitCode.CONFIG)
-    print(f"ok: settings valid ({args.env}), {len(app.jobs)} jobs wired: {', '.join(sorted(app.jobs))}")
+    count = f"{len(app.jobs)} job{'' if len(app.jobs) == 1 else 's'}"
+    print(f"ok: settings valid ({args.env}), {count} wired: {', '.join(sorted(app.jobs))}")
     return 0
 
 

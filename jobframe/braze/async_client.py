@@ -25,7 +25,7 @@ from jobframe.braze.planner import Planner
 from jobframe.braze.plans import CampaignPager, Plan
 from jobframe.braze.results import CampaignSummary
 from jobframe.braze.settings import BrazeSettings
-from jobframe.braze.shell import ClientState, auth_headers, offline_fake
+from jobframe.braze.shell import ClientShell, ClientState, auth_headers, fake_or
 from jobframe.http import async_client
 
 __all__ = ["AsyncBrazeClient"]
@@ -66,12 +66,11 @@ def _pages(
     return method
 
 
-class AsyncBrazeClient:
+class AsyncBrazeClient(ClientShell[httpx.AsyncClient]):
     """Concurrent Braze REST client. Use as an async context manager, or await :meth:`aclose`."""
 
     def __init__(self, http: httpx.AsyncClient, state: ClientState) -> None:
-        self._http = http
-        self._state = state
+        super().__init__(http, state)
         self._slots = asyncio.Semaphore(state.settings.max_concurrency)
 
     @classmethod
@@ -80,22 +79,9 @@ class AsyncBrazeClient:
     ) -> AsyncBrazeClient:
         """Build the client from settings; see :meth:`BrazeClient.from_settings`."""
         headers = auth_headers(settings)
-        if transport is None and settings.is_fake:
-            transport = offline_fake(settings).transport()
+        transport = fake_or(settings, transport)
         http = async_client(settings.http_settings(), headers=headers, transport=transport)
         return cls(http, ClientState(settings))
-
-    @property
-    def settings(self) -> BrazeSettings:
-        """The settings this client was built from."""
-        return self._state.settings
-
-    @property
-    def is_closed(self) -> bool:
-        """True after :meth:`aclose`."""
-        return self._http.is_closed
-
-    closed = is_closed
 
     async def aclose(self) -> None:
         """Close the ``httpx`` client and its connections."""
@@ -108,9 +94,6 @@ class AsyncBrazeClient:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.aclose()
-
-    def __repr__(self) -> str:
-        return f"AsyncBrazeClient(base_url={self.settings.base_url!r}, closed={self.is_closed})"
 
     async def _execute(self, call: Call[R]) -> R:
         async with self._slots:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Generic, TypeVar
 
+import httpx
 import structlog
 
 from jobframe.braze.exchange import ExchangeContext
@@ -20,9 +21,12 @@ from jobframe.braze.ratelimit import RateLimiter
 from jobframe.braze.redact import Redactor
 from jobframe.braze.settings import BrazeSettings
 
-__all__ = ["ClientState", "auth_headers", "offline_fake"]
+__all__ = ["ClientShell", "ClientState", "auth_headers", "fake_or", "offline_fake"]
 
 logger = structlog.get_logger("jobframe.braze")
+
+H = TypeVar("H", httpx.Client, httpx.AsyncClient)
+T = TypeVar("T")
 
 
 def auth_headers(settings: BrazeSettings) -> dict[str, str]:
@@ -45,6 +49,35 @@ def offline_fake(settings: BrazeSettings) -> Any:
     fake.seed_campaigns(3)
     logger.info("braze.fake_in_use", base_url=settings.base_url, campaigns=len(fake.campaigns))
     return fake
+
+
+def fake_or(settings: BrazeSettings, transport: T) -> T | Any:
+    """``transport`` as given, or the offline fake's when ``base_url`` is ``fake://braze``."""
+    return offline_fake(settings).transport() if transport is None and settings.is_fake else transport
+
+
+class ClientShell(Generic[H]):
+    """What both clients are besides moving bytes: their settings, closed state and a safe repr."""
+
+    def __init__(self, http: H, state: ClientState) -> None:
+        self._http: H = http
+        self._state = state
+
+    @property
+    def settings(self) -> BrazeSettings:
+        """The settings this client was built from."""
+        return self._state.settings
+
+    @property
+    def is_closed(self) -> bool:
+        """True once the client was closed."""
+        return self._http.is_closed
+
+    closed = is_closed
+
+    def __repr__(self) -> str:
+        # Never the key: only the instance URL and whether the client is closed.
+        return f"{type(self).__name__}(base_url={self.settings.base_url!r}, closed={self.is_closed})"
 
 
 class ClientState:

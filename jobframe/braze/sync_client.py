@@ -20,7 +20,7 @@ from jobframe.braze.planner import Planner
 from jobframe.braze.plans import CampaignPager, Plan
 from jobframe.braze.results import CampaignSummary
 from jobframe.braze.settings import BrazeSettings
-from jobframe.braze.shell import ClientState, auth_headers, offline_fake
+from jobframe.braze.shell import ClientShell, ClientState, auth_headers, fake_or
 from jobframe.http import sync_client
 
 __all__ = ["BrazeClient"]
@@ -57,14 +57,13 @@ def _pages(
     return method
 
 
-class BrazeClient:
+class BrazeClient(ClientShell[httpx.Client]):
     """Blocking Braze REST client. Use as a context manager, or call :meth:`close`."""
 
     def __init__(
         self, http: httpx.Client, state: ClientState, *, sleep: Callable[[float], None] = time.sleep
     ) -> None:
-        self._http = http
-        self._state = state
+        super().__init__(http, state)
         self._sleep = sleep
 
     @classmethod
@@ -77,22 +76,9 @@ class BrazeClient:
         A real instance without ``api_key`` raises :class:`~jobframe.errors.ConfigurationError`.
         """
         headers = auth_headers(settings)
-        if transport is None and settings.is_fake:
-            transport = offline_fake(settings).transport()
+        transport = fake_or(settings, transport)
         http = sync_client(settings.http_settings(), headers=headers, transport=transport)
         return cls(http, ClientState(settings))
-
-    @property
-    def settings(self) -> BrazeSettings:
-        """The settings this client was built from."""
-        return self._state.settings
-
-    @property
-    def is_closed(self) -> bool:
-        """True after :meth:`close`."""
-        return self._http.is_closed
-
-    closed = is_closed
 
     def close(self) -> None:
         """Close the ``httpx`` client and its connections."""
@@ -105,9 +91,6 @@ class BrazeClient:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
-
-    def __repr__(self) -> str:
-        return f"BrazeClient(base_url={self.settings.base_url!r}, closed={self.is_closed})"
 
     def _execute(self, call: Call[R]) -> R:
         exchange = Exchange(call, self._state.ctx)
