@@ -13,6 +13,7 @@ import difflib
 import importlib
 import inspect
 import sys
+import sysconfig
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,7 @@ from typing import Any
 from dependency_injector import containers, providers
 
 from jobframe.context import RunContext
-from jobframe.errors import ConfigurationError, UsageError
+from jobframe.errors import ConfigurationError, JobframeError, UsageError
 from jobframe.job import JobSpec, is_job_class, spec_for
 from jobframe.settings import Settings
 
@@ -100,10 +101,15 @@ class App:
 
 
 def _where(exc: BaseException) -> str:
-    """``Type: message (file:line)``: where an import failed, without a traceback."""
+    """``Type: message (file:line)``: where an import failed, without a traceback.
+
+    The line is the deepest one in the app's own code, not inside the standard library or an
+    installed package, since that is the line a user can fix.
+    """
     if isinstance(exc, SyntaxError):
         return f"{type(exc).__name__}: {exc.msg} ({exc.filename}:{exc.lineno})"
-    frames = traceback.extract_tb(exc.__traceback__)
+    library = (sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["purelib"], "<frozen")
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith(library)]
     where = f" ({frames[-1].filename}:{frames[-1].lineno})" if frames else ""
     return f"{type(exc).__name__}: {exc}{where}"
 
@@ -119,9 +125,11 @@ def load_app(ref: str, *, search_path: Path | None = None) -> App:
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
-        if exc.name and module_name.startswith(exc.name):
+        if exc.name and (module_name == exc.name or module_name.startswith(exc.name + ".")):
             raise UsageError(f"--app {ref!r}: no module named {exc.name!r}") from None
         raise UsageError(f"--app {ref!r}: importing {module_name!r} failed: {_where(exc)}") from None
+    except JobframeError:
+        raise  # the app said what is wrong (e.g. a ConfigurationError): keep its exit code
     except Exception as exc:  # noqa: BLE001 - the app's own import error, reported in one line
         raise UsageError(f"--app {ref!r}: importing {module_name!r} failed: {_where(exc)}") from None
     target: Any = module

@@ -203,6 +203,7 @@ def _list(app: App) -> int:
 
 
 def _check(app: App, args: argparse.Namespace) -> int:
+    _argo_deadline()  # a run would refuse a malformed one (78): so does the check
     settings = load_settings(app.settings_cls, _sources(args)) if app.settings_cls else None
     container = app.container_cls()
     app.fill(container, settings, RunContext(job="--check", run_id="check"))

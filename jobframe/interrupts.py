@@ -19,10 +19,10 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
+from jobframe.closing import TeardownTimeout
 from jobframe.errors import JobInterrupted
 from jobframe.exit_codes import ExitCode
 from jobframe.logs import flush_logging, get_logger
-from jobframe.teardown import TeardownTimeout
 
 __all__ = ["Interrupts", "Phase", "exit_now"]
 
@@ -108,8 +108,15 @@ class Interrupts:
         self.phase = Phase.TEARDOWN
 
     def arm_teardown(self, timeout: float) -> None:
-        """Sync mode: raise :class:`TeardownTimeout` in the close running ``timeout`` seconds from now."""
+        """Raise :class:`TeardownTimeout` in the close running ``timeout`` seconds from now.
+
+        In async mode the loop's SIGALRM handler would only run once a blocking close returned,
+        so for teardown SIGALRM goes back to a plain handler that raises in the main thread.
+        """
         self.phase = Phase.TEARDOWN
+        if self._loop is not None and self._previous:
+            self._loop.remove_signal_handler(signal.SIGALRM)
+            signal.signal(signal.SIGALRM, self._on_signal)
         self._arm("teardown", timeout)
 
     def _arm(self, purpose: str, seconds: float) -> None:

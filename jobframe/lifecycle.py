@@ -26,7 +26,7 @@ from jobframe.files import write_json_atomic
 from jobframe.interrupts import Interrupts
 from jobframe.job import call_execute
 from jobframe.logs import get_logger
-from jobframe.outcome import RunOptions, as_error, exit_code_for
+from jobframe.outcome import EscapedExit, RunOptions, as_error, exit_code_for
 from jobframe.teardown import ResourceRegistry
 
 __all__ = ["MAX_MARGIN_SHARE", "Run", "run_in_new_loop", "seconds_until_cancel"]
@@ -48,7 +48,6 @@ class Run:
     interrupts: Interrupts = field(default_factory=Interrupts)
     result: Any = None
     error: BaseException | None = None
-    escaped: BaseException | None = None
     started: float = field(default_factory=time.monotonic)
     finished_at: float = 0.0
 
@@ -149,18 +148,13 @@ class Run:
             raise ConfigurationError(f"cannot build job {self.entry.spec.name}: {exc}") from exc
 
     async def _build_and_execute(self) -> Any:
-        try:
-            job = self._build()
-            if inspect.isawaitable(job):
-                try:
-                    job = await job
-                except DependencyInjectorError as exc:
-                    raise ConfigurationError(f"cannot build job {self.entry.spec.name}: {exc}") from exc
-            return await call_execute(job, self.params)
-        except (SystemExit, KeyboardInterrupt) as exc:
-            # asyncio re-raises these out of the event loop, which would skip teardown entirely.
-            self.escaped = exc
-            return None
+        job = self._build()
+        if inspect.isawaitable(job):
+            try:
+                job = await job
+            except DependencyInjectorError as exc:
+                raise ConfigurationError(f"cannot build job {self.entry.spec.name}: {exc}") from exc
+        return await call_execute(job, self.params)
 
     async def run_async(self) -> ExitCode:
         loop = asyncio.get_running_loop()
@@ -175,17 +169,15 @@ class Run:
             interrupts.disarm()
             if task.cancelled():
                 self.error = interrupts.reason or asyncio.CancelledError()
-            elif self.escaped is not None:
-                self.error = as_error(self.escaped)
             elif task.exception() is not None:
-                self.error = task.exception()
+                self.error = as_error(task.exception())
             else:
                 try:
                     self.succeed(task.result())
                 except Exception as exc:  # noqa: BLE001 - e.g. an unserialisable result for --output
                     self.error = exc
             code = self.log_finished()
-            await self.registry.aclose_all(self.error, budget=self.options.shutdown_timeout)
+            await self.registry.aclose_all(self.error, budget=self.options.shutdown_timeout, timer=interrupts)
             await self.registry.arelease()
             return code
         finally:
@@ -193,13 +185,19 @@ class Run:
 
 
 MAX_MARGIN_SHARE = 0.25
-"""The deadline margin never takes more than this share of the time left at start."""
+"""The deadline margin takes at most this share of the time left at start, unless teardown needs more."""
 
 
-def seconds_until_cancel(seconds_left: float, margin: float) -> float:
-    """Seconds until the job is cancelled: ``margin`` before the deadline, but a short deadline
-    (a 5 s ``activeDeadlineSeconds``) still leaves the job most of its time rather than none."""
-    return seconds_left - min(margin, max(seconds_left, 0.0) * MAX_MARGIN_SHARE)
+def seconds_until_cancel(seconds_left: float, margin: float, shutdown_timeout: float = 0.0) -> float:
+    """Seconds until the job is cancelled: ``margin`` before the deadline.
+
+    A short deadline (a 5 s ``activeDeadlineSeconds``) still leaves the job most of its time:
+    the margin shrinks to a quarter of the time left — but not below the teardown budget while
+    that fits in half the time left, so closing still finishes before the deadline.
+    """
+    left = max(seconds_left, 0.0)
+    floor = min(shutdown_timeout, left / 2)
+    return seconds_left - min(margin, max(left * MAX_MARGIN_SHARE, floor))
 
 
 def _cancel(task: asyncio.Task[Any]) -> None:
@@ -213,6 +211,19 @@ def _discard(awaitable: Any) -> None:
         awaitable.cancel()
 
 
+async def _contained(coro: Any) -> Any:
+    try:
+        return await coro
+    except (SystemExit, KeyboardInterrupt) as exc:
+        raise EscapedExit(exc) from exc
+
+
+def _containing_exits(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
+    """Task factory: every task of the run (the job's, its children's, resource inits) turns
+    ``SystemExit``/``KeyboardInterrupt`` into :class:`EscapedExit`, so none skips teardown."""
+    return asyncio.Task(_contained(coro), loop=loop, **kwargs)
+
+
 def run_in_new_loop(coro: Any) -> ExitCode:
     """Like ``asyncio.run`` but without waiting for the default executor's threads at the end.
 
@@ -220,6 +231,7 @@ def run_in_new_loop(coro: Any) -> ExitCode:
     of wait jobframe promises not to have; lingering threads are the exit guard's business.
     """
     loop = asyncio.new_event_loop()
+    loop.set_task_factory(_containing_exits)
     try:
         return loop.run_until_complete(coro)  # type: ignore[no-any-return]
     finally:

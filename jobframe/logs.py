@@ -27,19 +27,29 @@ SENSITIVE_KEY_PARTS = (
     "apikey",
     "token",
     "secret",
-    "secrets",
     "password",
-    "passwords",
     "passwd",
     "cookie",
     "credential",
-    "credentials",
     "private_key",
 )
 
+NOT_SENSITIVE = frozenset(
+    {
+        "tokens_used",
+        "max_tokens",
+        "token_count",
+        "total_tokens",
+        "prompt_tokens",
+        "completion_tokens",
+        "token_type",
+    }
+)
+"""Keys that contain a sensitive word but never hold a secret (usage counters)."""
+
 LogFormat = Literal["json", "console"]
 
-_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")  # accessToken -> access_Token
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")  # maxTokens -> max_Tokens
 
 
 def get_logger(name: str | None = None) -> Any:
@@ -50,14 +60,15 @@ def get_logger(name: str | None = None) -> Any:
 class Redact:
     """Mask the values of sensitive keys and every occurrence of a known secret value.
 
-    Keys match on whole ``_``/``-`` separated words, case-insensitively (``X-Api-Key``,
-    ``braze_api_key``, ``access_token``), so ``tokens_used`` is left alone.
+    Keys match by substring, case-insensitively and ignoring ``_``/``-`` (``X-Api-Key``,
+    ``accessToken``, ``dbpassword``): masking a harmless key costs little, missing a secret a lot.
+    A few well-known counters (``tokens_used``, ``max_tokens``, …) are exempt.
     Known values are added once settings are loaded (every ``SecretStr`` in them), which catches
     a secret echoed inside a URL, a message or a traceback.
     """
 
     def __init__(self, key_parts: Iterable[str] = SENSITIVE_KEY_PARTS) -> None:
-        self._key_parts = tuple(p.lower() for p in key_parts)
+        self._key_parts = tuple(p.lower().replace("_", "") for p in key_parts)
         self._secrets: tuple[str, ...] = ()
 
     def add_secrets(self, values: Iterable[str]) -> None:
@@ -66,9 +77,11 @@ class Redact:
         self._secrets = tuple(sorted(set(self._secrets) | found, key=len, reverse=True))
 
     def is_sensitive(self, key: str) -> bool:
-        """``api_key``, ``x-api-key``, ``braze_api_key``, ``access_token``: yes; ``tokens_used``: no."""
-        k = f"_{_CAMEL.sub('_', key).lower().replace('-', '_')}_"
-        return any(f"_{part}_" in k for part in self._key_parts)
+        """``api_key``, ``X-Api-Key``, ``accessToken``, ``dbpassword``: yes; ``tokens_used``: no."""
+        k = _CAMEL.sub("_", key).lower().replace("-", "_")
+        return k not in NOT_SENSITIVE and any(
+            part in k.replace("_", "") or part in k for part in self._key_parts
+        )
 
     def scrub(self, value: Any) -> Any:
         """Return ``value`` with secrets masked; containers are copied, never changed in place."""

@@ -16,7 +16,7 @@ from typing import Any
 from jobframe.errors import JobframeError, JobInterrupted
 from jobframe.exit_codes import ExitCode
 
-__all__ = ["RunOptions", "RunResult", "as_error", "exit_code_for"]
+__all__ = ["EscapedExit", "RunOptions", "RunResult", "as_error", "exit_code_for"]
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,22 @@ def exit_code_for(exc: BaseException | None, reason: JobInterrupted | None = Non
     return ExitCode.FAILED
 
 
+class EscapedExit(Exception):  # noqa: N818 - it carries an exit, it is not an error of its own
+    """``SystemExit``/``KeyboardInterrupt`` raised inside an asyncio task, carried as an ordinary error.
+
+    asyncio lets those two tear straight through the event loop, which would skip the job's
+    teardown; inside a job they mean "this job ended", so they travel like any error and are
+    unwrapped by :func:`as_error` when the outcome is decided.
+    """
+
+    def __init__(self, original: BaseException) -> None:
+        super().__init__(f"{type(original).__name__}: {original}")
+        self.original = original
+
+
 def as_error(exc: BaseException | None) -> BaseException | None:
-    """A job that ends itself with ``sys.exit(0)`` did not fail: no error for it, or for teardown."""
+    """The error an outcome stands for: an escaped exit unwrapped, and ``sys.exit(0)`` — a job
+    that ended itself successfully — no error at all, for the exit code and for teardown."""
+    if isinstance(exc, EscapedExit):
+        exc = exc.original
     return None if isinstance(exc, SystemExit) and exc.code in (0, None) else exc

@@ -58,7 +58,8 @@ _SEQUENCES = (list, tuple, set, frozenset, collections.abc.Sequence, collections
 def _is_sequence(annotation: Any) -> bool:
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType):
-        return any(_is_sequence(arg) for arg in typing.get_args(annotation))
+        args = typing.get_args(annotation)
+        return str not in args and any(_is_sequence(arg) for arg in args)  # `str | list[str]`: keep the str
     return origin in _SEQUENCES or annotation in _SEQUENCES
 
 

@@ -68,7 +68,9 @@ def _log_started(entry: JobEntry, params: BaseModel | None, context: RunContext,
         _log.warning(
             "deadline.short",
             seconds_left=round(left, 3),
-            cancel_in_s=round(seconds_until_cancel(left, options.deadline_margin), 3),
+            cancel_in_s=round(
+                seconds_until_cancel(left, options.deadline_margin, options.shutdown_timeout), 3
+            ),
             min_seconds=entry.spec.min_seconds,
             deadline_margin=options.deadline_margin,
             deadline_source=deadline.source,

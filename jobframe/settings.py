@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, SecretStr, ValidationError
+from pydantic import AliasChoices, AliasPath, BaseModel, SecretStr, ValidationError
 from pydantic_settings import (
     BaseSettings,
     NestedSecretsSettingsSource,
@@ -92,6 +92,21 @@ class _Profiles(YamlConfigSettingsSource):
         return data
 
 
+def _field_keys(settings_cls: type[BaseSettings]) -> Iterator[str]:
+    """Every top-level key a settings class reads: names, aliases and validation aliases."""
+    for name, field in settings_cls.model_fields.items():
+        yield name
+        if field.alias:
+            yield field.alias
+        aliases = field.validation_alias
+        choices = aliases.choices if isinstance(aliases, AliasChoices) else [aliases]
+        for choice in choices:
+            if isinstance(choice, str):
+                yield choice
+            elif isinstance(choice, AliasPath) and isinstance(choice.path[0], str):
+                yield choice.path[0]
+
+
 class _SettingsKeysOnly(PydanticBaseSettingsSource):
     """A ``.env`` is often shared with other tools: use the keys that name a setting, skip the rest.
 
@@ -102,8 +117,7 @@ class _SettingsKeysOnly(PydanticBaseSettingsSource):
     def __init__(self, settings_cls: type[BaseSettings], inner: PydanticBaseSettingsSource) -> None:
         super().__init__(settings_cls)
         self._inner = inner
-        fields = settings_cls.model_fields
-        self._known = {n.lower() for n in fields} | {f.alias.lower() for f in fields.values() if f.alias}
+        self._known = {name.lower() for name in _field_keys(settings_cls)}
 
     def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
         return None, field_name, False  # unused: __call__ delegates to the wrapped source

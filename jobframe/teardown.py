@@ -17,50 +17,27 @@ import inspect
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from dependency_injector import containers, providers
 
+from jobframe.closing import (
+    TeardownTimer,
+    abounded,
+    bounded,
+    closer_of,
+    exc_info_of,
+    is_closed,
+    limit_until,
+    run_maybe_async,
+)
 from jobframe.graph import iter_providers
 from jobframe.logs import get_logger
 
-__all__ = ["ResourceRegistry", "TeardownTimeout", "TeardownTimer"]
+__all__ = ["ResourceRegistry"]
 
 _log = get_logger("jobframe.teardown")
 _MARK = "__jobframe_tracked__"
-
-
-MIN_CLOSE_S = 0.2
-"""Each close still gets this long after an earlier one used up the budget by hanging."""
-
-
-class TeardownTimeout(BaseException):
-    """A close ran past its share of ``--shutdown-timeout`` and is abandoned."""
-
-
-class TeardownTimer(Protocol):
-    """What bounds a sync close: raises :class:`TeardownTimeout` in the main thread when it fires."""
-
-    def arm_teardown(self, timeout: float) -> None: ...
-
-    def disarm(self) -> None: ...
-
-
-def _is_closed(obj: Any) -> bool | None:
-    """``True``/``False`` when the object says whether it is closed, ``None`` when it cannot tell."""
-    for attr in ("is_closed", "closed"):
-        value = getattr(obj, attr, None)
-        if isinstance(value, bool):
-            return value
-    return None
-
-
-def _closer(obj: Any) -> Callable[[], Any] | None:
-    for attr in ("aclose", "close"):
-        method = getattr(obj, attr, None)
-        if callable(method):
-            return method  # type: ignore[no-any-return]
-    return None
 
 
 @dataclass
@@ -73,6 +50,7 @@ class _Entry:
     value: Any = None
     entered: bool = False
     closed: bool = False
+    outcome: str = ""  # "closed", "failed" or "abandoned" once teardown dealt with it
     entering: asyncio.Task[Any] | None = None  # async: the task running ``__aenter__`` right now
 
 
@@ -224,7 +202,7 @@ class ResourceRegistry:
         """Sync-mode :meth:`_forget`."""
         for awaitable in self._forget():
             with contextlib.suppress(BaseException):
-                asyncio.run(_awaited(awaitable))
+                run_maybe_async(awaitable)
 
     async def arelease(self) -> None:
         """Async-mode :meth:`_forget`, inside the job's loop."""
@@ -242,19 +220,19 @@ class ResourceRegistry:
         return [e for e in reversed(self.entries) if e.entered and not e.closed]
 
     def _closed(self, entry: _Entry, started: float) -> None:
-        entry.closed = True
+        entry.closed, entry.outcome = True, "closed"
         self.closed_names.append(entry.name)
         _log.info("resource.closed", resource=entry.name, duration_s=round(time.monotonic() - started, 6))
 
     def _failed(self, entry: _Entry, exc: BaseException) -> None:
-        entry.closed = True
+        entry.closed, entry.outcome = True, "failed"
         self.failed_names.append(entry.name)
         _log.error("resource.close_failed", resource=entry.name, error_type=type(exc).__name__, exc_info=exc)
 
     def _abandoned(self, entry: _Entry, limit: float) -> None:
-        entry.closed = True
+        entry.closed, entry.outcome = True, "abandoned"
         self.failed_names.append(entry.name)
-        _log.error("teardown.timeout", resource=entry.name, waited_s=round(limit, 3), action="abandoned")
+        _abandoned(entry.name, limit)
 
     def close_all(
         self, exc: BaseException | None, *, budget: float | None = None, timer: TeardownTimer | None = None
@@ -262,63 +240,52 @@ class ResourceRegistry:
         """Close every entered resource, newest first, each in its own ``try``; then the safety net.
 
         ``exc`` (the job's error) reaches each ``__exit__``. With a ``budget`` and a ``timer``, a
-        close that hangs is abandoned when the budget is spent, and every later one still gets
-        :data:`MIN_CLOSE_S`, so one stuck close never leaves the others open.
+        close that hangs is abandoned when the budget is spent, and every later one (safety net
+        included) still gets :data:`MIN_CLOSE_S`, so one stuck close never leaves the others open.
         """
-        exc_info = _exc_info(exc)
+        exc_info = exc_info_of(exc)
         ends = None if budget is None else time.monotonic() + budget
         for entry in self._pending():
             started = time.monotonic()
-            limit = _limit(ends, started)
+            limit = limit_until(ends, started)
             try:
-                try:
-                    if timer is not None and limit is not None:
-                        timer.arm_teardown(limit)
-                    if entry.is_async:
-                        asyncio.run(entry.manager.__aexit__(*exc_info))
-                    else:
-                        entry.manager.__exit__(*exc_info)
-                finally:
-                    if timer is not None:
-                        timer.disarm()
-            except TeardownTimeout:
-                self._abandoned(entry, limit or 0.0)
+                if bounded(lambda entry=entry: _exit_sync(entry, exc_info), limit, timer):  # type: ignore[misc]
+                    self._closed(entry, started)
+                else:
+                    self._abandoned(entry, limit or 0.0)
             except Exception as close_exc:  # noqa: BLE001 - one failing close must not stop the others
                 self._failed(entry, close_exc)
-            else:
-                self._closed(entry, started)
         for name, obj, close in list(self._unmanaged()):
+            limit = limit_until(ends, time.monotonic())
             try:
-                _run_maybe_async(close())
+                if not bounded(lambda close=close: run_maybe_async(close()), limit, timer):  # type: ignore[misc]
+                    _abandoned(name, limit or 0.0)
             except Exception as close_exc:  # noqa: BLE001 - reported, and the net goes on
                 self._unmanaged_close_failed(name, close_exc)
             self._report_unmanaged(name, obj)
 
-    async def aclose_all(self, exc: BaseException | None, *, budget: float | None = None) -> None:
+    async def aclose_all(
+        self, exc: BaseException | None, *, budget: float | None = None, timer: TeardownTimer | None = None
+    ) -> None:
         """The async twin of :meth:`close_all`, run inside the job's event loop."""
-        exc_info = _exc_info(exc)
+        exc_info = exc_info_of(exc)
         ends = None if budget is None else time.monotonic() + budget
-        await self._settle_entering(_limit(ends, time.monotonic()))
+        await self._settle_entering(limit_until(ends, time.monotonic()))
         for entry in self._pending():
             started = time.monotonic()
-            limit = _limit(ends, started)
+            limit = limit_until(ends, started)
             try:
-                async with asyncio.timeout(limit):
-                    if entry.is_async:
-                        await entry.manager.__aexit__(*exc_info)
-                    else:
-                        entry.manager.__exit__(*exc_info)
-            except TimeoutError:
-                self._abandoned(entry, limit or 0.0)
+                if await abounded(lambda entry=entry: _exit_call(entry, exc_info), limit, timer):  # type: ignore[misc]
+                    self._closed(entry, started)
+                else:
+                    self._abandoned(entry, limit or 0.0)
             except Exception as close_exc:  # noqa: BLE001
                 self._failed(entry, close_exc)
-            else:
-                self._closed(entry, started)
         for name, obj, close in list(self._unmanaged()):
+            limit = limit_until(ends, time.monotonic())
             try:
-                result = close()
-                if inspect.isawaitable(result):
-                    await result
+                if not await abounded(close, limit, timer):
+                    _abandoned(name, limit or 0.0)
             except Exception as close_exc:  # noqa: BLE001
                 self._unmanaged_close_failed(name, close_exc)
             self._report_unmanaged(name, obj)
@@ -335,6 +302,9 @@ class ResourceRegistry:
             task.cancel()
         if entering:
             await asyncio.wait(entering, timeout=limit)
+        for entry in self.entries:
+            if entry.entering is not None and entry.entering is not current and not entry.entering.done():
+                self._abandoned(entry, limit or 0.0)  # never finished entering: nothing safe to exit
 
     # -- the safety net ----------------------------------------------------------------------
 
@@ -343,13 +313,16 @@ class ResourceRegistry:
         resource values whose own shutdown skipped them (a generator without ``try/finally``)."""
         seen: set[int] = set()
         candidates = list(self.held)
-        candidates += [(e.name, e.value) for e in self.entries if e.entered and e.value is not e.manager]
+        # Not the values of failed or abandoned closes: their close() may be what hangs or fails.
+        candidates += [
+            (e.name, e.value) for e in self.entries if e.outcome == "closed" and e.value is not e.manager
+        ]
         for name, obj in candidates:
             if id(obj) in seen or obj is None:
                 continue
             seen.add(id(obj))
-            close = _closer(obj)
-            state = _is_closed(obj)
+            close = closer_of(obj)
+            state = is_closed(obj)
             if close is None or state is True:
                 continue
             from_singleton = any(obj is held for _, held in self.held)
@@ -370,18 +343,19 @@ class ResourceRegistry:
         )
 
 
-async def _awaited(awaitable: Any) -> Any:
-    return await awaitable
+def _abandoned(name: str, limit: float) -> None:
+    _log.error("teardown.timeout", resource=name, waited_s=round(limit, 3), action="abandoned")
 
 
-def _run_maybe_async(result: Any) -> Any:
-    """In sync mode an ``aclose()`` still has to run: give it a loop of its own."""
-    return asyncio.run(_awaited(result)) if inspect.isawaitable(result) else result
+def _exit_sync(entry: _Entry, exc_info: tuple[Any, Any, Any]) -> None:
+    if entry.is_async:
+        asyncio.run(entry.manager.__aexit__(*exc_info))
+    else:
+        entry.manager.__exit__(*exc_info)
 
 
-def _exc_info(exc: BaseException | None) -> tuple[Any, Any, Any]:
-    return (type(exc), exc, exc.__traceback__) if exc is not None else (None, None, None)
-
-
-def _limit(ends: float | None, now: float) -> float | None:
-    return None if ends is None else max(ends - now, MIN_CLOSE_S)
+def _exit_call(entry: _Entry, exc_info: tuple[Any, Any, Any]) -> Any:
+    """Exit ``entry`` from inside the loop: a sync exit runs now, an async one is returned to await."""
+    if entry.is_async:
+        return entry.manager.__aexit__(*exc_info)
+    return entry.manager.__exit__(*exc_info)

@@ -226,3 +226,52 @@ def test_top_level_yaml_must_be_a_mapping(ext_app: Path) -> None:
     assert ran.code == 78
     assert "local.yaml" in ran.stderr and "mapping" in ran.stderr
     assert "Traceback" not in ran.stderr
+
+
+def test_app_raising_configuration_error_at_import_keeps_78(tmp_path: Path) -> None:
+    (tmp_path / "strict.py").write_text(
+        "import jobframe\nraise jobframe.ConfigurationError('DATABASE_URL is required')\n"
+    )
+    ran = run_cli(["--app", "strict:C", "--list"], cwd=tmp_path)
+    assert ran.code == 78
+    assert "DATABASE_URL is required" in ran.stderr
+
+
+def test_import_failure_points_at_the_apps_own_line(tmp_path: Path) -> None:
+    (tmp_path / "badjson.py").write_text("import json\n\nCONFIG = json.loads('{not json')\n")
+    ran = run_cli(["--app", "badjson:C", "--list"], cwd=tmp_path)
+    assert ran.code == 2
+    assert "JSONDecodeError" in ran.stderr
+    assert "badjson.py:3)" in ran.stderr
+
+
+def test_check_rejects_a_malformed_argo_deadline(ext_app: Path) -> None:
+    ran = run_cli([*APP, "--check"], cwd=ext_app, env={"ARGO_DEADLINE": "soon"})
+    assert ran.code == 78
+    assert "ARGO_DEADLINE" in ran.stderr
+
+
+def test_dotenv_reads_fields_by_validation_alias(tmp_path: Path) -> None:
+    (tmp_path / "aliased.py").write_text(
+        "from dependency_injector import containers, providers\n"
+        "from pydantic import Field\n"
+        "import jobframe\n"
+        "class S(jobframe.Settings):\n"
+        "    db_url: str = Field('unset', validation_alias='DATABASE_URL')\n"
+        "class Show:\n"
+        "    '''Return the setting.'''\n"
+        "    def __init__(self, s: S) -> None:\n"
+        "        self.s = s\n"
+        "    def execute(self) -> str:\n"
+        "        return self.s.db_url\n"
+        "class C(containers.DeclarativeContainer):\n"
+        "    settings = providers.Dependency(instance_of=S)\n"
+        "    show = providers.Factory(Show, s=settings)\n"
+    )
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "local.yaml").write_text("{}\n")
+    (tmp_path / ".env").write_text("DATABASE_URL=postgres://db\nUNRELATED=1\n")
+    out = tmp_path / "out.json"
+    ran = run_cli(["--app", "aliased:C", "--job-name", "Show", "--output", str(out)], cwd=tmp_path)
+    assert ran.code == 0, ran.stdout + ran.stderr
+    assert json.loads(out.read_text()) == "postgres://db"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -13,6 +14,7 @@ from jobframe import App, ExitCode, RunOptions, run_job
 from jobframe.deadline import effective_deadline, parse_rfc3339
 from jobframe.errors import UsageError
 from jobframe.job import spec_for
+from jobframe.lifecycle import seconds_until_cancel
 from jobframe.logs import MASK, Redact
 from jobframe.params import parse_params, split_pairs
 
@@ -27,12 +29,17 @@ from jobframe.params import parse_params, split_pairs
         ("client_secret", True),
         ("db_password", True),
         ("set-cookie", True),
+        ("dbpassword", True),
+        ("api_keys", True),
+        ("XApiKey", True),
+        ("HTTPToken", True),
+        ("cookies", True),
         ("tokens_used", False),
-        ("secretary", False),
+        ("maxTokens", False),
         ("user", False),
     ],
 )
-def test_redact_matches_whole_words(key: str, sensitive: bool) -> None:
+def test_redact_matches_sensitive_keys_but_not_counters(key: str, sensitive: bool) -> None:
     assert Redact().is_sensitive(key) is sensitive
 
 
@@ -119,6 +126,19 @@ class _ExitsDirty:
         raise SystemExit(3)
 
 
+class _ChildExits:
+    """Awaits a child task that calls sys.exit(3)."""
+
+    def __init__(self, res: str) -> None:
+        pass
+
+    async def execute(self) -> None:
+        async def child() -> None:
+            raise SystemExit(3)
+
+        await asyncio.gather(asyncio.create_task(child()))
+
+
 class _Interrupted:
     """Raises KeyboardInterrupt inside an async job."""
 
@@ -144,6 +164,7 @@ class _Exits(containers.DeclarativeContainer):
     clean = providers.Factory(_ExitsCleanly, res=res)
     dirty = providers.Factory(_ExitsDirty, res=res)
     interrupted = providers.Factory(_Interrupted, res=res)
+    child_exits = providers.Factory(_ChildExits, res=res)
 
 
 @pytest.mark.parametrize(
@@ -152,6 +173,7 @@ class _Exits(containers.DeclarativeContainer):
         ("_ExitsCleanly", ExitCode.SUCCEEDED),
         ("_ExitsDirty", ExitCode.FAILED),
         ("_Interrupted", ExitCode.SIGINT),
+        ("_ChildExits", ExitCode.FAILED),
     ],
 )
 def test_sys_exit_and_ctrl_c_inside_jobs_map_to_the_contract_and_keep_teardown(
@@ -162,3 +184,36 @@ def test_sys_exit_and_ctrl_c_inside_jobs_map_to_the_contract_and_keep_teardown(
     result = run_job(App.from_container(_Exits), job, options=RunOptions(handle_signals=False))
     assert result.exit_code is code
     assert _closed == ["res"]
+
+
+@pytest.mark.parametrize(
+    ("left", "margin", "shutdown", "expected"),
+    [
+        (3600.0, 10.0, 5.0, 3590.0),  # plenty of time: the full margin
+        (20.0, 10.0, 5.0, 15.0),  # a quarter of the time left, which also covers teardown
+        (12.0, 10.0, 5.0, 7.0),  # the teardown budget wins over the quarter (3 s)
+        (3.0, 10.0, 5.0, 1.5),  # teardown capped at half the time left
+        (0.0, 10.0, 5.0, 0.0),  # nothing left: cancel now
+    ],
+)
+def test_deadline_margin_shrinks_for_short_deadlines(
+    left: float, margin: float, shutdown: float, expected: float
+) -> None:
+    assert seconds_until_cancel(left, margin, shutdown) == pytest.approx(expected)
+
+
+class _TagParams(BaseModel):
+    tag: str | list[str] = "x"
+    tags: list[str] | None = None
+
+
+class _Tags:
+    """Tags."""
+
+    def execute(self, params: _TagParams) -> None:
+        pass
+
+
+def test_list_param_unions_with_str_keep_a_single_str() -> None:
+    parsed = parse_params(spec_for(_Tags), {"tag": "solo", "tags": "one"})
+    assert parsed == _TagParams(tag="solo", tags=["one"])

@@ -1,0 +1,116 @@
+"""How one close runs during teardown: bounded in time, sync or async, never hanging the exit.
+
+A sync close is bounded by a timer that raises :class:`TeardownTimeout` into it (SIGALRM, see
+:mod:`jobframe.interrupts`); an async close by ``asyncio.timeout``. Both report whether the close
+returned, so the registry can tell "closed" from "abandoned".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+__all__ = [
+    "MIN_CLOSE_S",
+    "TeardownTimeout",
+    "TeardownTimer",
+    "abounded",
+    "bounded",
+    "closer_of",
+    "exc_info_of",
+    "is_closed",
+    "limit_until",
+    "run_maybe_async",
+]
+
+MIN_CLOSE_S = 0.2
+"""Each close still gets this long after an earlier one used up the budget by hanging."""
+
+
+class TeardownTimeout(BaseException):
+    """A close ran past its share of ``--shutdown-timeout`` and is abandoned."""
+
+
+class TeardownTimer(Protocol):
+    """What bounds a sync close: raises :class:`TeardownTimeout` in the main thread when it fires."""
+
+    def arm_teardown(self, timeout: float) -> None: ...
+
+    def disarm(self) -> None: ...
+
+
+def is_closed(obj: Any) -> bool | None:
+    """``True``/``False`` when the object says whether it is closed, ``None`` when it cannot tell."""
+    for attr in ("is_closed", "closed"):
+        value = getattr(obj, attr, None)
+        if isinstance(value, bool):
+            return value
+    return None
+
+
+def closer_of(obj: Any) -> Callable[[], Any] | None:
+    for attr in ("aclose", "close"):
+        method = getattr(obj, attr, None)
+        if callable(method):
+            return method  # type: ignore[no-any-return]
+    return None
+
+
+async def _awaited(awaitable: Any) -> Any:
+    return await awaitable
+
+
+def run_maybe_async(result: Any) -> Any:
+    """In sync mode an ``aclose()`` still has to run: give it a loop of its own."""
+    return asyncio.run(_awaited(result)) if inspect.isawaitable(result) else result
+
+
+def bounded(call: Callable[[], Any], limit: float | None, timer: TeardownTimer | None) -> bool:
+    """Run a sync close under the timer: ``True`` if it returned, ``False`` if it was abandoned.
+
+    A timer firing just after the close returned (before it was disarmed) still counts as closed.
+    Exceptions from the close propagate: the caller reports them.
+    """
+    done = False
+    try:
+        try:
+            if timer is not None and limit is not None:
+                timer.arm_teardown(limit)
+            call()
+            done = True
+        finally:
+            if timer is not None:
+                timer.disarm()
+    except TeardownTimeout:
+        return done
+    return True
+
+
+async def abounded(call: Callable[[], Any], limit: float | None, timer: TeardownTimer | None) -> bool:
+    """The async twin of :func:`bounded`, for a close that may block (a sync ``close()`` or
+    ``__exit__``: bounded by the timer) and may return an awaitable (bounded by ``asyncio.timeout``
+    with what is left of ``limit``)."""
+    started = time.monotonic()
+    returned: list[Any] = []
+    if not bounded(lambda: returned.append(call()), limit, timer):
+        return False
+    if not returned or not inspect.isawaitable(returned[0]):
+        return True
+    left = None if limit is None else max(limit - (time.monotonic() - started), MIN_CLOSE_S)
+    try:
+        async with asyncio.timeout(left):
+            await returned[0]
+    except TimeoutError:
+        return False
+    return True
+
+
+def exc_info_of(exc: BaseException | None) -> tuple[Any, Any, Any]:
+    return (type(exc), exc, exc.__traceback__) if exc is not None else (None, None, None)
+
+
+def limit_until(ends: float | None, now: float) -> float | None:
+    return None if ends is None else max(ends - now, MIN_CLOSE_S)
