@@ -40,7 +40,6 @@ def exit_now(code: int) -> None:
 class Phase(enum.Enum):
     RUNNING = "running"
     TEARDOWN = "teardown"
-    DONE = "done"
 
 
 class Interrupts:
