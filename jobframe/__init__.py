@@ -1,17 +1,38 @@
-"""jobframe: run batch jobs in containers with dependency-injected, configured, always-closed resources."""
+"""jobframe: run batch jobs in containers with dependency-injected, configured, always-closed resources.
 
-from jobframe.app import App, load_app
-from jobframe.context import RunContext
-from jobframe.deadline import Deadline
-from jobframe.errors import ConfigurationError, JobframeError, JobInterrupted, RetryableError, UsageError
-from jobframe.exit_codes import ExitCode
-from jobframe.job import JobSpec, job
-from jobframe.logs import get_logger
-from jobframe.progress import Progress
-from jobframe.runner import RunOptions, RunResult, run_job
-from jobframe.settings import Settings, SettingsSources, load_settings
+The public names are loaded on first use (PEP 562), so ``python -m jobframe`` gets its signal
+handlers installed before the heavy imports (dependency-injector, pydantic, structlog) happen.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    "App": "jobframe.app",
+    "load_app": "jobframe.app",
+    "JobSpec": "jobframe.app",
+    "job": "jobframe.app",
+    "RunContext": "jobframe.context",
+    "Deadline": "jobframe.deadline",
+    "ConfigurationError": "jobframe.errors",
+    "JobframeError": "jobframe.errors",
+    "JobInterrupted": "jobframe.errors",
+    "RetryableError": "jobframe.errors",
+    "UsageError": "jobframe.errors",
+    "ExitCode": "jobframe.exit_codes",
+    "get_logger": "jobframe.logs",
+    "Progress": "jobframe.progress",
+    "RunOptions": "jobframe.run",
+    "RunResult": "jobframe.run",
+    "run_job": "jobframe.run",
+    "Settings": "jobframe.settings",
+    "SettingsSources": "jobframe.settings",
+    "load_settings": "jobframe.settings",
+}
 
 __all__ = [
     "App",
@@ -36,3 +57,27 @@ __all__ = [
     "load_settings",
     "run_job",
 ]
+
+if TYPE_CHECKING:
+    from jobframe.app import App, JobSpec, job, load_app
+    from jobframe.context import RunContext
+    from jobframe.deadline import Deadline
+    from jobframe.errors import ConfigurationError, JobframeError, JobInterrupted, RetryableError, UsageError
+    from jobframe.exit_codes import ExitCode
+    from jobframe.logs import get_logger
+    from jobframe.progress import Progress
+    from jobframe.run import RunOptions, RunResult, run_job
+    from jobframe.settings import Settings, SettingsSources, load_settings
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'jobframe' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # once loaded, a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,7 +1,16 @@
-"""``python -m jobframe``: the same entry point as the ``jobframe`` console script."""
+"""``python -m jobframe`` and the ``jobframe`` command: signal handlers first, then everything else."""
 
-import sys
+from __future__ import annotations
 
-from jobframe.cli import main
+from jobframe.process.startup import install_startup_handlers
 
-sys.exit(main())
+
+def main() -> None:
+    install_startup_handlers()
+    from jobframe.cli import main as cli_main  # noqa: PLC0415 - after the handlers, on purpose
+
+    raise SystemExit(cli_main())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,40 +1,36 @@
 """``python -m jobframe`` / ``jobframe``: parse the command line, run one job, end the process.
 
-The process ends through :func:`_finish`: lingering threads and children are reported and given
-``--exit-grace`` seconds, then ``os._exit`` with the job's exit code — so no library can keep a
-finished job alive.
+After a run the process ends through :class:`~jobframe.process.exit.ProcessExit`: lingering
+threads and descendants are reported and given ``--exit-grace`` seconds, every descendant is
+ended, ``process.exit`` is logged last and ``os._exit`` ends the process with the job's exit code —
+so no library can keep a finished job alive.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
-import time
-from collections.abc import Callable, Sequence
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
-from typing import NoReturn
 
 from jobframe import __version__
 from jobframe.app import DEFAULT_APP, App, load_app
-from jobframe.check import check_container
+from jobframe.app.check import check_container
+from jobframe.app.params import split_pairs
 from jobframe.context import RunContext
 from jobframe.deadline import parse_rfc3339
 from jobframe.errors import ConfigurationError, JobframeError, UsageError
 from jobframe.exit_codes import ExitCode
-from jobframe.exit_guard import find_lingering, report, terminate_children, wait_for_lingering
-from jobframe.interrupts import exit_now
-from jobframe.logs import LogFormat, configure_logging, get_logger
-from jobframe.params import split_pairs
-from jobframe.runner import RunOptions, run_job
+from jobframe.logs import LogFormat, configure_logging
+from jobframe.process.descendants import become_subreaper
+from jobframe.process.exit import ProcessExit
+from jobframe.process.startup import install_startup_handlers, process_started_at
+from jobframe.run import RunOptions, run_job
 from jobframe.settings import SettingsSources, load_settings
 
 __all__ = ["main"]
-
-_log = get_logger("jobframe")
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -145,6 +141,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="bound on closing resources after the job (default 5)",
     )
     parser.add_argument(
+        "--cancel-grace",
+        type=_positive,
+        default=2.0,
+        metavar="SECONDS",
+        help="a cancelled job that has not stopped after this long is abandoned (default 2)",
+    )
+    parser.add_argument(
         "--exit-grace",
         type=_positive,
         default=2.0,
@@ -164,23 +167,6 @@ def build_parser() -> argparse.ArgumentParser:
 def _path_env(name: str) -> Path | None:
     value = _env(name)
     return Path(value) if value else None
-
-
-def _install_outer_handlers() -> Callable[[int], None]:
-    """Handlers for outside a run (imports, parsing, settings, the exit guard): nothing to tear
-    down there, so a signal ends the process at once — with the job's code once it is known.
-    Installing them is also what makes SIGTERM work at all when jobframe is PID 1.
-
-    Returns the function that records the job's code for them.
-    """
-    job_code: list[int] = []
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        exit_now(job_code[0] if job_code else 128 + signum)
-
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGINT, handler)
-    return lambda code: job_code.insert(0, int(code))
 
 
 def _fail(error: BaseException, code: int) -> int:
@@ -226,31 +212,14 @@ def _argo_deadline() -> datetime | None:
         raise ConfigurationError(f"ARGO_DEADLINE: {exc}") from None
 
 
-def _finish(code: int, finished_at: float, exit_grace: float) -> NoReturn:
-    """Report and bound whatever is still alive, then end the process with ``code``."""
-    lingering = find_lingering()
-    if lingering:
-        report(lingering)
-        left = wait_for_lingering(lingering, exit_grace)
-        if left.children:
-            terminate_children(left.children)
-        lingering = left
-    _log.info(
-        "process.exit",
-        exit_code=int(code),
-        exit_latency_s=round(time.monotonic() - finished_at, 6),
-        abandoned_threads=[t.name for t in lingering.threads],
-    )
-    exit_now(code)
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns for ``--list``/``--check``/errors, ends the process after a run."""
-    remember_exit_code = _install_outer_handlers()
+    install_startup_handlers()  # already done by ``python -m jobframe``; here for direct callers
     args = build_parser().parse_args(argv)
     fmt: LogFormat = args.log_format or ("console" if sys.stdout.isatty() else "json")
     redact = configure_logging(fmt, args.log_level)
+    process = ProcessExit(exit_grace=args.exit_grace)
+    process.install()
     try:
         app = load_app(args.app)
         if args.list:
@@ -262,18 +231,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         params = split_pairs(args.param)
         options = RunOptions(
             timeout=args.timeout,
+            timeout_origin=datetime.fromtimestamp(process_started_at(), UTC),
             deadline=args.deadline,
             argo_deadline=_argo_deadline(),
             deadline_margin=args.deadline_margin,
             shutdown_timeout=args.shutdown_timeout,
+            cancel_grace=args.cancel_grace,
             output=args.output,
             progress_file=_path_env("ARGO_PROGRESS_FILE"),
-            on_finished=remember_exit_code,
+            process=process,
         )
     except JobframeError as exc:
         return _fail(exc, exc.exit_code)
+    become_subreaper()  # orphans of the job's children stay ours to find and end
     result = run_job(app, args.job_name, params, sources=_sources(args), options=options, redact=redact)
     if not result.started:
         assert result.error is not None
         return _fail(result.error, result.exit_code)
-    _finish(result.exit_code, result.finished_at, args.exit_grace)
+    process.finish(result.exit_code, result.finished_at)

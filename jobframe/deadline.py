@@ -1,8 +1,13 @@
-"""Work out the effective deadline of one attempt from every place that sets one.
+"""Deadlines: where they come from, and the one schedule a run keeps to meet them.
 
 ``--timeout`` (seconds from start: what a template's ``activeDeadlineSeconds`` should pass),
 ``--deadline`` (an RFC 3339 instant) and ``ARGO_DEADLINE`` (the workflow's, already shrunk for
-retries by Argo). The earliest wins; Argo's zero time means "no deadline".
+retries by Argo) — the earliest wins; Argo's zero time means "no deadline".
+
+:class:`Schedule` is computed once, when the job starts, and everything that depends on the
+deadline asks it: when to cancel the job (and what ``deadline.short`` says about it), how long a
+job that ignores its cancellation is given before it is abandoned, and how long teardown may take.
+All of it is pure arithmetic on seconds, so it is pinned by unit and mutation tests.
 """
 
 from __future__ import annotations
@@ -10,9 +15,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-__all__ = ["ARGO_ZERO_TIME", "Deadline", "effective_deadline", "parse_rfc3339"]
+__all__ = [
+    "ARGO_ZERO_TIME",
+    "MAX_MARGIN_SHARE",
+    "MIN_TEARDOWN_S",
+    "Budget",
+    "Deadline",
+    "Schedule",
+    "effective_deadline",
+    "parse_rfc3339",
+]
 
 ARGO_ZERO_TIME = "0001-01-01T00:00:00Z"
+
+MAX_MARGIN_SHARE = 0.25
+"""For a short deadline the margin takes at most this share of the time left, unless teardown needs more."""
+
+MIN_TEARDOWN_S = 0.5
+"""Teardown always gets at least this long, even when the deadline has (nearly) passed: the
+platform's grace period after its SIGTERM is what bounds it then."""
 
 
 def parse_rfc3339(value: str) -> datetime | None:
@@ -59,3 +80,83 @@ def effective_deadline(
     if argo_deadline is not None:
         candidates.append(Deadline(argo_deadline, "ARGO_DEADLINE"))
     return min(candidates, key=lambda d: d.at, default=None)
+
+
+@dataclass(frozen=True)
+class Budget:
+    """The time a run reserves around its job: the CLI's ``--deadline-margin``,
+    ``--shutdown-timeout`` and ``--cancel-grace``."""
+
+    deadline_margin: float = 10.0
+    """Cancel the job this long before the deadline (shrinks for short deadlines)."""
+    shutdown_timeout: float = 5.0
+    """Teardown may take this long."""
+    cancel_grace: float = 2.0
+    """A cancelled job that has not stopped after this long is abandoned."""
+
+    def __post_init__(self) -> None:
+        for name in ("deadline_margin", "shutdown_timeout", "cancel_grace"):
+            value = getattr(self, name)
+            if not 0 <= value < float("inf"):
+                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """When a run is cancelled, when a job ignoring that is abandoned, how long teardown may take.
+
+    Times are seconds since the job started. ``seconds_left`` is ``None`` without a deadline; then
+    nothing is cancelled by time and teardown gets the whole ``shutdown_timeout``.
+    """
+
+    seconds_left: float | None
+    budget: Budget = Budget()
+
+    @property
+    def margin(self) -> float:
+        """The margin actually kept before the deadline.
+
+        ``deadline_margin`` when there is room; for a short deadline (a 5 s ``activeDeadlineSeconds``)
+        it shrinks to a quarter of the time left, so the job still gets most of its time — but not
+        below the teardown budget while that fits in half the time left, so closing still ends
+        before the deadline.
+        """
+        if self.seconds_left is None:
+            return 0.0
+        left = max(self.seconds_left, 0.0)
+        floor = min(self.budget.shutdown_timeout, left / 2)
+        return min(self.budget.deadline_margin, max(left * MAX_MARGIN_SHARE, floor))
+
+    @property
+    def cancel_at(self) -> float | None:
+        """Seconds after start at which the job is cancelled (at once when already due)."""
+        if self.seconds_left is None:
+            return None
+        return max(self.seconds_left - self.margin, 0.0)
+
+    def is_short(self, min_seconds: float) -> bool:
+        """Whether the job starts with less time than it needs: ``deadline.short``."""
+        if self.seconds_left is None:
+            return False
+        return self.seconds_left < max(min_seconds, self.budget.deadline_margin)
+
+    def cancel_grace(self, cancelled_at: float) -> float:
+        """How long a job cancelled at ``cancelled_at`` may take to stop before it is abandoned.
+
+        ``cancel_grace``, but before a deadline only as much as leaves the teardown budget in front
+        of it — and never less than a quarter of the time that remains, so a job that unwinds
+        quickly is not abandoned for want of a moment.
+        """
+        grace = self.budget.cancel_grace
+        if self.seconds_left is None:
+            return grace
+        remaining = max(self.seconds_left - cancelled_at, 0.0)
+        return min(grace, max(remaining - self.budget.shutdown_timeout, remaining * MAX_MARGIN_SHARE))
+
+    def teardown_budget(self, now: float) -> float:
+        """How long teardown starting at ``now`` may take: ``shutdown_timeout``, but not past the
+        deadline while that is still ahead — and never less than :data:`MIN_TEARDOWN_S`."""
+        budget = self.budget.shutdown_timeout
+        if self.seconds_left is not None:
+            budget = min(budget, self.seconds_left - now)
+        return max(budget, min(self.budget.shutdown_timeout, MIN_TEARDOWN_S))

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from jobframe.runner import RunResult
+from jobframe.run import RunResult
 
 __all__ = ["LeakError", "LeakReport", "watch_leaks"]
 

@@ -17,7 +17,7 @@ import pytest
 from dependency_injector import containers, providers
 
 from jobframe.app import App
-from jobframe.runner import RunOptions
+from jobframe.run import RunOptions
 from jobframe.settings import Settings
 from jobframe.testing.apps import app_reference, load_test_app
 from jobframe.testing.overrides import Overrides

@@ -13,7 +13,7 @@ from typing import Any
 
 from dependency_injector import containers, providers
 
-from jobframe.graph import iter_providers
+from jobframe.app.graph import iter_providers
 
 __all__ = ["release_resources"]
 

@@ -17,10 +17,10 @@ from typing import Any
 
 from dependency_injector import containers
 
-from jobframe import runner
+from jobframe import run as runner
 from jobframe.app import App, load_app
 from jobframe.logs import Redact
-from jobframe.runner import RunOptions, RunResult
+from jobframe.run import RunOptions, RunResult
 from jobframe.settings import Settings
 from jobframe.testing.capture import capture_events
 from jobframe.testing.leaks import LeakError, LeakReport, watch_leaks

@@ -11,12 +11,11 @@ from dependency_injector import containers, providers
 from pydantic import BaseModel
 
 from jobframe import App, ExitCode, RunOptions, run_job
-from jobframe.deadline import effective_deadline, parse_rfc3339
+from jobframe.app.params import parse_params, split_pairs
+from jobframe.app.spec import spec_for
+from jobframe.deadline import Budget, Schedule, effective_deadline, parse_rfc3339
 from jobframe.errors import UsageError
-from jobframe.job import spec_for
-from jobframe.lifecycle import seconds_until_cancel
 from jobframe.logs import MASK, Redact
-from jobframe.params import parse_params, split_pairs
 
 
 @pytest.mark.parametrize(
@@ -199,7 +198,8 @@ def test_sys_exit_and_ctrl_c_inside_jobs_map_to_the_contract_and_keep_teardown(
 def test_deadline_margin_shrinks_for_short_deadlines(
     left: float, margin: float, shutdown: float, expected: float
 ) -> None:
-    assert seconds_until_cancel(left, margin, shutdown) == pytest.approx(expected)
+    schedule = Schedule(left, Budget(deadline_margin=margin, shutdown_timeout=shutdown))
+    assert schedule.cancel_at == pytest.approx(expected)
 
 
 class _TagParams(BaseModel):

@@ -50,7 +50,7 @@ def test_leaked_child_is_reported_and_not_left_running(tmp_path: Path) -> None:
         code = proc.wait(10)
     assert code == 0, proc.output
     lingering = proc.one("process.lingering")
-    assert {"pid": child, "cmdline": "sleep 60"} in lingering["children"]
+    assert {"pid": child, "ppid": proc.pid, "cmdline": "sleep 60"} in lingering["children"]
     # grace 0.5 s, then SIGTERM and at most 0.5 s more before SIGKILL
     assert proc.exited_at is not None and proc.exited_at - finished.at < 0.5 + 0.5 + 0.5
     assert not pid_alive(child), f"child {child} outlived jobframe"

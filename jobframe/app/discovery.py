@@ -1,4 +1,4 @@
-"""Find an app's main container and the jobs it exposes.
+"""Discover the jobs an app's main container exposes, and pick one by name.
 
 An app is a ``DeclarativeContainer`` class — the equivalent of a Dagger component. Each job is a
 ``Factory`` provider of a job class on it (``send_push = providers.Factory(SendPush, braze=...)``),
@@ -10,25 +10,17 @@ subclass (loaded from the profiles) and :class:`~jobframe.RunContext`.
 from __future__ import annotations
 
 import difflib
-import importlib
 import inspect
-import sys
-import sysconfig
-import traceback
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 from dependency_injector import containers, providers
 
+from jobframe.app.spec import JobSpec, is_job_class, spec_for
 from jobframe.context import RunContext
-from jobframe.errors import ConfigurationError, JobframeError, UsageError
-from jobframe.job import JobSpec, is_job_class, spec_for
+from jobframe.errors import ConfigurationError, UsageError
 from jobframe.settings import Settings
 
-__all__ = ["DEFAULT_APP", "App", "JobEntry", "load_app"]
-
-DEFAULT_APP = "jobs:MainContainer"
+__all__ = ["App", "JobEntry"]
 
 
 @dataclass(frozen=True)
@@ -98,44 +90,3 @@ class App:
                 provider.override(providers.Object(settings))
         if self.context_provider is not None:
             getattr(container, self.context_provider).override(providers.Object(context))
-
-
-def _where(exc: BaseException) -> str:
-    """``Type: message (file:line)``: where an import failed, without a traceback.
-
-    The line is the deepest one in the app's own code, not inside the standard library or an
-    installed package, since that is the line a user can fix.
-    """
-    if isinstance(exc, SyntaxError):
-        return f"{type(exc).__name__}: {exc.msg} ({exc.filename}:{exc.lineno})"
-    library = (sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["purelib"], "<frozen")
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith(library)]
-    where = f" ({frames[-1].filename}:{frames[-1].lineno})" if frames else ""
-    return f"{type(exc).__name__}: {exc}{where}"
-
-
-def load_app(ref: str, *, search_path: Path | None = None) -> App:
-    """Import ``MODULE:ATTR`` and discover it; import failures are usage errors naming the module."""
-    module_name, sep, attr = ref.partition(":")
-    if not sep or not module_name or not attr:
-        raise UsageError(f"--app {ref!r}: expected MODULE:ATTR, e.g. {DEFAULT_APP}")
-    cwd = str(search_path or Path.cwd())
-    if cwd not in sys.path:
-        sys.path.insert(0, cwd)  # like `python -m`, so an app package in the working directory imports
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name and (module_name == exc.name or module_name.startswith(exc.name + ".")):
-            raise UsageError(f"--app {ref!r}: no module named {exc.name!r}") from None
-        raise UsageError(f"--app {ref!r}: importing {module_name!r} failed: {_where(exc)}") from None
-    except JobframeError:
-        raise  # the app said what is wrong (e.g. a ConfigurationError): keep its exit code
-    except Exception as exc:  # noqa: BLE001 - the app's own import error, reported in one line
-        raise UsageError(f"--app {ref!r}: importing {module_name!r} failed: {_where(exc)}") from None
-    target: Any = module
-    for part in attr.split("."):
-        try:
-            target = getattr(target, part)
-        except AttributeError:
-            raise UsageError(f"--app {ref!r}: module {module_name!r} has no attribute {attr!r}") from None
-    return App.from_container(target)

@@ -17,8 +17,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from jobframe.app.spec import JobSpec
 from jobframe.errors import UsageError
-from jobframe.job import JobSpec
 from jobframe.validation import format_errors
 
 __all__ = ["parse_params", "split_pairs"]

@@ -15,7 +15,7 @@ from typing import Any
 from dependency_injector import containers, providers
 
 from jobframe.app import App
-from jobframe.graph import CALLING, iter_providers
+from jobframe.app.graph import CALLING, iter_providers
 
 __all__ = ["check_container"]
 

@@ -1,14 +1,18 @@
 """How one close runs during teardown: bounded in time, sync or async, never hanging the exit.
 
-A sync close is bounded by a timer that raises :class:`TeardownTimeout` into it (SIGALRM, see
-:mod:`jobframe.interrupts`); an async close by ``asyncio.timeout``. Both report whether the close
-returned, so the registry can tell "closed" from "abandoned".
+A sync close in the main thread is bounded by a timer that raises :class:`TeardownTimeout` into it
+(see :mod:`jobframe.run.interrupts`); an async close by ``asyncio.timeout``; a close run by the
+supervisor thread (which cannot be interrupted that way) in a thread of its own that is waited for
+at most its limit. Each reports whether the close returned, so the registry can tell "closed" from
+"abandoned".
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import inspect
+import threading
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -19,11 +23,12 @@ __all__ = [
     "TeardownTimer",
     "abounded",
     "bounded",
+    "bounded_in_thread",
     "closer_of",
     "exc_info_of",
     "is_closed",
     "limit_until",
-    "run_maybe_async",
+    "run_sync",
 ]
 
 MIN_CLOSE_S = 0.2
@@ -63,8 +68,10 @@ async def _awaited(awaitable: Any) -> Any:
     return await awaitable
 
 
-def run_maybe_async(result: Any) -> Any:
-    """In sync mode an ``aclose()`` still has to run: give it a loop of its own."""
+def run_sync(result: Any) -> Any:
+    """``result`` itself, or — if it is awaitable (an ``aclose()`` met by sync code) — what it
+    gives when run to completion on an event loop of its own. The one place sync code runs an
+    awaitable."""
     return asyncio.run(_awaited(result)) if inspect.isawaitable(result) else result
 
 
@@ -86,6 +93,34 @@ def bounded(call: Callable[[], Any], limit: float | None, timer: TeardownTimer |
                 timer.disarm()
     except TeardownTimeout:
         return done
+    return True
+
+
+def bounded_in_thread(call: Callable[[], Any], limit: float | None) -> bool:
+    """Run ``call`` (awaitables included) in a daemon thread and wait at most ``limit`` seconds.
+
+    For the supervisor thread, which closes what a stuck main thread left: ``True`` if the call
+    returned, ``False`` if it is still running (abandoned; the process ends soon anyway). The
+    call's exception is re-raised here.
+    """
+    outcome: list[BaseException | None] = []
+
+    def target() -> None:
+        try:
+            run_sync(call())
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+            outcome.append(exc)
+        else:
+            outcome.append(None)
+
+    context = contextvars.copy_context()
+    worker = threading.Thread(target=context.run, args=(target,), name="jobframe-close", daemon=True)
+    worker.start()
+    worker.join(limit)
+    if not outcome:
+        return False
+    if outcome[0] is not None:
+        raise outcome[0]
     return True
 
 

@@ -1,0 +1,58 @@
+"""Import an app's main container from a ``MODULE:ATTR`` reference, with one-line errors."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import sysconfig
+import traceback
+from pathlib import Path
+from typing import Any
+
+from jobframe.app.discovery import App
+from jobframe.errors import JobframeError, UsageError
+
+__all__ = ["DEFAULT_APP", "load_app"]
+
+DEFAULT_APP = "jobs:MainContainer"
+
+
+def _where(exc: BaseException) -> str:
+    """``Type: message (file:line)``: where an import failed, without a traceback.
+
+    The line is the deepest one in the app's own code, not inside the standard library or an
+    installed package, since that is the line a user can fix.
+    """
+    if isinstance(exc, SyntaxError):
+        return f"{type(exc).__name__}: {exc.msg} ({exc.filename}:{exc.lineno})"
+    library = (sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["purelib"], "<frozen")
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith(library)]
+    where = f" ({frames[-1].filename}:{frames[-1].lineno})" if frames else ""
+    return f"{type(exc).__name__}: {exc}{where}"
+
+
+def load_app(ref: str, *, search_path: Path | None = None) -> App:
+    """Import ``MODULE:ATTR`` and discover it; import failures are usage errors naming the module."""
+    module_name, sep, attr = ref.partition(":")
+    if not sep or not module_name or not attr:
+        raise UsageError(f"--app {ref!r}: expected MODULE:ATTR, e.g. {DEFAULT_APP}")
+    cwd = str(search_path or Path.cwd())
+    if cwd not in sys.path:
+        sys.path.insert(0, cwd)  # like `python -m`, so an app package in the working directory imports
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and (module_name == exc.name or module_name.startswith(exc.name + ".")):
+            raise UsageError(f"--app {ref!r}: no module named {exc.name!r}") from None
+        raise UsageError(f"--app {ref!r}: importing {module_name!r} failed: {_where(exc)}") from None
+    except JobframeError:
+        raise  # the app said what is wrong (e.g. a ConfigurationError): keep its exit code
+    except Exception as exc:  # noqa: BLE001 - the app's own import error, reported in one line
+        raise UsageError(f"--app {ref!r}: importing {module_name!r} failed: {_where(exc)}") from None
+    target: Any = module
+    for part in attr.split("."):
+        try:
+            target = getattr(target, part)
+        except AttributeError:
+            raise UsageError(f"--app {ref!r}: module {module_name!r} has no attribute {attr!r}") from None
+    return App.from_container(target)

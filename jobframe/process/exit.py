@@ -1,0 +1,97 @@
+"""The end of the process: once, with ``process.exit`` as the very last line, whatever is running.
+
+:class:`ProcessExit` is the CLI's :class:`~jobframe.run.ProcessControl`. After a run it reports
+and bounds what is still alive (:mod:`jobframe.process.lingering`), ends every descendant, logs
+``process.exit`` and calls ``os._exit`` — so no thread or ``atexit`` hook a library left behind can
+keep a finished job alive. A signal at any moment outside a run ends the process at once, with the
+job's code once it is known, and still with ``process.exit`` last.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+from types import FrameType
+from typing import Any, NoReturn
+
+from jobframe.logs import flush_logging, get_logger
+from jobframe.process.descendants import end_descendants
+from jobframe.process.lingering import find_lingering, report, wait_for_lingering
+
+__all__ = ["ProcessExit"]
+
+_log = get_logger("jobframe")
+
+
+class ProcessExit:
+    """Ends the process exactly once; the CLI's handlers outside a run."""
+
+    def __init__(self, exit_grace: float = 2.0) -> None:
+        self.exit_grace = exit_grace
+        self.code: int | None = None
+        self.finished_at: float | None = None
+        self._lock = threading.RLock()
+        self._exiting = False
+
+    def install(self) -> None:
+        """SIGTERM/SIGINT outside a run: before it, ``128 + signal`` (phase ``startup``); after
+        it, the job's own code (phase ``exiting``)."""
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self._on_signal)
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        name = signal.Signals(signum).name
+        if self.code is None:
+            self.exit_now(128 + signum, signal=name, phase="startup")
+        else:
+            self.exit_now(self.code, signal=name, phase="exiting")
+
+    def record_outcome(self, code: int) -> None:
+        """The job's exit code, known once it finished: a later signal ends the process with it."""
+        self.code = int(code)
+
+    def finish(self, code: int, finished_at: float) -> NoReturn:
+        """Report and bound whatever is still alive, end every descendant, then exit with ``code``."""
+        self.code, self.finished_at = int(code), finished_at
+        if threading.current_thread() is threading.main_thread():
+            self.install()
+        lingering = find_lingering()
+        if lingering:
+            report(lingering)
+            lingering = wait_for_lingering(lingering, self.exit_grace)
+        end_descendants()
+        self._final(
+            self.code,
+            exit_latency_s=round(time.monotonic() - finished_at, 6),
+            abandoned_threads=[t.name for t in lingering.threads],
+        )
+
+    def exit_now(self, code: int, **fields: Any) -> None:
+        """End the process at once (a signal outside a run, a forced exit), ``process.exit`` last.
+
+        Returns only when it interrupted this very thread's own final line, which then ends the
+        process itself.
+        """
+        with self._lock:
+            if self._exiting:
+                return
+            end_descendants(grace=0.05, rounds=3)
+            if self.finished_at is not None:
+                fields.setdefault("exit_latency_s", round(time.monotonic() - self.finished_at, 6))
+            self._final(int(code), **fields)
+
+    def _final(self, code: int, **fields: Any) -> NoReturn:
+        """Log ``process.exit`` and ``os._exit`` while holding every log handler's lock, so no
+        other thread can write a line after it."""
+        with self._lock:
+            self._exiting = True
+            handlers = logging.getLogger().handlers
+            for handler in handlers:
+                handler.acquire()
+            level = logging.WARNING if fields.get("forced") or fields.get("signal") else logging.INFO
+            _log.log(level, "process.exit", exit_code=code, **fields)
+            flush_logging()
+            os._exit(code)

@@ -1,0 +1,60 @@
+"""The earliest signal handlers, installed by ``python -m jobframe`` before anything else loads.
+
+Until logging is configured there is no pipeline to log through, so a SIGTERM or SIGINT here writes
+one JSON ``process.exit`` line itself and ends the process with the documented code (143/130):
+never the default action's silent death (-15), and never ignored (which is what the kernel does
+to an unhandled SIGTERM sent to PID 1). Standard library only, so it is in place within
+milliseconds of the interpreter starting.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import time
+from pathlib import Path
+from types import FrameType
+
+__all__ = ["install_startup_handlers", "process_started_at"]
+
+
+def _on_signal(signum: int, frame: FrameType | None) -> None:
+    code = 128 + signum
+    line = {
+        "event": "process.exit",
+        "exit_code": code,
+        "signal": signal.Signals(signum).name,
+        "phase": "startup",
+        "level": "warning",
+        "logger": "jobframe",
+        "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+        + f".{int(time.time() % 1 * 1e6):06d}Z",
+    }
+    with contextlib.suppress(OSError):  # stdout closed: the exit code still says it
+        os.write(1, (json.dumps(line) + "\n").encode())
+    os._exit(code)
+
+
+def install_startup_handlers() -> None:
+    """SIGTERM → 143, SIGINT → 130, each with one JSON ``process.exit`` line (phase ``startup``)."""
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _on_signal)
+
+
+def process_started_at() -> float:
+    """When this process was started (``time.time()`` scale), read from ``/proc/self/stat``.
+
+    ``--timeout`` counts from here, not from the moment the imports are done: the kubelet's
+    ``activeDeadlineSeconds`` clock was already running while the interpreter started. Falls back
+    to now where ``/proc`` or ``CLOCK_BOOTTIME`` is missing.
+    """
+    now = time.time()
+    try:
+        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        started_ticks = int(fields[19])  # field 22 of stat(5), counted from field 3 after the name
+        age = time.clock_gettime(time.CLOCK_BOOTTIME) - started_ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return now
+    return now - min(max(age, 0.0), 60.0)  # a bogus reading never moves the deadline by more than a minute

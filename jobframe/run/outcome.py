@@ -1,0 +1,42 @@
+"""The one mapping from a job's outcome to its exit code, and the errors that travel with it."""
+
+from __future__ import annotations
+
+from jobframe.errors import JobframeError, JobInterrupted
+from jobframe.exit_codes import ExitCode
+
+__all__ = ["EscapedExit", "as_error", "exit_code_for"]
+
+
+def exit_code_for(exc: BaseException | None, reason: JobInterrupted | None = None) -> ExitCode:
+    """The one exit code for a job's outcome: an interruption wins, then the error's class."""
+    if reason is not None:
+        return reason.exit_code
+    if exc is None:
+        return ExitCode.SUCCEEDED
+    if isinstance(exc, JobInterrupted | JobframeError):
+        return exc.exit_code
+    if isinstance(exc, KeyboardInterrupt):
+        return ExitCode.SIGINT
+    return ExitCode.FAILED
+
+
+class EscapedExit(Exception):  # noqa: N818 - it carries an exit, it is not an error of its own
+    """``SystemExit``/``KeyboardInterrupt`` raised inside an asyncio task, carried as an ordinary error.
+
+    asyncio lets those two tear straight through the event loop, which would skip the job's
+    teardown; inside a job they mean "this job ended", so they travel like any error and are
+    unwrapped by :func:`as_error` when the outcome is decided.
+    """
+
+    def __init__(self, original: BaseException) -> None:
+        super().__init__(f"{type(original).__name__}: {original}")
+        self.original = original
+
+
+def as_error(exc: BaseException | None) -> BaseException | None:
+    """The error an outcome stands for: an escaped exit unwrapped, and ``sys.exit(0)`` — a job
+    that ended itself successfully — no error at all, for the exit code and for teardown."""
+    if isinstance(exc, EscapedExit):
+        exc = exc.original
+    return None if isinstance(exc, SystemExit) and exc.code in (0, None) else exc

@@ -1,0 +1,226 @@
+"""One run's life, owned by one object: :class:`Run`, from instrumentation to release.
+
+The schedule (when to cancel, how long a cancelled job may take to stop, how long teardown may
+take) is computed once, when the run starts. The job runs in the main thread — sync, or as a task
+on a fresh event loop (:mod:`jobframe.run.execute`) — so a signal reaches it wherever it is. Its
+outcome is logged once (``job.finished``) and every resource is closed. When the job leaves no
+other way — it ignores its cancellation, or a close is stuck in C code — the supervisor thread
+takes the run over (:meth:`Run.take_over`) and, in a CLI run, ends the process.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, NoReturn
+
+import structlog
+from dependency_injector import containers
+from dependency_injector.errors import Error as DependencyInjectorError
+from pydantic import BaseModel
+from pydantic_core import PydanticSerializationError, to_jsonable_python
+
+from jobframe.app.discovery import App, JobEntry
+from jobframe.context import RunContext
+from jobframe.deadline import Schedule
+from jobframe.errors import ConfigurationError, JobInterrupted
+from jobframe.exit_codes import ExitCode
+from jobframe.files import write_json_atomic
+from jobframe.logs import get_logger
+from jobframe.run.interrupts import Interrupts
+from jobframe.run.options import RunOptions, RunResult
+from jobframe.run.outcome import exit_code_for
+from jobframe.stacks import stack_of_thread
+from jobframe.teardown.registry import ResourceRegistry
+
+__all__ = ["Run", "park"]
+
+_log = get_logger("jobframe")
+
+
+def park() -> NoReturn:
+    """Wait forever: the supervisor thread owns the run now and ends the process."""
+    while True:
+        threading.Event().wait()
+
+
+@dataclass
+class Run:
+    """One run of one job: build, execute, log the outcome once, close everything."""
+
+    app: App
+    entry: JobEntry
+    params: BaseModel | None
+    container: containers.Container
+    context: RunContext
+    options: RunOptions
+    origin: float = field(default_factory=time.monotonic)
+    registry: ResourceRegistry = field(default_factory=ResourceRegistry)
+    result: Any = None
+    error: BaseException | None = None
+    finished_at: float = 0.0
+    code: ExitCode | None = None
+    abandoned: list[Any] = field(default_factory=list)
+    """Async: the job's task, if it ignored its cancellation and was left behind."""
+
+    def __post_init__(self) -> None:
+        deadline = self.context.deadline
+        self.schedule = Schedule(deadline.seconds_left() if deadline else None, self.options.budget)
+        self.interrupts = Interrupts(
+            self.schedule, origin=self.origin, process=self.options.process, on_takeover=self.take_over
+        )
+
+    @property
+    def name(self) -> str:
+        return self.entry.spec.name
+
+    # -- the whole life ------------------------------------------------------------------------
+
+    def execute(self) -> RunResult:
+        """Run the job to its end and return what came of it; never exits the process itself
+        (unless the supervisor has to take over a job that leaves no other way, in a CLI run)."""
+        from jobframe.run import execute  # noqa: PLC0415 - execute imports this module
+
+        with structlog.contextvars.bound_contextvars(job=self.name, run_id=self.context.run_id):
+            self.registry.instrument(self.container)
+            try:
+                if self.entry.spec.is_async:
+                    execute.run_in_new_loop(self)
+                else:
+                    execute.drive_sync(self)
+            finally:
+                self.interrupts.restore()
+        return self.run_result()
+
+    def run_result(self) -> RunResult:
+        registry = self.registry
+        return RunResult(
+            job=self.name,
+            run_id=self.context.run_id,
+            exit_code=self.code if self.code is not None else ExitCode.FAILED,
+            started=True,
+            result=self.result,
+            error=self.error,
+            duration_s=round(self.finished_at - self.origin, 6),
+            finished_at=self.finished_at,
+            resources_opened=registry.opened_names,
+            resources_closed=list(registry.closed_names),
+            resources_failed=list(registry.failed_names),
+            resources_unmanaged=list(registry.unmanaged_names),
+        )
+
+    # -- steps shared by both modes ------------------------------------------------------------
+
+    def build(self) -> Any:
+        """Call the job's Factory; a wiring gap found only now is still a configuration error."""
+        try:
+            return getattr(self.container, self.entry.provider_name)()
+        except DependencyInjectorError as exc:
+            raise ConfigurationError(f"cannot build job {self.name}: {exc}") from exc
+
+    def succeed(self, result: Any) -> None:
+        """The job returned: keep its result and write ``--output`` — unless it was cancelled."""
+        if self.interrupts.reason is not None:
+            return  # it returned after all, but the run was cancelled: not a success
+        if self.options.output is not None:
+            try:
+                value = to_jsonable_python(result)
+            except PydanticSerializationError as exc:
+                raise TypeError(f"--output: the job's result is not JSON-serialisable: {exc}") from None
+            write_json_atomic(self.options.output, value)
+        self.result = result
+
+    def teardown_budget(self) -> float:
+        return (
+            self.interrupts.teardown_budget() if self.interrupts.installed else self.options.shutdown_timeout
+        )
+
+    def install_interrupts(self) -> None:
+        """Signal handlers and the schedule's clock, when this run handles signals."""
+        if self.options.handle_signals:
+            self.interrupts.install(is_async=self.entry.spec.is_async)
+
+    def log_started(self) -> None:
+        deadline = self.context.deadline
+        schedule = self.schedule
+        elapsed = time.monotonic() - self.origin
+        cancel_in = None if schedule.cancel_at is None else round(schedule.cancel_at - elapsed, 3)
+        _log.info(
+            "job.started",
+            params=self.params.model_dump(mode="json") if self.params is not None else {},
+            deadline=deadline.at.isoformat().replace("+00:00", "Z") if deadline else None,
+            deadline_source=deadline.source if deadline else None,
+            seconds_left=None if schedule.seconds_left is None else round(schedule.seconds_left - elapsed, 3),
+            cancel_in_s=cancel_in,
+        )
+        if deadline is not None and schedule.is_short(self.entry.spec.min_seconds):
+            assert schedule.seconds_left is not None
+            _log.warning(
+                "deadline.short",
+                seconds_left=round(schedule.seconds_left - elapsed, 3),
+                cancel_in_s=cancel_in,
+                min_seconds=self.entry.spec.min_seconds,
+                deadline_margin=self.options.deadline_margin,
+                margin_s=round(schedule.margin, 3),
+                deadline_source=deadline.source,
+            )
+
+    def log_finished(self, error: BaseException | None) -> ExitCode:
+        """Log ``job.finished`` once, with the one exit code this outcome means."""
+        self.finished_at = time.monotonic()
+        reason = self.interrupts.reason
+        code = exit_code_for(error, reason)
+        self.code = self.interrupts.outcome = code
+        if self.options.process is not None:
+            self.options.process.record_outcome(int(code))
+        fields: dict[str, Any] = {
+            "status": code.status,
+            "exit_code": int(code),
+            "duration_s": round(self.finished_at - self.origin, 6),
+        }
+        if code is ExitCode.SUCCEEDED:
+            _log.info("job.finished", **fields)
+        elif reason is not None or isinstance(error, JobInterrupted):
+            _log.warning("job.finished", reason=str(reason or error), **fields)
+        else:
+            assert error is not None
+            _log.error(
+                "job.finished",
+                error_type=f"{type(error).__module__}.{type(error).__qualname__}",
+                error_message=str(error),
+                exc_info=error,
+                **fields,
+            )
+        return code
+
+    # -- when the main thread leaves no other way ------------------------------------------------
+
+    def take_over(self, stage: str) -> None:
+        """Supervisor thread: finish a run the main thread cannot.
+
+        ``"cancel"``: the cancelled job ignored its cancellation past the grace — abandon it, close
+        everything from here and end the process. ``"teardown"``: a close is stuck past the
+        teardown budget (in C code a signal cannot interrupt) — close the rest and end the process.
+        Only a CLI run can end the process; in-process the job is interrupted again instead.
+        """
+        process = self.options.process
+        if stage == "cancel":
+            waited = time.monotonic() - (self.interrupts.cancelled_at or self.origin)
+            where = stack_of_thread(threading.main_thread())
+            if process is None:
+                _log.error(
+                    "job.cancel_ignored", waited_s=round(waited, 3), where=where, action="interrupting again"
+                )
+                self.interrupts.wake_main("recancel")
+                return
+            if not self.interrupts.claim_teardown("supervisor"):
+                return
+            _log.error("job.cancel_ignored", waited_s=round(waited, 3), where=where, action="abandoned")
+            error = self.interrupts.reason
+            code = self.log_finished(error)
+            self.registry.take_over(error, budget=self.interrupts.teardown_budget())
+            process.finish(int(code), self.finished_at)
+        elif stage == "teardown" and process is not None and self.code is not None:
+            self.registry.take_over(self.error, budget=0.0)
+            process.finish(int(self.code), self.finished_at)

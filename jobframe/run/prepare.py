@@ -1,0 +1,113 @@
+"""Pick and build a run: the job by name, its params, the settings, the container, the context.
+
+:func:`run_job` is the one entry point for running a job — the CLI and the testing toolkit both
+call it, so a job behaves the same in a test as in a container. Everything that can be wrong
+before the job starts (unknown job, bad params, bad settings, unwritable ``--output``) is found
+here and comes back as a result with ``started=False``; nothing has been opened yet then.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from dependency_injector import containers
+
+from jobframe.app.discovery import App
+from jobframe.app.params import parse_params
+from jobframe.context import RunContext
+from jobframe.deadline import effective_deadline
+from jobframe.errors import JobframeError, UsageError
+from jobframe.logs import Redact
+from jobframe.progress import Progress
+from jobframe.run.options import RunOptions, RunResult
+from jobframe.run.owner import Run
+from jobframe.settings import Settings, SettingsSources, load_settings, secret_values
+
+__all__ = ["prepare", "run_job"]
+
+
+def _check_output(path: Path | None) -> None:
+    """Refuse an unwritable ``--output`` before the job has any effect, not after."""
+    if path is None:
+        return
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise UsageError(f"--output {str(path)!r}: directory {str(directory)!r} does not exist")
+    if not os.access(directory, os.W_OK):
+        raise UsageError(f"--output {str(path)!r}: directory {str(directory)!r} is not writable")
+
+
+def prepare(
+    app: App,
+    job_name: str,
+    params: Mapping[str, Any] | None = None,
+    *,
+    sources: SettingsSources | None = None,
+    settings: Settings | None = None,
+    container: containers.Container | None = None,
+    options: RunOptions | None = None,
+    redact: Redact | None = None,
+) -> Run:
+    """Everything up to the job's start; raises a :class:`~jobframe.JobframeError` on bad input."""
+    options = options or RunOptions()
+    _check_output(options.output)
+    entry = app.job(job_name)
+    parsed = parse_params(entry.spec, dict(params or {}))
+    if settings is None and app.settings_cls is not None:
+        settings = load_settings(app.settings_cls, sources or SettingsSources())
+    if settings is not None and redact is not None:
+        redact.add_secrets(secret_values(settings))
+    if container is None:
+        container = app.container_cls()
+    context = RunContext(
+        job=entry.spec.name,
+        run_id=options.run_id or uuid.uuid4().hex,
+        deadline=effective_deadline(
+            now=options.timeout_origin or datetime.now(UTC),
+            timeout=options.timeout,
+            deadline=options.deadline,
+            argo_deadline=options.argo_deadline,
+        ),
+        progress=Progress(options.progress_file),
+    )
+    app.fill(container, settings, context)
+    return Run(app=app, entry=entry, params=parsed, container=container, context=context, options=options)
+
+
+def run_job(
+    app: App,
+    job_name: str,
+    params: Mapping[str, Any] | None = None,
+    *,
+    sources: SettingsSources | None = None,
+    settings: Settings | None = None,
+    container: containers.Container | None = None,
+    options: RunOptions | None = None,
+    redact: Redact | None = None,
+) -> RunResult:
+    """Run ``job_name`` of ``app`` and return its :class:`RunResult`.
+
+    ``settings`` (already loaded) wins over ``sources``; ``container`` lets a caller pass an
+    instance it has overridden providers on. Errors found before the job starts come back as a
+    result with ``started=False``.
+    """
+    try:
+        run = prepare(
+            app,
+            job_name,
+            params,
+            sources=sources,
+            settings=settings,
+            container=container,
+            options=options,
+            redact=redact,
+        )
+    except JobframeError as exc:
+        run_id = (options.run_id if options else None) or uuid.uuid4().hex
+        return RunResult(job=job_name, run_id=run_id, exit_code=exc.exit_code, started=False, error=exc)
+    return run.execute()

@@ -1,0 +1,154 @@
+"""The run's clock and watchman: a daemon thread that keeps time for the run and sees every signal.
+
+Timers do not use ``setitimer``/``SIGALRM``: a job or library calling ``signal.alarm`` (a common
+way to time out a call) would silently disarm them. Instead this thread waits for the earliest
+due time and then either acts itself (when the main thread may be stuck: abandoning a job that
+ignores its cancellation) or wakes the main thread with :data:`WAKE_SIGNAL`, whose handler runs
+at the main thread's next Python instruction — even inside ``time.sleep`` or a blocked event loop.
+
+The same thread reads the interpreter's signal wakeup fd, which receives one byte per signal
+delivered to *any* Python-level handler. That is how a SIGTERM that reached a handler some job code
+installed over jobframe's is still noticed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import os
+import select
+import signal
+import threading
+import time
+from collections.abc import Callable
+
+__all__ = ["WAKE_SIGNAL", "Supervisor"]
+
+WAKE_SIGNAL: int = int(getattr(signal, "SIGRTMIN", signal.SIGUSR2)) + 2
+"""The signal this thread sends the main thread to run a timer's action there (Linux: SIGRTMIN+2)."""
+
+
+def _pipe() -> tuple[int, int]:
+    read, write = os.pipe()
+    for fd in (read, write):
+        os.set_blocking(fd, False)
+        os.set_inheritable(fd, False)
+    return read, write
+
+
+class Supervisor:
+    """Timers by name, fired in this thread; and a watch on signal delivery.
+
+    ``on_due(name)`` runs in the supervisor thread when a timer is due. ``on_signal(signum)`` runs
+    (under :attr:`signals_lock`) for each byte read from the wakeup fd, in this thread or in the
+    main thread's :meth:`drain_signals`.
+    """
+
+    def __init__(self, on_due: Callable[[str], None], on_signal: Callable[[int], None]) -> None:
+        self._on_due = on_due
+        self._on_signal = on_signal
+        self._timers: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self.signals_lock = threading.Lock()
+        self._control_r, self._control_w = _pipe()
+        self.wakeup_r, self.wakeup_w = _pipe()
+        self._stopped = False
+        self._thread: threading.Thread | None = None
+
+    # -- lifetime ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the thread in a copy of the caller's context (so its log lines carry job and run_id)."""
+        context = contextvars.copy_context()
+        self._thread = threading.Thread(
+            target=context.run, args=(self._loop,), name="jobframe-supervisor", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
+            self._timers.clear()
+        self._poke()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(1.0)
+        if thread is None or not thread.is_alive():  # never close a descriptor it may still select on
+            for fd in (self._control_r, self._control_w, self.wakeup_r, self.wakeup_w):
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+
+    @property
+    def is_current(self) -> bool:
+        return self._thread is threading.current_thread()
+
+    # -- timers --------------------------------------------------------------------------------
+
+    def at(self, name: str, when: float) -> None:
+        """Fire ``name`` at monotonic time ``when`` (replacing an earlier timer of that name)."""
+        with self._lock:
+            if self._stopped:
+                return
+            self._timers[name] = when
+        self._poke()
+
+    def after(self, name: str, seconds: float) -> None:
+        self.at(name, time.monotonic() + max(seconds, 0.0))
+
+    def cancel(self, *names: str) -> None:
+        with self._lock:
+            for name in names:
+                self._timers.pop(name, None)
+
+    def pending(self, name: str) -> bool:
+        with self._lock:
+            return name in self._timers
+
+    def _poke(self) -> None:
+        with contextlib.suppress(OSError):
+            os.write(self._control_w, b"\0")
+
+    def _due(self) -> tuple[list[str], float | None]:
+        """Pop the timers that are due; return them and the seconds until the next one."""
+        now = time.monotonic()
+        with self._lock:
+            due = sorted((when, name) for name, when in self._timers.items() if when <= now)
+            for _, name in due:
+                del self._timers[name]
+            upcoming = min(self._timers.values(), default=None)
+            stopped = self._stopped
+        wait = None if upcoming is None else max(upcoming - now, 0.0)
+        return ([] if stopped else [name for _, name in due]), wait
+
+    # -- signals -------------------------------------------------------------------------------
+
+    def drain_signals(self) -> None:
+        """Handle every signal byte already delivered (from any thread, e.g. before deciding an outcome)."""
+        with self.signals_lock:
+            try:
+                data = os.read(self.wakeup_r, 512)
+            except (BlockingIOError, OSError):
+                return
+            for signum in data:
+                self._on_signal(signum)
+
+    # -- the thread ----------------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        while True:
+            due, wait = self._due()
+            if self._stopped:
+                return
+            for name in due:
+                self._on_due(name)
+            if due:
+                continue
+            try:
+                ready, _, _ = select.select([self._control_r, self.wakeup_r], [], [], wait)
+            except (OSError, ValueError):  # descriptors closed by stop()
+                return
+            if self._control_r in ready:
+                with contextlib.suppress(OSError):
+                    os.read(self._control_r, 4096)
+            if self.wakeup_r in ready:
+                self.drain_signals()

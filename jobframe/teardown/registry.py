@@ -1,0 +1,259 @@
+"""Own the closing of everything a run opened.
+
+dependency-injector's ``shutdown_resources()`` stops at the first failing close, ignores order
+through Factories, never passes the job's exception, and never closes Singletons. So jobframe
+instruments the container before a run (:mod:`jobframe.teardown.instrument`) and this registry
+closes what was entered, newest first, each close in its own ``try`` and bounded in time, passing
+the job's exception to ``__exit__``; then the safety net (:mod:`jobframe.teardown.safety_net`).
+
+Closing is done by the main thread (sync or inside the job's event loop) or — when the main thread
+is stuck in job code that ignores its cancellation, or in a close blocked in C code — by the
+supervisor thread, which takes over the closes nobody has started (:meth:`ResourceRegistry.take_over`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from dependency_injector import containers
+
+from jobframe.logs import get_logger
+from jobframe.teardown.closing import (
+    TeardownTimer,
+    abounded,
+    bounded,
+    bounded_in_thread,
+    exc_info_of,
+    limit_until,
+    run_sync,
+)
+from jobframe.teardown.instrument import Entry, Instrumentation
+from jobframe.teardown.safety_net import Unmanaged, find_unmanaged, report_unmanaged
+
+__all__ = ["ResourceRegistry"]
+
+_log = get_logger("jobframe.teardown")
+
+SyncBound = Callable[[Callable[[], Any], float | None], bool]
+
+
+@dataclass
+class ResourceRegistry:
+    """Records resources as they are entered during one run and closes them all, newest first."""
+
+    entries: list[Entry] = field(default_factory=list)
+    held: list[tuple[str, Any]] = field(default_factory=list)
+    closed_names: list[str] = field(default_factory=list)
+    failed_names: list[str] = field(default_factory=list)
+    unmanaged_names: list[str] = field(default_factory=list)
+    taken_over: bool = False
+    _instrumentation: Instrumentation | None = None
+    _lock: threading.RLock = field(default_factory=threading.RLock)
+
+    # -- recording (the Recorder protocol) ---------------------------------------------------
+
+    def add(self, name: str, manager: Any, *, is_async: bool) -> Entry:
+        entry = Entry(name=name, manager=manager, is_async=is_async)
+        with self._lock:
+            self.entries.append(entry)
+        return entry
+
+    def hold(self, name: str, obj: Any) -> None:
+        with self._lock:
+            self.held.append((name, obj))
+
+    @property
+    def opened_names(self) -> list[str]:
+        return [e.name for e in self.entries if e.entered]
+
+    def pending_names(self) -> list[str]:
+        """Resources entered and not closed yet, in the order they will be closed."""
+        return [e.name for e in reversed(self.entries) if e.entered and not e.closed]
+
+    # -- instrumentation -----------------------------------------------------------------------
+
+    def instrument(self, container: containers.Container) -> None:
+        """Route every Resource (and record every Singleton) of ``container`` through this registry."""
+        self._instrumentation = Instrumentation(self)
+        self._instrumentation.apply(container)
+
+    def _forget(self) -> list[Any]:
+        instrumentation, self._instrumentation = self._instrumentation, None
+        return instrumentation.forget() if instrumentation is not None else []
+
+    def release(self) -> None:
+        """Undo :meth:`instrument` (sync mode): the container is as good as new for another run."""
+        for awaitable in self._forget():
+            with contextlib.suppress(BaseException):
+                run_sync(awaitable)
+
+    async def arelease(self) -> None:
+        """Undo :meth:`instrument` inside the job's event loop."""
+        for awaitable in self._forget():
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await awaitable
+
+    # -- outcomes ------------------------------------------------------------------------------
+
+    def _claim_next(self) -> Entry | None:
+        """The newest entered resource nobody has started closing; claimed for the caller."""
+        with self._lock:
+            for entry in reversed(self.entries):
+                if entry.entered and not entry.claimed:
+                    entry.claimed = True
+                    return entry
+        return None
+
+    def _settle(self, entry: Entry, outcome: str) -> bool:
+        with self._lock:
+            if entry.closed:
+                return False
+            entry.closed, entry.outcome = True, outcome
+            (self.closed_names if outcome == "closed" else self.failed_names).append(entry.name)
+            return True
+
+    def _record(self, entry: Entry, started: float, limit: float | None, result: bool | Exception) -> None:
+        if isinstance(result, Exception):
+            if self._settle(entry, "failed"):
+                _log.error(
+                    "resource.close_failed",
+                    resource=entry.name,
+                    error_type=type(result).__name__,
+                    exc_info=result,
+                )
+        elif result:
+            if self._settle(entry, "closed"):
+                _log.info(
+                    "resource.closed", resource=entry.name, duration_s=round(time.monotonic() - started, 6)
+                )
+        elif self._settle(entry, "abandoned"):
+            _abandoned(entry.name, limit or time.monotonic() - started)
+
+    # -- closing -------------------------------------------------------------------------------
+
+    def close_all(
+        self, exc: BaseException | None, *, budget: float | None = None, timer: TeardownTimer | None = None
+    ) -> None:
+        """Close every entered resource, newest first, each in its own ``try``; then the safety net.
+
+        ``exc`` (the job's error) reaches each ``__exit__``. With a ``budget`` and a ``timer``, a
+        close that hangs is abandoned when the budget is spent, and every later one (safety net
+        included) still gets :data:`~jobframe.teardown.closing.MIN_CLOSE_S`.
+        """
+        self._close_with(lambda call, limit: bounded(call, limit, timer), exc, budget)
+
+    def take_over(self, exc: BaseException | None, *, budget: float | None) -> None:
+        """Close, from another thread, what the stuck main thread has not: the close it is stuck in
+        is abandoned, every one nobody started is run in a thread of its own and waited for."""
+        with self._lock:
+            self.taken_over = True
+            stuck = [e for e in self.entries if e.claimed and not e.closed]
+        for entry in stuck:
+            self._record(entry, time.monotonic(), None, False)
+        self._close_with(bounded_in_thread, exc, budget)
+
+    def _close_with(self, run: SyncBound, exc: BaseException | None, budget: float | None) -> None:
+        exc_info = exc_info_of(exc)
+        ends = None if budget is None else time.monotonic() + budget
+        taking_over = self.taken_over
+        while (entry := self._claim_next()) is not None:
+            if self.taken_over and not taking_over:
+                return  # the supervisor took over while this (main) thread was stuck
+            started = time.monotonic()
+            limit = limit_until(ends, started)
+            result: bool | Exception
+            try:
+                result = run(lambda entry=entry: _exit_sync(entry, exc_info), limit)  # type: ignore[misc]
+            except Exception as close_exc:  # noqa: BLE001 - one failing close must not stop the others
+                result = close_exc
+            self._record(entry, started, limit, result)
+        for item in self._unmanaged():
+            limit = limit_until(ends, time.monotonic())
+            try:
+                if not run(lambda item=item: run_sync(item.close()), limit):  # type: ignore[misc]
+                    _abandoned(item.name, limit or 0.0)
+            except Exception as close_exc:  # noqa: BLE001 - reported, and the net goes on
+                _close_failed(item.name, close_exc)
+            self._report(item)
+
+    async def aclose_all(
+        self, exc: BaseException | None, *, budget: float | None = None, timer: TeardownTimer | None = None
+    ) -> None:
+        """The async twin of :meth:`close_all`, run inside the job's event loop."""
+        exc_info = exc_info_of(exc)
+        ends = None if budget is None else time.monotonic() + budget
+        await self._settle_entering(limit_until(ends, time.monotonic()))
+        while (entry := self._claim_next()) is not None:
+            if self.taken_over:
+                return
+            started = time.monotonic()
+            limit = limit_until(ends, started)
+            result: bool | Exception
+            try:
+                result = await abounded(lambda entry=entry: _exit_call(entry, exc_info), limit, timer)  # type: ignore[misc]
+            except Exception as close_exc:  # noqa: BLE001
+                result = close_exc
+            self._record(entry, started, limit, result)
+        for item in self._unmanaged():
+            limit = limit_until(ends, time.monotonic())
+            try:
+                if not await abounded(item.close, limit, timer):
+                    _abandoned(item.name, limit or 0.0)
+            except Exception as close_exc:  # noqa: BLE001
+                _close_failed(item.name, close_exc)
+            self._report(item)
+
+    async def _settle_entering(self, limit: float | None) -> None:
+        """Cancel resource inits still in flight (the job was cancelled mid-init) and wait for them.
+
+        Afterwards every entry is either entered (its ``__aenter__`` completed: close it) or not
+        (the cancellation reached it inside ``__aenter__``, which cleaned up after itself).
+        """
+        current = asyncio.current_task()
+        entering = [e.entering for e in self.entries if e.entering is not None and e.entering is not current]
+        for task in entering:
+            task.cancel()
+        if entering:
+            await asyncio.wait(entering, timeout=limit)
+        for entry in self.entries:
+            if entry.entering is not None and entry.entering is not current and not entry.entering.done():
+                entry.claimed = True
+                self._record(entry, time.monotonic(), limit, False)  # never finished entering
+
+    # -- the safety net ------------------------------------------------------------------------
+
+    def _unmanaged(self) -> list[Unmanaged]:
+        with self._lock:
+            closed_values = [
+                (e.name, e.value) for e in self.entries if e.outcome == "closed" and e.value is not e.manager
+            ]
+            return list(find_unmanaged(list(self.held), closed_values))
+
+    def _report(self, item: Unmanaged) -> None:
+        self.unmanaged_names.append(item.name)
+        report_unmanaged(item)
+
+
+def _abandoned(name: str, waited: float) -> None:
+    _log.error("teardown.timeout", resource=name, waited_s=round(waited, 3), action="abandoned")
+
+
+def _close_failed(name: str, exc: Exception) -> None:
+    _log.error("resource.close_failed", resource=name, error_type=type(exc).__name__, exc_info=exc)
+
+
+def _exit_sync(entry: Entry, exc_info: tuple[Any, Any, Any]) -> None:
+    run_sync(_exit_call(entry, exc_info))
+
+
+def _exit_call(entry: Entry, exc_info: tuple[Any, Any, Any]) -> Any | Awaitable[Any]:
+    """Exit ``entry``: a sync exit runs now, an async one is returned to await."""
+    if entry.is_async:
+        return entry.manager.__aexit__(*exc_info)
+    return entry.manager.__exit__(*exc_info)

@@ -1,0 +1,203 @@
+"""Jobs that misbehave the way real jobs do, for the adversarial lifecycle matrix.
+
+Run from this directory: ``python -m jobframe --app hostile:Container --job-name SyncShape
+--param shape=block``. Each job holds three resources that record ``open NAME`` / ``close NAME EXC``
+to ``$LIFECYCLE_RECORD`` like the lifecycle app's (see ``lifeapp.py``); ``LIFECYCLE_INIT_DELAY`` /
+``LIFECYCLE_CLOSE_DELAY`` slow every open / close down, and ``HOSTILE_CLOSE`` makes the first
+resource's close ``hang`` (60 s) or ``raise``.
+
+Shapes (``--param shape=...``), each a way real code behaves:
+
+- ``sleep``: waits in short sleeps (sync) or awaits (async) — a well-behaved job.
+- ``block``: one long blocking call — ``time.sleep(600)``; in an async job it blocks the event loop.
+- ``cpu``: a pure-Python CPU loop that never yields.
+- ``swallow``: catches its cancellation (``JobInterrupted`` / ``CancelledError``) and keeps working.
+- ``thread``: starts a non-daemon thread that runs for 600 s, then returns.
+- ``child``: starts ``sleep 600`` and returns without waiting.
+- ``grandchild``: starts ``bash -c "sleep 600; echo done"`` (bash's own child outlives bash) and returns.
+- ``handler``: installs its own SIGTERM handler that raises ``SystemExit(0)``, then sleeps.
+- ``ignore_handler``: installs a SIGTERM handler that does nothing, then sleeps.
+- ``quick``: returns at once (for signals that land in teardown or the exit guard).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any, Literal
+
+from dependency_injector import containers, providers
+from lifeapp import _delay, _exc_name, record  # the apps directory is the working directory
+from pydantic import BaseModel, SecretStr
+
+import jobframe
+
+log = jobframe.get_logger("hostile")
+
+Shape = Literal[
+    "sleep", "block", "cpu", "swallow", "thread", "child", "grandchild", "handler", "ignore_handler", "quick"
+]
+
+
+class Settings(jobframe.Settings):
+    label: str = "unset"
+    api_token: SecretStr | None = None
+
+
+class ShapeParams(BaseModel):
+    shape: Shape = "sleep"
+    seconds: float = 600.0
+
+
+def _close_mode(name: str) -> str:
+    return os.environ.get("HOSTILE_CLOSE", "") if name.endswith("1") else ""
+
+
+def sync_resource(name: str) -> Iterator[str]:
+    exc_type: type[BaseException] | None = None
+    time.sleep(_delay("INIT"))
+    record(f"open {name}")
+    try:
+        yield name
+    except BaseException as exc:
+        exc_type = type(exc)
+        raise
+    finally:
+        mode = _close_mode(name)
+        if mode == "hang":
+            time.sleep(60)
+        time.sleep(_delay("CLOSE"))
+        record(f"close {name} {_exc_name(exc_type)}")
+        if mode == "raise":
+            raise RuntimeError(f"{name} refuses to close")
+
+
+async def async_resource(name: str) -> AsyncIterator[str]:
+    exc_type: type[BaseException] | None = None
+    await asyncio.sleep(_delay("INIT"))
+    record(f"open {name}")
+    try:
+        yield name
+    except BaseException as exc:
+        exc_type = type(exc)
+        raise
+    finally:
+        mode = _close_mode(name)
+        if mode == "hang":
+            await asyncio.sleep(60)
+        await asyncio.sleep(_delay("CLOSE"))
+        record(f"close {name} {_exc_name(exc_type)}")
+        if mode == "raise":
+            raise RuntimeError(f"{name} refuses to close")
+
+
+def _spawn(shape: str) -> None:
+    if shape == "thread":
+        threading.Thread(target=time.sleep, args=(600,), name="hostile-thread").start()
+    elif shape == "child":
+        child = subprocess.Popen(["sleep", "600"])
+        log.info("app.child", pid=child.pid)
+    elif shape == "grandchild":
+        child = subprocess.Popen(["bash", "-c", "sleep 600; echo done"])
+        log.info("app.child", pid=child.pid)
+
+
+def _on_term_exit(signum: int, frame: Any) -> None:
+    raise SystemExit(0)
+
+
+def _on_term_ignore(signum: int, frame: Any) -> None:
+    log.info("app.own_handler_called")
+
+
+def _install_own_handler(shape: str) -> None:
+    if shape == "handler":
+        signal.signal(signal.SIGTERM, _on_term_exit)
+    elif shape == "ignore_handler":
+        signal.signal(signal.SIGTERM, _on_term_ignore)
+
+
+def _cpu(seconds: float) -> int:
+    end = time.monotonic() + seconds
+    n = 0
+    while time.monotonic() < end:
+        n += 1
+    return n
+
+
+def _start(params: ShapeParams) -> bool:
+    """What every shape does first; ``True`` when the job is done right after."""
+    _install_own_handler(params.shape)
+    log.info("app.working", shape=params.shape, pid=os.getpid())
+    _spawn(params.shape)
+    return params.shape in ("thread", "child", "grandchild", "quick")
+
+
+def _block_or_spin(params: ShapeParams) -> bool:
+    """The blocking shapes' step (the same in sync and async code); ``False`` for the others."""
+    if params.shape == "block":
+        time.sleep(params.seconds)
+    elif params.shape == "cpu":
+        _cpu(params.seconds)
+    return params.shape in ("block", "cpu")
+
+
+class SyncShape:
+    """A sync job of a given shape, holding three sync resources."""
+
+    def __init__(self, **resources: Any) -> None:
+        self.resources = resources
+
+    def execute(self, params: ShapeParams) -> dict[str, Any]:
+        if _start(params):
+            return {"shape": params.shape}
+        end = time.monotonic() + params.seconds
+        while time.monotonic() < end:
+            try:
+                if not _block_or_spin(params):
+                    time.sleep(0.01)
+            except jobframe.JobInterrupted:
+                if params.shape != "swallow":
+                    raise
+                log.info("app.swallowed")
+        return {"shape": params.shape}
+
+
+class AsyncShape:
+    """An async job of a given shape, holding two async resources and a sync one; ``block`` and
+    ``cpu`` block its event loop."""
+
+    def __init__(self, **resources: Any) -> None:
+        self.resources = resources
+
+    async def execute(self, params: ShapeParams) -> dict[str, Any]:
+        if _start(params):
+            return {"shape": params.shape}
+        end = time.monotonic() + params.seconds
+        while time.monotonic() < end:
+            try:
+                if not _block_or_spin(params):
+                    await asyncio.sleep(0.01)
+            except asyncio.CancelledError:
+                if params.shape != "swallow":
+                    raise
+                log.info("app.swallowed")
+        return {"shape": params.shape}
+
+
+class Container(containers.DeclarativeContainer):
+    settings = providers.Dependency(instance_of=Settings)
+
+    r1 = providers.Resource(sync_resource, "R1")
+    r2 = providers.Resource(sync_resource, "R2")
+    r3 = providers.Resource(sync_resource, "R3")
+    a1 = providers.Resource(async_resource, "A1")
+    a2 = providers.Resource(async_resource, "A2")
+
+    sync_shape = providers.Factory(SyncShape, r1=r1, r2=r2, r3=r3)
+    async_shape = providers.Factory(AsyncShape, a1=a1, a2=a2, r3=r3)
