@@ -3,7 +3,12 @@
 Every ``Resource`` provider of the container (nested modules, inline providers and overrides
 included) is wrapped so that entering the resource records it with the order it was *actually*
 entered in; Singletons are recorded too, so the safety net can find a closeable object nobody
-registered. :func:`forget` undoes it, so a container can run again (tests do).
+registered. Whatever closes a resource then — jobframe's teardown, or dependency-injector's own
+``shutdown()`` called by a test — closes it through the registry that recorded it, once.
+
+A container is instrumented once, however many registries record from it: :func:`attach` pushes a
+registry (a test's, then each run's on top) and :func:`detach` pops it; the last one out undoes the
+wrapping, so the container is as good as new (tests run the same container again).
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from dependency_injector import containers, providers
 
 from jobframe.app.graph import iter_providers
 
-__all__ = ["Entry", "Instrumentation", "Recorder"]
+__all__ = ["Entry", "Instrumentation", "Recorder", "attach", "detach", "refresh"]
 
 _MARK = "__jobframe_tracked__"
 
@@ -32,6 +37,7 @@ class Entry:
     name: str
     manager: Any
     is_async: bool
+    provider: Any = None
     value: Any = None
     entered: bool = False
     claimed: bool = False  # someone started closing it (the main thread, or the supervisor)
@@ -43,27 +49,44 @@ class Entry:
 class Recorder(Protocol):
     """Where entries and held objects go: a :class:`~jobframe.teardown.registry.ResourceRegistry`."""
 
-    def add(self, name: str, manager: Any, *, is_async: bool) -> Entry: ...
+    def add(self, name: str, manager: Any, *, is_async: bool, provider: Any = None) -> Entry: ...
 
-    def hold(self, name: str, obj: Any) -> None: ...
+    def hold(self, name: str, obj: Any, provider: Any = None) -> None: ...
+
+    def exit_entry(self, entry: Entry, exc_info: tuple[Any, Any, Any]) -> None:
+        """Close ``entry`` now (dependency-injector's shutdown asked), unless already closed."""
+
+    async def aexit_entry(self, entry: Entry, exc_info: tuple[Any, Any, Any]) -> None:
+        """The async twin of :meth:`exit_entry`."""
 
 
 class _Tracked:
     """What a tracked Resource provider returns: a context manager that records its entry.
 
-    dependency-injector enters it; jobframe exits it. Its own exit does nothing because the
-    registry, not dependency-injector, closes the real resource (in order, with the job's error).
-    The entry is recorded as entered *before* the real enter returns, so an interrupt landing
-    right after ``__enter__`` cannot lose an open resource.
+    dependency-injector enters it. The registry closes the real resource — in order, with the
+    job's error — and when dependency-injector's own shutdown exits it, that goes through the
+    registry too, so a resource is closed once, the same way, whoever asks. The entry is recorded
+    as entered *before* the real enter returns, so an interrupt landing right after ``__enter__``
+    cannot lose an open resource.
     """
 
-    def __init__(self, recorder: Recorder, name: str, obj: Any) -> None:
-        self._recorder, self._name, self._obj = recorder, name, obj
+    def __init__(self, recorder: Recorder, name: str, obj: Any, provider: Any) -> None:
+        self._recorder, self._name, self._obj, self._provider = recorder, name, obj, provider
+        self._entry: Entry | None = None
+
+    def _enter(self, *, is_async: bool) -> Entry:
+        entry = self._entry = self._recorder.add(
+            self._name, self._obj, is_async=is_async, provider=self._provider
+        )
+        entry.entered = True
+        return entry
 
 
 class _TrackedSync(_Tracked):
     def __enter__(self) -> Any:
-        entry = self._recorder.add(self._name, self._obj, is_async=False)
+        entry = self._entry = self._recorder.add(
+            self._name, self._obj, is_async=False, provider=self._provider
+        )
         entry.entered = True
         try:
             entry.value = self._obj.__enter__()
@@ -72,13 +95,16 @@ class _TrackedSync(_Tracked):
             raise
         return entry.value
 
-    def __exit__(self, *exc_info: object) -> None:
-        return None
+    def __exit__(self, *exc_info: Any) -> None:
+        if self._entry is not None:
+            self._recorder.exit_entry(self._entry, exc_info)
 
 
 class _TrackedAsync(_Tracked):
     async def __aenter__(self) -> Any:
-        entry = self._recorder.add(self._name, self._obj, is_async=True)
+        entry = self._entry = self._recorder.add(
+            self._name, self._obj, is_async=True, provider=self._provider
+        )
         entry.entered = True
         # dependency-injector enters async resources in tasks of their own (gathered), which
         # cancelling the job's task does not cancel: teardown must find and stop them.
@@ -92,31 +118,40 @@ class _TrackedAsync(_Tracked):
             entry.entering = None
         return entry.value
 
-    async def __aexit__(self, *exc_info: object) -> None:
-        return None
+    async def __aexit__(self, *exc_info: Any) -> None:
+        if self._entry is not None:
+            await self._recorder.aexit_entry(self._entry, exc_info)
 
 
-def _wrap(recorder: Recorder, name: str, obj: Any) -> Any:
+def _wrap(recorder: Recorder, name: str, obj: Any, provider: Any) -> Any:
     if hasattr(obj, "__enter__") and hasattr(obj, "__exit__"):
-        return _TrackedSync(recorder, name, obj)
+        return _TrackedSync(recorder, name, obj, provider)
     if hasattr(obj, "__aenter__") and hasattr(obj, "__aexit__"):
-        return _TrackedAsync(recorder, name, obj)
+        return _TrackedAsync(recorder, name, obj, provider)
     # A plain value (a function resource without shutdown): nothing to exit, but record it so
     # the safety net can close it if it turns out to be closeable.
-    recorder.hold(name, obj)
+    recorder.hold(name, obj, provider)
     return obj
 
 
 @dataclass
 class Instrumentation:
-    """The wrapping of one container's providers, recording into one recorder."""
+    """The wrapping of one container's providers, recording into the newest attached recorder."""
 
-    recorder: Recorder
+    container: containers.Container
+    recorders: list[Recorder] = field(default_factory=list)
     replaced: list[tuple[Any, Any]] = field(default_factory=list)
 
-    def apply(self, container: containers.Container) -> None:
-        """Route every Resource (and record every Singleton) of ``container`` through the recorder."""
-        for name, provider in iter_providers(container):
+    @property
+    def recorder(self) -> Recorder:
+        return self.recorders[-1]
+
+    def apply(self) -> None:
+        """Route every Resource (and record every Singleton) through the current recorder.
+
+        Idempotent: providers added since (a test's overrides) are wrapped, the others kept.
+        """
+        for name, provider in iter_providers(self.container):
             if isinstance(provider, providers.Resource):
                 self._track_resource(name, provider)
             elif isinstance(provider, providers.BaseSingleton):
@@ -132,14 +167,16 @@ class Instrumentation:
         original = provider.provides
         if original is None or getattr(original, _MARK, False) or provider.initialized:
             return
-        recorder = self.recorder
 
-        async def await_then_track(awaitable: Any) -> Any:
-            return _wrap(recorder, name, await awaitable)
+        async def await_then_track(recorder: Recorder, awaitable: Any) -> Any:
+            return _wrap(recorder, name, await awaitable, provider)
 
         def tracked(*args: Any, **kwargs: Any) -> Any:
+            recorder = self.recorder
             obj = original(*args, **kwargs)
-            return await_then_track(obj) if inspect.isawaitable(obj) else _wrap(recorder, name, obj)
+            if inspect.isawaitable(obj):
+                return await_then_track(recorder, obj)
+            return _wrap(recorder, name, obj, provider)
 
         self._replace(provider, original, tracked)
 
@@ -147,29 +184,65 @@ class Instrumentation:
         original = provider.provides
         if getattr(original, _MARK, False) or not callable(original):
             return
-        recorder = self.recorder
 
         def tracked(*args: Any, **kwargs: Any) -> Any:
             obj = original(*args, **kwargs)
-            recorder.hold(name, obj)
+            self.recorder.hold(name, obj)
             return obj
 
         self._replace(provider, original, tracked)
 
-    def forget(self) -> list[Any]:
-        """Undo :meth:`apply` after teardown: the container is as good as new for another run.
-
-        Returns what dependency-injector's own shutdown of the (already closed) resources gave
-        back to await; the tracked exits are no-ops, so this only clears their "initialised" state.
-        """
+    def reset(self, opened: list[Any]) -> list[Any]:
+        """Forget that the ``opened`` Resource providers were initialised (the registry already
+        closed them), and every Singleton's instance; returns what dependency-injector gave back
+        to await."""
         pending: list[Any] = []
-        for provider, original in reversed(self.replaced):
-            if isinstance(provider, providers.Resource):
-                if provider.initialized:
-                    with contextlib.suppress(Exception):
-                        pending.append(provider.shutdown())
-            else:
+        for provider in {id(p): p for p in opened}.values():
+            if provider.initialized:
+                with contextlib.suppress(Exception):
+                    pending.append(provider.shutdown())
+        for provider, _ in self.replaced:
+            if isinstance(provider, providers.BaseSingleton):
                 provider.reset()
+        return [p for p in pending if inspect.isawaitable(p)]
+
+    def undo(self) -> None:
+        """Put every original ``provides`` back."""
+        for provider, original in reversed(self.replaced):
             provider.set_provides(original)
         self.replaced.clear()
-        return [p for p in pending if inspect.isawaitable(p)]
+
+
+_ATTACHED: dict[int, Instrumentation] = {}
+"""Instrumented containers by ``id``; an entry holds its container, so the id stays its own."""
+
+
+def attach(container: containers.Container, recorder: Recorder) -> Instrumentation:
+    """Record ``container``'s resources into ``recorder`` from now on (until :func:`detach`)."""
+    instrumentation = _ATTACHED.get(id(container))
+    if instrumentation is None:
+        instrumentation = _ATTACHED[id(container)] = Instrumentation(container)
+    instrumentation.recorders.append(recorder)
+    instrumentation.apply()
+    return instrumentation
+
+
+def detach(container: containers.Container, recorder: Recorder, opened: list[Any]) -> list[Any]:
+    """Stop recording into ``recorder``; reset the Resource providers it ``opened`` so the next run
+    opens them afresh. The last recorder out undoes the instrumentation. Returns awaitables to await."""
+    instrumentation = _ATTACHED.get(id(container))
+    if instrumentation is None or recorder not in instrumentation.recorders:
+        return []
+    instrumentation.recorders.remove(recorder)
+    pending = instrumentation.reset(opened)
+    if not instrumentation.recorders:
+        instrumentation.undo()
+        del _ATTACHED[id(container)]
+    return pending
+
+
+def refresh(container: containers.Container) -> None:
+    """Wrap providers added to an attached ``container`` since (overrides), so they are recorded too."""
+    instrumentation = _ATTACHED.get(id(container))
+    if instrumentation is not None:
+        instrumentation.apply()

@@ -33,7 +33,7 @@ from jobframe.teardown.closing import (
     limit_until,
     run_sync,
 )
-from jobframe.teardown.instrument import Entry, Instrumentation
+from jobframe.teardown.instrument import Entry, attach, detach
 from jobframe.teardown.safety_net import Unmanaged, find_unmanaged, report_unmanaged
 
 __all__ = ["ResourceRegistry"]
@@ -53,20 +53,47 @@ class ResourceRegistry:
     failed_names: list[str] = field(default_factory=list)
     unmanaged_names: list[str] = field(default_factory=list)
     taken_over: bool = False
-    _instrumentation: Instrumentation | None = None
+    _container: containers.Container | None = None
+    _held_providers: list[Any] = field(default_factory=list)
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
     # -- recording (the Recorder protocol) ---------------------------------------------------
 
-    def add(self, name: str, manager: Any, *, is_async: bool) -> Entry:
-        entry = Entry(name=name, manager=manager, is_async=is_async)
+    def add(self, name: str, manager: Any, *, is_async: bool, provider: Any = None) -> Entry:
+        entry = Entry(name=name, manager=manager, is_async=is_async, provider=provider)
         with self._lock:
             self.entries.append(entry)
         return entry
 
-    def hold(self, name: str, obj: Any) -> None:
+    def hold(self, name: str, obj: Any, provider: Any = None) -> None:
         with self._lock:
             self.held.append((name, obj))
+            if provider is not None:
+                self._held_providers.append(provider)
+
+    def exit_entry(self, entry: Entry, exc_info: tuple[Any, Any, Any]) -> None:
+        """dependency-injector's shutdown exits a resource: close it here, once, and record it."""
+        if self._claim(entry):
+            self._close_one(entry, exc_info)
+
+    async def aexit_entry(self, entry: Entry, exc_info: tuple[Any, Any, Any]) -> None:
+        if self._claim(entry):
+            started = time.monotonic()
+            result: bool | Exception = True
+            try:
+                await _exit_call(entry, exc_info)
+            except Exception as exc:  # noqa: BLE001 - recorded like any failing close
+                result = exc
+            self._record(entry, started, None, result)
+
+    def _close_one(self, entry: Entry, exc_info: tuple[Any, Any, Any]) -> None:
+        started = time.monotonic()
+        result: bool | Exception = True
+        try:
+            _exit_sync(entry, exc_info)
+        except Exception as exc:  # noqa: BLE001 - recorded like any failing close
+            result = exc
+        self._record(entry, started, None, result)
 
     @property
     def opened_names(self) -> list[str]:
@@ -79,13 +106,16 @@ class ResourceRegistry:
     # -- instrumentation -----------------------------------------------------------------------
 
     def instrument(self, container: containers.Container) -> None:
-        """Route every Resource (and record every Singleton) of ``container`` through this registry."""
-        self._instrumentation = Instrumentation(self)
-        self._instrumentation.apply(container)
+        """Record every Resource (and Singleton) ``container`` provides from now on, until released."""
+        self._container = container
+        attach(container, self)
 
     def _forget(self) -> list[Any]:
-        instrumentation, self._instrumentation = self._instrumentation, None
-        return instrumentation.forget() if instrumentation is not None else []
+        container, self._container = self._container, None
+        if container is None:
+            return []
+        opened = [e.provider for e in self.entries if e.provider is not None] + self._held_providers
+        return detach(container, self, opened)
 
     def release(self) -> None:
         """Undo :meth:`instrument` (sync mode): the container is as good as new for another run."""
@@ -109,6 +139,13 @@ class ResourceRegistry:
                     entry.claimed = True
                     return entry
         return None
+
+    def _claim(self, entry: Entry) -> bool:
+        with self._lock:
+            if entry.claimed or not entry.entered:
+                return False
+            entry.claimed = True
+            return True
 
     def _settle(self, entry: Entry, outcome: str) -> bool:
         with self._lock:

@@ -18,6 +18,8 @@ from typing import Any
 
 from dependency_injector import containers, providers
 
+from jobframe.teardown.instrument import refresh
+
 __all__ = ["Overrides", "override", "resolve_provider"]
 
 
@@ -56,6 +58,7 @@ class Overrides:
             self.restore()
             raise
         container.reset_singletons()
+        refresh(container)  # a resource the override brings in is recorded like the others
 
     @property
     def providers(self) -> list[Any]:

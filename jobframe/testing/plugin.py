@@ -21,7 +21,7 @@ from jobframe.run import RunOptions
 from jobframe.settings import Settings
 from jobframe.testing.apps import app_reference, load_test_app
 from jobframe.testing.overrides import Overrides
-from jobframe.testing.release import release_resources
+from jobframe.testing.release import TestScope
 from jobframe.testing.runs import JobResult, run_job
 from jobframe.testing.settings import DEFAULT_PROFILE, make_settings
 
@@ -143,8 +143,9 @@ def jobframe_container(
     pinned = None
     if jobframe_app.settings_provider is not None and jobframe_settings is not None:
         pinned = Overrides(container, {jobframe_app.settings_provider: jobframe_settings})
+    scope = TestScope(container)
     yield container
-    release_resources(container)  # resources a test opened by calling providers itself
+    scope.close()  # resources a test opened by calling providers itself
     if pinned is not None:
         pinned.restore()
     _undo_class_overrides(jobframe_app.container_cls, before)

@@ -1,39 +1,35 @@
-"""Close resources a test opened itself by calling providers outside any run.
+"""Resources a test opens itself (``jobframe_container.repo()``), closed the way a run closes them.
 
-A run leaves its container as good as new (the runner undoes its instrumentation after
-teardown); this covers the rest, at the end of each test.
+The ``jobframe_container`` fixture records, for the whole test, every resource opened through the
+container outside a run — with the same :class:`~jobframe.teardown.ResourceRegistry` a run uses,
+underneath each run's own — and closes what is still open at the end, newest first, each close in
+its own ``try`` and logged. A test that closes them itself (``provider.shutdown()``) closes them
+through the same registry.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import inspect
-from typing import Any
+from dependency_injector import containers
 
-from dependency_injector import containers, providers
+from jobframe.teardown import ResourceRegistry
 
-from jobframe.app.graph import iter_providers
+__all__ = ["TestScope"]
 
-__all__ = ["release_resources"]
+CLOSE_BUDGET_S = 5.0
 
 
-def release_resources(container: containers.Container) -> None:
-    """Shut down every initialised resource of ``container`` (e.g. opened by a test directly)."""
-    for _, provider in iter_providers(container):
-        if isinstance(provider, providers.Resource) and provider.initialized:
-            _forget(provider)
+class TestScope:
+    """The resources one test opens through one container outside its runs."""
 
+    __test__ = False  # not a pytest test class, despite the name
 
-def _forget(provider: providers.Resource[Any]) -> None:
-    # After a run the registry already closed the real resource, so this only exits its recording
-    # wrapper (a no-op) and clears the "initialised" state; a resource opened outside any run is
-    # really closed here.
-    with contextlib.suppress(Exception):
-        pending = provider.shutdown()
-        if inspect.isawaitable(pending):
-            asyncio.run(_wait(pending))
+    def __init__(self, container: containers.Container) -> None:
+        self.registry = ResourceRegistry()
+        self.registry.instrument(container)
 
-
-async def _wait(awaitable: Any) -> None:
-    await awaitable
+    def close(self) -> list[str]:
+        """Close what the test left open; returns those resources' names (newest first)."""
+        left_open = self.registry.pending_names()
+        self.registry.close_all(None, budget=CLOSE_BUDGET_S)
+        self.registry.release()
+        return left_open
