@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+
 from jobframe.process.startup import install_startup_handlers
 
 
@@ -9,7 +13,14 @@ def main() -> None:
     install_startup_handlers()
     from jobframe.cli import main as cli_main  # noqa: PLC0415 - after the handlers, on purpose
 
-    raise SystemExit(cli_main())
+    code = cli_main()
+    # --list, --check and errors return here (a run ends the process itself). End it the same way:
+    # the interpreter's own shutdown would restore default signal handlers and could be killed
+    # by a signal half-way, with no documented exit code.
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ All of it is pure arithmetic on seconds, so it is pinned by unit and mutation te
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -42,13 +43,10 @@ def parse_rfc3339(value: str) -> datetime | None:
     Raises ``ValueError`` for anything else, including a timestamp without a time zone, since
     guessing the zone would move the deadline by hours.
     """
-    text = value.strip()
-    if text in (ARGO_ZERO_TIME, "0001-01-01T00:00:00+00:00"):
-        return None
-    parsed = datetime.fromisoformat(text.replace("z", "Z"))
+    parsed = datetime.fromisoformat(value.strip().replace("z", "Z"))
     if parsed.tzinfo is None:
         raise ValueError(f"{value!r} has no time zone (expected e.g. 2026-08-21T14:00:00Z)")
-    if parsed.year <= 1:
+    if parsed.year == 1:  # Argo's zero time, 0001-01-01T00:00:00Z, in any zone
         return None
     return parsed.astimezone(UTC)
 
@@ -97,7 +95,7 @@ class Budget:
     def __post_init__(self) -> None:
         for name in ("deadline_margin", "shutdown_timeout", "cancel_grace"):
             value = getattr(self, name)
-            if not 0 <= value < float("inf"):
+            if not (math.isfinite(value) and value >= 0):
                 raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
 
 

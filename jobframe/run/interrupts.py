@@ -12,9 +12,12 @@ job is blocking it, which is logged (``loop.blocked``, with where) and answered 
 grace is abandoned (``job.cancel_ignored``) by whoever can: the event loop when it is free, else
 the supervisor thread, which closes the resources and ends the process itself.
 
-Job code that installs its own SIGTERM/SIGINT handler is noticed (``signal.handler_replaced``):
-jobframe's handler is put back and calls the job's first; a signal that reached the job's handler
-still ends the run with the signal's code, never with success.
+jobframe owns SIGTERM and SIGINT while a run lasts. Job code calling ``signal.signal`` for them
+does not replace jobframe's handler: its handler is kept to be called first when the signal
+arrives, and ``signal.handler_replaced`` says so, naming it and where it was installed. Code that
+reaches the original function another way and really replaces the handler is still noticed (the
+supervisor checks, and sees every delivery on the wakeup fd): jobframe's handler is put back, and
+a signal that reached the job's handler still ends the run with the signal's code, never success.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import asyncio
 import collections
 import contextlib
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -56,6 +60,8 @@ TAKEOVER_SLACK_S = 1.0
 """A teardown stuck this long past its budget (a close blocked in C code) is finished by the supervisor."""
 
 _WATCHED = (signal.SIGTERM, signal.SIGINT)
+_SIGNAL = signal.signal
+"""The real ``signal.signal``; during a run the module attribute is :meth:`Interrupts._guarded_signal`."""
 _MAIN_THREAD_TIMERS = frozenset({"deadline", "blocked", "reclaim", "recancel"})
 
 
@@ -126,9 +132,10 @@ class Interrupts:
             return
         self.supervisor = Supervisor(self._on_due, self._on_delivered)
         for sig in (*_WATCHED, WAKE_SIGNAL):
-            self._previous[sig] = signal.signal(sig, self._handler)
+            self._previous[sig] = _SIGNAL(sig, self._handler)
         self._previous_wakeup = signal.set_wakeup_fd(self.supervisor.wakeup_w, warn_on_full_buffer=False)
         self._installed = True
+        signal.signal = self._guarded_signal
         self.supervisor.start()
         cancel_at = self.schedule.cancel_at
         if cancel_at is not None:
@@ -143,9 +150,11 @@ class Interrupts:
         self.supervisor.stop()
         with self._wake_lock:  # no wake-up signal is sent once the handler may be gone
             self._installed = False
+        if signal.signal == self._guarded_signal:
+            signal.signal = _SIGNAL
         signal.set_wakeup_fd(self._previous_wakeup)
         for sig, handler in self._previous.items():
-            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+            _SIGNAL(sig, handler if handler is not None else signal.SIG_DFL)
         self._previous.clear()
 
     def bind_async(
@@ -182,8 +191,7 @@ class Interrupts:
 
     def job_done(self) -> bool:
         """The job is over: account for any signal a foreign handler took, then claim teardown."""
-        if self.supervisor is not None:
-            self.supervisor.drain_signals()
+        self.sync_signals()
         if self.reason is None and self._foreign is not None:
             self.reason = self._foreign
         claimed = self.claim_teardown("job")
@@ -195,8 +203,7 @@ class Interrupts:
         """Async mode: ``exc`` escaped the event loop itself — raised by a signal handler job code
         installed (``SystemExit`` from a SIGTERM handler) or a plain callback, not by a task. The
         loop is resumed; while the job runs, this cancels it with what the signal meant."""
-        if self.supervisor is not None:
-            self.supervisor.drain_signals()
+        self.sync_signals()
         self.escaped_error = self.escaped_error or exc
         if self.phase is not Phase.RUNNING:
             return
@@ -207,6 +214,15 @@ class Interrupts:
             self._cancel(JobInterrupted(reason.reason, reason.exit_code), None)
         elif self._task is not None:
             self._task.cancel()
+
+    def sync_signals(self) -> None:
+        """Account for every signal delivered so far, including any a job's own handler took."""
+        if self.supervisor is not None and self._installed:
+            self.supervisor.sync()
+
+    def foreign_reason(self) -> JobInterrupted | None:
+        """The cancellation a signal that reached a handler of the job's own stands for, if any."""
+        return self._foreign
 
     def grace_left(self) -> float:
         """Seconds the cancelled job still has before it is abandoned."""
@@ -241,6 +257,31 @@ class Interrupts:
         armed, self._close_armed = self._close_armed, None
         if self.supervisor is not None and armed is not None:
             self.supervisor.cancel(f"close_timeout:{armed}")
+
+    # -- job code asking for SIGTERM or SIGINT ----------------------------------------------------
+
+    def _guarded_signal(self, signalnum: Any, handler: Any) -> Any:
+        """``signal.signal`` while the run lasts: SIGTERM/SIGINT handlers are chained, not installed."""
+        if (
+            not (self._installed and signalnum in _WATCHED)
+            or threading.current_thread() is not threading.main_thread()
+        ):
+            return _SIGNAL(signalnum, handler)
+        previous = self._chained.get(signalnum, self._previous.get(signalnum))
+        if callable(handler) and handler is not signal.default_int_handler:
+            self._chained[signalnum] = handler
+        else:
+            self._chained.pop(signalnum, None)  # SIG_IGN / SIG_DFL: jobframe's handler still answers
+        name = _handler_name(handler)
+        self._reported.add((int(signalnum), name))
+        _log.warning(
+            "signal.handler_replaced",
+            signal=signal.Signals(signalnum).name,
+            handler=name,
+            where=stack_of(sys._getframe(1), 3),
+            action="jobframe's handler stays; the job's is called first when the signal arrives",
+        )
+        return previous
 
     # -- the handler (main thread) ---------------------------------------------------------------
 
@@ -309,6 +350,8 @@ class Interrupts:
 
     def _force_exit(self, code: ExitCode) -> None:
         final = self.reason.exit_code if self.reason is not None else (self.outcome or code)
+        if self._on_takeover is not None:
+            self._on_takeover("force")  # job.finished is still logged, once
         if self._process is not None:
             self._process.exit_now(int(final), forced=True, phase=self.phase.value)
         raise KeyboardInterrupt  # in-process: a person at a terminal insisted
@@ -340,13 +383,17 @@ class Interrupts:
             self._reclaim(frame)
 
     def _restore_ours(self) -> None:
-        """Put jobframe's handlers back over any job code installed, keeping theirs to call first."""
+        """Put jobframe's handlers back over any job code installed, keeping theirs to call first.
+
+        A signal that reached the job's handler meanwhile is not lost: the supervisor counts every
+        delivery while the job runs, whichever handler took it (:meth:`_on_delivered`).
+        """
         for sig in _WATCHED:
             current = signal.getsignal(sig)
             if current is not self._handler:
                 if callable(current) and current is not signal.default_int_handler:
                     self._chained[sig] = current
-                signal.signal(sig, self._handler)
+                _SIGNAL(sig, self._handler)
 
     def _reclaim(self, frame: FrameType | None) -> None:
         self._restore_ours()
@@ -394,17 +441,24 @@ class Interrupts:
                     "signal.handler_replaced",
                     signal=signal.Signals(sig).name,
                     handler=key[1],
-                    action="jobframe's handler restored; the replaced one is called first",
+                    where=[],
+                    action="jobframe's handler restored; the job's is called first when the signal arrives",
                 )
         if found and self.supervisor is not None and self.supervisor.is_current:
             self._wake_main("reclaim")
         return found
 
     def _on_delivered(self, signum: int) -> None:
-        """A signal reached *some* Python handler (one byte on the wakeup fd)."""
-        if signum not in _WATCHED or signal.getsignal(signum) is self._handler:
+        """A signal reached *some* Python handler (one byte on the wakeup fd).
+
+        While the job runs, a SIGTERM or SIGINT asks it to stop whichever handler took it: if it
+        was jobframe's, the job is already cancelling and this changes nothing; if it was one the
+        job installed around ``signal.signal``, this is how jobframe still hears it.
+        """
+        if signum not in _WATCHED or self.phase is not Phase.RUNNING:
             return
-        code = exit_code_of(Event.of_signal(signum))
         if self._foreign is None:
-            self._foreign = JobInterrupted(signal.Signals(signum).name, code)
-        self._check_handlers()
+            self._foreign = JobInterrupted(signal.Signals(signum).name, exit_code_of(Event.of_signal(signum)))
+        if self.supervisor is not None and self.supervisor.is_current:
+            self._check_handlers()
+            self._wake_main("reclaim")

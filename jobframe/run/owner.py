@@ -88,10 +88,32 @@ class Run:
                 if self.entry.spec.is_async:
                     execute.run_in_new_loop(self)
                 else:
-                    execute.drive_sync(self)
+                    try:
+                        execute.drive_sync(self)
+                    except BaseException as exc:  # noqa: BLE001 - see _rescue
+                        self._rescue(exc)
             finally:
                 self.interrupts.restore()
         return self.run_result()
+
+    def _rescue(self, exc: BaseException) -> None:
+        """Finish a sync run that ``exc`` tore out of the driver.
+
+        Only a handler the job installed over jobframe's can do that (``SystemExit`` raised by a
+        SIGTERM handler while the job was being finished): the signal still decides the outcome,
+        and whatever is still open is closed the usual way.
+        """
+        from jobframe.run.outcome import as_error  # noqa: PLC0415
+
+        interrupts = self.interrupts
+        interrupts.job_done()  # signals accounted for, teardown claimed, jobframe's handlers back
+        if self.code is None:
+            self.error = self.error or interrupts.foreign_reason() or as_error(exc)
+            interrupts.reason = interrupts.reason or interrupts.foreign_reason()
+            self.log_finished(self.error)
+        budget = self.teardown_budget()
+        self.registry.close_all(self.error, budget=budget, timer=interrupts if interrupts.installed else None)
+        self.registry.release()
 
     def run_result(self) -> RunResult:
         registry = self.registry
@@ -203,9 +225,13 @@ class Run:
         everything from here and end the process. ``"teardown"``: a close is stuck past the
         teardown budget (in C code a signal cannot interrupt) — close the rest and end the process.
         Only a CLI run can end the process; in-process the job is interrupted again instead.
+        ``"force"`` (main thread, a second SIGINT): the process ends now; ``job.finished`` first.
         """
         process = self.options.process
-        if stage == "cancel":
+        if stage == "force":
+            if self.code is None:
+                self.log_finished(self.interrupts.reason)
+        elif stage == "cancel":
             waited = time.monotonic() - (self.interrupts.cancelled_at or self.origin)
             where = stack_of_thread(threading.main_thread())
             if process is None:

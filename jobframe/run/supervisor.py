@@ -40,8 +40,9 @@ class Supervisor:
     """Timers by name, fired in this thread; and a watch on signal delivery.
 
     ``on_due(name)`` runs in the supervisor thread when a timer is due. ``on_signal(signum)`` runs
-    (under :attr:`signals_lock`) for each byte read from the wakeup fd, in this thread or in the
-    main thread's :meth:`drain_signals`.
+    (under :attr:`signals_lock`) in this thread for each byte read from the wakeup fd. Only this
+    thread reads it: the main thread could be interrupted — by the very handler the byte is
+    about — between reading a byte and accounting for it. It asks with :meth:`sync` instead.
     """
 
     def __init__(self, on_due: Callable[[str], None], on_signal: Callable[[int], None]) -> None:
@@ -54,6 +55,9 @@ class Supervisor:
         self.wakeup_r, self.wakeup_w = _pipe()
         self._stopped = False
         self._thread: threading.Thread | None = None
+        self._synced = threading.Condition()
+        self._requested = 0
+        self._served = 0
 
     # -- lifetime ------------------------------------------------------------------------------
 
@@ -69,6 +73,8 @@ class Supervisor:
         with self._lock:
             self._stopped = True
             self._timers.clear()
+        with self._synced:
+            self._synced.notify_all()
         self._poke()
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
@@ -122,8 +128,23 @@ class Supervisor:
 
     # -- signals -------------------------------------------------------------------------------
 
-    def drain_signals(self) -> None:
-        """Handle every signal byte already delivered (from any thread, e.g. before deciding an outcome)."""
+    def sync(self, timeout: float = 1.0) -> None:
+        """Return once every signal delivered before this call has been handled (``on_signal``).
+
+        For the main thread, before it decides an outcome or puts its handlers back.
+        """
+        thread = self._thread
+        if thread is None or not thread.is_alive() or thread is threading.current_thread():
+            self._drain()
+            return
+        with self._synced:
+            self._requested += 1
+            wanted = self._requested
+        self._poke()
+        with self._synced:
+            self._synced.wait_for(lambda: self._served >= wanted or self._stopped, timeout)
+
+    def _drain(self) -> None:
         with self.signals_lock:
             try:
                 data = os.read(self.wakeup_r, 512)
@@ -150,5 +171,11 @@ class Supervisor:
             if self._control_r in ready:
                 with contextlib.suppress(OSError):
                     os.read(self._control_r, 4096)
-            if self.wakeup_r in ready:
-                self.drain_signals()
+            # After consuming the pokes: a request made since has poked again, so none is lost;
+            # every signal delivered before a request seen here is in the pipe already.
+            with self._synced:
+                asked = self._requested
+            self._drain()
+            with self._synced:
+                self._served = asked
+                self._synced.notify_all()

@@ -44,8 +44,8 @@ def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def jobframe_cmd(job: str, *args: str, params: dict[str, Any] | None = None) -> list[str]:
-    cmd = [sys.executable, "-m", "jobframe", "--app", APP, "--job-name", job, "--log-format", "json"]
+def jobframe_cmd(job: str, *args: str, params: dict[str, Any] | None = None, app: str = APP) -> list[str]:
+    cmd = [sys.executable, "-m", "jobframe", "--app", app, "--job-name", job, "--log-format", "json"]
     for key, value in (params or {}).items():
         cmd += ["--param", f"{key}={str(value).lower() if isinstance(value, bool) else value}"]
     return [*cmd, *args]
@@ -72,12 +72,13 @@ class JobProcess:
         record: Path | None = None,
         cmd: Sequence[str] | None = None,
         cwd: Path = APPS,
+        app: str = APP,
     ) -> None:
         extra = dict(env or {})
         if record is not None:
             extra["LIFECYCLE_RECORD"] = str(record)
         self.record_path = record
-        self.cmd = list(cmd) if cmd is not None else jobframe_cmd(job, *args, params=params)
+        self.cmd = list(cmd) if cmd is not None else jobframe_cmd(job, *args, params=params, app=app)
         self.lines: list[Line] = []
         self.exited_at: float | None = None
         self.exited_wall: float | None = None
@@ -161,6 +162,20 @@ class JobProcess:
         self.drain()
         assert CANARY not in self.output, f"secret leaked:\n{self.output}"
         return self.proc.returncode
+
+    def wait_exit(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for the exit, without failing; ``True`` if it exited."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self.exited_at is None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(left)
+        return True
+
+    def wait_until_handling(self, timeout: float = 10.0) -> None:
+        wait_until_handling(self.proc, timeout)
 
     def _dump_stacks(self) -> None:
         """SIGABRT makes faulthandler (PYTHONFAULTHANDLER=1) print every thread's stack to stderr."""
@@ -270,6 +285,23 @@ def running(*args: Any, **kwargs: Any) -> Iterator[JobProcess]:
     finally:
         if job.proc.poll() is None:
             job.kill()
+
+
+def wait_until_handling(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    """Wait until ``proc`` catches SIGTERM (``SigCgt`` in ``/proc/PID/status``): jobframe's first
+    line installs its SIGTERM and SIGINT handlers together, and from then on the promise holds.
+    Before it, the interpreter is still starting (and already catches SIGINT itself, so SIGINT
+    says nothing). There is no event to wait for, so this polls the kernel's view."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            status = Path(f"/proc/{proc.pid}/status").read_text()
+        except OSError:
+            return
+        caught = next((line.split()[1] for line in status.splitlines() if line.startswith("SigCgt:")), "0")
+        if int(caught, 16) & (1 << (signal.SIGTERM - 1)):
+            return
+        time.sleep(0.002)  # polling the kernel's state, not waiting for time to pass
 
 
 def pid_alive(pid: int) -> bool:

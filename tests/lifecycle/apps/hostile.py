@@ -17,6 +17,8 @@ Shapes (``--param shape=...``), each a way real code behaves:
 - ``grandchild``: starts ``bash -c "sleep 600; echo done"`` (bash's own child outlives bash) and returns.
 - ``handler``: installs its own SIGTERM handler that raises ``SystemExit(0)``, then sleeps.
 - ``ignore_handler``: installs a SIGTERM handler that does nothing, then sleeps.
+- ``raw_handler``: like ``handler``, through a reference to ``signal.signal`` taken at import time
+  (so it really replaces jobframe's handler, as a library that kept one would).
 - ``quick``: returns at once (for signals that land in teardown or the exit guard).
 """
 
@@ -39,8 +41,20 @@ import jobframe
 
 log = jobframe.get_logger("hostile")
 
+_raw_signal = signal.signal  # taken before any run: calling it really replaces a handler
+
 Shape = Literal[
-    "sleep", "block", "cpu", "swallow", "thread", "child", "grandchild", "handler", "ignore_handler", "quick"
+    "sleep",
+    "block",
+    "cpu",
+    "swallow",
+    "thread",
+    "child",
+    "grandchild",
+    "handler",
+    "ignore_handler",
+    "raw_handler",
+    "quick",
 ]
 
 
@@ -118,6 +132,8 @@ def _on_term_ignore(signum: int, frame: Any) -> None:
 def _install_own_handler(shape: str) -> None:
     if shape == "handler":
         signal.signal(signal.SIGTERM, _on_term_exit)
+    elif shape == "raw_handler":
+        _raw_signal(signal.SIGTERM, _on_term_exit)
     elif shape == "ignore_handler":
         signal.signal(signal.SIGTERM, _on_term_ignore)
 

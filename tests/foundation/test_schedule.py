@@ -1,0 +1,300 @@
+"""The pure decisions behind the lifecycle: the deadline schedule, what a signal means in each phase,
+and which exit code an outcome gets. Exact values and boundaries, so a mutation run cannot slip past
+(``docs/lifecycle.md`` has the mutmut command and score)."""
+
+from __future__ import annotations
+
+import math
+import signal
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from jobframe.deadline import (
+    MAX_MARGIN_SHARE,
+    MIN_TEARDOWN_S,
+    Budget,
+    Deadline,
+    Schedule,
+    effective_deadline,
+    parse_rfc3339,
+)
+from jobframe.errors import ConfigurationError, JobInterrupted, RetryableError, UsageError
+from jobframe.exit_codes import ExitCode
+from jobframe.run.outcome import EscapedExit, as_error, exit_code_for
+from jobframe.run.reactions import Action, Event, Phase, exit_code_of, react
+
+DEFAULT = Budget()  # margin 10, shutdown 5, cancel grace 2
+
+
+def test_the_constants_the_docs_state() -> None:
+    assert (DEFAULT.deadline_margin, DEFAULT.shutdown_timeout, DEFAULT.cancel_grace) == (10.0, 5.0, 2.0)
+    assert MAX_MARGIN_SHARE == 0.25
+    assert MIN_TEARDOWN_S == 0.5
+
+
+@pytest.mark.parametrize("field", ["deadline_margin", "shutdown_timeout", "cancel_grace"])
+@pytest.mark.parametrize("value", [-0.001, math.inf, math.nan])
+def test_a_budget_refuses_what_no_clock_can_keep(field: str, value: float) -> None:
+    with pytest.raises(ValueError, match=field):
+        Budget(**{field: value})
+
+
+@pytest.mark.parametrize("field", ["deadline_margin", "shutdown_timeout", "cancel_grace"])
+def test_a_budget_of_zero_is_allowed(field: str) -> None:
+    assert getattr(Budget(**{field: 0.0}), field) == 0.0
+
+
+# -- the margin and the cancel time --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("left", "margin", "shutdown", "expected_margin"),
+    [
+        (3600.0, 10.0, 5.0, 10.0),  # plenty of time: the full margin
+        (40.0, 10.0, 5.0, 10.0),  # a quarter (10) equals the margin
+        (20.0, 10.0, 5.0, 5.0),  # a quarter of the time left (5), which also covers teardown
+        (12.0, 10.0, 5.0, 5.0),  # the teardown budget (5) wins over the quarter (3)
+        (8.0, 10.0, 3.0, 3.0),  # --timeout 8 --shutdown-timeout 3: teardown budget, less than half
+        (4.0, 10.0, 5.0, 2.0),  # teardown capped at half the time left
+        (3.0, 10.0, 5.0, 1.5),
+        (3.0, 1.0, 5.0, 1.0),  # a margin asked smaller than all that is kept as asked
+        (0.0, 10.0, 5.0, 0.0),  # nothing left
+        (-5.0, 10.0, 5.0, 0.0),  # already past
+        (8.0, 10.0, 0.0, 2.0),  # no teardown budget: the quarter
+    ],
+)
+def test_the_margin_shrinks_for_short_deadlines(
+    left: float, margin: float, shutdown: float, expected_margin: float
+) -> None:
+    schedule = Schedule(left, Budget(deadline_margin=margin, shutdown_timeout=shutdown))
+    assert schedule.margin == pytest.approx(expected_margin)
+    assert schedule.cancel_at == pytest.approx(max(left - expected_margin, 0.0))
+
+
+def test_without_a_deadline_nothing_is_cancelled_by_time() -> None:
+    schedule = Schedule(None, DEFAULT)
+    assert schedule.margin == 0.0
+    assert schedule.cancel_at is None
+    assert not schedule.is_short(min_seconds=3600)
+    assert schedule.cancel_grace(cancelled_at=123.0) == 2.0
+    assert schedule.teardown_budget(now=10_000.0) == 5.0
+
+
+def test_an_overdue_deadline_cancels_at_once() -> None:
+    assert Schedule(-1.0, DEFAULT).cancel_at == 0.0
+    assert Schedule(0.0, DEFAULT).cancel_at == 0.0
+
+
+@pytest.mark.parametrize(
+    ("left", "min_seconds", "short"),
+    [
+        (9.999, 0.0, True),  # less than the margin
+        (10.0, 0.0, False),  # exactly the margin: enough
+        (59.999, 60.0, True),  # less than the job says it needs
+        (60.0, 60.0, False),
+        (30.0, 5.0, False),
+    ],
+)
+def test_deadline_short_when_less_than_the_job_or_the_margin_needs(
+    left: float, min_seconds: float, short: bool
+) -> None:
+    assert Schedule(left, DEFAULT).is_short(min_seconds) is short
+
+
+# -- the cancel grace ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("left", "cancelled_at", "expected"),
+    [
+        (100.0, 90.0, 2.0),  # 10 s remain: grace 2 leaves the teardown budget (5) before the deadline
+        (100.0, 93.0, 2.0),  # 7 s remain: exactly grace + teardown
+        (100.0, 94.0, 1.5),  # 6 s remain: remaining - teardown = 1
+        (100.0, 96.0, 1.0),  # 4 s remain: never less than a quarter of what remains
+        (4.0, 2.0, 0.5),  # --timeout 4, cancelled at 2: a quarter of the 2 s left
+        (4.0, 4.0, 0.0),  # at the deadline: no grace left
+        (4.0, 5.0, 0.0),  # past it
+    ],
+)
+def test_the_cancel_grace_leaves_teardown_its_time_before_the_deadline(
+    left: float, cancelled_at: float, expected: float
+) -> None:
+    assert Schedule(left, DEFAULT).cancel_grace(cancelled_at) == pytest.approx(expected)
+
+
+def test_the_cancel_grace_is_the_budgets_when_there_is_room() -> None:
+    assert Schedule(3600.0, Budget(cancel_grace=7.5)).cancel_grace(0.0) == 7.5
+
+
+# -- the teardown budget ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("left", "now", "expected"),
+    [
+        (100.0, 10.0, 5.0),  # far from the deadline: --shutdown-timeout
+        (100.0, 97.0, 3.0),  # closer: only what is left before the deadline
+        (100.0, 99.8, 0.5),  # almost there: the floor
+        (100.0, 120.0, 0.5),  # past it (the platform's grace period bounds it now)
+    ],
+)
+def test_teardown_ends_before_the_deadline_when_it_can(left: float, now: float, expected: float) -> None:
+    assert Schedule(left, DEFAULT).teardown_budget(now) == pytest.approx(expected)
+
+
+def test_the_teardown_floor_never_exceeds_the_budget_asked_for() -> None:
+    assert Schedule(1.0, Budget(shutdown_timeout=0.2)).teardown_budget(5.0) == pytest.approx(0.2)
+    assert Schedule(1.0, Budget(shutdown_timeout=0.0)).teardown_budget(5.0) == 0.0
+
+
+# -- where a deadline comes from -------------------------------------------------------------------
+
+NOW = datetime(2026, 8, 21, 12, 0, tzinfo=UTC)
+
+
+def test_the_earliest_deadline_wins_and_says_where_it_came_from() -> None:
+    argo = NOW + timedelta(seconds=30)
+    flag = NOW + timedelta(seconds=60)
+    assert effective_deadline(now=NOW, timeout=10, deadline=flag, argo_deadline=argo) == Deadline(
+        NOW + timedelta(seconds=10), "--timeout"
+    )
+    assert effective_deadline(now=NOW, timeout=100, deadline=flag, argo_deadline=argo) == Deadline(
+        argo, "ARGO_DEADLINE"
+    )
+    assert effective_deadline(now=NOW, deadline=flag) == Deadline(flag, "--deadline")
+    assert effective_deadline(now=NOW) is None
+
+
+def test_seconds_left() -> None:
+    assert Deadline(NOW + timedelta(seconds=90), "x").seconds_left(NOW) == 90.0
+    assert Deadline(NOW - timedelta(seconds=1), "x").seconds_left(NOW) == -1.0
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-08-21T14:00:00Z", datetime(2026, 8, 21, 14, tzinfo=UTC)),
+        ("2026-08-21T14:00:00z", datetime(2026, 8, 21, 14, tzinfo=UTC)),
+        (" 2026-08-21T16:00:00+02:00 ", datetime(2026, 8, 21, 14, tzinfo=UTC)),
+        ("2026-08-21T14:00:00.250Z", datetime(2026, 8, 21, 14, 0, 0, 250000, tzinfo=UTC)),
+        ("0001-01-01T00:00:00Z", None),
+        ("0001-01-01T00:00:00+00:00", None),
+        ("0001-01-01T05:00:00+01:00", None),  # year 1 in any zone is Argo's "no deadline"
+    ],
+)
+def test_rfc3339(text: str, expected: datetime | None) -> None:
+    parsed = parse_rfc3339(text)
+    assert parsed == expected
+    if parsed is not None:
+        assert parsed.tzinfo is UTC
+
+
+@pytest.mark.parametrize("text", ["tomorrow", "", "2026-13-01T00:00:00Z"])
+def test_rfc3339_refuses_what_is_not_a_timestamp(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_rfc3339(text)
+
+
+def test_rfc3339_refuses_a_timestamp_without_a_zone_and_says_so() -> None:
+    with pytest.raises(ValueError, match="no time zone"):
+        parse_rfc3339("2026-08-21T14:00:00")
+
+
+def test_only_year_one_is_the_zero_time() -> None:
+    assert parse_rfc3339("0002-01-01T00:00:00Z") == datetime(2, 1, 1, tzinfo=UTC)
+
+
+def test_seconds_left_from_now_by_default() -> None:
+    assert 89.0 < Deadline(datetime.now(UTC) + timedelta(seconds=90), "x").seconds_left() <= 90.0
+
+
+def test_a_timestamp_in_another_zone_keeps_its_instant() -> None:
+    east = timezone(timedelta(hours=5, minutes=30))
+    assert parse_rfc3339("2026-08-21T19:30:00+05:30") == datetime(2026, 8, 21, 19, 30, tzinfo=east)
+
+
+# -- what a signal means ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("event", list(Event))
+def test_while_the_job_runs_every_event_cancels_it(event: Event) -> None:
+    assert react(Phase.RUNNING, event) is Action.CANCEL
+    assert react(Phase.RUNNING, event, earlier_sigints=3) is Action.CANCEL
+
+
+@pytest.mark.parametrize("phase", [Phase.CANCELLING, Phase.TEARDOWN])
+def test_once_cancelled_a_repeated_sigterm_or_the_deadline_is_only_noted(phase: Phase) -> None:
+    assert react(phase, Event.SIGTERM) is Action.NOTE
+    assert react(phase, Event.SIGTERM, earlier_sigints=1) is Action.NOTE
+    assert react(phase, Event.DEADLINE, earlier_sigints=1) is Action.NOTE
+    assert react(phase, Event.SIGINT, earlier_sigints=0) is Action.NOTE
+    assert react(phase, Event.SIGINT) is Action.NOTE  # the first SIGINT, by default
+
+
+@pytest.mark.parametrize("phase", [Phase.CANCELLING, Phase.TEARDOWN])
+def test_a_second_sigint_forces_the_exit(phase: Phase) -> None:
+    assert react(phase, Event.SIGINT, earlier_sigints=1) is Action.FORCE_EXIT
+    assert react(phase, Event.SIGINT, earlier_sigints=2) is Action.FORCE_EXIT
+
+
+def test_events_of_signals_and_their_codes() -> None:
+    assert Event.of_signal(signal.SIGINT) is Event.SIGINT
+    assert Event.of_signal(signal.SIGTERM) is Event.SIGTERM
+    assert Event.of_signal(signal.SIGHUP) is Event.SIGTERM  # anything else asking us to stop
+    assert [exit_code_of(e) for e in (Event.SIGTERM, Event.SIGINT, Event.DEADLINE)] == [143, 130, 124]
+    assert [e.value for e in Event] == ["SIGTERM", "SIGINT", "deadline"]
+    assert [p.value for p in Phase] == ["running", "cancelling", "teardown"]
+    assert [a.value for a in Action] == ["cancel", "note", "force_exit"]
+
+
+# -- which exit code an outcome gets ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (None, ExitCode.SUCCEEDED),
+        (ValueError("boom"), ExitCode.FAILED),
+        (UsageError("x"), ExitCode.USAGE),
+        (RetryableError("x"), ExitCode.RETRYABLE),
+        (ConfigurationError("x"), ExitCode.CONFIG),
+        (JobInterrupted("deadline", ExitCode.DEADLINE), ExitCode.DEADLINE),
+        (KeyboardInterrupt(), ExitCode.SIGINT),
+        (SystemExit(3), ExitCode.FAILED),
+    ],
+)
+def test_exit_code_for_an_outcome(error: BaseException | None, expected: ExitCode) -> None:
+    assert exit_code_for(error) is expected
+
+
+@pytest.mark.parametrize("error", [None, ValueError("boom"), RetryableError("x")])
+def test_an_interruption_wins_over_what_the_job_did(error: BaseException | None) -> None:
+    assert exit_code_for(error, JobInterrupted("SIGTERM", ExitCode.SIGTERM)) is ExitCode.SIGTERM
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (SystemExit(0), None),
+        (SystemExit(None), None),
+        (EscapedExit(SystemExit(0)), None),
+        (SystemExit(2), "SystemExit(2)"),
+        (EscapedExit(KeyboardInterrupt()), "KeyboardInterrupt()"),
+        (ValueError("x"), "ValueError('x')"),
+        (None, None),
+    ],
+)
+def test_sys_exit_zero_in_a_job_is_success_and_escaped_exits_are_unwrapped(
+    error: BaseException | None, expected: str | None
+) -> None:
+    got = as_error(error)
+    assert (repr(got) if got is not None else None) == expected
+
+
+def test_an_escaped_exit_carries_the_original_and_says_what_it_was() -> None:
+    original = SystemExit(3)
+    escaped = EscapedExit(original)
+    assert escaped.original is original
+    assert str(escaped) == "SystemExit: 3"
+    assert str(EscapedExit(KeyboardInterrupt())) == "KeyboardInterrupt: "

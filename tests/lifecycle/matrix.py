@@ -1,0 +1,348 @@
+"""The adversarial lifecycle matrix: job shapes x events, run the way Argo runs a step.
+
+Each trial starts ``python -m jobframe`` on ``apps/hostile.py`` in a session of its own (the job
+is its process group leader, as under Argo's emissary), delivers one event — signals go to the
+whole group, deadlines come from ``ARGO_DEADLINE`` or ``--timeout`` with the platform's SIGTERM at
+the deadline instant — and checks every invariant the lifecycle promises (docs/lifecycle.md):
+
+1. never killed: the process ends by itself, never by a signal's default action or the
+   platform's SIGKILL;
+2. the documented exit code for what happened, and ``job.finished`` agrees with it;
+3. every resource opened is closed — except one whose close hangs (``teardown.timeout`` names it)
+   and after a forced exit (a second SIGINT);
+4. stdout is JSON lines only, ``process.exit`` exactly once and last;
+5. no process of the job's session is alive afterwards;
+6. the process is gone within the shape's stated bound after the signal, or before the deadline.
+
+Used by ``test_matrix.py`` (a sample that covers every shape and every event) and by
+``benchmarks/stress_lifecycle.py`` (the whole matrix, many trials).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from .jobproc import JobProcess, Record, pid_alive
+
+CANCEL_GRACE = 1.0
+SHUTDOWN_TIMEOUT = 2.0
+EXIT_GRACE = 1.0
+OPTIONS = (
+    "--cancel-grace", str(CANCEL_GRACE),
+    "--shutdown-timeout", str(SHUTDOWN_TIMEOUT),
+    "--exit-grace", str(EXIT_GRACE),
+)  # fmt: skip
+DEADLINE_S = 3.0
+PLATFORM_GRACE_S = 10.0
+"""After its SIGTERM at the deadline the platform waits this long, then SIGKILLs (a violation)."""
+BASE_BOUND_S = 1.0
+"""A cooperative job whose closes are quick is gone this soon after a signal (docs/lifecycle.md)."""
+
+
+@dataclass(frozen=True)
+class Shape:
+    name: str
+    job: str
+    shape: str
+    env: dict[str, str] = field(default_factory=dict)
+    endless: bool = True
+    """Runs until cancelled; otherwise it returns at once (the events land in teardown or later)."""
+    extra_bound: float = 0.0
+    """Seconds this shape may add to the signal → exit bound (a slow close, an ignored cancel)."""
+    hanging: str | None = None
+    """The resource whose close hangs (it may stay open, with ``teardown.timeout`` naming it)."""
+
+
+_SLOW_CLOSE = {"LIFECYCLE_CLOSE_DELAY": "0.3"}
+_SLOW_OPEN = {"LIFECYCLE_INIT_DELAY": "0.15"}
+_HANG = {"HOSTILE_CLOSE": "hang"}
+
+SHAPES: dict[str, Shape] = {
+    s.name: s
+    for s in [
+        Shape("sync-sleep", "SyncShape", "sleep"),
+        Shape("async-sleep", "AsyncShape", "sleep"),
+        Shape("sync-block", "SyncShape", "block"),
+        Shape("async-block", "AsyncShape", "block"),
+        Shape("sync-cpu", "SyncShape", "cpu"),
+        Shape("async-cpu", "AsyncShape", "cpu"),
+        Shape("sync-swallow", "SyncShape", "swallow", extra_bound=CANCEL_GRACE),
+        Shape("async-swallow", "AsyncShape", "swallow", extra_bound=CANCEL_GRACE),
+        Shape("sync-slow-open", "SyncShape", "sleep", env=_SLOW_OPEN),
+        Shape("async-slow-open", "AsyncShape", "sleep", env=_SLOW_OPEN),
+        Shape("sync-slow-close", "SyncShape", "sleep", env=_SLOW_CLOSE, extra_bound=0.9),
+        Shape("async-slow-close", "AsyncShape", "sleep", env=_SLOW_CLOSE, extra_bound=0.9),
+        Shape(
+            "sync-hanging-close",
+            "SyncShape",
+            "sleep",
+            {"HOSTILE_CLOSE": "hang"},
+            True,
+            SHUTDOWN_TIMEOUT,
+            "r1",
+        ),
+        Shape(
+            "async-hanging-close",
+            "AsyncShape",
+            "sleep",
+            {"HOSTILE_CLOSE": "hang"},
+            True,
+            SHUTDOWN_TIMEOUT,
+            "a1",
+        ),
+        Shape("sync-raising-close", "SyncShape", "sleep", env={"HOSTILE_CLOSE": "raise"}),
+        Shape("async-raising-close", "AsyncShape", "sleep", env={"HOSTILE_CLOSE": "raise"}),
+        Shape("leaked-thread", "SyncShape", "thread", endless=False, extra_bound=EXIT_GRACE),
+        Shape("leaked-child", "SyncShape", "child", endless=False, extra_bound=EXIT_GRACE),
+        Shape("leaked-grandchild", "AsyncShape", "grandchild", endless=False, extra_bound=EXIT_GRACE),
+        Shape("sync-own-handler", "SyncShape", "handler"),
+        Shape("async-own-handler", "AsyncShape", "handler"),
+        Shape("ignoring-handler", "SyncShape", "ignore_handler"),
+        Shape("sync-raw-handler", "SyncShape", "raw_handler"),
+        Shape("async-raw-handler", "AsyncShape", "raw_handler"),
+    ]
+}
+
+EVENTS = (
+    "none",
+    "sigterm",
+    "sigterm-twice",
+    "sigterm-after-finish",
+    "sigint",
+    "sigint-twice",
+    "argo-deadline",
+    "timeout",
+)
+
+_CODES = {signal.SIGTERM: 143, signal.SIGINT: 130}
+
+
+@dataclass
+class Trial:
+    shape: str
+    event: str
+    seed: int
+    exit_code: int | None = None
+    elapsed: float = 0.0
+    """Seconds from the event (first signal, or the deadline's cancellation) to the exit."""
+    violations: list[str] = field(default_factory=list)
+    output: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return not self.violations
+
+    def describe(self) -> str:
+        return f"{self.shape} x {self.event} (seed {self.seed}): " + "; ".join(self.violations)
+
+
+def _rfc3339(at: datetime) -> str:
+    return at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _session(sid: int) -> list[int]:
+    """Live processes whose session is ``sid`` (the job's, since it is the session leader)."""
+    alive = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == sid and fields[0] not in ("Z", "X"):
+            alive.append(int(stat.parent.name))
+    return alive
+
+
+def run_trial(shape: Shape, event: str, workdir: Path, seed: int) -> Trial:
+    """Run one trial and check every invariant; the returned trial lists what was violated."""
+    rng = random.Random(seed)
+    trial = Trial(shape.name, event, seed)
+    record = workdir / f"record-{shape.name}-{event}-{seed}.txt"
+    env = dict(shape.env)
+    args = list(OPTIONS)
+    seconds = 600.0 if shape.endless else 0.0
+    if event == "none" or event == "sigterm-after-finish":
+        seconds = 0.6 if shape.endless else 0.0
+    deadline: datetime | None = None
+    if event == "argo-deadline":
+        deadline = datetime.now(UTC) + timedelta(seconds=DEADLINE_S)
+        env["ARGO_DEADLINE"] = _rfc3339(deadline)
+    elif event == "timeout":
+        deadline = datetime.now(UTC) + timedelta(seconds=DEADLINE_S)  # counted from the process start
+        args += ["--timeout", str(DEADLINE_S)]
+    params = {"shape": shape.shape, "seconds": seconds}
+    proc = JobProcess(shape.job, *args, params=params, env=env, record=record, app="hostile:Container")
+    first_signal: int | None = None
+    sent_at: float | None = None
+    sigkilled = False
+    try:
+        first_signal, sent_at = _deliver(proc, event, rng)
+        if deadline is not None:
+            sigkilled = _platform(proc, deadline)
+        else:
+            sigkilled = _await_exit(proc, (sent_at or time.monotonic()) + 30.0)
+        proc.drain()
+    finally:
+        if proc.proc.poll() is None:
+            proc.kill()
+            sigkilled = True
+    trial.exit_code = proc.proc.returncode
+    trial.output = proc.output
+    assert proc.exited_at is not None or sigkilled
+    start = sent_at
+    if deadline is not None:
+        reached = [
+            line.at for line in proc.lines if line.event and line.event.get("event") == "deadline.reached"
+        ]
+        start = reached[0] if reached else None
+    trial.elapsed = max((proc.exited_at or time.monotonic()) - start, 0.0) if start is not None else 0.0
+    _check(trial, shape, event, proc, first_signal, deadline, sigkilled, record)
+    return trial
+
+
+def _deliver(proc: JobProcess, event: str, rng: random.Random) -> tuple[int | None, float | None]:
+    """Send the event's signals; returns the first signal and when it was sent."""
+    if event in ("none", "argo-deadline", "timeout"):
+        return None, None
+    if event == "sigterm-after-finish":
+        proc.wait_for("job.finished", timeout=30)
+        return signal.SIGTERM, _send(proc, signal.SIGTERM)
+    sig = signal.SIGINT if event.startswith("sigint") else signal.SIGTERM
+    proc.wait_until_handling()  # the promise starts with jobframe's first line, not the interpreter's
+    time.sleep(rng.uniform(0.0, 1.2))  # not synchronisation: the random point the signal lands on
+    sent = _send(proc, sig)
+    if event.endswith("twice"):
+        time.sleep(0.1)  # the platform's (or the person's) second signal, 100 ms later
+        _send(proc, sig)
+    return sig, sent
+
+
+def _send(proc: JobProcess, sig: int) -> float:
+    try:
+        return proc.send_group(sig)
+    except ProcessLookupError:
+        return time.monotonic()
+
+
+def _await_exit(proc: JobProcess, until: float) -> bool:
+    """Wait for the exit; ``True`` if it had to be killed."""
+    while proc.proc.poll() is None:
+        if time.monotonic() > until:
+            proc.kill()
+            return True
+        proc.wait_exit(min(until - time.monotonic(), 1.0))
+    return False
+
+
+def _platform(proc: JobProcess, deadline: datetime) -> bool:
+    """What the platform does at the deadline: SIGTERM to the group, SIGKILL after its grace."""
+    until_deadline = (deadline - datetime.now(UTC)).total_seconds()
+    proc.wait_exit(max(until_deadline, 0.0))
+    if proc.proc.poll() is not None:
+        return False
+    _send(proc, signal.SIGTERM)
+    return _await_exit(proc, time.monotonic() + PLATFORM_GRACE_S)
+
+
+def _check(
+    trial: Trial,
+    shape: Shape,
+    event: str,
+    proc: JobProcess,
+    first_signal: int | None,
+    deadline: datetime | None,
+    sigkilled: bool,
+    record: Path,
+) -> None:
+    bad = trial.violations.append
+    code = trial.exit_code
+    # 1. never killed
+    if sigkilled or code is None or code < 0:
+        bad(f"killed (returncode {code}, SIGKILL needed: {sigkilled})")
+        return
+    # 4. JSON lines only, process.exit once and last
+    raw = [line.raw for line in proc.lines if line.raw.strip()]
+    not_json = [r for r in raw if not _is_json(r)]
+    if not_json:
+        bad(f"stdout has non-JSON lines: {not_json[:2]}")
+    exits = proc.named("process.exit")
+    if len(exits) != 1 or proc.order()[-1:] != ["process.exit"]:
+        bad(f"process.exit not once and last: {proc.order()[-3:]}")
+    if exits and exits[-1].get("exit_code") != code:
+        bad(f"process.exit says {exits[-1].get('exit_code')}, the process ended with {code}")
+    forced = any(e.get("forced") for e in exits)
+    # 2. the documented exit code
+    started = proc.named("job.started")
+    finished = proc.named("job.finished")
+    expected = _expected_code(shape, event, first_signal, started, proc)
+    if expected is not None and code != expected:
+        bad(f"exit {code}, expected {expected}")
+    if finished and finished[0].get("exit_code") != code:
+        bad(f"job.finished says {finished[0].get('exit_code')}, the process ended with {code}")
+    if started and not finished:
+        bad("job.started without job.finished")
+    # 3. every opened resource closed, but a hanging one (named by teardown.timeout) or after a forced exit
+    still_open = Record.read(record).still_open()
+    timed_out = {e.get("resource") for e in proc.named("teardown.timeout")}
+    allowed = {n.upper() for n in timed_out if n} if shape.hanging else set()
+    left = [n for n in still_open if n not in allowed]
+    if left and not forced:
+        bad(f"left open: {left}")
+    if shape.hanging and still_open and not forced and shape.hanging not in timed_out:
+        bad(f"{shape.hanging} left open without teardown.timeout")
+    # 5. nothing of the job's session alive afterwards
+    survivors = [pid for pid in _session(proc.pid) if pid_alive(pid)]
+    if survivors:
+        bad(f"processes of the job's session still alive: {survivors}")
+        for pid in survivors:
+            os.kill(pid, signal.SIGKILL)
+    # 6. the stated bound
+    if deadline is not None and started:
+        gone = proc.exited_wall or time.time()
+        slack = 0.5 if shape.hanging else 0.0
+        if gone > deadline.timestamp() + slack:
+            bad(f"exited {gone - deadline.timestamp():.2f}s after the deadline")
+    elif first_signal is not None and not forced:
+        bound = BASE_BOUND_S + shape.extra_bound + (0.2 * 3 if shape.hanging else 0.0)
+        if trial.elapsed > bound:
+            bad(f"signal → exit {trial.elapsed:.2f}s > bound {bound:.2f}s")
+
+
+def _expected_code(
+    shape: Shape, event: str, first_signal: int | None, started: list[dict[str, object]], proc: JobProcess
+) -> int | None:
+    """The one exit code the documentation allows for this trial (``None``: no single one)."""
+    if event in ("argo-deadline", "timeout"):
+        return 124 if shape.endless else 0
+    if first_signal is None:
+        return 0
+    if not started:
+        return _CODES[first_signal]  # a signal before the run: 128 + signal, phase startup
+    cancelled = [e for e in proc.named("signal.received") if e.get("action") == "cancel"]
+    if shape.endless and event != "sigterm-after-finish":
+        return _CODES[first_signal]  # the job never ends by itself: the signal is what ended it
+    if cancelled:
+        return _CODES[first_signal]
+    return 0  # the job had already finished: a later signal keeps its code
+
+
+def _is_json(text: str) -> bool:
+    try:
+        return isinstance(json.loads(text), dict)
+    except ValueError:
+        return False
+
+
+def sample() -> list[tuple[str, str]]:
+    """A deterministic selection that covers every shape and every event at least once."""
+    shapes = list(SHAPES)
+    picked = {(shape, EVENTS[(i * 3) % len(EVENTS)]) for i, shape in enumerate(shapes)}
+    picked |= {(shapes[(i * 5) % len(shapes)], event) for i, event in enumerate(EVENTS)}
+    return sorted(picked)
