@@ -17,21 +17,24 @@ from __future__ import annotations
 
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Generic, TypeVar
 
 import structlog
 
 from jobframe.files import write_atomic
 from jobframe.logs import get_logger, library_logger
 
-__all__ = ["LOG_INTERVAL", "Progress", "Tracker", "current", "register_run", "track"]
+__all__ = ["LOG_INTERVAL", "Counted", "Progress", "Tracker", "current", "register_run", "track"]
 
 _log = get_logger("jobframe.progress")
 _lines = library_logger("jobframe.progress")
 
 LOG_INTERVAL = 5.0
 """Seconds between two ``progress`` log lines of one operation."""
+
+T = TypeVar("T")
 
 _runs: weakref.WeakValueDictionary[str, Progress] = weakref.WeakValueDictionary()
 
@@ -156,3 +159,25 @@ class Tracker:
 def track(operation: str, total: int | None = None) -> Tracker:
     """A :class:`Tracker` reporting to the current run's :class:`Progress` (if any)."""
     return Tracker(operation, total, progress=current())
+
+
+class Counted(Generic[T]):
+    """A re-iterable input that can say how many objects it holds before it is read.
+
+    Bulk clients read ``operator.length_hint`` of their input for progress (``N/M``) and for the
+    delivery report; a generator cannot tell, this can: ``count`` runs once, on first demand.
+    ``Counted(lambda: read_ids(path), lambda: count_lines(path))``.
+    """
+
+    def __init__(self, items: Callable[[], Iterator[T]], count: Callable[[], int]) -> None:
+        self._items = items
+        self._count = count
+        self._counted: int | None = None
+
+    def __iter__(self) -> Iterator[T]:
+        return self._items()
+
+    def __length_hint__(self) -> int:
+        if self._counted is None:
+            self._counted = self._count()
+        return self._counted
