@@ -239,6 +239,7 @@ class Exchange(Generic[T]):
 
     def sent(self, headers: Mapping[str, str]) -> None:
         """Log the request as built by the shell (headers masked; no body: it holds user data)."""
+        # pragma: no mutate start
         logger.debug(
             "braze.request",
             method=self._call.endpoint.method,
@@ -247,6 +248,7 @@ class Exchange(Generic[T]):
             headers=self._ctx.redact.scrub(dict(headers)),
             items=self._call.size,
         )
+        # pragma: no mutate end
 
     def receive(self, status: int, headers: Mapping[str, str], content: bytes) -> Action[T]:
         """Interpret an HTTP response."""
@@ -255,6 +257,7 @@ class Exchange(Generic[T]):
         info = self._ctx.limiter.release(
             self._path, headers, now, rate_limited=status == 429, sent_at=self._sent_at
         )
+        # pragma: no mutate start
         logger.debug(
             "braze.response",
             endpoint=self._path,
@@ -264,6 +267,7 @@ class Exchange(Generic[T]):
             rate_limit_remaining=info.remaining,
             rate_limit_reset=info.reset,
         )
+        # pragma: no mutate end
         body, text = _body(content)
         if 200 <= status < 300:
             try:
@@ -286,7 +290,9 @@ class Exchange(Generic[T]):
         detail = self._ctx.redact.scrub(f"{type(error).__name__}: {error}")
         reached = not never_sent(error)
         if reached and not self._repeatable:
+            # pragma: no mutate start
             logger.warning("braze.duplicate_possible", endpoint=self._path, reason=detail)
+            # pragma: no mutate end
             self.ambiguous = True
             return self._fail(
                 BrazeTransportDuplicatePossibleError(
@@ -295,7 +301,7 @@ class Exchange(Generic[T]):
             )
         self.ambiguous = self.ambiguous or (reached and not self._call.endpoint.repeatable)
         if self._attempts < self._ctx.retry.max_attempts:
-            return self._backoff(detail, None)
+            return self._backoff(detail, None)  # pragma: no mutate (the reason is only logged)
         give_up = f"{detail} (gave up after {self._attempts} attempts)"
         return self._fail(BrazeTransportError(give_up, endpoint=self._path, attempts=self._attempts))
 
@@ -346,7 +352,9 @@ class Exchange(Generic[T]):
         if wait > self._ctx.rate_limit.max_wait:
             why = f"must wait {wait:.1f}s, beyond rate_limit.max_wait={self._ctx.rate_limit.max_wait}s"
             return self._fail(self._rate_limited(429, message, errors, why))
+        # pragma: no mutate start
         logger.info("braze.rate_limited", endpoint=self._path, wait_s=round(wait, 3), attempt=self._attempts)
+        # pragma: no mutate end
         return self.resume()
 
     def _on_server_error(
@@ -357,7 +365,9 @@ class Exchange(Generic[T]):
         if not self._call.endpoint.repeatable:
             self.ambiguous = True
         if not self._repeatable:
+            # pragma: no mutate start
             logger.warning("braze.duplicate_possible", endpoint=self._path, status=status)
+            # pragma: no mutate end
             return self._fail(
                 self._http_error(
                     BrazeServerDuplicatePossibleError, status, message, errors, f"{text}; {_UNSAFE_HINT}"
@@ -367,7 +377,7 @@ class Exchange(Generic[T]):
             why = f"{text} (Retry-After {retry_after:.1f}s is beyond rate_limit.max_wait)"
             return self._fail(self._http_error(BrazeServerError, status, message, errors, why))
         if self._attempts < self._ctx.retry.max_attempts:
-            return self._backoff(text, retry_after)
+            return self._backoff(text, retry_after)  # pragma: no mutate (the reason is only logged)
         give_up = f"{text} (gave up after {self._attempts} attempts)"
         return self._fail(self._http_error(BrazeServerError, status, message, errors, give_up))
 
@@ -376,7 +386,9 @@ class Exchange(Generic[T]):
         delay = backoff_delay(self._attempts, retry.backoff_base, retry.backoff_cap, self._ctx.rng)
         if retry_after is not None:
             delay = max(delay, retry_after)
+        # pragma: no mutate start
         logger.warning(
             "braze.retry", endpoint=self._path, reason=reason, attempt=self._attempts, delay_s=round(delay, 3)
         )
+        # pragma: no mutate end
         return Wait(delay)

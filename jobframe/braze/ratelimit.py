@@ -163,7 +163,9 @@ class RateLimiter:
                 w.passed_reset, w.reset = w.reset, None
             if w.remaining is not None and w.remaining <= 0:
                 # Spent: wait for the reset, or (new window, no answer yet) for an answer to say when.
-                return _UNKNOWN_RESET_WAIT if w.reset is None else w.reset + RESET_MARGIN - now
+                if w.reset is None:
+                    return _UNKNOWN_RESET_WAIT
+                return max(w.reset + RESET_MARGIN - now, _EPSILON)  # never 0.0: that means "go"
             reset = w.next_reset()
             if reset is not None and w.remaining:
                 if now + _EPSILON < w.next_slot:
@@ -231,6 +233,11 @@ class RateLimiter:
             w.paused_until = max(
                 w.paused_until, now + backoff_delay(w.strikes, self._base, self._cap, self._rng)
             )
+
+    def in_flight(self, endpoint: str) -> int:
+        """Requests to ``endpoint`` let through and not yet answered or failed."""
+        with self._lock:
+            return self._window(endpoint).in_flight
 
     def wait_after(self, endpoint: str, now: float) -> float:
         """How long the next request to ``endpoint`` must wait at least (pause or spent budget)."""

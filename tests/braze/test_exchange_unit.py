@@ -339,3 +339,177 @@ def test_a_stopped_call_sends_nothing_more() -> None:
     action = ex.advance(None)
     assert isinstance(failure(action), NotSentError) and isinstance(action, Fail) and not action.ambiguous
     assert ex.attempts == 1
+
+
+# -- what every error carries ------------------------------------------------------------------------
+
+
+def test_errors_carry_endpoint_attempts_status_message_and_errors() -> None:
+    ex, clock = exchange(ep.CAMPAIGNS_DETAILS, attempts=2)
+    ex.start()
+    ex.advance(answer(500))
+    clock.now += 1
+    ex.advance(None)
+    error = failure(ex.advance(answer(502, {"message": "bad gateway", "errors": ["e"]})))
+    assert (error.endpoint, error.attempts) == ("/campaigns/details", 2)
+    assert (error.status, error.braze_message, error.errors) == (502, "bad gateway", ["e"])  # type: ignore[attr-defined]
+
+    ex, _ = exchange(ep.MESSAGES_SEND)
+    ex.start()
+    error = failure(ex.advance(answer(503, {"message": "down", "errors": ["x"]})))
+    assert (error.status, error.braze_message, error.errors, error.attempts) == (503, "down", ["x"], 1)  # type: ignore[attr-defined]
+    assert str(error).startswith("/messages/send: HTTP 503: down; duplicate possible")
+
+    ex, _ = exchange(ep.CAMPAIGNS_DETAILS, max_wait=2.0)
+    ex.start()
+    error = failure(ex.advance(answer(503, {"message": "later", "errors": ["y"]}, {"Retry-After": "3"})))
+    assert (error.status, error.braze_message, error.errors) == (503, "later", ["y"])  # type: ignore[attr-defined]
+
+    ex, clock = exchange(attempts=1)
+    ex.start()
+    error = failure(ex.advance(answer(429, {"message": "slow", "errors": ["z"]}, {"Retry-After": "1"})))
+    assert (error.status, error.braze_message, error.errors, error.attempts) == (429, "slow", ["z"], 1)  # type: ignore[attr-defined]
+
+    ex, _ = exchange(max_wait=1.0)
+    ex.start()
+    error = failure(ex.advance(answer(429, {"message": "slow", "errors": ["z"]}, {"Retry-After": "5"})))
+    assert (error.status, error.errors) == (429, ["z"])  # type: ignore[attr-defined]
+
+
+def test_non_list_errors_and_long_or_undecodable_bodies() -> None:
+    ex, _ = exchange()
+    ex.start()
+    error = failure(ex.advance(answer(400, {"message": "m", "errors": "not a list"})))
+    assert error.errors == []  # type: ignore[attr-defined]
+    ex, _ = exchange()
+    ex.start()
+    body = b"\xff" + b"x" * 300
+    error = failure(ex.advance(answer(400, body)))
+    assert error.braze_message == f"non-JSON body: {chr(0xFFFD) + 'x' * 199!r}"  # type: ignore[attr-defined]
+
+
+def test_unexpected_success_body_error_names_endpoint_and_attempts() -> None:
+    ex = Exchange(Call(ep.SENDS_ID_CREATE, _strict, json={}), context(Clock()))
+    ex.start()
+    error = failure(ex.advance(answer(201, {"message": "success"})))
+    assert (error.endpoint, error.attempts) == ("/sends/id/create", 1)
+
+
+def test_transport_errors_carry_their_detail_and_count() -> None:
+    ex, _ = exchange(ep.MESSAGES_SEND)
+    ex.start()
+    error = failure(ex.advance(httpx.ReadTimeout("read timed out")))
+    assert str(error).startswith("/messages/send: ReadTimeout: read timed out; duplicate possible")
+    assert (error.endpoint, error.attempts) == ("/messages/send", 1)
+    ex, _ = exchange(ep.CAMPAIGNS_LIST, attempts=1)
+    ex.start()
+    error = failure(ex.advance(httpx.ConnectError("refused")))
+    assert str(error) == "/campaigns/list: ConnectError: refused (gave up after 1 attempts)"
+    assert (error.endpoint, error.attempts) == ("/campaigns/list", 1)
+
+
+def test_fresh_state_and_what_is_measured() -> None:
+    ex, clock = exchange()
+    assert ex.latency is None and ex.congested is False and ex.ambiguous is False and ex.waited == 0.0
+    ex.start()
+    ex.advance(httpx.ConnectError("x"))
+    assert ex.latency is None and ex.congested is True
+    assert ex._ctx.limiter.in_flight("/users/track") == 0  # a failed request is accounted for
+    clock.now += 1
+    ex.advance(None)
+    clock.now += 0.5
+    ex.advance(answer(500, {}))  # unsafe endpoint: ends here
+    assert ex.congested is True and ex.latency == pytest.approx(0.5)
+
+
+def test_waits_add_up_and_get_calls_send_their_query() -> None:
+    clock = Clock()
+    ctx = context(clock)
+    ctx.limiter.release("/campaigns/list", {"Retry-After": "1"}, NOW, rate_limited=True)
+    ex = Exchange(Call(ep.CAMPAIGNS_LIST, dict, params={"page": 2}), ctx)
+    assert ex.start() == Wait(pytest.approx(1.0))
+    clock.now += 0.4
+    assert ex.advance(None) == Wait(pytest.approx(0.6))
+    assert ex.waited == pytest.approx(1.6)
+    clock.now += 0.6
+    send = ex.advance(None)
+    assert isinstance(send, Send) and send.method == "GET" and send.params == {"page": 2}
+
+
+def test_a_wait_of_exactly_max_wait_is_still_waited() -> None:
+    ex, _ = exchange(max_wait=10.0)
+    ex.start()
+    assert ex.advance(answer(429, {}, {"Retry-After": "10"})) == Wait(pytest.approx(10.0))
+    clock = Clock()
+    ctx = context(clock, max_wait=5.0)
+    ctx.limiter.release("/users/track", {"Retry-After": "5"}, NOW, rate_limited=True)
+    assert Exchange(Call(ep.USERS_TRACK, dict), ctx).start() == Wait(pytest.approx(5.0))
+    ex, _ = exchange(ep.CAMPAIGNS_DETAILS, max_wait=3.0)
+    ex.start()
+    assert ex.advance(answer(503, {}, {"Retry-After": "3"})) == Wait(3.0)
+
+
+def test_a_limiter_refusal_is_a_429_rate_limit_error() -> None:
+    clock = Clock()
+    ctx = context(clock, max_wait=1.0)
+    ctx.limiter.release("/users/track", {"Retry-After": "5"}, NOW, rate_limited=True)
+    error = failure(Exchange(Call(ep.USERS_TRACK, dict), ctx).start())
+    assert error.status == 429 and error.attempts == 0 and error.endpoint == "/users/track"  # type: ignore[attr-defined]
+
+
+def test_a_429_for_a_request_sent_before_the_pause_does_not_lengthen_it() -> None:
+    clock = Clock()
+    ctx = context(clock)
+    first, second = (Exchange(Call(ep.USERS_TRACK, dict), ctx) for _ in range(2))
+    first.start()
+    second.start()
+    clock.now += 0.1
+    assert first.advance(answer(429)) == Wait(pytest.approx(1.0))  # strike 1: 1 s from now
+    clock.now += 0.1
+    assert second.advance(answer(429)) == Wait(pytest.approx(0.9))  # the same pause
+
+
+def test_unsafe_retries_remember_a_possible_effect() -> None:
+    ex, clock = exchange(ep.MESSAGES_SEND, unsafe=True, attempts=2)
+    ex.start()
+    assert isinstance(ex.advance(httpx.ReadTimeout("t")), Wait) and ex.ambiguous
+    clock.now += 1
+    ex.advance(None)
+    action = ex.advance(httpx.ConnectError("refused"))
+    assert isinstance(action, Fail) and action.ambiguous  # the first attempt may have been applied
+    ex, clock = exchange(ep.CAMPAIGNS_LIST, attempts=1)
+    ex.start()
+    action = ex.advance(httpx.ReadTimeout("t"))
+    assert isinstance(action, Fail) and not action.ambiguous  # a read: repeating it is harmless
+
+
+def test_not_sent_names_why() -> None:
+    ex = Exchange(Call(ep.USERS_TRACK, dict), context(Clock()), stopped=lambda: True)
+    error = failure(ex.start())
+    assert (
+        str(error) == "/users/track: not sent: an earlier batch of this call failed" and error.attempts == 0
+    )
+
+
+def test_errors_after_retries_count_every_attempt() -> None:
+    ex, clock = exchange(ep.MESSAGES_SEND)
+    ex.start()
+    ex.advance(httpx.ConnectError("refused"))  # never sent: retried
+    clock.now += 1
+    ex.advance(None)
+    assert ex._ctx.limiter.in_flight("/messages/send") == 1
+    error = failure(ex.advance(httpx.ReadTimeout("t")))
+    assert error.attempts == 2 and ex._ctx.limiter.in_flight("/messages/send") == 0
+    ex, clock = exchange(ep.CAMPAIGNS_LIST, attempts=2)
+    ex.start()
+    ex.advance(httpx.ConnectError("refused"))
+    clock.now += 1
+    ex.advance(None)
+    assert failure(ex.advance(httpx.ConnectError("refused"))).attempts == 2
+    call = Call(ep.SENDS_DATA_SERIES, _strict)
+    ex = Exchange(call, context(clock := Clock()))
+    ex.start()
+    ex.advance(answer(500))
+    clock.now += 1
+    ex.advance(None)
+    assert failure(ex.advance(answer(200, {"message": "success"}))).attempts == 2

@@ -208,3 +208,118 @@ def test_in_flight_never_goes_negative() -> None:
     rl.release(EP, headers(2, 2, NOW + 1), NOW)  # nothing in flight: 2 left, spent evenly
     assert rl.acquire(EP, NOW) == 0.0
     assert rl.acquire(EP, NOW) == pytest.approx(0.5)
+
+
+# -- edges ---------------------------------------------------------------------------------------------
+
+
+def test_an_http_date_retry_after_is_read_from_the_headers() -> None:
+    info = parse_rate_limit({"Retry-After": formatdate(NOW + 10, usegmt=True)}, NOW)
+    assert info.retry_after == pytest.approx(10.0)
+
+
+def test_a_pause_ends_exactly_on_time() -> None:
+    rl = limiter()
+    rl.release(EP, {"Retry-After": "2"}, NOW, rate_limited=True)
+    assert rl.acquire(EP, NOW + 2) == 0.0
+
+
+def test_a_window_passes_exactly_at_reset_plus_margin_and_never_answers_zero_before() -> None:
+    rl = limiter()
+    rl.acquire(EP, NOW)
+    rl.release(EP, headers(3, 0, NOW + 2), NOW)
+    assert rl.acquire(EP, NOW + 2 + RESET_MARGIN - 1e-5) > 0.0
+    assert rl.acquire(EP, NOW + 2 + RESET_MARGIN) == 0.0
+
+
+def test_a_passed_window_starts_from_the_limit_minus_requests_in_flight() -> None:
+    rl = limiter()
+    rl.acquire(EP, NOW)
+    rl.release(EP, headers(3, 3, NOW + 1), NOW)
+    rl.acquire(EP, NOW)
+    rl.acquire(EP, NOW + 0.4)  # two in flight across the reset
+    allowed = 0
+    while rl.acquire(EP, NOW + 1.01) == 0.0:
+        allowed += 1
+    assert allowed == 1
+
+
+def test_a_reset_without_limit_or_remaining_is_harmless() -> None:
+    rl = limiter()
+    rl.acquire(EP, NOW)
+    rl.release(EP, {"X-RateLimit-Reset": str(NOW + 1)}, NOW)  # no Remaining: nothing learned
+    rl.release(EP, {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(NOW + 1)}, NOW)  # no Limit
+    assert rl.acquire(EP, NOW + 0.5) > 0
+    assert rl.acquire(EP, NOW + 1.01) == 0.0  # passed: without a limit, nothing is counted
+    assert rl.acquire(EP, NOW + 1.01) == 0.0
+
+
+def test_same_window_answers_lower_the_estimate() -> None:
+    rl = limiter()
+    rl.acquire(EP, NOW)
+    rl.release(EP, headers(10, 8, NOW + 100), NOW)  # 8 left, spread over 100 s
+    rl.release(EP, headers(10, 1, NOW + 100), NOW)  # someone else spent them: 1 left
+    assert rl.acquire(EP, NOW) == 0.0
+    assert rl.acquire(EP, NOW) == pytest.approx(100 + RESET_MARGIN)
+
+
+def test_the_first_window_teaches_no_period() -> None:
+    rl = limiter()
+    rl.acquire(EP, NOW)
+    rl.release(EP, headers(10, 9, NOW + 1), NOW)
+    assert rl.acquire(EP, NOW + 1.01) == 0.0  # passed; no period known yet: no spacing
+    assert rl.acquire(EP, NOW + 1.01) == 0.0
+
+
+def test_a_period_is_learned_from_a_passed_window() -> None:
+    rl = limiter()
+    rl.acquire(EP, NOW)
+    rl.release(EP, headers(10, 9, NOW + 1), NOW)
+    rl.acquire(EP, NOW + 1.01)  # window 1 passed (reset unknown now)
+    rl.release(EP, headers(10, 9, NOW + 3), NOW + 1.02)  # window 2 ends at NOW + 3: period 2 s
+    rl.acquire(EP, NOW + 3.01)  # window 2 passed; expected to end at NOW + 5
+    assert rl.acquire(EP, NOW + 3.01) == pytest.approx((5 - 3.01) / 10, rel=0.01)
+
+
+def test_wait_after_is_zero_while_budget_is_left() -> None:
+    rl = limiter()
+    rl.acquire(EP, NOW)
+    rl.release(EP, headers(10, 1, NOW + 2), NOW)
+    assert rl.wait_after(EP, NOW) == 0.0
+    rl.release(EP, headers(10, 0, NOW + 2), NOW)
+    assert rl.wait_after(EP, NOW) == pytest.approx(2 + RESET_MARGIN)
+
+
+def test_spacing_boundary_and_catch_up_limit() -> None:
+    rl = limiter()
+    rl.acquire(EP, NOW)
+    rl.release(EP, headers(10, 4, NOW + 2), NOW)
+    rl.acquire(EP, NOW)  # next slot: NOW + 0.5
+    assert rl.acquire(EP, NOW + 0.5 - 0.001) == 0.0  # within a millisecond: not worth a sleep
+    # next slot ≈ NOW + 1.0; at NOW + 1.5 that is more than one interval (0.5 s left / 2) late:
+    # counting starts afresh from now instead of bursting to catch up
+    assert rl.acquire(EP, NOW + 1.5) == 0.0
+    assert rl.acquire(EP, NOW + 1.5) == pytest.approx(0.25, rel=0.01)
+
+
+def test_the_request_let_through_at_the_end_of_a_pause_is_counted() -> None:
+    rl = limiter()
+    rl.release(EP, {"Retry-After": "2"}, NOW, rate_limited=True)
+    assert rl.acquire(EP, NOW + 2) == 0.0
+    assert rl.in_flight(EP) == 1 and rl.in_flight("/other") == 0
+
+
+def test_more_in_flight_than_the_limit_across_a_reset_leaves_nothing() -> None:
+    rl = limiter()
+    for _ in range(3):
+        rl.acquire(EP, NOW)  # nothing known yet: three go
+    rl.release(EP, headers(2, 2, NOW + 1), NOW)  # limit 2, and two still in flight
+    assert rl.in_flight(EP) == 2
+    assert rl.acquire(EP, NOW + 1.01) > 0  # the new window's budget is taken by those two
+
+
+def test_a_relative_reset_in_an_answer() -> None:
+    rl = limiter()
+    rl.acquire(EP, NOW)
+    rl.release(EP, {"X-RateLimit-Limit": "5", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "2"}, NOW)
+    assert rl.acquire(EP, NOW) == pytest.approx(2 + RESET_MARGIN)
