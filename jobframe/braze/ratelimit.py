@@ -26,7 +26,6 @@ import random
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 
 __all__ = [
     "RESET_MARGIN",
@@ -72,6 +71,8 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
         return None
     seconds = _number(value)
     if seconds is None:
+        from email.utils import parsedate_to_datetime  # noqa: PLC0415 - rare; keeps startup lean
+
         try:
             seconds = parsedate_to_datetime(value.strip()).timestamp() - now
         except (TypeError, ValueError, IndexError, OverflowError):
