@@ -83,17 +83,32 @@ def _signature(build: Callable[..., Any]) -> inspect.Signature:
     return sig.replace(parameters=list(sig.parameters.values())[1:])  # without the planner's self
 
 
-class operation(Generic[P, R]):  # noqa: N801 - used like a decorator, named like one
-    """A public client method built from a :class:`Planner` method returning a Plan or a Call."""
+class _Method:
+    """A public method made from a ``Planner`` method: built once per client, then cached on it."""
 
-    def __init__(self, build: Callable[..., Plan[R] | Call[R]]) -> None:
-        self._build: Callable[..., Plan[R] | Call[R]] = build
+    def __init__(self, build: Callable[..., Any]) -> None:
+        self._build = build
         self._signature = _signature(build)
         self._name = build.__name__
         self.__doc__ = build.__doc__
 
     def __set_name__(self, owner: type, name: str) -> None:
         self._name = name
+
+    def _bind(self, obj: ClientShell[Any], run: Callable[[Any], Any]) -> Any:
+        build = self._build
+
+        def method(*args: Any, **kwargs: Any) -> Any:
+            return run(build(obj._planner, *args, **kwargs))
+
+        functools.update_wrapper(method, build)
+        method.__signature__ = self._signature  # type: ignore[attr-defined]
+        obj.__dict__[self._name] = method  # later lookups find the bound method directly
+        return method
+
+
+class operation(_Method, Generic[P, R]):  # noqa: N801 - used like a decorator, named like one
+    """A public client method built from a :class:`Planner` method returning a Plan or a Call."""
 
     @overload
     def __get__(self, obj: None, owner: type) -> operation[P, R]: ...
@@ -106,16 +121,7 @@ class operation(Generic[P, R]):  # noqa: N801 - used like a decorator, named lik
     def __get__(self, obj: ClientShell[Any] | None, owner: type) -> Any:
         if obj is None:
             return self
-        build = self._build
-
-        def method(*args: Any, **kwargs: Any) -> Any:
-            built = build(obj._planner, *args, **kwargs)
-            return obj._run(built if isinstance(built, Plan) else single(built))
-
-        functools.update_wrapper(method, build)
-        method.__signature__ = self._signature  # type: ignore[attr-defined]
-        obj.__dict__[self._name] = method  # later lookups find the bound method directly
-        return method
+        return self._bind(obj, lambda built: obj._run(built if isinstance(built, Plan) else single(built)))
 
 
 def plan_op(build: Callable[Concatenate[Planner, P], Plan[R]]) -> operation[P, R]:
@@ -133,13 +139,8 @@ def pages_op(build: Callable[Concatenate[Planner, P], CampaignPager]) -> pages[P
     return pages(build)
 
 
-class pages(Generic[P]):  # noqa: N801 - used like a decorator, named like one
+class pages(_Method, Generic[P]):  # noqa: N801 - used like a decorator, named like one
     """The paging method (``iter_campaigns``): an iterator in the sync client, async in the other."""
-
-    def __init__(self, build: Callable[..., CampaignPager]) -> None:
-        self._build = build
-        self._signature = _signature(build)
-        self.__doc__ = build.__doc__
 
     @overload
     def __get__(self, obj: None, owner: type) -> pages[P]: ...
@@ -152,16 +153,7 @@ class pages(Generic[P]):  # noqa: N801 - used like a decorator, named like one
         self, obj: ClientShell[httpx.AsyncClient], owner: type
     ) -> Callable[P, AsyncIterator[CampaignSummary]]: ...
     def __get__(self, obj: ClientShell[Any] | None, owner: type) -> Any:
-        if obj is None:
-            return self
-        build = self._build
-
-        def method(*args: Any, **kwargs: Any) -> Any:
-            return obj._pages(build(obj._planner, *args, **kwargs))
-
-        functools.update_wrapper(method, build)
-        method.__signature__ = self._signature  # type: ignore[attr-defined]
-        return method
+        return self if obj is None else self._bind(obj, obj._pages)
 
 
 class ClientShell(Generic[H]):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import httpx
 
@@ -40,9 +41,13 @@ def _slot_timeout(request: httpx.Request) -> httpx.PoolTimeout:
     return httpx.PoolTimeout("timed out waiting for a per-host request slot", request=request)
 
 
-def _already_read(response: httpx.Response) -> bool:
-    """True when the body was loaded before the client saw it: nobody will close the stream."""
-    return response.is_closed or hasattr(response, "_content")
+def _hand_over(response: httpx.Response, slot: threading.Semaphore | asyncio.Semaphore, wrap: Any) -> None:
+    """Tie the slot to the response body: given back when the body is closed, or at once when the
+    body was loaded before the client saw it (nobody would ever close that stream again)."""
+    if response.is_closed or hasattr(response, "_content"):
+        slot.release()
+    else:
+        response.stream = wrap(response.stream, slot)
 
 
 class _ReleasingStream(httpx.SyncByteStream):
@@ -106,11 +111,7 @@ class PerHostLimit(httpx.BaseTransport):
         except BaseException:
             slot.release()
             raise
-        if _already_read(response):
-            slot.release()
-            return response
-        assert isinstance(response.stream, httpx.SyncByteStream)
-        response.stream = _ReleasingStream(response.stream, slot)
+        _hand_over(response, slot, _ReleasingStream)
         return response
 
     def close(self) -> None:
@@ -136,11 +137,7 @@ class AsyncPerHostLimit(httpx.AsyncBaseTransport):
         except BaseException:
             slot.release()
             raise
-        if _already_read(response):
-            slot.release()
-            return response
-        assert isinstance(response.stream, httpx.AsyncByteStream)
-        response.stream = _AsyncReleasingStream(response.stream, slot)
+        _hand_over(response, slot, _AsyncReleasingStream)
         return response
 
     async def aclose(self) -> None:
