@@ -6,7 +6,7 @@ import asyncio
 import socket
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 import pytest
 
@@ -149,3 +149,24 @@ def test_concurrency_tunes_itself_at_the_defaults_a_user_gets() -> None:
     assert second.at >= first.at + 0.05  # the probe was answered before anything else was sent
     assert 4 <= fake.peak <= BrazeSettings.model_fields["max_concurrency"].default
     assert elapsed < batches * 0.05 / 3  # one at a time would take 4 s; this is far below
+
+
+def test_an_input_that_fails_midway_lets_the_batches_in_flight_finish(
+    server: FakeBrazeServer, fake: FakeBraze
+) -> None:
+    fake.delay = 0.02
+
+    def attributes() -> Iterator[dict[str, str]]:
+        for i in range(75 * 30):
+            if i == 75 * 12:
+                raise ValueError("line 901: not JSON")
+            yield {"external_id": f"u{i}"}
+
+    async def run() -> None:
+        async with AsyncBrazeClient.from_settings(make_settings(server.url)) as client:
+            await client.track_users(attributes=attributes())
+
+    with pytest.raises(ValueError, match="line 901"):
+        asyncio.run(run())
+    assert len(fake.requests_to("/users/track")) == 12  # every batch taken was sent and answered
+    assert server.wait_for_connections(0, timeout=5)
