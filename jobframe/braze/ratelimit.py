@@ -8,9 +8,9 @@ requests in flight, produces a burst of them; so the limiter keeps a local estim
 * an answer can only *lower* the estimate within a window (answers arrive out of order), and a
   new window (a later ``Reset``) starts from ``Remaining`` minus the requests still in flight;
 * what is left of a window is spent evenly until its reset: requests are spaced
-  ``(reset - now) / remaining`` apart, so a binding limit is used to the end of every window
-  instead of in a burst followed by a wait (when the budget exceeds what the client can use, the
-  spacing is shorter than a request and costs nothing);
+  ``(reset - now) / remaining`` apart, with a burst of a tenth of the limit tolerated, so a
+  binding limit is used to the end of every window instead of in a burst followed by a wait, and
+  a short job on a long window (250,000 requests an hour) is not slowed to the hourly average;
 * a 429 pauses the whole endpoint, not only the request that got it: until ``Retry-After``
   (seconds or an HTTP date) when given, until ``Reset`` when advertised, otherwise for one shared
   exponential backoff — 429s of requests sent before the pause began do not lengthen it.
@@ -40,6 +40,13 @@ _EPOCH_THRESHOLD = 1_000_000_000.0  # smaller Reset values are read as "seconds 
 _EPSILON = 0.001  # waits shorter than this are not worth a sleep
 RESET_MARGIN = 0.002  # a reset counts as passed this long after the announced time (rounding, clock skew)
 _UNKNOWN_RESET_WAIT = 0.005  # budget spent in a new window whose reset no answer has told yet
+BURST_SHARE = 0.1
+"""Share of a window's limit that may go at once before even spacing applies: a short job on a long
+window (250,000 an hour) is not slowed to the hourly average; a binding limit is still spread."""
+
+
+def _burst(limit: int | None) -> int:
+    return max(1, int((limit or 0) * BURST_SHARE))
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,14 +176,14 @@ class RateLimiter:
                 return max(w.reset + RESET_MARGIN - now, _EPSILON)  # never 0.0: that means "go"
             reset = w.next_reset()
             if reset is not None and w.remaining:
-                if now + _EPSILON < w.next_slot:
-                    return w.next_slot - now
-                # Spend what is left evenly until the reset. Counting from the planned slot (not
-                # from now) keeps a late wake-up from stretching the window; after a pause longer
-                # than one interval, counting starts afresh.
+                # Spend what is left evenly until the reset (a generic cell rate algorithm): one
+                # request per interval, a burst of up to BURST_SHARE of the limit tolerated. The
+                # interval is recomputed from what is left, so a late wake-up shortens the next.
                 interval = max(reset - now, 0.0) / w.remaining
-                base = w.next_slot if now - w.next_slot < interval else now
-                w.next_slot = base + interval
+                early = (_burst(w.limit) - 1) * interval
+                if now + _EPSILON < w.next_slot - early:
+                    return w.next_slot - early - now
+                w.next_slot = max(w.next_slot, now) + interval
             if w.remaining is not None:
                 w.remaining -= 1
             w.in_flight += 1

@@ -5,6 +5,7 @@ Exact numbers are used on purpose: these tests are what a mutation run (mutmut) 
 
 from __future__ import annotations
 
+import itertools
 import random
 from email.utils import formatdate
 
@@ -116,8 +117,8 @@ def test_the_rest_of_a_window_is_spent_evenly_until_its_reset() -> None:
     assert rl.acquire(EP, NOW + 0.4) == pytest.approx(0.1)
     assert rl.acquire(EP, NOW + 0.5) == 0.0  # 3 left over 1.5 s: still 0.5 s apart
     assert rl.acquire(EP, NOW + 0.5) == pytest.approx(0.5)
-    assert rl.acquire(EP, NOW + 1.2) == 0.0  # woke late: the next slot keeps the schedule
-    assert rl.acquire(EP, NOW + 1.2) == pytest.approx(0.2)  # 2 left over 0.8 s, from the 1.0 slot
+    assert rl.acquire(EP, NOW + 1.2) == 0.0  # woke late: what is left is spread over what is left
+    assert rl.acquire(EP, NOW + 1.2) == pytest.approx(0.4)  # 2 left over 0.8 s
 
 
 def test_a_spent_window_waits_for_its_reset_then_starts_full() -> None:
@@ -323,3 +324,21 @@ def test_a_relative_reset_in_an_answer() -> None:
     rl.acquire(EP, NOW)
     rl.release(EP, {"X-RateLimit-Limit": "5", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "2"}, NOW)
     assert rl.acquire(EP, NOW) == pytest.approx(2 + RESET_MARGIN)
+
+
+def test_a_tenth_of_the_limit_may_go_at_once_then_requests_are_spaced() -> None:
+    rl = limiter()
+    rl.acquire(EP, NOW)
+    rl.release(EP, headers(100, 100, NOW + 10), NOW)  # 0.1 s apart; a burst of 10 tolerated
+    assert [rl.acquire(EP, NOW) for _ in range(10)] == [0.0] * 10
+    assert rl.acquire(EP, NOW) > 0.0
+    went = [t for t in (NOW + i * 0.01 for i in range(1, 501)) if rl.acquire(EP, t) == 0.0]
+    gaps = [b - a for a, b in itertools.pairwise(went)]
+    assert 40 <= len(went) <= 50 and all(0.09 < gap < 0.13 for gap in gaps)  # then ~90 over 10 s
+
+
+def test_a_short_job_on_a_long_window_is_not_slowed_to_its_average() -> None:
+    rl = limiter()
+    rl.acquire(EP, NOW)
+    rl.release(EP, headers(250_000, 249_999, NOW + 3600), NOW)  # the hourly default budget
+    assert all(rl.acquire(EP, NOW + i * 0.001) == 0.0 for i in range(1_000))
