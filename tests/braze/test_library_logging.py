@@ -14,16 +14,22 @@ SCRIPT = textwrap.dedent(
     if sys.argv[1] == "stdlib":
         logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
     from jobframe.braze import AsyncBrazeClient, BrazeClient, BrazeSettings
-    from jobframe.braze.fake import FakeBraze
+    from jobframe.braze.fake import FakeBrazeServer
 
-    fake = FakeBraze()
-    fake.fail_next("/users/track", status=429, rate_limit_headers=False)  # a warning-level event too
-    settings = BrazeSettings(base_url="fake://braze", retry={"backoff_base": 0.01})
-    with BrazeClient.from_settings(settings, transport=fake.transport()) as client:
-        client.track_users(attributes=({"external_id": f"u{i}"} for i in range(20_000)))
+    with FakeBrazeServer(api_key="k") as server:  # a real socket, like Braze
+        server.app.fail_next("/users/track", status=429, rate_limit_headers=False)  # an info event
+        settings = BrazeSettings(base_url=server.url, api_key="k", retry={"backoff_base": 0.01})
+        with BrazeClient.from_settings(settings) as client:
+            client.track_users(attributes=({"external_id": f"u{i}"} for i in range(20_000)))
+            server.app.fail_next("/users/track", status=500)  # and a warning one
+            try:
+                client.track_users(attributes=[{"external_id": "x"}])
+            except Exception:
+                pass
 
     async def run():
-        async with AsyncBrazeClient.from_settings(settings) as client:
+        offline = BrazeSettings(base_url="fake://braze")
+        async with AsyncBrazeClient.from_settings(offline) as client:
             await client.send_message({"apple_push": {"alert": "x"}}, external_user_ids=["a", "b"])
 
     asyncio.run(run())
@@ -52,4 +58,5 @@ def test_a_script_that_configures_stdlib_logging_sees_the_events() -> None:
     done = _run("stdlib")
     assert done.stdout == ""
     assert "braze.request" in done.stderr and "braze.rate_limited" in done.stderr
+    assert "braze.duplicate_possible" in done.stderr
     assert "braze.fake_in_use" in done.stderr
