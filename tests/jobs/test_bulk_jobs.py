@@ -91,3 +91,21 @@ def test_both_bulk_jobs_run_offline_on_the_local_profile_with_progress(tmp_path:
         assert len(lines) <= duration / 5 + 2  # throttled: one line per 5 s at most, plus the last
         assert not [e for e in ran.events if str(e.get("event", "")).startswith("HTTP Request")]
         assert len(ran.events) < 40  # not one line per request (there were hundreds)
+
+
+def test_the_toolkit_shows_the_delivery_report_in_job_finished(
+    jobframe_run: JobRunner, fake_braze: FakeBraze, tmp_path: Path
+) -> None:
+    path = tmp_path / "users.txt"
+    path.write_text("".join(f"u{i}\n" for i in range(500)))
+    fake_braze.fail_next("/messages/send", status=503)  # the first (probe) send
+
+    result = jobframe_run("SendPushFromFile", {"path": str(path), "title": "Hi", "body": "x"})
+
+    assert result.exit_code == 75
+    delivery = result.event("job.finished")["delivery"]
+    assert delivery["delivered"]["batches"] == 0
+    assert [(b["batch"], b["ids"][:2]) for b in delivery["unknown"]] == [(0, ["u0", "u1"])]
+    assert delivery["never_sent"]["rest_from"] == {"batch": 1, "items": {"external_user_ids": [50, None]}}
+    assert delivery["never_sent"]["rest_items"] == 450
+    assert len(fake_braze.requests_to("/messages/send")) == 1
