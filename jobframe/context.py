@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from jobframe.deadline import Deadline
-from jobframe.progress import Progress
+from jobframe.progress import Progress, register_run
 
 __all__ = ["RunContext"]
 
@@ -23,6 +23,10 @@ class RunContext:
     run_id: str
     deadline: Deadline | None = None
     progress: Progress = field(default_factory=lambda: Progress(None))
+
+    def __post_init__(self) -> None:
+        # Libraries (the Braze clients' bulk calls) find the run's reporter through its run id.
+        register_run(self.run_id, self.progress)
 
     def seconds_left(self, now: datetime | None = None) -> float | None:
         """Seconds until the effective deadline, or ``None`` without one: check it before long steps."""

@@ -3,6 +3,10 @@
 JSON lines on stdout by default — what log collectors in a cluster parse — or a readable console
 rendering. Every line passes :class:`Redact` last before rendering, so a secret cannot reach the
 output through a key name, a known value, or an exception message.
+
+jobframe's library modules (the Braze and HTTP clients) log through :func:`library_logger`: inside
+a job their events join this pipeline; in a plain script that configured nothing they print
+nothing, as a library should (the ``jobframe`` stdlib logger carries a ``NullHandler``).
 """
 
 from __future__ import annotations
@@ -17,7 +21,16 @@ from typing import Any, Literal, TextIO
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
-__all__ = ["MASK", "LogFormat", "Redact", "configure_logging", "flush_logging", "get_logger"]
+__all__ = [
+    "MASK",
+    "ErrorFields",
+    "LogFormat",
+    "Redact",
+    "configure_logging",
+    "flush_logging",
+    "get_logger",
+    "library_logger",
+]
 
 MASK = "***"
 
@@ -52,9 +65,80 @@ LogFormat = Literal["json", "console"]
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")  # maxTokens -> max_Tokens
 
 
+# The stdlib convention for libraries: without it, Python's last-resort handler would print the
+# warnings of an unconfigured process to stderr.
+logging.getLogger("jobframe").addHandler(logging.NullHandler())
+
+QUIET_INFO = frozenset({"httpx"})
+"""stdlib loggers whose INFO lines are one per request: shown only at DEBUG (bulk jobs send thousands)."""
+
+
 def get_logger(name: str | None = None) -> Any:
     """A structlog logger; the same call jobs use (``jobframe.get_logger(__name__)``)."""
     return structlog.get_logger(name)
+
+
+class _LibraryLogger:
+    """structlog when the application configured it, otherwise the stdlib logger of the same name."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._stdlib = logging.getLogger(name)
+        self._structlog: Any = structlog.get_logger(name)
+
+    def _log(self, level: int, event: str, fields: dict[str, Any]) -> None:
+        if structlog.is_configured():
+            self._structlog.log(level, event, **fields)
+        elif self._stdlib.isEnabledFor(level):
+            detail = " ".join(f"{k}={v!r}" for k, v in fields.items())
+            self._stdlib.log(level, "%s %s", event, detail)
+
+    def debug(self, event: str, **fields: Any) -> None:
+        self._log(logging.DEBUG, event, fields)
+
+    def info(self, event: str, **fields: Any) -> None:
+        self._log(logging.INFO, event, fields)
+
+    def warning(self, event: str, **fields: Any) -> None:
+        self._log(logging.WARNING, event, fields)
+
+    def __repr__(self) -> str:
+        return f"library_logger({self._name!r})"
+
+
+def library_logger(name: str) -> _LibraryLogger:
+    """The logger of a jobframe library module: silent unless the application configures logging."""
+    return _LibraryLogger(name)
+
+
+class ErrorFields:
+    """Add the structured fields an exception offers (``log_fields()``) to the line that logs it.
+
+    ``job.finished`` logs the job's error with ``exc_info``; an error that knows more than its
+    message (a Braze bulk call's delivery report) puts it into the same line as fields.
+    """
+
+    def __call__(self, logger: WrappedLogger, method_name: str, event_dict: EventDict) -> EventDict:
+        error = event_dict.get("exc_info")
+        fields = getattr(error, "log_fields", None)
+        if isinstance(error, BaseException) and callable(fields):
+            for key, value in fields().items():
+                event_dict.setdefault(key, value)
+        return event_dict
+
+
+class _QuietInfo(logging.Filter):
+    """Turn per-request INFO lines of :data:`QUIET_INFO` loggers into DEBUG ones."""
+
+    def __init__(self, level: int) -> None:
+        super().__init__()
+        self._level = level
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.INFO and record.name.partition(".")[0] in QUIET_INFO:
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            return self._level <= logging.DEBUG
+        return True
 
 
 class Redact:
@@ -121,6 +205,7 @@ def configure_logging(
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         _timestamp(),
+        ErrorFields(),
     ]
     renderer: Processor
     if fmt == "json":
@@ -132,7 +217,9 @@ def configure_logging(
         tail = [structlog.processors.format_exc_info, redact]
         renderer = structlog.dev.ConsoleRenderer(colors=stream.isatty())
 
+    numeric = level if isinstance(level, int) else logging.getLevelNamesMapping()[level.upper()]
     handler = logging.StreamHandler(stream)
+    handler.addFilter(_QuietInfo(numeric))
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,
@@ -144,7 +231,7 @@ def configure_logging(
     for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(handler)
-    root.setLevel(level if isinstance(level, int) else level.upper())
+    root.setLevel(numeric)
 
     structlog.configure(
         processors=[

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from jobframe.braze import AsyncBrazeClient
+from jobframe.progress import Counted
 
 __all__ = ["UpdateAttributesParams", "UpdateUserAttributes", "read_attributes"]
 
@@ -23,9 +24,11 @@ class UpdateAttributesParams(BaseModel):
     max_errors_reported: int = Field(20, ge=0, description="Rejected objects listed in the result.")
 
 
-def read_attributes(path: Path, fmt: str = "auto") -> Iterator[dict[str, Any]]:
-    """Attribute objects read one line at a time. Empty CSV cells are left out (not cleared)."""
-    kind = fmt if fmt != "auto" else ("jsonl" if path.suffix.lower() in {".jsonl", ".ndjson"} else "csv")
+def _kind(path: Path, fmt: str) -> str:
+    return fmt if fmt != "auto" else ("jsonl" if path.suffix.lower() in {".jsonl", ".ndjson"} else "csv")
+
+
+def _attributes(path: Path, kind: str) -> Iterator[dict[str, Any]]:
     with path.open(encoding="utf-8", newline="") as handle:
         if kind == "jsonl":
             for line in handle:
@@ -34,6 +37,21 @@ def read_attributes(path: Path, fmt: str = "auto") -> Iterator[dict[str, Any]]:
             return
         for row in csv.DictReader(handle):
             yield {key: value for key, value in row.items() if key and value not in (None, "")}
+
+
+def _count(path: Path, kind: str) -> int:
+    with path.open("rb") as handle:
+        lines = sum(1 for line in handle if line.strip())
+    return lines if kind == "jsonl" else max(lines - 1, 0)  # CSV: the header is no object
+
+
+def read_attributes(path: Path, fmt: str = "auto") -> Counted[dict[str, Any]]:
+    """Attribute objects read one line at a time. Empty CSV cells are left out (not cleared).
+
+    The object count (for progress ``N/M``) is one cheap pass over the lines, made when first asked.
+    """
+    kind = _kind(path, fmt)
+    return Counted(lambda: _attributes(path, kind), lambda: _count(path, kind))
 
 
 class UpdateUserAttributes:

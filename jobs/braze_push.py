@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from jobframe.braze import BrazeClient, Messages
+from jobframe.progress import Counted
 
 __all__ = ["SendPushFromFile", "SendPushParams", "read_ids"]
 
@@ -22,13 +23,20 @@ class SendPushParams(BaseModel):
     retry_unsafe: bool = Field(False, description="Repeat a batch after a 5xx/timeout (duplicates possible).")
 
 
-def read_ids(path: Path) -> Iterator[str]:
-    """External ids, one per line, read lazily; blank lines and ``#`` comments are skipped."""
+def _ids(path: Path) -> Iterator[str]:
     with path.open(encoding="utf-8") as lines:
         for line in lines:
             external_id = line.strip()
             if external_id and not external_id.startswith("#"):
                 yield external_id
+
+
+def read_ids(path: Path) -> Counted[str]:
+    """External ids, one per line, read lazily; blank lines and ``#`` comments are skipped.
+
+    The count (for progress ``N/M``) is one cheap pass over the file, made when first asked.
+    """
+    return Counted(lambda: _ids(path), lambda: sum(1 for _ in _ids(path)))
 
 
 class SendPushFromFile:

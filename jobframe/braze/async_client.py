@@ -1,87 +1,52 @@
 """``AsyncBrazeClient``: the asyncio shell around the sans-I/O core, over ``httpx.AsyncClient``.
 
-Same decisions as the sync client (they come from the same :class:`Exchange`), plus concurrency:
-a batched operation keeps up to ``max_concurrency`` batches in flight, every call of the client
-shares one semaphore of that size and one rate limiter, and new batches are pulled from the input
-only when a slot is free, so memory stays flat.
+Same decisions as the sync client (they come from the same core, :mod:`jobframe.braze.shell`),
+plus concurrency: a batched call keeps as many batches in flight as the endpoint's self-tuning
+limit allows (:mod:`jobframe.braze.concurrency`; never above ``max_concurrency`` for the whole
+client), and new batches are pulled from the input only when one may start, so memory stays flat.
 
-On the first failed batch no new batch is started; batches already sent are awaited (cancelling
-an in-flight send would only make its outcome unknown) and then the first error is raised.
+On the first failed batch no new batch is started, and batches waiting to be sent are not sent;
+batches already sent are awaited (cancelling an in-flight send would only make its outcome
+unknown) and then the first error is raised with the call's delivery report.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator
 from types import TracebackType
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 
-from jobframe.braze.errors import BrazeError
-from jobframe.braze.exchange import Call, Done, Exchange, Send, Wait
-from jobframe.braze.planner import Planner
-from jobframe.braze.plans import CampaignPager, Plan
+from jobframe.braze.exchange import Answer, Call, Done, Exchange, Fail, Send, Wait
+from jobframe.braze.plans import CampaignPager, Plan, single
 from jobframe.braze.results import CampaignSummary
 from jobframe.braze.settings import BrazeSettings
-from jobframe.braze.shell import ClientShell, ClientState, auth_headers, fake_or
+from jobframe.braze.shell import ClientShell
+from jobframe.braze.stream import Stream
 from jobframe.http import async_client
 
 __all__ = ["AsyncBrazeClient"]
 
-P = ParamSpec("P")
 R = TypeVar("R")
-Method = Callable[Concatenate["AsyncBrazeClient", P], Coroutine[Any, Any, R]]
-
-
-def _plan(build: Callable[Concatenate[Planner, P], Plan[R]]) -> Method[P, R]:
-    @functools.wraps(build)
-    async def method(self: AsyncBrazeClient, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        return await self._run(build(self._state.planner, *args, **kwargs))
-
-    return method
-
-
-def _call(build: Callable[Concatenate[Planner, P], Call[R]]) -> Method[P, R]:
-    @functools.wraps(build)
-    async def method(self: AsyncBrazeClient, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        return await self._execute(build(self._state.planner, *args, **kwargs))
-
-    return method
-
-
-def _pages(
-    build: Callable[Concatenate[Planner, P], CampaignPager],
-) -> Callable[Concatenate[AsyncBrazeClient, P], AsyncIterator[CampaignSummary]]:
-    @functools.wraps(build)
-    async def method(
-        self: AsyncBrazeClient, /, *args: P.args, **kwargs: P.kwargs
-    ) -> AsyncIterator[CampaignSummary]:
-        pager = build(self._state.planner, *args, **kwargs)
-        while (call := pager.next_call()) is not None:
-            for campaign in pager.receive(await self._execute(call)):
-                yield campaign
-
-    return method
 
 
 class AsyncBrazeClient(ClientShell[httpx.AsyncClient]):
     """Concurrent Braze REST client. Use as an async context manager, or await :meth:`aclose`."""
 
-    def __init__(self, http: httpx.AsyncClient, state: ClientState) -> None:
-        super().__init__(http, state)
-        self._slots = asyncio.Semaphore(state.settings.max_concurrency)
+    _connect = staticmethod(async_client)
+
+    def __init__(self, http: httpx.AsyncClient, settings: BrazeSettings, **core: Any) -> None:
+        super().__init__(http, settings, **core)
+        self._slot_freed = asyncio.Event()
 
     @classmethod
     def from_settings(
         cls, settings: BrazeSettings, *, transport: httpx.AsyncBaseTransport | None = None
     ) -> AsyncBrazeClient:
         """Build the client from settings; see :meth:`BrazeClient.from_settings`."""
-        headers = auth_headers(settings)
-        transport = fake_or(settings, transport)
-        http = async_client(settings.http_settings(), headers=headers, transport=transport)
-        return cls(http, ClientState(settings))
+        return cls(cls._http_for(settings, transport), settings)
 
     async def aclose(self) -> None:
         """Close the ``httpx`` client and its connections."""
@@ -95,75 +60,59 @@ class AsyncBrazeClient(ClientShell[httpx.AsyncClient]):
     ) -> None:
         await self.aclose()
 
-    async def _execute(self, call: Call[R]) -> R:
-        async with self._slots:
-            exchange = Exchange(call, self._state.ctx)
-            action = exchange.start()
-            while True:
-                if isinstance(action, Wait):
-                    await asyncio.sleep(action.seconds)
-                    action = exchange.resume()
-                elif isinstance(action, Send):
-                    request = self._http.build_request(
-                        action.method, action.path, json=action.json, params=action.params
-                    )
-                    exchange.sent(request.headers)
-                    try:
-                        response = await self._http.send(request)
-                    except httpx.TransportError as error:
-                        action = exchange.fail(error)
-                        continue
-                    action = exchange.receive(response.status_code, response.headers, response.content)
-                elif isinstance(action, Done):
-                    return action.value
-                else:
-                    raise action.error
+    async def _next(self, stream: Stream[Any]) -> Call[Any] | None:
+        """Wait until the endpoint's limit lets one more call start, then take it from the stream."""
+        while not (stream.stopped or self._concurrency.can_start(stream.endpoint)):
+            self._slot_freed.clear()
+            await self._slot_freed.wait()
+        call = stream.next_call()
+        if call is not None:
+            self._concurrency.started(stream.endpoint)
+        return call
 
     async def _run(self, plan: Plan[R]) -> R:
-        limit = self._state.settings.max_concurrency
-        calls: dict[asyncio.Task[Any], Call[Any]] = {}
-        failure: tuple[Call[Any], BaseException] | None = None
-
-        def collect(done: set[asyncio.Task[Any]]) -> None:
-            nonlocal failure
-            for task in sorted(done, key=lambda t: calls[t].batch_index or 0):
-                call = calls.pop(task)
-                error = task.exception()
-                if error is None:
-                    plan.fold(call, task.result())
-                elif failure is None:
-                    failure = (call, error)
-
+        stream = self._stream(plan)
+        running: set[asyncio.Task[None]] = set()
         try:
-            for call in plan.calls:
-                calls[asyncio.create_task(self._execute(call))] = call
-                if len(calls) >= limit:
-                    done, _ = await asyncio.wait(calls, return_when=asyncio.FIRST_COMPLETED)
-                    collect(done)
-                    if failure is not None:
-                        break
-            while calls:
-                done, _ = await asyncio.wait(calls, return_when=asyncio.FIRST_COMPLETED)
-                collect(done)
-        except BaseException:
-            for task in calls:
+            try:
+                while (call := await self._next(stream)) is not None:
+                    running.add(asyncio.create_task(self._attempt(call, stream)))
+                    running = {task for task in running if not task.done()}
+            finally:  # the input failed, or every call was handed out: let those in flight finish
+                outcomes = await asyncio.gather(*running, return_exceptions=True)
+        except asyncio.CancelledError:
+            for task in running:
                 task.cancel()
-            await asyncio.gather(*calls, return_exceptions=True)
+            await asyncio.gather(*running, return_exceptions=True)
             raise
-        if failure is not None:
-            call, error = failure
-            if isinstance(error, BrazeError):
-                plan.failed(call, error)
-            raise error
-        return plan.done()
+        for outcome in outcomes:
+            if isinstance(outcome, Exception):
+                raise outcome
+        return stream.result()
 
-    send_message = _plan(Planner.send_message)
-    trigger_campaign = _plan(Planner.trigger_campaign)
-    trigger_canvas = _plan(Planner.trigger_canvas)
-    track_users = _plan(Planner.track_users)
-    export_users = _plan(Planner.export_users)
-    create_send_id = _call(Planner.create_send_id)
-    campaign_data_series = _call(Planner.campaign_data_series)
-    send_data_series = _call(Planner.send_data_series)
-    campaign_details = _call(Planner.campaign_details)
-    iter_campaigns = _pages(Planner.iter_campaigns)
+    async def _attempt(self, call: Call[Any], stream: Stream[Any]) -> None:
+        exchange = self._exchange(call, stream)
+        try:
+            action = exchange.start()
+            while not isinstance(action, Done | Fail):
+                action = exchange.advance(await self._perform(exchange, action))
+            stream.settle(call, action)
+        finally:
+            self._concurrency.finished(
+                stream.endpoint, exchange.latency, failed=exchange.congested, waited=exchange.waited
+            )
+            self._slot_freed.set()
+
+    async def _perform(self, exchange: Exchange[Any], action: Wait | Send) -> Answer | Exception | None:
+        if isinstance(action, Wait):
+            await asyncio.sleep(action.seconds)
+            return None
+        try:
+            return self._answer(await self._http.send(self._request(exchange, action)))
+        except httpx.TransportError as error:
+            return error
+
+    async def _pages(self, pager: CampaignPager) -> AsyncIterator[CampaignSummary]:
+        while (call := pager.next_call()) is not None:
+            for campaign in pager.receive(await self._run(single(call))):
+                yield campaign

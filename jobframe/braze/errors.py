@@ -11,15 +11,21 @@ messages:
   ``BrazeDuplicatePossibleError`` are :class:`~jobframe.errors.RetryableError` (exit 75).
 
 No exception ever holds the API key: errors are built from status, endpoint and Braze's body only,
-and that body is scrubbed of the key before it is stored (see ``core``).
+and that body is scrubbed of the key before it is stored (see ``exchange``).
+
+A failed batched call also carries its :class:`~jobframe.braze.delivery.DeliveryReport`
+(``delivery``): its summary ends the message and its fields join the ``job.finished`` line.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from jobframe.errors import ConfigurationError, JobframeError, RetryableError
 from jobframe.exit_codes import ExitCode
+
+if TYPE_CHECKING:
+    from jobframe.braze.delivery import DeliveryReport
 
 __all__ = [
     "BrazeAuthError",
@@ -41,8 +47,8 @@ class BrazeError(JobframeError):
     """Base class of every error the Braze clients raise.
 
     ``endpoint`` is the API path (``/users/track``). ``batch_index`` is set when the call was one
-    batch of a larger input, and ``partial_result`` then holds what the earlier batches achieved
-    (so an operator knows what *was* sent before the failure).
+    batch of a larger input; ``partial_result`` then holds what the delivered batches achieved and
+    ``delivery`` says, batch by batch, what was delivered, unknown, failed or never sent.
     """
 
     exit_code: ClassVar[ExitCode] = ExitCode.FAILED
@@ -54,10 +60,16 @@ class BrazeError(JobframeError):
         self.attempts = attempts
         self.batch_index: int | None = None
         self.partial_result: Any = None
+        self.delivery: DeliveryReport | None = None
 
     def __str__(self) -> str:
         where = f" (batch {self.batch_index})" if self.batch_index is not None else ""
-        return f"{self.endpoint}{where}: {self.message}"
+        report = f" [{self.delivery.summary()}]" if self.delivery is not None else ""
+        return f"{self.endpoint}{where}: {self.message}{report}"
+
+    def log_fields(self) -> dict[str, Any]:
+        """Fields for the log line that reports this error (see ``jobframe.logs.ErrorFields``)."""
+        return {"delivery": self.delivery.as_dict()} if self.delivery is not None else {}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self)!r})"

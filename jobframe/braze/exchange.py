@@ -1,15 +1,13 @@
 """The sans-I/O core of one Braze request: what to send, how long to wait, when to give up.
 
 An :class:`Exchange` never touches a socket or a clock it was not given. The sync and async
-clients drive it with the same loop::
+clients drive it with the same loop, doing only the I/O each action asks for::
 
     action = exchange.start()
-    while True:
-        Wait  -> sleep(action.seconds);       action = exchange.resume()
-        Send  -> response = http.request(..); action = exchange.receive(status, headers, body)
-                 (on an httpx.TransportError:  action = exchange.fail(error))
-        Done  -> return action.value
-        Fail  -> raise action.error
+    while action is not Done/Fail:
+        Wait  -> sleep(action.seconds);           reply = None
+        Send  -> reply = Answer(status, headers, body), or the httpx.TransportError raised
+        action = exchange.advance(reply)
 
 so retry safety, rate limiting and error mapping exist once. A retry library (tenacity, stamina)
 does not fit here: those wrap and *call* a function and sleep themselves, while this core must
@@ -22,11 +20,10 @@ import json
 import random
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import httpx
-import structlog
 from pydantic import ValidationError
 
 from jobframe.braze.endpoints import Endpoint
@@ -43,14 +40,26 @@ from jobframe.braze.errors import (
     BrazeTransportDuplicatePossibleError,
     BrazeTransportError,
 )
-from jobframe.braze.ratelimit import RESET_MARGIN, RateLimiter, backoff_delay
-from jobframe.braze.redact import Redactor
+from jobframe.braze.ratelimit import RateLimiter, backoff_delay
 from jobframe.braze.settings import RateLimitSettings, RetrySettings
+from jobframe.logs import Redact, library_logger
 
-__all__ = ["Action", "Call", "Done", "Exchange", "ExchangeContext", "Fail", "Send", "Wait", "never_sent"]
+__all__ = [
+    "Action",
+    "Answer",
+    "Call",
+    "Done",
+    "Exchange",
+    "ExchangeContext",
+    "Fail",
+    "NotSentError",
+    "Send",
+    "Wait",
+    "never_sent",
+]
 
 T = TypeVar("T")
-logger = structlog.get_logger("jobframe.braze")
+logger = library_logger("jobframe.braze")
 
 _STATUS_ERRORS: dict[int, type[BrazeHTTPError]] = {
     400: BrazeBadRequestError,
@@ -63,7 +72,11 @@ _UNSAFE_HINT = "duplicate possible: Braze may have acted on it; not retried (opt
 
 @dataclass(frozen=True, slots=True)
 class Call(Generic[T]):
-    """One request to make: endpoint, body or query, how to parse success, retry opt-in."""
+    """One request to make: endpoint, body or query, how to parse success, retry opt-in.
+
+    A batch of a larger input also carries its ``batch_index``, its object count (``size``) and
+    ``items``: for each input array, the ``[start, stop)`` slice of the caller's input it holds.
+    """
 
     endpoint: Endpoint
     parse: Callable[[Any], T]
@@ -72,23 +85,33 @@ class Call(Generic[T]):
     retry_unsafe: bool = False
     batch_index: int | None = None
     size: int = 0
+    items: Mapping[str, tuple[int, int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
 class Wait:
-    """Sleep this long, then call :meth:`Exchange.resume`."""
+    """Sleep this long, then call :meth:`Exchange.advance` with ``None``."""
 
     seconds: float
 
 
 @dataclass(frozen=True, slots=True)
 class Send:
-    """Send this request, then report the outcome to :meth:`Exchange.receive` or ``fail``."""
+    """Send this request, then report the outcome to :meth:`Exchange.advance`."""
 
     method: str
     path: str
     json: Any
     params: Mapping[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """An HTTP response as the core needs it."""
+
+    status: int
+    headers: Mapping[str, str]
+    content: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,12 +123,21 @@ class Done(Generic[T]):
 
 @dataclass(frozen=True, slots=True)
 class Fail:
-    """The call failed for good: raise ``error``."""
+    """The call failed for good: raise ``error``.
+
+    ``ambiguous`` is true when Braze may have acted on one of its attempts (a 5xx or a timeout
+    after the request was written): the outcome is unknown, not merely failed.
+    """
 
     error: BrazeError
+    ambiguous: bool = False
 
 
 Action = Wait | Send | Done[T] | Fail
+
+
+class NotSentError(BrazeError):
+    """A batch that was not sent because its call stopped (an earlier batch failed)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,9 +147,9 @@ class ExchangeContext:
     retry: RetrySettings
     rate_limit: RateLimitSettings
     limiter: RateLimiter
-    redactor: Redactor
+    redact: Redact
     clock: Callable[[], float] = time.time
-    rng: random.Random = random.Random()  # noqa: RUF009 - one shared generator is intended
+    rng: random.Random = field(default_factory=random.Random)
 
 
 def never_sent(error: Exception) -> bool:
@@ -137,14 +169,33 @@ def _body(content: bytes) -> tuple[Any, str | None]:
         return None, content[:200].decode("utf-8", "replace").strip() or None
 
 
-class Exchange(Generic[T]):
-    """State machine for one request with its retries. Not reusable; create one per call."""
+def _never_stopped() -> bool:
+    return False
 
-    def __init__(self, call: Call[T], ctx: ExchangeContext) -> None:
+
+class Exchange(Generic[T]):
+    """State machine for one request with its retries. Not reusable; create one per call.
+
+    ``stopped`` is asked before every attempt: once it says yes (another batch of the same call
+    failed) nothing more is sent and the call ends in :class:`NotSentError`.
+    """
+
+    def __init__(
+        self, call: Call[T], ctx: ExchangeContext, *, stopped: Callable[[], bool] = _never_stopped
+    ) -> None:
         self._call = call
         self._ctx = ctx
+        self._stopped = stopped
         self._attempts = 0
         self._sent_at = 0.0
+        self.latency: float | None = None
+        """Seconds from send to answer of the last answered attempt."""
+        self.waited = 0.0
+        """Seconds the rate limiter held this call back, all attempts together."""
+        self.congested = False
+        """An attempt was answered 429 or 5xx, or failed in transport."""
+        self.ambiguous = False
+        """Braze may have acted on an attempt (5xx or timeout after the request was written)."""
 
     @property
     def attempts(self) -> int:
@@ -159,13 +210,27 @@ class Exchange(Generic[T]):
         """The first action: wait for the rate limiter, or send."""
         return self.resume()
 
+    def advance(self, reply: Answer | Exception | None) -> Action[T]:
+        """The next action after the last one: ``None`` after a :class:`Wait`, the response (or
+        the transport error) after a :class:`Send`."""
+        if isinstance(reply, Answer):
+            return self.receive(reply.status, reply.headers, reply.content)
+        if isinstance(reply, Exception):
+            return self.fail(reply)
+        return self.resume()
+
     def resume(self) -> Action[T]:
-        """After a :class:`Wait`: ask the limiter again, then send."""
+        """Ask the limiter, then send (or stop, when the call was stopped meanwhile)."""
+        if self._stopped():
+            why = "not sent: an earlier batch of this call failed"
+            return self._fail(NotSentError(why, endpoint=self._path, attempts=self._attempts))
         now = self._ctx.clock()
         delay = self._ctx.limiter.acquire(self._path, now)
         if delay > 0:
             if delay > self._ctx.rate_limit.max_wait:
-                return Fail(self._rate_limited(429, None, None, f"budget spent; reset in {delay:.1f}s"))
+                why = f"next request allowed in {delay:.1f}s, beyond rate_limit.max_wait"
+                return self._fail(self._rate_limited(429, None, None, why))
+            self.waited += delay
             return Wait(delay)
         self._attempts += 1
         self._sent_at = now
@@ -174,78 +239,89 @@ class Exchange(Generic[T]):
 
     def sent(self, headers: Mapping[str, str]) -> None:
         """Log the request as built by the shell (headers masked; no body: it holds user data)."""
+        # pragma: no mutate start
         logger.debug(
             "braze.request",
             method=self._call.endpoint.method,
             endpoint=self._path,
             attempt=self._attempts,
-            headers=self._ctx.redactor.headers(headers),
+            headers=self._ctx.redact.scrub(dict(headers)),
             items=self._call.size,
         )
+        # pragma: no mutate end
 
     def receive(self, status: int, headers: Mapping[str, str], content: bytes) -> Action[T]:
         """Interpret an HTTP response."""
         now = self._ctx.clock()
-        info = self._ctx.limiter.release(self._path, headers, now, rate_limited=status == 429)
+        self.latency = now - self._sent_at
+        info = self._ctx.limiter.release(
+            self._path, headers, now, rate_limited=status == 429, sent_at=self._sent_at
+        )
+        # pragma: no mutate start
         logger.debug(
             "braze.response",
             endpoint=self._path,
             status=status,
             attempt=self._attempts,
-            elapsed_ms=round((now - self._sent_at) * 1000, 1),
+            elapsed_ms=round(self.latency * 1000, 1),
             rate_limit_remaining=info.remaining,
             rate_limit_reset=info.reset,
         )
+        # pragma: no mutate end
         body, text = _body(content)
         if 200 <= status < 300:
             try:
                 return Done(self._call.parse(body if isinstance(body, dict) else {}))
             except ValidationError as exc:
                 detail = f"unexpected success body ({exc.error_count()} validation errors)"
-                return Fail(BrazeError(detail, endpoint=self._path, attempts=self._attempts))
+                return self._fail(BrazeError(detail, endpoint=self._path, attempts=self._attempts))
         message, errors = self._message(body, text)
         if status == 429:
-            return self._on_429(info.reset, now, message, errors)
+            return self._on_429(now, message, errors)
         if status >= 500:
-            return self._on_server_error(status, message, errors)
+            return self._on_server_error(status, message, errors, info.retry_after)
         cls = _STATUS_ERRORS.get(status, BrazeBadRequestError)
-        return Fail(self._http_error(cls, status, message, errors, f"HTTP {status}: {message}"))
+        return self._fail(self._http_error(cls, status, message, errors, f"HTTP {status}: {message}"))
 
     def fail(self, error: Exception) -> Action[T]:
         """Interpret a transport failure (an ``httpx.TransportError`` raised while sending)."""
         self._ctx.limiter.release(self._path, None, self._ctx.clock())
-        detail = self._ctx.redactor.text(f"{type(error).__name__}: {error}")
-        if never_sent(error) or self._repeatable:
-            if self._attempts < self._ctx.retry.max_attempts:
-                return self._backoff(detail)
-            return Fail(
-                BrazeTransportError(
-                    f"{detail} (gave up after {self._attempts} attempts)",
-                    endpoint=self._path,
-                    attempts=self._attempts,
+        self.congested = True
+        detail = self._ctx.redact.scrub(f"{type(error).__name__}: {error}")
+        reached = not never_sent(error)
+        if reached and not self._repeatable:
+            # pragma: no mutate start
+            logger.warning("braze.duplicate_possible", endpoint=self._path, reason=detail)
+            # pragma: no mutate end
+            self.ambiguous = True
+            return self._fail(
+                BrazeTransportDuplicatePossibleError(
+                    f"{detail}; {_UNSAFE_HINT}", endpoint=self._path, attempts=self._attempts
                 )
             )
-        logger.warning("braze.duplicate_possible", endpoint=self._path, reason=detail)
-        return Fail(
-            BrazeTransportDuplicatePossibleError(
-                f"{detail}; {_UNSAFE_HINT}", endpoint=self._path, attempts=self._attempts
-            )
-        )
+        self.ambiguous = self.ambiguous or (reached and not self._call.endpoint.repeatable)
+        if self._attempts < self._ctx.retry.max_attempts:
+            return self._backoff(detail, None)  # pragma: no mutate (the reason is only logged)
+        give_up = f"{detail} (gave up after {self._attempts} attempts)"
+        return self._fail(BrazeTransportError(give_up, endpoint=self._path, attempts=self._attempts))
 
     @property
     def _repeatable(self) -> bool:
         return self._call.endpoint.repeatable or self._call.retry_unsafe
 
+    def _fail(self, error: BrazeError) -> Fail:
+        return Fail(error, ambiguous=self.ambiguous)
+
     def _message(self, body: Any, text: str | None) -> tuple[str, list[Any]]:
-        redact = self._ctx.redactor
+        scrub = self._ctx.redact.scrub
         if isinstance(body, dict):
             errors = body.get("errors")
             message = body.get("message")
             return (
-                redact.text(str(message)) if message is not None else "no message",
-                redact.json(errors) if isinstance(errors, list) else [],
+                scrub(str(message)) if message is not None else "no message",
+                scrub(errors) if isinstance(errors, list) else [],
             )
-        return (f"non-JSON body: {redact.text(text)!r}" if text else "empty body"), []
+        return (f"non-JSON body: {scrub(text)!r}" if text else "empty body"), []
 
     def _http_error(
         self, cls: type[BrazeHTTPError], status: int, message: str, errors: list[Any], text: str
@@ -266,39 +342,53 @@ class Exchange(Generic[T]):
             BrazeRateLimitedError, status, message or why, errors or [], f"rate limited: {why}"
         )
 
-    def _on_429(self, reset: float | None, now: float, message: str, errors: list[Any]) -> Action[T]:
+    def _on_429(self, now: float, message: str, errors: list[Any]) -> Action[T]:
+        self.congested = True
         if self._attempts >= self._ctx.retry.max_attempts:
-            return Fail(self._rate_limited(429, message, errors, f"gave up after {self._attempts} attempts"))
-        if reset is None:
-            return self._backoff("HTTP 429 without X-RateLimit-Reset")
-        wait = max(reset - now, 0.0) + RESET_MARGIN
+            return self._fail(
+                self._rate_limited(429, message, errors, f"gave up after {self._attempts} attempts")
+            )
+        wait = self._ctx.limiter.wait_after(self._path, now)
         if wait > self._ctx.rate_limit.max_wait:
-            why = f"reset in {wait:.1f}s exceeds rate_limit.max_wait={self._ctx.rate_limit.max_wait}s"
-            return Fail(self._rate_limited(429, message, errors, why))
+            why = f"must wait {wait:.1f}s, beyond rate_limit.max_wait={self._ctx.rate_limit.max_wait}s"
+            return self._fail(self._rate_limited(429, message, errors, why))
+        # pragma: no mutate start
         logger.info("braze.rate_limited", endpoint=self._path, wait_s=round(wait, 3), attempt=self._attempts)
-        return Wait(wait) if wait > 0 else self.resume()
+        # pragma: no mutate end
+        return self.resume()
 
-    def _on_server_error(self, status: int, message: str, errors: list[Any]) -> Action[T]:
+    def _on_server_error(
+        self, status: int, message: str, errors: list[Any], retry_after: float | None
+    ) -> Action[T]:
+        self.congested = True
         text = f"HTTP {status}: {message}"
+        if not self._call.endpoint.repeatable:
+            self.ambiguous = True
         if not self._repeatable:
+            # pragma: no mutate start
             logger.warning("braze.duplicate_possible", endpoint=self._path, status=status)
-            return Fail(
+            # pragma: no mutate end
+            return self._fail(
                 self._http_error(
                     BrazeServerDuplicatePossibleError, status, message, errors, f"{text}; {_UNSAFE_HINT}"
                 )
             )
+        if retry_after is not None and retry_after > self._ctx.rate_limit.max_wait:
+            why = f"{text} (Retry-After {retry_after:.1f}s is beyond rate_limit.max_wait)"
+            return self._fail(self._http_error(BrazeServerError, status, message, errors, why))
         if self._attempts < self._ctx.retry.max_attempts:
-            return self._backoff(text)
-        return Fail(
-            self._http_error(
-                BrazeServerError, status, message, errors, f"{text} (gave up after {self._attempts} attempts)"
-            )
-        )
+            return self._backoff(text, retry_after)  # pragma: no mutate (the reason is only logged)
+        give_up = f"{text} (gave up after {self._attempts} attempts)"
+        return self._fail(self._http_error(BrazeServerError, status, message, errors, give_up))
 
-    def _backoff(self, reason: str) -> Wait:
+    def _backoff(self, reason: str, retry_after: float | None) -> Action[T]:
         retry = self._ctx.retry
         delay = backoff_delay(self._attempts, retry.backoff_base, retry.backoff_cap, self._ctx.rng)
+        if retry_after is not None:
+            delay = max(delay, retry_after)
+        # pragma: no mutate start
         logger.warning(
             "braze.retry", endpoint=self._path, reason=reason, attempt=self._attempts, delay_s=round(delay, 3)
         )
+        # pragma: no mutate end
         return Wait(delay)

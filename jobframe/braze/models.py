@@ -28,7 +28,7 @@ _USER_KEYS = ("external_id", "user_alias", "braze_id", "email", "phone")
 class UserAlias(BaseModel):
     """A user named by alias instead of external id."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     alias_name: str
     alias_label: str
@@ -37,7 +37,7 @@ class UserAlias(BaseModel):
 class Recipient(BaseModel):
     """One recipient of a campaign or canvas trigger: exactly one of the three identifiers."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     external_user_id: str | None = None
     user_alias: UserAlias | None = None
@@ -60,7 +60,7 @@ class Recipient(BaseModel):
 class Messages(BaseModel):
     """The ``messages`` object of ``/messages/send``: one payload dict per channel."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     apple_push: dict[str, Any] | None = None
     android_push: dict[str, Any] | None = None
@@ -74,7 +74,7 @@ class Messages(BaseModel):
 class _UserObject(BaseModel):
     """Shared identifier fields of ``/users/track`` objects (at least one is required by Braze)."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     external_id: str | None = None
     user_alias: UserAlias | None = None

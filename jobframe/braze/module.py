@@ -9,35 +9,47 @@ Wire it into an application container with its settings::
 
 Clients are ``Resource`` providers (never plain Singletons, which nobody closes): jobframe's
 teardown closes them after the job. ``base_url="fake://braze"`` gives clients on the in-process
-fake; a real instance without ``api_key`` fails with ``ConfigurationError`` (exit 78) when the
-client is first needed.
+fake. The testing toolkit reuses the two initialisers with a ``transport`` (the test's fake).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from typing import TYPE_CHECKING
 
 from dependency_injector import containers, providers
 
-from jobframe.braze.async_client import AsyncBrazeClient
 from jobframe.braze.settings import BrazeSettings
-from jobframe.braze.sync_client import BrazeClient
+
+if TYPE_CHECKING:
+    import httpx
+
+    from jobframe.braze.async_client import AsyncBrazeClient
+    from jobframe.braze.sync_client import BrazeClient
 
 __all__ = ["BrazeModule", "async_braze_client", "braze_client"]
 
 
-def braze_client(settings: BrazeSettings) -> Iterator[BrazeClient]:
+def braze_client(
+    settings: BrazeSettings, transport: httpx.BaseTransport | None = None
+) -> Iterator[BrazeClient]:
     """Resource initialiser: a :class:`BrazeClient`, closed on teardown."""
-    client = BrazeClient.from_settings(settings)
+    from jobframe.braze.sync_client import BrazeClient  # noqa: PLC0415 - loaded when first provided
+
+    client = BrazeClient.from_settings(settings, transport=transport)
     try:
         yield client
     finally:
         client.close()
 
 
-async def async_braze_client(settings: BrazeSettings) -> AsyncIterator[AsyncBrazeClient]:
+async def async_braze_client(
+    settings: BrazeSettings, transport: httpx.AsyncBaseTransport | None = None
+) -> AsyncIterator[AsyncBrazeClient]:
     """Resource initialiser: an :class:`AsyncBrazeClient`, closed on teardown."""
-    client = AsyncBrazeClient.from_settings(settings)
+    from jobframe.braze.async_client import AsyncBrazeClient  # noqa: PLC0415 - loaded when first provided
+
+    client = AsyncBrazeClient.from_settings(settings, transport=transport)
     try:
         yield client
     finally:

@@ -6,15 +6,24 @@ sync client runs what they return one call at a time, the async client concurren
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
+from operator import length_hint
 from typing import Any, Literal
 
 from jobframe.braze import endpoints as ep
 from jobframe.braze.batching import chunked, id_batches, to_json, track_batches
 from jobframe.braze.exchange import Call
 from jobframe.braze.models import Messages, Recipient, SubscriptionState, UserAlias
-from jobframe.braze.plans import CAMPAIGNS_PAGE_SIZE, CampaignPager, Plan, export_plan, send_plan, track_plan
+from jobframe.braze.plans import (
+    CAMPAIGNS_PAGE_SIZE,
+    CampaignPager,
+    Plan,
+    batched_calls,
+    export_plan,
+    send_plan,
+    track_plan,
+)
 from jobframe.braze.results import (
     CampaignDetails,
     DataSeries,
@@ -36,6 +45,12 @@ def _drop_none(**fields: Any) -> dict[str, Any]:
 
 def _iso(value: datetime | str | None) -> str | None:
     return value.isoformat() if isinstance(value, datetime) else value
+
+
+def total_of(*inputs: object) -> int | None:
+    """How many objects the inputs hold, when each one says (``len()``/``__length_hint__``)."""
+    hints = [length_hint(x, -1) for x in inputs]
+    return None if min(hints, default=0) < 0 else sum(hints)
 
 
 def _recipient(value: Recipient | Mapping[str, Any]) -> Any:
@@ -91,11 +106,12 @@ class Planner:
         batches = None
         if listed:
             pairs = id_batches(external_user_ids or (), user_aliases or (), self._batch.recipients)
-            batches = (
-                _drop_none(external_user_ids=ids or None, user_aliases=al or None) for ids, al in pairs
-            )
+            batches = ({"external_user_ids": ids, "user_aliases": al} for ids, al in pairs)
         unsafe = self._unsafe(retry_unsafe)
-        return send_plan(ep.MESSAGES_SEND, base, batches, retry_unsafe=unsafe, target=campaign_id or "")
+        total = total_of(external_user_ids or (), user_aliases or ()) if listed else None
+        return send_plan(
+            ep.MESSAGES_SEND, base, batches, retry_unsafe=unsafe, target=campaign_id or "", total=total
+        )
 
     def _trigger(
         self,
@@ -117,7 +133,14 @@ class Planner:
                 {"recipients": [_recipient(r) for r in chunk]}
                 for chunk in chunked(recipients, self._batch.recipients)
             )
-        return send_plan(endpoint, base, batches, retry_unsafe=self._unsafe(retry_unsafe), target=target)
+        return send_plan(
+            endpoint,
+            base,
+            batches,
+            retry_unsafe=self._unsafe(retry_unsafe),
+            target=target,
+            total=None if recipients is None else total_of(recipients),
+        )
 
     def trigger_campaign(
         self,
@@ -190,7 +213,11 @@ class Planner:
             per_array=self._batch.track_per_array,
             per_request=self._batch.track_per_request,
         )
-        return track_plan(batches, retry_unsafe=self._unsafe(retry_unsafe))
+        return track_plan(
+            (batch.arrays for batch in batches),
+            retry_unsafe=self._unsafe(retry_unsafe),
+            total=total_of(attributes, events, purchases),
+        )
 
     def export_users(
         self,
@@ -207,19 +234,15 @@ class Planner:
         base = _drop_none(fields_to_export=fields_to_export)
         single = _drop_none(device_id=device_id, email_address=email_address, phone=phone, braze_id=braze_id)
 
-        def calls() -> Iterator[Call[Any]]:
-            if external_ids is None and user_aliases is None:
-                yield Call(ep.USERS_EXPORT_IDS, ExportResult.model_validate, json={**base, **single})
-                return
-            pairs = id_batches(external_ids or (), user_aliases or (), self._batch.export_ids)
-            for index, (ids, aliases) in enumerate(pairs):
-                body = {**base, **_drop_none(external_ids=ids or None, user_aliases=aliases or None)}
-                size = len(ids) + len(aliases)
-                yield Call(
-                    ep.USERS_EXPORT_IDS, ExportResult.model_validate, json=body, batch_index=index, size=size
-                )
-
-        return export_plan(calls())
+        if external_ids is None and user_aliases is None:
+            call = Call(ep.USERS_EXPORT_IDS, ExportResult.model_validate, json={**base, **single})
+            return export_plan(iter([call]))
+        pairs = id_batches(external_ids or (), user_aliases or (), self._batch.export_ids)
+        parts = ({"external_ids": ids, "user_aliases": aliases} for ids, aliases in pairs)
+        calls = batched_calls(
+            ep.USERS_EXPORT_IDS, ExportResult.model_validate, base, parts, retry_unsafe=False
+        )
+        return export_plan(calls, total_of(external_ids or (), user_aliases or ()))
 
     def create_send_id(self, campaign_id: str, send_id: str | None = None) -> Call[SendIdResult]:
         """Create a send id for a campaign (``/sends/id/create``; 100 per day, never auto-repeated)."""

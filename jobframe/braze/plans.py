@@ -1,22 +1,20 @@
 """Plans: an operation as a lazy sequence of calls plus how to fold their answers into one result.
 
-A :class:`Plan` is what both clients execute: the sync client runs its calls one after another,
-the async client keeps up to ``max_concurrency`` of them in flight (answers may then arrive out
-of order, so folding never assumes order). Calls are pulled from a generator only when the client
-is ready to send them, which keeps memory flat for any input size.
+A :class:`Plan` is what both clients execute (through :class:`~jobframe.braze.stream.Stream`):
+the sync client runs its calls one after another, the async client keeps several in flight
+(answers may then arrive out of order, so folding never assumes order). Calls are pulled from a
+generator only when the client is ready to send them, which keeps memory flat for any input size.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
-import structlog
 from pydantic import Field
 
 from jobframe.braze import endpoints as ep
-from jobframe.braze.batching import TrackBatch
 from jobframe.braze.errors import BrazeError
 from jobframe.braze.exchange import Call
 from jobframe.braze.results import (
@@ -28,19 +26,22 @@ from jobframe.braze.results import (
     TrackResponse,
     TrackResult,
 )
+from jobframe.logs import library_logger
 
 __all__ = [
     "CAMPAIGNS_PAGE_SIZE",
     "CampaignPage",
     "CampaignPager",
     "Plan",
+    "batched_calls",
     "export_plan",
     "send_plan",
+    "single",
     "track_plan",
 ]
 
 R = TypeVar("R")
-logger = structlog.get_logger("jobframe.braze")
+logger = library_logger("jobframe.braze")
 
 CAMPAIGNS_PAGE_SIZE = 100
 
@@ -49,14 +50,24 @@ def _noop() -> None:
     return None
 
 
+def _ignore(_call: Call[Any], _value: Any) -> None:
+    return None
+
+
 @dataclass
 class Plan(Generic[R]):
-    """Calls to make (pulled lazily) and the result their answers are folded into."""
+    """Calls to make (pulled lazily) and the result their answers are folded into.
 
+    ``total`` is the number of input objects when it was cheap to know (``len()`` or
+    ``__length_hint__`` of every input), for progress and for the delivery report.
+    """
+
+    endpoint: ep.Endpoint
     calls: Iterator[Call[Any]]
     result: R
     fold: Callable[[Call[Any], Any], None]
     finish: Callable[[], None] = field(default=_noop)
+    total: int | None = None
 
     def failed(self, call: Call[Any], error: BrazeError) -> None:
         """Tag ``error`` with its batch and what the batches answered so far achieved."""
@@ -70,32 +81,63 @@ class Plan(Generic[R]):
         return self.result
 
 
+def single(call: Call[R]) -> Plan[R]:
+    """A plan of one call whose result is that call's answer."""
+    plan: Plan[R] = Plan(call.endpoint, iter([call]), cast("R", None), _ignore)
+
+    def fold(_call: Call[Any], value: R) -> None:
+        plan.result = value
+
+    plan.fold = fold
+    return plan
+
+
+def batched_calls(
+    endpoint: ep.Endpoint,
+    parse: Callable[[Any], Any],
+    base: Mapping[str, Any],
+    parts: Iterable[Mapping[str, list[Any]]],
+    *,
+    retry_unsafe: bool,
+) -> Iterator[Call[Any]]:
+    """One call per batch (``base`` plus the batch's non-empty arrays), each knowing its input slice."""
+    offsets: dict[str, int] = {}
+    for index, part in enumerate(parts):
+        items: dict[str, tuple[int, int]] = {}
+        for name, values in part.items():
+            if values:
+                start = offsets.get(name, 0)
+                offsets[name] = start + len(values)
+                items[name] = (start, offsets[name])
+        yield Call(
+            endpoint,
+            parse,
+            json={**base, **{name: values for name, values in part.items() if values}},
+            retry_unsafe=retry_unsafe,
+            batch_index=index,
+            size=sum(len(values) for values in part.values()),
+            items=items,
+        )
+
+
 def send_plan(
     endpoint: ep.Endpoint,
     base: dict[str, Any],
-    batches: Iterable[dict[str, Any]] | None,
+    batches: Iterable[Mapping[str, list[Any]]] | None,
     *,
     retry_unsafe: bool,
     target: str,
+    total: int | None = None,
 ) -> Plan[SendResult]:
     """A send or trigger: one call with ``base``, or one per batch with ``base | batch``."""
     result = SendResult()
     by_batch: list[tuple[int, str]] = []
-
-    def calls() -> Iterator[Call[Any]]:
-        if batches is None:
-            yield Call(endpoint, SendResponse.model_validate, json=base, retry_unsafe=retry_unsafe)
-            return
-        for index, part in enumerate(batches):
-            size = sum(len(v) for v in part.values())
-            yield Call(
-                endpoint,
-                SendResponse.model_validate,
-                json={**base, **part},
-                retry_unsafe=retry_unsafe,
-                batch_index=index,
-                size=size,
-            )
+    if batches is None:
+        calls: Iterator[Call[Any]] = iter(
+            [Call(endpoint, SendResponse.model_validate, json=base, retry_unsafe=retry_unsafe)]
+        )
+    else:
+        calls = batched_calls(endpoint, SendResponse.model_validate, base, batches, retry_unsafe=retry_unsafe)
 
     def fold(call: Call[Any], response: SendResponse) -> None:
         result.add(response.model_copy(update={"dispatch_id": None}), call.size)
@@ -113,39 +155,34 @@ def send_plan(
     def finish() -> None:
         result.dispatch_ids = [dispatch_id for _, dispatch_id in sorted(by_batch)]
 
-    return Plan(calls(), result, fold, finish)
+    return Plan(endpoint, calls, result, fold, finish, total)
 
 
-def track_plan(batches: Iterator[TrackBatch], *, retry_unsafe: bool) -> Plan[TrackResult]:
+def track_plan(
+    batches: Iterable[Mapping[str, list[Any]]], *, retry_unsafe: bool, total: int | None = None
+) -> Plan[TrackResult]:
     """``/users/track``: sums processed counts; locates partial errors in the caller's input."""
     result = TrackResult()
-    offsets: dict[int, dict[str, int]] = {}
 
-    def calls() -> Iterator[Call[Any]]:
-        for batch in batches:
-            offsets[batch.index] = batch.offsets
-            result.attributes_sent += len(batch.arrays["attributes"])
-            result.events_sent += len(batch.arrays["events"])
-            result.purchases_sent += len(batch.arrays["purchases"])
-            yield Call(
-                ep.USERS_TRACK,
-                TrackResponse.model_validate,
-                json=batch.body(),
-                retry_unsafe=retry_unsafe,
-                batch_index=batch.index,
-                size=batch.size,
-            )
+    def counted() -> Iterator[Mapping[str, list[Any]]]:
+        for arrays in batches:
+            result.attributes_sent += len(arrays.get("attributes", ()))
+            result.events_sent += len(arrays.get("events", ()))
+            result.purchases_sent += len(arrays.get("purchases", ()))
+            yield arrays
 
     def fold(call: Call[Any], response: TrackResponse) -> None:
         index = call.batch_index or 0
-        start = offsets.pop(index, {})
         result.batches += 1
         result.attributes_processed += response.attributes_processed
         result.events_processed += response.events_processed
         result.purchases_processed += response.purchases_processed
         for raw in response.errors:
             array, at = raw.get("input_array"), raw.get("index")
-            located = start[array] + at if isinstance(at, int) and array in start else None
+            start = call.items.get(array, (0, 0))[0] if isinstance(array, str) else None
+            located = (
+                start + at if isinstance(at, int) and array in call.items and start is not None else None
+            )
             result.errors.append(
                 TrackError(
                     type=str(raw.get("type", "unknown")),
@@ -158,10 +195,13 @@ def track_plan(batches: Iterator[TrackBatch], *, retry_unsafe: bool) -> Plan[Tra
         if response.errors:
             logger.warning("braze.track_partial_errors", batch=index, errors=len(response.errors))
 
-    return Plan(calls(), result, fold)
+    calls = batched_calls(
+        ep.USERS_TRACK, TrackResponse.model_validate, {}, counted(), retry_unsafe=retry_unsafe
+    )
+    return Plan(ep.USERS_TRACK, calls, result, fold, total=total)
 
 
-def export_plan(calls: Iterator[Call[Any]]) -> Plan[ExportResult]:
+def export_plan(calls: Iterator[Call[Any]], total: int | None = None) -> Plan[ExportResult]:
     """``/users/export/ids``: users and invalid ids of every batch, concatenated."""
     result = ExportResult()
 
@@ -170,7 +210,7 @@ def export_plan(calls: Iterator[Call[Any]]) -> Plan[ExportResult]:
         result.users.extend(response.users)
         result.invalid_user_ids.extend(response.invalid_user_ids)
 
-    return Plan(calls, result, fold)
+    return Plan(ep.USERS_EXPORT_IDS, calls, result, fold, total=total)
 
 
 class CampaignPage(SendResponse):

@@ -2,7 +2,9 @@
 
 Response models allow extra fields: Braze adds fields without notice and a new field must not
 break a job. Aggregates keep counters and ids, never the input, so memory stays flat however
-many batches a call makes.
+many batches a call makes. Every model defers building its validator to first use
+(``defer_build``): a job pays only for the answers it actually reads, not for all of them at
+import (it was most of the Braze module's import time).
 """
 
 from __future__ import annotations
@@ -26,8 +28,11 @@ __all__ = [
 ]
 
 
+_LAZY = ConfigDict(defer_build=True)
+
+
 class _Response(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     message: str = "success"
 
@@ -41,6 +46,8 @@ class SendResponse(_Response):
 
 class SendResult(BaseModel):
     """A send or trigger over all its batches: one ``dispatch_id`` per batch, in batch order."""
+
+    model_config = _LAZY
 
     dispatch_ids: list[str] = Field(default_factory=list)
     batches: int = 0
@@ -73,6 +80,8 @@ class TrackError(BaseModel):
     object in the iterable the caller passed for that array; ``batch`` is the request number.
     """
 
+    model_config = _LAZY
+
     type: str
     input_array: str | None = None
     index: int | None = None
@@ -82,6 +91,8 @@ class TrackError(BaseModel):
 
 class TrackResult(BaseModel):
     """``/users/track`` over all batches: sums of processed counts, and every partial error."""
+
+    model_config = _LAZY
 
     batches: int = 0
     attributes_sent: int = 0
@@ -115,7 +126,7 @@ class SendIdResult(_Response):
 class DataSeriesPoint(BaseModel):
     """One time bucket of ``/campaigns/data_series`` or ``/sends/data_series``."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     time: str
     messages: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
@@ -155,7 +166,7 @@ class CampaignDetails(_Response):
 class CampaignSummary(BaseModel):
     """One entry of ``/campaigns/list``."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     id: str
     name: str

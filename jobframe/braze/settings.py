@@ -48,18 +48,15 @@ class RetrySettings(BaseModel):
 
 
 class RateLimitSettings(BaseModel):
-    """How the client honours ``X-RateLimit-*`` headers."""
+    """How the client honours ``X-RateLimit-*`` and ``Retry-After``."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     max_wait: float = Field(
-        60.0, ge=0, description="Longest wait for a rate-limit reset; beyond it the call fails (exit 75)."
-    )
-    slow_down_below: float = Field(
-        0.2,
+        60.0,
         ge=0,
-        le=1,
-        description="When Remaining/Limit falls below this share, spread the rest evenly until Reset.",
+        description="Longest wait for a rate-limit reset or Retry-After; beyond it the call fails at once "
+        "(exit 75).",
     )
 
 
@@ -89,7 +86,12 @@ class BrazeSettings(BaseModel):
     api_key: SecretStr | None = Field(None, validate_default=True)
     timeouts: Timeouts = Field(default_factory=Timeouts)
     limits: PoolLimits = Field(default_factory=_default_limits)
-    max_concurrency: int = Field(8, ge=1, description="Requests in flight at once (async client).")
+    max_concurrency: int = Field(
+        16,
+        ge=1,
+        description="Ceiling of requests in flight at once (async client); below it the client finds its "
+        "own level per endpoint from latency, 429s and the advertised budget.",
+    )
     retry: RetrySettings = Field(default_factory=RetrySettings)
     rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
     batch: BatchSizes = Field(default_factory=BatchSizes)

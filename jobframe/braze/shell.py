@@ -1,31 +1,53 @@
-"""What the sync and async clients share besides the sans-I/O core: construction from settings.
+"""Everything the sync and async clients share: construction, state, and the public methods.
 
-Both shells hold one :class:`ClientState` (limiter, planner, exchange context) and expose the
-planner's operations through :func:`plan_method`/:func:`call_method`-style adapters, so the public
-signatures and docstrings are written once, in :mod:`jobframe.braze.planner`.
+The public methods are declared once, here, from :class:`~jobframe.braze.planner.Planner`'s
+methods (signature and docstring written once there). Each is an :class:`operation`
+descriptor: it builds the operation's :class:`~jobframe.braze.plans.Plan` and hands it to the
+client's ``_run`` — a blocking loop in :class:`~jobframe.braze.BrazeClient`, a coroutine in
+:class:`~jobframe.braze.AsyncBrazeClient`. Its ``__get__`` overloads tell mypy which of the two
+a caller gets. The clients themselves only move bytes and sleep.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import random
 import time
-from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from typing import Any, ClassVar, Concatenate, Generic, ParamSpec, TypeVar, overload
 
 import httpx
-import structlog
 
-from jobframe.braze.exchange import ExchangeContext
+from jobframe.braze.concurrency import Concurrency
+from jobframe.braze.exchange import Answer, Call, Exchange, ExchangeContext
 from jobframe.braze.planner import Planner
+from jobframe.braze.plans import CampaignPager, Plan, single
 from jobframe.braze.ratelimit import RateLimiter
-from jobframe.braze.redact import Redactor
+from jobframe.braze.results import CampaignSummary
 from jobframe.braze.settings import BrazeSettings
+from jobframe.braze.stream import Stream
+from jobframe.http.settings import HttpSettings
+from jobframe.logs import Redact, library_logger
+from jobframe.progress import track
 
-__all__ = ["ClientShell", "ClientState", "auth_headers", "fake_or", "offline_fake"]
+__all__ = [
+    "ClientShell",
+    "auth_headers",
+    "call_op",
+    "fake_or",
+    "offline_fake",
+    "operation",
+    "pages",
+    "pages_op",
+    "plan_op",
+]
 
-logger = structlog.get_logger("jobframe.braze")
+logger = library_logger("jobframe.braze")
 
 H = TypeVar("H", httpx.Client, httpx.AsyncClient)
+P = ParamSpec("P")
+R = TypeVar("R")
 T = TypeVar("T")
 
 
@@ -56,17 +78,126 @@ def fake_or(settings: BrazeSettings, transport: T) -> T | Any:
     return offline_fake(settings).transport() if transport is None and settings.is_fake else transport
 
 
-class ClientShell(Generic[H]):
-    """What both clients are besides moving bytes: their settings, closed state and a safe repr."""
+def _signature(build: Callable[..., Any]) -> inspect.Signature:
+    sig = inspect.signature(build)
+    return sig.replace(parameters=list(sig.parameters.values())[1:])  # without the planner's self
 
-    def __init__(self, http: H, state: ClientState) -> None:
+
+class _Method:
+    """A public method made from a ``Planner`` method: built once per client, then cached on it."""
+
+    def __init__(self, build: Callable[..., Any]) -> None:
+        self._build = build
+        self._signature = _signature(build)
+        self._name = build.__name__
+        self.__doc__ = build.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    def _bind(self, obj: ClientShell[Any], run: Callable[[Any], Any]) -> Any:
+        build = self._build
+
+        def method(*args: Any, **kwargs: Any) -> Any:
+            return run(build(obj._planner, *args, **kwargs))
+
+        functools.update_wrapper(method, build)
+        method.__signature__ = self._signature  # type: ignore[attr-defined]
+        obj.__dict__[self._name] = method  # later lookups find the bound method directly
+        return method
+
+
+class operation(_Method, Generic[P, R]):  # noqa: N801 - used like a decorator, named like one
+    """A public client method built from a :class:`Planner` method returning a Plan or a Call."""
+
+    @overload
+    def __get__(self, obj: None, owner: type) -> operation[P, R]: ...
+    @overload
+    def __get__(self, obj: ClientShell[httpx.Client], owner: type) -> Callable[P, R]: ...
+    @overload
+    def __get__(
+        self, obj: ClientShell[httpx.AsyncClient], owner: type
+    ) -> Callable[P, Coroutine[Any, Any, R]]: ...
+    def __get__(self, obj: ClientShell[Any] | None, owner: type) -> Any:
+        if obj is None:
+            return self
+        return self._bind(obj, lambda built: obj._run(built if isinstance(built, Plan) else single(built)))
+
+
+def plan_op(build: Callable[Concatenate[Planner, P], Plan[R]]) -> operation[P, R]:
+    """The public method for a ``Planner`` method that returns a (batched) :class:`Plan`."""
+    return operation(build)
+
+
+def call_op(build: Callable[Concatenate[Planner, P], Call[R]]) -> operation[P, R]:
+    """The public method for a ``Planner`` method that returns one :class:`Call`."""
+    return operation(build)
+
+
+def pages_op(build: Callable[Concatenate[Planner, P], CampaignPager]) -> pages[P]:
+    """The public paging method for a ``Planner`` method that returns a :class:`CampaignPager`."""
+    return pages(build)
+
+
+class pages(_Method, Generic[P]):  # noqa: N801 - used like a decorator, named like one
+    """The paging method (``iter_campaigns``): an iterator in the sync client, async in the other."""
+
+    @overload
+    def __get__(self, obj: None, owner: type) -> pages[P]: ...
+    @overload
+    def __get__(
+        self, obj: ClientShell[httpx.Client], owner: type
+    ) -> Callable[P, Iterator[CampaignSummary]]: ...
+    @overload
+    def __get__(
+        self, obj: ClientShell[httpx.AsyncClient], owner: type
+    ) -> Callable[P, AsyncIterator[CampaignSummary]]: ...
+    def __get__(self, obj: ClientShell[Any] | None, owner: type) -> Any:
+        return self if obj is None else self._bind(obj, obj._pages)
+
+
+class ClientShell(Generic[H]):
+    """What both clients are besides moving bytes: settings, the shared core state, the methods.
+
+    One client's concurrent calls share its rate limiter, its concurrency limits and its retry
+    policy. ``clock`` and ``rng`` are injectable for tests.
+    """
+
+    _connect: ClassVar[Callable[..., Any]]
+    """``jobframe.http.sync_client`` or ``async_client``: how the subclass builds its ``httpx`` client."""
+
+    def __init__(
+        self,
+        http: H,
+        settings: BrazeSettings,
+        *,
+        clock: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
+    ) -> None:
         self._http: H = http
-        self._state = state
+        self._settings = settings
+        redact = Redact()
+        redact.add_secrets([key] if (key := settings.require_api_key()) else [])
+        rng = rng or random.Random()
+        retry = settings.retry
+        limiter = RateLimiter(backoff_base=retry.backoff_base, backoff_cap=retry.backoff_cap, rng=rng)
+        self._ctx = ExchangeContext(
+            retry=retry, rate_limit=settings.rate_limit, limiter=limiter, redact=redact, clock=clock, rng=rng
+        )
+        self._planner = Planner(settings.batch, retry_unsafe=retry.retry_unsafe)
+        self._concurrency = Concurrency(settings.max_concurrency)
+
+    @classmethod
+    def _http_for(cls, settings: BrazeSettings, transport: Any) -> Any:
+        http_settings: HttpSettings = settings.http_settings()
+        return cls._connect(
+            http_settings, headers=auth_headers(settings), transport=fake_or(settings, transport)
+        )
 
     @property
     def settings(self) -> BrazeSettings:
         """The settings this client was built from."""
-        return self._state.settings
+        return self._settings
 
     @property
     def is_closed(self) -> bool:
@@ -77,30 +208,40 @@ class ClientShell(Generic[H]):
 
     def __repr__(self) -> str:
         # Never the key: only the instance URL and whether the client is closed.
-        return f"{type(self).__name__}(base_url={self.settings.base_url!r}, closed={self.is_closed})"
+        return f"{type(self).__name__}(base_url={self._settings.base_url!r}, closed={self.is_closed})"
 
+    # -- the core, as both shells use it -------------------------------------------------------
 
-class ClientState:
-    """Settings-derived state of one client: shared by all its concurrent calls."""
+    def _stream(self, plan: Plan[R]) -> Stream[R]:
+        return Stream(plan, lambda: track(plan.endpoint.path, plan.total))
 
-    def __init__(
-        self,
-        settings: BrazeSettings,
-        *,
-        clock: Callable[[], float] = time.time,
-        rng: random.Random | None = None,
-    ) -> None:
-        self.settings = settings
-        self.limiter = RateLimiter(settings.rate_limit)
-        self.ctx = ExchangeContext(
-            retry=settings.retry,
-            rate_limit=settings.rate_limit,
-            limiter=self.limiter,
-            redactor=Redactor(settings.require_api_key()),
-            clock=clock,
-            rng=rng or random.Random(),
-        )
-        self.planner = Planner(settings.batch, retry_unsafe=settings.retry.retry_unsafe)
+    def _exchange(self, call: Call[R], stream: Stream[Any]) -> Exchange[R]:
+        return Exchange(call, self._ctx, stopped=lambda: stream.stopped)
 
-    def __repr__(self) -> str:
-        return f"ClientState(base_url={self.settings.base_url!r})"
+    def _request(self, exchange: Exchange[Any], send: Any) -> httpx.Request:
+        request = self._http.build_request(send.method, send.path, json=send.json, params=send.params)
+        exchange.sent(request.headers)
+        return request
+
+    @staticmethod
+    def _answer(response: httpx.Response) -> Answer:
+        return Answer(response.status_code, response.headers, response.content)
+
+    def _run(self, plan: Plan[R]) -> Any:
+        raise NotImplementedError
+
+    def _pages(self, pager: CampaignPager) -> Any:
+        raise NotImplementedError
+
+    # -- the public methods (documented on Planner) ---------------------------------------------
+
+    send_message = plan_op(Planner.send_message)
+    trigger_campaign = plan_op(Planner.trigger_campaign)
+    trigger_canvas = plan_op(Planner.trigger_canvas)
+    track_users = plan_op(Planner.track_users)
+    export_users = plan_op(Planner.export_users)
+    create_send_id = call_op(Planner.create_send_id)
+    campaign_data_series = call_op(Planner.campaign_data_series)
+    send_data_series = call_op(Planner.send_data_series)
+    campaign_details = call_op(Planner.campaign_details)
+    iter_campaigns = pages_op(Planner.iter_campaigns)

@@ -1,4 +1,4 @@
-"""Wire the Braze engineer's in-process fake into a container, in place of the real clients.
+"""Wire the in-process fake Braze into a container, in place of the real clients.
 
 The fake itself lives in :mod:`jobframe.braze.fake` (one implementation for the clients' tests,
 the loopback server and these fixtures). This module only swaps the ``client`` and ``async_client``
@@ -8,13 +8,13 @@ test can program failures and read the recorded requests of the very fake its jo
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from dependency_injector import containers, providers
 
-from jobframe.braze import FAKE_URL, AsyncBrazeClient, BrazeClient, BrazeModule, BrazeSettings
+from jobframe.braze import FAKE_URL, BrazeModule, BrazeSettings
 from jobframe.braze.fake import FakeBraze
+from jobframe.braze.module import async_braze_client, braze_client
 from jobframe.testing.overrides import Overrides
 
 __all__ = ["braze_modules", "use_fake_braze"]
@@ -24,26 +24,6 @@ def _on_fake(settings: BrazeSettings) -> BrazeSettings:
     # Without a key a real base_url would be a configuration error; the fake accepts any key, so
     # only the URL changes and every other setting (retries, batch sizes) is the test's own.
     return settings if settings.api_key is not None else settings.model_copy(update={"base_url": FAKE_URL})
-
-
-def fake_braze_client(settings: BrazeSettings, fake: FakeBraze) -> Iterator[BrazeClient]:
-    """Resource: a real :class:`BrazeClient` whose HTTP goes to ``fake``; closed on teardown."""
-    client = BrazeClient.from_settings(_on_fake(settings), transport=fake.transport())
-    try:
-        yield client
-    finally:
-        client.close()
-
-
-async def fake_async_braze_client(
-    settings: BrazeSettings, fake: FakeBraze
-) -> AsyncIterator[AsyncBrazeClient]:
-    """Resource: a real :class:`AsyncBrazeClient` whose HTTP goes to ``fake``; closed on teardown."""
-    client = AsyncBrazeClient.from_settings(_on_fake(settings), transport=fake.transport())
-    try:
-        yield client
-    finally:
-        await client.aclose()
 
 
 def braze_modules(container: containers.Container) -> list[str]:
@@ -71,9 +51,10 @@ def use_fake_braze(
         raise LookupError(f"{type(container).__name__} has no BrazeModule provider to point at the fake")
     wiring: dict[str, Any] = {}
     for name in names:
-        settings = getattr(container, name).settings
-        wiring[f"{name}__client"] = providers.Resource(fake_braze_client, settings=settings, fake=fake)
+        settings = providers.Callable(_on_fake, getattr(container, name).settings)
+        transport = providers.Factory(fake.transport)  # one per client, like a connection pool
+        wiring[f"{name}__client"] = providers.Resource(braze_client, settings=settings, transport=transport)
         wiring[f"{name}__async_client"] = providers.Resource(
-            fake_async_braze_client, settings=settings, fake=fake
+            async_braze_client, settings=settings, transport=transport
         )
     return Overrides(container, wiring)

@@ -3,8 +3,9 @@
 structlog's ``capture_logs`` replaces the whole processor chain, so what it records has never
 been redacted: a test could not prove that a secret stays out of the logs. :func:`capture_events`
 instead runs the events through the same steps that matter for content — context variables
-(``job``, ``run_id``), level, logger name, exception formatting and :class:`~jobframe.logs.Redact`
-— and records the result. Standard-library records (httpx's request lines) are captured the same way.
+(``job``, ``run_id``), level, logger name, an error's own fields (:class:`~jobframe.logs.ErrorFields`),
+exception formatting and :class:`~jobframe.logs.Redact` — and records the result.
+Standard-library records (httpx's request lines) are captured the same way.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
-from jobframe.logs import Redact
+from jobframe.logs import ErrorFields, Redact
 
 __all__ = ["capture_events"]
 
@@ -76,6 +77,7 @@ def capture_events(redact: Redact, *, stdlib_level: int = logging.INFO) -> Itera
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         _logger_name,
+        ErrorFields(),
         structlog.processors.format_exc_info,
         redact,
         _Recorder(events),

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Iterator, Mapping
 
 import pytest
 
@@ -13,7 +14,7 @@ from jobframe.braze import AsyncBrazeClient, BrazeDuplicatePossibleError, BrazeS
 from jobframe.braze.fake import FakeBraze, FakeBrazeServer
 from jobframe.braze.fake.app import FakeResponse
 
-from .conftest import make_settings
+from .conftest import CANARY, make_settings
 
 PUSH = {"apple_push": {"alert": "hello"}}
 
@@ -128,3 +129,44 @@ def test_async_connection_refused_and_fake_url() -> None:
             return (await client.track_users(attributes=[{"external_id": "u"}])).attributes_processed
 
     assert asyncio.run(in_process()) == 1
+
+
+def test_concurrency_tunes_itself_at_the_defaults_a_user_gets() -> None:
+    """No concurrency setting: the first request goes alone, then the client fills the latency."""
+    fake = _InFlight(api_key=CANARY, delay=0.05)
+    batches = 80
+    with FakeBrazeServer(fake) as server:
+
+        async def run() -> float:
+            settings = BrazeSettings(base_url=server.url, api_key=CANARY)  # shipped defaults only
+            started = time.perf_counter()
+            async with AsyncBrazeClient.from_settings(settings) as client:
+                await client.track_users(attributes=({"external_id": f"u{i}"} for i in range(75 * batches)))
+            return time.perf_counter() - started
+
+        elapsed = asyncio.run(run())
+    first, second = fake.requests_to("/users/track")[:2]
+    assert second.at >= first.at + 0.05  # the probe was answered before anything else was sent
+    assert 4 <= fake.peak <= BrazeSettings.model_fields["max_concurrency"].default
+    assert elapsed < batches * 0.05 / 3  # one at a time would take 4 s; this is far below
+
+
+def test_an_input_that_fails_midway_lets_the_batches_in_flight_finish(
+    server: FakeBrazeServer, fake: FakeBraze
+) -> None:
+    fake.delay = 0.02
+
+    def attributes() -> Iterator[dict[str, str]]:
+        for i in range(75 * 30):
+            if i == 75 * 12:
+                raise ValueError("line 901: not JSON")
+            yield {"external_id": f"u{i}"}
+
+    async def run() -> None:
+        async with AsyncBrazeClient.from_settings(make_settings(server.url)) as client:
+            await client.track_users(attributes=attributes())
+
+    with pytest.raises(ValueError, match="line 901"):
+        asyncio.run(run())
+    assert len(fake.requests_to("/users/track")) == 12  # every batch taken was sent and answered
+    assert server.wait_for_connections(0, timeout=5)

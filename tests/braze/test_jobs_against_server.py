@@ -149,3 +149,48 @@ def test_update_user_attributes_streams_151_objects_in_three_requests(
     assert len(server.app.users) == 151 and server.app.users["u150"] == {"tier": 0}
     assert ran.one("job.finished")["status"] == "succeeded"
     assert_closed_cleanly(ran, server, "braze.async_client")
+
+
+def test_a_bulk_job_failing_mid_stream_reports_its_delivery_in_job_finished(tmp_path: Path) -> None:
+    from .test_delivery_report import FailsOnce  # noqa: PLC0415
+
+    fake = FailsOnce(4, {"status": 503, "delay": 0.05}, api_key=CANARY, delay=0.02)
+    users = tmp_path / "users.jsonl"
+    users.write_text("".join(json.dumps({"external_id": f"u{i}"}) + "\n" for i in range(75 * 40)))
+    with FakeBrazeServer(fake) as server:
+        ran = run_job(server.url, "UpdateUserAttributes", "--param", f"path={users}")
+        assert ran.code == 75, ran.stdout[-3000:] + ran.stderr
+        assert_closed_cleanly(ran, server, "braze.async_client")
+    finished = ran.one("job.finished")
+    delivery = finished["delivery"]
+    failed = fake.failed_batch
+    assert delivery["endpoint"] == "/users/track"
+    (unknown,) = delivery["unknown"]
+    assert unknown["batch"] == failed and unknown["items"] == {"attributes": [75 * failed, 75 * failed + 75]}
+    assert unknown["ids"] == [f"u{i}" for i in range(75 * failed, 75 * failed + 75)]
+    confirmed = sorted(b for b, status, _ in fake.answers if status == 201)
+    assert delivery["delivered"]["batches"] == len(confirmed)
+    assert delivery["delivered"]["items"] == 75 * len(confirmed)
+    rest = delivery["never_sent"]["rest_from"]
+    assert rest is not None and rest["batch"] == max(b for b, _, _ in fake.answers) + 1
+    assert delivery["never_sent"]["rest_items"] == 75 * (40 - rest["batch"])  # the file was counted
+    assert "outcome unknown" in finished["error_message"] and "never sent" in finished["error_message"]
+
+
+def test_a_wrong_key_is_sent_once_and_the_push_job_exits_78(server: FakeBrazeServer, tmp_path: Path) -> None:
+    users = tmp_path / "users.txt"
+    users.write_text("".join(f"u{i}\n" for i in range(500)))
+
+    ran = run_job(
+        server.url,
+        "SendPushFromFile",
+        *("--param", f"path={users}", "--param", "title=Hi", "--param", "body=x"),
+        BRAZE__API_KEY="wrong-key-123",
+    )
+
+    assert ran.code == 78, ran.stdout + ran.stderr
+    assert len(server.app.requests_to("/messages/send")) == 1  # the probe; nothing after it
+    delivery = ran.one("job.finished")["delivery"]
+    assert [b["batch"] for b in delivery["failed"]] == [0] and delivery["unknown"] == []
+    assert delivery["never_sent"]["rest_from"]["batch"] == 1
+    assert delivery["never_sent"]["rest_items"] == 450

@@ -16,8 +16,7 @@ from dependency_injector import containers, providers
 from pydantic import ValidationError
 
 from jobframe.braze import AsyncBrazeClient, BrazeClient, BrazeModule, BrazeSettings
-from jobframe.braze.ratelimit import RateLimiter, backoff_delay, parse_rate_limit
-from jobframe.braze.settings import RateLimitSettings
+from jobframe.braze.ratelimit import backoff_delay
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -79,29 +78,6 @@ def test_fake_command_line_serves_until_sigterm() -> None:
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
-
-
-def test_limiter_paces_and_waits_for_reset_as_a_pure_unit() -> None:
-    limiter = RateLimiter(RateLimitSettings(slow_down_below=0.5))
-    now = 1_700_000_000.0
-    assert limiter.acquire("/x", now) == 0.0
-    assert limiter.acquire("/x", now) > 0  # second request waits for the first answer (probe)
-    limiter.release(
-        "/x",
-        {"x-ratelimit-limit": "10", "X-RATELIMIT-REMAINING": "4", "X-RateLimit-Reset": str(now + 2)},
-        now,
-    )
-    assert limiter.acquire("/x", now) == 0.0  # 4 left of 10: below half, so spaced 2s/4 apart
-    assert limiter.acquire("/x", now) == pytest.approx(0.5)
-    assert limiter.acquire("/x", now + 0.5) == 0.0
-    limiter.release(
-        "/x",
-        {"X-RateLimit-Limit": "10", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(now + 2)},
-        now + 0.6,
-    )
-    assert limiter.acquire("/x", now + 1) == pytest.approx(1.002)
-    assert limiter.acquire("/x", now + 2.01) == 0.0  # window passed: full budget again
-    assert parse_rate_limit({"X-RateLimit-Reset": "30"}, now).reset == now + 30  # relative seconds tolerated
 
 
 def test_backoff_is_exponential_jittered_and_capped() -> None:

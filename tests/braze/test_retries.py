@@ -21,6 +21,7 @@ from jobframe.braze import (
 from jobframe.braze.endpoints import Endpoint
 from jobframe.braze.exchange import Call
 from jobframe.braze.fake import FakeBraze, FakeBrazeServer
+from jobframe.braze.plans import single
 from jobframe.errors import ConfigurationError, RetryableError
 
 from .conftest import CANARY, make_settings
@@ -181,7 +182,7 @@ def test_auth_permission_not_found(server: FakeBrazeServer, fake: FakeBraze) -> 
         with pytest.raises(ConfigurationError):
             client.track_users(attributes=[{"external_id": "u"}])
         with pytest.raises(BrazeNotFoundError) as missing:
-            client._execute(Call(Endpoint("GET", "/nope", repeatable=True), dict))
+            client._run(single(Call(Endpoint("GET", "/nope", repeatable=True), dict)))
     assert missing.value.status == 404 and "non-JSON body" in str(missing.value)
 
 

@@ -41,6 +41,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--campaigns", type=int, default=0, help="seed this many campaigns")
     parser.add_argument("--record-limit", type=int, default=1000, help="requests kept for inspection")
     parser.add_argument("--no-store", action="store_true", help="do not keep user attributes")
+    parser.add_argument(
+        "--aligned-windows", action="store_true", help="rate-limit windows start at multiples of their length"
+    )
     args = parser.parse_args(argv)
 
     app = FakeBraze(
@@ -49,6 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         rate_limits={path: (limit, seconds) for path, limit, seconds in args.rate_limit},
         record_limit=args.record_limit,
         store_users=not args.no_store,
+        aligned_windows=args.aligned_windows,
     )
     app.seed_campaigns(args.campaigns)
     stop = threading.Event()

@@ -64,6 +64,7 @@ class _Fault:
     delay: float
     times: int
     rate_limit_headers: bool = True
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -82,7 +83,11 @@ class _Counters:
 
 
 class FakeBraze:
-    """Stateful fake of the Braze REST API (thread-safe; one instance per test or server)."""
+    """Stateful fake of the Braze REST API (thread-safe; one instance per test or server).
+
+    Rate-limit windows open with the first request after the previous window ended, or, with
+    ``aligned_windows``, at multiples of their length since the epoch.
+    """
 
     def __init__(
         self,
@@ -92,11 +97,13 @@ class FakeBraze:
         rate_limits: Mapping[str, tuple[int, float]] | None = None,
         record_limit: int | None = 10_000,
         store_users: bool = True,
+        aligned_windows: bool = False,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.api_key = api_key
         self.delay = delay
         self.store_users = store_users
+        self.aligned_windows = aligned_windows
         self.track_per_array = 75
         self.track_per_request: int | None = None
         self.recipients_per_request = 50
@@ -126,17 +133,19 @@ class FakeBraze:
         content_type: str = "application/json",
         delay: float = 0.0,
         rate_limit_headers: bool = True,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         """Answer the next ``times`` requests to ``path`` with ``status`` (JSON ``body`` or ``raw`` bytes).
 
-        ``rate_limit_headers=False`` leaves out ``X-RateLimit-*`` (e.g. a 429 without them).
+        ``rate_limit_headers=False`` leaves out ``X-RateLimit-*`` (e.g. a 429 without them);
+        ``headers`` adds others (``{"Retry-After": "1"}``). ``delay`` holds the answer back.
         """
         payload = (
             raw if raw is not None else json.dumps(body or {"message": "Internal Server Error"}).encode()
         )
         with self._lock:
             self._faults.setdefault(path, deque()).append(
-                _Fault(status, payload, content_type, delay, times, rate_limit_headers)
+                _Fault(status, payload, content_type, delay, times, rate_limit_headers, dict(headers or {}))
             )
 
     def slow_next(self, path: str, seconds: float, *, times: int = 1) -> None:
@@ -190,6 +199,7 @@ class FakeBraze:
                 head = {
                     "Content-Type": fault.content_type,
                     **(rl_headers if fault.rate_limit_headers else {}),
+                    **fault.headers,
                 }
                 return FakeResponse(fault.status, head, fault.body, self.delay + fault.delay)
             status, answer = routes.route(self, method, path, query, payload)
@@ -211,7 +221,10 @@ class FakeBraze:
             window = self._windows[key] = _Window(limit, seconds)
         now = self._clock()
         if now >= window.start + window.seconds:
-            window.start, window.used = now, 0
+            # A window opens with the first request after the last one ended, or (aligned) at the
+            # last multiple of its length since the epoch: resets at exact, predictable times.
+            start = math.floor(now / seconds) * seconds if self.aligned_windows else now
+            window.start, window.used = start, 0
         allowed = window.used < window.limit
         if allowed:
             window.used += 1

@@ -6,7 +6,7 @@ unknown path answers a non-JSON 404 page, as a real proxy in front of Braze woul
 
 from __future__ import annotations
 
-import uuid
+import secrets
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -45,7 +45,7 @@ def _bad(message: str) -> Answer:
 
 
 def _dispatch() -> dict[str, Any]:
-    return {"dispatch_id": uuid.uuid4().hex, "message": "success"}
+    return {"dispatch_id": secrets.token_hex(16), "message": "success"}
 
 
 def _messages_send(app: FakeBraze, body: dict[str, Any]) -> Answer:
@@ -143,7 +143,7 @@ def _known(app: FakeBraze, campaign_id: str | None) -> dict[str, Any] | None:
 def _send_id_create(app: FakeBraze, body: dict[str, Any]) -> Answer:
     if _known(app, body.get("campaign_id")) is None:
         return _bad("Invalid campaign_id")
-    send_id = body.get("send_id") or f"send-{uuid.uuid4().hex[:12]}"
+    send_id = body.get("send_id") or f"send-{secrets.token_hex(6)}"
     app.send_ids.setdefault(body["campaign_id"], set()).add(send_id)
     return 201, {"message": "success", "send_id": send_id}
 

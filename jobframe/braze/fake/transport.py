@@ -1,4 +1,9 @@
-"""The fake as an ``httpx`` transport, for the sync and the async client alike (no sockets)."""
+"""The fake as an ``httpx`` transport, for the sync and the async client alike (no sockets).
+
+Answers are streamed like a server's (``stream=``, not ``content=``): the client reads and closes
+the body itself, so every resource it holds per response (connection-pool and per-host slots) is
+released exactly as it is for a real socket.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,9 @@ __all__ = ["FakeTransport"]
 
 
 def _to_httpx(answer: FakeResponse, request: httpx.Request) -> httpx.Response:
-    return httpx.Response(answer.status, headers=answer.headers, content=answer.body, request=request)
+    return httpx.Response(
+        answer.status, headers=answer.headers, stream=httpx.ByteStream(answer.body), request=request
+    )
 
 
 class FakeTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
