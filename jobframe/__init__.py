@@ -25,6 +25,7 @@ _EXPORTS = {
     "UsageError": "jobframe.errors",
     "ExitCode": "jobframe.exit_codes",
     "get_logger": "jobframe.logs",
+    "Counted": "jobframe.progress",
     "Progress": "jobframe.progress",
     "RunOptions": "jobframe.run",
     "RunResult": "jobframe.run",
@@ -37,6 +38,7 @@ _EXPORTS = {
 __all__ = [
     "App",
     "ConfigurationError",
+    "Counted",
     "Deadline",
     "ExitCode",
     "JobInterrupted",
@@ -65,7 +67,7 @@ if TYPE_CHECKING:
     from jobframe.errors import ConfigurationError, JobframeError, JobInterrupted, RetryableError, UsageError
     from jobframe.exit_codes import ExitCode
     from jobframe.logs import get_logger
-    from jobframe.progress import Progress
+    from jobframe.progress import Counted, Progress
     from jobframe.run import RunOptions, RunResult, run_job
     from jobframe.settings import Settings, SettingsSources, load_settings
 
