@@ -36,6 +36,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: random, printed)")
     parser.add_argument("--shapes", nargs="+", default=list(SHAPES), choices=list(SHAPES), metavar="SHAPE")
     parser.add_argument("--events", nargs="+", default=list(EVENTS), choices=list(EVENTS), metavar="EVENT")
+    parser.add_argument(
+        "--markdown", action="store_true", help="print one markdown table, shapes x events (for docs/)"
+    )
     args = parser.parse_args()
     seed = args.seed if args.seed is not None else random.randrange(1 << 30)
     rng = random.Random(seed)
@@ -66,11 +69,14 @@ def main() -> int:
                 f"{max(times):.3f}",
             )
         )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for i, row in enumerate(rows):
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
-        if i == 0:
-            print("  ".join("-" * width for width in widths))
+    if args.markdown:
+        _print_pivot(trials, args.shapes, args.events)
+    else:
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        for i, row in enumerate(rows):
+            print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+            if i == 0:
+                print("  ".join("-" * width for width in widths))
 
     failed = [t for t in trials if not t.passed]
     passed = len(trials) - len(failed)
@@ -83,6 +89,19 @@ def main() -> int:
     if signal_times:
         print(f"sync SIGTERM → exit, median {statistics.median(signal_times) * 1000:.1f} ms")
     return 1 if failed else 0
+
+
+def _print_pivot(trials: list[Trial], shapes: list[str], events: list[str]) -> None:
+    """Shapes down, events across; each cell ``passed/trials, max seconds from the event to the exit``."""
+    print("| shape | " + " | ".join(events) + " |")
+    print("|---|" + "---|" * len(events))
+    for shape in shapes:
+        cells = []
+        for event in events:
+            mine = [t for t in trials if t.shape == shape and t.event == event]
+            worst = max((t.elapsed for t in mine), default=0.0)
+            cells.append(f"{sum(t.passed for t in mine)}/{len(mine)}, {worst:.2f}")
+        print(f"| {shape} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

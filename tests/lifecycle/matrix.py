@@ -115,6 +115,7 @@ SHAPES: dict[str, Shape] = {
 EVENTS = (
     "none",
     "sigterm",
+    "sigterm-running",
     "sigterm-twice",
     "sigterm-after-finish",
     "sigint",
@@ -217,6 +218,10 @@ def _deliver(proc: JobProcess, event: str, rng: random.Random) -> tuple[int | No
         proc.wait_for("job.finished", timeout=30)
         return signal.SIGTERM, _send(proc, signal.SIGTERM)
     sig = signal.SIGINT if event.startswith("sigint") else signal.SIGTERM
+    if event == "sigterm-running":
+        proc.wait_for("app.working", timeout=30)  # the job's own code runs: what the shape does matters
+        time.sleep(rng.uniform(0.0, 0.3))
+        return sig, _send(proc, sig)
     proc.wait_until_handling()  # the promise starts with jobframe's first line, not the interpreter's
     time.sleep(rng.uniform(0.0, 1.2))  # not synchronisation: the random point the signal lands on
     sent = _send(proc, sig)
@@ -344,9 +349,23 @@ def _is_json(text: str) -> bool:
         return False
 
 
+_MUST = {
+    (shape, "sigterm-running")
+    for shape in (
+        "async-block",
+        "async-cpu",
+        "sync-swallow",
+        "async-swallow",
+        "async-own-handler",
+        "sync-raw-handler",
+    )
+}
+"""Cells the sample always runs: the hostile shapes, while their own code runs."""
+
+
 def sample() -> list[tuple[str, str]]:
     """A deterministic selection that covers every shape and every event at least once."""
     shapes = list(SHAPES)
     picked = {(shape, EVENTS[(i * 3) % len(EVENTS)]) for i, shape in enumerate(shapes)}
     picked |= {(shapes[(i * 5) % len(shapes)], event) for i, event in enumerate(EVENTS)}
-    return sorted(picked)
+    return sorted(picked | _MUST)
