@@ -56,7 +56,7 @@ HANDLER_CHECK_S = 0.25
 ASYNC_ABANDON_SLACK_S = 0.25
 """After the cancel grace a free event loop abandons the job itself; the supervisor steps in this later."""
 
-TAKEOVER_SLACK_S = 1.0
+TAKEOVER_SLACK_S = 0.5
 """A teardown stuck this long past its budget (a close blocked in C code) is finished by the supervisor."""
 
 _WATCHED = (signal.SIGTERM, signal.SIGINT)

@@ -141,6 +141,28 @@ def test_sigterm_twice_during_teardown_still_closes_everything(tmp_path: Path, j
     _closed_all(proc)
 
 
+@pytest.mark.parametrize("signalled", [False, True])
+def test_a_close_stuck_where_no_signal_reaches_is_abandoned_and_the_rest_still_closed(
+    tmp_path: Path, signalled: bool
+) -> None:
+    # R3's close, the first one teardown runs, blocks every signal and sleeps: only the supervisor
+    # thread can still act, and it must close R2 and R1 itself
+    env = {"HOSTILE_CLOSE": "stuck", "HOSTILE_CLOSE_WHICH": "3"}
+    with _hostile("SyncShape", "sleep", "--shutdown-timeout", "1", env=env, record=tmp_path / "r") as proc:
+        proc.wait_for("app.working")
+        proc.send_group(signal.SIGTERM)
+        finished = proc.wait_for("job.finished")
+        if signalled:  # the platform insists: noted, the bounds stay
+            proc.send_group(signal.SIGTERM)
+        code = proc.wait(10)
+    assert code == 143, proc.output
+    assert proc.exited_at is not None and proc.exited_at - finished.at < 1.0 + 0.5 + 0.5
+    assert proc.one("teardown.timeout")["resource"] == "r3"
+    assert proc.record().still_open() == ["R3"]  # the others closed, by the supervisor
+    assert [e["resource"] for e in proc.named("resource.closed")] == ["r2", "r1"]
+    assert proc.order()[-1] == "process.exit"
+
+
 # -- row 7: descendants ----------------------------------------------------------------------------
 
 

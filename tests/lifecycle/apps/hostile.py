@@ -4,7 +4,9 @@ Run from this directory: ``python -m jobframe --app hostile:Container --job-name
 --param shape=block``. Each job holds three resources that record ``open NAME`` / ``close NAME EXC``
 to ``$LIFECYCLE_RECORD`` like the lifecycle app's (see ``lifeapp.py``); ``LIFECYCLE_INIT_DELAY`` /
 ``LIFECYCLE_CLOSE_DELAY`` slow every open / close down, and ``HOSTILE_CLOSE`` makes the first
-resource's close ``hang`` (60 s) or ``raise``.
+resource's (``HOSTILE_CLOSE_WHICH=3``: the third's) close ``hang`` (60 s), ``raise``, or get
+``stuck`` (60 s with every signal blocked: code that never returns to the interpreter, which no
+signal can interrupt).
 
 Shapes (``--param shape=...``), each a way real code behaves:
 
@@ -69,7 +71,9 @@ class ShapeParams(BaseModel):
 
 
 def _close_mode(name: str) -> str:
-    return os.environ.get("HOSTILE_CLOSE", "") if name.endswith("1") else ""
+    """``HOSTILE_CLOSE`` for the resource named by ``HOSTILE_CLOSE_WHICH`` (default: the first)."""
+    which = os.environ.get("HOSTILE_CLOSE_WHICH", "1")
+    return os.environ.get("HOSTILE_CLOSE", "") if name.endswith(which) else ""
 
 
 def sync_resource(name: str) -> Iterator[str]:
@@ -84,6 +88,9 @@ def sync_resource(name: str) -> Iterator[str]:
     finally:
         mode = _close_mode(name)
         if mode == "hang":
+            time.sleep(60)
+        elif mode == "stuck":
+            signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
             time.sleep(60)
         time.sleep(_delay("CLOSE"))
         record(f"close {name} {_exc_name(exc_type)}")
