@@ -12,12 +12,9 @@ job is blocking it, which is logged (``loop.blocked``, with where) and answered 
 grace is abandoned (``job.cancel_ignored``) by whoever can: the event loop when it is free, else
 the supervisor thread, which closes the resources and ends the process itself.
 
-jobframe owns SIGTERM and SIGINT while a run lasts. Job code calling ``signal.signal`` for them
-does not replace jobframe's handler: its handler is kept to be called first when the signal
-arrives, and ``signal.handler_replaced`` says so, naming it and where it was installed. Code that
-reaches the original function another way and really replaces the handler is still noticed (the
-supervisor checks, and sees every delivery on the wakeup fd): jobframe's handler is put back, and
-a signal that reached the job's handler still ends the run with the signal's code, never success.
+jobframe owns SIGTERM and SIGINT while a run lasts (:mod:`jobframe.run.ownership`): a handler
+job code installs is called first, never instead; a SIGTERM that reached one anyway still ends the
+run with 143, never with success.
 """
 
 from __future__ import annotations
@@ -26,7 +23,6 @@ import asyncio
 import collections
 import contextlib
 import signal
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -38,6 +34,7 @@ from jobframe.errors import JobInterrupted
 from jobframe.exit_codes import ExitCode
 from jobframe.logs import get_logger
 from jobframe.run.options import ProcessControl
+from jobframe.run.ownership import WATCHED, SignalOwnership, install_handler
 from jobframe.run.reactions import Action, Event, Phase, exit_code_of, react
 from jobframe.run.supervisor import WAKE_SIGNAL, Supervisor
 from jobframe.stacks import stack_of
@@ -59,17 +56,7 @@ ASYNC_ABANDON_SLACK_S = 0.25
 TAKEOVER_SLACK_S = 0.5
 """A teardown stuck this long past its budget (a close blocked in C code) is finished by the supervisor."""
 
-_WATCHED = (signal.SIGTERM, signal.SIGINT)
-_SIGNAL = signal.signal
-"""The real ``signal.signal``; during a run the module attribute is :meth:`Interrupts._guarded_signal`."""
 _MAIN_THREAD_TIMERS = frozenset({"deadline", "blocked", "reclaim", "recancel"})
-
-
-def _handler_name(handler: Any) -> str:
-    if handler in (signal.SIG_DFL, signal.SIG_IGN) or handler is None:
-        return str(getattr(handler, "name", handler))
-    module = getattr(handler, "__module__", None) or "?"
-    return f"{module}.{getattr(handler, '__qualname__', repr(handler))}"
 
 
 class Interrupts:
@@ -96,11 +83,9 @@ class Interrupts:
         self._claim_lock = threading.Lock()
         self._wake_lock = threading.Lock()
         self._installed = False
-        self._handler = self._on_signal
-        self._previous: dict[int, Any] = {}
+        self._ownership = SignalOwnership(self._on_signal)
+        self._previous_wake: Any = None
         self._previous_wakeup = -1
-        self._chained: dict[int, Callable[[int, FrameType | None], Any]] = {}
-        self._reported: set[tuple[int, str]] = set()
         self._foreign: JobInterrupted | None = None
         self._due: collections.deque[str] = collections.deque()
         self._main_ident = threading.main_thread().ident
@@ -131,11 +116,10 @@ class Interrupts:
         if threading.current_thread() is not threading.main_thread():
             return
         self.supervisor = Supervisor(self._on_due, self._on_delivered)
-        for sig in (*_WATCHED, WAKE_SIGNAL):
-            self._previous[sig] = _SIGNAL(sig, self._handler)
+        self._previous_wake = install_handler(WAKE_SIGNAL, self._on_signal)
+        self._ownership.take()
         self._previous_wakeup = signal.set_wakeup_fd(self.supervisor.wakeup_w, warn_on_full_buffer=False)
         self._installed = True
-        signal.signal = self._guarded_signal
         self.supervisor.start()
         cancel_at = self.schedule.cancel_at
         if cancel_at is not None:
@@ -150,12 +134,11 @@ class Interrupts:
         self.supervisor.stop()
         with self._wake_lock:  # no wake-up signal is sent once the handler may be gone
             self._installed = False
-        if signal.signal == self._guarded_signal:
-            signal.signal = _SIGNAL
         signal.set_wakeup_fd(self._previous_wakeup)
-        for sig, handler in self._previous.items():
-            _SIGNAL(sig, handler if handler is not None else signal.SIG_DFL)
-        self._previous.clear()
+        self._ownership.give_back()
+        install_handler(
+            WAKE_SIGNAL, self._previous_wake if self._previous_wake is not None else signal.SIG_DFL
+        )
 
     def bind_async(
         self,
@@ -196,7 +179,7 @@ class Interrupts:
             self.reason = self._foreign
         claimed = self.claim_teardown("job")
         if claimed and self._installed:
-            self._restore_ours()  # teardown runs under jobframe's handlers, whatever the job installed
+            self._ownership.put_back()  # teardown runs under jobframe's handlers, whatever the job did
         return claimed
 
     def escaped(self, exc: BaseException) -> None:
@@ -258,31 +241,6 @@ class Interrupts:
         if self.supervisor is not None and armed is not None:
             self.supervisor.cancel(f"close_timeout:{armed}")
 
-    # -- job code asking for SIGTERM or SIGINT ----------------------------------------------------
-
-    def _guarded_signal(self, signalnum: Any, handler: Any) -> Any:
-        """``signal.signal`` while the run lasts: SIGTERM/SIGINT handlers are chained, not installed."""
-        if (
-            not (self._installed and signalnum in _WATCHED)
-            or threading.current_thread() is not threading.main_thread()
-        ):
-            return _SIGNAL(signalnum, handler)
-        previous = self._chained.get(signalnum, self._previous.get(signalnum))
-        if callable(handler) and handler is not signal.default_int_handler:
-            self._chained[signalnum] = handler
-        else:
-            self._chained.pop(signalnum, None)  # SIG_IGN / SIG_DFL: jobframe's handler still answers
-        name = _handler_name(handler)
-        self._reported.add((int(signalnum), name))
-        _log.warning(
-            "signal.handler_replaced",
-            signal=signal.Signals(signalnum).name,
-            handler=name,
-            where=stack_of(sys._getframe(1), 3),
-            action="jobframe's handler stays; the job's is called first when the signal arrives",
-        )
-        return previous
-
     # -- the handler (main thread) ---------------------------------------------------------------
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
@@ -290,7 +248,7 @@ class Interrupts:
             while self._due:
                 self._on_timer(self._due.popleft(), frame)
             return
-        self._call_chained(signum, frame)
+        self._ownership.call_chained(signum, frame)
         event = Event.of_signal(signum)
         earlier_sigints = self.sigints
         if event is Event.SIGINT:
@@ -309,18 +267,6 @@ class Interrupts:
             self._cancel(JobInterrupted(signal.Signals(signum).name, code), frame)
         elif action is Action.FORCE_EXIT:
             self._force_exit(code)
-
-    def _call_chained(self, signum: int, frame: FrameType | None) -> None:
-        """A handler job code installed over jobframe's runs first, as it expected to."""
-        chained = self._chained.get(signum)
-        if chained is None:
-            return
-        try:
-            chained(signum, frame)
-        except BaseException as exc:  # noqa: BLE001 - it may raise SystemExit; jobframe decides the outcome
-            _log.warning(
-                "signal.chained_handler_raised", handler=_handler_name(chained), error_type=type(exc).__name__
-            )
 
     def _cancel(self, reason: JobInterrupted, frame: FrameType | None) -> None:
         self.reason = self.reason or reason
@@ -382,21 +328,9 @@ class Interrupts:
         elif name == "reclaim":
             self._reclaim(frame)
 
-    def _restore_ours(self) -> None:
-        """Put jobframe's handlers back over any job code installed, keeping theirs to call first.
-
-        A signal that reached the job's handler meanwhile is not lost: the supervisor counts every
-        delivery while the job runs, whichever handler took it (:meth:`_on_delivered`).
-        """
-        for sig in _WATCHED:
-            current = signal.getsignal(sig)
-            if current is not self._handler:
-                if callable(current) and current is not signal.default_int_handler:
-                    self._chained[sig] = current
-                _SIGNAL(sig, self._handler)
-
     def _reclaim(self, frame: FrameType | None) -> None:
-        self._restore_ours()
+        """Main thread: jobframe's handlers back; a signal a job's handler took cancels the job."""
+        self._ownership.put_back()
         foreign = self._foreign
         if foreign is not None and self.phase is Phase.RUNNING:
             self._cancel(JobInterrupted(foreign.reason, foreign.exit_code), frame)
@@ -407,7 +341,8 @@ class Interrupts:
         if name in _MAIN_THREAD_TIMERS or name.startswith("close_timeout:"):
             self._wake_main(name)
         elif name == "check_handlers":
-            self._check_handlers()
+            if self._ownership.replaced():
+                self._wake_main("reclaim")
             if self.phase in (Phase.RUNNING, Phase.CANCELLING) and self.supervisor is not None:
                 self.supervisor.after("check_handlers", HANDLER_CHECK_S)
         elif name == "abandon" and self.phase is Phase.CANCELLING and self._on_takeover is not None:
@@ -426,28 +361,6 @@ class Interrupts:
             self._due.append(name)
             signal.pthread_kill(self._main_ident, WAKE_SIGNAL)
 
-    def _check_handlers(self) -> bool:
-        """Warn once per replacement and ask the main thread to reclaim; ``True`` if one was found."""
-        found = False
-        for sig in _WATCHED:
-            current = signal.getsignal(sig)
-            if current is self._handler:
-                continue
-            found = True
-            key = (int(sig), _handler_name(current))
-            if key not in self._reported:
-                self._reported.add(key)
-                _log.warning(
-                    "signal.handler_replaced",
-                    signal=signal.Signals(sig).name,
-                    handler=key[1],
-                    where=[],
-                    action="jobframe's handler restored; the job's is called first when the signal arrives",
-                )
-        if found and self.supervisor is not None and self.supervisor.is_current:
-            self._wake_main("reclaim")
-        return found
-
     def _on_delivered(self, signum: int) -> None:
         """A signal reached *some* Python handler (one byte on the wakeup fd).
 
@@ -455,10 +368,10 @@ class Interrupts:
         was jobframe's, the job is already cancelling and this changes nothing; if it was one the
         job installed around ``signal.signal``, this is how jobframe still hears it.
         """
-        if signum not in _WATCHED or self.phase is not Phase.RUNNING:
+        if signum not in WATCHED or self.phase is not Phase.RUNNING:
             return
         if self._foreign is None:
             self._foreign = JobInterrupted(signal.Signals(signum).name, exit_code_of(Event.of_signal(signum)))
         if self.supervisor is not None and self.supervisor.is_current:
-            self._check_handlers()
+            self._ownership.replaced()
             self._wake_main("reclaim")
