@@ -155,6 +155,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="wait at most this long for lingering threads and children (default 2)",
     )
     parser.add_argument(
+        "--run-key",
+        default=_env("JOBFRAME_RUN_KEY"),
+        metavar="KEY",
+        help="record bulk calls in the run ledger under KEY, so a retry with the same key resumes "
+        "(env JOBFRAME_RUN_KEY; docs/resume.md)",
+    )
+    parser.add_argument(
+        "--fresh-run",
+        action="store_true",
+        help="forget what the ledger recorded under --run-key and start over",
+    )
+    parser.add_argument(
+        "--resend-ambiguous",
+        action="store_true",
+        help="on a resume, repeat batches that may have been delivered, sends included (duplicates possible)",
+    )
+    parser.add_argument(
         "--output",
         type=Path,
         metavar="PATH",
@@ -228,6 +245,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check(app, args)
         if not args.job_name:
             raise UsageError("nothing to do: give --job-name NAME, --list or --check")
+        if (args.fresh_run or args.resend_ambiguous) and not args.run_key:
+            raise UsageError("--fresh-run and --resend-ambiguous act on a run ledger: give --run-key KEY")
         params = split_pairs(args.param)
         options = RunOptions(
             timeout=args.timeout,
@@ -239,6 +258,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             cancel_grace=args.cancel_grace,
             output=args.output,
             progress_file=_path_env("ARGO_PROGRESS_FILE"),
+            run_key=args.run_key,
+            fresh_run=args.fresh_run,
+            resend_ambiguous=args.resend_ambiguous,
             process=process,
         )
     except JobframeError as exc:

@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from jobframe.braze import BrazeClient, Messages
+from jobframe.ledger.fingerprint import file_fingerprint
 from jobframe.progress import Counted
 
 __all__ = ["SendPushFromFile", "SendPushParams", "read_ids"]
@@ -34,9 +35,12 @@ def _ids(path: Path) -> Iterator[str]:
 def read_ids(path: Path) -> Counted[str]:
     """External ids, one per line, read lazily; blank lines and ``#`` comments are skipped.
 
-    The count (for progress ``N/M``) is one cheap pass over the file, made when first asked.
+    The count (for progress ``N/M``) is one cheap pass over the file, made when first asked; the
+    file's sha256 tells a resumed run (``--run-key``) whether the input is still the same.
     """
-    return Counted(lambda: _ids(path), lambda: sum(1 for _ in _ids(path)))
+    return Counted(
+        lambda: _ids(path), lambda: sum(1 for _ in _ids(path)), fingerprint=lambda: file_fingerprint(path)
+    )
 
 
 class SendPushFromFile:

@@ -52,6 +52,10 @@ class RunOptions:
     """Install signal handlers and keep the schedule (deadline, cancel grace, teardown bounds).
     Needs the main thread; the testing toolkit runs without them unless a test asks."""
     run_id: str | None = None
+    run_key: str | None = None
+    """What a run ledger records this run under (``--run-key``); without one nothing is recorded."""
+    fresh_run: bool = False
+    resend_ambiguous: bool = False
     process: ProcessControl | None = None
     """Set by the CLI only: lets the run end the process when it cannot return (see
     :class:`ProcessControl`). Without it a forced exit raises ``KeyboardInterrupt`` instead."""

@@ -200,6 +200,7 @@ class Run:
             "status": code.status,
             "exit_code": int(code),
             "duration_s": round(self.finished_at - self.origin, 6),
+            **self.context.summary(),
         }
         if code is ExitCode.SUCCEEDED:
             _log.info("job.finished", **fields)

@@ -22,6 +22,7 @@ from jobframe.app.params import parse_params
 from jobframe.context import RunContext
 from jobframe.deadline import effective_deadline
 from jobframe.errors import JobframeError, UsageError
+from jobframe.ledger.fingerprint import run_fingerprint
 from jobframe.logs import Redact
 from jobframe.progress import Progress
 from jobframe.run.options import RunOptions, RunResult
@@ -74,6 +75,10 @@ def prepare(
             argo_deadline=options.argo_deadline,
         ),
         progress=Progress(options.progress_file),
+        run_key=options.run_key,
+        fresh_run=options.fresh_run,
+        resend_ambiguous=options.resend_ambiguous,
+        fingerprint=run_fingerprint(entry.spec.name, parsed.model_dump(mode="json") if parsed else None),
     )
     app.fill(container, settings, context)
     return Run(app=app, entry=entry, params=parsed, container=container, context=context, options=options)
