@@ -9,13 +9,12 @@ test can program failures and read the recorded requests of the very fake its jo
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
 
-from dependency_injector import containers, providers
+from dependency_injector import containers
 
 from jobframe.braze import FAKE_URL, AsyncBrazeClient, BrazeClient, BrazeModule, BrazeSettings
 from jobframe.braze.fake import FakeBraze
-from jobframe.testing.overrides import Overrides
+from jobframe.testing.overrides import Overrides, modules_of, override_module_resources
 
 __all__ = ["braze_modules", "use_fake_braze"]
 
@@ -48,13 +47,7 @@ async def fake_async_braze_client(
 
 def braze_modules(container: containers.Container) -> list[str]:
     """Names of the :class:`BrazeModule` providers declared on ``container`` (usually ``["braze"]``)."""
-    found = []
-    for name, provider in container.providers.items():
-        if isinstance(provider, providers.Container):
-            parent = getattr(provider.container, "declarative_parent", None)
-            if isinstance(parent, type) and issubclass(parent, BrazeModule):
-                found.append(name)
-    return found
+    return modules_of(container, BrazeModule)
 
 
 def use_fake_braze(
@@ -66,14 +59,5 @@ def use_fake_braze(
     The clients are the real ones (batching, retries, rate limiting, redaction all run), only
     the transport is fake, so a test exercises what production runs.
     """
-    names = [module] if module is not None else braze_modules(container)
-    if not names:
-        raise LookupError(f"{type(container).__name__} has no BrazeModule provider to point at the fake")
-    wiring: dict[str, Any] = {}
-    for name in names:
-        settings = getattr(container, name).settings
-        wiring[f"{name}__client"] = providers.Resource(fake_braze_client, settings=settings, fake=fake)
-        wiring[f"{name}__async_client"] = providers.Resource(
-            fake_async_braze_client, settings=settings, fake=fake
-        )
-    return Overrides(container, wiring)
+    resources = {"client": fake_braze_client, "async_client": fake_async_braze_client}
+    return override_module_resources(container, BrazeModule, module, resources, fake=fake)
