@@ -122,6 +122,8 @@ def watch_leaks(*, thread_grace: float = 0.5) -> Iterator[LeakReport]:
         try:
             yield report
         finally:
+            # Threads first: one winding down may still close what it opened.
+            report.threads += [_describe(t) for t in _new_threads(before, thread_grace)]
             gc.collect()
     report.left_open += opened.left_open()
     for w in caught:
@@ -132,7 +134,6 @@ def watch_leaks(*, thread_grace: float = 0.5) -> Iterator[LeakReport]:
     for w in caught:
         if not issubclass(w.category, ResourceWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
-    report.threads += [_describe(t) for t in _new_threads(before, thread_grace)]
 
 
 def _describe(thread: threading.Thread) -> str:

@@ -6,6 +6,9 @@ connections outlive the test. While :func:`track_opened` is active, every ``http
 ``httpx.AsyncClient``, ``socket.socket`` and file opened with ``open`` is recorded (weakly, so
 nothing lives longer than it would) with the place that opened it; afterwards, whatever is still
 alive and not closed is a leak, wherever it is referenced.
+
+Only what the run opens counts: objects opened by its own thread or by threads started while it
+runs, not by threads that were already there (a test's loopback server accepting connections).
 """
 
 from __future__ import annotations
@@ -91,6 +94,8 @@ def _display(filename: str) -> str:
 class _Record:
     ref: weakref.ReferenceType[Any]
     where: str
+    ident: int
+    kind: type[Any]
 
 
 def _describe(obj: Any) -> str | None:
@@ -120,15 +125,20 @@ def _describe(obj: Any) -> str | None:
     return f"file {getattr(obj, 'name', '?')!r}"
 
 
-@dataclass
+@dataclass(eq=False)  # trackers are removed from the stack by identity
 class OpenedTracker:
     """What was opened while it was active; :meth:`left_open` names what is still open."""
 
     records: list[_Record] = field(default_factory=list)
+    others: frozenset[int] = frozenset()
+    """Threads that were running before the tracker started (other than its own): not watched."""
+
+    def watches(self, thread: int) -> bool:
+        return thread not in self.others
 
     def record(self, obj: Any, where: str) -> None:
         with contextlib.suppress(TypeError):  # not weak-referenceable: cannot be tracked
-            self.records.append(_Record(weakref.ref(obj), where))
+            self.records.append(_Record(weakref.ref(obj), where, id(obj), type(obj)))
 
     def left_open(self) -> list[str]:
         """``<what> opened at <where>`` for each recorded object still alive and open."""
@@ -141,9 +151,14 @@ class OpenedTracker:
         return found
 
     def where(self, obj: Any) -> str | None:
-        """Where ``obj`` was opened, if it was opened while tracking (a ResourceWarning's source)."""
-        for record in self.records:
-            if record.ref() is obj:
+        """Where ``obj`` was opened, if it was opened while tracking (a ResourceWarning's source).
+
+        An object collected in a reference cycle has lost its weak references by the time its
+        warning names it: it is then the newest record at its address, of its type.
+        """
+        for record in reversed(self.records):
+            alive = record.ref()
+            if alive is obj or (alive is None and record.ident == id(obj) and record.kind is type(obj)):
                 return record.where
         return None
 
@@ -154,7 +169,8 @@ _ORIGINAL: dict[str, Any] = {}
 
 
 def _note(obj: Any) -> None:
-    trackers = list(_TRACKERS)
+    thread = threading.get_ident()
+    trackers = [t for t in _TRACKERS if t.watches(thread)]
     if trackers:
         where = where_opened(2)
         for tracker in trackers:
@@ -198,8 +214,11 @@ def _uninstall() -> None:
 
 @contextlib.contextmanager
 def track_opened() -> Iterator[OpenedTracker]:
-    """Record clients, sockets and files opened inside the ``with`` (by any thread)."""
-    tracker = OpenedTracker()
+    """Record clients, sockets and files opened inside the ``with`` by this thread or new threads."""
+    own = threading.get_ident()
+    tracker = OpenedTracker(
+        others=frozenset(t.ident for t in threading.enumerate() if t.ident not in (None, own))
+    )
     with _LOCK:
         if not _TRACKERS:
             _install()

@@ -129,9 +129,14 @@ def override_module_resources(
     ``resources`` maps a provider name of the module to a resource function; each is called with
     the module's own ``settings`` and ``arguments``, so only what the function changes differs.
     """
-    names = [module] if module is not None else modules_of(container, module_cls)
-    if not names:
-        raise LookupError(f"{type(container).__name__} has no {module_cls.__name__} provider to override")
+    found = modules_of(container, module_cls)
+    names = found if module is None else [module]
+    if not names or not set(names) <= set(found):
+        wanted = f" {module!r}" if module is not None else ""
+        raise LookupError(
+            f"{type(container).__name__} has no {module_cls.__name__} provider{wanted} to override "
+            f"(it has: {', '.join(found) or 'none'})"
+        )
     wiring: dict[str, Any] = {}
     for name in names:
         settings = getattr(container, name).settings

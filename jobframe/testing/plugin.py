@@ -313,6 +313,7 @@ def jobframe_run(
         handle_signals: bool = False,
         check_leaks: bool | None = None,
     ) -> JobResult:
+        __tracebackhide__ = True
         _check_class_overrides(request)
         return run_job(
             jobframe_app,

@@ -154,6 +154,7 @@ def run_job(
     afterwards even if the job caught it; ``allow_network`` lets every host (``True``) or the
     given host names through.
     """
+    __tracebackhide__ = True  # a failing test shows its own line, not this function's insides
     _refuse_running_loop()
     the_app = as_app(app)
     container = container if container is not None else the_app.container_cls()
