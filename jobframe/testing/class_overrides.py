@@ -47,6 +47,7 @@ class ClassOverrideWatch:
 
     def check(self) -> None:
         """Raise :class:`ClassOverrideError` (after undoing them) if the test overrode the class."""
+        __tracebackhide__ = True
         undone = self.undo()
         if not undone:
             return

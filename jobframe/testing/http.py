@@ -18,7 +18,14 @@ from dependency_injector import containers
 from jobframe.http import HttpSettings, NetworkModule, async_client, sync_client
 from jobframe.testing.overrides import Overrides, override_module_resources
 
-__all__ = ["fake_async_client", "fake_client", "new_router", "use_fake_http"]
+__all__ = [
+    "async_transport",
+    "fake_async_client",
+    "fake_client",
+    "new_router",
+    "transport",
+    "use_fake_http",
+]
 
 
 def new_router() -> respx.MockRouter:
@@ -26,9 +33,34 @@ def new_router() -> respx.MockRouter:
     return respx.MockRouter(assert_all_called=False, assert_all_mocked=True)
 
 
+def _streamed(response: httpx.Response) -> httpx.Response:
+    """The answer as a network transport gives it: a body still to be read and closed.
+
+    respx's responses come already read, so the client never closes their stream; the per-host
+    limit frees a request's slot only when its body is closed, and would wait forever.
+    """
+    return httpx.Response(
+        response.status_code, headers=response.headers, stream=response.stream, extensions=response.extensions
+    )
+
+
+def transport(router: respx.MockRouter) -> httpx.MockTransport:
+    """A sync transport answered by ``router``."""
+    return httpx.MockTransport(lambda request: _streamed(router.handler(request)))
+
+
+def async_transport(router: respx.MockRouter) -> httpx.MockTransport:
+    """An async transport answered by ``router``."""
+
+    async def handle(request: httpx.Request) -> httpx.Response:
+        return _streamed(await router.async_handler(request))
+
+    return httpx.MockTransport(handle)
+
+
 def fake_client(settings: HttpSettings, router: respx.MockRouter) -> Iterator[httpx.Client]:
     """Resource: the module's sync client, answered by ``router``; closed on teardown."""
-    with sync_client(settings, transport=httpx.MockTransport(router.handler)) as client:
+    with sync_client(settings, transport=transport(router)) as client:
         yield client
 
 
@@ -36,7 +68,7 @@ async def fake_async_client(
     settings: HttpSettings, router: respx.MockRouter
 ) -> AsyncIterator[httpx.AsyncClient]:
     """Resource: the module's async client, answered by ``router``; closed on teardown."""
-    async with async_client(settings, transport=httpx.MockTransport(router.async_handler)) as client:
+    async with async_client(settings, transport=async_transport(router)) as client:
         yield client
 
 

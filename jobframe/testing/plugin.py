@@ -191,6 +191,7 @@ def jobframe_container(
     fails the test at teardown (after being closed), naming it and where it was opened; an
     override made on the container *class* fails the test (see :mod:`~jobframe.testing.class_overrides`).
     """
+    __tracebackhide__ = True  # a leak at teardown shows its message, not this fixture's code
     watch = ClassOverrideWatch(jobframe_app.container_cls)
     container = jobframe_app.container_cls()
     pinned = None

@@ -51,6 +51,14 @@ def test_failures_are_answers_too(jobframe_run, jobframe_http):
     assert isinstance(jobframe_run("AsyncReprice").error, httpx.ConnectTimeout)
 
 
+def test_more_requests_than_the_per_host_limit(jobframe_run, jobframe_http):
+    jobframe_http.get(url__regex=r"/v1/prices/").respond(json={"price": 4})
+    skus = [f"S-{i}" for i in range(40)]  # the module allows 5 in flight per host
+    assert jobframe_run("Reprice", {"skus": skus}).result == dict.fromkeys(skus, 4.0)
+    assert jobframe_run("AsyncReprice", {"skus": skus}).result == dict.fromkeys(skus, 4.0)
+    assert jobframe_http.calls.call_count == 80
+
+
 def test_each_test_gets_fresh_routes(jobframe_http):
     assert list(jobframe_http.routes) == [] and jobframe_http.calls.call_count == 0
 
@@ -62,7 +70,7 @@ def test_the_braze_fake_under_both_names(jobframe_braze, fake_braze):
 
 def test_faking_a_non_braze_host_with_jobframe_http(shop_project: pytest.Pytester) -> None:
     shop_project.makepyfile(test_prices=FAKED)
-    run_pytest(shop_project, "-W", "error::ResourceWarning").assert_outcomes(passed=6)
+    run_pytest(shop_project, "-W", "error::ResourceWarning").assert_outcomes(passed=7)
 
 
 def test_use_fake_http_wires_a_module_by_name(shop_project: pytest.Pytester) -> None:
