@@ -50,6 +50,7 @@ def test_the_guide_runs_for_a_new_user_with_jobframe_from_a_wheel(tmp_path: Path
     assert len(ran) == 4 and not any(line.startswith("skipped") for line in ran)
     where = subprocess.run(
         [python, "-c", "import jobframe; print(jobframe.__file__)"],
+        cwd=project,
         capture_output=True,
         text=True,
         check=True,
