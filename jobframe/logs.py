@@ -208,6 +208,13 @@ class Pipeline:
     structlog_side: list[Processor]
     formatter_side: list[Processor]
 
+    def attach(self, handler: logging.Handler, renderer: Processor, level: int) -> logging.Handler:
+        """Make ``handler`` end the chain with ``renderer``, with the same filters as production's
+        (per-request INFO lines of chatty libraries shown only at DEBUG)."""
+        handler.addFilter(_QuietInfo(level))
+        handler.setFormatter(self.formatter(renderer))
+        return handler
+
     def formatter(self, renderer: Processor) -> structlog.stdlib.ProcessorFormatter:
         """The stdlib formatter that ends the chain with ``renderer``."""
         return structlog.stdlib.ProcessorFormatter(
@@ -264,9 +271,7 @@ def configure_logging(
         renderer = structlog.dev.ConsoleRenderer(colors=stream.isatty())
 
     numeric = level if isinstance(level, int) else logging.getLevelNamesMapping()[level.upper()]
-    handler = logging.StreamHandler(stream)
-    handler.addFilter(_QuietInfo(numeric))
-    handler.setFormatter(chain.formatter(renderer))
+    handler = chain.attach(logging.StreamHandler(stream), renderer, numeric)
     logging.raiseExceptions = False  # a closed stdout must not turn into tracebacks on stderr
     root = logging.getLogger()
     for old in list(root.handlers):

@@ -74,8 +74,7 @@ def capture_events(redact: Redact, *, level: int = logging.INFO) -> Iterator[lis
     processors: list[Processor] = config["processors"]
     saved_processors = list(processors)
     saved_factory, saved_wrapper = config["logger_factory"], config["wrapper_class"]
-    handler = _Handler(level)
-    handler.setFormatter(chain.formatter(_Recorder(events)))
+    handler = chain.attach(_Handler(level), _Recorder(events), level)
     *steps, handoff = chain.structlog_side
     assert handoff is structlog.stdlib.ProcessorFormatter.wrap_for_formatter
     processors[:] = [*steps, _Deliver(handler)]
