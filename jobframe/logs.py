@@ -16,6 +16,7 @@ import logging
 import re
 import sys
 from collections.abc import Iterable, MutableMapping
+from dataclasses import dataclass
 from typing import Any, Literal, TextIO
 
 import structlog
@@ -25,11 +26,13 @@ __all__ = [
     "MASK",
     "ErrorFields",
     "LogFormat",
+    "Pipeline",
     "Redact",
     "configure_logging",
     "flush_logging",
     "get_logger",
     "library_logger",
+    "pipeline",
 ]
 
 MASK = "***"
@@ -191,6 +194,66 @@ def _timestamp() -> Processor:
     return structlog.processors.TimeStamper(fmt="iso", utc=True, key="timestamp")
 
 
+@dataclass(frozen=True)
+class Pipeline:
+    """Every step a log event passes before it is rendered: the one chain production and tests share.
+
+    structlog events run ``structlog_side`` and are handed to the stdlib handler; stdlib records
+    (httpx's) run ``foreign_pre_chain`` instead; both then run ``formatter_side`` (exception
+    rendering, :class:`Redact` last) and reach the renderer. ``jobframe.testing`` records events
+    through this very chain, with a recorder in the renderer's place.
+    """
+
+    foreign_pre_chain: list[Processor]
+    structlog_side: list[Processor]
+    formatter_side: list[Processor]
+
+    def attach(self, handler: logging.Handler, renderer: Processor, level: int) -> logging.Handler:
+        """Make ``handler`` end the chain with ``renderer``, with the same filters as production's
+        (per-request INFO lines of chatty libraries shown only at DEBUG)."""
+        handler.addFilter(_QuietInfo(level))
+        handler.setFormatter(self.formatter(renderer))
+        return handler
+
+    def formatter(self, renderer: Processor) -> structlog.stdlib.ProcessorFormatter:
+        """The stdlib formatter that ends the chain with ``renderer``."""
+        return structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=self.foreign_pre_chain,
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                *self.formatter_side,
+                renderer,
+            ],
+        )
+
+
+def pipeline(redact: Redact, fmt: LogFormat = "json") -> Pipeline:
+    """The processors of jobframe's logging for ``fmt``, with ``redact`` last before rendering."""
+    shared: list[Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        _timestamp(),
+        ErrorFields(),
+    ]
+    if fmt == "json":
+        # Structured tracebacks without locals: a local variable may hold a secret.
+        tracebacks = structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
+        tail: list[Processor] = [structlog.processors.ExceptionRenderer(tracebacks), redact]
+    else:
+        tail = [structlog.processors.format_exc_info, redact]
+    return Pipeline(
+        foreign_pre_chain=shared,
+        structlog_side=[
+            structlog.stdlib.filter_by_level,
+            *shared,
+            structlog.processors.StackInfoRenderer(),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        formatter_side=tail,
+    )
+
+
 def configure_logging(
     fmt: LogFormat = "json",
     level: str | int = "INFO",
@@ -200,32 +263,15 @@ def configure_logging(
     """Configure structlog and the stdlib root logger once for the process; returns the redactor."""
     redact = redact or Redact()
     stream = stream or sys.stdout
-    shared: list[Processor] = [
-        structlog.contextvars.merge_contextvars,
-        structlog.stdlib.add_log_level,
-        structlog.stdlib.add_logger_name,
-        _timestamp(),
-        ErrorFields(),
-    ]
+    chain = pipeline(redact, fmt)
     renderer: Processor
     if fmt == "json":
-        # Structured tracebacks without locals: a local variable may hold a secret.
-        tracebacks = structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
-        tail: list[Processor] = [structlog.processors.ExceptionRenderer(tracebacks), redact]
         renderer = structlog.processors.JSONRenderer()
     else:
-        tail = [structlog.processors.format_exc_info, redact]
         renderer = structlog.dev.ConsoleRenderer(colors=stream.isatty())
 
     numeric = level if isinstance(level, int) else logging.getLevelNamesMapping()[level.upper()]
-    handler = logging.StreamHandler(stream)
-    handler.addFilter(_QuietInfo(numeric))
-    handler.setFormatter(
-        structlog.stdlib.ProcessorFormatter(
-            foreign_pre_chain=shared,
-            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *tail, renderer],
-        )
-    )
+    handler = chain.attach(logging.StreamHandler(stream), renderer, numeric)
     logging.raiseExceptions = False  # a closed stdout must not turn into tracebacks on stderr
     root = logging.getLogger()
     for old in list(root.handlers):
@@ -234,12 +280,7 @@ def configure_logging(
     root.setLevel(numeric)
 
     structlog.configure(
-        processors=[
-            structlog.stdlib.filter_by_level,
-            *shared,
-            structlog.processors.StackInfoRenderer(),
-            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
-        ],
+        processors=chain.structlog_side,
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,

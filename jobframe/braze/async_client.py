@@ -77,6 +77,12 @@ class AsyncBrazeClient(ClientShell[httpx.AsyncClient]):
 
     async def _run(self, plan: Plan[R]) -> R:
         stream = self._stream(plan)
+        try:
+            return await self._drive(stream)
+        finally:
+            stream.close()
+
+    async def _drive(self, stream: Stream[R]) -> R:
         running: set[asyncio.Task[None]] = set()
         try:
             try:

@@ -208,6 +208,13 @@ class Stream(Generic[R]):
             rest_items=None if rest is None or total is None else max(total - self._taken, 0),
         )
 
+    def close(self) -> None:
+        """Let go of the input: a call that stopped early closes the generators it was reading from
+        (a file a job's input generator holds open is closed now, not whenever it is collected)."""
+        close = getattr(self.plan.calls, "close", None)
+        if callable(close):
+            close()
+
     def result(self) -> R:
         """The plan's result, or its first failure raised with the delivery report."""
         if self._progress is not None:

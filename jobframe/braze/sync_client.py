@@ -74,9 +74,12 @@ class BrazeClient(ClientShell[httpx.Client]):
 
     def _run(self, plan: Plan[R]) -> R:
         stream = self._stream(plan)
-        while (call := stream.next_call()) is not None:
-            stream.settle(call, self._attempt(call, stream))
-        return stream.result()
+        try:
+            while (call := stream.next_call()) is not None:
+                stream.settle(call, self._attempt(call, stream))
+            return stream.result()
+        finally:
+            stream.close()
 
     def _attempt(self, call: Call[Any], stream: Stream[Any]) -> Done[Any] | Fail:
         exchange = self._exchange(call, stream)

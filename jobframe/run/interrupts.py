@@ -56,7 +56,7 @@ ASYNC_ABANDON_SLACK_S = 0.25
 TAKEOVER_SLACK_S = 0.5
 """A teardown stuck this long past its budget (a close blocked in C code) is finished by the supervisor."""
 
-_MAIN_THREAD_TIMERS = frozenset({"deadline", "blocked", "reclaim", "recancel"})
+_MAIN_THREAD_TIMERS = frozenset({"deadline", "blocked", "reclaim", "recancel", "nudge"})
 
 
 class Interrupts:
@@ -364,14 +364,22 @@ class Interrupts:
     def _on_delivered(self, signum: int) -> None:
         """A signal reached *some* Python handler (one byte on the wakeup fd).
 
-        While the job runs, a SIGTERM or SIGINT asks it to stop whichever handler took it: if it
-        was jobframe's, the job is already cancelling and this changes nothing; if it was one the
-        job installed around ``signal.signal``, this is how jobframe still hears it.
+        The kernel may hand a process-directed signal to any thread, and then the main thread —
+        blocked in a lock or a sleep — would run the handler only when that wait ends. So the main
+        thread is always nudged with its own directed signal, which interrupts the wait. While the
+        job runs, a SIGTERM or SIGINT also asks it to stop whichever handler took it: if it was
+        jobframe's, the job is already cancelling and this changes nothing; if it was one the job
+        installed around ``signal.signal``, this is how jobframe still hears it.
         """
-        if signum not in WATCHED or self.phase is not Phase.RUNNING:
+        if signum not in WATCHED:
             return
-        if self._foreign is None:
-            self._foreign = JobInterrupted(signal.Signals(signum).name, exit_code_of(Event.of_signal(signum)))
-        if self.supervisor is not None and self.supervisor.is_current:
-            self._ownership.replaced()
-            self._wake_main("reclaim")
+        on_supervisor = self.supervisor is not None and self.supervisor.is_current
+        if self.phase is Phase.RUNNING:
+            if self._foreign is None:
+                code = exit_code_of(Event.of_signal(signum))
+                self._foreign = JobInterrupted(signal.Signals(signum).name, code)
+            if on_supervisor:
+                self._ownership.replaced()
+                self._wake_main("reclaim")
+        elif on_supervisor:
+            self._wake_main("nudge")

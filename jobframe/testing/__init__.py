@@ -1,14 +1,19 @@
-"""Testing toolkit for jobframe apps: run jobs in-process, override providers, catch leaks.
+"""Testing toolkit for jobframe apps: run jobs in-process, override providers, catch leaks, stay offline.
 
 The pytest plugin (:mod:`jobframe.testing.plugin`, registered as ``pytest11`` entry point
 ``jobframe``) provides the fixtures ``jobframe_app``, ``jobframe_config_dir``,
-``jobframe_settings``, ``jobframe_container``, ``jobframe_override``, ``fake_braze`` and
-``jobframe_run``, and the marker ``jobframe_allow_leaks``. The helpers below work without pytest
+``jobframe_settings``, ``jobframe_network``, ``jobframe_container``, ``jobframe_override``,
+``jobframe_braze`` (also ``fake_braze``), ``jobframe_http`` and ``jobframe_run``, and the markers
+``jobframe_allow_leaks`` and ``jobframe_allow_network``. The helpers below work without pytest
 too. See ``docs/testing.md``.
 """
 
+from typing import Any
+
 from jobframe.testing.capture import capture_events
+from jobframe.testing.class_overrides import ClassOverrideError
 from jobframe.testing.leaks import LeakError, LeakReport, watch_leaks
+from jobframe.testing.network import NetworkBlockedError, block_network
 from jobframe.testing.overrides import Overrides, override, resolve_provider
 from jobframe.testing.runs import AppLike, JobResult, as_app, run_job
 from jobframe.testing.settings import DEFAULT_PROFILE, make_settings, replace_settings
@@ -16,11 +21,14 @@ from jobframe.testing.settings import DEFAULT_PROFILE, make_settings, replace_se
 __all__ = [
     "DEFAULT_PROFILE",
     "AppLike",
+    "ClassOverrideError",
     "JobResult",
     "LeakError",
     "LeakReport",
+    "NetworkBlockedError",
     "Overrides",
     "as_app",
+    "block_network",
     "capture_events",
     "make_settings",
     "override",
@@ -28,14 +36,19 @@ __all__ = [
     "resolve_provider",
     "run_job",
     "use_fake_braze",
+    "use_fake_http",
     "watch_leaks",
 ]
 
 
-def __getattr__(name: str) -> object:
-    # The Braze helper imports the Braze client stack; load it only for apps that use it.
+def __getattr__(name: str) -> Any:
+    # The Braze helper imports the Braze client stack, the HTTP one respx: load them only when used.
     if name == "use_fake_braze":
         from jobframe.testing.braze import use_fake_braze  # noqa: PLC0415
 
         return use_fake_braze
+    if name == "use_fake_http":
+        from jobframe.testing.http import use_fake_http  # noqa: PLC0415
+
+        return use_fake_http
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

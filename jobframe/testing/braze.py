@@ -15,7 +15,7 @@ from dependency_injector import containers, providers
 from jobframe.braze import FAKE_URL, BrazeModule, BrazeSettings
 from jobframe.braze.fake import FakeBraze
 from jobframe.braze.module import async_braze_client, braze_client
-from jobframe.testing.overrides import Overrides
+from jobframe.testing.overrides import Overrides, modules_of
 
 __all__ = ["braze_modules", "use_fake_braze"]
 
@@ -28,13 +28,7 @@ def _on_fake(settings: BrazeSettings) -> BrazeSettings:
 
 def braze_modules(container: containers.Container) -> list[str]:
     """Names of the :class:`BrazeModule` providers declared on ``container`` (usually ``["braze"]``)."""
-    found = []
-    for name, provider in container.providers.items():
-        if isinstance(provider, providers.Container):
-            parent = getattr(provider.container, "declarative_parent", None)
-            if isinstance(parent, type) and issubclass(parent, BrazeModule):
-                found.append(name)
-    return found
+    return modules_of(container, BrazeModule)
 
 
 def use_fake_braze(

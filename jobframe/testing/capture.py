@@ -1,11 +1,13 @@
-"""Record the log events of a run, after redaction, for assertions.
+"""Record the log events of a run for assertions, through the very pipeline production logs with.
 
-structlog's ``capture_logs`` replaces the whole processor chain, so what it records has never
-been redacted: a test could not prove that a secret stays out of the logs. :func:`capture_events`
-instead runs the events through the same steps that matter for content — context variables
-(``job``, ``run_id``), level, logger name, an error's own fields (:class:`~jobframe.logs.ErrorFields`),
-exception formatting and :class:`~jobframe.logs.Redact` — and records the result.
-Standard-library records (httpx's request lines) are captured the same way.
+structlog's ``capture_logs`` replaces the processor chain, so what it records has never been
+redacted or rendered the way a deployment's logs are. :func:`capture_events` instead installs
+jobframe's own chain (:func:`jobframe.logs.pipeline`, JSON flavour) — context variables, level,
+logger name, timestamp, level filtering, structured exceptions, :class:`~jobframe.logs.Redact` —
+and puts a recorder where the JSON renderer would be: an event a test reads is the dict that
+production would have printed. Standard-library records (httpx's request lines) take their
+production path too. structlog's events are handed to the recording handler directly rather than
+through the root logger, so no other handler (pytest's log capture) sees one before redaction.
 """
 
 from __future__ import annotations
@@ -18,83 +20,73 @@ from typing import Any
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
-from jobframe.logs import ErrorFields, Redact
+from jobframe.logs import Redact, pipeline
 
 __all__ = ["capture_events"]
 
 
-def _logger_name(logger: WrappedLogger, method_name: str, event_dict: EventDict) -> EventDict:
-    name = getattr(logger, "name", None)
-    if isinstance(name, str) and "logger" not in event_dict:
-        event_dict["logger"] = name
-    return event_dict
-
-
 class _Recorder:
-    """The last processor: keep the event, render nothing."""
+    """The renderer's place at the end of the chain: keep the event, render nothing."""
 
     def __init__(self, events: list[dict[str, Any]]) -> None:
         self.events = events
 
-    def __call__(self, logger: WrappedLogger, method_name: str, event_dict: EventDict) -> EventDict:
+    def __call__(self, logger: WrappedLogger, method_name: str, event_dict: EventDict) -> str:
         self.events.append(dict(event_dict))
+        return ""
+
+
+class _Handler(logging.Handler):
+    """Formats each record (which records it) and writes nothing."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.format(record)
+
+
+class _Deliver:
+    """In ``wrap_for_formatter``'s place: the record it would make, handed to ``handler`` only."""
+
+    def __init__(self, handler: logging.Handler) -> None:
+        self.handler = handler
+
+    def __call__(self, logger: WrappedLogger, method_name: str, event_dict: EventDict) -> EventDict:
+        level = logging.getLevelName("WARNING" if method_name == "warn" else method_name.upper())
+        level = logging.ERROR if method_name == "exception" else level
+        if isinstance(level, int) and level >= self.handler.level:
+            record = logging.LogRecord(getattr(logger, "name", ""), level, "", 0, event_dict, None, None)
+            record._logger, record._name = logger, method_name
+            self.handler.handle(record)
         raise structlog.DropEvent
 
 
-class _StdlibRecorder(logging.Handler):
-    """Turns stdlib records into events shaped like structlog's, through the same redaction."""
-
-    def __init__(self, events: list[dict[str, Any]], redact: Redact) -> None:
-        super().__init__(logging.DEBUG)
-        self.events, self.redact = events, redact
-
-    def emit(self, record: logging.LogRecord) -> None:
-        event: dict[str, Any] = {
-            "event": record.getMessage(),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-        }
-        if record.exc_info:
-            event["exception"] = logging.Formatter().formatException(record.exc_info)
-        event.update(structlog.contextvars.get_contextvars())
-        self.events.append(self.redact.scrub(event))
-
-
 @contextlib.contextmanager
-def capture_events(redact: Redact, *, stdlib_level: int = logging.INFO) -> Iterator[list[dict[str, Any]]]:
-    """Record every structlog event (and stdlib record at ``stdlib_level`` or above), redacted.
+def capture_events(redact: Redact, *, level: int = logging.INFO) -> Iterator[list[dict[str, Any]]]:
+    """Record every event at ``level`` or above (structlog's and stdlib's) as production renders it.
 
-    The processor list is changed in place, as ``structlog.testing.capture_logs`` does, so loggers
-    cached by an earlier ``configure_logging`` record too; everything is restored on exit. Like
-    structlog's own helper this is process-global, not thread-isolated.
+    ``level`` plays ``--log-level``: lower events are dropped, as production drops them. The
+    processor list is changed in place, as ``structlog.testing.capture_logs`` does, so loggers
+    cached by an earlier configuration record too; everything is restored on exit. Like structlog's
+    own helper this is process-global, not thread-isolated.
     """
     events: list[dict[str, Any]] = []
+    chain = pipeline(redact, "json")
     config = structlog.get_config()
     processors: list[Processor] = config["processors"]
     saved_processors = list(processors)
     saved_factory, saved_wrapper = config["logger_factory"], config["wrapper_class"]
-    processors[:] = [
-        structlog.contextvars.merge_contextvars,
-        structlog.processors.add_log_level,
-        _logger_name,
-        ErrorFields(),
-        structlog.processors.format_exc_info,
-        redact,
-        _Recorder(events),
-    ]
-    # A stdlib logger factory gives each event its logger's name; the BoundLogger passes all levels.
+    handler = chain.attach(_Handler(level), _Recorder(events), level)
+    *steps, handoff = chain.structlog_side
+    assert handoff is structlog.stdlib.ProcessorFormatter.wrap_for_formatter
+    processors[:] = [*steps, _Deliver(handler)]
     structlog.configure(
         processors=processors,
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
     )
     root = logging.getLogger()
-    handler = _StdlibRecorder(events, redact)
-    handler.setLevel(stdlib_level)
     saved_level = root.level
     root.addHandler(handler)
-    if saved_level != logging.NOTSET:  # NOTSET on the root already lets everything through
-        root.setLevel(min(saved_level, stdlib_level))
+    root.setLevel(min(saved_level, level))  # a lower level a test set (caplog) stays
     try:
         yield events
     finally:

@@ -1,4 +1,4 @@
-"""Notice what a run leaves behind: open resources, running threads, ResourceWarnings.
+"""Notice what a run leaves behind: resources, clients, sockets, files, threads, ResourceWarnings.
 
 In a container the exit guard ends the process whatever is left running; in a test process
 nothing does, so a leak shows up later as a hang, a flaky neighbour test or a socket warning far
@@ -20,22 +20,26 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jobframe.run import RunResult
+from jobframe.testing.opened import track_opened
 
 __all__ = ["LeakError", "LeakReport", "watch_leaks"]
 
 
 class LeakError(AssertionError):
-    """A run left something behind; the message lists what. An ``AssertionError`` so the test fails."""
+    """A run (or a test) left something behind; the message lists what and where it was opened.
 
-    def __init__(self, job: str, report: LeakReport, result: Any = None) -> None:
-        super().__init__(f"job {job} leaked:\n  " + "\n  ".join(report.lines()) + _HINT)
+    An ``AssertionError`` so the test fails. ``subject`` is ``"job SomeJob"`` or ``"test test_x"``.
+    """
+
+    def __init__(self, subject: str, report: LeakReport, result: Any = None) -> None:
+        super().__init__(f"{subject} leaked:\n  " + "\n  ".join(report.lines()) + _HINT)
         self.report = report
         self.result = result
 
 
 _HINT = (
-    "\n(provide closeable objects with providers.Resource, join or daemonise threads; "
-    "opt out with @pytest.mark.jobframe_allow_leaks or check_leaks=False)"
+    "\n(close what you open, or provide closeable objects with providers.Resource so jobframe closes "
+    "them; join or daemonise threads; opt out with @pytest.mark.jobframe_allow_leaks or check_leaks=False)"
 )
 
 
@@ -44,18 +48,32 @@ class LeakReport:
     """Everything a run left behind; empty (falsy) when the run was clean."""
 
     not_closed: list[str] = field(default_factory=list)
+    opened_by_test: list[str] = field(default_factory=list)
+    left_open: list[str] = field(default_factory=list)
     close_failed: list[str] = field(default_factory=list)
     unmanaged: list[str] = field(default_factory=list)
     threads: list[str] = field(default_factory=list)
     resource_warnings: list[str] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return any((self.not_closed, self.close_failed, self.unmanaged, self.threads, self.resource_warnings))
+        return any(
+            (
+                self.not_closed,
+                self.opened_by_test,
+                self.left_open,
+                self.close_failed,
+                self.unmanaged,
+                self.threads,
+                self.resource_warnings,
+            )
+        )
 
     def lines(self) -> list[str]:
         """One readable line per leak."""
         return (
             [f"resource {name!r} was opened and never closed" for name in self.not_closed]
+            + [f"resource {what}" for what in self.opened_by_test]
+            + [f"{what}, and was never closed" for what in self.left_open]
             + [f"resource {name!r} failed to close" for name in self.close_failed]
             + [
                 f"provider {name!r} held a closeable object that only the safety net closed "
@@ -90,25 +108,32 @@ def _new_threads(before: set[int], grace: float) -> list[threading.Thread]:
 
 @contextlib.contextmanager
 def watch_leaks(*, thread_grace: float = 0.5) -> Iterator[LeakReport]:
-    """Watch the body for new non-daemon threads and ResourceWarnings; fill the yielded report.
+    """Watch the body for new non-daemon threads, clients, sockets and files left open, and
+    ResourceWarnings; fill the yielded report.
 
     Threads get ``thread_grace`` seconds to finish (an executor worker winding down is not a
-    leak). Garbage is collected before leaving, so an unclosed file or socket warns *here*.
+    leak). Garbage is collected before leaving, so an unclosed file or socket warns *here*; what
+    is still referenced and open is listed with the place that opened it.
     """
     report = LeakReport()
     before = {t.ident for t in threading.enumerate() if t.ident is not None}
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings(record=True) as caught, track_opened() as opened:
         warnings.simplefilter("always", ResourceWarning)
         try:
             yield report
         finally:
+            # Threads first: one winding down may still close what it opened.
+            report.threads += [_describe(t) for t in _new_threads(before, thread_grace)]
             gc.collect()
-    report.resource_warnings += [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
+    report.left_open += opened.left_open()
+    for w in caught:
+        if issubclass(w.category, ResourceWarning):
+            where = opened.where(w.source) if w.source is not None else None
+            report.resource_warnings.append(str(w.message) + (f" (opened at {where})" if where else ""))
     # record=True swallowed the other warnings too: hand them back to pytest's own capture.
     for w in caught:
         if not issubclass(w.category, ResourceWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
-    report.threads += [_describe(t) for t in _new_threads(before, thread_grace)]
 
 
 def _describe(thread: threading.Thread) -> str:

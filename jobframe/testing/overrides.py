@@ -20,7 +20,7 @@ from dependency_injector import containers, providers
 
 from jobframe.teardown.instrument import refresh
 
-__all__ = ["Overrides", "override", "resolve_provider"]
+__all__ = ["Overrides", "modules_of", "override", "override_module_resources", "resolve_provider"]
 
 
 def resolve_provider(container: containers.Container, path: str) -> Any:
@@ -104,3 +104,42 @@ def override(container: containers.Container, /, **overrides: Any) -> Overrides:
     the override is seen by the next call.
     """
     return Overrides(container, overrides)
+
+
+def modules_of(container: containers.Container, module: type[containers.DeclarativeContainer]) -> list[str]:
+    """Names of the providers of ``container`` that nest ``module`` (``["network"]``)."""
+    found = []
+    for name, provider in container.providers.items():
+        if isinstance(provider, providers.Container):
+            parent = getattr(provider.container, "declarative_parent", None)
+            if isinstance(parent, type) and issubclass(parent, module):
+                found.append(name)
+    return found
+
+
+def override_module_resources(
+    container: containers.Container,
+    module_cls: type[containers.DeclarativeContainer],
+    module: str | None,
+    resources: Mapping[str, Any],
+    **arguments: Any,
+) -> Overrides:
+    """Replace resources of ``module_cls`` modules on ``container`` (``module``, or every one found).
+
+    ``resources`` maps a provider name of the module to a resource function; each is called with
+    the module's own ``settings`` and ``arguments``, so only what the function changes differs.
+    """
+    found = modules_of(container, module_cls)
+    names = found if module is None else [module]
+    if not names or not set(names) <= set(found):
+        wanted = f" {module!r}" if module is not None else ""
+        raise LookupError(
+            f"{type(container).__name__} has no {module_cls.__name__} provider{wanted} to override "
+            f"(it has: {', '.join(found) or 'none'})"
+        )
+    wiring: dict[str, Any] = {}
+    for name in names:
+        settings = getattr(container, name).settings
+        for provider_name, function in resources.items():
+            wiring[f"{name}__{provider_name}"] = providers.Resource(function, settings=settings, **arguments)
+    return Overrides(container, wiring)

@@ -8,9 +8,10 @@ container filling, instrumented teardown, exit-code mapping — because this cal
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from jobframe.run import RunOptions, RunResult
 from jobframe.settings import Settings
 from jobframe.testing.capture import capture_events
 from jobframe.testing.leaks import LeakError, LeakReport, watch_leaks
+from jobframe.testing.network import NetworkBlockedError, block_network
 from jobframe.testing.overrides import Overrides
 from jobframe.testing.settings import DEFAULT_PROFILE, make_settings
 
@@ -91,6 +93,11 @@ def settings_of(app: App, container: containers.Container) -> Settings | None:
 _OVERRIDE_SUFFIX = re.compile(r"\[override \d+\]")
 
 
+def plain_name(name: str) -> str:
+    """``braze.client[override 0]`` -> ``braze.client``: an override is named after what it replaces."""
+    return _OVERRIDE_SUFFIX.sub("", name)
+
+
 def _plain_names(outcome: RunResult) -> RunResult:
     """Name resources after the provider an override stands in for (``braze.client``, no ``[override 0]``).
 
@@ -98,7 +105,7 @@ def _plain_names(outcome: RunResult) -> RunResult:
     """
 
     def plain(names: list[str]) -> list[str]:
-        return [_OVERRIDE_SUFFIX.sub("", name) for name in names]
+        return [plain_name(name) for name in names]
 
     return dataclasses.replace(
         outcome,
@@ -130,6 +137,7 @@ def run_job(
     options: RunOptions | None = None,
     handle_signals: bool = False,
     check_leaks: bool = True,
+    allow_network: bool | Collection[str] = False,
     config_dir: Path | str = "config",
     profile: str | None = DEFAULT_PROFILE,
 ) -> JobResult:
@@ -139,9 +147,14 @@ def run_job(
     :func:`~jobframe.testing.make_settings` from ``config_dir``/``profile`` (never the environment).
     Singletons are reset before the run, so none built before an override is reused. Signal
     handlers are not installed unless ``handle_signals`` (it overrides ``options``). With
-    ``check_leaks`` a run that leaves resources, threads or ResourceWarnings raises
-    :class:`~jobframe.testing.LeakError` (its ``result`` holds the :class:`JobResult`).
+    ``check_leaks`` a run that leaves resources, clients, sockets, files, threads or
+    ResourceWarnings raises :class:`~jobframe.testing.LeakError` (its ``result`` holds the
+    :class:`JobResult`). The run cannot reach the network but loopback: a lookup or connection
+    elsewhere fails at once, and the run raises :class:`~jobframe.testing.NetworkBlockedError`
+    afterwards even if the job caught it; ``allow_network`` lets every host (``True``) or the
+    given host names through.
     """
+    __tracebackhide__ = True  # a failing test shows its own line, not this function's insides
     _refuse_running_loop()
     the_app = as_app(app)
     container = container if container is not None else the_app.container_cls()
@@ -155,8 +168,10 @@ def run_job(
     options = dataclasses.replace(options or RunOptions(), handle_signals=handle_signals)
     container.reset_singletons()
     redact = Redact()
+    allowed = () if isinstance(allow_network, bool) else allow_network
+    network = block_network(allowed) if allow_network is not True else contextlib.nullcontext(None)
     try:
-        with watch_leaks() as leaks, capture_events(redact) as events:
+        with network as guard, watch_leaks() as leaks, capture_events(redact) as events:
             outcome = runner.run_job(
                 the_app,
                 job_name,
@@ -173,6 +188,8 @@ def run_job(
     leaks.add_run(outcome)
     values = {f.name: getattr(outcome, f.name) for f in dataclasses.fields(RunResult)}
     result = JobResult(**values, logs=events, leaks=leaks)
+    if guard is not None and guard.blocked:
+        raise NetworkBlockedError(guard.blocked, result)
     if check_leaks and leaks:
-        raise LeakError(result.job, leaks, result)
+        raise LeakError(f"job {result.job}", leaks, result)
     return result

@@ -42,7 +42,7 @@ def test_small_batches(
     jobframe_run: JobRunner,
     jobframe_override: Overrider,
     jobframe_settings: Settings,
-    fake_braze: FakeBraze,
+    jobframe_braze: FakeBraze,
     tmp_path: Path,
 ) -> None:
     jobframe_override(settings=replace_settings(jobframe_settings, braze__batch__recipients=10))
@@ -52,11 +52,14 @@ def test_small_batches(
     result = jobframe_run("SendPushFromFile", {"path": str(users), "title": "Hi", "body": "x"})
 
     assert result.result["batches"] == 3
-    assert len(fake_braze.requests_to("/messages/send")) == 3
+    assert len(jobframe_braze.requests_to("/messages/send")) == 3
 
 
 def test_key_never_logged(
-    jobframe_run: JobRunner, jobframe_override: Overrider, jobframe_settings: Settings, fake_braze: FakeBraze
+    jobframe_run: JobRunner,
+    jobframe_override: Overrider,
+    jobframe_settings: Settings,
+    jobframe_braze: FakeBraze,
 ) -> None:
     jobframe_override(settings=replace_settings(jobframe_settings, braze__api_key="k-123456"))
     result = jobframe_run("SomeJob")

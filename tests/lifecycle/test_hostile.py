@@ -166,6 +166,30 @@ def test_a_close_stuck_where_no_signal_reaches_is_abandoned_and_the_rest_still_c
     assert proc.order()[-1] == "process.exit"
 
 
+@pytest.mark.parametrize("job", ["SyncShape", "AsyncShape"])
+def test_a_signal_the_kernel_hands_to_another_thread_still_reaches_a_waiting_job(
+    tmp_path: Path, job: str
+) -> None:
+    with _hostile(job, "thread_signal", record=tmp_path / "r") as proc:
+        working = proc.wait_for("app.working")
+        code = proc.wait(10)
+    assert code == 143, proc.output
+    assert proc.exited_at is not None and proc.exited_at - working.at < 0.2 + 1.0  # not the 600 s wait
+    _closed_all(proc)
+
+
+def test_a_second_sigint_to_another_thread_during_a_blocked_close_exits_at_once(tmp_path: Path) -> None:
+    env = {"HOSTILE_CLOSE": "wait", "HOSTILE_CLOSE_WHICH": "3", "HOSTILE_SIGNAL": "SIGINT2"}
+    with _hostile("SyncShape", "sleep", env=env, record=tmp_path / "r") as proc:
+        proc.wait_for("app.working")
+        proc.send_group(signal.SIGTERM)
+        finished = proc.wait_for("job.finished")
+        code = proc.wait(10)
+    assert code == 143, proc.output  # the first signal's code
+    assert proc.exited_at is not None and proc.exited_at - finished.at < 0.2 + 0.1 + 1.0  # not the 5 s budget
+    assert proc.one("process.exit")["forced"] is True
+
+
 # -- row 7: descendants ----------------------------------------------------------------------------
 
 

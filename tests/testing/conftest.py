@@ -33,6 +33,7 @@ SHOP_APP = '''
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 from collections.abc import Iterator
 
@@ -42,6 +43,7 @@ from pydantic import BaseModel, Field, SecretStr
 
 import jobframe
 from jobframe.braze import BrazeClient, BrazeModule, BrazeSettings
+from jobframe.http import HttpSettings, NetworkModule
 
 log = jobframe.get_logger("shop")
 
@@ -50,6 +52,7 @@ class ShopSettings(jobframe.Settings):
     greeting: str = "hello"
     api_token: SecretStr | None = None
     braze: BrazeSettings
+    prices: HttpSettings = HttpSettings(base_url="https://prices.shop.example")
 
 
 class Ledger:
@@ -175,6 +178,113 @@ class UnmanagedClient:
         return None
 
 
+class PriceService:
+    """A service on a host that is not Braze, through the network module's client."""
+
+    def __init__(self, http: httpx.Client) -> None:
+        self.http = http
+
+    def price(self, sku: str) -> float:
+        response = self.http.get(f"/v1/prices/{sku}")
+        response.raise_for_status()
+        return float(response.json()["price"])
+
+
+class RepriceParams(BaseModel):
+    skus: list[str] = ["A-1"]
+
+
+class Reprice:
+    """Fetch prices (sync)."""
+
+    def __init__(self, prices: PriceService) -> None:
+        self.prices = prices
+
+    def execute(self, params: RepriceParams) -> dict[str, float]:
+        return {sku: self.prices.price(sku) for sku in params.skus}
+
+
+class AsyncReprice:
+    """Fetch prices (async)."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+
+    async def execute(self, params: RepriceParams) -> dict[str, float]:
+        responses = await asyncio.gather(*(self.http.get(f"/v1/prices/{sku}") for sku in params.skus))
+        return {sku: float(r.json()["price"]) for sku, r in zip(params.skus, responses)}
+
+
+class CarefulReprice:
+    """Fetch prices, and treat any failure as "no price" (so the job itself succeeds)."""
+
+    def __init__(self, prices: PriceService) -> None:
+        self.prices = prices
+
+    def execute(self, params: RepriceParams) -> dict[str, float | None]:
+        found: dict[str, float | None] = {}
+        for sku in params.skus:
+            try:
+                found[sku] = self.prices.price(sku)
+            except Exception:
+                found[sku] = None
+        return found
+
+
+class UrlParams(BaseModel):
+    url: str
+
+
+class Fetch:
+    """Fetch a URL with the standard library (no httpx, no network module)."""
+
+    def execute(self, params: UrlParams) -> int:
+        import urllib.request
+
+        with urllib.request.urlopen(params.url, timeout=5) as response:
+            return response.status
+
+
+KEPT: list[object] = []
+
+
+class OpenParams(BaseModel):
+    kind: str
+    url: str = ""
+
+
+def open_thing(kind: str, url: str) -> object:
+    """Open one client, socket or file the way application code does, and return it unclosed."""
+    if kind == "client":
+        client = httpx.Client()
+        client.get(url)
+        return client
+    if kind == "mock_client":
+        client = httpx.Client(transport=httpx.MockTransport(lambda request: httpx.Response(204)))
+        client.get("http://mock.invalid/")
+        return client
+    if kind == "unused_client":
+        return httpx.AsyncClient(base_url=url)
+    if kind == "socket":
+        host, port = url.rsplit(":", 1)
+        return socket.create_connection((host, int(port)))
+    return open(__file__)  # noqa: SIM115 - the leak under test
+
+
+class KeepOpen:
+    """Open something and keep it in a module-level list, never closed."""
+
+    def execute(self, params: OpenParams) -> None:
+        KEPT.append(open_thing(params.kind, params.url))
+
+
+class DropOpen:
+    """Open something and drop it without closing it."""
+
+    def execute(self, params: OpenParams) -> None:
+        open_thing(params.kind, params.url)
+
+
 class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=ShopSettings)
     ledger = providers.Resource(open_ledger, settings=settings)
@@ -188,6 +298,15 @@ class Container(containers.DeclarativeContainer):
     leak_thread = providers.Factory(LeakThread)
     leak_file = providers.Factory(LeakFile)
     unmanaged = providers.Factory(UnmanagedClient, http=providers.Singleton(httpx.Client))
+
+    network = providers.Container(NetworkModule, settings=settings.provided.prices)
+    price_service = providers.Factory(PriceService, http=network.client)
+    reprice = providers.Factory(Reprice, prices=price_service)
+    async_reprice = providers.Factory(AsyncReprice, http=network.async_client)
+    careful_reprice = providers.Factory(CarefulReprice, prices=price_service)
+    fetch = providers.Factory(Fetch)
+    keep_open = providers.Factory(KeepOpen)
+    drop_open = providers.Factory(DropOpen)
 '''
 
 DEFAULT_YAML = "greeting: hello\nbraze:\n  base_url: https://rest.iad-01.braze.com\n  api_key: from-yaml\n"
@@ -210,6 +329,43 @@ def shop_project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("JOBFRAME_ENV", "production")
     pytester.path.joinpath(".env").write_text("GREETING=from-dotenv\n")
     return pytester
+
+
+LOOPBACK_SERVER = """
+import http.server
+import json
+import threading
+
+import pytest
+
+
+class Prices(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: a client's connection stays open between requests
+
+    def do_GET(self):
+        body = json.dumps({"price": 9.5}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def price_server():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Prices)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+    thread.join()
+"""
+"""A ``conftest.py`` for a user's project: ``price_server``, a loopback HTTP server (its port)."""
 
 
 def run_pytest(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ import jobframe
 from jobframe.errors import ConfigurationError
 from jobframe.logs import Redact
 from jobframe.testing import LeakError, capture_events, make_settings, override, replace_settings, run_job
+from jobframe.testing.network import NetworkBlockedError, block_network, is_loopback
 from jobframe.testing.settings import nest
 
 
@@ -111,3 +113,44 @@ def test_run_job_refuses_a_running_event_loop() -> None:
 
     with pytest.raises(RuntimeError, match="cannot be called from a running"):
         asyncio.run(inside())
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("localhost", True),
+        ("LOCALHOST.", True),
+        ("api.localhost", True),
+        ("127.0.0.1", True),
+        ("127.1.2.3", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("::ffff:127.0.0.1", True),
+        ("0.0.0.0", True),
+        ("localhost.example.com", False),
+        ("127.0.0.1.nip.io", False),
+        ("10.0.0.1", False),
+        ("::ffff:10.0.0.1", False),
+        ("2001:db8::1", False),
+        ("", False),
+    ],
+)
+def test_what_counts_as_loopback(host: str, loopback: bool) -> None:
+    assert is_loopback(host) is loopback
+
+
+def test_guards_nest_and_put_back_exactly_what_they_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    def resolver(host: str, port: int, *args: object) -> list[tuple[object, ...]]:
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("192.0.2.7", port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)  # a stand-in for the real resolver
+    before = (socket.getaddrinfo, socket.gethostbyname, vars(socket.socket).get("connect"))
+    with block_network() as outer, block_network() as inner:  # equal guards, still two
+        with pytest.raises(NetworkBlockedError, match=r"nowhere\.invalid:443"):
+            socket.getaddrinfo("nowhere.invalid", 443)
+        assert inner.blocked == ["nowhere.invalid:443"] and outer.blocked == []
+    with block_network(["nowhere.invalid"]) as allowing:
+        assert socket.getaddrinfo("nowhere.invalid", 443)[0][4] == ("192.0.2.7", 443)  # allowed
+        assert allowing.permits("192.0.2.7") and not allowing.permits("192.0.2.8")  # its address too
+        assert allowing.blocked == []
+    assert (socket.getaddrinfo, socket.gethostbyname, vars(socket.socket).get("connect")) == before

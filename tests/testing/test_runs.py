@@ -104,3 +104,60 @@ def test_a_job_can_run_twice_in_one_test_with_fresh_resources(shop_project: pyte
         """
     )
     run_pytest(shop_project).assert_outcomes(passed=1)
+
+
+SAME_PIPELINE = """
+import io
+import json
+import logging
+
+import pytest
+import structlog
+
+from jobframe import run as runner
+from jobframe.logs import configure_logging
+from jobframe.testing import replace_settings
+
+VOLATILE = {"timestamp", "run_id", "duration_s"}
+
+
+def printed_by_production(app, job, params, settings, container):
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    stream = io.StringIO()
+    redact = configure_logging("json", "INFO", stream=stream)
+    structlog.configure(cache_logger_on_first_use=False)  # keep this process's loggers uncached
+    try:
+        runner.run_job(app, job, params, settings=settings, container=container, redact=redact)
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+        structlog.reset_defaults()
+    return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+
+def comparable(events):
+    return [{k: v for k, v in e.items() if k not in VOLATILE} for e in events]
+
+
+@pytest.mark.parametrize("job, params", [("Greet", {"name": "Ada"}), ("Flaky", {}), ("Reprice", {})])
+def test_captured_events_are_what_production_prints(
+    jobframe_run, jobframe_app, jobframe_container, jobframe_override, jobframe_settings, jobframe_http,
+    job, params,
+):
+    jobframe_http.get(url__regex="/v1/prices/").respond(json={"price": 1})
+    settings = replace_settings(jobframe_settings, api_token="s3cr3t-token")
+    jobframe_override(settings=settings)
+
+    captured = json.loads(json.dumps(jobframe_run(job, params).logs, default=str))
+    printed = printed_by_production(jobframe_app, job, params, settings, jobframe_container)
+
+    assert comparable(captured) == comparable(printed)
+    assert "s3cr3t-token" not in json.dumps(printed)
+    assert {"timestamp", "level", "logger", "job", "run_id"} <= set(captured[0])
+"""
+
+
+def test_events_are_captured_through_the_production_pipeline(shop_project: pytest.Pytester) -> None:
+    shop_project.makepyfile(test_pipeline=SAME_PIPELINE)
+    run_pytest(shop_project).assert_outcomes(passed=3)

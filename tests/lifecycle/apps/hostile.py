@@ -21,6 +21,8 @@ Shapes (``--param shape=...``), each a way real code behaves:
 - ``ignore_handler``: installs a SIGTERM handler that does nothing, then sleeps.
 - ``raw_handler``: like ``handler``, through a reference to ``signal.signal`` taken at import time
   (so it really replaces jobframe's handler, as a library that kept one would).
+- ``thread_signal``: waits on a ``threading.Event`` while a thread of its own receives SIGTERM
+  (``HOSTILE_SIGNAL``: SIGINT twice) — a signal the kernel handed to a thread other than the main one.
 - ``quick``: returns at once (for signals that land in teardown or the exit guard).
 """
 
@@ -56,6 +58,7 @@ Shape = Literal[
     "handler",
     "ignore_handler",
     "raw_handler",
+    "thread_signal",
     "quick",
 ]
 
@@ -92,6 +95,9 @@ def sync_resource(name: str) -> Iterator[str]:
         elif mode == "stuck":
             signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
             time.sleep(60)
+        elif mode == "wait":  # a close blocked on a lock while its own thread gets the signals
+            signal_own_thread(0.2)
+            threading.Event().wait(60)
         time.sleep(_delay("CLOSE"))
         record(f"close {name} {_exc_name(exc_type)}")
         if mode == "raise":
@@ -153,6 +159,20 @@ def _cpu(seconds: float) -> int:
     return n
 
 
+def signal_own_thread(delay: float) -> None:
+    """After ``delay``, deliver ``HOSTILE_SIGNAL`` (default SIGTERM; ``SIGINT2``: SIGINT twice) to a
+    thread that is not the main one."""
+
+    def deliver() -> None:
+        time.sleep(delay)
+        which = os.environ.get("HOSTILE_SIGNAL", "SIGTERM")
+        for sig in [signal.SIGINT, signal.SIGINT] if which == "SIGINT2" else [signal.SIGTERM]:
+            signal.pthread_kill(threading.get_ident(), sig)
+            time.sleep(0.1)
+
+    threading.Thread(target=deliver, name="hostile-signaller", daemon=True).start()
+
+
 def _start(params: ShapeParams) -> bool:
     """What every shape does first; ``True`` when the job is done right after."""
     _install_own_handler(params.shape)
@@ -167,7 +187,10 @@ def _block_or_spin(params: ShapeParams) -> bool:
         time.sleep(params.seconds)
     elif params.shape == "cpu":
         _cpu(params.seconds)
-    return params.shape in ("block", "cpu")
+    elif params.shape == "thread_signal":
+        signal_own_thread(0.2)
+        threading.Event().wait(params.seconds)
+    return params.shape in ("block", "cpu", "thread_signal")
 
 
 class SyncShape:
