@@ -15,7 +15,16 @@ from dataclasses import dataclass, field
 
 from jobframe.exit_codes import ExitCode
 
-__all__ = ["NEVER_RETRIED", "PLATFORM_KILLS", "RETRYABLE", "Deployment", "Resources", "Retry", "Volume"]
+__all__ = [
+    "NEVER_RETRIED",
+    "PLATFORM_KILLS",
+    "RETRYABLE",
+    "Deployment",
+    "Resources",
+    "Retry",
+    "Volume",
+    "backoff_wait",
+]
 
 PLATFORM_KILLS = (137, 143)
 """SIGKILL (out of memory, the kubelet after the grace period) and SIGTERM (eviction, node drain)."""
@@ -51,8 +60,8 @@ class Retry:
     on: tuple[int, ...] = RETRYABLE
     backoff: float = 30.0
     """Seconds before the first retry."""
-    factor: float = 2.0
-    """Each later wait is this many times the one before ..."""
+    factor: int = 2
+    """Each later wait is this many times the one before (Argo takes an integer) ..."""
     max_backoff: float | None = 600.0
     """... up to this many seconds."""
     max_duration: float | None = None
@@ -73,9 +82,8 @@ class Retry:
         if self.limit and not self.on:
             raise ValueError("retry on: give the exit codes to retry, or limit=0 for no retries")
         _positive("retry backoff", self.backoff, zero=True)
-        _positive("retry factor", self.factor)
-        if self.factor < 1:
-            raise ValueError(f"retry factor must be >= 1, got {self.factor!r}")
+        if isinstance(self.factor, bool) or not isinstance(self.factor, int) or self.factor < 1:
+            raise ValueError(f"retry factor must be an int >= 1 (Argo's backoff.factor), got {self.factor!r}")
         if self.max_backoff is not None:
             _positive("retry max_backoff", self.max_backoff)
         if self.max_duration is not None:
@@ -83,8 +91,13 @@ class Retry:
 
     def wait(self, retry: int) -> float:
         """Seconds Argo waits before retry number ``retry`` (1 is the first retry)."""
-        wait = self.backoff * self.factor ** (retry - 1)
-        return wait if self.max_backoff is None else min(wait, self.max_backoff)
+        return backoff_wait(retry, self.backoff, self.factor, self.max_backoff)
+
+
+def backoff_wait(retry: int, duration: float, factor: float, cap: float | None) -> float:
+    """Argo's wait before retry number ``retry`` (from 1): ``duration * factor ** (retry - 1)``, capped."""
+    wait = duration * factor ** (retry - 1)
+    return wait if cap is None else min(wait, cap)
 
 
 @dataclass(frozen=True)
