@@ -62,7 +62,8 @@ def _parameters(inputs: tuple[InputParam, ...], *, workflow: bool) -> list[Param
     for param in inputs:
         description = param.description
         if param.unset_when_empty:
-            description = ((description or "") + " (optional: empty leaves it unset)").strip()
+            note = "optional: empty leaves it unset"
+            description = f"{description} ({note})" if description else note.capitalize() + "."
         given: dict[str, Any] = {}  # Hera writes an explicit None as the string "null"
         if param.default is not None:
             given["value" if workflow else "default"] = param.default
