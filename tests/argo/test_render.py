@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from jobframe.app import App, load_app
 from jobframe.app.deployment import Deployment
 from jobframe.argo.cli import main
-from jobframe.argo.files import check_directory, render_app
+from jobframe.argo.files import RenderError, check_directory, render_app
 from jobframe.argo.plan import RenderOptions
 from jobframe.argo.retries import retried_codes
 from jobframe.deadline import Budget
@@ -366,3 +366,28 @@ def test_a_scheduled_job_needs_defaults_for_every_parameter(tmp_path: Path) -> N
     assert proc.returncode == 2
     assert "job Cron has a schedule but parameter who without a default" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def _app_with(tmp_path: Path, decorator: str) -> App:
+    name = f"app_{tmp_path.name}"  # one module per test: imports are cached by name
+    module = tmp_path / f"{name}.py"
+    module.write_text(
+        "from dependency_injector import containers, providers\nimport jobframe\n"
+        f"@jobframe.job({decorator})\nclass Bounded:\n    def execute(self) -> None: ...\n"
+        "class App(containers.DeclarativeContainer):\n    bounded = providers.Factory(Bounded)\n"
+    )
+    return load_app(f"{name}:App", search_path=tmp_path)
+
+
+def test_a_max_duration_that_holds_every_attempt_is_rendered(tmp_path: Path) -> None:
+    # 2 retries of 600 s, waits 10 and 20 s: the last may start at 1230 s and needs 15 s
+    app = _app_with(tmp_path, "timeout=600, retry=jobframe.Retry(limit=2, backoff=10, max_duration=1245)")
+    (document,) = _by_job(app)["Bounded"]
+    backoff = _template(document, "bounded")["retryStrategy"]["backoff"]
+    assert backoff == {"duration": "10s", "factor": "2", "cap": "600s", "maxDuration": "1245s"}
+
+
+def test_a_max_duration_that_lets_a_retry_start_short_is_refused(tmp_path: Path) -> None:
+    app = _app_with(tmp_path, "timeout=600, retry=jobframe.Retry(limit=2, backoff=10, max_duration=1244)")
+    with pytest.raises(RenderError, match=r"retry 2 can start with only 14 s left of maxDuration 1244 s"):
+        render_app(app, RenderOptions())

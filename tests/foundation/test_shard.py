@@ -3,11 +3,11 @@ in every process, and a selection that bulk clients can iterate and count."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import operator
 import subprocess
 import sys
+import zlib
 from collections import Counter
 
 import pytest
@@ -18,10 +18,22 @@ KEYS = [f"user-{i:06d}" for i in range(10_000)]
 
 
 def test_the_documented_function() -> None:
-    # blake2b of the UTF-8 key, 8 bytes, big-endian, mod count: anyone can reproduce a partition.
+    # CRC-32 of the UTF-8 key mod count: anyone can reproduce a partition, in any language.
+    assert zlib.crc32(b"123456789") == 0xCBF43926  # the standard check value of CRC-32
     for key in ("a", "user-000001", "ünïcode", ""):
-        digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
-        assert shard_of(key, 7) == int.from_bytes(digest, "big") % 7
+        assert shard_of(key, 7) == zlib.crc32(key.encode("utf-8")) % 7
+    assert [shard_of(k, 4) for k in ("user-000001", "123456789", "ünïcode")] == [
+        zlib.crc32(b"user-000001") % 4,
+        0xCBF43926 % 4,
+        zlib.crc32("ünïcode".encode()) % 4,
+    ]
+
+
+@pytest.mark.parametrize("count", [2, 3, 4, 8])
+def test_selection_and_owns_agree(count: int) -> None:
+    for index in range(count):
+        shard = Shard(index, count)
+        assert list(shard.select(KEYS)) == [k for k in KEYS if shard.owns(k)]
 
 
 @pytest.mark.parametrize("count", [1, 2, 3, 4, 7, 16])
