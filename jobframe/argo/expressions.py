@@ -5,7 +5,7 @@ rendered arguments use one ``{{= ... }}`` tag; reading them with patterns would 
 people write (``asInt(lastRetry.exitCode) >= 75``, ``!(... in [...])``, ``and``/``or``). This
 is a small parser and evaluator for literals, variables with ``.field``/``[index]``, arrays,
 function calls (``asInt``, ``asFloat``, ``string``, ``lower``, ``upper``, ``trim``, ``len``),
-``!``/``not``, arithmetic, comparisons, ``in``/``not in``, ``matches``, ``contains``,
+``!``/``not`` and unary ``-``, arithmetic, comparisons, ``in``/``not in``, ``matches``, ``contains``,
 ``startsWith``, ``endsWith``, ``&&``/``and``, ``||``/``or`` and ``?:``, with expr-lang's
 precedence. Anything else is an :class:`ExpressionError`, never a guess.
 """
@@ -51,7 +51,8 @@ def _tokens(source: str) -> list[_Tok]:
             break
         match = _TOKEN.match(source, pos)
         if match is None or match.end() == pos:
-            raise ExpressionError(f"unexpected {source[pos:].lstrip()[:10]!r} at {pos}")
+            rest = source[pos:].lstrip()
+            raise ExpressionError(f"unexpected {rest[:10]!r} at {len(source) - len(rest)}")
         kind = match.lastgroup
         assert kind is not None
         out.append(_Tok(kind, match.group(kind), match.start(kind)))
@@ -144,7 +145,6 @@ _BINARY = {  # operator → (precedence, function)
     "/": (60, lambda a, b: a / b),
     "%": (60, lambda a, b: a % b),
 }
-_UNARY_PRECEDENCE = 50
 
 
 Node = Callable[[], Any]
@@ -211,24 +211,18 @@ class _Parser:
         return left
 
     def unary(self) -> Node:
+        """``!``/``not``/``-``/``+`` bind to the operand right after them (expr's ``-`` does too;
+        its ``not`` also takes ``*``, ``/`` and ``%`` — arithmetic that retry expressions never negate)."""
         tok = self.peek()
         if tok.text in ("!", "not") and tok.kind != "string":
             self.take()
-            operand = self.unary_operand()
+            operand = self.unary()
             return lambda: not _truth(operand())
         if tok.text in ("-", "+") and tok.kind == "op":
             self.take()
-            operand = self.unary_operand()
+            operand = self.unary()
             return lambda: _sign(tok.text, operand())
         return self.postfix(self.primary())
-
-    def unary_operand(self) -> Node:
-        """The operand of a unary operator: what binds tighter than it (``*``, ``/``, ``%``)."""
-        left = self.unary()
-        while (op := self.binary_op()) is not None and _BINARY.get(op, (0,))[0] > _UNARY_PRECEDENCE:
-            self.take()
-            left = _apply(op, left, self.binary(_BINARY[op][0]))
-        return left
 
     def primary(self) -> Node:
         tok = self.take()

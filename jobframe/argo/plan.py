@@ -22,6 +22,7 @@ from pydantic.fields import FieldInfo
 
 from jobframe.app.deployment import Deployment, Volume
 from jobframe.app.discovery import App
+from jobframe.app.loading import DEFAULT_APP
 from jobframe.app.spec import JobSpec
 from jobframe.argo.flags import parse_flags
 from jobframe.argo.retries import expression_for
@@ -49,7 +50,8 @@ NO_RESULT = "null"
 class RenderOptions:
     """Cluster-side choices the job cannot know: image, profile, secret, names."""
 
-    app: str = "jobs:MainContainer"
+    app: str = DEFAULT_APP
+    """The ``--app`` the manifests were rendered from (named in each file's header)."""
     image: str = "jobframe:0.1.0"
     command: tuple[str, ...] = ("/opt/venv/bin/jobframe",)
     """The image's entrypoint, written out: Argo's emissary runs ``command`` (it would otherwise

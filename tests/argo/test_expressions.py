@@ -109,3 +109,40 @@ def test_membership_in_a_map_and_equality_of_numbers_across_types() -> None:
     assert evaluate("'x' in lastRetry", LAST) is False
     assert evaluate("1 in [1.0]", LAST) is True
     assert evaluate("true in [1]", LAST) is False
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("10 - 2 - 3", 5),  # left-associative
+        ("8 / 4 / 2", 1),
+        ("-7 % 3", 2),  # unary minus binds to its operand first
+        ("1 == 1   ", True),  # trailing blanks
+        ("'!' == '!' && 'not' == 'not'", True),  # operators inside strings are text
+        ("'a\\qb'", "aqb"),  # an unknown escape keeps its character
+        ("asInt(7.9)", 7),
+        ("string(false) + string(nil) + string(3)", "false3"),
+        ("!false", True),
+    ],
+)
+def test_more_values(source: str, expected: Any) -> None:
+    assert evaluate(source, LAST) == expected
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("1 == 1 )", "unexpected ')' at 7"),
+        ("(1 == 1", "expected ')' at 7, got 'the end'"),
+        ("['a', ']'", "expected ']' at 9, got 'the end'"),  # a string ']' closes nothing
+        ("true false", "unexpected 'false' at 5"),
+        ("true not", "unexpected 'not' at 5"),
+        ("1 ==", "'end of expression' at 4"),
+        ("1 in 2", "got int"),
+        ("1 == 1 @", "unexpected '@' at 7"),
+    ],
+)
+def test_errors_say_where(source: str, message: str) -> None:
+    with pytest.raises(ExpressionError) as caught:
+        evaluate(source, LAST)
+    assert message in str(caught.value)

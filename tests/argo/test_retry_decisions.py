@@ -158,3 +158,29 @@ def test_results_as_argo_aggregates_them() -> None:
 def test_incomplete_results_are_refused_naming_the_shard(text: str, shards: int, message: str) -> None:
     with pytest.raises(CombineError, match=message):
         parse_results(text, shards)
+
+
+@pytest.mark.parametrize(
+    ("expression", "codes"),
+    [
+        ('lastRetry.status == "Failed" && lastRetry.exitCode == "75"', {75}),  # a process's failure
+        ("asInt(lastRetry.duration) >= 0", FAILURES),
+        ('lastRetry.message == ""', FAILURES),
+    ],
+)
+def test_the_other_last_retry_variables(expression: str, codes: frozenset[int]) -> None:
+    assert retried_codes({"expression": expression}).codes == codes
+
+
+def test_a_problem_keeps_the_policy_it_was_found_under() -> None:
+    assert retried_codes({"retryPolicy": "Sometimes"}).policy == "Sometimes"
+    assert retried_codes({"expression": 75}).policy == "Always"
+    assert retried_codes({"expression": "nope"}).policy == "Always"
+    assert retried_codes({"retryPolicy": "OnFailure", "expression": "lastRetry"}).policy == "OnFailure"
+
+
+def test_combine_and_duration_errors_say_what_they_got() -> None:
+    with pytest.raises(CombineError, match="got dict"):
+        parse_results("{}", 1)
+    with pytest.raises(ValueError, match="empty"):
+        parse_duration("")

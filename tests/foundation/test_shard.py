@@ -9,6 +9,7 @@ import subprocess
 import sys
 import zlib
 from collections import Counter
+from collections.abc import Iterator
 
 import pytest
 
@@ -132,13 +133,35 @@ def test_locate_maps_positions_in_the_shard_to_positions_in_the_input() -> None:
     assert shard.locate(iter(KEYS), [len(mine) + 10]) == {}  # past the end: nothing invented
 
 
+def _reader(read: list[str]) -> Iterator[str]:
+    for key in KEYS:
+        read.append(key)
+        yield key
+
+
 def test_locate_stops_reading_after_the_last_position_wanted() -> None:
-    read = []
-
-    def reader():
-        for key in KEYS:
-            read.append(key)
-            yield key
-
-    Shard(0, 2).locate(reader(), [0])
+    read: list[str] = []
+    Shard(0, 2).locate(_reader(read), [0])
     assert len(read) < 10
+
+
+def test_keys_that_are_not_strings_are_their_text() -> None:
+    shard = Shard(1, 3)
+    assert list(shard.select(range(300))) == [i for i in range(300) if shard_of(str(i), 3) == 1]
+
+
+def test_the_error_names_the_range() -> None:
+    with pytest.raises(ValueError, match=r"in 0\.\.3, got 4"):
+        Shard(4, 4)
+
+
+def test_an_empty_whole_input_hints_zero() -> None:
+    assert operator.length_hint(Shard().select([]), -1) == 0
+
+
+def test_locate_reads_exactly_up_to_the_last_position_wanted() -> None:
+    read: list[str] = []
+    shard = Shard(1, 2)
+    first_two = [i for i, k in enumerate(KEYS) if shard_of(k, 2) == 1][:2]
+    assert shard.locate(_reader(read), [1]) == {1: first_two[1]}
+    assert len(read) == first_two[1] + 1
