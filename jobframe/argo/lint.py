@@ -68,7 +68,16 @@ def lint_documents(app: App, documents: Iterable[Document], *, schema: bool = Tr
                     _schema_fix(error.message),
                 )
         for step in jobframe_steps(document):
-            for problem in check_step(app, step):
+            try:
+                problems = check_step(app, step)
+            except (ValueError, TypeError, AttributeError, KeyError) as exc:  # a field of the wrong shape
+                add(
+                    path_text(step.path),
+                    f"cannot check this step: a field has a value Argo would refuse ({exc})",
+                    "give each field the type Argo expects (numbers of seconds, a retry limit)",
+                )
+                continue
+            for problem in problems:
                 add(path_text(problem.path), problem.message, problem.fix)
     return findings
 

@@ -330,3 +330,21 @@ def test_the_app_is_the_one_given(tmp_path: Path, capsys: Any) -> None:
     assert code == 0
     assert main(["lint", "--app", "tests.argo.apps.argoapp:ArgoApp", str(file)]) == 1
     assert "unknown job 'SomeJob'" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("activeDeadlineSeconds", "an hour"),
+        ("retryStrategy.limit", "three"),
+        ("retryStrategy.backoff", ["1m"]),
+    ],
+)
+def test_a_field_of_the_wrong_shape_is_a_finding_not_a_traceback(
+    field: str, value: Any, tmp_path: Path, capsys: Any
+) -> None:
+    documents = _base()
+    _set(field, value)(documents[0])
+    code, out, _ = _lint(tmp_path, documents, capsys)
+    assert code == 1
+    assert f"{T}: cannot check this step" in out or "schema:" in out, out
