@@ -29,6 +29,7 @@ from jobframe.process.exit import ProcessExit
 from jobframe.process.startup import install_startup_handlers, process_started_at
 from jobframe.run import RunOptions, run_job
 from jobframe.settings import SettingsSources, load_settings
+from jobframe.shard import Shard
 
 __all__ = ["main"]
 
@@ -56,6 +57,13 @@ def _instant(text: str) -> datetime:
     if parsed is None:
         raise argparse.ArgumentTypeError(f"{text!r} is the zero time; omit --deadline instead")
     return parsed
+
+
+def _shard(text: str) -> Shard:
+    try:
+        return Shard.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -160,6 +168,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="write the job's result as JSON here on success (for Argo output parameters)",
     )
+    parser.add_argument(
+        "--shard",
+        type=_shard,
+        metavar="INDEX/COUNT",
+        help="process only this part of the input, e.g. 0/4 (shardable jobs; RunContext.shard)",
+    )
     parser.add_argument("--version", action="version", version=f"jobframe {__version__}")
     return parser
 
@@ -238,6 +252,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             shutdown_timeout=args.shutdown_timeout,
             cancel_grace=args.cancel_grace,
             output=args.output,
+            shard=args.shard,
             progress_file=_path_env("ARGO_PROGRESS_FILE"),
             process=process,
         )

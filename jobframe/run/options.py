@@ -13,6 +13,7 @@ from typing import Any, NoReturn, Protocol
 
 from jobframe.deadline import Budget
 from jobframe.exit_codes import ExitCode
+from jobframe.shard import Shard
 
 __all__ = ["ProcessControl", "RunOptions", "RunResult"]
 
@@ -52,6 +53,8 @@ class RunOptions:
     """Install signal handlers and keep the schedule (deadline, cancel grace, teardown bounds).
     Needs the main thread; the testing toolkit runs without them unless a test asks."""
     run_id: str | None = None
+    shard: Shard | None = None
+    """``--shard INDEX/COUNT``: the part of the input this run processes (shardable jobs only)."""
     process: ProcessControl | None = None
     """Set by the CLI only: lets the run end the process when it cannot return (see
     :class:`ProcessControl`). Without it a forced exit raises ``KeyboardInterrupt`` instead."""

@@ -175,6 +175,7 @@ class Run:
             deadline_source=deadline.source if deadline else None,
             seconds_left=None if schedule.seconds_left is None else round(schedule.seconds_left - elapsed, 3),
             cancel_in_s=cancel_in,
+            **({} if self.context.shard.is_whole else {"shard": str(self.context.shard)}),
         )
         if deadline is not None and schedule.is_short(self.entry.spec.min_seconds):
             assert schedule.seconds_left is not None

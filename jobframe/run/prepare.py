@@ -27,6 +27,7 @@ from jobframe.progress import Progress
 from jobframe.run.options import RunOptions, RunResult
 from jobframe.run.owner import Run
 from jobframe.settings import Settings, SettingsSources, load_settings, secret_values
+from jobframe.shard import Shard
 
 __all__ = ["prepare", "run_job"]
 
@@ -57,6 +58,12 @@ def prepare(
     options = options or RunOptions()
     _check_output(options.output)
     entry = app.job(job_name)
+    shard = options.shard or Shard()
+    if not shard.is_whole and not entry.spec.deployment.shardable:
+        raise UsageError(
+            f"--shard {shard}: job {entry.spec.name} is not shardable "
+            "(it must read RunContext.shard and declare @jobframe.job(shardable=True))"
+        )
     parsed = parse_params(entry.spec, dict(params or {}))
     if settings is None and app.settings_cls is not None:
         settings = load_settings(app.settings_cls, sources or SettingsSources())
@@ -74,6 +81,7 @@ def prepare(
             argo_deadline=options.argo_deadline,
         ),
         progress=Progress(options.progress_file),
+        shard=shard,
     )
     app.fill(container, settings, context)
     return Run(app=app, entry=entry, params=parsed, container=container, context=context, options=options)
