@@ -67,10 +67,14 @@ def run_cli(
     env: Mapping[str, str] | None = None,
     timeout: float = 60,
     canary: str = CANARY,
+    wrap: Sequence[str] = (),
 ) -> Ran:
-    """Run ``python -m jobframe ARGS`` to completion; assert the canary secret never appears."""
+    """Run ``python -m jobframe ARGS`` to completion; assert the canary secret never appears.
+
+    ``wrap`` runs it through another command first (``setpriv ...``, ``sh -c 'exec "$@" 1>&-' sh``).
+    """
     proc = subprocess.run(
-        [sys.executable, "-m", "jobframe", *args],
+        [*wrap, sys.executable, "-m", "jobframe", *args],
         cwd=cwd,
         env=clean_env(env),
         capture_output=True,

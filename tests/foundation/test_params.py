@@ -1,0 +1,173 @@
+"""``--param`` rules as pure functions: when a value is JSON, lists, empty values, and --list's model text."""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import pytest
+from pydantic import BaseModel, Field, SecretStr, StringConstraints
+
+from jobframe.app.params import describe_params, parse_params, split_pairs, type_name
+from jobframe.app.spec import spec_for
+from jobframe.errors import UsageError
+
+
+class Color(enum.StrEnum):
+    RED = "red"
+    BLUE = "blue"
+
+
+class P(BaseModel):
+    text: str = "-"
+    maybe_text: str | None = None
+    path: Path = Path("-")
+    color: Color = Color.RED
+    mode: Literal["a", "b"] = "a"
+    token: SecretStr = SecretStr("-")
+    number: int = 0
+    ratio: float = 0.0
+    names: list[str] = Field(default_factory=list)
+    ids: list[int] = Field(default_factory=list)
+    mapping: dict[str, int] = Field(default_factory=dict)
+    rows: list[dict[str, int]] = Field(default_factory=list)
+    either: str | list[str] = "-"
+    aliased: list[str] = Field(default_factory=list, alias="tag")
+
+
+class Job:
+    def execute(self, params: P) -> None:
+        pass
+
+
+SPEC = spec_for(Job)
+
+
+class Strict(BaseModel):
+    users: list[Annotated[str, StringConstraints(min_length=1)]]
+
+
+class StrictJob:
+    def execute(self, params: Strict) -> None:
+        pass
+
+
+def parse(*pairs: str) -> P:
+    parsed = parse_params(SPEC, split_pairs(pairs))
+    assert isinstance(parsed, P)
+    return parsed
+
+
+@pytest.mark.parametrize("key", ["text", "maybe_text", "path", "either"])
+@pytest.mark.parametrize("value", ["[1,", "[URGENT] x", "{not json", "{}", "[]", " [1]"])
+def test_text_parameters_take_brackets_literally(key: str, value: str) -> None:
+    assert str(getattr(parse(f"{key}={value}"), key)) == value
+
+
+def test_secret_text_is_literal_too() -> None:
+    assert parse("token=[x").token.get_secret_value() == "[x"
+
+
+@pytest.mark.parametrize(
+    ("pair", "key"),
+    [
+        ("names=[1,", "names"),
+        ("names=[a]", "names"),
+        ("ids=[", "ids"),
+        ("mapping={a:1}", "mapping"),
+        ("number=[1", "number"),
+        ("ratio={", "ratio"),
+        ("rows=[{]", "rows"),
+        ("names= [oops", "names"),
+    ],
+)
+def test_json_looking_values_for_other_types_must_be_valid_json(pair: str, key: str) -> None:
+    with pytest.raises(UsageError, match=rf"--param {key}: the value starts like JSON but is not valid JSON"):
+        parse(pair)
+
+
+def test_valid_json_fills_lists_dicts_and_their_items() -> None:
+    parsed = parse('names=["a","b"]', "ids=[1,2]", 'mapping={"a":1}', 'rows=[{"x":1}]', 'tag=["t"]')
+    assert (parsed.names, parsed.ids, parsed.mapping, parsed.rows, parsed.aliased) == (
+        ["a", "b"],
+        [1, 2],
+        {"a": 1},
+        [{"x": 1}],
+        ["t"],
+    )
+
+
+def test_repeated_keys_are_items_decoded_by_the_item_type() -> None:
+    parsed = parse("names=[a", "names=b", 'rows={"x":1}', 'rows={"y":2}', "ids=1", "ids=2")
+    assert parsed.names == ["[a", "b"]  # items of a list of strings are text
+    assert parsed.rows == [{"x": 1}, {"y": 2}]
+    assert parsed.ids == [1, 2]
+    with pytest.raises(UsageError, match=r"--param rows: .*an item of a parameter of type dict"):
+        parse('rows={"x":1}', "rows={")
+
+
+def test_a_single_value_for_a_list_is_a_one_item_list() -> None:
+    assert parse("names=solo").names == ["solo"]
+    assert parse("tag=solo").aliased == ["solo"]
+    assert parse("either=solo").either == "solo"  # str accepted: kept a string
+
+
+def test_an_empty_value_is_the_empty_string() -> None:
+    assert parse("names=").names == [""]
+    assert parse("text=").text == ""
+    with pytest.raises(UsageError, match=r"invalid parameters: users\.0: String should have at least 1"):
+        parse_params(spec_for(StrictJob), split_pairs(["users="]))
+
+
+def test_python_values_from_the_testing_toolkit_pass_through() -> None:
+    parsed = parse_params(SPEC, {"ids": [1, 2], "mapping": {"a": 1}, "number": 3})
+    assert isinstance(parsed, P)
+    assert (parsed.ids, parsed.mapping, parsed.number) == ([1, 2], {"a": 1}, 3)
+
+
+def test_one_invalid_field_is_one_line() -> None:
+    with pytest.raises(UsageError) as caught:
+        parse("number=x")
+    assert "\n" not in str(caught.value)
+    with pytest.raises(UsageError) as caught:
+        parse("number=x", "ratio=y")
+    assert str(caught.value).count("\n") == 2
+
+
+@pytest.mark.parametrize(
+    ("annotation", "name"),
+    [
+        (int, "int"),
+        (list[str], "list[str]"),
+        (str | None, "str | None"),
+        (dict[str, list[int]], "dict[str, list[int]]"),
+        (tuple[int, ...], "tuple[int, ...]"),
+        (Literal["a", "b"], "'a' | 'b'"),
+        (Color, "'red' | 'blue'"),
+        (Path, "Path"),
+        (Annotated[str, "meta"], "str"),
+        (Any, "any"),
+    ],
+)
+def test_type_names_read_like_python(annotation: Any, name: str) -> None:
+    assert type_name(annotation) == name
+
+
+def test_describe_params_gives_type_default_required_constraints_and_description() -> None:
+    class Documented(BaseModel):
+        users: list[str] = Field(min_length=1, description="Who gets it.")
+        count: int = Field(10, ge=1, le=100)
+        title: str
+        ratio: float = Field(0.5, allow_inf_nan=False)
+        made: list[int] = Field(default_factory=lambda: [1, 2])
+
+    docs = {d.key: d for d in describe_params(Documented)}
+    assert docs["users"].required and docs["users"].default is None
+    assert docs["users"].constraints == "not empty" and docs["users"].repeatable
+    assert docs["users"].description == "Who gets it."
+    assert (docs["count"].default, docs["count"].constraints) == ("10", ">= 1, <= 100")
+    assert docs["title"].required and docs["title"].type == "str" and not docs["title"].repeatable
+    assert docs["ratio"].constraints == "finite"
+    assert docs["made"].default == "[1, 2]"
+    assert describe_params(None) == []
