@@ -89,6 +89,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns for ``--list``/``--check``/errors, ends the process after a run."""
     install_startup_handlers()  # already done by ``python -m jobframe``; here for direct callers
     repair_std_streams()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["new"]:
+        from jobframe.scaffold import main as scaffold  # noqa: PLC0415 - only for `jobframe new`
+
+        return scaffold(argv[1:])
     try:
         args = parse_args(argv)
     except UsageError as exc:

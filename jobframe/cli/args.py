@@ -23,9 +23,7 @@ from jobframe.app.loading import DEFAULT_APP
 from jobframe.deadline import parse_rfc3339
 from jobframe.errors import UsageError
 
-__all__ = ["ENVIRONMENT", "EnvOption", "parse_args"]
-
-HELP_HINT = "see jobframe --help"
+__all__ = ["ENVIRONMENT", "EnvOption", "Parser", "parse_args"]
 
 
 def seconds(text: str) -> float:
@@ -159,14 +157,18 @@ environment:
 
 exit codes:
   0 succeeded, 1 failed, 2 usage error, 75 retryable, 78 configuration error,
-  124 deadline reached, 130 SIGINT, 143 SIGTERM"""
+  124 deadline reached, 130 SIGINT, 143 SIGTERM
+
+new app:
+  jobframe new NAME   writes a working app: package, container, a job, profiles, a test, a
+                      Dockerfile (jobframe new --help)"""
 
 
-class _Parser(argparse.ArgumentParser):
+class Parser(argparse.ArgumentParser):
     """Argparse errors as one-line usage errors, not a usage block and ``sys.exit``."""
 
     def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{message}; {HELP_HINT}")
+        raise UsageError(f"{message}; see {self.prog} --help")
 
 
 def _env_help(option: EnvOption) -> str:
@@ -175,7 +177,7 @@ def _env_help(option: EnvOption) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = Parser(
         prog="jobframe",
         description="Run one batch job by name, with its dependencies built, configured and closed.",
         epilog=EPILOG,

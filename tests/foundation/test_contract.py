@@ -31,6 +31,7 @@ def test_help_tells_the_environment_the_param_rules_and_the_exit_codes() -> None
         "BRAZE__API_KEY",
         "Repeating a key makes a list",
         "is JSON",
+        "jobframe new NAME",
     ):
         assert needle in ran.stdout, needle
     codes = re.findall(r"\b(\d+) [a-zA-Z]", ran.stdout.split("exit codes:")[1].split("\n\n")[0])
