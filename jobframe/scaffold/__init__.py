@@ -4,7 +4,7 @@ The app is the README's own example (``SendWelcome`` on the fake Braze): a packa
 container and one job, settings profiles (``local`` and ``test`` on the fake, ``production``),
 a test using the pytest plugin, a ``pyproject.toml`` that points the plugin at the app, and a
 Dockerfile built on jobframe's runtime image. The templates are files in ``template/`` with
-``{{name}}`` where the app's name goes.
+``{{name}}`` where the app's name goes and ``{{version}}`` for jobframe's version.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
+from jobframe import __version__
 from jobframe.cli.args import Parser
 from jobframe.errors import UsageError
 
@@ -58,7 +59,8 @@ def create(name: str, directory: Path) -> list[Path]:
         relative = Path(*(_RENAMED.get(p, p).replace(_PLACEHOLDER, name) for p in parts))
         target = directory / relative
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(template.read_text(encoding="utf-8").replace(_PLACEHOLDER, name), encoding="utf-8")
+        text = template.read_text(encoding="utf-8").replace(_PLACEHOLDER, name)
+        target.write_text(text.replace("{{version}}", __version__), encoding="utf-8")
         written.append(target)
     return written
 
