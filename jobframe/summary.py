@@ -80,12 +80,10 @@ class _Walk:
         if isinstance(value, list | tuple | set | frozenset):
             return self.sequence(value, depth)
         try:
-            plain = to_jsonable_python(value)
+            plain = to_jsonable_python(value)  # dates, UUIDs, enums, paths, deques...
         except Exception:  # noqa: BLE001 - anything without a JSON form is shown by its repr
             return self.text(repr(value))
-        if isinstance(plain, str | int | float | bool) or plain is None:
-            return self.value(plain, depth)
-        return self.text(repr(value))
+        return self.value(plain, depth)
 
     def _room(self, depth: int) -> bool:
         return depth < self.limits.max_depth and self.left > 0
@@ -98,7 +96,8 @@ class _Walk:
         for key, item in islice(value.items(), self.limits.max_items):
             if self.left <= 0:
                 break
-            out[self.text(str(key))] = self.value(item, depth + 1)
+            text = self.text(str(key))  # the key is spent before its value, as it is read
+            out[text] = self.value(item, depth + 1)
         if len(out) < size:
             out[ELLIPSIS] = self.spend(f"[{size} keys]")
         return out

@@ -113,9 +113,7 @@ def _decode(job: str, key: str, annotation: Any, value: Any, *, item: bool = Fal
         return value
     try:
         return json.loads(value)
-    except ValueError as exc:
-        where = f" at column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
-        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+    except json.JSONDecodeError as exc:
         what = "an item of " if item else ""
         if _is_sequence(annotation):
             fix = f'pass a JSON array such as {key}=\'["a","b"]\', or repeat --param {key}=VALUE per item'
@@ -124,7 +122,7 @@ def _decode(job: str, key: str, annotation: Any, value: Any, *, item: bool = Fal
             fix = f"a value starting with [ or {{ is read as JSON for {what}a parameter of type {kind}"
         raise UsageError(
             f"job {job}: --param {key}: the value starts like JSON but is not valid JSON "
-            f"({reason}{where}); {fix}"
+            f"({exc.msg} at column {exc.colno}); {fix}"
         ) from None
 
 
@@ -203,10 +201,10 @@ def type_name(annotation: Any) -> str:
         return " | ".join(repr(v) for v in typing.get_args(annotation))
     if origin is not None:
         args = ", ".join("..." if a is Ellipsis else type_name(a) for a in typing.get_args(annotation))
-        return f"{getattr(origin, '__name__', str(origin))}[{args}]"
+        return f"{getattr(origin, '__name__', None) or repr(origin)}[{args}]"
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
         return " | ".join(repr(m.value) for m in annotation)
-    return getattr(annotation, "__name__", str(annotation).replace("typing.", ""))
+    return getattr(annotation, "__name__", None) or repr(annotation)
 
 
 _CONSTRAINTS = {
@@ -234,10 +232,14 @@ def _constraint(key: str, value: Any, unit: str) -> str | None:
 def _constraints(field: FieldInfo) -> str:
     unit = "items" if _is_sequence(field.annotation) else "characters"
     parts = []
-    for item in field.metadata:
-        if dataclasses.is_dataclass(item):
-            found = (_constraint(f.name, getattr(item, f.name), unit) for f in dataclasses.fields(item))
-            parts += [text for text in found if text]
+    for item in field.metadata:  # annotated-types dataclasses (Ge, MinLen...) and pydantic's own
+        values = (
+            {f.name: getattr(item, f.name) for f in dataclasses.fields(item)}
+            if dataclasses.is_dataclass(item)
+            else vars(item)
+        )
+        found = (_constraint(key, value, unit) for key, value in values.items())
+        parts += [text for text in found if text]
     return ", ".join(parts)
 
 

@@ -23,7 +23,7 @@ from jobframe.app.loading import DEFAULT_APP
 from jobframe.deadline import parse_rfc3339
 from jobframe.errors import UsageError
 
-__all__ = ["ENVIRONMENT", "EnvOption", "Parser", "parse_args"]
+__all__ = ["ENVIRONMENT", "EnvOption", "Parser", "parse_args", "path_from_env"]
 
 
 def seconds(text: str) -> float:

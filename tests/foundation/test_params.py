@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+import re
+import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -171,3 +173,112 @@ def test_describe_params_gives_type_default_required_constraints_and_description
     assert docs["ratio"].constraints == "finite"
     assert docs["made"].default == "[1, 2]"
     assert describe_params(None) == []
+
+
+# -- the exact messages and the corners (pinned against mutation) --------------------------------
+
+
+def test_malformed_pairs_and_values_with_equals_signs() -> None:
+    for pair in ("count", "=3", " =3"):
+        with pytest.raises(UsageError, match=re.escape(f"--param {pair!r}: expected KEY=VALUE")):
+            split_pairs([pair])
+    assert split_pairs(["a=b=c", "k=1", "k=2", "k=3", " s =x"]) == {
+        "a": "b=c",
+        "k": ["1", "2", "3"],
+        "s": "x",
+    }
+
+
+class NoParams:
+    def execute(self) -> None:
+        pass
+
+
+def test_a_job_without_params_names_what_it_got() -> None:
+    assert parse_params(spec_for(NoParams), {}) is None
+    with pytest.raises(UsageError, match=r"^job NoParams takes no parameters, got: a, b$"):
+        parse_params(spec_for(NoParams), {"b": "1", "a": "2"})
+
+
+def test_unknown_keys_are_named_with_the_closest_known_one() -> None:
+    with pytest.raises(UsageError) as caught:
+        parse(*["nmber=1", "zzz=2"])
+    known = (
+        "aliased, color, either, ids, mapping, maybe_text, mode, names, number, path, ratio, rows, "
+        "tag, text, token"
+    )
+    assert str(caught.value) == (
+        f"job Job: unknown parameter 'nmber' (did you mean 'number'?), 'zzz'; known: {known}"
+    )
+
+
+def test_the_json_error_names_the_job_the_parameter_the_position_and_the_fix() -> None:
+    with pytest.raises(UsageError) as caught:
+        parse("ids=[1,")
+    assert str(caught.value) == (
+        "job Job: --param ids: the value starts like JSON but is not valid JSON (Expecting value "
+        'at column 4); pass a JSON array such as ids=\'["a","b"]\', or repeat --param ids=VALUE per item'
+    )
+    with pytest.raises(UsageError) as caught:
+        parse("number={")
+    assert str(caught.value).endswith(
+        "(Expecting property name enclosed in double quotes at column 2); a value starting with [ "
+        "or { is read as JSON for a parameter of type int"
+    )
+    with pytest.raises(UsageError) as caught:
+        parse("rows={}", "rows=[")
+    assert str(caught.value).startswith("job Job: --param rows:")
+    assert "for an item of a parameter of type dict[str, int]" in str(caught.value)
+
+
+class Corners(BaseModel):
+    levels: Literal[1, 2] = 1
+    word: Literal["a"] = "a"
+    maybe_ids: list[int] | None = None
+    maybe_number: int | None = None
+    pair: tuple[int, str] = (0, "")
+    more: list[int] | dict[str, int] = Field(default_factory=list)
+
+
+class CornersJob:
+    def execute(self, params: Corners) -> None:
+        pass
+
+
+def test_literals_optional_lists_and_tuples() -> None:
+    spec = spec_for(CornersJob)
+    with pytest.raises(UsageError, match=r"--param levels: .* of type 1 \| 2$"):
+        parse_params(spec, {"levels": "[1"})  # a Literal of numbers is not text: JSON
+    with pytest.raises(UsageError, match="invalid parameters: word"):
+        parse_params(spec, {"word": "[a"})  # a Literal of strings is text: taken as is, then refused
+    parsed = parse_params(spec, {"maybe_ids": "7", "maybe_number": "7", "pair": '[1, "x"]', "more": "3"})
+    assert isinstance(parsed, Corners)
+    assert (parsed.maybe_ids, parsed.maybe_number, parsed.pair, parsed.more) == ([7], 7, (1, "x"), [3])
+    parsed = parse_params(spec, {"maybe_ids": ["1", "2"], "pair": ["1", "x"]})
+    assert isinstance(parsed, Corners)
+    assert (parsed.maybe_ids, parsed.pair) == ([1, 2], (1, "x"))
+    with pytest.raises(UsageError, match=r"for an item of a parameter of type any$"):
+        parse_params(spec, {"pair": ["1", "[x"]})  # mixed items have no one item type: not text
+
+
+def test_type_names_of_unnamed_things_fall_back_to_repr() -> None:
+    assert type_name(typing.ForwardRef("Later")) == "ForwardRef('Later')"
+    assert type_name(None) == type_name(type(None)) == "None"
+
+
+def test_constraints_are_shown_in_words() -> None:
+    class Shown(BaseModel):
+        a: int = Field(0, gt=1, lt=9, multiple_of=2)
+        b: str = Field("", min_length=2, max_length=5, pattern="^x")
+        c: list[int] = Field(default_factory=list, max_length=3)
+        d: float = Field(0.0, allow_inf_nan=True)
+        e: int = Field(0, strict=True)
+        f: int = Field(default_factory=lambda: 1 // 0)
+
+    docs = {d.key: d for d in describe_params(Shown)}
+    assert docs["a"].constraints == "> 1, < 9, a multiple of 2"
+    assert docs["b"].constraints == "at least 2 characters, at most 5 characters, matching '^x'"
+    assert docs["c"].constraints == "at most 3 items"
+    assert docs["d"].constraints == ""
+    assert docs["e"].constraints == "strict=True"
+    assert docs["f"].default == "(computed)"

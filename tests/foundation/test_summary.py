@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections import deque
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -113,3 +115,36 @@ def test_scrub_runs_before_the_cut_so_no_half_secret_survives() -> None:
     assert "S3CRET" not in kept
     assert kept.endswith("***")
     assert "S3CRET" in summarize(text)  # without scrubbing the head of the secret would be kept
+
+
+# -- exact budgets and depths (pinned against mutation) ------------------------------------------
+
+
+def test_the_budget_is_spent_item_by_item_to_the_character() -> None:
+    # Each "ab" costs 4 characters of JSON.
+    assert summarize(["ab", "cd", "ef"], Limits(budget=8)) == ["ab", "cd", "…[3 items]"]
+    assert summarize(["ab", "cd", "ef"], Limits(budget=9)) == ["ab", "cd", "e…[2 chars]"]
+    assert summarize({"a": 1, "b": 2}, Limits(budget=8)) == {"a": 1, "b": 2}
+    assert summarize({"a": 1, "b": 2, "c": 3}, Limits(budget=8)) == {"a": 1, "b": 2, "…": "[3 keys]"}
+    # With 1 character left the next key still fits: the budget is kept to within one item.
+    assert summarize({"a": 1, "b": 2, "c": 3}, Limits(budget=9)) == {"a": 1, "b": 2, "c": 3}
+    assert summarize({"a": 1, "bb": 2}, Limits(budget=5)) == {"a": 1, "b…[2 chars]": 2}
+
+
+def test_with_nothing_left_a_string_keeps_nothing_but_its_size() -> None:
+    assert summarize("abc", Limits(budget=0)) == "…[3 chars]"
+    assert summarize(["x"], Limits(budget=0)) == ["…[list of 1 items]"]
+    assert summarize({"k": 1}, Limits(budget=0)) == {"…": "[dict of 1 keys]"}
+    assert summarize([["x"], ["y"]], Limits(budget=3)) == [["x"], "…[2 items]"]
+
+
+def test_depth_counts_one_per_level() -> None:
+    limits = Limits(max_depth=2)
+    assert summarize([[1, 2]], limits) == [[1, 2]]
+    assert summarize([[[1]]], limits) == [[["…[list of 1 items]"]]]
+    assert summarize({"a": {"b": 1}}, limits) == {"a": {"b": 1}}
+
+
+def test_json_forms_are_summarised_too() -> None:
+    assert summarize(deque(range(30)), SMALL) == [0, 1, 2, "…[30 items]"]
+    assert summarize(datetime(2026, 1, 2, tzinfo=UTC)) == "2026-01-02T00:00:00Z"
