@@ -282,3 +282,22 @@ def test_constraints_are_shown_in_words() -> None:
     assert docs["d"].constraints == ""
     assert docs["e"].constraints == "strict=True"
     assert docs["f"].default == "(computed)"
+
+
+def test_defaults_are_json_as_written_and_only_one_suggestion_is_made() -> None:
+    class Text(BaseModel):
+        greeting: str = "grüß dich"
+        when: object = Field(default_factory=Opaque)
+        plain: int = 0
+
+    docs = {d.key: d for d in describe_params(Text)}
+    assert docs["greeting"].default == '"grüß dich"'
+    assert docs["when"].default == '"<opaque>"'
+    assert docs["plain"].description == ""
+    with pytest.raises(UsageError, match=r"unknown parameter 'nmbe' \(did you mean 'number'\?\);"):
+        parse("nmbe=1")  # 'names' is close too: one suggestion, the closest
+
+
+class Opaque:
+    def __repr__(self) -> str:
+        return "<opaque>"

@@ -148,3 +148,12 @@ def test_depth_counts_one_per_level() -> None:
 def test_json_forms_are_summarised_too() -> None:
     assert summarize(deque(range(30)), SMALL) == [0, 1, 2, "…[30 items]"]
     assert summarize(datetime(2026, 1, 2, tzinfo=UTC)) == "2026-01-02T00:00:00Z"
+
+
+def test_a_class_is_not_walked_as_a_dataclass_instance() -> None:
+    @dataclass
+    class Point:
+        x: int
+
+    assert summarize(Point).startswith("<class ")
+    assert summarize([["x"], ["y"]], Limits(budget=4)) == [["x"], ["y"]]  # 1 character left is room
