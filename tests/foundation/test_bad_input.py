@@ -209,6 +209,15 @@ def test_an_unreadable_secrets_directory_is_78_naming_it_and_why(tmp_path: Path,
     refused(ran, 78, f"secrets directory '{secrets}'", "cannot be read: Permission denied")
 
 
+@pytest.mark.parametrize("what", ["secret file", "env file"])
+def test_an_unreadable_secret_or_env_file_is_78_naming_it(tmp_path: Path, what: str) -> None:
+    target = tmp_path / ("braze__api_key" if what == "secret file" else "app.env")
+    target.write_text("from-the-file" if what == "secret file" else "BRAZE__API_KEY=x\n")
+    target.chmod(0)
+    source = ["--secrets-dir", str(tmp_path)] if what == "secret file" else ["--env-file", str(target)]
+    refused(_run_without_privileges([*SOME_JOB, *source]), 78, "Permission denied", str(target))
+
+
 def test_a_secrets_directory_that_is_a_file_says_so(tmp_path: Path) -> None:
     secrets = tmp_path / "secrets"
     secrets.write_text("not a directory\n")
