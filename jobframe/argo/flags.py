@@ -2,7 +2,7 @@
 
 ``render`` and ``lint`` must agree with the process about ``--timeout``, the deadline margin, the
 teardown budget and the rest — including defaults and ``--opt=value`` spellings — so they parse
-the arguments with :func:`jobframe.cli.build_parser` itself rather than a copy of it.
+the arguments with :func:`jobframe.cli.args.build_parser` itself rather than a copy of it.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn
 
-from jobframe.cli import build_parser
+from jobframe.cli.args import build_parser
 from jobframe.deadline import Budget
 from jobframe.shard import Shard
 
@@ -75,7 +75,7 @@ def parse_flags(args: Sequence[str]) -> Flags:
         exit_grace=namespace.exit_grace,
         output=namespace.output,
         shard=namespace.shard,
-        env=namespace.env,
+        env=namespace.env or "local",  # JOBFRAME_ENV, when the step sets it, is read by the process
         secrets_dir=namespace.secrets_dir,
         extra=tuple(extra),
     )

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from jobframe.app.deployment import NEVER_RETRIED, backoff_wait
 from jobframe.app.discovery import App
-from jobframe.app.params import _listify, split_pairs
+from jobframe.app.params import decode_params, split_pairs
 from jobframe.app.spec import JobSpec
 from jobframe.argo.flags import Flags, FlagsError, parse_flags
 from jobframe.argo.manifests import Path_, Step, references
@@ -121,11 +121,12 @@ def _value_problems(ctx: _Context, pairs: list[str]) -> Iterator[Problem]:
         return
     try:
         values = split_pairs(pairs)
+        decoded = decode_params(ctx.spec, values)
     except UsageError as exc:
-        yield Problem(ctx.step.args_path, str(exc), "write it as --param KEY=VALUE")
+        yield Problem(ctx.step.args_path, str(exc), "write it as --param KEY=VALUE, as jobframe reads it")
         return
     try:
-        model.model_validate(_listify(model, values))
+        model.model_validate(decoded)
     except ValidationError as exc:
         for error in exc.errors():
             key = str(error["loc"][0]) if error["loc"] else ""

@@ -8,7 +8,6 @@ here and comes back as a result with ``started=False``; nothing has been opened 
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -22,6 +21,7 @@ from jobframe.app.params import parse_params
 from jobframe.context import RunContext
 from jobframe.deadline import effective_deadline
 from jobframe.errors import JobframeError, UsageError
+from jobframe.files import unwritable_reason
 from jobframe.logs import Redact
 from jobframe.progress import Progress
 from jobframe.run.options import RunOptions, RunResult
@@ -34,13 +34,9 @@ __all__ = ["prepare", "run_job"]
 
 def _check_output(path: Path | None) -> None:
     """Refuse an unwritable ``--output`` before the job has any effect, not after."""
-    if path is None:
-        return
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise UsageError(f"--output {str(path)!r}: directory {str(directory)!r} does not exist")
-    if not os.access(directory, os.W_OK):
-        raise UsageError(f"--output {str(path)!r}: directory {str(directory)!r} is not writable")
+    reason = None if path is None else unwritable_reason(path)
+    if reason is not None:
+        raise UsageError(f"--output {str(path)!r}: {reason}")
 
 
 def prepare(
@@ -84,7 +80,15 @@ def prepare(
         shard=shard,
     )
     app.fill(container, settings, context)
-    return Run(app=app, entry=entry, params=parsed, container=container, context=context, options=options)
+    return Run(
+        app=app,
+        entry=entry,
+        params=parsed,
+        container=container,
+        context=context,
+        options=options,
+        scrub=redact.scrub if redact is not None else None,
+    )
 
 
 def run_job(

@@ -22,6 +22,8 @@ import pytest
 
 from .jobproc import APPS, JobProcess, child_env, pid_alive, running, wait_until_handling
 
+pytestmark = pytest.mark.process
+
 APP = "hostile:Container"
 
 
