@@ -25,6 +25,8 @@ from jobframe.braze.fake import FakeBraze, FakeBrazeServer
 from jobframe.shard import shard_of
 from tests.argo.expand import Cluster, Workflow
 
+pytestmark = pytest.mark.process  # every test here starts jobframe as a process
+
 KEY = "fanout-test-key"
 OBJECTS = 10_400
 SHARDS = 4

@@ -9,7 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import REPO, clean_env
+
+pytestmark = pytest.mark.process  # every test here starts jobframe as a process
 
 RENDER_ONLY = ("jobframe.argo.render", "jobframe.argo.files", "jobframe.argo.lint", "jobframe.argo.schema")
 

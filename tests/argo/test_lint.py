@@ -269,6 +269,7 @@ def test_each_planted_fault_is_found_named_and_fixed(
     assert fix.startswith("  fix: ") and len(fix) > len("  fix: ") + 3
 
 
+@pytest.mark.process
 def test_rendered_manifests_are_clean_through_the_command_line() -> None:
     files = sorted(str(p) for p in (REPO / "deploy").glob("*.yaml"))
     assert len(files) == 5
@@ -276,6 +277,7 @@ def test_rendered_manifests_are_clean_through_the_command_line() -> None:
     assert (proc.returncode, proc.stdout) == (0, "0 problems in 5 files\n"), proc.stdout + proc.stderr
 
 
+@pytest.mark.process
 def test_a_broken_file_fails_through_the_command_line(tmp_path: Path) -> None:
     documents = _base()
     _set("retryStrategy.expression", None)(documents[0])

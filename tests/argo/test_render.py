@@ -353,6 +353,7 @@ def test_render_errors_are_one_line_with_exit_2(capsys: Any) -> None:
     assert main(["render", "--check"]) == 2
 
 
+@pytest.mark.process
 def test_a_scheduled_job_needs_defaults_for_every_parameter(tmp_path: Path) -> None:
     app = tmp_path / "cronapp.py"
     app.write_text(

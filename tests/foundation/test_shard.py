@@ -49,6 +49,7 @@ def test_every_key_lands_in_exactly_one_shard_and_the_shards_are_balanced(count:
     assert all(abs(n - expected) < 0.1 * expected for n in owners.values()), owners
 
 
+@pytest.mark.process
 def test_the_partition_is_the_same_in_every_process() -> None:
     code = (
         "import json, sys; from jobframe.shard import shard_of; "

@@ -11,6 +11,8 @@ import pytest
 
 from jobframe.shard import shard_of
 
+pytestmark = pytest.mark.process  # every test here starts jobframe as a process
+
 
 def test_a_job_that_is_not_shardable_refuses_a_shard(cli: Any) -> None:
     ran = cli(["--job-name", "SomeJob", "--shard", "1/4"])
