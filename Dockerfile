@@ -1,12 +1,15 @@
-# jobframe runtime image.
+# jobframe images, three stages:
 #
-#   docker build -t jobframe .
-#   docker run --rm jobframe --job-name SomeJob
+#   docker build -t jobframe-example .                     # the default: this repository's app
+#   docker run --rm jobframe-example --job-name SomeJob
+#   docker build --target runtime -t jobframe:0.1.0 .      # jobframe alone: apps build FROM it
 #
-# The base only needs a Python >= 3.11 with the venv module. The default is the
-# official slim image; CI builds on a debootstrapped Debian bookworm instead
-# (--build-arg BASE_IMAGE=localhost/debian-python:bookworm), so nothing below
-# assumes /usr/local/bin/python: the venv is created with `python3 -m venv`.
+# Dependencies are installed at the exact versions and hashes of requirements.lock (refresh with
+# `bash .ci/lock`; CI checks it matches pyproject.toml), so the same commit builds the same image.
+# The base only needs a Python 3.11 with the venv module. The default is the official slim
+# image; CI builds on a debootstrapped Debian bookworm instead
+# (--build-arg BASE_IMAGE=localhost/debian-python:bookworm), so nothing below assumes
+# /usr/local/bin/python: the venv is created with `python3 -m venv`.
 ARG BASE_IMAGE=python:3.11-slim-bookworm
 
 # ---------------------------------------------------------------- build stage
@@ -22,21 +25,22 @@ ENV PATH=/opt/venv/bin:$PATH
 
 WORKDIR /src
 
-# Dependencies first, read from pyproject.toml, so that this layer is reused as
-# long as the dependency list does not change.
-COPY pyproject.toml ./
-RUN python3 -c "import tomllib; d = tomllib.load(open('pyproject.toml', 'rb')); print('\n'.join(d['project']['dependencies']))" > /tmp/requirements.txt \
- && pip install --no-cache-dir -r /tmp/requirements.txt
+# Dependencies first, from the lock alone, so this layer is reused until the lock changes.
+COPY requirements.lock ./
+RUN pip install --no-cache-dir --require-hashes --no-deps -r requirements.lock
 
-# Then the project itself (README.md is the package readme named in pyproject.toml).
-COPY README.md ./
+# Then the project itself (README.md is the package readme named in pyproject.toml); `pip check`
+# proves the lock holds everything jobframe requires. The installers are not needed at run
+# time: dropping them saves ~26 MB and leaves nothing in the image that installs code.
+COPY pyproject.toml README.md ./
 COPY jobframe/ ./jobframe/
-# The installers are not needed at run time: dropping them saves ~26 MB and
-# leaves nothing in the image that installs code.
 RUN pip install --no-cache-dir --no-deps . \
+ && pip check \
  && python3 -m pip uninstall --yes pip setuptools
 
-# ---------------------------------------------------------------- final stage
+# ---------------------------------------------------------------- runtime stage
+# jobframe and its dependencies, a non-root user, jobframe as PID 1. No app: an app's image is
+# `FROM jobframe:<version>` plus its package and config/ in /app (see `jobframe new`).
 FROM ${BASE_IMAGE} AS runtime
 
 ARG APP_UID=10001
@@ -52,16 +56,22 @@ RUN groupadd --gid "${APP_GID}" jobframe \
 
 COPY --from=build /opt/venv /opt/venv
 
-# The working directory holds the app (jobs/, the default `--app jobs:MainContainer`) and its
-# profiles (config/, the default `--config-dir config`), as a checkout would. Files stay owned
-# by root: the job user can read them but not change them. Smoke test: the app imports.
+# The working directory holds the app and its profiles (config/, the default --config-dir), as
+# a checkout would. Files stay owned by root: the job user can read them but not change them.
 WORKDIR /app
-COPY config/ ./config/
-COPY jobs/ ./jobs/
-RUN /opt/venv/bin/jobframe --list > /dev/null
+RUN ["/opt/venv/bin/jobframe", "--version"]
 
 USER ${APP_UID}:${APP_GID}
 
 # jobframe is PID 1 and handles SIGTERM/SIGINT itself: no shell, no tini.
 ENTRYPOINT ["/opt/venv/bin/jobframe"]
 CMD ["--list"]
+
+# ---------------------------------------------------------------- example stage (default)
+# This repository's app: jobs/ (the default --app jobs:MainContainer) and its profiles.
+FROM runtime AS example
+
+COPY config/ ./config/
+COPY jobs/ ./jobs/
+# Smoke test: the app imports and lists its jobs.
+RUN ["/opt/venv/bin/jobframe", "--list"]

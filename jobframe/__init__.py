@@ -16,6 +16,10 @@ _EXPORTS = {
     "load_app": "jobframe.app",
     "JobSpec": "jobframe.app",
     "job": "jobframe.app",
+    "Resources": "jobframe.app.deployment",
+    "Retry": "jobframe.app.deployment",
+    "Volume": "jobframe.app.deployment",
+    "Shard": "jobframe.shard",
     "RunContext": "jobframe.context",
     "Deadline": "jobframe.deadline",
     "ConfigurationError": "jobframe.errors",
@@ -45,13 +49,17 @@ __all__ = [
     "JobSpec",
     "JobframeError",
     "Progress",
+    "Resources",
+    "Retry",
     "RetryableError",
     "RunContext",
     "RunOptions",
     "RunResult",
     "Settings",
     "SettingsSources",
+    "Shard",
     "UsageError",
+    "Volume",
     "__version__",
     "get_logger",
     "job",
@@ -62,6 +70,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from jobframe.app import App, JobSpec, job, load_app
+    from jobframe.app.deployment import Resources, Retry, Volume
     from jobframe.context import RunContext
     from jobframe.deadline import Deadline
     from jobframe.errors import ConfigurationError, JobframeError, JobInterrupted, RetryableError, UsageError
@@ -70,6 +79,7 @@ if TYPE_CHECKING:
     from jobframe.progress import Counted, Progress
     from jobframe.run import RunOptions, RunResult, run_job
     from jobframe.settings import Settings, SettingsSources, load_settings
+    from jobframe.shard import Shard
 
 
 def __getattr__(name: str) -> Any:

@@ -9,13 +9,14 @@ from typing import Any
 
 from jobframe.deadline import Deadline
 from jobframe.progress import Progress, register_run
+from jobframe.shard import Shard
 
 __all__ = ["RunContext"]
 
 
 @dataclass
 class RunContext:
-    """The run's identity, deadline and progress reporter.
+    """The run's identity, deadline, progress reporter and shard (``--shard``; the whole input by default).
 
     Declare ``run = providers.Dependency(instance_of=RunContext)`` in the main container and pass
     ``run`` to the jobs that want it; jobframe fills it in for every run.
@@ -33,6 +34,7 @@ class RunContext:
     """``--resend-ambiguous``: repeat batches that may have been delivered, even sends."""
     fingerprint: str = ""
     """What this run was asked to do (job and parameters); a ledger refuses another under its key."""
+    shard: Shard = field(default_factory=Shard)
     _summaries: list[Callable[[], Mapping[str, Any] | None]] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:

@@ -20,6 +20,7 @@ __all__ = [
     "ARGO_ZERO_TIME",
     "MAX_MARGIN_SHARE",
     "MIN_TEARDOWN_S",
+    "STOP_SLACK_S",
     "Budget",
     "Deadline",
     "Schedule",
@@ -35,6 +36,10 @@ MAX_MARGIN_SHARE = 0.25
 MIN_TEARDOWN_S = 0.5
 """Teardown always gets at least this long, even when the deadline has (nearly) passed: the
 platform's grace period after its SIGTERM is what bounds it then."""
+
+STOP_SLACK_S = 2.0
+"""What a terminated run needs beyond its budgets: the handler's start, the 0.2 s each close still
+gets after the teardown budget is spent, and ``process.exit``."""
 
 
 def parse_rfc3339(value: str) -> datetime | None:
@@ -97,6 +102,21 @@ class Budget:
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0):
                 raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+
+    def attempt_needs(self, min_seconds: float) -> float:
+        """The least time an attempt must start with: ``min_seconds`` of work, then the deadline
+        margin (the job is cancelled that long before the deadline) and the teardown budget.
+
+        A manifest that lets an attempt start with less is what ``jobframe.argo lint`` reports;
+        at run time the same shortfall shows as ``deadline.short``.
+        """
+        return min_seconds + self.deadline_margin + self.shutdown_timeout
+
+    def stop_grace(self, exit_grace: float) -> float:
+        """How long a run may take to end after a SIGTERM: the cancelled job's grace, teardown,
+        the exit guard's ``exit_grace`` and :data:`STOP_SLACK_S`. The platform's grace period
+        between SIGTERM and SIGKILL (``terminationGracePeriodSeconds``) must be at least this."""
+        return self.cancel_grace + self.shutdown_timeout + exit_grace + STOP_SLACK_S
 
 
 @dataclass(frozen=True)

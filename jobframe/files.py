@@ -8,7 +8,31 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-__all__ = ["write_atomic", "write_json_atomic"]
+__all__ = ["unwritable_reason", "write_atomic", "write_json_atomic"]
+
+
+def unwritable_reason(path: Path) -> str | None:
+    """Why :func:`write_atomic` could not write ``path``, found by doing what it does; ``None`` if it can.
+
+    Checked before a job runs, so a job whose result cannot be written is refused before it has
+    any effect: a retry would otherwise repeat everything the job did.
+    """
+    if not str(path) or path == Path("."):
+        return "an empty path"
+    if path.is_dir():
+        return "is a directory"
+    if path.exists() and not path.is_file():
+        return "exists and is not a regular file"
+    directory = path.parent
+    if not directory.is_dir():
+        return f"directory {str(directory)!r} does not exist"
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".check", dir=directory)
+    except OSError as exc:
+        return f"cannot create a file in {str(directory)!r}: {exc.strerror or exc}"
+    os.close(fd)
+    Path(tmp).unlink(missing_ok=True)
+    return None
 
 
 def write_atomic(path: Path, text: str) -> None:

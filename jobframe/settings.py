@@ -5,16 +5,28 @@ merged): ``config/default.yaml`` → ``config/<env>.yaml`` → ``.env`` → envi
 (nested with ``__``, e.g. ``BRAZE__API_KEY``) → the secrets directory (one file per key, named
 like the variable, e.g. ``braze__api_key``, as Kubernetes mounts a Secret). Secrets win last
 because a mounted Secret is what an operator set on purpose for this deployment.
+
+Which keys are read — the one rule, for every source: a variable, ``.env`` key or secret file is
+read when its name, up to the first ``__``, is a top-level setting (case-insensitive); any other
+name (``PATH``, ``COMPOSE_PROJECT_NAME``) is not a setting and is ignored. Everything that is read
+must name a real setting: ``HTTP__FOO``, ``BRAZE__APIKEY`` or a profile's ``braze: {apikey: ..}``
+is an error (exit 78) naming the key and where it came from, so a typo fails loudly instead of
+leaving a setting at its default. (Nested sections enforce this with ``extra="forbid"``, as
+jobframe's ``BrazeSettings`` and ``HttpSettings`` do; give your own sections the same.)
 """
 
 from __future__ import annotations
 
+import os
+import types
+import typing
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import AliasChoices, AliasPath, BaseModel, SecretStr, ValidationError
+from pydantic_core import ErrorDetails
 from pydantic_settings import (
     BaseSettings,
     NestedSecretsSettingsSource,
@@ -24,7 +36,7 @@ from pydantic_settings import (
 )
 
 from jobframe.errors import ConfigurationError
-from jobframe.validation import format_errors
+from jobframe.validation import describe_errors
 
 __all__ = ["Settings", "SettingsSources", "bind_profiles", "load_settings", "secret_values"]
 
@@ -47,8 +59,7 @@ class SettingsSources:
 class Settings(BaseSettings):
     """Base class for an app's settings: subclass it and add typed fields (nested models welcome).
 
-    Unknown keys are errors, so a typo in a profile or ``BRAZE__APIKEY`` fails loudly instead of
-    being silently ignored.
+    Sources, precedence and which keys are read: see this module's docstring.
     """
 
     model_config = SettingsConfigDict(
@@ -81,10 +92,15 @@ _ENVIRONMENT = "jobframe_environment"
 
 
 class _Profiles(YamlConfigSettingsSource):
-    """YAML profiles whose top level must be a mapping of settings (a list is a mistake to name)."""
+    """YAML profiles whose top level must be a mapping of settings (a list is a mistake to name).
+
+    An empty file (or one with comments only) is an empty mapping: a profile with nothing to set.
+    """
 
     def _read_file(self, file_path: Any) -> dict[str, Any]:
         data = super()._read_file(file_path)
+        if data is None:
+            return {}
         if not isinstance(data, dict):
             raise ConfigurationError(
                 f"{file_path}: the top level must be a mapping of settings, not a {type(data).__name__}"
@@ -108,10 +124,8 @@ def _field_keys(settings_cls: type[BaseSettings]) -> Iterator[str]:
 
 
 class _SettingsKeysOnly(PydanticBaseSettingsSource):
-    """A ``.env`` is often shared with other tools: use the keys that name a setting, skip the rest.
-
-    Like environment variables, an unrelated ``FOO=bar`` is ignored; a typo *inside* a known
-    setting (``BRAZE__APIKEY``) still fails, because the nested model forbids unknown keys.
+    """A ``.env`` read by the same rule as the environment (module docstring): a key that names no
+    top-level setting is skipped, as pydantic-settings would otherwise reject it as an extra input.
     """
 
     def __init__(self, settings_cls: type[BaseSettings], inner: PydanticBaseSettingsSource) -> None:
@@ -145,16 +159,38 @@ def bind_profiles(cls: type[S], yaml_files: list[Path], *, environment: bool = T
 
 
 def _check_sources(sources: SettingsSources) -> None:
-    if not sources.config_dir.is_dir():
-        raise ConfigurationError(f"config directory {str(sources.config_dir)!r} does not exist")
-    if sources.env != "default" and not (sources.config_dir / f"{sources.env}.yaml").is_file():
-        known = sorted(p.stem for p in sources.config_dir.glob("*.yaml") if p.stem != "default")
+    config_dir, env = sources.config_dir, sources.env
+    if not config_dir.is_dir():
+        what = "is not a directory" if config_dir.exists() else "does not exist"
         raise ConfigurationError(
-            f"no profile {sources.env!r} in {str(sources.config_dir)!r} (expected {sources.env}.yaml); "
+            f"config directory {str(config_dir)!r} {what}: settings profiles are read from it "
+            f"(create {config_dir / 'local.yaml'}, or pass --config-dir / JOBFRAME_CONFIG_DIR)"
+        )
+    if env != "default" and not (config_dir / f"{env}.yaml").is_file():
+        known = sorted(p.stem for p in config_dir.glob("*.yaml") if p.stem != "default")
+        raise ConfigurationError(
+            f"no profile {env!r} in {str(config_dir)!r}: create {config_dir / f'{env}.yaml'} "
+            f"(an empty file will do) or pick another with --env / JOBFRAME_ENV; "
             f"profiles: {', '.join(known) or 'none'}"
         )
-    if sources.secrets_dir is not None and not sources.secrets_dir.is_dir():
-        raise ConfigurationError(f"secrets directory {str(sources.secrets_dir)!r} does not exist")
+    if sources.secrets_dir is not None:
+        reason = _unreadable_dir(sources.secrets_dir)
+        if reason:
+            raise ConfigurationError(f"secrets directory {str(sources.secrets_dir)!r} {reason}")
+
+
+def _unreadable_dir(directory: Path) -> str | None:
+    if not directory.exists():
+        return "does not exist"
+    if not directory.is_dir():
+        return "is not a directory"
+    try:
+        with os.scandir(directory) as entries:
+            for _ in entries:
+                break
+    except OSError as exc:
+        return f"cannot be read: {exc.strerror or exc}"
+    return None
 
 
 def load_settings(cls: type[S], sources: SettingsSources) -> S:
@@ -165,13 +201,94 @@ def load_settings(cls: type[S], sources: SettingsSources) -> S:
     try:
         return bound(_env_file=dotenv, _secrets_dir=sources.secrets_dir)
     except ValidationError as exc:
-        raise ConfigurationError(f"invalid settings ({_describe(sources)}):\n{format_errors(exc)}") from None
+        hint = _Hints(cls, sources, dotenv)
+        raise ConfigurationError(
+            describe_errors(f"invalid settings ({_describe(sources)})", exc, hint)
+        ) from None
     except ConfigurationError:
         raise
     except Exception as exc:  # noqa: BLE001 - YAML syntax, unreadable files: one message, exit 78
         raise ConfigurationError(
             f"cannot load settings ({_describe(sources)}): {_safe_reason(exc)}"
         ) from None
+
+
+class _Hints:
+    """What to add to a settings error: where the bad key came from, or where to set a missing one."""
+
+    def __init__(self, cls: type[BaseModel], sources: SettingsSources, dotenv: Path | None) -> None:
+        self._cls = cls
+        self._sources = sources
+        self._dotenv = dotenv
+
+    def __call__(self, error: ErrorDetails) -> str:
+        parts = [str(p) for p in error["loc"] if isinstance(p, str)]
+        if not parts:
+            return ""
+        name = "__".join(parts)
+        origin = self._origin(name)
+        if origin:
+            return f" (from {origin})"
+        annotation = _annotation(self._cls, parts)
+        if annotation is SecretStr:
+            return f" (a secret: set {name.upper()} in the environment or a file {name} in the secrets dir)"
+        if error["type"] == "missing":
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                where = f"a section {parts[-1]}: in {self._profile()}, or {name.upper()}__<KEY> variables"
+                return f" (set {where})"
+            return f" (set it in {self._profile()} or as {name.upper()} in the environment)"
+        if error["type"] == "extra_forbidden":
+            default = self._sources.config_dir / "default.yaml"
+            return f" (no such setting; from {self._profile()} or {default})"
+        return ""
+
+    def _profile(self) -> str:
+        return str(self._sources.config_dir / f"{self._sources.env}.yaml")
+
+    def _origin(self, name: str) -> str | None:
+        """The source of highest precedence that sets ``name``, named without its value."""
+        wanted = name.lower()
+        secrets = self._sources.secrets_dir
+        if secrets is not None:
+            for entry in secrets.iterdir():
+                if entry.name.lower() == wanted:
+                    return f"secret file {str(entry)!r}"
+        for key in os.environ:
+            if key.lower() == wanted:
+                return f"environment variable {key}"
+        if self._dotenv is not None:
+            for key in _dotenv_keys(self._dotenv):
+                if key.lower() == wanted:
+                    return f"{str(self._dotenv)!r} key {key}"
+        return None
+
+
+def _annotation(cls: type[BaseModel], path: list[str]) -> Any:
+    """The type of the field at ``path`` (``["braze", "api_key"]``), ``X | None`` read as ``X``."""
+    annotation: Any = cls
+    for part in path:
+        fields = getattr(annotation, "model_fields", None)
+        if not isinstance(fields, dict) or part not in fields:
+            return None
+        annotation = fields[part].annotation
+        members = typing.get_args(annotation) if typing.get_origin(annotation) in _UNIONS else ()
+        annotation = next((m for m in members if m is not type(None)), annotation)
+    return annotation
+
+
+_UNIONS = (typing.Union, types.UnionType)
+
+
+def _dotenv_keys(path: Path) -> list[str]:
+    """The key names of a dotenv file (``KEY=...`` and ``export KEY=...``); values are never read out."""
+    keys = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        text = line.strip()
+        if not text or text.startswith("#") or "=" not in text:
+            continue
+        key = text.split("=", 1)[0].strip()
+        keys.append(key.removeprefix("export ").strip())
+    return keys
 
 
 def _describe(sources: SettingsSources) -> str:

@@ -10,11 +10,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+import jobframe
 from jobframe.braze import AsyncBrazeClient
 from jobframe.ledger.fingerprint import file_fingerprint
 from jobframe.progress import Counted
 
-__all__ = ["UpdateAttributesParams", "UpdateUserAttributes", "read_attributes"]
+__all__ = ["UpdateAttributesParams", "UpdateUserAttributes", "read_attributes", "user_key"]
 
 
 class UpdateAttributesParams(BaseModel):
@@ -60,21 +61,48 @@ def read_attributes(path: Path, fmt: str = "auto") -> Counted[dict[str, Any]]:
     )
 
 
+def user_key(obj: dict[str, Any]) -> str:
+    """The user an object is about (its shard key): every object of one user goes to one shard, in
+    order. An external id is the key itself, so a user lands in the same shard as in a send."""
+    if "external_id" in obj:
+        return str(obj["external_id"])
+    for field in ("braze_id", "user_alias", "email", "phone"):
+        if field in obj:
+            return f"{field}:{json.dumps(obj[field], sort_keys=True, default=str)}"
+    return json.dumps(obj, sort_keys=True, default=str)  # no user: Braze rejects it, in one shard
+
+
+# Attribute updates are idempotent: a retry repeats them harmlessly. Shardable by user.
+@jobframe.job(shardable=True, volumes=(jobframe.Volume("jobframe-input", "/data"),))
 class UpdateUserAttributes:
     """Bulk-update user attributes from a CSV or JSONL file, streamed in concurrent batches."""
 
-    def __init__(self, braze: AsyncBrazeClient) -> None:
+    def __init__(self, braze: AsyncBrazeClient, run: jobframe.RunContext | None = None) -> None:
         self._braze = braze
+        self._shard = run.shard if run is not None else jobframe.Shard()
 
     async def execute(self, params: UpdateAttributesParams) -> dict[str, Any]:
-        result = await self._braze.track_users(attributes=read_attributes(params.path, params.format))
+        shard = self._shard
+        attributes = shard.select(read_attributes(params.path, params.format), key=user_key)
+        result = await self._braze.track_users(attributes=attributes)
+        reported = result.errors[: params.max_errors_reported]
+        # A shard counts positions in its own part; report them as positions in the whole file.
+        positions = [e.input_index for e in reported if e.input_index is not None]
+        where: dict[int, int] = {}
+        if not shard.is_whole:
+            where = shard.locate(read_attributes(params.path, params.format), positions, key=user_key)
         return {
             "sent": result.attributes_sent,
             "processed": result.attributes_processed,
             "batches": result.batches,
             "rejected": len(result.errors),
             "errors": [
-                {"line_index": e.input_index, "type": e.type}
-                for e in result.errors[: params.max_errors_reported]
+                {
+                    "line_index": e.input_index
+                    if e.input_index is None
+                    else where.get(e.input_index, e.input_index),
+                    "type": e.type,
+                }
+                for e in reported
             ],
         }

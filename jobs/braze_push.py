@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+import jobframe
 from jobframe.braze import BrazeClient, Messages
 from jobframe.ledger.fingerprint import file_fingerprint
 from jobframe.progress import Counted
@@ -43,11 +44,20 @@ def read_ids(path: Path) -> Counted[str]:
     )
 
 
+# Never retried: a retry would start again from the first id and push to every user the failed
+# attempt reached a second time. Shardable by external id; the file is read from a volume.
+@jobframe.job(
+    timeout=7200,
+    retry=jobframe.Retry(limit=0),
+    shardable=True,
+    volumes=(jobframe.Volume("jobframe-input", "/data"),),
+)
 class SendPushFromFile:
     """Send a push notification to every user listed in a file (one external id per line)."""
 
-    def __init__(self, braze: BrazeClient) -> None:
+    def __init__(self, braze: BrazeClient, run: jobframe.RunContext | None = None) -> None:
         self._braze = braze
+        self._shard = run.shard if run is not None else jobframe.Shard()
 
     def execute(self, params: SendPushParams) -> dict[str, int]:
         alert = {"title": params.title, "body": params.body}
@@ -56,7 +66,7 @@ class SendPushFromFile:
         )
         result = self._braze.send_message(
             messages,
-            external_user_ids=read_ids(params.path),
+            external_user_ids=self._shard.select(read_ids(params.path)),
             campaign_id=params.campaign_id,
             retry_unsafe=params.retry_unsafe,
         )

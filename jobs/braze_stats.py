@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+import jobframe
 from jobframe.braze import BrazeClient
 
 __all__ = ["CampaignStatsParams", "CollectCampaignStats"]
@@ -19,6 +20,7 @@ class CampaignStatsParams(BaseModel):
     include_archived: bool = False
 
 
+@jobframe.job(schedule="0 6 * * *", timeout=1800)  # every morning, rendered as a CronWorkflow
 class CollectCampaignStats:
     """Collect sent/open/conversion totals of recent campaigns and return them as the job result."""
 

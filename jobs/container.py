@@ -35,6 +35,6 @@ class MainContainer(containers.DeclarativeContainer):
 
     some_job = providers.Factory(SomeJob, braze=braze.client, run=run)
     sleep = providers.Factory(Sleep, http=network.client, run=run)
-    send_push_from_file = providers.Factory(SendPushFromFile, braze=braze.client)
-    update_user_attributes = providers.Factory(UpdateUserAttributes, braze=braze.async_client)
+    send_push_from_file = providers.Factory(SendPushFromFile, braze=braze.client, run=run)
+    update_user_attributes = providers.Factory(UpdateUserAttributes, braze=braze.async_client, run=run)
     collect_campaign_stats = providers.Factory(CollectCampaignStats, braze=braze.client)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from typing import Annotated
+
+from pydantic import BaseModel, Field, StringConstraints
 
 from jobframe import RunContext, get_logger
 from jobframe.braze import BrazeClient
@@ -12,10 +14,14 @@ __all__ = ["SomeJob", "SomeJobParams"]
 _log = get_logger(__name__)
 
 
+ExternalId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+"""A Braze external user id: never empty (``--param users=`` is an error, not a push to "")."""
+
+
 class SomeJobParams(BaseModel):
     """``--param users=alice --param users=bob --param title=Hi``; defaults make a bare run work."""
 
-    users: list[str] = Field(default_factory=lambda: ["user-1", "user-2", "user-3"], min_length=1)
+    users: list[ExternalId] = Field(default_factory=lambda: ["user-1", "user-2", "user-3"], min_length=1)
     title: str = Field("Hello from jobframe", min_length=1)
     body: str = Field("Your batch job ran.", min_length=1)
     max_campaigns: int = Field(100, ge=0, description="How many campaigns to list at most.")

@@ -67,10 +67,14 @@ def run_cli(
     env: Mapping[str, str] | None = None,
     timeout: float = 60,
     canary: str = CANARY,
+    wrap: Sequence[str] = (),
 ) -> Ran:
-    """Run ``python -m jobframe ARGS`` to completion; assert the canary secret never appears."""
+    """Run ``python -m jobframe ARGS`` to completion; assert the canary secret never appears.
+
+    ``wrap`` runs it through another command first (``setpriv ...``, ``sh -c 'exec "$@" 1>&-' sh``).
+    """
     proc = subprocess.run(
-        [sys.executable, "-m", "jobframe", *args],
+        [*wrap, sys.executable, "-m", "jobframe", *args],
         cwd=cwd,
         env=clean_env(env),
         capture_output=True,
@@ -87,3 +91,63 @@ def run_cli(
 @pytest.fixture
 def cli() -> Any:
     return run_cli
+
+
+# -- the fast default and the process-level suite ------------------------------------------------
+#
+# `pytest` runs the fast suite: everything in-process. `pytest --process` adds every test marked
+# `process` — real jobframe subprocesses, signals, sockets, servers — and is what CI runs too.
+# A test that starts a process without the marker fails, so the fast suite stays fast.
+
+PROCESS = "process"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--process",
+        action="store_true",
+        default=False,
+        help="also run the process-level tests (marked 'process': real subprocesses, signals, sockets)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("slow") is not None:
+            item.add_marker(PROCESS)  # stress-style tests are process-level tests too
+    if config.getoption("--process"):
+        return
+    deselected = [item for item in items if item.get_closest_marker(PROCESS) is not None]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if item.get_closest_marker(PROCESS) is None]
+        config.stash[_DESELECTED] = len(deselected)
+
+
+_DESELECTED = pytest.StashKey[int]()
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    count = config.stash.get(_DESELECTED, 0)
+    if count:
+        terminalreporter.write_line(
+            f"{count} process-level tests (marker 'process') not run: add --process to run them too"
+        )
+
+
+@pytest.fixture(autouse=True)
+def _processes_need_the_marker(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Starting a process in a test without the ``process`` marker fails the test, naming the fix."""
+    if request.node.get_closest_marker(PROCESS) is not None:
+        return
+    started = subprocess.Popen.__init__
+
+    def refuse(self: subprocess.Popen[Any], args: Any, *rest: Any, **kwargs: Any) -> None:
+        pytest.fail(
+            f"{request.node.nodeid} starts a process ({args!r}): mark it @pytest.mark.process "
+            "so that it runs with the process-level suite (pytest --process)",
+            pytrace=False,
+        )
+        started(self, args, *rest, **kwargs)  # pragma: no cover - fail() raises
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", refuse)

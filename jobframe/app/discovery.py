@@ -72,15 +72,19 @@ class App:
         return cls(container_cls, jobs, settings_provider, settings_cls, context_provider)
 
     def job(self, name: str) -> JobEntry:
-        """The job called ``name``; an unknown name is a usage error that names the close matches."""
+        """The job called exactly ``name``; an unknown name is a usage error naming the close matches.
+
+        Names are case-sensitive, like the class names they come from: one job has one spelling
+        in every workflow template and log line. A name that differs only in case is suggested.
+        """
         if name in self.jobs:
             return self.jobs[name]
-        folded = {n.lower(): n for n in self.jobs}
-        if name.lower() in folded:
-            return self.jobs[folded[name.lower()]]
-        close = difflib.get_close_matches(name, list(self.jobs), n=3, cutoff=0.5)
+        same_letters = [n for n in self.jobs if n.lower() == name.lower()]
+        close = same_letters or difflib.get_close_matches(name, list(self.jobs), n=3, cutoff=0.5)
         hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-        raise UsageError(f"unknown job {name!r}{hint} (run with --list to see every job)")
+        if same_letters:
+            hint += " (job names are case-sensitive)"
+        raise UsageError(f"unknown job {name!r}{hint}; jobframe --list shows every job")
 
     def fill(self, container: containers.Container, settings: Settings | None, context: RunContext) -> None:
         """Give the container the run's settings and context (tests may already have overridden them)."""

@@ -43,7 +43,12 @@ def load_app(ref: str, *, search_path: Path | None = None) -> App:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
         if exc.name and (module_name == exc.name or module_name.startswith(exc.name + ".")):
-            raise UsageError(f"--app {ref!r}: no module named {exc.name!r}") from None
+            default = " (the default app)" if ref == DEFAULT_APP else ""
+            raise UsageError(
+                f"--app {ref!r}{default}: no module named {exc.name!r} importable from {cwd}: "
+                "run from the directory that holds your app's package, or set PYTHONPATH; "
+                "name your app with --app MODULE:ATTR or JOBFRAME_APP"
+            ) from None
         raise UsageError(f"--app {ref!r}: importing {module_name!r} failed: {_where(exc)}") from None
     except JobframeError:
         raise  # the app said what is wrong (e.g. a ConfigurationError): keep its exit code

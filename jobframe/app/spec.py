@@ -3,6 +3,8 @@
 A job is any class with an ``execute`` method. Everything jobframe needs to know about it is read
 from the class itself — the name from the class (or ``@job(name=...)``), the description from the
 docstring, the parameter model from ``execute``'s annotation — so one definition is the truth.
+How it is deployed (deadline per attempt, retries, resources, schedule, sharding) is declared
+on the class too, with ``@job(...)`` (:mod:`jobframe.app.deployment`).
 """
 
 from __future__ import annotations
@@ -10,10 +12,13 @@ from __future__ import annotations
 import inspect
 import typing
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
+
+from jobframe.app.deployment import Deployment, Resources, Retry, Volume
+from jobframe.deadline import Budget
 
 __all__ = ["JobSpec", "job", "spec_for"]
 
@@ -24,19 +29,61 @@ _META = "__jobframe_job__"
 
 @dataclass(frozen=True)
 class _JobOptions:
-    name: str | None
-    min_seconds: float
+    name: str | None = None
+    min_seconds: float = 0.0
+    deployment: Deployment = field(default_factory=Deployment)
 
 
-def job(*, name: str | None = None, min_seconds: float = 0.0) -> Callable[[T], T]:
+def job(
+    *,
+    name: str | None = None,
+    min_seconds: float = 0.0,
+    timeout: float = Deployment.timeout,
+    retry: Retry = Deployment.retry,
+    resources: Resources = Deployment.resources,
+    schedule: str | None = None,
+    timezone: str | None = None,
+    shardable: bool = False,
+    shards: int = Deployment.shards,
+    parallelism: int | None = None,
+    env: dict[str, str] | None = None,
+    volumes: tuple[Volume, ...] = (),
+    args: tuple[str, ...] = (),
+) -> Callable[[T], T]:
     """Optional class decorator for what the class cannot say by itself.
 
     ``name`` replaces the class name on the command line; ``min_seconds`` is the least time the
-    job needs: starting with less left before the deadline logs ``deadline.short``.
+    job needs: starting with less left before the deadline logs ``deadline.short``. The rest is
+    how the job is deployed (:class:`~jobframe.app.deployment.Deployment`): ``timeout`` seconds
+    per attempt, ``retry`` (:class:`~jobframe.Retry`), ``resources``, a cron ``schedule``,
+    ``shardable`` (it reads ``RunContext.shard``) with the fan-out's default ``shards`` and
+    ``parallelism``, extra ``env``, ``volumes`` and jobframe ``args``. Inconsistent values fail
+    here, when the app is imported, not on the cluster.
     """
+    deployment = Deployment(
+        timeout=timeout,
+        retry=retry,
+        resources=resources,
+        schedule=schedule,
+        timezone=timezone,
+        shardable=shardable,
+        shards=shards,
+        parallelism=parallelism,
+        env=env or {},
+        volumes=volumes,
+        args=args,
+    )
+    if min_seconds < 0:
+        raise ValueError(f"min_seconds must be >= 0, got {min_seconds!r}")
+    needs = Budget().attempt_needs(min_seconds)
+    if timeout < needs:
+        raise ValueError(
+            f"timeout {timeout:g} s is less than an attempt needs: {needs:g} s "
+            f"(min_seconds {min_seconds:g} + deadline margin + teardown budget)"
+        )
 
     def mark(cls: T) -> T:
-        setattr(cls, _META, _JobOptions(name=name, min_seconds=min_seconds))
+        setattr(cls, _META, _JobOptions(name=name, min_seconds=min_seconds, deployment=deployment))
         return cls
 
     return mark
@@ -52,6 +99,7 @@ class JobSpec:
     params_model: type[BaseModel] | None
     is_async: bool
     min_seconds: float
+    deployment: Deployment = field(default_factory=Deployment)
 
     @property
     def params_fields(self) -> list[str]:
@@ -86,7 +134,7 @@ def spec_for(cls: type) -> JobSpec:
     """Build the :class:`JobSpec` of a job class; raises ``TypeError`` naming what is wrong."""
     if not is_job_class(cls):
         raise TypeError(f"{cls!r} is not a job: it needs an execute() method")
-    options: _JobOptions = getattr(cls, _META, _JobOptions(name=None, min_seconds=0.0))
+    options: _JobOptions = getattr(cls, _META, _JobOptions())
     doc = inspect.cleandoc(cls.__dict__.get("__doc__") or "")  # own docstring only, never a base's
     return JobSpec(
         name=options.name or cls.__name__,
@@ -95,6 +143,7 @@ def spec_for(cls: type) -> JobSpec:
         params_model=_params_model(cls),
         is_async=inspect.iscoroutinefunction(cls.execute),  # type: ignore[attr-defined]
         min_seconds=options.min_seconds,
+        deployment=options.deployment,
     )
 
 

@@ -16,8 +16,6 @@ everything delivered) or leaves it open for the retry that resumes it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from dependency_injector import containers, providers
 
 from jobframe.context import RunContext
@@ -27,11 +25,25 @@ from jobframe.ledger.settings import LedgerSettings
 __all__ = ["LedgerModule", "open_ledger"]
 
 
-def open_ledger(settings: LedgerSettings, run: RunContext) -> Iterator[RunLedger]:
-    """Resource initialiser: the run's ledger (or :data:`DISABLED` without a run key)."""
+class _Open:
+    """The context manager an enabled ledger is provided through: the job's outcome closes the run."""
+
+    def __init__(self, ledger: RunLedger) -> None:
+        self.ledger = ledger
+
+    def __enter__(self) -> RunLedger:
+        return self.ledger
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: object, tb: object) -> None:
+        # jobframe's teardown passes the job's exception: a run that succeeded is closed
+        self.ledger.finish(succeeded=exc_type is None)
+
+
+def open_ledger(settings: LedgerSettings, run: RunContext) -> RunLedger | _Open:
+    """Resource initialiser: the run's ledger — or, without a run key, :data:`DISABLED`, a plain
+    value with nothing to open or close."""
     if run.run_key is None:
-        yield DISABLED
-        return
+        return DISABLED
     ledger = RunLedger.open(
         settings,
         key=run.run_key,
@@ -41,12 +53,7 @@ def open_ledger(settings: LedgerSettings, run: RunContext) -> Iterator[RunLedger
         resend_ambiguous=run.resend_ambiguous,
     )
     run.add_summary(lambda: {"resume": ledger.summary()})
-    succeeded = False
-    try:
-        yield ledger
-        succeeded = True  # reached only when the job's teardown closes it without an exception
-    finally:
-        ledger.finish(succeeded=succeeded)
+    return _Open(ledger)
 
 
 class LedgerModule(containers.DeclarativeContainer):

@@ -112,22 +112,29 @@ def wait_exited(pids: list[int], timeout: float) -> None:
         reap()
 
 
+KILL_WAIT_S = 1.0
+"""How long a SIGKILLed descendant is waited for (it cannot refuse; this is the kernel's time)."""
+
+
+def _signal_all(procs: list[Descendant], sig: int) -> None:
+    for proc in procs:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(proc.pid, sig)
+
+
 def end_descendants(grace: float = 0.5, rounds: int = 5) -> list[Descendant]:
-    """SIGTERM every descendant, SIGKILL what is left after ``grace``; repeat for orphans that were
-    re-parented to us meanwhile. Returns the descendants that were ended."""
+    """SIGTERM every descendant, SIGKILL what is left after ``grace`` and wait until it is gone;
+    repeat for orphans that were re-parented to us meanwhile. Returns the descendants ended."""
     ended: list[Descendant] = []
     for _ in range(rounds):
         alive = descendants()
         if not alive:
             break
         ended.extend(alive)
-        for proc in alive:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(proc.pid, signal.SIGTERM)
+        _signal_all(alive, signal.SIGTERM)
         wait_exited([p.pid for p in alive], grace)
-        for proc in descendants():
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(proc.pid, signal.SIGKILL)
-        wait_exited([p.pid for p in alive], grace)
+        left = descendants()
+        _signal_all(left, signal.SIGKILL)
+        wait_exited([p.pid for p in left], KILL_WAIT_S)
     reap()
     return ended

@@ -13,6 +13,7 @@ from typing import Any, NoReturn, Protocol
 
 from jobframe.deadline import Budget
 from jobframe.exit_codes import ExitCode
+from jobframe.shard import Shard
 
 __all__ = ["ProcessControl", "RunOptions", "RunResult"]
 
@@ -56,6 +57,8 @@ class RunOptions:
     """What a run ledger records this run under (``--run-key``); without one nothing is recorded."""
     fresh_run: bool = False
     resend_ambiguous: bool = False
+    shard: Shard | None = None
+    """``--shard INDEX/COUNT``: the part of the input this run processes (shardable jobs only)."""
     process: ProcessControl | None = None
     """Set by the CLI only: lets the run end the process when it cannot return (see
     :class:`ProcessControl`). Without it a forced exit raises ``KeyboardInterrupt`` instead."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
@@ -32,11 +33,15 @@ from jobframe.run.interrupts import Interrupts
 from jobframe.run.options import RunOptions, RunResult
 from jobframe.run.outcome import exit_code_for
 from jobframe.stacks import stack_of_thread
+from jobframe.summary import Limits, summarize
 from jobframe.teardown.registry import ResourceRegistry
 
 __all__ = ["Run", "park"]
 
 _log = get_logger("jobframe")
+
+RESULT_LIMITS = Limits(budget=2000)
+"""``job.finished`` shows what the job returned, bounded: a glance, not the ``--output`` file."""
 
 
 def park() -> NoReturn:
@@ -63,6 +68,8 @@ class Run:
     code: ExitCode | None = None
     abandoned: list[Any] = field(default_factory=list)
     """Async: the job's task, if it ignored its cancellation and was left behind."""
+    scrub: Callable[[str], str] | None = None
+    """Masks known secrets in a string: applied to params and result before they are cut to size."""
 
     def __post_init__(self) -> None:
         deadline = self.context.deadline
@@ -168,13 +175,15 @@ class Run:
         schedule = self.schedule
         elapsed = time.monotonic() - self.origin
         cancel_in = None if schedule.cancel_at is None else round(schedule.cancel_at - elapsed, 3)
+        params = self.params.model_dump(mode="json") if self.params is not None else {}
         _log.info(
             "job.started",
-            params=self.params.model_dump(mode="json") if self.params is not None else {},
+            params=summarize(params, scrub=self.scrub),
             deadline=deadline.at.isoformat().replace("+00:00", "Z") if deadline else None,
             deadline_source=deadline.source if deadline else None,
             seconds_left=None if schedule.seconds_left is None else round(schedule.seconds_left - elapsed, 3),
             cancel_in_s=cancel_in,
+            **({} if self.context.shard.is_whole else {"shard": str(self.context.shard)}),
         )
         if deadline is not None and schedule.is_short(self.entry.spec.min_seconds):
             assert schedule.seconds_left is not None
@@ -203,7 +212,8 @@ class Run:
             **self.context.summary(),
         }
         if code is ExitCode.SUCCEEDED:
-            _log.info("job.finished", **fields)
+            result = summarize(self.result, RESULT_LIMITS, scrub=self.scrub)
+            _log.info("job.finished", result=result, **fields)
         elif reason is not None or isinstance(error, JobInterrupted):
             _log.warning("job.finished", reason=str(reason or error), **fields)
         else:

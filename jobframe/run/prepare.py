@@ -8,7 +8,6 @@ here and comes back as a result with ``started=False``; nothing has been opened 
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -22,25 +21,23 @@ from jobframe.app.params import parse_params
 from jobframe.context import RunContext
 from jobframe.deadline import effective_deadline
 from jobframe.errors import JobframeError, UsageError
+from jobframe.files import unwritable_reason
 from jobframe.ledger.fingerprint import run_fingerprint
 from jobframe.logs import Redact
 from jobframe.progress import Progress
 from jobframe.run.options import RunOptions, RunResult
 from jobframe.run.owner import Run
 from jobframe.settings import Settings, SettingsSources, load_settings, secret_values
+from jobframe.shard import Shard
 
 __all__ = ["prepare", "run_job"]
 
 
 def _check_output(path: Path | None) -> None:
     """Refuse an unwritable ``--output`` before the job has any effect, not after."""
-    if path is None:
-        return
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise UsageError(f"--output {str(path)!r}: directory {str(directory)!r} does not exist")
-    if not os.access(directory, os.W_OK):
-        raise UsageError(f"--output {str(path)!r}: directory {str(directory)!r} is not writable")
+    reason = None if path is None else unwritable_reason(path)
+    if reason is not None:
+        raise UsageError(f"--output {str(path)!r}: {reason}")
 
 
 def prepare(
@@ -58,6 +55,12 @@ def prepare(
     options = options or RunOptions()
     _check_output(options.output)
     entry = app.job(job_name)
+    shard = options.shard or Shard()
+    if not shard.is_whole and not entry.spec.deployment.shardable:
+        raise UsageError(
+            f"--shard {shard}: job {entry.spec.name} is not shardable "
+            "(it must read RunContext.shard and declare @jobframe.job(shardable=True))"
+        )
     parsed = parse_params(entry.spec, dict(params or {}))
     if settings is None and app.settings_cls is not None:
         settings = load_settings(app.settings_cls, sources or SettingsSources())
@@ -79,9 +82,18 @@ def prepare(
         fresh_run=options.fresh_run,
         resend_ambiguous=options.resend_ambiguous,
         fingerprint=run_fingerprint(entry.spec.name, parsed.model_dump(mode="json") if parsed else None),
+        shard=shard,
     )
     app.fill(container, settings, context)
-    return Run(app=app, entry=entry, params=parsed, container=container, context=context, options=options)
+    return Run(
+        app=app,
+        entry=entry,
+        params=parsed,
+        container=container,
+        context=context,
+        options=options,
+        scrub=redact.scrub if redact is not None else None,
+    )
 
 
 def run_job(

@@ -21,6 +21,8 @@ import pytest
 from jobframe.braze.fake import FakeBrazeServer
 from tests.conftest import CANARY, Ran, run_cli
 
+pytestmark = pytest.mark.process
+
 FAST_RETRY = {
     "BRAZE__RETRY__MAX_ATTEMPTS": "3",
     "BRAZE__RETRY__BACKOFF_BASE": "0.001",

@@ -6,7 +6,11 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from tests.conftest import REPO, clean_env
+
+pytestmark = pytest.mark.process  # every test here starts jobframe as a process
 
 SCRIPT = textwrap.dedent(
     """

@@ -58,6 +58,7 @@ def test_settings_without_key_on_real_instance_are_invalid() -> None:
     assert "required when base_url is not 'fake://braze'" in str(info.value)
 
 
+@pytest.mark.process
 def test_fake_command_line_serves_until_sigterm() -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "jobframe.braze.fake", "--port", "0", "--campaigns", "3", "--api-key", "k"],

@@ -31,6 +31,7 @@ def test_only_local_and_test_profiles_select_the_fake() -> None:
         "http:\n  timeouts:\n    read: 10\n",
     ],
 )
+@pytest.mark.process
 def test_a_deployed_profile_without_base_url_fails_at_settings_load(tmp_path: Path, staging: str) -> None:
     config = tmp_path / "config"
     shutil.copytree(CONFIG, config)
@@ -44,6 +45,7 @@ def test_a_deployed_profile_without_base_url_fails_at_settings_load(tmp_path: Pa
     assert "Traceback" not in ran.stderr
 
 
+@pytest.mark.process
 def test_the_local_profile_runs_offline_on_the_fake() -> None:
     ran = run_cli(["--job-name", "SomeJob", "--env", "local"])
     assert ran.code == 0, ran.stdout + ran.stderr

@@ -30,6 +30,7 @@ def test_every_block_of_the_guide_is_a_file_or_a_command() -> None:
     ]
 
 
+@pytest.mark.process
 def test_the_guide_runs(tmp_path: Path) -> None:
     ran = run(parse(GUIDE.read_text()), tmp_path, sys.executable)
     assert ran[0].startswith("skipped: pip install") and len(ran) == 4

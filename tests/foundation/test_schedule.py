@@ -13,6 +13,7 @@ import pytest
 from jobframe.deadline import (
     MAX_MARGIN_SHARE,
     MIN_TEARDOWN_S,
+    STOP_SLACK_S,
     Budget,
     Deadline,
     Schedule,
@@ -31,6 +32,44 @@ def test_the_constants_the_docs_state() -> None:
     assert (DEFAULT.deadline_margin, DEFAULT.shutdown_timeout, DEFAULT.cancel_grace) == (10.0, 5.0, 2.0)
     assert MAX_MARGIN_SHARE == 0.25
     assert MIN_TEARDOWN_S == 0.5
+    assert STOP_SLACK_S == 2.0
+
+
+@pytest.mark.parametrize(
+    ("budget", "min_seconds", "expected"),
+    [
+        (DEFAULT, 0.0, 15.0),  # margin 10 + teardown 5
+        (DEFAULT, 100.0, 115.0),
+        (Budget(deadline_margin=3, shutdown_timeout=20, cancel_grace=9), 7.0, 30.0),  # grace not counted
+        (Budget(deadline_margin=0, shutdown_timeout=0), 0.0, 0.0),
+    ],
+)
+def test_what_an_attempt_needs_is_work_then_margin_then_teardown(
+    budget: Budget, min_seconds: float, expected: float
+) -> None:
+    assert budget.attempt_needs(min_seconds) == expected
+
+
+def test_an_attempt_that_starts_with_what_it_needs_gets_its_work_time_and_no_warning() -> None:
+    for budget in (DEFAULT, Budget(deadline_margin=2, shutdown_timeout=30), Budget(deadline_margin=60)):
+        for min_seconds in (0.0, 1.0, 45.0, 600.0):
+            schedule = Schedule(budget.attempt_needs(min_seconds), budget)
+            assert schedule.cancel_at is not None and schedule.cancel_at >= min_seconds
+            assert not schedule.is_short(min_seconds)
+
+
+@pytest.mark.parametrize(
+    ("budget", "exit_grace", "expected"),
+    [
+        (DEFAULT, 2.0, 11.0),  # cancel grace 2 + teardown 5 + exit grace 2 + slack 2
+        (Budget(deadline_margin=99, shutdown_timeout=20, cancel_grace=3), 0.0, 25.0),  # margin not counted
+        (Budget(shutdown_timeout=0, cancel_grace=0), 7.0, 9.0),
+    ],
+)
+def test_the_stop_grace_covers_cancel_teardown_and_exit(
+    budget: Budget, exit_grace: float, expected: float
+) -> None:
+    assert budget.stop_grace(exit_grace) == expected
 
 
 @pytest.mark.parametrize("field", ["deadline_margin", "shutdown_timeout", "cancel_grace"])

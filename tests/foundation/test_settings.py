@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import CANARY, run_cli
+
+pytestmark = pytest.mark.process
 
 APP = ["--app", "acme_jobs:Container"]
 

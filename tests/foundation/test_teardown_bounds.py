@@ -10,6 +10,8 @@ import pytest
 
 from tests.conftest import run_cli
 
+pytestmark = pytest.mark.process
+
 APP = '''
 import time
 from dependency_injector import containers, providers

@@ -12,6 +12,8 @@ import json
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from jobframe import ExitCode
 from jobframe.braze.fake import FakeBraze
 from jobframe.testing.plugin import JobRunner
@@ -67,6 +69,7 @@ def _progress_lines(events: list[dict[str, object]]) -> list[dict[str, object]]:
     return [e for e in events if e.get("event") == "progress"]
 
 
+@pytest.mark.process
 def test_both_bulk_jobs_run_offline_on_the_local_profile_with_progress(tmp_path: Path) -> None:
     progress = tmp_path / "progress"
     runs = {

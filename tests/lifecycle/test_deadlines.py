@@ -9,6 +9,8 @@ import pytest
 
 from .jobproc import JobProcess, running
 
+pytestmark = pytest.mark.process
+
 
 def _rfc3339(seconds_from_now: float) -> str:
     at = datetime.now(UTC) + timedelta(seconds=seconds_from_now)

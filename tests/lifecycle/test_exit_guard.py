@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from .jobproc import pid_alive, running
+
+pytestmark = pytest.mark.process
 
 
 def test_leaked_non_daemon_timer_exits_within_grace(tmp_path: Path) -> None:

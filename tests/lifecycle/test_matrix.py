@@ -11,6 +11,8 @@ import pytest
 
 from .matrix import SHAPES, run_trial, sample
 
+pytestmark = pytest.mark.process
+
 
 @pytest.mark.parametrize(("shape", "event"), sample())
 def test_job_shape_under_event_keeps_every_invariant(tmp_path: Path, shape: str, event: str) -> None:

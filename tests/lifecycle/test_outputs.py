@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from .jobproc import running
+
+pytestmark = pytest.mark.process
 
 
 def test_output_written_on_success_and_progress_reported(tmp_path: Path) -> None:

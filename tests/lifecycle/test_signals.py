@@ -16,6 +16,8 @@ import pytest
 
 from .jobproc import APPS, Trial, child_env, jobframe_cmd, pid_alive, running, signal_trial
 
+pytestmark = pytest.mark.process
+
 TRIALS = 24
 WORKERS = 3
 

@@ -10,6 +10,8 @@ import pytest
 
 from .jobproc import JobProcess, running
 
+pytestmark = pytest.mark.process
+
 
 def _run(job: str, record: Path, *args: str, **params: object) -> tuple[int, JobProcess]:
     with running(job, *args, params=params or None, record=record) as proc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 from pathlib import Path
 
+import pytest
 import structlog
 
 from jobframe import RunContext
@@ -104,6 +105,7 @@ def test_counted_counts_once_on_demand_and_iterates_again() -> None:
     assert items.__length_hint__() == 3 and items.__length_hint__() == 3 and counts == [1]
 
 
+@pytest.mark.process
 def test_a_job_reporting_its_own_progress_is_not_overridden_by_the_client(tmp_path: Path) -> None:
     progress = tmp_path / "progress"
     ran = run_cli(["--job-name", "SomeJob", "--param", "users=a"], env={"ARGO_PROGRESS_FILE": str(progress)})

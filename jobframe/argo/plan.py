@@ -1,0 +1,230 @@
+"""What a job's Argo step must say, decided from the job alone — before any manifest library.
+
+A :class:`StepPlan` holds the container's arguments (``--job-name``, ``--timeout`` equal to
+``activeDeadlineSeconds``, ``--output``, one ``--param`` per parameter), the template inputs with
+their typed defaults, the retry expression, the grace period and the environment. ``render``
+turns it into manifests with Hera; tests read it to know what the manifests must mean.
+:class:`StepExtras` is where later features add per-job arguments, environment and volumes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import typing
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, SecretBytes, SecretStr, TypeAdapter
+from pydantic.fields import FieldInfo
+
+from jobframe.app.deployment import Deployment, Volume
+from jobframe.app.discovery import App
+from jobframe.app.loading import DEFAULT_APP
+from jobframe.app.spec import JobSpec
+from jobframe.argo.flags import parse_flags
+from jobframe.argo.retries import expression_for
+from jobframe.errors import UsageError
+
+__all__ = [
+    "OUTPUT_PATH",
+    "InputParam",
+    "RenderOptions",
+    "SecretRef",
+    "StepExtras",
+    "StepPlan",
+    "k8s_name",
+    "plan_step",
+    "secret_settings",
+]
+
+OUTPUT_PATH = "/tmp/result.json"  # noqa: S108 - /tmp is an emptyDir of the pod, read back by Argo
+"""Where the step writes its result (``--output``), read back as the ``result`` output parameter."""
+NO_RESULT = "null"
+"""The ``result`` output's default when the file is missing (a failed attempt writes none)."""
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """Cluster-side choices the job cannot know: image, profile, secret, names."""
+
+    app: str = DEFAULT_APP
+    """The ``--app`` the manifests were rendered from (named in each file's header)."""
+    image: str = "jobframe:0.1.0"
+    command: tuple[str, ...] = ("/opt/venv/bin/jobframe",)
+    """The image's entrypoint, written out: Argo's emissary runs ``command`` (it would otherwise
+    look the entrypoint up in the registry)."""
+    combine_command: tuple[str, ...] = ("/opt/venv/bin/jobframe-argo", "combine")
+    profile: str = "production"
+    """The settings profile, passed as ``--env``."""
+    secret: str = "jobframe"  # noqa: S105 - the Secret's name, not a secret
+    """The Kubernetes Secret holding every secret setting, one key per setting (``braze__api_key``)."""
+    secrets_as: Literal["env", "dir"] = "env"
+    """``env``: each key as an environment variable; ``dir``: the Secret mounted as jobframe's
+    secrets directory (``--secrets-dir``)."""
+    secrets_dir: str = "/var/run/secrets/jobframe"
+    namespace: str | None = None
+    service_account: str | None = None
+    uid: int = 10001
+    """The image's user and group (``USER 10001:10001``)."""
+    prefix: str = ""
+    """Prepended to every manifest name (e.g. ``acme-``)."""
+
+
+@dataclass(frozen=True)
+class InputParam:
+    """A template input for one job parameter."""
+
+    name: str
+    default: str | None
+    """The typed default as the command line spells it; ``None``: required."""
+    description: str | None = None
+    enum: tuple[str, ...] | None = None
+    unset_when_empty: bool = False
+    """An optional parameter whose default is ``None``: passed only when given a value."""
+
+
+@dataclass(frozen=True)
+class SecretRef:
+    """A secret setting: the environment variable jobframe reads and the Secret key holding it."""
+
+    env: str
+    key: str
+
+
+@dataclass(frozen=True)
+class StepExtras:
+    """Per-job additions to a step: more jobframe arguments, environment, volumes."""
+
+    args: tuple[str, ...] = ()
+    env: dict[str, str] = field(default_factory=dict)
+    volumes: tuple[Volume, ...] = ()
+
+
+@dataclass(frozen=True)
+class StepPlan:
+    """Everything one job's step must say."""
+
+    spec: JobSpec
+    name: str
+    inputs: tuple[InputParam, ...]
+    args: tuple[str, ...]
+    timeout: int
+    retry_expression: str | None
+    termination_grace: int
+    secrets: tuple[SecretRef, ...]
+    extras: StepExtras
+    options: RenderOptions
+
+    @property
+    def deployment(self) -> Deployment:
+        return self.spec.deployment
+
+
+def k8s_name(name: str) -> str:
+    """``SendPushFromFile`` → ``send-push-from-file`` (a DNS-1123 label)."""
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "-", name)
+    label = re.sub(r"[^a-z0-9]+", "-", words.lower()).strip("-")
+    if not label:
+        raise UsageError(f"job name {name!r} gives no Kubernetes name")
+    return label[:63].rstrip("-")
+
+
+def _cli_text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+
+
+def _enum(annotation: Any) -> tuple[str, ...] | None:
+    if typing.get_origin(annotation) is Literal:
+        return tuple(_cli_text(v) for v in typing.get_args(annotation))
+    return None
+
+
+def _input(name: str, info: FieldInfo) -> InputParam:
+    enum = _enum(info.annotation)
+    if info.is_required():
+        return InputParam(name, None, info.description, enum)
+    value = info.get_default(call_default_factory=True)
+    if value is None:
+        return InputParam(name, "", info.description, None, unset_when_empty=True)
+    dumped = TypeAdapter(Any).dump_python(value, mode="json")
+    return InputParam(name, _cli_text(dumped), info.description, enum)
+
+
+def param_inputs(spec: JobSpec) -> tuple[InputParam, ...]:
+    """One input per parameter of the job's model, in declaration order (aliases win)."""
+    if spec.params_model is None:
+        return ()
+    return tuple(_input(info.alias or name, info) for name, info in spec.params_model.model_fields.items())
+
+
+def _param_args(spec: JobSpec, inputs: tuple[InputParam, ...]) -> Iterator[str]:
+    for param in inputs:
+        ref = f"inputs.parameters.{param.name}"
+        if param.unset_when_empty:
+            # Argo cannot drop an argument; an empty value repeats --job-name instead (a no-op).
+            yield f"{{{{= {ref} == '' ? '--job-name={spec.name}' : '--param={param.name}=' + {ref} }}}}"
+        else:
+            yield "--param"
+            yield f"{param.name}={{{{{ref}}}}}"
+
+
+def secret_settings(app: App) -> tuple[SecretRef, ...]:
+    """Every secret field of the app's settings (``SecretStr``), as env variable and Secret key."""
+    if app.settings_cls is None:
+        return ()
+    found: list[SecretRef] = []
+
+    def walk(model: type[BaseModel], path: tuple[str, ...]) -> None:
+        for name, info in model.model_fields.items():
+            for kind in (info.annotation, *typing.get_args(info.annotation)):
+                if kind in (SecretStr, SecretBytes):
+                    key = "__".join((*path, name)).lower()
+                    found.append(SecretRef(env=key.upper(), key=key))
+                    break
+                if isinstance(kind, type) and issubclass(kind, BaseModel):
+                    walk(kind, (*path, name))
+                    break
+
+    walk(app.settings_cls, ())
+    return tuple(found)
+
+
+def plan_step(app: App, spec: JobSpec, options: RenderOptions, *, sharded: bool = False) -> StepPlan:
+    """The step of ``spec``: a whole run, or with ``sharded`` one shard of the fan-out."""
+    deployment = spec.deployment
+    extras = StepExtras(args=deployment.args, env=dict(deployment.env), volumes=deployment.volumes)
+    inputs = param_inputs(spec)
+    timeout = math.ceil(deployment.timeout)
+    args = [
+        "--job-name",
+        spec.name,
+        "--env",
+        options.profile,
+        "--timeout",
+        str(timeout),
+        "--output",
+        OUTPUT_PATH,
+    ]
+    if options.secrets_as == "dir":
+        args += ["--secrets-dir", options.secrets_dir]
+    if sharded:
+        args += ["--shard", "{{inputs.parameters.shard}}/{{inputs.parameters.shards}}"]
+    args += extras.args
+    args += _param_args(spec, inputs)
+    flags = parse_flags(extras.args)  # the job's own budget flags decide the grace period
+    retry = deployment.retry
+    return StepPlan(
+        spec=spec,
+        name=k8s_name(spec.name),
+        inputs=inputs,
+        args=tuple(args),
+        timeout=timeout,
+        retry_expression=expression_for(retry.on) if retry.limit else None,
+        termination_grace=math.ceil(flags.budget.stop_grace(flags.exit_grace)),
+        secrets=secret_settings(app),
+        extras=extras,
+        options=options,
+    )

@@ -1,0 +1,275 @@
+"""Manifests from plans, built with Hera (the Argo project's Python SDK).
+
+Imported only by ``python -m jobframe.argo render`` — never by a job's run (Hera costs about a
+second to import and is an optional extra, ``jobframe[argo]``). Integer-or-string fields are
+passed as strings (``activeDeadlineSeconds: "3600"``, ``limit: "3"``, ``factor: "2"``): Kubernetes
+takes either, and Argo's JSON schema accepts only strings.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from hera.workflows import (
+    DAG,
+    Container,
+    CronWorkflow,
+    Parameter,
+    RetryStrategy,
+    Task,
+    WorkflowTemplate,
+)
+from hera.workflows import models as m
+
+from jobframe.app.deployment import Retry
+from jobframe.argo.plan import NO_RESULT, OUTPUT_PATH, InputParam, StepPlan
+
+__all__ = ["COMBINE_TIMEOUT", "render_plan"]
+
+COMBINE_TIMEOUT = 300
+"""Seconds for the combine step: it only merges the shards' small JSON results."""
+LABEL = "jobframe/job"
+MANAGED = {"app.kubernetes.io/managed-by": "jobframe"}
+
+
+def _seconds(value: float) -> str:
+    whole = math.ceil(value)
+    return f"{whole}s"
+
+
+def _retry_strategy(plan: StepPlan) -> RetryStrategy | None:
+    retry: Retry = plan.deployment.retry
+    if not retry.limit:
+        return None
+    return RetryStrategy(
+        limit=str(retry.limit),
+        retry_policy="Always",
+        expression=plan.retry_expression,
+        backoff=m.Backoff(
+            duration=_seconds(retry.backoff),
+            factor=str(retry.factor),
+            cap=None if retry.max_backoff is None else _seconds(retry.max_backoff),
+            max_duration=None if retry.max_duration is None else _seconds(retry.max_duration),
+        ),
+    )
+
+
+def _parameters(inputs: tuple[InputParam, ...], *, workflow: bool) -> list[Parameter]:
+    """Workflow arguments (``value``) or template inputs (``default``); no value: required."""
+    out = []
+    for param in inputs:
+        description = param.description
+        if param.unset_when_empty:
+            note = "optional: empty leaves it unset"
+            description = f"{description} ({note})" if description else note.capitalize() + "."
+        given: dict[str, Any] = {}  # Hera writes an explicit None as the string "null"
+        if param.default is not None:
+            given["value" if workflow else "default"] = param.default
+        out.append(
+            Parameter(
+                name=param.name,
+                description=description,
+                enum=list(param.enum) if param.enum else None,
+                **given,
+            )
+        )
+    return out
+
+
+def _security(plan: StepPlan) -> tuple[m.SecurityContext, m.PodSecurityContext]:
+    uid = plan.options.uid
+    container = m.SecurityContext(
+        run_as_non_root=True,
+        run_as_user=uid,
+        run_as_group=uid,
+        allow_privilege_escalation=False,
+        read_only_root_filesystem=True,
+        capabilities=m.Capabilities(drop=["ALL"]),
+    )
+    pod = m.PodSecurityContext(
+        run_as_non_root=True,
+        run_as_user=uid,
+        run_as_group=uid,
+        fs_group=uid,
+        seccomp_profile=m.SeccompProfile(type="RuntimeDefault"),
+    )
+    return container, pod
+
+
+def _env_and_volumes(plan: StepPlan) -> tuple[list[m.EnvVar], list[m.Volume], list[m.VolumeMount]]:
+    options = plan.options
+    env = [m.EnvVar(name=name, value=value) for name, value in sorted(plan.extras.env.items())]
+    volumes = [m.Volume(name="tmp", empty_dir=m.EmptyDirVolumeSource())]
+    mounts = [m.VolumeMount(name="tmp", mount_path="/tmp")]  # noqa: S108 - the pod's own emptyDir
+    if plan.secrets and options.secrets_as == "env":
+        env += [
+            m.EnvVar(
+                name=ref.env,
+                value_from=m.EnvVarSource(
+                    secret_key_ref=m.SecretKeySelector(name=options.secret, key=ref.key)
+                ),
+            )
+            for ref in plan.secrets
+        ]
+    elif plan.secrets:
+        volumes.append(m.Volume(name="secrets", secret=m.SecretVolumeSource(secret_name=options.secret)))
+        mounts.append(m.VolumeMount(name="secrets", mount_path=options.secrets_dir, read_only=True))
+    for volume in plan.extras.volumes:
+        claim = m.PersistentVolumeClaimVolumeSource(claim_name=volume.claim, read_only=volume.read_only)
+        volumes.append(m.Volume(name=volume.claim, persistent_volume_claim=claim))
+        mounts.append(
+            m.VolumeMount(name=volume.claim, mount_path=volume.mount_path, read_only=volume.read_only)
+        )
+    return env, volumes, mounts
+
+
+def _result_output() -> Parameter:
+    return Parameter(name="result", value_from=m.ValueFrom(path=OUTPUT_PATH, default=NO_RESULT))
+
+
+def _job_container(plan: StepPlan, name: str, *, extra_inputs: list[Parameter] | None = None) -> Container:
+    env, volumes, mounts = _env_and_volumes(plan)
+    container_security, pod_security = _security(plan)
+    resources = plan.deployment.resources
+    return Container(
+        name=name,
+        image=plan.options.image,
+        command=list(plan.options.command),
+        args=list(plan.args),
+        inputs=[*_parameters(plan.inputs, workflow=False), *(extra_inputs or [])],
+        outputs=[_result_output()],
+        env=env or None,
+        resources=m.ResourceRequirements(
+            requests={"cpu": resources.cpu, "memory": resources.memory}, limits={"memory": resources.memory}
+        ),
+        active_deadline_seconds=str(plan.timeout),
+        retry_strategy=_retry_strategy(plan),
+        pod_spec_patch=json.dumps({"terminationGracePeriodSeconds": plan.termination_grace}),
+        security_context=container_security,
+        pod_security_context=pod_security,
+        volumes=volumes,
+        volume_mounts=mounts,
+        labels={LABEL: plan.spec.name},
+    )
+
+
+def _metadata(plan: StepPlan, name: str) -> dict[str, Any]:
+    options = plan.options
+    annotations = (
+        {"workflows.argoproj.io/description": plan.spec.description} if plan.spec.description else None
+    )
+    return {
+        "name": options.prefix + name,
+        "namespace": options.namespace,
+        "labels": {**MANAGED, LABEL: plan.spec.name},
+        "annotations": annotations,
+    }
+
+
+def _workflow_spec(plan: StepPlan) -> dict[str, Any]:
+    return {
+        "entrypoint": plan.name,
+        "arguments": _parameters(plan.inputs, workflow=True) or None,
+        "service_account_name": plan.options.service_account,
+    }
+
+
+def _single(plan: StepPlan) -> WorkflowTemplate | CronWorkflow:
+    deployment = plan.deployment
+    if deployment.schedule is None:
+        with WorkflowTemplate(**_metadata(plan, plan.name), **_workflow_spec(plan)) as template:
+            _job_container(plan, plan.name)
+        return template
+    with CronWorkflow(
+        **_metadata(plan, plan.name),
+        **_workflow_spec(plan),
+        schedules=[deployment.schedule],
+        timezone=deployment.timezone,
+        concurrency_policy="Forbid",
+    ) as cron:
+        _job_container(plan, plan.name)
+    return cron
+
+
+def _fanout(shard_plan: StepPlan) -> WorkflowTemplate:
+    """N shard steps (``withSequence``) at most ``parallelism`` at once, then the combine step."""
+    deployment = shard_plan.deployment
+    options = shard_plan.options
+    name = f"{shard_plan.name}-fanout"
+    shards = Parameter(name="shards", default=str(deployment.shards), description="How many shards.")
+    index = Parameter(name="shard", description="This shard's index, from 0.")
+    inputs = [*_parameters(shard_plan.inputs, workflow=False), shards]
+    arguments = [
+        *_parameters(shard_plan.inputs, workflow=True),
+        Parameter(name="shards", value=str(deployment.shards)),
+    ]
+    container_security, pod_security = _security(shard_plan)
+    with WorkflowTemplate(
+        **_metadata(shard_plan, name),
+        entrypoint="fanout",
+        arguments=arguments,
+        service_account_name=options.service_account,
+    ) as template:
+        shard = _job_container(shard_plan, "shard", extra_inputs=[index, Parameter(name="shards")])
+        combine = Container(
+            name="combine",
+            image=options.image,
+            command=list(options.combine_command),
+            args=[
+                "--shards",
+                "{{inputs.parameters.shards}}",
+                "--results",
+                "{{inputs.parameters.results}}",
+                "--output",
+                OUTPUT_PATH,
+            ],
+            inputs=[Parameter(name="shards"), Parameter(name="results")],
+            outputs=[_result_output()],
+            resources=m.ResourceRequirements(
+                requests={"cpu": "50m", "memory": "64Mi"}, limits={"memory": "128Mi"}
+            ),
+            active_deadline_seconds=str(COMBINE_TIMEOUT),
+            security_context=container_security,
+            pod_security_context=pod_security,
+            volumes=[m.Volume(name="tmp", empty_dir=m.EmptyDirVolumeSource())],
+            volume_mounts=[m.VolumeMount(name="tmp", mount_path="/tmp")],  # noqa: S108
+            labels={LABEL: shard_plan.spec.name},
+        )
+        with DAG(
+            name="fanout",
+            inputs=inputs,
+            parallelism=deployment.parallelism or deployment.shards,
+            outputs=[
+                Parameter(
+                    name="result",
+                    value_from=m.ValueFrom(parameter="{{tasks.combine.outputs.parameters.result}}"),
+                )
+            ],
+        ):
+            passed = {p.name: f"{{{{inputs.parameters.{p.name}}}}}" for p in shard_plan.inputs}
+            shard_task = Task(
+                name="shard",
+                template=shard,
+                with_sequence=m.Sequence(count="{{inputs.parameters.shards}}"),
+                arguments={**passed, "shard": "{{item}}", "shards": "{{inputs.parameters.shards}}"},
+            )
+            combine_task = Task(
+                name="combine",
+                template=combine,
+                arguments={
+                    "shards": "{{inputs.parameters.shards}}",
+                    "results": "{{tasks.shard.outputs.parameters.result}}",
+                },
+            )
+            shard_task >> combine_task
+    return template
+
+
+def render_plan(plan: StepPlan, shard_plan: StepPlan | None = None) -> list[dict[str, Any]]:
+    """The job's documents: its WorkflowTemplate (or CronWorkflow), and the fan-out when sharded."""
+    documents = [_single(plan).to_dict()]
+    if shard_plan is not None:
+        documents.append(_fanout(shard_plan).to_dict())
+    return documents

@@ -1,0 +1,374 @@
+"""The checks ``lint`` makes on each step that runs jobframe, each naming the path and the fix.
+
+Every rule compares the manifest with what the job says about itself (name, parameters,
+``min_seconds``, deployment metadata) and with what jobframe will do (its budget arithmetic in
+:class:`jobframe.deadline.Budget`, its exit codes): the ways a hand-written manifest brings back
+a job killed mid-teardown, a retry of what cannot succeed, or a retry started with no time.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from jobframe.app.deployment import NEVER_RETRIED, backoff_wait
+from jobframe.app.discovery import App
+from jobframe.app.params import decode_params, split_pairs
+from jobframe.app.spec import JobSpec
+from jobframe.argo.flags import Flags, FlagsError, parse_flags
+from jobframe.argo.manifests import Path_, Step, references
+from jobframe.argo.resolve import Resolved, resolve_args
+from jobframe.argo.retries import expression_for, retried_codes
+from jobframe.argo.timing import parse_duration, retry_shortfalls
+from jobframe.errors import UsageError
+from jobframe.exit_codes import ExitCode
+
+__all__ = ["Problem", "check_step"]
+
+KUBERNETES_GRACE_S = 30
+"""``terminationGracePeriodSeconds`` when the pod does not set it."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One fault: where (path inside the document), what, and how to fix it."""
+
+    path: Path_
+    message: str
+    fix: str
+
+
+@dataclass(frozen=True)
+class _Context:
+    step: Step
+    spec: JobSpec
+    flags: Flags
+    resolved: Resolved
+
+
+def _seconds(value: Any) -> float | None:
+    """An IntOrString number of seconds; ``None`` when templated or absent."""
+    if value is None or (isinstance(value, str) and "{{" in value):
+        return None
+    return float(value)
+
+
+def _codes(codes: Any) -> str:
+    return ", ".join(str(c) for c in sorted(codes))
+
+
+# -- the job and its parameters ------------------------------------------------------------------
+
+
+def _param_problems(ctx: _Context) -> Iterator[Problem]:
+    spec, step = ctx.spec, ctx.step
+    model = spec.params_model
+    pairs = list(ctx.flags.params)
+    if model is None:
+        if pairs:
+            yield Problem(
+                step.args_path, f"job {spec.name} takes no parameters, got {pairs}", "remove the --param"
+            )
+        return
+    known = {info.alias or name for name, info in model.model_fields.items()}
+    literal, given = [], set()
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        given.add(key)
+        if key not in known:
+            close = difflib.get_close_matches(key, sorted(known), n=1)
+            hint = f"--param {close[0]}=..." if close else f"one of {', '.join(sorted(known))}"
+            yield Problem(step.args_path, f"job {spec.name} has no parameter {key!r}", f"use {hint}")
+        elif "{{" in value:
+            yield from _reference_problems(ctx, key, value)
+        else:
+            literal.append(pair)
+    missing = [
+        info.alias or name
+        for name, info in model.model_fields.items()
+        if info.is_required() and (info.alias or name) not in given
+    ]
+    if missing:
+        yield Problem(
+            step.args_path,
+            f"job {spec.name} requires {', '.join(missing)}; without it the step exits 2",
+            " ".join(f"--param {m}={{{{inputs.parameters.{m}}}}}" for m in missing),
+        )
+    yield from _value_problems(ctx, [p for p in literal if p.partition("=")[0] in known])
+
+
+def _reference_problems(ctx: _Context, key: str, value: str) -> Iterator[Problem]:
+    declared = {"inputs": ctx.step.inputs(), "workflow": ctx.step.workflow_arguments()}
+    for where, name in references(value):
+        if name not in declared[where]:
+            place = "inputs.parameters" if where == "inputs" else "spec.arguments.parameters"
+            yield Problem(
+                ctx.step.args_path,
+                f"--param {key} refers to {where}.parameters.{name}, which is not declared",
+                f"declare it in {place}, or refer to a declared parameter",
+            )
+
+
+def _value_problems(ctx: _Context, pairs: list[str]) -> Iterator[Problem]:
+    model = ctx.spec.params_model
+    if not pairs or model is None:
+        return
+    try:
+        values = split_pairs(pairs)
+        decoded = decode_params(ctx.spec, values)
+    except UsageError as exc:
+        yield Problem(ctx.step.args_path, str(exc), "write it as --param KEY=VALUE, as jobframe reads it")
+        return
+    try:
+        model.model_validate(decoded)
+    except ValidationError as exc:
+        for error in exc.errors():
+            key = str(error["loc"][0]) if error["loc"] else ""
+            if error["type"] == "missing" or key not in values:
+                continue
+            yield Problem(
+                ctx.step.args_path,
+                f"--param {key}={values[key]!r} is invalid for job {ctx.spec.name}: {error['msg']}",
+                "give a value the job accepts (the step would exit 2)",
+            )
+
+
+def _shard_problems(ctx: _Context) -> Iterator[Problem]:
+    sharded = "--shard" in ctx.resolved.unknown or (
+        ctx.flags.shard is not None and not ctx.flags.shard.is_whole
+    )
+    if sharded and not ctx.spec.deployment.shardable:
+        yield Problem(
+            ctx.step.args_path,
+            f"job {ctx.spec.name} is not shardable but the step passes --shard (it would exit 2)",
+            "remove --shard, or make the job read RunContext.shard and declare @jobframe.job(shardable=True)",
+        )
+
+
+# -- deadlines -----------------------------------------------------------------------------------
+
+
+def _deadline_problems(ctx: _Context) -> Iterator[Problem]:
+    step, flags = ctx.step, ctx.flags
+    raw, path = step.setting("activeDeadlineSeconds")
+    deadline = _seconds(raw)
+    needs = flags.budget.attempt_needs(ctx.spec.min_seconds)
+    why = f"min_seconds {ctx.spec.min_seconds:g} + deadline margin + teardown budget"
+    if flags.timeout is None and "--timeout" not in ctx.resolved.unknown and deadline is not None:
+        yield Problem(
+            step.args_path,
+            f"no --timeout: the job cannot know the {deadline:g} s deadline the kubelet enforces "
+            "(activeDeadlineSeconds is not in ARGO_DEADLINE), so it is killed instead of ending on time",
+            f"add --timeout {deadline:g} to the arguments",
+        )
+    if flags.timeout is not None and deadline is not None and flags.timeout > deadline:
+        yield Problem(
+            step.args_path,
+            f"--timeout {flags.timeout:g} is later than activeDeadlineSeconds {deadline:g}: "
+            "the pod is killed before jobframe's own deadline",
+            f"pass --timeout {deadline:g}",
+        )
+    attempt = min((t for t in (flags.timeout, deadline) if t is not None), default=None)
+    if attempt is not None and attempt < needs:
+        yield Problem(
+            path if deadline is not None and deadline <= (flags.timeout or math.inf) else step.args_path,
+            f"each attempt has {attempt:g} s; job {ctx.spec.name} needs at least {needs:g} s ({why})",
+            f'give each attempt at least {math.ceil(needs)} s (activeDeadlineSeconds: "{math.ceil(needs)}" '
+            "and the same --timeout)",
+        )
+
+
+def _grace_problems(ctx: _Context) -> Iterator[Problem]:
+    raw, path = ctx.step.setting("podSpecPatch")
+    grace: float = KUBERNETES_GRACE_S
+    if raw is not None:
+        try:
+            patch = yaml.safe_load(raw) if isinstance(raw, str) else raw
+        except yaml.YAMLError as exc:
+            yield Problem(path, f"podSpecPatch is not JSON/YAML: {exc}", "write it as a JSON object string")
+            return
+        if isinstance(patch, dict) and patch.get("terminationGracePeriodSeconds") is not None:
+            grace = float(patch["terminationGracePeriodSeconds"])
+    needs = ctx.flags.budget.stop_grace(ctx.flags.exit_grace)
+    if grace < needs:
+        source = "podSpecPatch" if raw is not None else "the Kubernetes default"
+        yield Problem(
+            path,
+            f"terminationGracePeriodSeconds {grace:g} ({source}) is shorter than jobframe needs to stop "
+            f"after SIGTERM: {needs:g} s (cancel grace + teardown budget + exit grace + slack): "
+            "the pod is SIGKILLed mid-teardown (exit 137)",
+            f"podSpecPatch: '{{\"terminationGracePeriodSeconds\": {math.ceil(needs)}}}'",
+        )
+
+
+# -- retries -------------------------------------------------------------------------------------
+
+
+def _retry_problems(ctx: _Context) -> Iterator[Problem]:
+    strategy, path = ctx.step.setting("retryStrategy")
+    if not isinstance(strategy, Mapping):
+        return
+    wanted = ctx.spec.deployment.retry
+    fix_expression = f"expression: '{expression_for(wanted.on)}'"
+    limit_raw = strategy.get("limit")
+    if limit_raw is None:
+        yield Problem(
+            (*path, "limit"), "retryStrategy without a limit: Argo retries without end", 'limit: "3"'
+        )
+        limit = None
+    else:
+        limit = None if "{{" in str(limit_raw) else int(str(limit_raw))
+    if limit == 0:
+        return
+    if strategy.get("retryPolicy") == "Always" and not strategy.get("expression"):
+        yield Problem(
+            (*path, "retryPolicy"),
+            "retryPolicy Always without an expression retries every failure: 1 (a bug), 2 (a bad "
+            "command line), 78 (bad configuration) and Argo's own errors",
+            fix_expression,
+        )
+        return
+    analysis = retried_codes(strategy)
+    where = (*path, "expression") if strategy.get("expression") else (*path, "retryPolicy")
+    if analysis.problem:
+        yield Problem(where, f"cannot tell which exit codes are retried: {analysis.problem}", fix_expression)
+        return
+    if wanted.limit == 0:
+        if analysis.codes:
+            yield Problem(
+                path,
+                f"job {ctx.spec.name} declares no retries (@jobframe.job(retry=Retry(limit=0))): a retry "
+                f"would repeat what the failed attempt already did; this retries {_codes(analysis.codes)}",
+                "remove the retryStrategy",
+            )
+        return
+    never = analysis.codes & set(NEVER_RETRIED)
+    if never:
+        yield Problem(
+            where,
+            f"retries exit code{'s' if len(never) > 1 else ''} {_codes(never)}, which a retry cannot fix "
+            "(1 a failing job, 2 a bad command line, 78 bad configuration)",
+            fix_expression,
+        )
+    if int(ExitCode.RETRYABLE) not in analysis.codes:
+        yield Problem(
+            where,
+            f"does not retry exit code 75 (a failure a retry can fix); policy {analysis.policy} retries "
+            f"{_codes(analysis.codes) or 'no exit code'}",
+            fix_expression + " (lastRetry.exitCode is a string)",
+        )
+    if limit:
+        yield from _window_problems(ctx, strategy, path, limit)
+
+
+def _window_problems(
+    ctx: _Context, strategy: Mapping[str, Any], path: Path_, limit: int
+) -> Iterator[Problem]:
+    """Later attempts inside backoff.maxDuration or the workflow's activeDeadlineSeconds."""
+    backoff = strategy.get("backoff") or {}
+    deadline = _seconds(ctx.step.setting("activeDeadlineSeconds")[0])
+    timeout = min((t for t in (ctx.flags.timeout, deadline) if t is not None), default=None)
+    if timeout is None:
+        return
+    try:
+        duration = parse_duration(backoff.get("duration", 0) or 0)
+        factor = float(backoff.get("factor", 1) or 1)
+        cap = parse_duration(backoff["cap"]) if backoff.get("cap") else None
+        windows: list[tuple[float, Path_, str]] = []
+        if backoff.get("maxDuration"):
+            windows.append(
+                (parse_duration(backoff["maxDuration"]), (*path, "backoff", "maxDuration"), "maxDuration")
+            )
+    except (ValueError, TypeError) as exc:
+        yield Problem(
+            (*path, "backoff"), f"backoff cannot be read: {exc}", 'durations like "30s", "5m", "1h"'
+        )
+        return
+    spec_path = ctx.step.document.spec_path
+    workflow_deadline = _seconds(ctx.step.document.workflow_spec.get("activeDeadlineSeconds"))
+    if workflow_deadline is not None:
+        windows.append(
+            (workflow_deadline, (*spec_path, "activeDeadlineSeconds"), "workflow activeDeadlineSeconds")
+        )
+    needs = ctx.flags.budget.attempt_needs(ctx.spec.min_seconds)
+
+    def wait(retry: int) -> float:
+        return backoff_wait(retry, duration, factor, cap)
+
+    for window, where, name in windows:
+        shortfalls = retry_shortfalls(timeout=timeout, limit=limit, wait=wait, window=window, needs=needs)
+        if not shortfalls:
+            continue
+        first = shortfalls[0]
+        fitting = first.retry - 1
+        full = limit * timeout + sum(wait(n) for n in range(1, limit + 1)) + needs
+        yield Problem(
+            where,
+            f"retry {first.retry} can start with only {first.left:g} s left of {name} {window:g} s "
+            f"(counted from the first attempt: {first.retry} earlier attempt{'s' if first.retry > 1 else ''} "
+            f"of up to {timeout:g} s and {first.latest - first.retry * timeout:g} s of back-off); "
+            f"job {ctx.spec.name} needs {needs:g} s: that attempt starts with deadline.short and is cut off",
+            f"raise {name} to at least {math.ceil(full)} s, remove it, "
+            f"or lower retryStrategy.limit to {fitting}",
+        )
+
+
+RULES: tuple[Callable[[_Context], Iterator[Problem]], ...] = (
+    _param_problems,
+    _shard_problems,
+    _deadline_problems,
+    _grace_problems,
+    _retry_problems,
+)
+
+
+def _output_problems(step: Step, flags: Flags) -> Iterator[Problem]:
+    if flags.output is None:
+        return
+    params = (step.template.get("outputs") or {}).get("parameters") or []
+    for index, param in enumerate(params):
+        source = param.get("valueFrom") or {} if isinstance(param, dict) else {}
+        if source.get("path") == str(flags.output) and source.get("default") is None:
+            yield Problem(
+                (*step.path, "outputs", "parameters", index, "valueFrom"),
+                f"output {param.get('name')!r} reads --output {flags.output}, which a failed attempt does "
+                "not write: without a default the step errors instead of failing with the job's exit code",
+                "default: 'null'",
+            )
+
+
+def check_step(app: App, step: Step) -> list[Problem]:
+    """Every problem of one jobframe step."""
+    resolved = resolve_args(step)
+    try:
+        flags = parse_flags(resolved.args)
+    except FlagsError as exc:
+        return [
+            Problem(
+                step.args_path, f"jobframe would refuse its arguments (exit 2): {exc}", "fix the argument"
+            )
+        ]
+    if flags.extra:
+        return [Problem(step.args_path, f"unknown arguments {flags.extra}", "see `jobframe --help`")]
+    problems = list(_output_problems(step, flags))
+    if flags.job_name is None:
+        if "--job-name" in resolved.unknown:
+            return problems  # chosen at submit time: nothing more can be checked
+        return [
+            *problems,
+            Problem(step.args_path, "no --job-name", "add --job-name NAME (see `jobframe --list`)"),
+        ]
+    try:
+        spec = app.job(flags.job_name).spec
+    except UsageError as exc:
+        return [*problems, Problem(step.args_path, str(exc), "name a job of the app, or lint with --app")]
+    ctx = _Context(step, spec, flags, resolved)
+    for rule in RULES:
+        problems.extend(rule(ctx))
+    return problems

@@ -1,0 +1,352 @@
+"""``jobframe-argo lint``: exit 0 on the rendered manifests and on a correct hand-written one; exit 1
+on each broken manifest — one fault planted in the correct one each time — with exactly one
+finding that names the file, the path inside the document, the fault and the fix."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from jobframe.app import load_app
+from jobframe.argo.cli import main
+from jobframe.argo.lint import lint_documents
+from jobframe.argo.manifests import Document
+from tests.argo.conftest import run_argo
+from tests.conftest import REPO
+
+BASE = Path(__file__).parent / "manifests" / "nightly-some-job.yaml"
+T = "spec.templates[0]"
+ARGS = f"{T}.container.args"
+
+Doc = dict[str, Any]
+
+
+def _base() -> list[Doc]:
+    return list(yaml.safe_load_all(BASE.read_text()))
+
+
+def _t(doc: Doc) -> Doc:
+    return doc["spec"]["templates"][0]
+
+
+def _args(doc: Doc) -> list[str]:
+    return _t(doc)["container"]["args"]
+
+
+def _replace(old: str, new: str | None) -> Callable[[Doc], None]:
+    def fault(doc: Doc) -> None:
+        args = _args(doc)
+        index = args.index(old)
+        if new is None:
+            del args[index]
+        else:
+            args[index] = new
+
+    return fault
+
+
+def _set(path: str, value: Any) -> Callable[[Doc], None]:
+    def fault(doc: Doc) -> None:
+        *parents, last = path.split(".")
+        node: Any = _t(doc)
+        for part in parents:
+            node = node.setdefault(part, {})
+        if value is None:
+            del node[last]
+        else:
+            node[last] = value
+
+    return fault
+
+
+def _spec_set(key: str, value: Any) -> Callable[[Doc], None]:
+    def fault(doc: Doc) -> None:
+        doc["spec"][key] = value
+
+    return fault
+
+
+def _drop_pair(option: str) -> Callable[[Doc], None]:
+    def fault(doc: Doc) -> None:
+        args = _args(doc)
+        index = args.index(option)
+        del args[index : index + 2]
+
+    return fault
+
+
+def _python_m(doc: Doc) -> None:
+    container = _t(doc)["container"]
+    container["command"] = ["python", "-m", "jobframe"]
+    container["args"][container["args"].index("--timeout=1200")] = "--timeout=3000"
+
+
+def _send_push(doc: Doc) -> None:
+    doc["spec"]["templates"][0]["container"]["args"] = [
+        "--job-name", "SendPushFromFile", "--timeout", "1200", "--output", "/tmp/out.json",
+        "--param", "path=/data/u.txt", "--param", "title=t", "--param", "body=b",
+    ]  # fmt: skip
+
+
+def _cron_without_schedules(doc: Doc) -> None:
+    spec = doc["spec"]
+    doc["kind"] = "CronWorkflow"
+    doc["spec"] = {"schedule": "0 2 * * *", "workflowSpec": spec}  # v3.5's singular field
+
+
+FAULTS: list[tuple[str, Callable[[Doc], None], str, str]] = [
+    ("unknown job", _replace("--job-name=SomeJob", "--job-name=SomeJb"), ARGS, "did you mean 'SomeJob'"),
+    ("unknown parameter", _replace("users=ada", "user=ada"), ARGS, "no parameter 'user'"),
+    (
+        "invalid literal",
+        _replace("max_campaigns={{inputs.parameters.campaigns}}", "max_campaigns=-3"),
+        ARGS,
+        "max_campaigns='-3' is invalid",
+    ),
+    (
+        "invalid input default",
+        lambda d: _t(d)["inputs"]["parameters"][1].update(default="lots"),
+        ARGS,
+        "max_campaigns='lots' is invalid",
+    ),
+    (
+        "undeclared input",
+        _replace("title={{inputs.parameters.title}}", "title={{inputs.parameters.titel}}"),
+        ARGS,
+        "inputs.parameters.titel, which is not declared",
+    ),
+    (
+        "bad jobframe argument",
+        _replace("--timeout=1200", "--timeout=soon"),
+        ARGS,
+        "would refuse its arguments",
+    ),
+    ("no --timeout", _replace("--timeout=1200", None), ARGS, "no --timeout"),
+    (
+        "--timeout past the kubelet's",
+        _replace("--timeout=1200", "--timeout=1500"),
+        ARGS,
+        "later than activeDeadlineSeconds",
+    ),
+    (
+        "attempt shorter than the job needs",
+        lambda d: (_set("activeDeadlineSeconds", "12")(d), _replace("--timeout=1200", "--timeout=12")(d)),
+        f"{T}.activeDeadlineSeconds",
+        "needs at least 15 s",
+    ),
+    (
+        "maxDuration trap",
+        _set("retryStrategy.backoff.maxDuration", "40m"),
+        f"{T}.retryStrategy.backoff.maxDuration",
+        "retry 2 can start with only",
+    ),
+    (
+        "workflow deadline trap",
+        _spec_set("activeDeadlineSeconds", 1300),
+        "spec.activeDeadlineSeconds",
+        "retry 2 can start with only 0 s",
+    ),
+    (
+        "retries 1",
+        _set("retryStrategy.expression", 'lastRetry.exitCode != "0"'),
+        f"{T}.retryStrategy.expression",
+        "retries exit codes 1, 2, 78",
+    ),
+    (
+        "misses 75 (number vs string)",
+        _set("retryStrategy.expression", "lastRetry.exitCode == 75"),
+        f"{T}.retryStrategy.expression",
+        "does not retry exit code 75",
+    ),
+    (
+        "Always without expression",
+        lambda d: (_set("retryStrategy.expression", None)(d), _set("retryStrategy.retryPolicy", "Always")(d)),
+        f"{T}.retryStrategy.retryPolicy",
+        "retryPolicy Always without an expression",
+    ),
+    (
+        "OnFailure by default",
+        _set("retryStrategy.expression", None),
+        f"{T}.retryStrategy.retryPolicy",
+        "retries exit codes 1, 2, 78",
+    ),
+    (
+        "OnError never retries 75",
+        _set("retryStrategy.retryPolicy", "OnError"),
+        f"{T}.retryStrategy.expression",
+        "does not retry exit code 75",
+    ),
+    ("no limit", _set("retryStrategy.limit", None), f"{T}.retryStrategy.limit", "without a limit"),
+    (
+        "unreadable expression",
+        _set("retryStrategy.expression", "sprig.has(lastRetry.exitCode)"),
+        f"{T}.retryStrategy.expression",
+        "cannot tell which exit codes",
+    ),
+    (
+        "grace too short",
+        _set("podSpecPatch", '{"terminationGracePeriodSeconds": 5}'),
+        f"{T}.podSpecPatch",
+        "terminationGracePeriodSeconds 5",
+    ),
+    (
+        "workflow-level grace too short",
+        lambda d: (
+            _set("podSpecPatch", None)(d),
+            _spec_set("podSpecPatch", "terminationGracePeriodSeconds: 8")(d),
+        ),
+        "spec.podSpecPatch",
+        "terminationGracePeriodSeconds 8",
+    ),
+    (
+        "default grace shorter than a long teardown",
+        lambda d: (_set("podSpecPatch", None)(d), _args(d).extend(["--shutdown-timeout", "40"])),
+        f"{T}.podSpecPatch",
+        "Kubernetes default",
+    ),
+    (
+        "output without default",
+        _set("outputs.parameters", [{"name": "result", "valueFrom": {"path": "/tmp/out.json"}}]),
+        f"{T}.outputs.parameters[0].valueFrom",
+        "without a default",
+    ),
+    (
+        "IntOrString as an integer",
+        _set("activeDeadlineSeconds", 1200),
+        f"{T}.activeDeadlineSeconds",
+        "schema: 1200 is not of type 'string'",
+    ),
+    (
+        "--shard on a job that is not shardable",
+        lambda d: _args(d).extend(["--shard", "0/2"]),
+        ARGS,
+        "not shardable",
+    ),
+    ("a job declared never to be retried", _send_push, f"{T}.retryStrategy", "declares no retries"),
+    (
+        "a required parameter missing",
+        lambda d: (_send_push(d), _set("retryStrategy", None)(d), _drop_pair("--param")(d)),
+        ARGS,
+        "requires path",
+    ),
+    ("python -m jobframe, late timeout", _python_m, ARGS, "later than activeDeadlineSeconds"),
+    ("v3.5 CronWorkflow schedule", _cron_without_schedules, "spec", "'schedules' is a required property"),
+]
+
+
+def _lint(tmp_path: Path, documents: list[Doc], capsys: Any) -> tuple[int, str, Path]:
+    file = tmp_path / "broken.yaml"
+    file.write_text(yaml.safe_dump_all(documents, sort_keys=False))
+    code = main(["lint", str(file)])
+    return code, capsys.readouterr().out, file
+
+
+def test_the_hand_written_manifest_is_clean(tmp_path: Path, capsys: Any) -> None:
+    code, out, _ = _lint(tmp_path, _base(), capsys)
+    assert (code, out) == (0, "0 problems in 1 file\n")
+
+
+@pytest.mark.parametrize(("fault", "path", "phrase"), [f[1:] for f in FAULTS], ids=[f[0] for f in FAULTS])
+def test_each_planted_fault_is_found_named_and_fixed(
+    fault: Callable[[Doc], None], path: str, phrase: str, tmp_path: Path, capsys: Any
+) -> None:
+    documents = _base()
+    broken = copy.deepcopy(documents)
+    fault(broken[0])
+    assert broken != documents
+    code, out, file = _lint(tmp_path, broken, capsys)
+    assert code == 1, out
+    assert out.endswith("1 problem in 1 file\n"), out
+    first, fix = out.splitlines()[:2]
+    assert first.startswith(f"{file}: document 1 (")
+    assert f": {path}: " in first, first
+    assert phrase in first, first
+    assert fix.startswith("  fix: ") and len(fix) > len("  fix: ") + 3
+
+
+@pytest.mark.process
+def test_rendered_manifests_are_clean_through_the_command_line() -> None:
+    files = sorted(str(p) for p in (REPO / "deploy").glob("*.yaml"))
+    assert len(files) == 5
+    proc = run_argo("lint", *files)
+    assert (proc.returncode, proc.stdout) == (0, "0 problems in 5 files\n"), proc.stdout + proc.stderr
+
+
+@pytest.mark.process
+def test_a_broken_file_fails_through_the_command_line(tmp_path: Path) -> None:
+    documents = _base()
+    _set("retryStrategy.expression", None)(documents[0])
+    file = tmp_path / "w.yaml"
+    file.write_text(yaml.safe_dump_all(documents))
+    proc = run_argo("lint", str(file))
+    assert proc.returncode == 1
+    assert (
+        f"{file}: document 1 (WorkflowTemplate/nightly-some-job): {T}.retryStrategy.retryPolicy:"
+        in proc.stdout
+    )
+    assert 'fix: expression: \'lastRetry.exitCode in ["75", "124", "137", "143"]\'' in proc.stdout
+
+
+def test_several_faults_are_all_reported_in_document_order(capsys: Any) -> None:
+    documents = _base()
+    _replace("--timeout=1200", None)(documents[0])
+    _set("retryStrategy.expression", None)(documents[0])
+    findings = lint_documents(load_app("jobs:MainContainer"), [Document(Path("x.yaml"), 0, documents[0])])
+    assert [f.path for f in findings] == [ARGS, f"{T}.retryStrategy.retryPolicy"]
+
+
+def test_unreadable_files_and_apps_are_usage_errors(tmp_path: Path, capsys: Any) -> None:
+    (tmp_path / "bad.yaml").write_text("key: [unclosed\n")
+    assert main(["lint", str(tmp_path / "bad.yaml")]) == 2
+    assert "not YAML" in capsys.readouterr().err
+    assert main(["lint", str(tmp_path / "missing.yaml")]) == 2
+    assert "cannot read" in capsys.readouterr().err
+    assert main(["lint", "--app", "nowhere:App", str(BASE)]) == 2
+
+
+def test_a_job_chosen_at_submit_time_is_not_guessed(tmp_path: Path, capsys: Any) -> None:
+    documents = _base()
+    _replace("--job-name=SomeJob", "--job-name={{workflow.parameters.job}}")(documents[0])
+    code, out, _ = _lint(tmp_path, documents, capsys)
+    assert code == 0, out
+
+
+def test_a_templated_timeout_is_left_alone_but_its_default_is_checked(tmp_path: Path, capsys: Any) -> None:
+    documents = _base()
+    _replace("--timeout=1200", "--timeout={{inputs.parameters.timeout}}")(documents[0])
+    _t(documents[0])["inputs"]["parameters"].append({"name": "timeout"})
+    code, out, _ = _lint(tmp_path, documents, capsys)
+    assert code == 0, out
+    _t(documents[0])["inputs"]["parameters"][-1]["default"] = "5000"
+    code, out, _ = _lint(tmp_path, documents, capsys)
+    assert code == 1 and "--timeout 5000 is later than activeDeadlineSeconds 1200" in out
+
+
+def test_the_app_is_the_one_given(tmp_path: Path, capsys: Any) -> None:
+    code, _, file = _lint(tmp_path, _base(), capsys)
+    assert code == 0
+    assert main(["lint", "--app", "tests.argo.apps.argoapp:ArgoApp", str(file)]) == 1
+    assert "unknown job 'SomeJob'" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("activeDeadlineSeconds", "an hour"),
+        ("retryStrategy.limit", "three"),
+        ("retryStrategy.backoff", ["1m"]),
+    ],
+)
+def test_a_field_of_the_wrong_shape_is_a_finding_not_a_traceback(
+    field: str, value: Any, tmp_path: Path, capsys: Any
+) -> None:
+    documents = _base()
+    _set(field, value)(documents[0])
+    code, out, _ = _lint(tmp_path, documents, capsys)
+    assert code == 1
+    assert f"{T}: cannot check this step" in out or "schema:" in out, out
