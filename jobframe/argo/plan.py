@@ -88,10 +88,15 @@ class InputParam:
 
 @dataclass(frozen=True)
 class SecretRef:
-    """A secret setting: the environment variable jobframe reads and the Secret key holding it."""
+    """A secret setting: the environment variable jobframe reads and the Secret key holding it.
+
+    ``optional`` when the setting has a default: a Secret without that key still starts the pod,
+    and jobframe's settings check says what is missing (78) if the run needs it after all.
+    """
 
     env: str
     key: str
+    optional: bool = False
 
 
 @dataclass(frozen=True)
@@ -182,7 +187,7 @@ def secret_settings(app: App) -> tuple[SecretRef, ...]:
             for kind in (info.annotation, *typing.get_args(info.annotation)):
                 if kind in (SecretStr, SecretBytes):
                     key = "__".join((*path, name)).lower()
-                    found.append(SecretRef(env=key.upper(), key=key))
+                    found.append(SecretRef(env=key.upper(), key=key, optional=not info.is_required()))
                     break
                 if isinstance(kind, type) and issubclass(kind, BaseModel):
                     walk(kind, (*path, name))

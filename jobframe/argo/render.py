@@ -108,7 +108,9 @@ def _env_and_volumes(plan: StepPlan) -> tuple[list[m.EnvVar], list[m.Volume], li
             m.EnvVar(
                 name=ref.env,
                 value_from=m.EnvVarSource(
-                    secret_key_ref=m.SecretKeySelector(name=options.secret, key=ref.key)
+                    secret_key_ref=m.SecretKeySelector(
+                        name=options.secret, key=ref.key, optional=True if ref.optional else None
+                    )
                 ),
             )
             for ref in plan.secrets

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -218,13 +219,29 @@ def _sqlite(settings: LedgerSettings) -> Dialect:
     def connect() -> sqlite3.Connection:
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(path, isolation_level=None, timeout=settings.timeout, check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")  # readers never block the writer, shards share a file
+        _wal(conn, settings.timeout)  # readers never block the writer; shards can share a file
         synchronous = "FULL" if settings.durable_against == "power_loss" else "NORMAL"
         conn.execute(f"PRAGMA synchronous={synchronous}")
         conn.execute(f"PRAGMA busy_timeout={int(settings.timeout * 1000)}")
         return conn
 
     return Dialect("sqlite", connect, "?", "BEGIN IMMEDIATE", None)
+
+
+def _wal(conn: sqlite3.Connection, timeout: float) -> None:
+    """Switch to WAL. Several processes opening a new file at once can find it locked, and SQLite
+    does not wait on its busy handler for this pragma: retry, briefly, within ``timeout``."""
+    deadline = time.monotonic() + timeout
+    pause = 0.005
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)  # another opener holds the file for a moment: there is nothing to wait on
+        pause = min(pause * 2, 0.1)
 
 
 def _postgres(settings: LedgerSettings) -> Dialect:

@@ -16,6 +16,7 @@ from .pg import find_bindir, postgres_server
 
 @pytest.fixture(scope="session")
 def postgres_dsn() -> Iterator[str]:
+    """A real server for the session (tests that use it are process-level: it is a process)."""
     if find_bindir() is None:
         if os.environ.get("JOBFRAME_REQUIRE_POSTGRES") == "1":
             pytest.fail("PostgreSQL is required here (JOBFRAME_REQUIRE_POSTGRES=1) but not installed")
@@ -24,7 +25,7 @@ def postgres_dsn() -> Iterator[str]:
         yield dsn
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.process)])
 def store_name(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
