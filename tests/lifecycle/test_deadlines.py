@@ -17,6 +17,10 @@ def _rfc3339(seconds_from_now: float) -> str:
     return at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+LATE = 0.5
+"""How late a timer may fire on a loaded 2-core machine; never early."""
+
+
 def _instant(text: str) -> float:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
@@ -47,10 +51,11 @@ def test_timeout_cancels_before_the_deadline(tmp_path: Path, job: str) -> None:
     with running(job, *args, params={"seconds": 30}, record=tmp_path / "record.txt") as proc:
         code = proc.wait(10)
     _assert_cancelled_before_deadline(proc, code, "--timeout")
-    # not cancelled early: the job used its time, up to the margin before the deadline
+    # not cancelled early: the job used its time, up to the margin before the deadline (a loaded
+    # machine may run the timer late, never early)
     deadline = _instant(proc.one("job.started")["deadline"])
     reached = _instant(proc.one("deadline.reached")["timestamp"])
-    assert deadline - reached == pytest.approx(0.7, abs=0.15)
+    assert 0.7 - LATE <= deadline - reached <= 0.7 + 0.05
 
 
 def test_argo_deadline_from_the_environment(tmp_path: Path) -> None:

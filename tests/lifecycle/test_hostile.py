@@ -20,11 +20,15 @@ from typing import Any
 
 import pytest
 
+from jobframe.deadline import Budget, Schedule
+
 from .jobproc import APPS, JobProcess, child_env, pid_alive, running, wait_until_handling
 
 pytestmark = pytest.mark.process
 
 APP = "hostile:Container"
+LATE = 0.5
+"""How late a timer may fire on a loaded 2-core machine; never early."""
 
 
 def _instant(text: str) -> float:
@@ -85,7 +89,7 @@ def test_the_logged_cancel_time_is_the_armed_one_and_leaves_the_teardown_budget(
     short = proc.one("deadline.short")
     assert short["cancel_in_s"] == started["cancel_in_s"]
     cancelled = _instant(proc.one("deadline.reached")["timestamp"]) - _instant(started["timestamp"])
-    assert cancelled == pytest.approx(short["cancel_in_s"], abs=0.05)
+    assert short["cancel_in_s"] - 0.05 <= cancelled <= short["cancel_in_s"] + LATE  # late only by load
     # 8 s from the process start, minus a margin that covers --shutdown-timeout 3
     assert _instant(started["deadline"]) - _instant(proc.one("deadline.reached")["timestamp"]) >= 3.0 - 0.05
 
@@ -121,7 +125,9 @@ def test_a_job_ignoring_its_cancellation_is_abandoned_and_still_torn_down_before
         ignored
     )
     reached = _instant(proc.one("deadline.reached")["timestamp"])
-    assert 0.0 < _instant(ignored["timestamp"]) - reached <= 2.0 + 0.2  # the documented cancel grace
+    deadline = _instant(proc.one("job.started")["deadline"])
+    grace = Schedule(deadline - reached, Budget()).cancel_grace(0.0)  # the documented grace, then
+    assert grace - 0.05 <= _instant(ignored["timestamp"]) - reached <= grace + LATE
     assert proc.exited_wall is not None and proc.exited_wall < _instant(proc.one("job.started")["deadline"])
     order = proc.order()
     assert order.index("job.cancel_ignored") < order.index("job.finished") < order.index("resource.closed")
