@@ -73,7 +73,7 @@ def user_key(obj: dict[str, Any]) -> str:
 
 
 # Attribute updates are idempotent: a retry repeats them harmlessly. Shardable by user.
-@jobframe.job(shardable=True, volumes=(jobframe.Volume("jobframe-input", "/data"),))
+@jobframe.job(resumable=True, shardable=True, volumes=(jobframe.Volume("jobframe-input", "/data"),))
 class UpdateUserAttributes:
     """Bulk-update user attributes from a CSV or JSONL file, streamed in concurrent batches."""
 

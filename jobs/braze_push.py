@@ -44,11 +44,11 @@ def read_ids(path: Path) -> Counted[str]:
     )
 
 
-# Never retried: a retry would start again from the first id and push to every user the failed
-# attempt reached a second time. Shardable by external id; the file is read from a volume.
+# Resumable: a retry (75, 124, the platform's kills) continues through the run ledger and never
+# pushes to a user the failed attempt reached. Shardable by external id; the file is read from a volume.
 @jobframe.job(
     timeout=7200,
-    retry=jobframe.Retry(limit=0),
+    resumable=True,
     shardable=True,
     volumes=(jobframe.Volume("jobframe-input", "/data"),),
 )

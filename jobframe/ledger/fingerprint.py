@@ -24,9 +24,13 @@ def digest(value: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def run_fingerprint(job: str, params: Mapping[str, Any] | None) -> str:
-    """What a run was asked to do: its job and parameters."""
-    return digest({"job": job, "params": dict(params or {})})
+def run_fingerprint(job: str, params: Mapping[str, Any] | None, shard: str | None = None) -> str:
+    """What a run was asked to do: its job, parameters and shard (``"1/4"``; ``None`` for a whole
+    run). Two shards given one run key must not read each other's batches as their own."""
+    asked: dict[str, Any] = {"job": job, "params": dict(params or {})}
+    if shard is not None:
+        asked["shard"] = shard
+    return digest(asked)
 
 
 def fingerprint_of_inputs(*inputs: object) -> str | None:

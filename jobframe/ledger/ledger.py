@@ -99,7 +99,7 @@ class RunLedger:
         if changed is not None or row is None:
             writer.close(settings.timeout)
             assert changed is not None
-            what = "another job" if changed.job != job else "other parameters"
+            what = "another job" if changed.job != job else "other parameters (or another shard)"
             raise ConfigurationError(
                 f"run key {key!r} was started by {changed.job} with {what}: resuming it with this "
                 "job and these parameters could skip or repeat the wrong objects; use the same job "

@@ -81,7 +81,11 @@ def prepare(
         run_key=options.run_key,
         fresh_run=options.fresh_run,
         resend_ambiguous=options.resend_ambiguous,
-        fingerprint=run_fingerprint(entry.spec.name, parsed.model_dump(mode="json") if parsed else None),
+        fingerprint=run_fingerprint(
+            entry.spec.name,
+            parsed.model_dump(mode="json") if parsed else None,
+            None if shard.is_whole else str(shard),
+        ),
         shard=shard,
     )
     app.fill(container, settings, context)

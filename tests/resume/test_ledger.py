@@ -92,6 +92,9 @@ def test_digests_are_canonical() -> None:
     assert run_fingerprint("J", {"x": 1}) == run_fingerprint("J", {"x": 1})
     assert run_fingerprint("J", {"x": 1}) != run_fingerprint("K", {"x": 1})
     assert run_fingerprint("J", None) == run_fingerprint("J", {})
+    # two shards given one key must not take each other's batches for their own
+    assert run_fingerprint("J", {"x": 1}, "0/4") != run_fingerprint("J", {"x": 1}, "1/4")
+    assert run_fingerprint("J", {"x": 1}, "0/4") != run_fingerprint("J", {"x": 1})
 
 
 def test_a_batch_digest_covers_only_its_arrays() -> None:
