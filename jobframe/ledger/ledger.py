@@ -19,7 +19,7 @@ from typing import Any
 
 from jobframe.errors import ConfigurationError, RetryableError
 from jobframe.ledger.fingerprint import batch_digest
-from jobframe.ledger.policy import BatchState, Decision, decide
+from jobframe.ledger.policy import BatchState, Decision, decide, records_start
 from jobframe.ledger.settings import LedgerSettings
 from jobframe.ledger.store import RunRow, Store, open_store
 from jobframe.ledger.writer import Writer
@@ -60,6 +60,7 @@ class RunLedger:
     skipped_items: int = 0
     resent_batches: int = 0
     ambiguous: list[_Ambiguous] = field(default_factory=list)
+    journals: list[Journal] = field(default_factory=list, repr=False)
 
     @property
     def enabled(self) -> bool:
@@ -131,6 +132,8 @@ class RunLedger:
             return
         key = self.key
         status = "closed" if succeeded else "open"
+        for journal in self.journals:  # a call cut short (cancelled, failed) still records its deliveries
+            journal.flush()
         try:
             self.writer.submit(lambda store: store.set_status(key, status)).result(self.timeout)
         finally:
@@ -188,6 +191,10 @@ class RunLedger:
         }
 
 
+DELIVERIES_PER_RECORD = 64
+"""Delivered idempotent batches recorded together (one statement per this many)."""
+
+
 DISABLED = RunLedger()
 """No run key: nothing recorded, nothing skipped."""
 
@@ -203,6 +210,20 @@ class Journal:
     skipped_batches: int = 0
     skipped_items: int = 0
     _started: set[int] = field(default_factory=set)
+    _unrecorded: dict[int, tuple[dict[str, tuple[int, int]], int, str]] = field(default_factory=dict)
+    """Idempotent batches sent without a *started* record: recorded once delivered ..."""
+    _deliveries: list[tuple[int, dict[str, tuple[int, int]], int, str]] = field(default_factory=list)
+    """... in groups: one lost with the process is only sent again, which is harmless."""
+
+    def __post_init__(self) -> None:
+        self.ledger.journals.append(self)
+
+    def flush(self) -> None:
+        """Record the delivered idempotent batches not recorded yet (one statement, not waited for)."""
+        rows, self._deliveries = self._deliveries, []
+        if rows and self.ledger.writer is not None and self.ledger.key is not None:
+            key, number = self.ledger.key, self.number
+            self.ledger.writer.submit(lambda store: store.delivered(key, number, rows))
 
     def decide(
         self, index: int, body: Any, items: Mapping[str, tuple[int, int]], size: int, ids: list[Any]
@@ -241,10 +262,13 @@ class Journal:
     ) -> Future[None] | None:
         """Record batch ``index`` as started; the future completes once that is durable. ``None``
         when it already was (a repeat of the same attempt's request)."""
-        if index in self._started:
+        if index in self._started or index in self._unrecorded:
+            return None
+        key, number, digest, slices = self.ledger.key, self.number, batch_digest(body, items), dict(items)
+        if not records_start(self.endpoint, items):
+            self._unrecorded[index] = (slices, size, digest)
             return None
         self._started.add(index)
-        key, number, digest, slices = self.ledger.key, self.number, batch_digest(body, items), dict(items)
         assert self.ledger.writer is not None and key is not None
         return self.ledger.writer.submit(
             lambda store: store.started(key, number, index, items=slices, size=size, digest=digest)
@@ -252,12 +276,20 @@ class Journal:
 
     def settled(self, index: int, state: BatchState) -> None:
         """Record how batch ``index`` ended (committed with the next group; not waited for)."""
-        if index not in self._started or self.ledger.writer is None or self.ledger.key is None:
+        if self.ledger.writer is None or self.ledger.key is None:
             return
         key, number = self.ledger.key, self.number
-        self.ledger.writer.submit(lambda store: store.settled(key, number, index, state))
+        if index in self._unrecorded:  # idempotent: only a delivery is worth recording
+            slices, size, digest = self._unrecorded.pop(index)
+            if state is BatchState.DELIVERED:
+                self._deliveries.append((index, slices, size, digest))
+                if len(self._deliveries) >= DELIVERIES_PER_RECORD:
+                    self.flush()
+        elif index in self._started:
+            self.ledger.writer.submit(lambda store: store.settled(key, number, index, state))
 
     def finish(self) -> None:
+        self.flush()
         if self.skipped_batches:
             _log.info(
                 "resume.skipped",

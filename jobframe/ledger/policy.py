@@ -13,7 +13,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 
-__all__ = ["BatchState", "Decision", "decide", "is_idempotent"]
+__all__ = ["BatchState", "Decision", "decide", "is_idempotent", "records_start"]
 
 
 class BatchState(enum.Enum):
@@ -47,6 +47,16 @@ def is_idempotent(endpoint: str, arrays: Iterable[str]) -> bool:
     if endpoint in _READS:
         return True
     return endpoint == _TRACK and not (_SIDE_EFFECTS & set(arrays))
+
+
+def records_start(endpoint: str, arrays: Iterable[str]) -> bool:
+    """Whether a batch must be recorded as *started* before its request is sent.
+
+    A batch that may not be repeated must: killed right after sending, it would otherwise leave no
+    trace, and a resume would send it again. An idempotent one need not — a resume that finds no
+    record sends it again, which is harmless — so it costs one record (*delivered*) and no wait.
+    """
+    return not is_idempotent(endpoint, arrays)
 
 
 def decide(

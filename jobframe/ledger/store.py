@@ -190,6 +190,7 @@ class Store:
     def started(
         self, key: str, number: int, batch: int, *, items: dict[str, tuple[int, int]], size: int, digest: str
     ) -> None:
+        """Record a batch as *started*, before its request is sent."""
         self._run(
             "INSERT INTO jobframe_ledger_batches"
             " (run_key, stream, batch, state, items, size, digest, updated_at)"
@@ -197,6 +198,27 @@ class Store:
             " DO UPDATE SET state = 'started', updated_at = excluded.updated_at",
             key, number, batch, json.dumps(items), size, digest, _now(),
         )  # fmt: skip
+
+    def delivered(
+        self, key: str, number: int, rows: list[tuple[int, dict[str, tuple[int, int]], int, str]]
+    ) -> None:
+        """Record many delivered batches (index, slices, size, digest) in one statement."""
+        if not rows:
+            return
+        now = _now()
+        values = ", ".join(["(?, ?, ?, 'delivered', ?, ?, ?, ?)"] * len(rows))
+        params = [
+            p
+            for batch, items, size, digest in rows
+            for p in (key, number, batch, json.dumps(items), size, digest, now)
+        ]
+        columns = "(run_key, stream, batch, state, items, size, digest, updated_at)"
+        upsert = (
+            "ON CONFLICT (run_key, stream, batch)"
+            " DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at"
+        )
+        sql = f"INSERT INTO jobframe_ledger_batches {columns} VALUES {values} {upsert}"  # noqa: S608 - placeholders only
+        self._run(sql, *params)
 
     def settled(self, key: str, number: int, batch: int, state: BatchState) -> None:
         self._run(

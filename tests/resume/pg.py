@@ -41,8 +41,11 @@ def _as_server_user() -> tuple[list[str], int | None, int | None]:
 
 
 @contextmanager
-def postgres_server() -> Iterator[str]:
-    """Start a throwaway server; yields a DSN (Unix socket) for the ``postgres`` database."""
+def postgres_server(*, fsync: bool = False) -> Iterator[str]:
+    """Start a throwaway server; yields a DSN (Unix socket) for the ``postgres`` database.
+
+    ``fsync=off`` by default (tests: speed); the benchmark turns it on to measure what a real
+    server's commits cost."""
     bindir = find_bindir()
     if bindir is None:
         raise FileNotFoundError("PostgreSQL is not installed (Debian: apt-get install postgresql)")
@@ -61,7 +64,8 @@ def postgres_server() -> Iterator[str]:
 
     try:
         run(str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust")
-        options = f"-k {sockets} -c listen_addresses='' -c fsync=off -c max_connections=50"
+        durability = "on" if fsync else "off"
+        options = f"-k {sockets} -c listen_addresses='' -c fsync={durability} -c max_connections=50"
         run(str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log"), "-w", "start")
         yield f"postgresql:///postgres?host={sockets}&user=postgres"
     finally:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,7 +21,7 @@ from jobframe.ledger.fingerprint import (
     fingerprint_of_inputs,
     run_fingerprint,
 )
-from jobframe.ledger.policy import decide, is_idempotent
+from jobframe.ledger.policy import decide, is_idempotent, records_start
 from jobframe.ledger.store import MIGRATIONS, open_store
 from jobframe.progress import Counted
 
@@ -52,6 +53,8 @@ def test_only_reads_and_attribute_updates_are_idempotent(
     endpoint: str, arrays: list[str], idempotent: bool
 ) -> None:
     assert is_idempotent(endpoint, arrays) is idempotent
+    # what may not be repeated is recorded before its request; what may, only once delivered
+    assert records_start(endpoint, arrays) is not idempotent
 
 
 @pytest.mark.parametrize("endpoint", [SEND, TRACK, EXPORT])
@@ -205,19 +208,41 @@ def test_a_resumed_attempt_skips_what_was_delivered_and_withholds_what_is_ambigu
     second.finish(succeeded=True)
 
 
-def test_an_attribute_update_left_ambiguous_is_sent_again(ledger_settings: LedgerSettings) -> None:
-    body, items = {"attributes": [{"external_id": "u0"}, {"external_id": "u1"}]}, {"attributes": (0, 2)}
+def test_an_attribute_update_is_recorded_only_once_delivered_and_a_lost_one_is_sent_again(
+    ledger_settings: LedgerSettings,
+) -> None:
+    def batch(i: int) -> tuple[dict[str, Any], dict[str, tuple[int, int]]]:
+        return {"attributes": [{"external_id": f"u{i}"}]}, {"attributes": (i, i + 1)}
+
     first = _open(ledger_settings)
     journal = first.journal(TRACK, "input-1")
     assert journal is not None
-    started = journal.before_send(0, body, items, 2)
+    # no wait before an idempotent request: nothing to make durable first
+    assert [journal.before_send(i, *batch(i), 1) for i in range(3)] == [None, None, None]
+    journal.settled(0, BatchState.DELIVERED)
+    journal.settled(1, BatchState.FAILED)  # batch 2: sent, never answered (the process died)
+    first.finish(succeeded=False)
+    second = _open(ledger_settings)
+    again = second.journal(TRACK, "input-1")
+    assert again is not None
+    decisions = [again.decide(i, *batch(i), 1, []) for i in range(3)]
+    assert decisions == [Decision.SKIP_DELIVERED, Decision.SEND, Decision.SEND]
+    second.finish(succeeded=True)
+
+
+def test_a_track_batch_with_events_is_recorded_before_it_is_sent(ledger_settings: LedgerSettings) -> None:
+    body, items = {"events": [{"external_id": "u0", "name": "e"}]}, {"events": (0, 1)}
+    first = _open(ledger_settings)
+    journal = first.journal(TRACK, "input-1")
+    assert journal is not None
+    started = journal.before_send(0, body, items, 1)
     assert started is not None
     started.result(5)  # sent, never answered
     first.finish(succeeded=False)
     second = _open(ledger_settings)
     again = second.journal(TRACK, "input-1")
     assert again is not None
-    assert again.decide(0, body, items, 2, []) is Decision.RESEND_AMBIGUOUS
+    assert again.decide(0, body, items, 1, ["u0"]) is Decision.SKIP_AMBIGUOUS
     second.finish(succeeded=True)
 
 
