@@ -43,6 +43,10 @@ class _Ambiguous:
     ids: list[Any]
 
 
+ABANDONED = "abandoned"
+"""A run closed by hand: every later attempt under its key is refused (78)."""
+
+
 @dataclass
 class RunLedger:
     """One run's ledger (or :data:`DISABLED`); opened by :func:`jobframe.ledger.open_ledger`."""
@@ -86,7 +90,9 @@ class RunLedger:
             if fresh:
                 store.forget(key)
             found = store.run(key)
-            if found is not None and (found.fingerprint != fingerprint or found.job != job):
+            if found is not None and (
+                found.fingerprint != fingerprint or found.job != job or found.status == ABANDONED
+            ):
                 return found, None
             return None, store.start_attempt(key, job, fingerprint)
 
@@ -100,6 +106,11 @@ class RunLedger:
         if changed is not None or row is None:
             writer.close(settings.timeout)
             assert changed is not None
+            if changed.status == ABANDONED and changed.job == job and changed.fingerprint == fingerprint:
+                raise ConfigurationError(
+                    f"run key {key!r} was abandoned by hand (python -m jobframe.ledger abandon): no "
+                    "attempt under it sends anything; use a new --run-key, or --fresh-run to start it over"
+                )
             what = "another job" if changed.job != job else "other parameters (or another shard)"
             raise ConfigurationError(
                 f"run key {key!r} was started by {changed.job} with {what}: resuming it with this "

@@ -227,6 +227,23 @@ class Store:
             state.value, _now(), key, number, batch,
         )  # fmt: skip
 
+    def runs(self) -> list[tuple[RunRow, str]]:
+        """Every run, newest first, with when it last changed."""
+        rows = self._run(
+            "SELECT run_key, job, fingerprint, status, attempts, updated_at FROM jobframe_ledger_runs"
+            " ORDER BY updated_at DESC, run_key"
+        ).fetchall()
+        return [(RunRow(r[0], r[1], r[2], r[3], int(r[4])), str(r[5])) for r in rows]
+
+    def unconfirmed(self, key: str) -> list[tuple[int, int, str, int]]:
+        """Batches recorded *started* and never answered: stream, batch, input slices (JSON), size."""
+        rows = self._run(
+            "SELECT stream, batch, items, size FROM jobframe_ledger_batches"
+            " WHERE run_key = ? AND state = 'started' ORDER BY stream, batch",
+            key,
+        ).fetchall()
+        return [(int(r[0]), int(r[1]), str(r[2]), int(r[3])) for r in rows]
+
     def counts(self, key: str) -> dict[str, int]:
         """Batches by state, for a run (what ``ledger show`` prints)."""
         rows = self._run(
