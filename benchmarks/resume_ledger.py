@@ -143,7 +143,7 @@ def kill_trials(args: argparse.Namespace, stores: dict[str, dict[str, str]], wor
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sends", type=int, default=6_000, help="ids sent (50 per request)")
-    parser.add_argument("--objects", type=int, default=60_000, help="attributes tracked (75 per request)")
+    parser.add_argument("--objects", type=int, default=200_000, help="attributes tracked (75 per request)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--kill-trials", type=int, default=10)
     parser.add_argument("--seed", type=int, default=20261126)
