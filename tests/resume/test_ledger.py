@@ -6,6 +6,7 @@ temp dir and a real PostgreSQL server (``pg.py``) — never a mock.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from pathlib import Path
 from typing import Any
@@ -347,3 +348,33 @@ def test_postgres_needs_a_dsn() -> None:
     with pytest.raises(ValueError, match="needs dsn"):
         LedgerSettings(store="postgres")
     assert "p4ss" not in repr(LedgerSettings(store="postgres", dsn="postgresql://u:p4ss@h/db"))
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def test_fingerprints_are_canonical_json_so_a_later_version_reads_an_earlier_ledger() -> None:
+    # the documented format, spelled out: sorted keys, no whitespace, UTF-8, Paths as text
+    assert digest({"b": [1, 2], "a": "é"}) == _sha('{"a":"é","b":[1,2]}')
+    assert digest({"path": Path("/data/x")}) == _sha('{"path":"/data/x"}')
+    assert run_fingerprint("J", {"x": 1}) == _sha('{"job":"J","params":{"x":1}}')
+    assert run_fingerprint("J", None, "0/4") == _sha('{"job":"J","params":{},"shard":"0/4"}')
+
+
+def test_an_input_fingerprint_is_known_only_when_every_input_gives_one(tmp_path: Path) -> None:
+    class Known:
+        def fingerprint(self) -> str:
+            return "abc"
+
+    class Unknown:
+        def fingerprint(self) -> None:
+            return None
+
+    assert fingerprint_of_inputs((), Known()) == _sha('["empty","abc"]')
+    assert fingerprint_of_inputs([], ()) == _sha('["empty","empty"]')
+    assert fingerprint_of_inputs(Known(), ["a", "b"]) is None  # a plain list cannot say what it is
+    assert fingerprint_of_inputs(Known(), Unknown()) is None
+    assert fingerprint_of_inputs(iter(["a"])) is None
+    (tmp_path / "f").write_bytes(b"x" * (3 << 20) + b"tail")  # several chunks
+    assert file_fingerprint(tmp_path / "f") == hashlib.sha256(b"x" * (3 << 20) + b"tail").hexdigest()
