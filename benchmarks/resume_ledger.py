@@ -81,7 +81,8 @@ def throughput(args: argparse.Namespace, stores: dict[str, dict[str, str]], work
         "UpdateUserAttributes": ({"path": str(users)}, args.objects),
     }
     print(
-        f"\n-- throughput at 50 ms latency, medians of {args.rounds} interleaved rounds (job.started -> job.finished)"
+        f"\n-- throughput at 50 ms latency, medians of {args.rounds} interleaved rounds "
+        "(job.started -> job.finished; every run in brackets)"
     )
     with fake_process(0.05) as url:
         for job, (params, n) in jobs.items():
@@ -92,12 +93,14 @@ def throughput(args: argparse.Namespace, stores: dict[str, dict[str, str]], work
                     times[name].append(run_job(job, params, url, env, f"bench-{job}-{name}-{round_}"))
             base = statistics.median(times["no ledger"])
             print(
-                f"   {job} ({n} objects): no ledger {base:6.2f} s  {n / base:7.0f} obj/s  {_spread(times['no ledger'])}"
+                f"   {job} ({n} objects): no ledger {base:6.2f} s  {n / base:7.0f} obj/s  "
+                f"{_spread(times['no ledger'])}"
             )
             for name in stores:
                 t = statistics.median(times[name])
                 print(
-                    f"   {'':<{len(job)}}   {name:<10} {t:6.2f} s  {n / t:7.0f} obj/s  {base / t * 100:5.1f}% of the throughput  {_spread(times[name])}"
+                    f"   {'':<{len(job)}}   {name:<10} {t:6.2f} s  {n / t:7.0f} obj/s  "
+                    f"{base / t * 100:5.1f}% of the throughput  {_spread(times[name])}"
                 )
 
 
@@ -109,7 +112,8 @@ def kill_trials(args: argparse.Namespace, stores: dict[str, dict[str, str]], wor
     ids = write_ids(path, 3000)
     params = {"path": path, "title": "Hi", "body": "Once"}
     print(
-        f"\n-- killed at random points (SIGKILL), rerun with the same run key: {args.kill_trials} trials per store"
+        f"\n-- killed at random points (SIGKILL), rerun with the same run key: "
+        f"{args.kill_trials} trials per store"
     )
     for name, env in stores.items():
         twice = missing = ambiguous = attempts_total = 0
@@ -136,7 +140,8 @@ def kill_trials(args: argparse.Namespace, stores: dict[str, dict[str, str]], wor
             missing += len(set(ids) - set(sent) - listed)
         print(
             f"   {name:<10} {attempts_total} attempts: ids received twice {twice}, neither received nor "
-            f"reported {missing}, reported ambiguous {ambiguous} ({ambiguous / args.kill_trials:.0f} per trial)"
+            f"reported {missing}, reported ambiguous {ambiguous} "
+            f"({ambiguous / max(args.kill_trials, 1):.0f} per trial)"
         )
 
 
