@@ -249,3 +249,11 @@ def test_two_shards_given_one_run_key_are_refused_rather_than_skip_each_others_b
     assert other.code == 78, other.output
     assert "another shard" in other.output
     assert set(sent) <= set(ids) and max(sent.values()) == 1
+
+
+def test_a_run_key_that_no_ledger_records_under_is_said_not_silent(tmp_path: Path) -> None:
+    with fake_braze() as (_fake, server):
+        done = bulk_job("Sleep", {"seconds": 0}, server, ledger_env("sqlite", tmp_path), run_key="k")
+    assert done.code == 0, done.output
+    warning = done.one("ledger.unused")
+    assert warning["run_key"] == "k" and "LedgerModule" in warning["reason"]
