@@ -102,8 +102,12 @@ class Stream(Generic[R]):
         index = call.batch_index
         if self.journal is None or index is None:
             return True
-        ids = batch_ids(call.json) if isinstance(call.json, dict) else []
-        decision = self.journal.decide(index, call.json, call.items, call.size, ids)
+        body = call.json
+
+        def ids() -> list[Any]:  # only an ambiguous batch needs them listed
+            return batch_ids(body) if isinstance(body, dict) else []
+
+        decision = self.journal.decide(index, body, call.items, call.size, ids)
         if decision is Decision.SKIP_DELIVERED:
             self._delivered.add(index)
             self._delivered_items += call.size
@@ -111,7 +115,7 @@ class Stream(Generic[R]):
                 self._progress.advance(call.size)
             return False
         if decision is Decision.SKIP_AMBIGUOUS:
-            self._unknown.append(BatchRef(index, dict(call.items), ids))
+            self._unknown.append(BatchRef(index, dict(call.items), ids()))
             return False
         return True
 

@@ -12,7 +12,7 @@ Without a run key there is no ledger (:data:`DISABLED`): nothing is recorded, no
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
@@ -176,7 +176,9 @@ class RunLedger:
                 "(or --fresh-run to start this key over)"
             )
         known = {batch: (state, digest) for batch, state, digest in batches}
-        return Journal(self, number, endpoint, known)
+        # A call whose input fingerprint is known cuts the same batches again: checking each batch's
+        # content on top would cost a digest per batch for nothing. Without one, each is checked.
+        return Journal(self, number, endpoint, known, verify_batches=fingerprint is None)
 
     def _wait(self, future: Future[Any], what: str) -> Any:
         try:
@@ -218,6 +220,8 @@ class Journal:
     number: int
     endpoint: str
     known: dict[int, tuple[BatchState, str]]
+    verify_batches: bool = True
+    """Compare each recorded batch's digest with the batch planned now (inputs without a fingerprint)."""
     skipped_batches: int = 0
     skipped_items: int = 0
     _started: set[int] = field(default_factory=set)
@@ -237,11 +241,16 @@ class Journal:
             self.ledger.writer.submit(lambda store: store.delivered(key, number, rows))
 
     def decide(
-        self, index: int, body: Any, items: Mapping[str, tuple[int, int]], size: int, ids: list[Any]
+        self,
+        index: int,
+        body: Any,
+        items: Mapping[str, tuple[int, int]],
+        size: int,
+        ids: list[Any] | Callable[[], list[Any]],
     ) -> Decision:
         """What to do with batch ``index`` of this call (its body, input slices, size and ids)."""
         state, recorded = self.known.get(index, (None, None))
-        if recorded is not None and recorded != batch_digest(body, items):
+        if self.verify_batches and recorded and recorded != batch_digest(body, items):
             raise ConfigurationError(
                 f"run key {self.ledger.key!r}: batch {index} of {self.endpoint} holds other objects than "
                 "when the run started: a resume needs the same input in the same order "
@@ -254,6 +263,7 @@ class Journal:
             self.ledger.skipped_batches += 1
             self.ledger.skipped_items += size
         elif decision is Decision.SKIP_AMBIGUOUS:
+            ids = ids() if callable(ids) else ids  # only an ambiguous batch needs its ids
             self.ledger.ambiguous.append(_Ambiguous(self.number, self.endpoint, index, dict(items), ids))
             _log.warning(
                 "resume.ambiguous",
@@ -275,7 +285,8 @@ class Journal:
         when it already was (a repeat of the same attempt's request)."""
         if index in self._started or index in self._unrecorded:
             return None
-        key, number, digest, slices = self.ledger.key, self.number, batch_digest(body, items), dict(items)
+        digest = batch_digest(body, items) if self.verify_batches else ""
+        key, number, slices = self.ledger.key, self.number, dict(items)
         if not records_start(self.endpoint, items):
             self._unrecorded[index] = (slices, size, digest)
             return None
