@@ -170,10 +170,14 @@ class RunLedger:
 
         recorded_endpoint, recorded, batches = self._wait(self.writer.submit(load), "read the ledger")
         if recorded_endpoint != endpoint or (recorded and fingerprint and recorded != fingerprint):
+            what = (
+                f"was {recorded_endpoint} when the run started, now {endpoint}"
+                if recorded_endpoint != endpoint
+                else f"({endpoint}) reads another input than when the run started"
+            )
             raise ConfigurationError(
-                f"run key {key!r}: bulk call {number} was {recorded_endpoint} with another input when "
-                f"the run started, now {endpoint}: a resume needs the same input in the same order "
-                "(or --fresh-run to start this key over)"
+                f"run key {key!r}: bulk call {number} {what}: a resume needs the same input in the "
+                "same order (or --fresh-run to start this key over)"
             )
         known = {batch: (state, digest) for batch, state, digest in batches}
         # A call whose input fingerprint is known cuts the same batches again: checking each batch's

@@ -193,10 +193,13 @@ def test_a_changed_input_refuses_to_resume_with_78_until_a_fresh_run(
     with fake_braze() as (fake, server):
         bulk_job("SendPushFromFile", params, server, ledger, run_key="k", fake=fake, kill_on_request=3)
         write_ids(tmp_path / "ids.txt", 500, prefix="v")  # another list, same parameters
+        before = len(fake.ids_sent())
         refused = bulk_job("SendPushFromFile", params, server, ledger, run_key="k")
+        sent_while_refused = len(fake.ids_sent()) - before
         fresh = bulk_job("SendPushFromFile", params, server, ledger, run_key="k", args=["--fresh-run"])
     assert refused.code == 78, refused.output
-    assert "same input" in refused.output and "--fresh-run" in refused.output
+    assert "reads another input" in refused.output and "--fresh-run" in refused.output
+    assert sent_while_refused == 0  # refused before its first batch, from the file's fingerprint
     assert fresh.code == 0 and fresh.resume["attempt"] == 1
 
 

@@ -263,11 +263,11 @@ def test_a_bulk_call_with_another_input_is_refused(ledger_settings: LedgerSettin
     _record(first, {0: BatchState.DELIVERED})
     first.finish(succeeded=False)
     second = _open(ledger_settings)
-    with pytest.raises(ConfigurationError, match="another input"):
+    with pytest.raises(ConfigurationError, match=r"bulk call 0 \(/messages/send\) reads another input"):
         second.journal(SEND, "input-2")
     second.finish(succeeded=False)
     third = _open(ledger_settings)
-    with pytest.raises(ConfigurationError, match="another input"):
+    with pytest.raises(ConfigurationError, match="bulk call 0 was /messages/send when the run started, now"):
         third.journal(TRACK, "input-1")  # the first bulk call of the run is now another endpoint
     third.finish(succeeded=False)
 
