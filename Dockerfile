@@ -34,7 +34,7 @@ RUN pip install --no-cache-dir --require-hashes --no-deps -r requirements.lock
 # time: dropping them saves ~26 MB and leaves nothing in the image that installs code.
 COPY pyproject.toml README.md ./
 COPY jobframe/ ./jobframe/
-RUN pip install --no-cache-dir --no-deps . \
+RUN pip install --no-cache-dir --no-deps ".[postgres]" \
  && pip check \
  && python3 -m pip uninstall --yes pip setuptools
 

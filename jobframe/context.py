@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from jobframe.deadline import Deadline
 from jobframe.progress import Progress, register_run
@@ -24,11 +26,31 @@ class RunContext:
     run_id: str
     deadline: Deadline | None = None
     progress: Progress = field(default_factory=lambda: Progress(None))
+    run_key: str | None = None
+    """``--run-key``: what a run ledger records this run under, so a retry resumes it."""
+    fresh_run: bool = False
+    """``--fresh-run``: forget what the ledger recorded under ``run_key`` and start over."""
+    resend_ambiguous: bool = False
+    """``--resend-ambiguous``: repeat batches that may have been delivered, even sends."""
+    fingerprint: str = ""
+    """What this run was asked to do (job and parameters); a ledger refuses another under its key."""
     shard: Shard = field(default_factory=Shard)
+    _summaries: list[Callable[[], Mapping[str, Any] | None]] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
         # Libraries (the Braze clients' bulk calls) find the run's reporter through its run id.
         register_run(self.run_id, self.progress)
+
+    def add_summary(self, fields: Callable[[], Mapping[str, Any] | None]) -> None:
+        """Add ``fields()`` to ``job.finished`` (called when the job finishes; ``None`` adds nothing)."""
+        self._summaries.append(fields)
+
+    def summary(self) -> dict[str, Any]:
+        """Every field added with :meth:`add_summary`, as they are when the job finishes."""
+        merged: dict[str, Any] = {}
+        for fields in self._summaries:
+            merged.update(fields() or {})
+        return merged
 
     def seconds_left(self, now: datetime | None = None) -> float | None:
         """Seconds until the effective deadline, or ``None`` without one: check it before long steps."""

@@ -124,6 +124,15 @@ class Selection(Generic[T]):
             if crc32(key(item).encode("utf-8")) % count == index:
                 yield item
 
+    def fingerprint(self) -> str | None:
+        """The input's fingerprint, when it gives one (a file's sha256), with the shard: one shard's
+        part of an unchanged input is unchanged, so a resumed run can tell (``jobframe.ledger``)."""
+        method = getattr(self._items, "fingerprint", None)
+        value = method() if callable(method) else None
+        if not isinstance(value, str):
+            return None
+        return value if self.shard.is_whole else f"{value} shard {self.shard}"
+
     def __length_hint__(self) -> int:
         no_hint: int = NotImplemented
         if self.shard.is_whole:

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 import jobframe
 from jobframe.braze import AsyncBrazeClient
+from jobframe.ledger.fingerprint import file_fingerprint
 from jobframe.progress import Counted
 
 __all__ = ["UpdateAttributesParams", "UpdateUserAttributes", "read_attributes", "user_key"]
@@ -49,10 +50,15 @@ def _count(path: Path, kind: str) -> int:
 def read_attributes(path: Path, fmt: str = "auto") -> Counted[dict[str, Any]]:
     """Attribute objects read one line at a time. Empty CSV cells are left out (not cleared).
 
-    The object count (for progress ``N/M``) is one cheap pass over the lines, made when first asked.
+    The object count (for progress ``N/M``) is one cheap pass over the lines, made when first asked;
+    the file's sha256 tells a resumed run (``--run-key``) whether the input is still the same.
     """
     kind = _kind(path, fmt)
-    return Counted(lambda: _attributes(path, kind), lambda: _count(path, kind))
+    return Counted(
+        lambda: _attributes(path, kind),
+        lambda: _count(path, kind),
+        fingerprint=lambda: file_fingerprint(path),
+    )
 
 
 def user_key(obj: dict[str, Any]) -> str:
@@ -67,7 +73,7 @@ def user_key(obj: dict[str, Any]) -> str:
 
 
 # Attribute updates are idempotent: a retry repeats them harmlessly. Shardable by user.
-@jobframe.job(shardable=True, volumes=(jobframe.Volume("jobframe-input", "/data"),))
+@jobframe.job(resumable=True, shardable=True, volumes=(jobframe.Volume("jobframe-input", "/data"),))
 class UpdateUserAttributes:
     """Bulk-update user attributes from a CSV or JSONL file, streamed in concurrent batches."""
 

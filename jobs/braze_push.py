@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 import jobframe
 from jobframe.braze import BrazeClient, Messages
+from jobframe.ledger.fingerprint import file_fingerprint
 from jobframe.progress import Counted
 
 __all__ = ["SendPushFromFile", "SendPushParams", "read_ids"]
@@ -35,16 +36,19 @@ def _ids(path: Path) -> Iterator[str]:
 def read_ids(path: Path) -> Counted[str]:
     """External ids, one per line, read lazily; blank lines and ``#`` comments are skipped.
 
-    The count (for progress ``N/M``) is one cheap pass over the file, made when first asked.
+    The count (for progress ``N/M``) is one cheap pass over the file, made when first asked; the
+    file's sha256 tells a resumed run (``--run-key``) whether the input is still the same.
     """
-    return Counted(lambda: _ids(path), lambda: sum(1 for _ in _ids(path)))
+    return Counted(
+        lambda: _ids(path), lambda: sum(1 for _ in _ids(path)), fingerprint=lambda: file_fingerprint(path)
+    )
 
 
-# Never retried: a retry would start again from the first id and push to every user the failed
-# attempt reached a second time. Shardable by external id; the file is read from a volume.
+# Resumable: a retry (75, 124, the platform's kills) continues through the run ledger and never
+# pushes to a user the failed attempt reached. Shardable by external id; the file is read from a volume.
 @jobframe.job(
     timeout=7200,
-    retry=jobframe.Retry(limit=0),
+    resumable=True,
     shardable=True,
     volumes=(jobframe.Volume("jobframe-input", "/data"),),
 )

@@ -12,6 +12,7 @@ from dependency_injector import containers, providers
 from jobframe import RunContext
 from jobframe.braze import BrazeModule
 from jobframe.http import NetworkModule
+from jobframe.ledger import LedgerModule
 from jobs.braze_attributes import UpdateUserAttributes
 from jobs.braze_push import SendPushFromFile
 from jobs.braze_stats import CollectCampaignStats
@@ -29,7 +30,8 @@ class MainContainer(containers.DeclarativeContainer):
     run = providers.Dependency(instance_of=RunContext)
 
     network = providers.Container(NetworkModule, settings=settings.provided.http)
-    braze = providers.Container(BrazeModule, settings=settings.provided.braze)
+    ledger = providers.Container(LedgerModule, settings=settings.provided.ledger, run=run)
+    braze = providers.Container(BrazeModule, settings=settings.provided.braze, ledger=ledger.ledger)
 
     some_job = providers.Factory(SomeJob, braze=braze.client, run=run)
     sleep = providers.Factory(Sleep, http=network.client, run=run)

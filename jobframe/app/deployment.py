@@ -3,7 +3,7 @@
 Declared on the job with ``@jobframe.job(...)`` next to ``min_seconds``, so the manifests that
 ``jobframe.argo`` renders and the checks that ``jobframe.argo lint`` makes come from the job
 itself. The defaults are right for most jobs: one hour per attempt, three retries of the exit
-codes a retry can fix, a small CPU/memory request, no schedule, not sharded.
+codes a retry can fix, a small CPU/memory request, no schedule, not sharded, not resumable.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ __all__ = [
     "Retry",
     "Volume",
     "backoff_wait",
+    "is_quantity",
 ]
 
 PLATFORM_KILLS = (137, 143)
@@ -37,6 +38,11 @@ NEVER_RETRIED = (int(ExitCode.SUCCEEDED), int(ExitCode.FAILED), int(ExitCode.USA
 
 _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$")
 _CRON_DESCRIPTORS = {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
+
+
+def is_quantity(text: str) -> bool:
+    """A Kubernetes quantity such as ``250m``, ``512Mi`` or ``1Gi``."""
+    return isinstance(text, str) and _QUANTITY.match(text) is not None
 
 
 def _positive(name: str, value: float, *, zero: bool = False) -> None:
@@ -110,7 +116,7 @@ class Resources:
     def __post_init__(self) -> None:
         for name in ("cpu", "memory"):
             value = getattr(self, name)
-            if not isinstance(value, str) or not _QUANTITY.match(value):
+            if not is_quantity(value):
                 raise ValueError(
                     f"resources {name}: {value!r} is not a Kubernetes quantity (e.g. 250m, 512Mi)"
                 )
@@ -145,6 +151,11 @@ class Deployment:
     """The schedule's time zone (IANA name); UTC when unset."""
     shardable: bool = False
     """The job reads ``RunContext.shard`` and processes only its part of the input."""
+    resumable: bool = False
+    """The job's bulk calls go through the run ledger (``--run-key``): a retry continues where the
+    failed attempt stopped instead of repeating what it delivered. ``jobframe.argo render`` passes
+    the workflow's uid (plus the shard) as the run key and mounts a workflow-scoped volume for the
+    SQLite ledger (docs/resume.md)."""
     shards: int = 4
     """Default number of shards of the fan-out (a parameter, chosen again at submit time)."""
     parallelism: int | None = None

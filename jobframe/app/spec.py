@@ -44,6 +44,7 @@ def job(
     schedule: str | None = None,
     timezone: str | None = None,
     shardable: bool = False,
+    resumable: bool = False,
     shards: int = Deployment.shards,
     parallelism: int | None = None,
     env: dict[str, str] | None = None,
@@ -57,8 +58,9 @@ def job(
     how the job is deployed (:class:`~jobframe.app.deployment.Deployment`): ``timeout`` seconds
     per attempt, ``retry`` (:class:`~jobframe.Retry`), ``resources``, a cron ``schedule``,
     ``shardable`` (it reads ``RunContext.shard``) with the fan-out's default ``shards`` and
-    ``parallelism``, extra ``env``, ``volumes`` and jobframe ``args``. Inconsistent values fail
-    here, when the app is imported, not on the cluster.
+    ``parallelism``, ``resumable`` (a retry continues through the run ledger), extra ``env``,
+    ``volumes`` and jobframe ``args``. Inconsistent values fail here, when the app is imported,
+    not on the cluster.
     """
     deployment = Deployment(
         timeout=timeout,
@@ -67,6 +69,7 @@ def job(
         schedule=schedule,
         timezone=timezone,
         shardable=shardable,
+        resumable=resumable,
         shards=shards,
         parallelism=parallelism,
         env=env or {},

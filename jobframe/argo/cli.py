@@ -16,12 +16,21 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from jobframe import __version__
+from jobframe.app.deployment import is_quantity
 from jobframe.app.loading import DEFAULT_APP
 from jobframe.errors import JobframeError, UsageError
 
 __all__ = ["main"]
 
 EXTRA = "pip install 'jobframe[argo]'"
+
+
+def _ledger_volume(text: str) -> str | None:
+    if text.strip().lower() == "none":
+        return None
+    if not is_quantity(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a Kubernetes quantity (e.g. 1Gi) or 'none'")
+    return text
 
 
 def _app_option(parser: argparse.ArgumentParser) -> None:
@@ -64,6 +73,15 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--namespace", help="metadata.namespace of every manifest")
     render.add_argument("--service-account", help="the workflows' serviceAccountName")
     render.add_argument("--prefix", default="", help="prepended to every manifest name")
+    render.add_argument(
+        "--ledger-volume",
+        type=_ledger_volume,
+        default="1Gi",
+        metavar="SIZE|none",
+        help="size of the workflow-scoped volume for resumable jobs' SQLite ledgers; 'none' when the "
+        "profile keeps ledgers in PostgreSQL (%(default)s)",
+    )
+    render.add_argument("--ledger-storage-class", metavar="NAME", help="the ledger volume's storage class")
     render.add_argument("--out", type=Path, metavar="DIR", help="one file per job here (default: stdout)")
     render.add_argument("--check", action="store_true", help="with --out: exit 1 if DIR is not up to date")
 
@@ -100,6 +118,8 @@ def _render(args: argparse.Namespace) -> int:
         namespace=args.namespace,
         service_account=args.service_account,
         prefix=args.prefix,
+        ledger_volume=args.ledger_volume,
+        ledger_storage_class=args.ledger_storage_class,
     )
     files = render_app(app, options, jobs=args.job or None)
     if args.out is None:

@@ -52,6 +52,7 @@ class Flags:
     shard: Shard | None
     env: str
     secrets_dir: Path | None
+    run_key: str | None = None
     extra: tuple[str, ...] = field(default=())
     """Anything jobframe does not know (it would refuse it)."""
 
@@ -77,6 +78,7 @@ def parse_flags(args: Sequence[str]) -> Flags:
         shard=namespace.shard,
         env=namespace.env or "local",  # JOBFRAME_ENV, when the step sets it, is read by the process
         secrets_dir=namespace.secrets_dir,
+        run_key=namespace.run_key,
         extra=tuple(extra),
     )
 

@@ -27,6 +27,7 @@ from jobframe.app.spec import JobSpec
 from jobframe.argo.flags import parse_flags
 from jobframe.argo.retries import expression_for
 from jobframe.errors import UsageError
+from jobframe.ledger.settings import LedgerSettings
 
 __all__ = [
     "OUTPUT_PATH",
@@ -36,12 +37,16 @@ __all__ = [
     "StepExtras",
     "StepPlan",
     "k8s_name",
+    "ledger_setting",
     "plan_step",
     "secret_settings",
 ]
 
 OUTPUT_PATH = "/tmp/result.json"  # noqa: S108 - /tmp is an emptyDir of the pod, read back by Argo
 """Where the step writes its result (``--output``), read back as the ``result`` output parameter."""
+LEDGER_CLAIM = "jobframe-ledger"
+"""The workflow-scoped volume (``volumeClaimTemplates``) holding resumable jobs' SQLite ledgers."""
+LEDGER_MOUNT = "/var/lib/jobframe/ledger"
 NO_RESULT = "null"
 """The ``result`` output's default when the file is missing (a failed attempt writes none)."""
 
@@ -71,6 +76,11 @@ class RenderOptions:
     """The image's user and group (``USER 10001:10001``)."""
     prefix: str = ""
     """Prepended to every manifest name (e.g. ``acme-``)."""
+    ledger_volume: str | None = "1Gi"
+    """Size of the workflow-scoped volume that holds a resumable job's SQLite ledger; ``None``
+    when the profile keeps ledgers in PostgreSQL (no volume is declared)."""
+    ledger_storage_class: str | None = None
+    """The ledger volume's storage class (the cluster's default when unset)."""
 
 
 @dataclass(frozen=True)
@@ -88,10 +98,15 @@ class InputParam:
 
 @dataclass(frozen=True)
 class SecretRef:
-    """A secret setting: the environment variable jobframe reads and the Secret key holding it."""
+    """A secret setting: the environment variable jobframe reads and the Secret key holding it.
+
+    ``optional`` when the setting has a default: a Secret without that key still starts the pod,
+    and jobframe's settings check says what is missing (78) if the run needs it after all.
+    """
 
     env: str
     key: str
+    optional: bool = False
 
 
 @dataclass(frozen=True)
@@ -101,6 +116,8 @@ class StepExtras:
     args: tuple[str, ...] = ()
     env: dict[str, str] = field(default_factory=dict)
     volumes: tuple[Volume, ...] = ()
+    ledger_volume: str | None = None
+    """The size of the workflow-scoped ledger volume the step mounts at ``LEDGER_MOUNT``, if any."""
 
 
 @dataclass(frozen=True)
@@ -182,7 +199,7 @@ def secret_settings(app: App) -> tuple[SecretRef, ...]:
             for kind in (info.annotation, *typing.get_args(info.annotation)):
                 if kind in (SecretStr, SecretBytes):
                     key = "__".join((*path, name)).lower()
-                    found.append(SecretRef(env=key.upper(), key=key))
+                    found.append(SecretRef(env=key.upper(), key=key, optional=not info.is_required()))
                     break
                 if isinstance(kind, type) and issubclass(kind, BaseModel):
                     walk(kind, (*path, name))
@@ -192,10 +209,57 @@ def secret_settings(app: App) -> tuple[SecretRef, ...]:
     return tuple(found)
 
 
+def ledger_setting(app: App) -> str | None:
+    """The environment prefix of the app's :class:`LedgerSettings` field (``LEDGER``), if it has one."""
+    if app.settings_cls is None:
+        return None
+    found: list[str] = []
+
+    def walk(model: type[BaseModel], path: tuple[str, ...]) -> None:
+        for name, info in model.model_fields.items():
+            for kind in (info.annotation, *typing.get_args(info.annotation)):
+                if kind is LedgerSettings:
+                    found.append("__".join((*path, name)).upper())
+                elif isinstance(kind, type) and issubclass(kind, BaseModel):
+                    walk(kind, (*path, name))
+
+    walk(app.settings_cls, ())
+    return found[0] if found else None
+
+
+def _resume_extras(app: App, spec: JobSpec, options: RenderOptions, *, sharded: bool) -> StepExtras:
+    """A resumable job's run key (the workflow's uid, plus the shard) and ledger volume.
+
+    Every retry of a step shares the workflow's uid; a new workflow (a new submission, a cron
+    run) gets a new one, so nothing resumes by surprise. Shards each get their own key.
+    """
+    deployment = spec.deployment
+    key = "{{workflow.uid}}-{{inputs.parameters.shard}}" if sharded else "{{workflow.uid}}"
+    env = dict(deployment.env)
+    if options.ledger_volume is not None:
+        prefix = ledger_setting(app)
+        if prefix is None:
+            raise UsageError(
+                f"job {spec.name} is resumable, but the app's settings have no LedgerSettings field "
+                "to point at the ledger volume: add `ledger: LedgerSettings` to the settings "
+                "(docs/resume.md), or render with --ledger-volume none for a PostgreSQL store"
+            )
+        env.setdefault(f"{prefix}__PATH", f"{LEDGER_MOUNT}/ledger.sqlite3")
+    return StepExtras(
+        args=(*deployment.args, "--run-key", key),
+        env=env,
+        volumes=deployment.volumes,
+        ledger_volume=options.ledger_volume,
+    )
+
+
 def plan_step(app: App, spec: JobSpec, options: RenderOptions, *, sharded: bool = False) -> StepPlan:
     """The step of ``spec``: a whole run, or with ``sharded`` one shard of the fan-out."""
     deployment = spec.deployment
-    extras = StepExtras(args=deployment.args, env=dict(deployment.env), volumes=deployment.volumes)
+    if deployment.resumable:
+        extras = _resume_extras(app, spec, options, sharded=sharded)
+    else:
+        extras = StepExtras(args=deployment.args, env=dict(deployment.env), volumes=deployment.volumes)
     inputs = param_inputs(spec)
     timeout = math.ceil(deployment.timeout)
     args = [

@@ -24,7 +24,7 @@ from hera.workflows import (
 from hera.workflows import models as m
 
 from jobframe.app.deployment import Retry
-from jobframe.argo.plan import NO_RESULT, OUTPUT_PATH, InputParam, StepPlan
+from jobframe.argo.plan import LEDGER_CLAIM, LEDGER_MOUNT, NO_RESULT, OUTPUT_PATH, InputParam, StepPlan
 
 __all__ = ["COMBINE_TIMEOUT", "render_plan"]
 
@@ -108,7 +108,9 @@ def _env_and_volumes(plan: StepPlan) -> tuple[list[m.EnvVar], list[m.Volume], li
             m.EnvVar(
                 name=ref.env,
                 value_from=m.EnvVarSource(
-                    secret_key_ref=m.SecretKeySelector(name=options.secret, key=ref.key)
+                    secret_key_ref=m.SecretKeySelector(
+                        name=options.secret, key=ref.key, optional=True if ref.optional else None
+                    )
                 ),
             )
             for ref in plan.secrets
@@ -116,6 +118,8 @@ def _env_and_volumes(plan: StepPlan) -> tuple[list[m.EnvVar], list[m.Volume], li
     elif plan.secrets:
         volumes.append(m.Volume(name="secrets", secret=m.SecretVolumeSource(secret_name=options.secret)))
         mounts.append(m.VolumeMount(name="secrets", mount_path=options.secrets_dir, read_only=True))
+    if plan.extras.ledger_volume is not None:
+        mounts.append(m.VolumeMount(name=LEDGER_CLAIM, mount_path=LEDGER_MOUNT))
     for volume in plan.extras.volumes:
         claim = m.PersistentVolumeClaimVolumeSource(claim_name=volume.claim, read_only=volume.read_only)
         volumes.append(m.Volume(name=volume.claim, persistent_volume_claim=claim))
@@ -168,11 +172,32 @@ def _metadata(plan: StepPlan, name: str) -> dict[str, Any]:
     }
 
 
+def _ledger_claims(plan: StepPlan) -> dict[str, Any]:
+    """The workflow-scoped ledger volume: created with the workflow, shared by its retries, and
+    kept when the workflow fails (``argo retry`` resumes from it), deleted when it succeeds."""
+    size = plan.extras.ledger_volume
+    if size is None:
+        return {}
+    claim = m.PersistentVolumeClaim(
+        metadata=m.ObjectMeta(name=LEDGER_CLAIM),
+        spec=m.PersistentVolumeClaimSpec(
+            access_modes=["ReadWriteOnce"],
+            resources=m.VolumeResourceRequirements(requests={"storage": m.Quantity(size)}),
+            storage_class_name=plan.options.ledger_storage_class,
+        ),
+    )
+    return {
+        "volume_claim_templates": [claim],
+        "volume_claim_gc": m.VolumeClaimGC(strategy="OnWorkflowSuccess"),
+    }
+
+
 def _workflow_spec(plan: StepPlan) -> dict[str, Any]:
     return {
         "entrypoint": plan.name,
         "arguments": _parameters(plan.inputs, workflow=True) or None,
         "service_account_name": plan.options.service_account,
+        **_ledger_claims(plan),
     }
 
 
@@ -211,6 +236,7 @@ def _fanout(shard_plan: StepPlan) -> WorkflowTemplate:
         entrypoint="fanout",
         arguments=arguments,
         service_account_name=options.service_account,
+        **_ledger_claims(shard_plan),
     ) as template:
         shard = _job_container(shard_plan, "shard", extra_inputs=[index, Parameter(name="shards")])
         combine = Container(

@@ -26,6 +26,7 @@ from jobframe.braze.settings import BrazeSettings
 from jobframe.braze.shell import ClientShell
 from jobframe.braze.stream import Stream
 from jobframe.http import async_client
+from jobframe.ledger.ledger import RunLedger
 
 __all__ = ["AsyncBrazeClient"]
 
@@ -43,10 +44,14 @@ class AsyncBrazeClient(ClientShell[httpx.AsyncClient]):
 
     @classmethod
     def from_settings(
-        cls, settings: BrazeSettings, *, transport: httpx.AsyncBaseTransport | None = None
+        cls,
+        settings: BrazeSettings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        ledger: RunLedger | None = None,
     ) -> AsyncBrazeClient:
         """Build the client from settings; see :meth:`BrazeClient.from_settings`."""
-        return cls(cls._http_for(settings, transport), settings)
+        return cls(cls._http_for(settings, transport), settings, ledger=ledger)
 
     async def aclose(self) -> None:
         """Close the ``httpx`` client and its connections."""
@@ -101,6 +106,9 @@ class AsyncBrazeClient(ClientShell[httpx.AsyncClient]):
         try:
             action = exchange.start()
             while not isinstance(action, Done | Fail):
+                if isinstance(action, Send) and (refused := await stream.arecord_start(call)) is not None:
+                    action = refused  # the ledger could not record it: not sent
+                    break
                 action = exchange.advance(await self._perform(exchange, action))
             stream.settle(call, action)
         finally:

@@ -33,6 +33,7 @@ __all__ = [
     "BrazeDuplicatePossibleError",
     "BrazeError",
     "BrazeHTTPError",
+    "BrazeLedgerError",
     "BrazeNotFoundError",
     "BrazePermissionError",
     "BrazeRateLimitedError",
@@ -150,3 +151,10 @@ class BrazeServerDuplicatePossibleError(BrazeServerError, BrazeDuplicatePossible
 
 class BrazeTransportDuplicatePossibleError(BrazeTransportError, BrazeDuplicatePossibleError):
     """A timeout or dropped connection after an unsafe request may have reached Braze."""
+
+
+class BrazeLedgerError(BrazeError, RetryableError):
+    """The run ledger could not record a batch as started, so the batch was not sent (and no
+    further batch is): a retry resumes once the ledger is reachable again."""
+
+    exit_code = ExitCode.RETRYABLE

@@ -1,6 +1,7 @@
 """``BrazeModule``: the DI container that provides Braze clients as resources.
 
-Wire it into an application container with its settings::
+Wire it into an application container with its settings (and, for resumable bulk calls, a run
+ledger)::
 
     class Main(containers.DeclarativeContainer):
         settings = providers.Singleton(AppSettings)
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING
 from dependency_injector import containers, providers
 
 from jobframe.braze.settings import BrazeSettings
+from jobframe.ledger.ledger import DISABLED, RunLedger
 
 if TYPE_CHECKING:
     import httpx
@@ -31,12 +33,12 @@ __all__ = ["BrazeModule", "async_braze_client", "braze_client"]
 
 
 def braze_client(
-    settings: BrazeSettings, transport: httpx.BaseTransport | None = None
+    settings: BrazeSettings, transport: httpx.BaseTransport | None = None, ledger: RunLedger | None = None
 ) -> Iterator[BrazeClient]:
     """Resource initialiser: a :class:`BrazeClient`, closed on teardown."""
     from jobframe.braze.sync_client import BrazeClient  # noqa: PLC0415 - loaded when first provided
 
-    client = BrazeClient.from_settings(settings, transport=transport)
+    client = BrazeClient.from_settings(settings, transport=transport, ledger=ledger)
     try:
         yield client
     finally:
@@ -44,12 +46,14 @@ def braze_client(
 
 
 async def async_braze_client(
-    settings: BrazeSettings, transport: httpx.AsyncBaseTransport | None = None
+    settings: BrazeSettings,
+    transport: httpx.AsyncBaseTransport | None = None,
+    ledger: RunLedger | None = None,
 ) -> AsyncIterator[AsyncBrazeClient]:
     """Resource initialiser: an :class:`AsyncBrazeClient`, closed on teardown."""
     from jobframe.braze.async_client import AsyncBrazeClient  # noqa: PLC0415 - loaded when first provided
 
-    client = AsyncBrazeClient.from_settings(settings, transport=transport)
+    client = AsyncBrazeClient.from_settings(settings, transport=transport, ledger=ledger)
     try:
         yield client
     finally:
@@ -57,8 +61,14 @@ async def async_braze_client(
 
 
 class BrazeModule(containers.DeclarativeContainer):
-    """Provides ``client`` (sync) and ``async_client`` for one Braze workspace."""
+    """Provides ``client`` (sync) and ``async_client`` for one Braze workspace.
+
+    ``ledger`` (optional) is the run ledger its bulk calls record into, so a retried run resumes:
+    ``providers.Container(BrazeModule, settings=..., ledger=ledger.ledger)`` with a
+    :class:`~jobframe.ledger.LedgerModule` (docs/resume.md). Without it nothing is recorded.
+    """
 
     settings = providers.Dependency(instance_of=BrazeSettings)
-    client = providers.Resource(braze_client, settings=settings)
-    async_client = providers.Resource(async_braze_client, settings=settings)
+    ledger = providers.Dependency(instance_of=RunLedger, default=DISABLED)
+    client = providers.Resource(braze_client, settings=settings, ledger=ledger)
+    async_client = providers.Resource(async_braze_client, settings=settings, ledger=ledger)

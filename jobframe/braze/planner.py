@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from operator import length_hint
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from jobframe.braze import endpoints as ep
 from jobframe.braze.batching import chunked, id_batches, to_json, track_batches
@@ -33,10 +33,14 @@ from jobframe.braze.results import (
     TrackResult,
 )
 from jobframe.braze.settings import BatchSizes
+from jobframe.ledger.fingerprint import digest, fingerprint_of_inputs
 
 __all__ = ["Planner"]
 
 Alias = UserAlias | Mapping[str, Any]
+
+
+T = TypeVar("T")
 
 
 def _drop_none(**fields: Any) -> dict[str, Any]:
@@ -51,6 +55,21 @@ def total_of(*inputs: object) -> int | None:
     """How many objects the inputs hold, when each one says (``len()``/``__length_hint__``)."""
     hints = [length_hint(x, -1) for x in inputs]
     return None if min(hints, default=0) < 0 else sum(hints)
+
+
+def _journaled(plan: Plan[T], base: Mapping[str, Any], *inputs: object, batch: Any) -> Plan[T]:
+    """Mark ``plan`` as batched and fingerprint it: endpoint, fixed body, inputs, batch sizes.
+
+    Batches are skipped by index on a resume, so anything that changes where they fall changes
+    the fingerprint; an input that cannot say what it is leaves it unknown (``None``).
+    """
+    plan.batched = True
+    inputs_fingerprint = fingerprint_of_inputs(*inputs)
+    if inputs_fingerprint is not None:
+        plan.fingerprint = digest(
+            {"endpoint": plan.endpoint.path, "base": base, "inputs": inputs_fingerprint, "batch": batch}
+        )
+    return plan
 
 
 def _recipient(value: Recipient | Mapping[str, Any]) -> Any:
@@ -109,8 +128,13 @@ class Planner:
             batches = ({"external_user_ids": ids, "user_aliases": al} for ids, al in pairs)
         unsafe = self._unsafe(retry_unsafe)
         total = total_of(external_user_ids or (), user_aliases or ()) if listed else None
-        return send_plan(
+        plan = send_plan(
             ep.MESSAGES_SEND, base, batches, retry_unsafe=unsafe, target=campaign_id or "", total=total
+        )
+        if not listed:
+            return plan
+        return _journaled(
+            plan, base, external_user_ids or (), user_aliases or (), batch=self._batch.recipients
         )
 
     def _trigger(
@@ -133,7 +157,7 @@ class Planner:
                 {"recipients": [_recipient(r) for r in chunk]}
                 for chunk in chunked(recipients, self._batch.recipients)
             )
-        return send_plan(
+        plan = send_plan(
             endpoint,
             base,
             batches,
@@ -141,6 +165,9 @@ class Planner:
             target=target,
             total=None if recipients is None else total_of(recipients),
         )
+        if recipients is None:
+            return plan
+        return _journaled(plan, base, recipients, batch=self._batch.recipients)
 
     def trigger_campaign(
         self,
@@ -213,11 +240,13 @@ class Planner:
             per_array=self._batch.track_per_array,
             per_request=self._batch.track_per_request,
         )
-        return track_plan(
+        plan = track_plan(
             (batch.arrays for batch in batches),
             retry_unsafe=self._unsafe(retry_unsafe),
             total=total_of(attributes, events, purchases),
         )
+        sizes = (self._batch.track_per_array, self._batch.track_per_request)
+        return _journaled(plan, {}, attributes, events, purchases, batch=sizes)
 
     def export_users(
         self,
@@ -242,7 +271,8 @@ class Planner:
         calls = batched_calls(
             ep.USERS_EXPORT_IDS, ExportResult.model_validate, base, parts, retry_unsafe=False
         )
-        return export_plan(calls, total_of(external_ids or (), user_aliases or ()))
+        plan = export_plan(calls, total_of(external_ids or (), user_aliases or ()))
+        return _journaled(plan, base, external_ids or (), user_aliases or (), batch=self._batch.export_ids)
 
     def create_send_id(self, campaign_id: str, send_id: str | None = None) -> Call[SendIdResult]:
         """Create a send id for a campaign (``/sends/id/create``; 100 per day, never auto-repeated)."""

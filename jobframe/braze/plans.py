@@ -68,6 +68,10 @@ class Plan(Generic[R]):
     fold: Callable[[Call[Any], Any], None]
     finish: Callable[[], None] = field(default=_noop)
     total: int | None = None
+    batched: bool = False
+    """One call per batch of the caller's input (what a run ledger records)."""
+    fingerprint: str | None = None
+    """What the batched input was, when it could say (a run ledger refuses to resume another one)."""
 
     def failed(self, call: Call[Any], error: BrazeError) -> None:
         """Tag ``error`` with its batch and what the batches answered so far achieved."""

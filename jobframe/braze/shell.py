@@ -28,6 +28,7 @@ from jobframe.braze.results import CampaignSummary
 from jobframe.braze.settings import BrazeSettings
 from jobframe.braze.stream import Stream
 from jobframe.http.settings import HttpSettings
+from jobframe.ledger.ledger import RunLedger
 from jobframe.logs import Redact, library_logger
 from jobframe.progress import track
 
@@ -173,9 +174,11 @@ class ClientShell(Generic[H]):
         *,
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
+        ledger: RunLedger | None = None,
     ) -> None:
         self._http: H = http
         self._settings = settings
+        self._ledger = ledger
         redact = Redact()
         redact.add_secrets([key] if (key := settings.require_api_key()) else [])
         rng = rng or random.Random()
@@ -213,7 +216,10 @@ class ClientShell(Generic[H]):
     # -- the core, as both shells use it -------------------------------------------------------
 
     def _stream(self, plan: Plan[R]) -> Stream[R]:
-        return Stream(plan, lambda: track(plan.endpoint.path, plan.total))
+        journal = None
+        if self._ledger is not None and plan.batched:
+            journal = self._ledger.journal(plan.endpoint.path, plan.fingerprint)
+        return Stream(plan, lambda: track(plan.endpoint.path, plan.total), journal)
 
     def _exchange(self, call: Call[R], stream: Stream[Any]) -> Exchange[R]:
         return Exchange(call, self._ctx, stopped=lambda: stream.stopped)

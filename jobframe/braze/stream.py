@@ -11,13 +11,17 @@ batches already waiting end as :class:`~jobframe.braze.exchange.NotSentError` be
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import Any, Generic, Protocol, TypeVar
 
 from jobframe.braze.delivery import BatchRef, DeliveryReport, IndexRanges, batch_ids
-from jobframe.braze.errors import BrazeError
+from jobframe.braze.errors import BrazeError, BrazeLedgerError
 from jobframe.braze.exchange import Call, Done, Fail, NotSentError
 from jobframe.braze.plans import Plan
+from jobframe.ledger.ledger import Journal
+from jobframe.ledger.policy import BatchState, Decision
 
 __all__ = ["ProgressSink", "Stream"]
 
@@ -39,8 +43,14 @@ class Stream(Generic[R]):
     is handed out (a call that is not batched reports no progress).
     """
 
-    def __init__(self, plan: Plan[R], progress: Callable[[], ProgressSink] | None = None) -> None:
+    def __init__(
+        self,
+        plan: Plan[R],
+        progress: Callable[[], ProgressSink] | None = None,
+        journal: Journal | None = None,
+    ) -> None:
         self.plan = plan
+        self.journal = journal
         self._make_progress = progress
         self._progress: ProgressSink | None = None
         self.error: BrazeError | None = None
@@ -65,24 +75,102 @@ class Stream(Generic[R]):
         return self.plan.endpoint.path
 
     def next_call(self) -> Call[Any] | None:
-        """The next call to run, or ``None`` when the stream stopped or the input is used up."""
-        if self.stopped or self._exhausted:
-            return None
-        call = next(self.plan.calls, None)
-        if call is None:
-            self._exhausted = True
-            return None
-        if call.batch_index is not None:
+        """The next call to run, or ``None`` when the stream stopped or the input is used up.
+
+        With a run ledger, batches an earlier attempt delivered are skipped here (counted as
+        delivered), and so are the ambiguous ones that must not be repeated (counted as unknown).
+        """
+        while not (self.stopped or self._exhausted):
+            call = next(self.plan.calls, None)
+            if call is None:
+                self._exhausted = True
+                return None
+            if call.batch_index is None:
+                return call
             if self._progress is None and self._make_progress is not None:
                 self._progress = self._make_progress()
             self._next_index = call.batch_index + 1
             self._taken += call.size
             for name, (_, stop) in call.items.items():
                 self._next_items[name] = stop
-        return call
+            if self._resumed(call):
+                return call
+        return None
+
+    def _resumed(self, call: Call[Any]) -> bool:
+        """Whether ``call`` is to be sent, given what the ledger recorded of it."""
+        index = call.batch_index
+        if self.journal is None or index is None:
+            return True
+        body = call.json
+
+        def ids() -> list[Any]:  # only an ambiguous batch needs them listed
+            return batch_ids(body) if isinstance(body, dict) else []
+
+        decision = self.journal.decide(index, body, call.items, call.size, ids)
+        if decision is Decision.SKIP_DELIVERED:
+            self._delivered.add(index)
+            self._delivered_items += call.size
+            if self._progress is not None:
+                self._progress.advance(call.size)
+            return False
+        if decision is Decision.SKIP_AMBIGUOUS:
+            self._unknown.append(BatchRef(index, dict(call.items), ids()))
+            return False
+        return True
+
+    # -- the ledger around a send ----------------------------------------------------------------
+
+    def record_start(self, call: Call[Any]) -> Fail | None:
+        """Sync client: before sending ``call``, wait until its start is recorded in the ledger.
+
+        ``None`` to go ahead; a :class:`Fail` (the batch was not sent) when the ledger could not
+        record it — sending it unrecorded could repeat it on a resume.
+        """
+        recording = self._before_send(call)
+        if recording is None:
+            return None
+        try:
+            recording.result(self._ledger_timeout)
+        except Exception as exc:  # noqa: BLE001 - any store failure or timeout
+            return self._unrecorded(call, exc)
+        return None
+
+    async def arecord_start(self, call: Call[Any]) -> Fail | None:
+        """Async client: :meth:`record_start` without blocking the event loop."""
+        recording = self._before_send(call)
+        if recording is None:
+            return None
+        try:
+            await asyncio.wait_for(asyncio.wrap_future(recording), self._ledger_timeout)
+        except Exception as exc:  # noqa: BLE001
+            return self._unrecorded(call, exc)
+        return None
+
+    def _before_send(self, call: Call[Any]) -> Future[None] | None:
+        if self.journal is None or call.batch_index is None:
+            return None
+        return self.journal.before_send(call.batch_index, call.json, call.items, call.size)
+
+    @property
+    def _ledger_timeout(self) -> float:
+        return self.journal.ledger.timeout if self.journal is not None else 0.0
+
+    def _unrecorded(self, call: Call[Any], exc: Exception) -> Fail:
+        error = BrazeLedgerError(
+            f"the run ledger could not record this batch as started ({type(exc).__name__}: {exc}); "
+            "it was not sent",
+            endpoint=self.endpoint,
+        )
+        return Fail(error, ambiguous=False)
 
     def settle(self, call: Call[Any], outcome: Done[Any] | Fail) -> None:
         """Record how ``call`` ended; the first failure stops the stream."""
+        if self.journal is not None and call.batch_index is not None:
+            if isinstance(outcome, Done):
+                self.journal.settled(call.batch_index, BatchState.DELIVERED)
+            elif not outcome.ambiguous:  # nothing applied: a resume sends it again
+                self.journal.settled(call.batch_index, BatchState.FAILED)
         if isinstance(outcome, Done):
             self.plan.fold(call, outcome.value)
             if call.batch_index is not None:
@@ -135,6 +223,8 @@ class Stream(Generic[R]):
         """The plan's result, or its first failure raised with the delivery report."""
         if self._progress is not None:
             self._progress.finish()
+        if self.journal is not None:
+            self.journal.finish()
         if self.error is None or self._failed_call is None:
             return self.plan.done()
         error, call = self.error, self._failed_call

@@ -20,6 +20,7 @@ from jobframe.braze.settings import BrazeSettings
 from jobframe.braze.shell import ClientShell
 from jobframe.braze.stream import Stream
 from jobframe.http import sync_client
+from jobframe.ledger.ledger import RunLedger
 
 __all__ = ["BrazeClient"]
 
@@ -44,14 +45,20 @@ class BrazeClient(ClientShell[httpx.Client]):
 
     @classmethod
     def from_settings(
-        cls, settings: BrazeSettings, *, transport: httpx.BaseTransport | None = None
+        cls,
+        settings: BrazeSettings,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        ledger: RunLedger | None = None,
     ) -> BrazeClient:
         """Build the client (and its ``httpx.Client``) from settings.
 
         ``base_url="fake://braze"`` uses the in-process fake unless a ``transport`` is given.
         A real instance without ``api_key`` raises :class:`~jobframe.errors.ConfigurationError`.
+        With a run ``ledger``, bulk calls record every batch and a retried run resumes
+        (docs/resume.md).
         """
-        return cls(cls._http_for(settings, transport), settings)
+        return cls(cls._http_for(settings, transport), settings, ledger=ledger)
 
     def close(self) -> None:
         """Close the ``httpx`` client and its connections."""
@@ -78,6 +85,8 @@ class BrazeClient(ClientShell[httpx.Client]):
         exchange = self._exchange(call, stream)
         action = exchange.start()
         while not isinstance(action, Done | Fail):
+            if isinstance(action, Send) and (refused := stream.record_start(call)) is not None:
+                return refused  # the ledger could not record it: not sent
             action = exchange.advance(self._perform(exchange, action))
         return action
 

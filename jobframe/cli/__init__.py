@@ -112,6 +112,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check(app, args)
         if not args.job_name:
             raise UsageError("nothing to do: give --job-name NAME, --list or --check; see jobframe --help")
+        if (args.fresh_run or args.resend_ambiguous) and not args.run_key:
+            raise UsageError("--fresh-run and --resend-ambiguous act on a run ledger: give --run-key KEY")
         params = split_pairs(args.param)
         options = RunOptions(
             timeout=args.timeout,
@@ -123,6 +125,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             cancel_grace=args.cancel_grace,
             output=args.output,
             shard=args.shard,
+            run_key=args.run_key,
+            fresh_run=args.fresh_run,
+            resend_ambiguous=args.resend_ambiguous,
             progress_file=path_from_env("ARGO_PROGRESS_FILE"),
             process=process,
         )

@@ -137,6 +137,14 @@ ENVIRONMENT = (
     EnvOption(
         "--log-level", "JOBFRAME_LOG_LEVEL", log_level, "info", "{debug,info,warning,error}", "least level"
     ),
+    EnvOption(
+        "--run-key",
+        "JOBFRAME_RUN_KEY",
+        name,
+        None,
+        "KEY",
+        "record bulk calls in the run ledger under KEY: a retry with the same key resumes (docs/resume.md)",
+    ),
 )
 
 SECONDS = (
@@ -157,7 +165,7 @@ parameters:
 
 environment:
   JOBFRAME_APP, JOBFRAME_ENV, JOBFRAME_CONFIG_DIR, JOBFRAME_ENV_FILE, JOBFRAME_SECRETS_DIR,
-  JOBFRAME_LOG_FORMAT, JOBFRAME_LOG_LEVEL
+  JOBFRAME_LOG_FORMAT, JOBFRAME_LOG_LEVEL, JOBFRAME_RUN_KEY
                       defaults for the options above; the option wins, an empty value is unset
   ARGO_DEADLINE       RFC 3339 deadline set by Argo; the earliest of it, --deadline and
                       --timeout wins (malformed: exit 78)
@@ -224,6 +232,16 @@ def build_parser() -> argparse.ArgumentParser:
         type=output_path,
         metavar="FILE",
         help="write the job's result as JSON here on success (checked before the job runs)",
+    )
+    add(
+        "--fresh-run",
+        action="store_true",
+        help="forget what the ledger recorded under --run-key and start over",
+    )
+    add(
+        "--resend-ambiguous",
+        action="store_true",
+        help="on a resume, repeat batches that may have been delivered, sends included (duplicates possible)",
     )
     add(
         "--shard",

@@ -53,6 +53,10 @@ class RunOptions:
     """Install signal handlers and keep the schedule (deadline, cancel grace, teardown bounds).
     Needs the main thread; the testing toolkit runs without them unless a test asks."""
     run_id: str | None = None
+    run_key: str | None = None
+    """What a run ledger records this run under (``--run-key``); without one nothing is recorded."""
+    fresh_run: bool = False
+    resend_ambiguous: bool = False
     shard: Shard | None = None
     """``--shard INDEX/COUNT``: the part of the input this run processes (shardable jobs only)."""
     process: ProcessControl | None = None

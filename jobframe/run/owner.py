@@ -205,10 +205,19 @@ class Run:
         self.code = self.interrupts.outcome = code
         if self.options.process is not None:
             self.options.process.record_outcome(int(code))
+        summary = self.context.summary()
+        if self.context.run_key is not None and "resume" not in summary:
+            _log.warning(
+                "ledger.unused",
+                run_key=self.context.run_key,
+                reason="--run-key was given but no run ledger was opened: nothing was recorded, and a "
+                "retry starts from the beginning (wire LedgerModule into the app: docs/resume.md)",
+            )
         fields: dict[str, Any] = {
             "status": code.status,
             "exit_code": int(code),
             "duration_s": round(self.finished_at - self.origin, 6),
+            **summary,
         }
         if code is ExitCode.SUCCEEDED:
             result = summarize(self.result, RESULT_LIMITS, scrub=self.scrub)

@@ -22,6 +22,7 @@ from jobframe.context import RunContext
 from jobframe.deadline import effective_deadline
 from jobframe.errors import JobframeError, UsageError
 from jobframe.files import unwritable_reason
+from jobframe.ledger.fingerprint import run_fingerprint
 from jobframe.logs import Redact
 from jobframe.progress import Progress
 from jobframe.run.options import RunOptions, RunResult
@@ -77,6 +78,14 @@ def prepare(
             argo_deadline=options.argo_deadline,
         ),
         progress=Progress(options.progress_file),
+        run_key=options.run_key,
+        fresh_run=options.fresh_run,
+        resend_ambiguous=options.resend_ambiguous,
+        fingerprint=run_fingerprint(
+            entry.spec.name,
+            parsed.model_dump(mode="json") if parsed else None,
+            None if shard.is_whole else str(shard),
+        ),
         shard=shard,
     )
     app.fill(container, settings, context)

@@ -45,10 +45,13 @@ def use_fake_braze(
         raise LookupError(f"{type(container).__name__} has no BrazeModule provider to point at the fake")
     wiring: dict[str, Any] = {}
     for name in names:
-        settings = providers.Callable(_on_fake, getattr(container, name).settings)
+        module_ = getattr(container, name)
+        settings = providers.Callable(_on_fake, module_.settings)
         transport = providers.Factory(fake.transport)  # one per client, like a connection pool
-        wiring[f"{name}__client"] = providers.Resource(braze_client, settings=settings, transport=transport)
+        wiring[f"{name}__client"] = providers.Resource(
+            braze_client, settings=settings, transport=transport, ledger=module_.ledger
+        )
         wiring[f"{name}__async_client"] = providers.Resource(
-            async_braze_client, settings=settings, transport=transport
+            async_braze_client, settings=settings, transport=transport, ledger=module_.ledger
         )
     return Overrides(container, wiring)

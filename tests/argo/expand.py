@@ -4,10 +4,12 @@ No cluster here, so this does Argo's part by hand, for what the rendered manifes
 nothing more: workflow arguments bound to the entrypoint's inputs (defaults otherwise, required
 ones enforced); a DAG whose tasks run in ``depends`` order; ``withSequence`` expanded into items;
 ``{{inputs.parameters.x}}``, ``{{item}}``, ``{{tasks.X.outputs.parameters.y}}`` and ``{{= expr }}``
-substituted; at most ``parallelism`` pods at once; each pod's container command run as a local
+substituted, and ``{{workflow.uid}}`` (one per submission, shared by every pod and retry of it);
+at most ``parallelism`` pods at once; each pod's container command run as a local
 process (the image's entrypoint mapped to this checkout), its env built from ``value`` and
 ``secretKeyRef``, its volumes mapped to host directories (``/tmp`` a fresh one per pod, as an
-``emptyDir``); ``retryStrategy`` limit and expression; output parameters read from
+``emptyDir``, a ``volumeClaimTemplates`` volume one directory per workflow, shared by its pods and
+retries); ``retryStrategy`` limit and expression; output parameters read from
 ``valueFrom.path`` after exit (one trailing newline stripped, ``default`` when missing); the
 outputs of an expanded task aggregated as a JSON array of the succeeded items' values, in item
 order. Anything else in a manifest is an error here, so a render change cannot slip past.
@@ -26,6 +28,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import uuid
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -107,6 +110,15 @@ class Workflow:
         self.spec = spec.get("workflowSpec", spec)
         self.templates = {t["name"]: t for t in self.spec["templates"]}
         self.cluster = cluster
+        self.uid = str(uuid.uuid4())
+        self.claim_templates: dict[str, Path] = {}
+        for claim in self.spec.get("volumeClaimTemplates") or []:
+            claim_spec = claim["spec"]
+            if set(claim_spec) - {"accessModes", "resources", "storageClassName"} or not claim_spec[
+                "resources"
+            ]["requests"].get("storage"):
+                raise ExpandError(f"volumeClaimTemplates {claim}: not rendered")
+            self.claim_templates[claim["metadata"]["name"]] = Path(tempfile.mkdtemp(prefix="claim-"))
 
     # -- parameters ----------------------------------------------------------------------------
 
@@ -222,7 +234,7 @@ class Workflow:
         }
 
     def run_container(self, template: Mapping[str, Any], inputs: Mapping[str, str], item: str | None) -> Any:
-        scope = {f"inputs.parameters.{k}": v for k, v in inputs.items()}
+        scope = {"workflow.uid": self.uid, **{f"inputs.parameters.{k}": v for k, v in inputs.items()}}
         strategy = template.get("retryStrategy")
         limit = int(strategy["limit"]) if strategy else 0
         for attempt in range(limit + 1):
@@ -244,6 +256,9 @@ class Workflow:
         volumes = {v["name"]: v for v in template.get("volumes") or []}
         mounts = {}
         for mount in template["container"].get("volumeMounts") or []:
+            if mount["name"] in self.claim_templates and mount["name"] not in volumes:
+                mounts[mount["mountPath"]] = self.claim_templates[mount["name"]]
+                continue
             volume = volumes[mount["name"]]
             if "emptyDir" in volume:
                 mounts[mount["mountPath"]] = tmp
@@ -276,7 +291,11 @@ class Workflow:
                 env[var["name"]] = str(var["value"])
             else:
                 ref = var["valueFrom"]["secretKeyRef"]
-                env[var["name"]] = self.cluster.secrets[(ref["name"], ref["key"])]
+                found = self.cluster.secrets.get((ref["name"], ref["key"]))
+                if found is not None:
+                    env[var["name"]] = found
+                elif not ref.get("optional"):  # the kubelet would not start the container
+                    raise ExpandError(f"Secret {ref['name']} has no key {ref['key']} (not optional)")
         return env
 
     def start_pod(
@@ -297,7 +316,8 @@ class Workflow:
                 for k, v in os.environ.items()
                 if not k.startswith(("JOBFRAME_", "BRAZE__", "HTTP__", "ARGO_"))
             }
-            process_env.update({"PYTHONPATH": str(REPO), **self.cluster.env, **env})
+            local_env = {k: self.local_path(v, mounts) for k, v in env.items()}  # paths into volumes
+            process_env.update({"PYTHONPATH": str(REPO), **self.cluster.env, **local_env})
             proc = subprocess.run(
                 local + [self.local_path(a, mounts) for a in args],
                 cwd=REPO,
@@ -333,8 +353,11 @@ def step_of(
     if "container" not in entry:
         raise ExpandError("the entrypoint is not a container template")
     scope = {
-        f"inputs.parameters.{k}": v
-        for k, v in workflow.bind_inputs(entry, workflow.workflow_parameters()).items()
+        "workflow.uid": workflow.uid,
+        **{
+            f"inputs.parameters.{k}": v
+            for k, v in workflow.bind_inputs(entry, workflow.workflow_parameters()).items()
+        },
     }
     container = entry["container"]
     return {

@@ -14,8 +14,10 @@ import yaml
 
 from jobframe.app import load_app
 from jobframe.argo.cli import main
+from jobframe.argo.files import render_job
 from jobframe.argo.lint import lint_documents
 from jobframe.argo.manifests import Document
+from jobframe.argo.plan import RenderOptions
 from tests.argo.conftest import run_argo
 from tests.conftest import REPO
 
@@ -227,7 +229,23 @@ FAULTS: list[tuple[str, Callable[[Doc], None], str, str]] = [
         ARGS,
         "not shardable",
     ),
-    ("a job declared never to be retried", _send_push, f"{T}.retryStrategy", "declares no retries"),
+    ("a resumable job retried without a run key", _send_push, ARGS, "no --run-key"),
+    (
+        "one run key for every workflow run",
+        lambda d: (_send_push(d), _args(d).extend(["--run-key", "nightly"])),
+        ARGS,
+        "same for every run of this template",
+    ),
+    (
+        "a SQLite ledger on the pod's own disk",
+        lambda d: (
+            _send_push(d),
+            _args(d).extend(["--run-key", "{{workflow.uid}}"]),
+            _set("container.env", [{"name": "LEDGER__PATH", "value": "/tmp/ledger.sqlite3"}])(d),
+        ),
+        f"{T}.container.env",
+        "not on a persistent volume",
+    ),
     (
         "a required parameter missing",
         lambda d: (_send_push(d), _set("retryStrategy", None)(d), _drop_pair("--param")(d)),
@@ -350,3 +368,54 @@ def test_a_field_of_the_wrong_shape_is_a_finding_not_a_traceback(
     code, out, _ = _lint(tmp_path, documents, capsys)
     assert code == 1
     assert f"{T}: cannot check this step" in out or "schema:" in out, out
+
+
+def test_a_job_declared_never_to_be_retried_must_not_be(capsys: Any) -> None:
+    documents = _base()
+    _args(documents[0])[:] = ["--job-name", "Never", "--timeout", "1200", "--output", "/tmp/out.json"]
+    app = load_app("tests.argo.apps.argoapp:ArgoApp")
+    findings = lint_documents(app, [Document(Path("x.yaml"), 0, documents[0])])
+    assert [(f.path, "declares no retries" in f.message) for f in findings] == [
+        (f"{T}.retryStrategy", True)
+    ], findings
+
+
+def _fanout_shard(documents: list[Doc]) -> Doc:
+    fanout = next(d for d in documents if d["metadata"]["name"].endswith("-fanout"))
+    return next(t for t in fanout["spec"]["templates"] if t["name"] == "shard")
+
+
+def test_shards_sharing_one_run_key_are_found() -> None:
+    documents = list(yaml.safe_load_all((REPO / "deploy" / "send-push-from-file.yaml").read_text()))
+    args = _fanout_shard(documents)["container"]["args"]
+    assert args[args.index("--run-key") + 1] == "{{workflow.uid}}-{{inputs.parameters.shard}}"
+    args[args.index("--run-key") + 1] = "{{workflow.uid}}"
+    app = load_app("jobs:MainContainer")
+    findings = lint_documents(app, [Document(Path("x.yaml"), i, d) for i, d in enumerate(documents)])
+    assert ["every shard runs with --run-key" in f.message for f in findings] == [True], findings
+    assert "{{workflow.uid}}-{{inputs.parameters.shard}}" in findings[0].fix
+
+
+@pytest.mark.parametrize("volume", ["1Gi", None])
+def test_a_rendered_resumable_job_resumes_from_a_volume_that_outlives_its_pods(volume: str | None) -> None:
+    app = load_app("jobs:MainContainer")
+    text = render_job(app, "SendPushFromFile", RenderOptions(ledger_volume=volume))
+    documents = list(yaml.safe_load_all(text))
+    for document in documents:
+        claims = document["spec"].get("volumeClaimTemplates")
+        if volume is None:
+            assert claims is None and "volumeClaimGC" not in document["spec"]
+        else:
+            assert [c["spec"]["resources"]["requests"]["storage"] for c in claims] == ["1Gi"]
+            # a failed workflow keeps it: `argo retry` must find what the failed attempts recorded
+            assert document["spec"]["volumeClaimGC"] == {"strategy": "OnWorkflowSuccess"}
+    single = documents[0]["spec"]["templates"][0]["container"]
+    assert single["args"][single["args"].index("--run-key") + 1] == "{{workflow.uid}}"
+    env = {e["name"]: e.get("value") for e in single.get("env") or []}
+    mounts = {v["name"]: v["mountPath"] for v in single["volumeMounts"]}
+    if volume is None:
+        assert "LEDGER__PATH" not in env and "jobframe-ledger" not in mounts
+    else:
+        assert env["LEDGER__PATH"].startswith(mounts["jobframe-ledger"] + "/")
+    findings = lint_documents(app, [Document(Path("x.yaml"), i, d) for i, d in enumerate(documents)])
+    assert findings == []

@@ -12,13 +12,15 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
-from pydantic import BaseModel
+from dependency_injector import containers, providers
+from pydantic import BaseModel, SecretStr
 
+import jobframe
 from jobframe.app import App, load_app
 from jobframe.app.deployment import Deployment
 from jobframe.argo.cli import main
 from jobframe.argo.files import RenderError, check_directory, render_app
-from jobframe.argo.plan import RenderOptions
+from jobframe.argo.plan import RenderOptions, secret_settings
 from jobframe.argo.retries import retried_codes
 from jobframe.deadline import Budget
 from tests.argo.conftest import run_argo
@@ -214,11 +216,31 @@ def test_scheduled_jobs_are_cron_workflows(test_app: App, default_app: App) -> N
 def test_secrets_come_from_the_kubernetes_secret(test_app: App) -> None:
     entry = _template(_by_job(test_app)["Plain"][0], "plain")
     env = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in entry["container"]["env"]}
-    assert env == {
-        "API_KEY": {"name": "jobframe", "key": "api_key"},
-        "VAULT__TOKEN": {"name": "jobframe", "key": "vault__token"},
+    assert env == {  # both settings have defaults: optional keys
+        "API_KEY": {"name": "jobframe", "key": "api_key", "optional": True},
+        "VAULT__TOKEN": {"name": "jobframe", "key": "vault__token", "optional": True},
     }
     assert not [m for m in entry["container"]["volumeMounts"] if m["name"] == "secrets"]
+
+
+def test_a_required_secret_setting_is_a_required_secret_key() -> None:
+    class Nested(BaseModel):
+        password: SecretStr
+        token: SecretStr | None = None
+
+    class RequiredSettings(jobframe.Settings):
+        key: SecretStr
+        db: Nested
+
+    class Main(containers.DeclarativeContainer):
+        settings = providers.Dependency(instance_of=RequiredSettings)
+
+    refs = secret_settings(App.from_container(Main))
+    assert [(r.env, r.key, r.optional) for r in refs] == [
+        ("KEY", "key", False),
+        ("DB__PASSWORD", "db__password", False),
+        ("DB__TOKEN", "db__token", True),
+    ]
 
 
 def test_secrets_as_a_mounted_secrets_directory(test_app: App) -> None:
@@ -233,16 +255,21 @@ def test_secrets_as_a_mounted_secrets_directory(test_app: App) -> None:
     assert "env" not in entry["container"]
 
 
-def test_the_default_app_reads_the_braze_key_from_the_secret(default_app: App) -> None:
+def test_the_default_app_reads_its_secret_settings_from_the_secret(default_app: App) -> None:
+    # every SecretStr setting (the Braze key, the ledger's PostgreSQL DSN), each optional since the
+    # settings have defaults: a Secret without a key starts the pod, and jobframe says what is missing
+    wanted = [
+        {
+            "name": f"{key.upper()}",
+            "valueFrom": {"secretKeyRef": {"name": "jobframe", "key": key, "optional": True}},
+        }
+        for key in ("braze__api_key", "ledger__dsn")
+    ]
     for documents in _by_job(default_app).values():
         for document in documents:
             for template in _spec(document)["templates"]:
                 if template.get("container", {}).get("command") == ["/opt/venv/bin/jobframe"]:
-                    (env,) = template["container"]["env"]
-                    assert env == {
-                        "name": "BRAZE__API_KEY",
-                        "valueFrom": {"secretKeyRef": {"name": "jobframe", "key": "braze__api_key"}},
-                    }
+                    assert [e for e in template["container"]["env"] if "valueFrom" in e] == wanted
 
 
 def test_the_fan_out_template(test_app: App) -> None:

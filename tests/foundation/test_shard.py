@@ -166,3 +166,21 @@ def test_locate_reads_exactly_up_to_the_last_position_wanted() -> None:
     first_two = [i for i, k in enumerate(KEYS) if shard_of(k, 2) == 1][:2]
     assert shard.locate(_reader(read), [1]) == {1: first_two[1]}
     assert len(read) == first_two[1] + 1
+
+
+def test_a_selection_carries_its_inputs_fingerprint_and_its_shard() -> None:
+    class File(list[str]):
+        def fingerprint(self) -> str:
+            return "sha-of-file"
+
+    class Mute(list[str]):
+        def fingerprint(self) -> None:
+            return None
+
+    rows = File(["a", "b"])
+    assert Shard().select(rows).fingerprint() == "sha-of-file"  # the whole input: unchanged
+    parts = {Shard(i, 3).select(rows).fingerprint() for i in range(3)}
+    assert len(parts) == 3 and all(p is not None and p.startswith("sha-of-file") for p in parts)
+    assert Shard(1, 3).select(rows).fingerprint() == "sha-of-file shard 1/3"
+    assert Shard(1, 3).select(["a"]).fingerprint() is None  # a plain list cannot say what it is
+    assert Shard(1, 3).select(Mute(["a"])).fingerprint() is None

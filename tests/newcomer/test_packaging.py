@@ -17,7 +17,10 @@ def pins() -> dict[str, tuple[Version, list[str]]]:
     text = (REPO / "requirements.lock").read_text()
     found = {}
     for match in re.finditer(
-        r"^([A-Za-z0-9_.-]+)==(\S+)((?:\s*\\\n\s+--hash=sha256:[0-9a-f]{64})*)", text, re.M
+        # name==version, an optional environment marker (`; implementation_name != 'pypy'`), hashes
+        r"^([A-Za-z0-9_.-]+)==([^\s;]+)(?:\s*;[^\\\n]*)?((?:\s*\\\n\s+--hash=sha256:[0-9a-f]{64})*)",
+        text,
+        re.M,
     ):
         name, version, hashes = match.groups()
         found[canonicalize_name(name)] = (Version(version), re.findall(r"[0-9a-f]{64}", hashes))
@@ -27,7 +30,8 @@ def pins() -> dict[str, tuple[Version, list[str]]]:
 def test_every_dependency_is_pinned_within_its_range_with_hashes() -> None:
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     locked = pins()
-    for line in project["dependencies"]:
+    # the image installs jobframe[postgres] (the run ledger's PostgreSQL store) from the lock too
+    for line in [*project["dependencies"], *project["optional-dependencies"]["postgres"]]:
         requirement = Requirement(line)
         name = canonicalize_name(requirement.name)
         assert name in locked, f"{name} is not in requirements.lock: run bash .ci/lock"

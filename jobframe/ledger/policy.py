@@ -1,0 +1,72 @@
+"""What a resumed run does with each batch the ledger knows: pure decisions, mutation-tested.
+
+A batch the last attempt recorded as *delivered* is skipped. One it recorded as *started* but
+never confirmed is **ambiguous**: Braze may or may not have applied it. Repeating an idempotent
+request is harmless — an attribute update sets the same values again, an export reads again — so
+those are re-sent. Repeating a send, a campaign or Canvas trigger, or a ``/users/track`` batch that
+logs events or purchases would reach a user twice, so those are not re-sent unless the run asks
+for it explicitly: at most once, and listed so nobody has to guess.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+
+__all__ = ["BatchState", "Decision", "decide", "is_idempotent", "records_start"]
+
+
+class BatchState(enum.Enum):
+    STARTED = "started"
+    """Recorded before its request was sent; no answer recorded since."""
+    DELIVERED = "delivered"
+    """Answered 2xx: applied."""
+    FAILED = "failed"
+    """Answered with an error that means nothing was applied (400, 401, 429, connection refused)."""
+
+
+class Decision(enum.Enum):
+    SEND = "send"
+    """Never sent, or known not applied: send it."""
+    SKIP_DELIVERED = "skip_delivered"
+    """Applied by an earlier attempt."""
+    SKIP_AMBIGUOUS = "skip_ambiguous"
+    """Maybe applied; repeating could reach a user twice: not sent, reported."""
+    RESEND_AMBIGUOUS = "resend_ambiguous"
+    """Maybe applied, and repeating is harmless (or explicitly allowed): sent again."""
+
+
+_READS = frozenset({"/users/export/ids"})
+_TRACK = "/users/track"
+_SIDE_EFFECTS = frozenset({"events", "purchases"})
+
+
+def is_idempotent(endpoint: str, arrays: Iterable[str]) -> bool:
+    """Whether repeating this request cannot change what users see: a read, or a
+    ``/users/track`` batch that only sets attributes."""
+    if endpoint in _READS:
+        return True
+    return endpoint == _TRACK and not (_SIDE_EFFECTS & set(arrays))
+
+
+def records_start(endpoint: str, arrays: Iterable[str]) -> bool:
+    """Whether a batch must be recorded as *started* before its request is sent.
+
+    A batch that may not be repeated must: killed right after sending, it would otherwise leave no
+    trace, and a resume would send it again. An idempotent one need not — a resume that finds no
+    record sends it again, which is harmless — so it costs one record (*delivered*) and no wait.
+    """
+    return not is_idempotent(endpoint, arrays)
+
+
+def decide(
+    state: BatchState | None, endpoint: str, arrays: Iterable[str], *, resend_ambiguous: bool
+) -> Decision:
+    """What to do with a batch of ``endpoint`` holding ``arrays``, given its recorded ``state``."""
+    if state is BatchState.DELIVERED:
+        return Decision.SKIP_DELIVERED
+    if state is BatchState.STARTED:
+        if resend_ambiguous or is_idempotent(endpoint, arrays):
+            return Decision.RESEND_AMBIGUOUS
+        return Decision.SKIP_AMBIGUOUS
+    return Decision.SEND

@@ -1,0 +1,325 @@
+"""The ledger's tables, and one store that keeps them in SQLite or PostgreSQL.
+
+Both databases speak the same SQL here; a :class:`Dialect` holds the few differences (how to
+connect, placeholders, how a migration is serialised between processes). jobframe creates and
+migrates its tables itself (``jobframe_ledger_*``, version in ``jobframe_ledger_schema``). Rows are
+keyed by run key, so shards — each with its own key — never touch each other's rows.
+
+A store is used by one thread at a time (the ledger's writer, :mod:`jobframe.ledger.writer`).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from jobframe.errors import ConfigurationError
+from jobframe.ledger.policy import BatchState
+from jobframe.ledger.settings import LedgerSettings
+
+__all__ = ["MIGRATIONS", "RunRow", "Store", "open_store"]
+
+MIGRATIONS: list[list[str]] = [
+    [  # version 1
+        """CREATE TABLE IF NOT EXISTS jobframe_ledger_runs (
+            run_key TEXT PRIMARY KEY, job TEXT NOT NULL, fingerprint TEXT NOT NULL,
+            status TEXT NOT NULL, attempts INTEGER NOT NULL,
+            created_at TEXT NOT NULL, updated_at TEXT NOT NULL)""",
+        """CREATE TABLE IF NOT EXISTS jobframe_ledger_streams (
+            run_key TEXT NOT NULL, stream INTEGER NOT NULL, endpoint TEXT NOT NULL,
+            fingerprint TEXT, PRIMARY KEY (run_key, stream))""",
+        """CREATE TABLE IF NOT EXISTS jobframe_ledger_batches (
+            run_key TEXT NOT NULL, stream INTEGER NOT NULL, batch INTEGER NOT NULL,
+            state TEXT NOT NULL, items TEXT NOT NULL, size INTEGER NOT NULL, digest TEXT NOT NULL,
+            updated_at TEXT NOT NULL, PRIMARY KEY (run_key, stream, batch))""",
+    ],
+]
+"""Each version's statements, applied in order; the schema table says how far a database is."""
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+class Connection(Protocol):
+    def execute(self, sql: str, params: Any = ..., /) -> Any: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Dialect:
+    name: str
+    connect: Callable[[], Connection]
+    placeholder: str
+    begin: str
+    serialise_migration: str | None
+
+    def sql(self, text: str) -> str:
+        return text if self.placeholder == "?" else text.replace("?", self.placeholder)
+
+
+@dataclass(frozen=True)
+class RunRow:
+    key: str
+    job: str
+    fingerprint: str
+    status: str
+    attempts: int
+
+
+class Store:
+    """The ledger's rows in one database; every method runs in the caller's transaction."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
+        self._conn = dialect.connect()
+
+    @property
+    def name(self) -> str:
+        return self.dialect.name
+
+    def _run(self, sql: str, *params: Any) -> Any:
+        return self._conn.execute(self.dialect.sql(sql), params)
+
+    def transaction(self, work: Callable[[Store], Any]) -> Any:
+        """Run ``work`` in one transaction; committed when it returns, rolled back if it raises."""
+        self._conn.execute(self.dialect.begin)
+        try:
+            result = work(self)
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+        return result
+
+    def close(self) -> None:
+        self._conn.close()
+
+    # -- schema ----------------------------------------------------------------------------------
+
+    def migrate(self) -> int:
+        """Create or bring the tables up to date (serialised between processes); returns the version."""
+
+        def work(store: Store) -> int:
+            if store.dialect.serialise_migration:
+                store._conn.execute(store.dialect.serialise_migration)
+            store._run("CREATE TABLE IF NOT EXISTS jobframe_ledger_schema (version INTEGER NOT NULL)")
+            row = store._run("SELECT MAX(version) FROM jobframe_ledger_schema").fetchone()
+            version = int(row[0]) if row and row[0] is not None else 0
+            for number, statements in enumerate(MIGRATIONS[version:], start=version + 1):
+                for statement in statements:
+                    store._run(statement)
+                store._run("INSERT INTO jobframe_ledger_schema (version) VALUES (?)", number)
+            return len(MIGRATIONS)
+
+        return int(self.transaction(work))
+
+    # -- runs ------------------------------------------------------------------------------------
+
+    def run(self, key: str) -> RunRow | None:
+        row = self._run(
+            "SELECT run_key, job, fingerprint, status, attempts FROM jobframe_ledger_runs WHERE run_key = ?",
+            key,
+        ).fetchone()
+        return None if row is None else RunRow(row[0], row[1], row[2], row[3], int(row[4]))
+
+    def start_attempt(self, key: str, job: str, fingerprint: str) -> RunRow:
+        """The run's row, created on its first attempt; ``attempts`` counts this one."""
+        now = _now()
+        self._run(
+            "INSERT INTO jobframe_ledger_runs"
+            " (run_key, job, fingerprint, status, attempts, created_at, updated_at)"
+            " VALUES (?, ?, ?, 'open', 0, ?, ?) ON CONFLICT (run_key) DO NOTHING",
+            key, job, fingerprint, now, now,
+        )  # fmt: skip
+        self._run(
+            "UPDATE jobframe_ledger_runs SET attempts = attempts + 1, updated_at = ? WHERE run_key = ?",
+            now,
+            key,
+        )
+        found = self.run(key)
+        assert found is not None
+        return found
+
+    def set_status(self, key: str, status: str) -> None:
+        self._run(
+            "UPDATE jobframe_ledger_runs SET status = ?, updated_at = ? WHERE run_key = ?",
+            status,
+            _now(),
+            key,
+        )
+
+    def forget(self, key: str) -> None:
+        """Delete everything recorded under ``key`` (a fresh run)."""
+        for table in ("jobframe_ledger_batches", "jobframe_ledger_streams", "jobframe_ledger_runs"):
+            self._run(f"DELETE FROM {table} WHERE run_key = ?", key)  # noqa: S608 - table names are ours
+
+    # -- streams and batches ---------------------------------------------------------------------
+
+    def stream(self, key: str, number: int, endpoint: str, fingerprint: str | None) -> tuple[str, str | None]:
+        """The stream's recorded endpoint and fingerprint, recording them on first sight."""
+        self._run(
+            "INSERT INTO jobframe_ledger_streams (run_key, stream, endpoint, fingerprint) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (run_key, stream) DO NOTHING",
+            key, number, endpoint, fingerprint,
+        )  # fmt: skip
+        row = self._run(
+            "SELECT endpoint, fingerprint FROM jobframe_ledger_streams WHERE run_key = ? AND stream = ?",
+            key,
+            number,
+        ).fetchone()
+        return str(row[0]), row[1]
+
+    def batches(self, key: str, number: int) -> Iterator[tuple[int, BatchState, str]]:
+        """Every recorded batch of a stream: index, state, digest."""
+        rows = self._run(
+            "SELECT batch, state, digest FROM jobframe_ledger_batches WHERE run_key = ? AND stream = ?",
+            key,
+            number,
+        ).fetchall()
+        for batch, state, digest in rows:
+            yield int(batch), BatchState(state), str(digest)
+
+    def started(
+        self, key: str, number: int, batch: int, *, items: dict[str, tuple[int, int]], size: int, digest: str
+    ) -> None:
+        """Record a batch as *started*, before its request is sent."""
+        self._run(
+            "INSERT INTO jobframe_ledger_batches"
+            " (run_key, stream, batch, state, items, size, digest, updated_at)"
+            " VALUES (?, ?, ?, 'started', ?, ?, ?, ?) ON CONFLICT (run_key, stream, batch)"
+            " DO UPDATE SET state = 'started', updated_at = excluded.updated_at",
+            key, number, batch, json.dumps(items), size, digest, _now(),
+        )  # fmt: skip
+
+    def delivered(
+        self, key: str, number: int, rows: list[tuple[int, dict[str, tuple[int, int]], int, str]]
+    ) -> None:
+        """Record many delivered batches (index, slices, size, digest) in one statement."""
+        if not rows:
+            return
+        now = _now()
+        values = ", ".join(["(?, ?, ?, 'delivered', ?, ?, ?, ?)"] * len(rows))
+        params = [
+            p
+            for batch, items, size, digest in rows
+            for p in (key, number, batch, json.dumps(items), size, digest, now)
+        ]
+        columns = "(run_key, stream, batch, state, items, size, digest, updated_at)"
+        upsert = (
+            "ON CONFLICT (run_key, stream, batch)"
+            " DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at"
+        )
+        sql = f"INSERT INTO jobframe_ledger_batches {columns} VALUES {values} {upsert}"  # noqa: S608 - placeholders only
+        self._run(sql, *params)
+
+    def settled(self, key: str, number: int, batch: int, state: BatchState) -> None:
+        self._run(
+            "UPDATE jobframe_ledger_batches SET state = ?, updated_at = ?"
+            " WHERE run_key = ? AND stream = ? AND batch = ? AND state <> 'delivered'",
+            state.value, _now(), key, number, batch,
+        )  # fmt: skip
+
+    def runs(self) -> list[tuple[RunRow, str]]:
+        """Every run, newest first, with when it last changed."""
+        rows = self._run(
+            "SELECT run_key, job, fingerprint, status, attempts, updated_at FROM jobframe_ledger_runs"
+            " ORDER BY updated_at DESC, run_key"
+        ).fetchall()
+        return [(RunRow(r[0], r[1], r[2], r[3], int(r[4])), str(r[5])) for r in rows]
+
+    def unconfirmed(self, key: str) -> list[tuple[int, int, str, int]]:
+        """Batches recorded *started* and never answered: stream, batch, input slices (JSON), size."""
+        rows = self._run(
+            "SELECT stream, batch, items, size FROM jobframe_ledger_batches"
+            " WHERE run_key = ? AND state = 'started' ORDER BY stream, batch",
+            key,
+        ).fetchall()
+        return [(int(r[0]), int(r[1]), str(r[2]), int(r[3])) for r in rows]
+
+    def counts(self, key: str) -> dict[str, int]:
+        """Batches by state, for a run (what ``ledger show`` prints)."""
+        rows = self._run(
+            "SELECT state, COUNT(*) FROM jobframe_ledger_batches WHERE run_key = ? GROUP BY state", key
+        ).fetchall()
+        return {str(state): int(count) for state, count in rows}
+
+
+def _sqlite(settings: LedgerSettings) -> Dialect:
+    path = Path(settings.path)
+
+    def connect() -> sqlite3.Connection:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, isolation_level=None, timeout=settings.timeout, check_same_thread=False)
+        _wal(conn, settings.timeout)  # readers never block the writer; shards can share a file
+        synchronous = "FULL" if settings.durable_against == "power_loss" else "NORMAL"
+        conn.execute(f"PRAGMA synchronous={synchronous}")
+        conn.execute(f"PRAGMA busy_timeout={int(settings.timeout * 1000)}")
+        return conn
+
+    return Dialect("sqlite", connect, "?", "BEGIN IMMEDIATE", None)
+
+
+def _wal(conn: sqlite3.Connection, timeout: float) -> None:
+    """Switch to WAL. Several processes opening a new file at once can find it locked, and SQLite
+    does not wait on its busy handler for this pragma: retry, briefly, within ``timeout``."""
+    deadline = time.monotonic() + timeout
+    pause = 0.005
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)  # another opener holds the file for a moment: there is nothing to wait on
+        pause = min(pause * 2, 0.1)
+
+
+def _postgres(settings: LedgerSettings) -> Dialect:
+    try:
+        import psycopg  # noqa: PLC0415 - optional: jobframe[postgres]
+    except ImportError:
+        raise ConfigurationError(
+            "ledger store 'postgres' needs psycopg 3: pip install 'jobframe[postgres]'"
+        ) from None
+    assert settings.dsn is not None
+
+    def connect() -> Connection:
+        conn = psycopg.connect(
+            settings.dsn.get_secret_value() if settings.dsn else "",
+            autocommit=True,  # transactions are explicit (BEGIN/COMMIT), as with SQLite
+            connect_timeout=max(int(settings.timeout), 1),
+            options=f"-c statement_timeout={int(settings.timeout * 1000)}",
+        )
+        return conn
+
+    # one migration at a time across every process that shares the database
+    return Dialect("postgres", connect, "%s", "BEGIN", "SELECT pg_advisory_xact_lock(7061726279)")
+
+
+def open_store(settings: LedgerSettings) -> Store:
+    """Connect and migrate; a store that cannot be reached is a configuration error (78)."""
+    dialect = _postgres(settings) if settings.store == "postgres" else _sqlite(settings)
+    try:
+        store = Store(dialect)
+        store.migrate()
+    except ConfigurationError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - sqlite3/psycopg errors: one line, never the DSN
+        where = str(settings.path) if settings.store == "sqlite" else "the PostgreSQL server"
+        raise ConfigurationError(
+            f"ledger: cannot open {where}: {type(exc).__name__}: {_first_line(exc)}"
+        ) from None
+    return store
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [""])[0]

@@ -1,0 +1,84 @@
+"""One thread owns the store's connection and commits what is asked of it in groups.
+
+Recording a batch as *started* must be durable before its request is sent, and a bulk call has
+many batches in flight: one transaction per record would cost a commit (an fsync, a round trip)
+per batch. The writer takes everything queued since its last commit into one transaction — group
+commit — so the cost per batch shrinks as the load grows. Callers get a future: the sync client
+waits on it, the async client awaits it, neither blocks the other's work.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any, TypeVar
+
+from jobframe.ledger.store import Store
+
+__all__ = ["Writer"]
+
+T = TypeVar("T")
+
+MAX_GROUP = 512
+"""At most this many operations in one transaction."""
+
+_STOP = object()
+
+
+class Writer:
+    """Runs operations on ``store`` in its own thread, grouped into transactions."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread = threading.Thread(
+            target=contextvars.copy_context().run, args=(self._loop,), name="jobframe-ledger", daemon=True
+        )
+        self._closed = False
+        self._thread.start()
+
+    def submit(self, work: Callable[[Store], T]) -> Future[T]:
+        """Run ``work`` in a transaction soon; the future completes once that transaction committed."""
+        future: Future[T] = Future()
+        if self._closed:
+            future.set_exception(RuntimeError("the ledger is closed"))
+            return future
+        self._queue.put((work, future))
+        return future
+
+    def close(self, timeout: float) -> None:
+        """Commit what is queued, then close the connection (waits at most ``timeout`` seconds)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(_STOP)
+        self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        stopping = False
+        while not stopping:
+            group = [self._queue.get()]
+            while len(group) < MAX_GROUP:
+                try:
+                    group.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            stopping = any(item is _STOP for item in group)
+            self._commit([item for item in group if item is not _STOP])
+        self.store.close()
+
+    def _commit(self, group: list[tuple[Callable[[Store], Any], Future[Any]]]) -> None:
+        if not group:
+            return
+        results: list[Any] = []
+        try:
+            self.store.transaction(lambda store: results.extend(work(store) for work, _ in group))
+        except BaseException as exc:  # noqa: BLE001 - every waiting caller hears of it
+            for _, future in group:
+                future.set_exception(exc)
+            return
+        for (_, future), result in zip(group, results, strict=True):
+            future.set_result(result)

@@ -1,0 +1,78 @@
+"""A real PostgreSQL server for the ledger's tests: Debian's ``postgresql``, started in a temp dir.
+
+No mock: the PostgreSQL store is tested against the server it will meet. The server listens on a
+Unix socket only (no TCP port to collide with), in a data directory of its own, and is stopped at
+the end of the session. ``initdb`` refuses to run as root, so as root the server runs as the
+``postgres`` user that Debian's package creates. ``.ci/run`` installs the package; without it the
+tests that need a server are skipped — unless ``JOBFRAME_REQUIRE_POSTGRES=1`` (CI), which makes a
+missing server a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+__all__ = ["find_bindir", "postgres_server"]
+
+
+def find_bindir() -> Path | None:
+    """The directory holding ``initdb`` and ``pg_ctl`` (on PATH, or Debian's versioned one)."""
+    found = shutil.which("initdb")
+    if found:
+        return Path(found).resolve().parent
+    for candidate in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
+        if (candidate / "initdb").exists():
+            return candidate
+    return None
+
+
+def _as_server_user() -> tuple[list[str], int | None, int | None]:
+    if os.geteuid() != 0:
+        return [], None, None
+    user = pwd.getpwnam("postgres")
+    return ["runuser", "-u", "postgres", "--"], user.pw_uid, user.pw_gid
+
+
+@contextmanager
+def postgres_server(*, fsync: bool = False) -> Iterator[str]:
+    """Start a throwaway server; yields a DSN (Unix socket) for the ``postgres`` database.
+
+    ``fsync=off`` by default (tests: speed); the benchmark turns it on to measure what a real
+    server's commits cost."""
+    bindir = find_bindir()
+    if bindir is None:
+        raise FileNotFoundError("PostgreSQL is not installed (Debian: apt-get install postgresql)")
+    prefix, uid, gid = _as_server_user()
+    root = Path(tempfile.mkdtemp(prefix="jobframe-pg-"))
+    data, sockets = root / "data", root / "sockets"
+    sockets.mkdir()
+    if uid is not None and gid is not None:
+        for path in (root, sockets):
+            os.chown(path, uid, gid)
+
+    def run(*args: str) -> None:
+        subprocess.run(
+            [*prefix, *args], check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=root
+        )
+
+    try:
+        run(str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust")
+        durability = "on" if fsync else "off"
+        options = f"-k {sockets} -c listen_addresses='' -c fsync={durability} -c max_connections=50"
+        run(str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log"), "-w", "start")
+        yield f"postgresql:///postgres?host={sockets}&user=postgres"
+    finally:
+        subprocess.run(
+            [*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
+            check=False,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        shutil.rmtree(root, ignore_errors=True)

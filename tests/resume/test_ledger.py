@@ -1,0 +1,380 @@
+"""The ledger itself, in both stores: what a resumed attempt is told about each batch.
+
+The decisions are pinned exactly (mutation-tested); the stores are the real ones — SQLite in a
+temp dir and a real PostgreSQL server (``pg.py``) — never a mock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jobframe.errors import ConfigurationError
+from jobframe.ledger import DISABLED, BatchState, Decision, LedgerSettings, RunLedger
+from jobframe.ledger.fingerprint import (
+    batch_digest,
+    digest,
+    file_fingerprint,
+    fingerprint_of_inputs,
+    run_fingerprint,
+)
+from jobframe.ledger.policy import decide, is_idempotent, records_start
+from jobframe.ledger.store import MIGRATIONS, open_store
+from jobframe.progress import Counted
+
+SEND, TRACK, EXPORT, TRIGGER = (
+    "/messages/send",
+    "/users/track",
+    "/users/export/ids",
+    "/campaigns/trigger/send",
+)
+
+# -- the policy ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "arrays", "idempotent"),
+    [
+        (TRACK, ["attributes"], True),
+        (TRACK, [], True),
+        (TRACK, ["attributes", "events"], False),
+        (TRACK, ["purchases"], False),
+        (TRACK, ["events"], False),
+        (EXPORT, ["external_ids"], True),
+        (SEND, ["external_user_ids"], False),
+        (TRIGGER, ["recipients"], False),
+        ("/canvas/trigger/send", ["recipients"], False),
+    ],
+)
+def test_only_reads_and_attribute_updates_are_idempotent(
+    endpoint: str, arrays: list[str], idempotent: bool
+) -> None:
+    assert is_idempotent(endpoint, arrays) is idempotent
+    # what may not be repeated is recorded before its request; what may, only once delivered
+    assert records_start(endpoint, arrays) is not idempotent
+
+
+@pytest.mark.parametrize("endpoint", [SEND, TRACK, EXPORT])
+@pytest.mark.parametrize("resend", [False, True])
+def test_delivered_is_skipped_and_unknown_or_failed_is_sent(endpoint: str, resend: bool) -> None:
+    assert decide(BatchState.DELIVERED, endpoint, ["x"], resend_ambiguous=resend) is Decision.SKIP_DELIVERED
+    assert decide(None, endpoint, ["x"], resend_ambiguous=resend) is Decision.SEND
+    assert decide(BatchState.FAILED, endpoint, ["x"], resend_ambiguous=resend) is Decision.SEND
+
+
+def test_an_ambiguous_send_is_not_repeated_unless_asked() -> None:
+    assert (
+        decide(BatchState.STARTED, SEND, ["external_user_ids"], resend_ambiguous=False)
+        is Decision.SKIP_AMBIGUOUS
+    )
+    assert (
+        decide(BatchState.STARTED, SEND, ["external_user_ids"], resend_ambiguous=True)
+        is Decision.RESEND_AMBIGUOUS
+    )
+    assert decide(BatchState.STARTED, TRACK, ["events"], resend_ambiguous=False) is Decision.SKIP_AMBIGUOUS
+    assert (
+        decide(BatchState.STARTED, TRACK, ["attributes"], resend_ambiguous=False) is Decision.RESEND_AMBIGUOUS
+    )
+
+
+def test_the_names_the_docs_use() -> None:
+    assert [s.value for s in BatchState] == ["started", "delivered", "failed"]
+    assert [d.value for d in Decision] == ["send", "skip_delivered", "skip_ambiguous", "resend_ambiguous"]
+
+
+# -- fingerprints ----------------------------------------------------------------------------------
+
+
+def test_digests_are_canonical() -> None:
+    assert digest({"a": 1, "b": [2]}) == digest({"b": [2], "a": 1})
+    assert digest({"a": 1}) != digest({"a": 2})
+    assert len(digest(None)) == 64
+    assert run_fingerprint("J", {"x": 1}) == run_fingerprint("J", {"x": 1})
+    assert run_fingerprint("J", {"x": 1}) != run_fingerprint("K", {"x": 1})
+    assert run_fingerprint("J", None) == run_fingerprint("J", {})
+    # two shards given one key must not take each other's batches for their own
+    assert run_fingerprint("J", {"x": 1}, "0/4") != run_fingerprint("J", {"x": 1}, "1/4")
+    assert run_fingerprint("J", {"x": 1}, "0/4") != run_fingerprint("J", {"x": 1})
+
+
+def test_a_batch_digest_covers_only_its_arrays() -> None:
+    body = {"messages": {"a": 1}, "external_user_ids": ["u1", "u2"]}
+    assert batch_digest(body, ["external_user_ids"]) == batch_digest(
+        {**body, "messages": {}}, ["external_user_ids"]
+    )
+    assert batch_digest(body, ["external_user_ids"]) != batch_digest(
+        {"external_user_ids": ["u1"]}, ["external_user_ids"]
+    )
+
+
+def test_input_fingerprints(tmp_path: Path) -> None:
+    path = tmp_path / "ids.txt"
+    path.write_text("u1\nu2\n")
+    counted = Counted(lambda: iter(["u1", "u2"]), lambda: 2, fingerprint=lambda: file_fingerprint(path))
+    first = fingerprint_of_inputs(counted, ())
+    assert first is not None and first == fingerprint_of_inputs(counted, [])
+    assert fingerprint_of_inputs(iter(["u1"])) is None  # a generator cannot say what it is
+    assert fingerprint_of_inputs(Counted(lambda: iter([]), lambda: 0)) is None  # nor a Counted without one
+    path.write_text("u1\nu3\n")
+    changed = Counted(lambda: iter([]), lambda: 0, fingerprint=lambda: file_fingerprint(path))
+    assert fingerprint_of_inputs(changed, ()) != first
+
+
+# -- the stores ------------------------------------------------------------------------------------
+
+
+def test_the_schema_is_created_once_and_migrations_are_idempotent(ledger_settings: LedgerSettings) -> None:
+    store = open_store(ledger_settings)
+    try:
+        assert store.migrate() == len(MIGRATIONS)  # a second time: nothing to do
+    finally:
+        store.close()
+    again = open_store(ledger_settings)
+    again.close()
+
+
+def test_concurrent_first_opens_never_corrupt_the_schema(ledger_settings: LedgerSettings) -> None:
+    # shards starting together: each creates/migrates the schema, one after another
+    errors: list[BaseException] = []
+
+    def open_one() -> None:
+        try:
+            open_store(ledger_settings).close()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_one) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+
+
+def _open(settings: LedgerSettings, key: str = "run-1", **kw: object) -> RunLedger:
+    options: dict[str, object] = {"job": "Job", "fingerprint": "f1", **kw}
+    return RunLedger.open(settings, key=key, **options)  # type: ignore[arg-type]
+
+
+def _items(index: int) -> dict[str, tuple[int, int]]:
+    return {"external_user_ids": (index * 2, index * 2 + 2)}
+
+
+def _body(index: int) -> dict[str, object]:
+    return {"external_user_ids": [f"u{index * 2}", f"u{index * 2 + 1}"]}
+
+
+def _record(ledger: RunLedger, outcomes: dict[int, BatchState | None], endpoint: str = SEND) -> None:
+    """Play an attempt: every batch of ``outcomes`` started; settled as given (``None``: never answered)."""
+    journal = ledger.journal(endpoint, "input-1")
+    assert journal is not None
+    for index, outcome in outcomes.items():
+        future = journal.before_send(index, _body(index), _items(index), 2)
+        assert future is not None
+        future.result(5)
+        if outcome is not None:
+            journal.settled(index, outcome)
+
+
+def test_a_resumed_attempt_skips_what_was_delivered_and_withholds_what_is_ambiguous(
+    ledger_settings: LedgerSettings,
+) -> None:
+    first = _open(ledger_settings)
+    assert (first.attempt, first.resumed) == (1, False)
+    _record(first, {0: BatchState.DELIVERED, 1: None, 2: BatchState.FAILED})
+    first.finish(succeeded=False)
+
+    second = _open(ledger_settings)
+    assert (second.attempt, second.resumed) == (2, True)
+    journal = second.journal(SEND, "input-1")
+    assert journal is not None
+    decisions = [journal.decide(i, _body(i), _items(i), 2, [f"u{i * 2}", f"u{i * 2 + 1}"]) for i in range(4)]
+    assert decisions == [Decision.SKIP_DELIVERED, Decision.SKIP_AMBIGUOUS, Decision.SEND, Decision.SEND]
+    summary = second.summary()
+    assert summary is not None
+    assert summary["skipped"] == {"batches": 1, "objects": 2}
+    assert summary["ambiguous"] == [
+        {
+            "stream": 0,
+            "endpoint": SEND,
+            "batch": 1,
+            "items": {"external_user_ids": (2, 4)},
+            "ids": ["u2", "u3"],
+        }
+    ]
+    second.finish(succeeded=True)
+
+
+def test_an_attribute_update_is_recorded_only_once_delivered_and_a_lost_one_is_sent_again(
+    ledger_settings: LedgerSettings,
+) -> None:
+    def batch(i: int) -> tuple[dict[str, Any], dict[str, tuple[int, int]]]:
+        return {"attributes": [{"external_id": f"u{i}"}]}, {"attributes": (i, i + 1)}
+
+    first = _open(ledger_settings)
+    journal = first.journal(TRACK, "input-1")
+    assert journal is not None
+    # no wait before an idempotent request: nothing to make durable first
+    assert [journal.before_send(i, *batch(i), 1) for i in range(3)] == [None, None, None]
+    journal.settled(0, BatchState.DELIVERED)
+    journal.settled(1, BatchState.FAILED)  # batch 2: sent, never answered (the process died)
+    first.finish(succeeded=False)
+    second = _open(ledger_settings)
+    again = second.journal(TRACK, "input-1")
+    assert again is not None
+    decisions = [again.decide(i, *batch(i), 1, []) for i in range(3)]
+    assert decisions == [Decision.SKIP_DELIVERED, Decision.SEND, Decision.SEND]
+    second.finish(succeeded=True)
+
+
+def test_a_track_batch_with_events_is_recorded_before_it_is_sent(ledger_settings: LedgerSettings) -> None:
+    body, items = {"events": [{"external_id": "u0", "name": "e"}]}, {"events": (0, 1)}
+    first = _open(ledger_settings)
+    journal = first.journal(TRACK, "input-1")
+    assert journal is not None
+    started = journal.before_send(0, body, items, 1)
+    assert started is not None
+    started.result(5)  # sent, never answered
+    first.finish(succeeded=False)
+    second = _open(ledger_settings)
+    again = second.journal(TRACK, "input-1")
+    assert again is not None
+    assert again.decide(0, body, items, 1, ["u0"]) is Decision.SKIP_AMBIGUOUS
+    second.finish(succeeded=True)
+
+
+def test_a_run_started_with_other_parameters_is_refused(ledger_settings: LedgerSettings) -> None:
+    _open(ledger_settings).finish(succeeded=False)
+    with pytest.raises(ConfigurationError, match=r"other parameters.*--fresh-run"):
+        _open(ledger_settings, fingerprint="f2")
+    with pytest.raises(ConfigurationError, match="another job"):
+        _open(ledger_settings, job="Other")
+    fresh = _open(ledger_settings, fingerprint="f2", fresh=True)
+    assert fresh.attempt == 1  # forgotten, started over
+    fresh.finish(succeeded=True)
+
+
+def test_a_bulk_call_with_another_input_is_refused(ledger_settings: LedgerSettings) -> None:
+    first = _open(ledger_settings)
+    _record(first, {0: BatchState.DELIVERED})
+    first.finish(succeeded=False)
+    second = _open(ledger_settings)
+    with pytest.raises(ConfigurationError, match=r"bulk call 0 \(/messages/send\) reads another input"):
+        second.journal(SEND, "input-2")
+    second.finish(succeeded=False)
+    third = _open(ledger_settings)
+    with pytest.raises(ConfigurationError, match="bulk call 0 was /messages/send when the run started, now"):
+        third.journal(TRACK, "input-1")  # the first bulk call of the run is now another endpoint
+    third.finish(succeeded=False)
+
+
+def test_a_batch_holding_other_objects_is_refused_even_without_a_fingerprint(
+    ledger_settings: LedgerSettings,
+) -> None:
+    first = _open(ledger_settings)
+    journal = first.journal(SEND, None)
+    assert journal is not None
+    journal.before_send(0, _body(0), _items(0), 2).result(5)  # type: ignore[union-attr]
+    first.finish(succeeded=False)
+    second = _open(ledger_settings)
+    again = second.journal(SEND, None)
+    assert again is not None
+    with pytest.raises(ConfigurationError, match=r"batch 0 .* other objects"):
+        again.decide(0, {"external_user_ids": ["someone", "else"]}, _items(0), 2, [])
+    second.finish(succeeded=False)
+
+
+def test_delivered_is_never_downgraded(ledger_settings: LedgerSettings) -> None:
+    first = _open(ledger_settings)
+    _record(first, {0: BatchState.DELIVERED})
+    journal = first.journal(SEND, "input-2")  # a second bulk call of the same attempt
+    assert journal is not None
+    first.finish(succeeded=True)
+    store = open_store(ledger_settings)
+    try:
+        store.transaction(lambda s: s.settled("run-1", 0, 0, BatchState.FAILED))
+        states = store.transaction(lambda s: list(s.batches("run-1", 0)))
+        assert [(b, state) for b, state, _ in states] == [(0, BatchState.DELIVERED)]
+        assert store.transaction(lambda s: s.run("run-1")).status == "closed"
+    finally:
+        store.close()
+
+
+def test_a_succeeded_run_resumed_finds_everything_delivered(ledger_settings: LedgerSettings) -> None:
+    first = _open(ledger_settings)
+    _record(first, {0: BatchState.DELIVERED, 1: BatchState.DELIVERED})
+    first.finish(succeeded=True)
+    again = _open(ledger_settings)
+    journal = again.journal(SEND, "input-1")
+    assert journal is not None
+    assert [journal.decide(i, _body(i), _items(i), 2, []) for i in (0, 1)] == [Decision.SKIP_DELIVERED] * 2
+    again.finish(succeeded=True)
+
+
+def test_runs_under_other_keys_never_see_each_other(ledger_settings: LedgerSettings) -> None:
+    a, b = _open(ledger_settings, key="shard-0"), _open(ledger_settings, key="shard-1")
+    _record(a, {0: BatchState.DELIVERED})
+    journal = b.journal(SEND, "input-1")
+    assert journal is not None
+    assert journal.decide(0, _body(0), _items(0), 2, []) is Decision.SEND
+    a.finish(succeeded=True)
+    b.finish(succeeded=True)
+
+
+def test_without_a_run_key_nothing_is_recorded() -> None:
+    assert not DISABLED.enabled
+    assert DISABLED.journal(SEND, "x") is None
+    assert DISABLED.summary() is None
+    DISABLED.finish(succeeded=True)  # nothing to close
+
+
+def test_an_unreachable_store_is_a_configuration_error_that_names_no_secret(tmp_path: Path) -> None:
+    secret = "p4ssw0rd-canary"
+    settings = LedgerSettings(store="postgres", dsn=f"postgresql://u:{secret}@127.0.0.1:9/db", timeout=2)
+    with pytest.raises(ConfigurationError) as info:
+        RunLedger.open(settings, key="k", job="J", fingerprint="f")
+    assert "ledger: cannot open" in str(info.value) and secret not in str(info.value)
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    with pytest.raises(ConfigurationError, match="ledger: cannot open"):
+        RunLedger.open(LedgerSettings(path=blocked / "ledger.sqlite3"), key="k", job="J", fingerprint="f")
+
+
+def test_postgres_needs_a_dsn() -> None:
+    with pytest.raises(ValueError, match="needs dsn"):
+        LedgerSettings(store="postgres")
+    assert "p4ss" not in repr(LedgerSettings(store="postgres", dsn="postgresql://u:p4ss@h/db"))
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def test_fingerprints_are_canonical_json_so_a_later_version_reads_an_earlier_ledger() -> None:
+    # the documented format, spelled out: sorted keys, no whitespace, UTF-8, Paths as text
+    assert digest({"b": [1, 2], "a": "é"}) == _sha('{"a":"é","b":[1,2]}')
+    assert digest({"path": Path("/data/x")}) == _sha('{"path":"/data/x"}')
+    assert run_fingerprint("J", {"x": 1}) == _sha('{"job":"J","params":{"x":1}}')
+    assert run_fingerprint("J", None, "0/4") == _sha('{"job":"J","params":{},"shard":"0/4"}')
+
+
+def test_an_input_fingerprint_is_known_only_when_every_input_gives_one(tmp_path: Path) -> None:
+    class Known:
+        def fingerprint(self) -> str:
+            return "abc"
+
+    class Unknown:
+        def fingerprint(self) -> None:
+            return None
+
+    assert fingerprint_of_inputs((), Known()) == _sha('["empty","abc"]')
+    assert fingerprint_of_inputs([], ()) == _sha('["empty","empty"]')
+    assert fingerprint_of_inputs(Known(), ["a", "b"]) is None  # a plain list cannot say what it is
+    assert fingerprint_of_inputs(Known(), Unknown()) is None
+    assert fingerprint_of_inputs(iter(["a"])) is None
+    (tmp_path / "f").write_bytes(b"x" * (3 << 20) + b"tail")  # several chunks
+    assert file_fingerprint(tmp_path / "f") == hashlib.sha256(b"x" * (3 << 20) + b"tail").hexdigest()

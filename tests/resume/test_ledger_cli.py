@@ -1,0 +1,85 @@
+"""``python -m jobframe.ledger``: inspect a killed run, abandon it, forget it — real processes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.lifecycle.jobproc import REPO
+
+from .harness import bulk_job, fake_braze, ledger_env, write_ids
+
+pytestmark = pytest.mark.process
+
+PUSH = {"title": "Hello", "body": "Once"}
+
+
+def ledger_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "jobframe.ledger", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_a_killed_run_is_shown_abandoned_and_forgotten(tmp_path: Path) -> None:
+    ids = write_ids(tmp_path / "ids.txt", 500)
+    ledger = ledger_env("sqlite", tmp_path)
+    path = ledger["LEDGER__PATH"]
+    params = {"path": tmp_path / "ids.txt", **PUSH}
+    with fake_braze() as (fake, server):
+        bulk_job("SendPushFromFile", params, server, ledger, run_key="k", fake=fake, kill_on_request=3)
+        shown = ledger_cli("show", "--path", path, "--run-key", "k", "--json")
+        assert shown.returncode == 0, shown.stderr
+        (run,) = [json.loads(line) for line in shown.stdout.splitlines()]
+        assert (run["job"], run["status"], run["attempts"]) == ("SendPushFromFile", "open", 1)
+        assert run["batches"] == {"delivered": 2, "started": 1}
+        assert run["unconfirmed"] == [
+            {"stream": 0, "batch": 2, "items": {"external_user_ids": [100, 150]}, "size": 50}
+        ]
+        listing = ledger_cli("show", "--path", path)
+        assert listing.returncode == 0 and listing.stdout.startswith("k  SendPushFromFile  open"), listing
+
+        abandoned = ledger_cli("abandon", "--path", path, "--run-key", "k")
+        assert abandoned.returncode == 0, abandoned.stderr
+        refused = bulk_job("SendPushFromFile", params, server, ledger, run_key="k")
+        assert refused.code == 78 and "abandoned" in refused.output, refused.output
+
+        forgotten = ledger_cli("forget", "--path", path, "--run-key", "k")
+        assert forgotten.returncode == 0, forgotten.stderr
+        again = bulk_job("SendPushFromFile", params, server, ledger, run_key="k")
+        sent = fake.ids_sent()
+    assert again.code == 0 and again.resume["attempt"] == 1
+    assert sum(sent.values()) == 150 + len(ids)  # forgetting is starting over: that is what it means
+
+
+@pytest.mark.parametrize(
+    ("args", "phrase"),
+    [
+        (["show", "--run-key", "nope"], "no run 'nope'"),
+        (["abandon"], "abandon needs --run-key"),
+        (["forget", "--run-key", "nope"], "no run 'nope'"),
+    ],
+)
+def test_bad_requests_exit_2_with_one_line(tmp_path: Path, args: list[str], phrase: str) -> None:
+    path = tmp_path / "l.sqlite3"
+    from jobframe.ledger import LedgerSettings  # noqa: PLC0415
+    from jobframe.ledger.store import open_store  # noqa: PLC0415
+
+    open_store(LedgerSettings(path=path)).close()
+    done = ledger_cli(*args, "--path", str(path))
+    assert done.returncode == 2, done
+    assert done.stderr.count("\n") == 1 and phrase in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_missing_ledger_file_is_named(tmp_path: Path) -> None:
+    done = ledger_cli("show", "--path", str(tmp_path / "none.sqlite3"))
+    assert done.returncode == 2 and "no ledger at" in done.stderr, done
