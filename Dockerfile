@@ -25,7 +25,8 @@ ENV PATH=/opt/venv/bin:$PATH
 
 WORKDIR /src
 
-# Dependencies first, from the lock alone, so this layer is reused until the lock changes.
+# Dependencies first, from the lock alone, so this layer is reused until the lock changes. The
+# lock holds the postgres extra too (psycopg), so the run ledger's PostgreSQL store works here.
 COPY requirements.lock ./
 RUN pip install --no-cache-dir --require-hashes --no-deps -r requirements.lock
 
@@ -34,7 +35,7 @@ RUN pip install --no-cache-dir --require-hashes --no-deps -r requirements.lock
 # time: dropping them saves ~26 MB and leaves nothing in the image that installs code.
 COPY pyproject.toml README.md ./
 COPY jobframe/ ./jobframe/
-RUN pip install --no-cache-dir --no-deps ".[postgres]" \
+RUN pip install --no-cache-dir --no-deps . \
  && pip check \
  && python3 -m pip uninstall --yes pip setuptools
 

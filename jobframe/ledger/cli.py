@@ -32,7 +32,10 @@ __all__ = ["main"]
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m jobframe.ledger", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m jobframe.ledger",
+        description="Look into run ledgers, and end a run by hand (docs/resume.md).",
+    )
     parser.add_argument("command", choices=("show", "abandon", "forget"))
     parser.add_argument("--run-key", metavar="KEY", help="the run (required by abandon and forget)")
     parser.add_argument("--path", type=Path, default=LedgerSettings().path, help="SQLite file (%(default)s)")
