@@ -53,6 +53,8 @@ class Flags:
     env: str
     secrets_dir: Path | None
     run_key: str | None = None
+    fresh_run: bool = False
+    resend_ambiguous: bool = False
     extra: tuple[str, ...] = field(default=())
     """Anything jobframe does not know (it would refuse it)."""
 
@@ -79,6 +81,8 @@ def parse_flags(args: Sequence[str]) -> Flags:
         env=namespace.env or "local",  # JOBFRAME_ENV, when the step sets it, is read by the process
         secrets_dir=namespace.secrets_dir,
         run_key=namespace.run_key,
+        fresh_run=namespace.fresh_run,
+        resend_ambiguous=namespace.resend_ambiguous,
         extra=tuple(extra),
     )
 

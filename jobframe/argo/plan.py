@@ -245,6 +245,9 @@ def _resume_extras(app: App, spec: JobSpec, options: RenderOptions, *, sharded: 
                 "(docs/resume.md), or render with --ledger-volume none for a PostgreSQL store"
             )
         env.setdefault(f"{prefix}__PATH", f"{LEDGER_MOUNT}/ledger.sqlite3")
+    elif (prefix := ledger_setting(app)) is not None:
+        # No volume: a SQLite file would die with the pod and a retry would start over
+        env.setdefault(f"{prefix}__STORE", "postgres")
     return StepExtras(
         args=(*deployment.args, "--run-key", key),
         env=env,

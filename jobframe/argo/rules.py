@@ -357,6 +357,15 @@ def _persistent_mounts(step: Step) -> list[str]:
 
 
 def _resume_problems(ctx: _Context) -> Iterator[Problem]:
+    if _is_retried(ctx.step):
+        for flag, what in (
+            (ctx.flags.fresh_run, "--fresh-run: every retry forgets what the failed attempt recorded and"
+             " sends everything again"),
+            (ctx.flags.resend_ambiguous, "--resend-ambiguous: every retry repeats the batches whose"
+             " outcome is unknown, so a user can get a send twice"),
+        ):  # fmt: skip
+            if flag:
+                yield Problem(ctx.step.args_path, f"a retried step passes {what}", "run it by hand, once")
     if not ctx.spec.deployment.resumable:
         return
     key, step = _run_key(ctx), ctx.step

@@ -274,7 +274,9 @@ class Exchange(Generic[T]):
                 return Done(self._call.parse(body if isinstance(body, dict) else {}))
             except ValidationError as exc:
                 detail = f"unexpected success body ({exc.error_count()} validation errors)"
-                return self._fail(BrazeError(detail, endpoint=self._path, attempts=self._attempts))
+                # Braze answered 2xx: it applied the request, whatever the body says
+                error = BrazeError(detail, endpoint=self._path, attempts=self._attempts)
+                return Fail(error, ambiguous=True)
         message, errors = self._message(body, text)
         if status == 429:
             return self._on_429(now, message, errors)

@@ -271,8 +271,8 @@ class Planner:
         calls = batched_calls(
             ep.USERS_EXPORT_IDS, ExportResult.model_validate, base, parts, retry_unsafe=False
         )
-        plan = export_plan(calls, total_of(external_ids or (), user_aliases or ()))
-        return _journaled(plan, base, external_ids or (), user_aliases or (), batch=self._batch.export_ids)
+        # A read is not journaled: a resumed run must return every user, so it fetches them all again.
+        return export_plan(calls, total_of(external_ids or (), user_aliases or ()))
 
     def create_send_id(self, campaign_id: str, send_id: str | None = None) -> Call[SendIdResult]:
         """Create a send id for a campaign (``/sends/id/create``; 100 per day, never auto-repeated)."""

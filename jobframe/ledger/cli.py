@@ -39,7 +39,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("command", choices=("show", "abandon", "forget"))
     parser.add_argument("--run-key", metavar="KEY", help="the run (required by abandon and forget)")
     parser.add_argument("--path", type=Path, default=LedgerSettings().path, help="SQLite file (%(default)s)")
-    parser.add_argument("--dsn", help="PostgreSQL connection string (default: $LEDGER__DSN)")
+    parser.add_argument(
+        "--dsn", help="PostgreSQL connection string; prefer $LEDGER__DSN (ps shows arguments)"
+    )
     parser.add_argument("--json", action="store_true", help="show: one JSON object per run")
     return parser
 

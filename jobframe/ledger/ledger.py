@@ -169,7 +169,7 @@ class RunLedger:
             return recorded_endpoint, recorded, list(store.batches(key, number))
 
         recorded_endpoint, recorded, batches = self._wait(self.writer.submit(load), "read the ledger")
-        if recorded_endpoint != endpoint or (recorded and fingerprint and recorded != fingerprint):
+        if recorded_endpoint != endpoint or recorded != fingerprint:  # None on one side only: changed
             what = (
                 f"was {recorded_endpoint} when the run started, now {endpoint}"
                 if recorded_endpoint != endpoint
@@ -260,7 +260,13 @@ class Journal:
                 "when the run started: a resume needs the same input in the same order "
                 "(or --fresh-run to start this key over)"
             )
-        decision = decide(state, self.endpoint, items, resend_ambiguous=self.ledger.resend_ambiguous)
+        decision = decide(
+            state,
+            self.endpoint,
+            items,
+            resend_ambiguous=self.ledger.resend_ambiguous,
+            body=body if isinstance(body, Mapping) else None,
+        )
         if decision is Decision.SKIP_DELIVERED:
             self.skipped_batches += 1
             self.skipped_items += size
@@ -291,7 +297,7 @@ class Journal:
             return None
         digest = batch_digest(body, items) if self.verify_batches else ""
         key, number, slices = self.ledger.key, self.number, dict(items)
-        if not records_start(self.endpoint, items):
+        if not records_start(self.endpoint, items, body if isinstance(body, Mapping) else None):
             self._unrecorded[index] = (slices, size, digest)
             return None
         self._started.add(index)

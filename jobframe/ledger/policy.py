@@ -11,9 +11,10 @@ for it explicitly: at most once, and listed so nobody has to guess.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
-__all__ = ["BatchState", "Decision", "decide", "is_idempotent", "records_start"]
+__all__ = ["BatchState", "Decision", "decide", "is_idempotent", "records_start", "updates_relatively"]
 
 
 class BatchState(enum.Enum):
@@ -39,34 +40,51 @@ class Decision(enum.Enum):
 _READS = frozenset({"/users/export/ids"})
 _TRACK = "/users/track"
 _SIDE_EFFECTS = frozenset({"events", "purchases"})
+_RELATIVE = frozenset({"inc", "add", "remove", "$add", "$remove", "$update"})
+"""Attribute values that change what is there instead of setting it (``{"inc": 1}``, ``{"add": [...]}``)."""
 
 
-def is_idempotent(endpoint: str, arrays: Iterable[str]) -> bool:
+def updates_relatively(body: Mapping[str, Any] | None) -> bool:
+    """Whether a ``/users/track`` body's attributes increment or edit a value: applied twice, twice."""
+    for obj in (body or {}).get("attributes") or ():
+        if isinstance(obj, Mapping):
+            for value in obj.values():
+                if isinstance(value, Mapping) and _RELATIVE & value.keys():
+                    return True
+    return False
+
+
+def is_idempotent(endpoint: str, arrays: Iterable[str], body: Mapping[str, Any] | None = None) -> bool:
     """Whether repeating this request cannot change what users see: a read, or a
-    ``/users/track`` batch that only sets attributes."""
+    ``/users/track`` batch that only sets attributes (no increment, no array edit)."""
     if endpoint in _READS:
         return True
-    return endpoint == _TRACK and not (_SIDE_EFFECTS & set(arrays))
+    return endpoint == _TRACK and not (_SIDE_EFFECTS & set(arrays)) and not updates_relatively(body)
 
 
-def records_start(endpoint: str, arrays: Iterable[str]) -> bool:
+def records_start(endpoint: str, arrays: Iterable[str], body: Mapping[str, Any] | None = None) -> bool:
     """Whether a batch must be recorded as *started* before its request is sent.
 
     A batch that may not be repeated must: killed right after sending, it would otherwise leave no
     trace, and a resume would send it again. An idempotent one need not — a resume that finds no
     record sends it again, which is harmless — so it costs one record (*delivered*) and no wait.
     """
-    return not is_idempotent(endpoint, arrays)
+    return not is_idempotent(endpoint, arrays, body)
 
 
 def decide(
-    state: BatchState | None, endpoint: str, arrays: Iterable[str], *, resend_ambiguous: bool
+    state: BatchState | None,
+    endpoint: str,
+    arrays: Iterable[str],
+    *,
+    resend_ambiguous: bool,
+    body: Mapping[str, Any] | None = None,
 ) -> Decision:
     """What to do with a batch of ``endpoint`` holding ``arrays``, given its recorded ``state``."""
     if state is BatchState.DELIVERED:
         return Decision.SKIP_DELIVERED
     if state is BatchState.STARTED:
-        if resend_ambiguous or is_idempotent(endpoint, arrays):
+        if resend_ambiguous or is_idempotent(endpoint, arrays, body):
             return Decision.RESEND_AMBIGUOUS
         return Decision.SKIP_AMBIGUOUS
     return Decision.SEND

@@ -10,6 +10,7 @@ A store is used by one thread at a time (the ledger's writer, :mod:`jobframe.led
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import time
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from jobframe.errors import ConfigurationError
 from jobframe.ledger.policy import BatchState
@@ -96,7 +98,12 @@ class Store:
         except BaseException:
             self._conn.execute("ROLLBACK")
             raise
-        self._conn.execute("COMMIT")
+        try:
+            self._conn.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(Exception):  # a COMMIT that failed must not keep the write lock
+                self._conn.execute("ROLLBACK")
+            raise
         return result
 
     def close(self) -> None:
@@ -314,11 +321,29 @@ def open_store(settings: LedgerSettings) -> Store:
     except ConfigurationError:
         raise
     except Exception as exc:  # noqa: BLE001 - sqlite3/psycopg errors: one line, never the DSN
-        where = str(settings.path) if settings.store == "sqlite" else "the PostgreSQL server"
-        raise ConfigurationError(
-            f"ledger: cannot open {where}: {type(exc).__name__}: {_first_line(exc)}"
-        ) from None
+        if settings.store == "sqlite":
+            where, why = str(settings.path), _first_line(exc)
+        else:
+            where, why = "the PostgreSQL server", _without_dsn(_first_line(exc), settings)
+        raise ConfigurationError(f"ledger: cannot open {where}: {type(exc).__name__}: {why}") from None
     return store
+
+
+def _without_dsn(message: str, settings: LedgerSettings) -> str:
+    """``message`` unless it could carry the password: libpq quotes a malformed connection string
+    back, so then a fixed text. Server answers (refused, no such host, authentication) stay."""
+    hidden = "the connection string was refused (not shown: it may hold a password)"
+    dsn = settings.dsn.get_secret_value() if settings.dsn else ""
+    try:
+        from psycopg.conninfo import conninfo_to_dict  # noqa: PLC0415 - the postgres store only
+
+        password = str(conninfo_to_dict(dsn).get("password") or "")
+    except Exception:  # noqa: BLE001 - malformed: its text may be in the message, in any part
+        return hidden
+    raw = urlsplit(dsn).password if "://" in dsn else None  # as written, %-encoded
+    if any(secret and secret in message for secret in (password, raw)):
+        return hidden
+    return message
 
 
 def _first_line(exc: Exception) -> str:

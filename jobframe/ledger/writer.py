@@ -71,6 +71,10 @@ class Writer:
         self.store.close()
 
     def _commit(self, group: list[tuple[Callable[[Store], Any], Future[Any]]]) -> None:
+        # A caller that stopped waiting (an async wait cancelled or timed out) cancelled its future:
+        # that work is dropped — its batch was not sent — and the others are marked running, so no
+        # later cancel can make setting their result fail and end this thread.
+        group = [(work, future) for work, future in group if future.set_running_or_notify_cancel()]
         if not group:
             return
         results: list[Any] = []

@@ -237,6 +237,18 @@ FAULTS: list[tuple[str, Callable[[Doc], None], str, str]] = [
         "same for every run of this template",
     ),
     (
+        "a retried step that forgets its ledger",
+        lambda d: (_send_push(d), _args(d).extend(["--run-key", "{{workflow.uid}}", "--fresh-run"])),
+        ARGS,
+        "every retry forgets what the failed attempt recorded",
+    ),
+    (
+        "a retried step that repeats ambiguous sends",
+        lambda d: _args(d).extend(["--resend-ambiguous"]),
+        ARGS,
+        "every retry repeats the batches whose outcome is unknown",
+    ),
+    (
         "a SQLite ledger on the pod's own disk",
         lambda d: (
             _send_push(d),
@@ -413,8 +425,9 @@ def test_a_rendered_resumable_job_resumes_from_a_volume_that_outlives_its_pods(v
     assert single["args"][single["args"].index("--run-key") + 1] == "{{workflow.uid}}"
     env = {e["name"]: e.get("value") for e in single.get("env") or []}
     mounts = {v["name"]: v["mountPath"] for v in single["volumeMounts"]}
-    if volume is None:
+    if volume is None:  # the profile's PostgreSQL, never a file that dies with the pod
         assert "LEDGER__PATH" not in env and "jobframe-ledger" not in mounts
+        assert env["LEDGER__STORE"] == "postgres"
     else:
         assert env["LEDGER__PATH"].startswith(mounts["jobframe-ledger"] + "/")
     findings = lint_documents(app, [Document(Path("x.yaml"), i, d) for i, d in enumerate(documents)])

@@ -22,7 +22,7 @@ from jobframe.ledger.fingerprint import (
     fingerprint_of_inputs,
     run_fingerprint,
 )
-from jobframe.ledger.policy import decide, is_idempotent, records_start
+from jobframe.ledger.policy import decide, is_idempotent, records_start, updates_relatively
 from jobframe.ledger.store import MIGRATIONS, open_store
 from jobframe.progress import Counted
 
@@ -378,3 +378,74 @@ def test_an_input_fingerprint_is_known_only_when_every_input_gives_one(tmp_path:
     assert fingerprint_of_inputs(iter(["a"])) is None
     (tmp_path / "f").write_bytes(b"x" * (3 << 20) + b"tail")  # several chunks
     assert file_fingerprint(tmp_path / "f") == hashlib.sha256(b"x" * (3 << 20) + b"tail").hexdigest()
+
+
+@pytest.mark.parametrize(
+    ("dsn", "secret"),
+    [
+        ("postgresql://jobframe:s3cr%ZZet@localhost/db", "s3cr%ZZet"),  # malformed: libpq quotes it
+        ("password=hunter2 hunter3", "hunter"),
+        ("postgresql://u:pw-123456@127.0.0.1:1/db?connect_timeout=1", "pw-123456"),
+        ("host=/nonexistent user=u password=zz-secret-zz", "zz-secret-zz"),
+    ],
+)
+def test_a_store_that_cannot_be_opened_never_shows_the_password(dsn: str, secret: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        open_store(LedgerSettings(store="postgres", dsn=dsn, timeout=1))
+    message = str(caught.value)
+    assert message.startswith("ledger: cannot open the PostgreSQL server: ")
+    assert secret not in message and "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("value", "relative"),
+    [
+        ({"inc": 1}, True),
+        ({"add": ["x"]}, True),
+        ({"remove": ["x"]}, True),
+        ({"$add": [{"id": 1}]}, True),
+        ({"$update": []}, True),
+        ({"nested": {"inc": 1}}, False),  # a nested object value is set as a whole
+        ({"color": "blue"}, False),
+        ("gold", False),
+        (["a", "b"], False),  # an array set whole: the same again
+    ],
+)
+def test_attribute_updates_that_add_to_a_value_are_not_repeated(value: object, relative: bool) -> None:
+    body = {"attributes": [{"external_id": "u0", "plan": "x"}, {"external_id": "u1", "score": value}]}
+    assert updates_relatively(body) is relative
+    assert is_idempotent(TRACK, ["attributes"], body) is not relative
+    assert records_start(TRACK, ["attributes"], body) is relative
+    expected = Decision.SKIP_AMBIGUOUS if relative else Decision.RESEND_AMBIGUOUS
+    assert decide(BatchState.STARTED, TRACK, ["attributes"], resend_ambiguous=False, body=body) is expected
+    assert decide(BatchState.STARTED, TRACK, ["attributes"], resend_ambiguous=True, body=body) is (
+        Decision.RESEND_AMBIGUOUS
+    )
+    assert updates_relatively(None) is False and updates_relatively({"events": [{"inc": 1}]}) is False
+
+
+def test_a_caller_that_stops_waiting_neither_runs_its_work_nor_stops_the_writer(tmp_path: Path) -> None:
+    from jobframe.ledger.writer import Writer  # noqa: PLC0415
+
+    writer = Writer(open_store(LedgerSettings(path=tmp_path / "l.sqlite3")))
+    release, ran = threading.Event(), []
+    try:
+        busy = writer.submit(lambda store: release.wait(5))
+        abandoned = writer.submit(lambda store: ran.append("abandoned"))
+        assert abandoned.cancel()  # what an async wait that timed out or was cancelled does
+        release.set()
+        assert busy.result(5) is True
+        assert writer.submit(lambda store: ran.append("after") or "alive").result(5) == "alive"
+        assert ran == ["after"]
+    finally:
+        writer.close(5)
+
+
+def test_reads_are_never_journaled_so_a_resumed_export_returns_every_user() -> None:
+    from jobframe.braze.planner import Planner  # noqa: PLC0415
+    from jobframe.braze.settings import BatchSizes  # noqa: PLC0415
+
+    planner = Planner(BatchSizes(), retry_unsafe=False)
+    ids = Counted(lambda: iter(["u1", "u2"]), lambda: 2, fingerprint=lambda: "f")
+    assert planner.export_users(external_ids=ids).batched is False
+    assert planner.track_users(attributes=ids).batched is True  # what changes something is
