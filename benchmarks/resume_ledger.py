@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import resource
 import signal
 import statistics
 import subprocess
@@ -30,6 +31,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 KEY = "bench-key"
+CPU: list[float] = []
+"""CPU seconds (user + system) of each job process, in run order: less noisy than wall time."""
 
 
 @contextmanager
@@ -54,7 +57,10 @@ def run_job(job: str, params: dict[str, str], url: str, ledger: dict[str, str], 
     for name, value in params.items():
         cmd += ["--param", f"{name}={value}"]
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "BRAZE__BASE_URL": url, "BRAZE__API_KEY": KEY}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, env={**env, **ledger}, check=False)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
     if out.returncode != 0:
         raise SystemExit(f"{job} exited {out.returncode}:\n{out.stdout[-3000:]}{out.stderr[-3000:]}")
     events = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
@@ -87,10 +93,13 @@ def throughput(args: argparse.Namespace, stores: dict[str, dict[str, str]], work
     with fake_process(0.05) as url:
         for job, (params, n) in jobs.items():
             times: dict[str, list[float]] = {"no ledger": [], **{name: [] for name in stores}}
+            cpu: dict[str, list[float]] = {name: [] for name in times}
             for round_ in range(args.rounds):
                 times["no ledger"].append(run_job(job, params, url, {}, None))
+                cpu["no ledger"].append(CPU[-1])
                 for name, env in stores.items():
                     times[name].append(run_job(job, params, url, env, f"bench-{job}-{name}-{round_}"))
+                    cpu[name].append(CPU[-1])
             base = statistics.median(times["no ledger"])
             print(
                 f"   {job} ({n} objects): no ledger {base:6.2f} s  {n / base:7.0f} obj/s  "
@@ -102,6 +111,11 @@ def throughput(args: argparse.Namespace, stores: dict[str, dict[str, str]], work
                     f"   {'':<{len(job)}}   {name:<10} {t:6.2f} s  {n / t:7.0f} obj/s  "
                     f"{base / t * 100:5.1f}% of the throughput  {_spread(times[name])}"
                 )
+            base_cpu = statistics.median(cpu["no ledger"])
+            ratios = ", ".join(
+                f"{name} {statistics.median(cpu[name]) / base_cpu * 100:.1f}%" for name in stores
+            )
+            print(f"   {'':<{len(job)}}   CPU of the job process vs no ledger (medians): {ratios}")
 
 
 def kill_trials(args: argparse.Namespace, stores: dict[str, dict[str, str]], work: Path) -> None:
