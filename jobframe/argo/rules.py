@@ -11,7 +11,6 @@ from __future__ import annotations
 import difflib
 import math
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -20,11 +19,12 @@ from pydantic import ValidationError
 from jobframe.app.deployment import NEVER_RETRIED, backoff_wait
 from jobframe.app.discovery import App
 from jobframe.app.params import decode_params, split_pairs
-from jobframe.app.spec import JobSpec
 from jobframe.argo.flags import Flags, FlagsError, parse_flags
 from jobframe.argo.manifests import Path_, Step, references
-from jobframe.argo.resolve import Resolved, resolve_args
+from jobframe.argo.resolve import resolve_args
+from jobframe.argo.resume_rules import resume_problems
 from jobframe.argo.retries import expression_for, retried_codes
+from jobframe.argo.step_context import Problem, StepContext
 from jobframe.argo.timing import parse_duration, retry_shortfalls
 from jobframe.errors import UsageError
 from jobframe.exit_codes import ExitCode
@@ -33,23 +33,6 @@ __all__ = ["Problem", "check_step"]
 
 KUBERNETES_GRACE_S = 30
 """``terminationGracePeriodSeconds`` when the pod does not set it."""
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One fault: where (path inside the document), what, and how to fix it."""
-
-    path: Path_
-    message: str
-    fix: str
-
-
-@dataclass(frozen=True)
-class _Context:
-    step: Step
-    spec: JobSpec
-    flags: Flags
-    resolved: Resolved
 
 
 def _seconds(value: Any) -> float | None:
@@ -66,7 +49,7 @@ def _codes(codes: Any) -> str:
 # -- the job and its parameters ------------------------------------------------------------------
 
 
-def _param_problems(ctx: _Context) -> Iterator[Problem]:
+def _param_problems(ctx: StepContext) -> Iterator[Problem]:
     spec, step = ctx.spec, ctx.step
     model = spec.params_model
     pairs = list(ctx.flags.params)
@@ -103,7 +86,7 @@ def _param_problems(ctx: _Context) -> Iterator[Problem]:
     yield from _value_problems(ctx, [p for p in literal if p.partition("=")[0] in known])
 
 
-def _reference_problems(ctx: _Context, key: str, value: str) -> Iterator[Problem]:
+def _reference_problems(ctx: StepContext, key: str, value: str) -> Iterator[Problem]:
     declared = {"inputs": ctx.step.inputs(), "workflow": ctx.step.workflow_arguments()}
     for where, name in references(value):
         if name not in declared[where]:
@@ -115,7 +98,7 @@ def _reference_problems(ctx: _Context, key: str, value: str) -> Iterator[Problem
             )
 
 
-def _value_problems(ctx: _Context, pairs: list[str]) -> Iterator[Problem]:
+def _value_problems(ctx: StepContext, pairs: list[str]) -> Iterator[Problem]:
     model = ctx.spec.params_model
     if not pairs or model is None:
         return
@@ -139,7 +122,7 @@ def _value_problems(ctx: _Context, pairs: list[str]) -> Iterator[Problem]:
             )
 
 
-def _shard_problems(ctx: _Context) -> Iterator[Problem]:
+def _shard_problems(ctx: StepContext) -> Iterator[Problem]:
     sharded = "--shard" in ctx.resolved.unknown or (
         ctx.flags.shard is not None and not ctx.flags.shard.is_whole
     )
@@ -154,7 +137,7 @@ def _shard_problems(ctx: _Context) -> Iterator[Problem]:
 # -- deadlines -----------------------------------------------------------------------------------
 
 
-def _deadline_problems(ctx: _Context) -> Iterator[Problem]:
+def _deadline_problems(ctx: StepContext) -> Iterator[Problem]:
     step, flags = ctx.step, ctx.flags
     raw, path = step.setting("activeDeadlineSeconds")
     deadline = _seconds(raw)
@@ -184,7 +167,7 @@ def _deadline_problems(ctx: _Context) -> Iterator[Problem]:
         )
 
 
-def _grace_problems(ctx: _Context) -> Iterator[Problem]:
+def _grace_problems(ctx: StepContext) -> Iterator[Problem]:
     raw, path = ctx.step.setting("podSpecPatch")
     grace: float = KUBERNETES_GRACE_S
     if raw is not None:
@@ -210,7 +193,7 @@ def _grace_problems(ctx: _Context) -> Iterator[Problem]:
 # -- retries -------------------------------------------------------------------------------------
 
 
-def _retry_problems(ctx: _Context) -> Iterator[Problem]:
+def _retry_problems(ctx: StepContext) -> Iterator[Problem]:
     strategy, path = ctx.step.setting("retryStrategy")
     if not isinstance(strategy, Mapping):
         return
@@ -268,7 +251,7 @@ def _retry_problems(ctx: _Context) -> Iterator[Problem]:
 
 
 def _window_problems(
-    ctx: _Context, strategy: Mapping[str, Any], path: Path_, limit: int
+    ctx: StepContext, strategy: Mapping[str, Any], path: Path_, limit: int
 ) -> Iterator[Problem]:
     """Later attempts inside backoff.maxDuration or the workflow's activeDeadlineSeconds."""
     backoff = strategy.get("backoff") or {}
@@ -319,101 +302,13 @@ def _window_problems(
         )
 
 
-# -- resumable jobs ------------------------------------------------------------------------------
-
-
-def _env(step: Step) -> dict[str, str]:
-    found = step.container.get("env") or []
-    return {str(e["name"]): str(e["value"]) for e in found if isinstance(e, dict) and "value" in e}
-
-
-def _run_key(ctx: _Context) -> str | None:
-    if ctx.flags.run_key is not None:
-        return ctx.flags.run_key
-    return ctx.resolved.unknown.get("--run-key") or _env(ctx.step).get("JOBFRAME_RUN_KEY")
-
-
-def _is_retried(step: Step) -> bool:
-    strategy, _ = step.setting("retryStrategy")
-    if not isinstance(strategy, Mapping) or str(strategy.get("limit", "")) == "0":
-        return False
-    analysis = retried_codes(strategy)
-    return bool(analysis.codes or analysis.problem)
-
-
-def _persistent_mounts(step: Step) -> list[str]:
-    """Mount paths of volumes that outlive the pod: claim templates and PersistentVolumeClaims."""
-    spec = step.document.workflow_spec
-    names = {
-        str((t.get("metadata") or {}).get("name"))
-        for t in spec.get("volumeClaimTemplates") or []
-        if isinstance(t, dict)
-    }
-    for volume in [*(spec.get("volumes") or []), *(step.template.get("volumes") or [])]:
-        if isinstance(volume, dict) and "persistentVolumeClaim" in volume:
-            names.add(str(volume.get("name")))
-    mounts = step.container.get("volumeMounts") or []
-    return [str(v["mountPath"]) for v in mounts if isinstance(v, dict) and v.get("name") in names]
-
-
-def _resume_problems(ctx: _Context) -> Iterator[Problem]:
-    if _is_retried(ctx.step):
-        for flag, what in (
-            (ctx.flags.fresh_run, "--fresh-run: every retry forgets what the failed attempt recorded and"
-             " sends everything again"),
-            (ctx.flags.resend_ambiguous, "--resend-ambiguous: every retry repeats the batches whose"
-             " outcome is unknown, so a user can get a send twice"),
-        ):  # fmt: skip
-            if flag:
-                yield Problem(ctx.step.args_path, f"a retried step passes {what}", "run it by hand, once")
-    if not ctx.spec.deployment.resumable:
-        return
-    key, step = _run_key(ctx), ctx.step
-    shard_text = ctx.resolved.unknown.get("--shard")
-    shard_ref = references(shard_text)[0] if shard_text and references(shard_text) else None
-    wanted = "{{workflow.uid}}" + (f"-{{{{{shard_ref[0]}.parameters.{shard_ref[1]}}}}}" if shard_ref else "")
-    if key is None:
-        if _is_retried(step):
-            yield Problem(
-                step.args_path,
-                f"job {ctx.spec.name} is resumable but the step passes no --run-key: each retry starts "
-                "again from the first object and repeats what the failed attempt delivered",
-                f"add --run-key {wanted}",
-            )
-        return
-    if "{{" not in key:
-        yield Problem(
-            step.args_path,
-            f"--run-key {key!r} is the same for every run of this template: a later workflow resumes "
-            "an earlier one's ledger (skipping what it delivered) or is refused (78)",
-            f"--run-key {wanted}",
-        )
-    elif shard_ref is not None and shard_ref not in references(key):
-        yield Problem(
-            step.args_path,
-            f"every shard runs with --run-key {key!r}: each is refused (78) by the ledger another "
-            "shard started under the same key",
-            f"--run-key {wanted}",
-        )
-    path = (*step.path, "container", "env")
-    for name, value in _env(step).items():
-        persistent = any(value.startswith(mount.rstrip("/") + "/") for mount in _persistent_mounts(step))
-        if name.endswith("__PATH") and value.endswith(".sqlite3") and not persistent:
-            yield Problem(
-                path,
-                f"{name}={value}: the SQLite ledger is not on a persistent volume; a retry runs in "
-                "a new pod and finds nothing to resume",
-                "put it on the workflow's volumeClaimTemplates volume (jobframe-argo render does)",
-            )
-
-
-RULES: tuple[Callable[[_Context], Iterator[Problem]], ...] = (
+RULES: tuple[Callable[[StepContext], Iterator[Problem]], ...] = (
     _param_problems,
     _shard_problems,
     _deadline_problems,
     _grace_problems,
     _retry_problems,
-    _resume_problems,
+    resume_problems,
 )
 
 
@@ -457,7 +352,7 @@ def check_step(app: App, step: Step) -> list[Problem]:
         spec = app.job(flags.job_name).spec
     except UsageError as exc:
         return [*problems, Problem(step.args_path, str(exc), "name a job of the app, or lint with --app")]
-    ctx = _Context(step, spec, flags, resolved)
+    ctx = StepContext(step, spec, flags, resolved)
     for rule in RULES:
         problems.extend(rule(ctx))
     return problems

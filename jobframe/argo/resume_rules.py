@@ -1,0 +1,101 @@
+"""Lint rules for resumable jobs: a retry must find its predecessor's run ledger (docs/resume.md).
+
+A resumable job that is retried needs a templated run key (the workflow's uid, plus the shard in
+a fan-out) and a ledger that outlives the pod; a retried step must not forget the ledger
+(``--fresh-run``) or repeat unknown sends (``--resend-ambiguous``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+from jobframe.argo.manifests import Step, references
+from jobframe.argo.retries import retried_codes
+from jobframe.argo.step_context import Problem, StepContext
+
+__all__ = ["resume_problems"]
+
+
+def _env(step: Step) -> dict[str, str]:
+    found = step.container.get("env") or []
+    return {str(e["name"]): str(e["value"]) for e in found if isinstance(e, dict) and "value" in e}
+
+
+def _run_key(ctx: StepContext) -> str | None:
+    if ctx.flags.run_key is not None:
+        return ctx.flags.run_key
+    return ctx.resolved.unknown.get("--run-key") or _env(ctx.step).get("JOBFRAME_RUN_KEY")
+
+
+def _is_retried(step: Step) -> bool:
+    strategy, _ = step.setting("retryStrategy")
+    if not isinstance(strategy, Mapping) or str(strategy.get("limit", "")) == "0":
+        return False
+    analysis = retried_codes(strategy)
+    return bool(analysis.codes or analysis.problem)
+
+
+def _persistent_mounts(step: Step) -> list[str]:
+    """Mount paths of volumes that outlive the pod: claim templates and PersistentVolumeClaims."""
+    spec = step.document.workflow_spec
+    names = {
+        str((t.get("metadata") or {}).get("name"))
+        for t in spec.get("volumeClaimTemplates") or []
+        if isinstance(t, dict)
+    }
+    for volume in [*(spec.get("volumes") or []), *(step.template.get("volumes") or [])]:
+        if isinstance(volume, dict) and "persistentVolumeClaim" in volume:
+            names.add(str(volume.get("name")))
+    mounts = step.container.get("volumeMounts") or []
+    return [str(v["mountPath"]) for v in mounts if isinstance(v, dict) and v.get("name") in names]
+
+
+def resume_problems(ctx: StepContext) -> Iterator[Problem]:
+    if _is_retried(ctx.step):
+        for flag, what in (
+            (ctx.flags.fresh_run, "--fresh-run: every retry forgets what the failed attempt recorded and"
+             " sends everything again"),
+            (ctx.flags.resend_ambiguous, "--resend-ambiguous: every retry repeats the batches whose"
+             " outcome is unknown, so a user can get a send twice"),
+        ):  # fmt: skip
+            if flag:
+                yield Problem(ctx.step.args_path, f"a retried step passes {what}", "run it by hand, once")
+    if not ctx.spec.deployment.resumable:
+        return
+    key, step = _run_key(ctx), ctx.step
+    shard_text = ctx.resolved.unknown.get("--shard")
+    shard_ref = references(shard_text)[0] if shard_text and references(shard_text) else None
+    wanted = "{{workflow.uid}}" + (f"-{{{{{shard_ref[0]}.parameters.{shard_ref[1]}}}}}" if shard_ref else "")
+    if key is None:
+        if _is_retried(step):
+            yield Problem(
+                step.args_path,
+                f"job {ctx.spec.name} is resumable but the step passes no --run-key: each retry starts "
+                "again from the first object and repeats what the failed attempt delivered",
+                f"add --run-key {wanted}",
+            )
+        return
+    if "{{" not in key:
+        yield Problem(
+            step.args_path,
+            f"--run-key {key!r} is the same for every run of this template: a later workflow resumes "
+            "an earlier one's ledger (skipping what it delivered) or is refused (78)",
+            f"--run-key {wanted}",
+        )
+    elif shard_ref is not None and shard_ref not in references(key):
+        yield Problem(
+            step.args_path,
+            f"every shard runs with --run-key {key!r}: each is refused (78) by the ledger another "
+            "shard started under the same key",
+            f"--run-key {wanted}",
+        )
+    path = (*step.path, "container", "env")
+    for name, value in _env(step).items():
+        persistent = any(value.startswith(mount.rstrip("/") + "/") for mount in _persistent_mounts(step))
+        if name.endswith("__PATH") and value.endswith(".sqlite3") and not persistent:
+            yield Problem(
+                path,
+                f"{name}={value}: the SQLite ledger is not on a persistent volume; a retry runs in "
+                "a new pod and finds nothing to resume",
+                "put it on the workflow's volumeClaimTemplates volume (jobframe-argo render does)",
+            )
