@@ -16,8 +16,10 @@ _EXPORTS = {
     "load_app": "jobframe.app",
     "JobSpec": "jobframe.app",
     "job": "jobframe.app",
+    "Pod": "jobframe.app.deployment",
     "Resources": "jobframe.app.deployment",
     "Retry": "jobframe.app.deployment",
+    "Sync": "jobframe.app.deployment",
     "Volume": "jobframe.app.deployment",
     "Shard": "jobframe.shard",
     "RunContext": "jobframe.context",
@@ -48,6 +50,7 @@ __all__ = [
     "JobInterrupted",
     "JobSpec",
     "JobframeError",
+    "Pod",
     "Progress",
     "Resources",
     "Retry",
@@ -58,6 +61,7 @@ __all__ = [
     "Settings",
     "SettingsSources",
     "Shard",
+    "Sync",
     "UsageError",
     "Volume",
     "__version__",
@@ -70,7 +74,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from jobframe.app import App, JobSpec, job, load_app
-    from jobframe.app.deployment import Resources, Retry, Volume
+    from jobframe.app.deployment import Pod, Resources, Retry, Sync, Volume
     from jobframe.context import RunContext
     from jobframe.deadline import Deadline
     from jobframe.errors import ConfigurationError, JobframeError, JobInterrupted, RetryableError, UsageError

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints
 
+import jobframe
 from jobframe import RunContext, get_logger
 from jobframe.braze import BrazeClient
 
@@ -27,6 +28,9 @@ class SomeJobParams(BaseModel):
     max_campaigns: int = Field(100, ge=0, description="How many campaigns to list at most.")
 
 
+# A push repeats for everyone already reached when the job runs again, and this job does not go
+# through the run ledger: never retried (docs/argo.md, "Exit codes and retries").
+@jobframe.job(retry=jobframe.Retry(limit=0))
 class SomeJob:
     """List recent campaigns, then send a push notification to the given users."""
 

@@ -20,8 +20,10 @@ __all__ = [
     "PLATFORM_KILLS",
     "RETRYABLE",
     "Deployment",
+    "Pod",
     "Resources",
     "Retry",
+    "Sync",
     "Volume",
     "backoff_wait",
     "is_quantity",
@@ -137,6 +139,78 @@ class Volume:
             raise ValueError(f"volume mount_path {self.mount_path!r} must be absolute")
 
 
+_K8S_NAME = re.compile(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?")
+
+
+def _k8s_names(what: str, names: tuple[str, ...]) -> None:
+    bad = [n for n in names if not isinstance(n, str) or not _K8S_NAME.fullmatch(n) or len(n) > 253]
+    if bad:
+        raise ValueError(f"{what}: {bad!r} are not Kubernetes names (lower case, digits, '-', '.')")
+
+
+@dataclass(frozen=True)
+class Pod:
+    """How the job's pods are placed and marked: what the platform asks of every workload.
+
+    The fields are Kubernetes' own, written as in a manifest (``tolerations`` and ``affinity`` as
+    their YAML mappings): the renderer copies them onto the job's template, or the workflow for
+    ``image_pull_secrets``. A render configuration file can set the same for every job
+    (docs/argo.md); the job's own values win over its defaults.
+    """
+
+    node_selector: Mapping[str, str] = field(default_factory=dict)
+    tolerations: tuple[Mapping[str, object], ...] = ()
+    affinity: Mapping[str, object] | None = None
+    image_pull_secrets: tuple[str, ...] = ()
+    priority_class: str | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+    """Pod labels (e.g. a team label a NetworkPolicy selects)."""
+    annotations: Mapping[str, str] = field(default_factory=dict)
+    """Pod annotations (e.g. ``sidecar.istio.io/inject: "false"``: a sidecar would keep the pod alive)."""
+    service_account: str | None = None
+    """The pod's service account (the workflow's, else the namespace's default)."""
+
+    def __post_init__(self) -> None:
+        for name in ("node_selector", "labels", "annotations"):
+            value = dict(getattr(self, name))
+            bad = {k: v for k, v in value.items() if not isinstance(k, str) or not isinstance(v, str)}
+            if bad:
+                raise ValueError(f"pod {name}: keys and values are strings, got {bad!r}")
+            object.__setattr__(self, name, value)
+        tolerations = tuple(dict(t) for t in self.tolerations)
+        if any(not t for t in tolerations):
+            raise ValueError("pod tolerations: each a mapping, e.g. {'key': 'batch', 'operator': 'Exists'}")
+        object.__setattr__(self, "tolerations", tolerations)
+        if self.affinity is not None:
+            object.__setattr__(self, "affinity", dict(self.affinity))
+        object.__setattr__(self, "image_pull_secrets", tuple(self.image_pull_secrets))
+        _k8s_names("pod image_pull_secrets", self.image_pull_secrets)
+        _k8s_names(
+            "pod priority_class / service_account",
+            tuple(n for n in (self.priority_class, self.service_account) if n is not None),
+        )
+
+
+@dataclass(frozen=True)
+class Sync:
+    """Argo ``synchronization`` between workflows: at most N holders of a semaphore, one of a mutex.
+
+    ``semaphore`` names a key of the ConfigMap ``jobframe-semaphores`` whose value is the limit —
+    e.g. every job that shares one Braze workspace's rate limit takes ``braze-workspace``;
+    ``mutex`` lets one run at a time hold the name (a whole job, or jobs writing the same data).
+    """
+
+    semaphore: str | None = None
+    mutex: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.semaphore is None and self.mutex is None:
+            raise ValueError("Sync: give a semaphore, a mutex or both")
+        for name in (self.semaphore, self.mutex):
+            if name is not None and not re.fullmatch(r"[A-Za-z0-9]([-_.A-Za-z0-9]*[A-Za-z0-9])?", name):
+                raise ValueError(f"Sync: {name!r} is not a ConfigMap key / mutex name (letters, digits, -_.)")
+
+
 @dataclass(frozen=True)
 class Deployment:
     """Everything ``jobframe.argo`` needs to deploy a job, besides what the job's class says."""
@@ -149,6 +223,9 @@ class Deployment:
     """A cron schedule (``"0 2 * * *"``): rendered as a ``CronWorkflow``."""
     timezone: str | None = None
     """The schedule's time zone (IANA name); UTC when unset."""
+    starting_deadline: int | None = 3600
+    """Seconds after a missed scheduled time (the controller was down) in which the run still
+    starts; ``None``: a missed run is skipped."""
     shardable: bool = False
     """The job reads ``RunContext.shard`` and processes only its part of the input."""
     resumable: bool = False
@@ -165,9 +242,15 @@ class Deployment:
     volumes: tuple[Volume, ...] = ()
     args: tuple[str, ...] = ()
     """Extra jobframe arguments of every step (e.g. ``--shutdown-timeout 20``)."""
+    pod: Pod = Pod()
+    sync: Sync | None = None
 
     def __post_init__(self) -> None:
         _positive("timeout", self.timeout)
+        if self.starting_deadline is not None:
+            if isinstance(self.starting_deadline, bool) or not isinstance(self.starting_deadline, int):
+                raise ValueError(f"starting_deadline must be whole seconds, got {self.starting_deadline!r}")
+            _positive("starting_deadline", self.starting_deadline, zero=True)
         if self.schedule is not None:
             parts = self.schedule.split()
             if not (len(parts) == 5 or (len(parts) == 1 and parts[0] in _CRON_DESCRIPTORS)):

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from jobframe.app.deployment import Deployment, Resources, Retry, Volume
+from jobframe.app.deployment import Deployment, Pod, Resources, Retry, Sync, Volume
 from jobframe.deadline import Budget
 
 __all__ = ["JobSpec", "job", "spec_for"]
@@ -43,6 +43,7 @@ def job(
     resources: Resources = Deployment.resources,
     schedule: str | None = None,
     timezone: str | None = None,
+    starting_deadline: int | None = Deployment.starting_deadline,
     shardable: bool = False,
     resumable: bool = False,
     shards: int = Deployment.shards,
@@ -50,6 +51,8 @@ def job(
     env: dict[str, str] | None = None,
     volumes: tuple[Volume, ...] = (),
     args: tuple[str, ...] = (),
+    pod: Pod = Deployment.pod,
+    sync: Sync | None = None,
 ) -> Callable[[T], T]:
     """Optional class decorator for what the class cannot say by itself.
 
@@ -59,8 +62,10 @@ def job(
     per attempt, ``retry`` (:class:`~jobframe.Retry`), ``resources``, a cron ``schedule``,
     ``shardable`` (it reads ``RunContext.shard``) with the fan-out's default ``shards`` and
     ``parallelism``, ``resumable`` (a retry continues through the run ledger), extra ``env``,
-    ``volumes`` and jobframe ``args``. Inconsistent values fail here, when the app is imported,
-    not on the cluster.
+    ``volumes`` and jobframe ``args``; ``pod`` (:class:`~jobframe.Pod`: node selector,
+    tolerations, service account...) and ``sync`` (:class:`~jobframe.Sync`: an Argo semaphore or
+    mutex shared with other workflows); ``starting_deadline`` for a schedule. Inconsistent
+    values fail here, when the app is imported, not on the cluster.
     """
     deployment = Deployment(
         timeout=timeout,
@@ -68,6 +73,7 @@ def job(
         resources=resources,
         schedule=schedule,
         timezone=timezone,
+        starting_deadline=starting_deadline,
         shardable=shardable,
         resumable=resumable,
         shards=shards,
@@ -75,6 +81,8 @@ def job(
         env=env or {},
         volumes=volumes,
         args=args,
+        pod=pod,
+        sync=sync,
     )
     if min_seconds < 0:
         raise ValueError(f"min_seconds must be >= 0, got {min_seconds!r}")

@@ -4,7 +4,8 @@
 rendered arguments use one ``{{= ... }}`` tag; reading them with patterns would miss the forms
 people write (``asInt(lastRetry.exitCode) >= 75``, ``!(... in [...])``, ``and``/``or``). This
 is a small parser and evaluator for literals, variables with ``.field``/``[index]``, arrays,
-function calls (``asInt``, ``asFloat``, ``string``, ``lower``, ``upper``, ``trim``, ``len``),
+function calls (``asInt``, ``asFloat``, ``string``, ``lower``, ``upper``, ``trim``, ``len``, and
+the Sprig ones retry expressions use: ``sprig.contains``, ``hasPrefix``, ``regexMatch``, ...),
 ``!``/``not`` and unary ``-``, arithmetic, comparisons, ``in``/``not in``, ``matches``, ``contains``,
 ``startsWith``, ``endsWith``, ``&&``/``and``, ``||``/``or`` and ``?:``, with expr-lang's
 precedence. Anything else is an :class:`ExpressionError`, never a guess.
@@ -17,11 +18,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["ExpressionError", "evaluate"]
+__all__ = ["ExpressionError", "UnknownNameError", "evaluate"]
 
 
 class ExpressionError(ValueError):
     """The expression cannot be parsed or evaluated here."""
+
+
+class UnknownNameError(ExpressionError):
+    """A function or variable this evaluator does not know: Argo may well (``jsonpath``, a Sprig
+    function not listed here), so what the expression gives cannot be told — not a fault."""
 
 
 _TOKEN = re.compile(
@@ -104,6 +110,12 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
 }
 
 
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ExpressionError(f"expected a string, got {value!r}")
+    return value
+
+
 def _num(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
@@ -121,6 +133,24 @@ def _member(item: Any, container: Any) -> bool:
     if isinstance(container, list):
         return any(_equal(item, c) for c in container)
     raise ExpressionError(f"'in' needs an array or a map, got {type(container).__name__}")
+
+
+_SPRIG: dict[str, Callable[..., Any]] = {
+    # Sprig's argument order: the haystack comes last (`contains "75" lastRetry.exitCode`).
+    "contains": lambda sub, s: _text(sub) in _text(s),
+    "hasPrefix": lambda prefix, s: _text(s).startswith(_text(prefix)),
+    "hasSuffix": lambda suffix, s: _text(s).endswith(_text(suffix)),
+    "has": _member,
+    "regexMatch": lambda regex, s: re.search(_text(regex), _text(s)) is not None,
+    "int": _int,
+    "atoi": _int,
+    "toString": _string,
+    "lower": lambda s: _text(s).lower(),
+    "upper": lambda s: _text(s).upper(),
+    "trim": lambda s: _text(s).strip(),
+    "list": lambda *items: list(items),
+}
+"""The part of Sprig (``sprig.contains(...)``) retry expressions use; others are unknown here."""
 
 
 _BINARY = {  # operator → (precedence, function)
@@ -249,17 +279,23 @@ class _Parser:
             return lambda: flag
         if tok.text == "nil":
             return lambda: None
-        if self.peek().text == "(":
-            function = _FUNCTIONS.get(tok.text)
-            if function is None:
-                raise ExpressionError(f"unknown function {tok.text!r}")
+        if tok.text == "sprig" and self.peek().text == "." and self.peek(2).text == "(":
             self.take()
-            args = self.sequence(")")
-            return lambda: _call(tok.text, function, [arg() for arg in args])
+            name = self.take().text
+            return self.call(f"sprig.{name}", _SPRIG.get(name))
+        if self.peek().text == "(":
+            return self.call(tok.text, _FUNCTIONS.get(tok.text))
         if tok.text not in self.variables:
-            raise ExpressionError(f"unknown variable {tok.text!r}")
+            raise UnknownNameError(f"unknown variable {tok.text!r}")
         value = self.variables[tok.text]
         return lambda: value
+
+    def call(self, name: str, function: Callable[..., Any] | None) -> Node:
+        if function is None:
+            raise UnknownNameError(f"unknown function {name!r}")
+        self.take()
+        args = self.sequence(")")
+        return lambda: _call(name, function, [arg() for arg in args])
 
     def sequence(self, close: str) -> list[Node]:
         items: list[Node] = []

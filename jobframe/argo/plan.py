@@ -13,19 +13,19 @@ import json
 import math
 import re
 import typing
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, SecretBytes, SecretStr, TypeAdapter
 from pydantic.fields import FieldInfo
 
-from jobframe.app.deployment import Deployment, Volume
+from jobframe.app.deployment import Deployment, Pod, Volume
 from jobframe.app.discovery import App
 from jobframe.app.loading import DEFAULT_APP
 from jobframe.app.spec import JobSpec
-from jobframe.argo.flags import parse_flags
-from jobframe.argo.retries import expression_for
+from jobframe.argo.flags import Flags, parse_flags
+from jobframe.argo.retries import INFRASTRUCTURE, expression_for
 from jobframe.errors import UsageError
 from jobframe.ledger.settings import LedgerSettings
 
@@ -38,8 +38,10 @@ __all__ = [
     "StepPlan",
     "k8s_name",
     "ledger_setting",
+    "merge_pods",
     "plan_step",
     "secret_settings",
+    "termination_grace",
 ]
 
 OUTPUT_PATH = "/tmp/result.json"  # noqa: S108 - /tmp is an emptyDir of the pod, read back by Argo
@@ -81,6 +83,25 @@ class RenderOptions:
     when the profile keeps ledgers in PostgreSQL (no volume is declared)."""
     ledger_storage_class: str | None = None
     """The ledger volume's storage class (the cluster's default when unset)."""
+    pod_start: int = 120
+    """Seconds a pod may spend before jobframe starts (image pull, Argo's init container, volume
+    attach): ``activeDeadlineSeconds`` counts them, ``--timeout`` does not, so the kubelet's
+    deadline is the job's ``timeout`` plus this (docs/argo.md, "Deadlines")."""
+    pod: Pod = field(default_factory=Pod)
+    """Every job's pod shape (a render configuration file's ``pod``); the job's own wins."""
+    job_pods: Mapping[str, Pod] = field(default_factory=dict)
+    """Per job name: a pod shape that wins over the job's own (the file's ``jobs.<name>.pod``)."""
+    pod_gc: str | None = "OnPodSuccess"
+    """``podGC.strategy``: a succeeded pod goes at once, a failed one stays for its logs."""
+    ttl_after_success: int | None = 86_400
+    """``ttlStrategy.secondsAfterSuccess``: a succeeded workflow is deleted a day later."""
+    ttl_after_failure: int | None = 7 * 86_400
+    """``ttlStrategy.secondsAfterFailure``: a week to look at, or ``argo retry``, a failed workflow;
+    its ledger volume (owned by the workflow) goes with it."""
+    semaphores: str = "jobframe-semaphores"
+    """The ConfigMap whose keys are the limits of :class:`jobframe.Sync` semaphores."""
+    config: str | None = None
+    """The render configuration file these options came from (named in each file's header)."""
 
 
 @dataclass(frozen=True)
@@ -129,6 +150,11 @@ class StepPlan:
     inputs: tuple[InputParam, ...]
     args: tuple[str, ...]
     timeout: int
+    """The job's ``--timeout``: its own deadline, on the process's clock."""
+    active_deadline: int
+    """The template's ``activeDeadlineSeconds``: ``timeout`` plus the pod's start (``pod_start``)."""
+    pod: Pod
+    """The pod shape: the render file's defaults, then the job's ``pod``, then the file's per-job."""
     retry_expression: str | None
     termination_grace: int
     secrets: tuple[SecretRef, ...]
@@ -227,16 +253,49 @@ def ledger_setting(app: App) -> str | None:
     return found[0] if found else None
 
 
+def _unique(items: tuple[Any, ...]) -> tuple[Any, ...]:
+    """``items`` without repeats, in order (tolerations are mappings: not hashable)."""
+    return tuple(item for i, item in enumerate(items) if item not in items[:i])
+
+
+def merge_pods(*pods: Pod) -> Pod:
+    """Later pod shapes win: maps merged key by key, lists joined (no repeats), other fields replaced."""
+    merged = Pod()
+    for pod in pods:
+        merged = Pod(
+            node_selector={**merged.node_selector, **pod.node_selector},
+            tolerations=_unique((*merged.tolerations, *pod.tolerations)),
+            affinity=pod.affinity if pod.affinity is not None else merged.affinity,
+            image_pull_secrets=tuple(dict.fromkeys((*merged.image_pull_secrets, *pod.image_pull_secrets))),
+            priority_class=pod.priority_class or merged.priority_class,
+            labels={**merged.labels, **pod.labels},
+            annotations={**merged.annotations, **pod.annotations},
+            service_account=pod.service_account or merged.service_account,
+        )
+    return merged
+
+
+def termination_grace(flags: Flags) -> int:
+    """The pod's ``terminationGracePeriodSeconds``: what jobframe needs to stop after a SIGTERM
+    (cancel grace, teardown budget, exit grace and slack: ``Budget.stop_grace``), from the step's
+    own budget flags."""
+    return math.ceil(flags.budget.stop_grace(flags.exit_grace))
+
+
 def _resume_extras(app: App, spec: JobSpec, options: RenderOptions, *, sharded: bool) -> StepExtras:
     """A resumable job's run key (the workflow's uid, plus the shard) and ledger volume.
 
     Every retry of a step shares the workflow's uid; a new workflow (a new submission, a cron
-    run) gets a new one, so nothing resumes by surprise. Shards each get their own key.
+    run) gets a new one, so nothing resumes by surprise. Shards each get their own key. A fan-out
+    never shares one ``ReadWriteOnce`` claim between shard pods running at once (pods on another
+    node would wait on Multi-Attach while their deadline runs): its shards keep their ledgers in
+    the profile's PostgreSQL store.
     """
     deployment = spec.deployment
     key = "{{workflow.uid}}-{{inputs.parameters.shard}}" if sharded else "{{workflow.uid}}"
     env = dict(deployment.env)
-    if options.ledger_volume is not None:
+    volume = None if sharded else options.ledger_volume
+    if volume is not None:
         prefix = ledger_setting(app)
         if prefix is None:
             raise UsageError(
@@ -252,7 +311,7 @@ def _resume_extras(app: App, spec: JobSpec, options: RenderOptions, *, sharded: 
         args=(*deployment.args, "--run-key", key),
         env=env,
         volumes=deployment.volumes,
-        ledger_volume=options.ledger_volume,
+        ledger_volume=volume,
     )
 
 
@@ -283,14 +342,19 @@ def plan_step(app: App, spec: JobSpec, options: RenderOptions, *, sharded: bool 
     args += _param_args(spec, inputs)
     flags = parse_flags(extras.args)  # the job's own budget flags decide the grace period
     retry = deployment.retry
+    # A resumable step's retry continues through the ledger, so a pod lost before or while its
+    # main container ran (lastRetry.exitCode "-1") is retried too; any other job's is not.
+    retried = (*retry.on, INFRASTRUCTURE) if deployment.resumable else retry.on
     return StepPlan(
         spec=spec,
         name=k8s_name(spec.name),
         inputs=inputs,
         args=tuple(args),
         timeout=timeout,
-        retry_expression=expression_for(retry.on) if retry.limit else None,
-        termination_grace=math.ceil(flags.budget.stop_grace(flags.exit_grace)),
+        active_deadline=timeout + options.pod_start,
+        pod=merge_pods(options.pod, deployment.pod, options.job_pods.get(spec.name, Pod())),
+        retry_expression=expression_for(retried) if retry.limit else None,
+        termination_grace=termination_grace(flags),
         secrets=secret_settings(app),
         extras=extras,
         options=options,

@@ -26,12 +26,17 @@ from hera.workflows import models as m
 from jobframe.app.deployment import Retry
 from jobframe.argo.plan import LEDGER_CLAIM, LEDGER_MOUNT, NO_RESULT, OUTPUT_PATH, InputParam, StepPlan
 
-__all__ = ["COMBINE_TIMEOUT", "render_plan"]
+__all__ = ["COMBINE_TIMEOUT", "MINIMUM_ARGO", "RESULT", "render_plan"]
 
 COMBINE_TIMEOUT = 300
 """Seconds for the combine step: it only merges the shards' small JSON results."""
 LABEL = "jobframe/job"
 MANAGED = {"app.kubernetes.io/managed-by": "jobframe"}
+RESULT = "result"
+"""The job's result: the step's output parameter and, through ``globalName``, the workflow's."""
+MINIMUM_ARGO = (3, 7)
+"""The oldest Argo Workflows the manifests are written for: ``retryStrategy.backoff.cap`` is new
+in v3.7 (``schedules`` in v3.6, ``synchronization.semaphores``/``mutexes`` lists in v3.6)."""
 
 
 def _seconds(value: float) -> str:
@@ -129,8 +134,74 @@ def _env_and_volumes(plan: StepPlan) -> tuple[list[m.EnvVar], list[m.Volume], li
     return env, volumes, mounts
 
 
-def _result_output() -> Parameter:
-    return Parameter(name="result", value_from=m.ValueFrom(path=OUTPUT_PATH, default=NO_RESULT))
+def _result_output(*, workflow_output: bool = True) -> Parameter:
+    """The result file as an output; ``workflow_output``: also the workflow's ``result`` (Argo
+    sets ``status.outputs`` and ``{{workflow.outputs.parameters.result}}`` only with a
+    ``globalName``). A shard's is not: every shard would overwrite the same global."""
+    return Parameter(
+        name=RESULT,
+        value_from=m.ValueFrom(path=OUTPUT_PATH, default=NO_RESULT),
+        global_name=RESULT if workflow_output else None,
+    )
+
+
+def _metrics(job: str, step: str) -> m.Metrics:
+    """Argo's own Prometheus metrics for every attempt and for the step as a whole (its retry
+    node): a cluster that scrapes the controller sees every job with nothing else deployed.
+
+    The exit code is its own metric: ``{{exitCode}}`` is unset for a pod lost before its main
+    container ran, and Argo drops a metric whose variables do not resolve.
+    """
+    labels = [m.MetricLabel(key="job", value=job), m.MetricLabel(key="step", value=step)]
+    status = [*labels, m.MetricLabel(key="status", value="{{status}}")]
+    return m.Metrics(
+        prometheus=[
+            m.Prometheus(
+                name="jobframe_argo_step_duration_seconds",
+                help="Seconds the last attempt (or the whole step, retries included) of a jobframe job took.",
+                labels=status,
+                gauge=m.Gauge(value="{{duration}}", realtime=False),
+            ),
+            m.Prometheus(
+                name="jobframe_argo_step_total",
+                help="Finished attempts and steps of a jobframe job, by status.",
+                labels=status,
+                counter=m.Counter(value="1"),
+            ),
+            m.Prometheus(
+                name="jobframe_argo_step_exit_code",
+                help="Exit code of the last finished attempt of a jobframe job (docs/argo.md).",
+                labels=labels,
+                gauge=m.Gauge(value="{{exitCode}}", realtime=False),
+            ),
+        ]
+    )
+
+
+def _pod_fields(plan: StepPlan) -> dict[str, Any]:
+    """The pod shape a template carries (image pull secrets are the workflow's)."""
+    pod = plan.pod
+    return {
+        "node_selector": pod.node_selector or None,
+        "tolerations": [m.Toleration(**_snake(t)) for t in pod.tolerations] or None,
+        "affinity": m.Affinity.parse_obj(pod.affinity) if pod.affinity else None,
+        "priority_class_name": pod.priority_class,
+        "service_account_name": pod.service_account,
+        "annotations": pod.annotations or None,
+    }
+
+
+def _snake(mapping: Any) -> dict[str, Any]:
+    """Kubernetes' camelCase keys (``tolerationSeconds``) as the model's field names."""
+    return {"".join("_" + c.lower() if c.isupper() else c for c in k): v for k, v in dict(mapping).items()}
+
+
+def _sync(plan: StepPlan) -> m.Synchronization | None:
+    sync = plan.deployment.sync
+    if sync is None or sync.semaphore is None:
+        return None
+    ref = m.ConfigMapKeySelector(name=plan.options.semaphores, key=sync.semaphore)
+    return m.Synchronization(semaphores=[m.SemaphoreRef(config_map_key_ref=ref)])
 
 
 def _job_container(plan: StepPlan, name: str, *, extra_inputs: list[Parameter] | None = None) -> Container:
@@ -143,19 +214,22 @@ def _job_container(plan: StepPlan, name: str, *, extra_inputs: list[Parameter] |
         command=list(plan.options.command),
         args=list(plan.args),
         inputs=[*_parameters(plan.inputs, workflow=False), *(extra_inputs or [])],
-        outputs=[_result_output()],
+        outputs=[_result_output(workflow_output=extra_inputs is None)],
         env=env or None,
         resources=m.ResourceRequirements(
             requests={"cpu": resources.cpu, "memory": resources.memory}, limits={"memory": resources.memory}
         ),
-        active_deadline_seconds=str(plan.timeout),
+        active_deadline_seconds=str(plan.active_deadline),
         retry_strategy=_retry_strategy(plan),
         pod_spec_patch=json.dumps({"terminationGracePeriodSeconds": plan.termination_grace}),
         security_context=container_security,
         pod_security_context=pod_security,
         volumes=volumes,
         volume_mounts=mounts,
-        labels={LABEL: plan.spec.name},
+        labels={**plan.pod.labels, LABEL: plan.spec.name},
+        metrics=_metrics(plan.spec.name, name),
+        synchronization=_sync(plan),
+        **_pod_fields(plan),
     )
 
 
@@ -192,12 +266,40 @@ def _ledger_claims(plan: StepPlan) -> dict[str, Any]:
     }
 
 
+def _cleanup(plan: StepPlan) -> dict[str, Any]:
+    """``podGC`` and ``ttlStrategy``: nothing a workflow leaves behind lives forever. The ledger
+    claim is owned by its workflow, so the failure TTL bounds how long a failed run can be
+    ``argo retry``-ed from it."""
+    options = plan.options
+    ttl = m.TTLStrategy(
+        seconds_after_success=options.ttl_after_success, seconds_after_failure=options.ttl_after_failure
+    )
+    return {
+        "pod_gc": m.PodGC(strategy=options.pod_gc) if options.pod_gc else None,
+        "ttl_strategy": ttl if ttl.seconds_after_success or ttl.seconds_after_failure else None,
+    }
+
+
+def _workflow_level(plan: StepPlan) -> dict[str, Any]:
+    """What only the workflow can say: image pull secrets, a mutex held for the whole run."""
+    sync = plan.deployment.sync
+    mutex = None
+    if sync is not None and sync.mutex is not None:
+        mutex = m.Synchronization(mutexes=[m.Mutex(name=sync.mutex)])
+    return {
+        "service_account_name": plan.options.service_account,
+        "image_pull_secrets": [m.LocalObjectReference(name=n) for n in plan.pod.image_pull_secrets] or None,
+        "synchronization": mutex,
+        **_cleanup(plan),
+        **_ledger_claims(plan),
+    }
+
+
 def _workflow_spec(plan: StepPlan) -> dict[str, Any]:
     return {
         "entrypoint": plan.name,
         "arguments": _parameters(plan.inputs, workflow=True) or None,
-        "service_account_name": plan.options.service_account,
-        **_ledger_claims(plan),
+        **_workflow_level(plan),
     }
 
 
@@ -211,7 +313,8 @@ def _single(plan: StepPlan) -> WorkflowTemplate | CronWorkflow:
         **_metadata(plan, plan.name),
         **_workflow_spec(plan),
         schedules=[deployment.schedule],
-        timezone=deployment.timezone,
+        timezone=deployment.timezone or "UTC",  # unset, Argo uses the controller's zone
+        starting_deadline_seconds=deployment.starting_deadline,
         concurrency_policy="Forbid",
     ) as cron:
         _job_container(plan, plan.name)
@@ -235,8 +338,7 @@ def _fanout(shard_plan: StepPlan) -> WorkflowTemplate:
         **_metadata(shard_plan, name),
         entrypoint="fanout",
         arguments=arguments,
-        service_account_name=options.service_account,
-        **_ledger_claims(shard_plan),
+        **_workflow_level(shard_plan),
     ) as template:
         shard = _job_container(shard_plan, "shard", extra_inputs=[index, Parameter(name="shards")])
         combine = Container(
@@ -253,6 +355,7 @@ def _fanout(shard_plan: StepPlan) -> WorkflowTemplate:
             ],
             inputs=[Parameter(name="shards"), Parameter(name="results")],
             outputs=[_result_output()],
+            metrics=_metrics(shard_plan.spec.name, "combine"),
             resources=m.ResourceRequirements(
                 requests={"cpu": "50m", "memory": "64Mi"}, limits={"memory": "128Mi"}
             ),
@@ -269,7 +372,7 @@ def _fanout(shard_plan: StepPlan) -> WorkflowTemplate:
             parallelism=deployment.parallelism or deployment.shards,
             outputs=[
                 Parameter(
-                    name="result",
+                    name=RESULT,
                     value_from=m.ValueFrom(parameter="{{tasks.combine.outputs.parameters.result}}"),
                 )
             ],

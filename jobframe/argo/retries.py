@@ -3,8 +3,11 @@
 Argo retries a failed attempt when its ``retryPolicy`` allows the node's phase and its
 ``expression`` (if any) is true, with ``lastRetry.exitCode`` a *string*. Without a policy,
 ``OnFailure`` applies — every non-zero exit, 1, 2 and 78 included — unless an expression is
-given, in which case ``Always`` does (the expression alone decides). ``OnError`` and
-``OnTransientError`` never retry a process's own failure, so 75 is never retried under them.
+given, in which case ``Always`` does (the expression alone decides). A process's own exit puts
+the node in phase Failed; a pod lost before or while main ran (exit code "-1") in phase Error:
+``OnFailure`` retries only the first, ``OnError`` only the second, ``Always`` both
+(``processNodeRetries`` in Argo's ``workflow/controller/operator.go``). ``OnTransientError``
+retries only what the controller's message calls transient, so lint counts on nothing from it.
 """
 
 from __future__ import annotations
@@ -13,16 +16,18 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from jobframe.argo.expressions import ExpressionError, evaluate
+from jobframe.argo.expressions import ExpressionError, UnknownNameError, evaluate
 from jobframe.exit_codes import ExitCode
 
-__all__ = ["KNOWN_CODES", "RetriedCodes", "expression_for", "retried_codes"]
+__all__ = ["INFRASTRUCTURE", "KNOWN_CODES", "RetriedCodes", "expression_for", "retried_codes"]
 
-KNOWN_CODES = (*(int(c) for c in ExitCode), 137)
-"""jobframe's codes and the platform's SIGKILL: what the analysis asks the strategy about."""
+INFRASTRUCTURE = -1
+"""``lastRetry.exitCode`` when no exit code was captured: the pod was deleted (node drain, spot
+loss), evicted, or failed before its main container ran (Argo's ``buildRetryStrategyLocalScope``)."""
+KNOWN_CODES = (*(int(c) for c in ExitCode), 137, INFRASTRUCTURE)
+"""jobframe's codes, the platform's SIGKILL and Argo's "no exit code": what the analysis asks about."""
 
-_POLICIES_RETRYING_FAILURES = {"Always", "OnFailure"}
-_POLICIES = {*_POLICIES_RETRYING_FAILURES, "OnError", "OnTransientError"}
+_POLICIES = {"Always", "OnFailure", "OnError", "OnTransientError"}
 
 
 def expression_for(codes: Iterable[int]) -> str:
@@ -39,6 +44,16 @@ class RetriedCodes:
     codes: frozenset[int]
     policy: str
     problem: str | None = None
+    unknown: bool = False
+    """The expression uses a function or variable not known here: "cannot tell", not a fault."""
+
+
+def _last_retry(code: int) -> dict[str, str]:
+    """Argo's ``lastRetry`` for an attempt that ended with ``code``: a pod lost before or while
+    main ran has no exit code ("-1"), phase Error and the controller's message."""
+    if code == INFRASTRUCTURE:
+        return {"exitCode": "-1", "status": "Error", "duration": "60", "message": "pod deleted"}
+    return {"exitCode": str(code), "status": "Failed", "duration": "60", "message": ""}
 
 
 def retried_codes(strategy: Mapping[str, Any]) -> RetriedCodes:
@@ -47,19 +62,23 @@ def retried_codes(strategy: Mapping[str, Any]) -> RetriedCodes:
     policy = strategy.get("retryPolicy") or ("Always" if expression else "OnFailure")
     if policy not in _POLICIES:
         return RetriedCodes(frozenset(), str(policy), f"unknown retryPolicy {policy!r}")
-    if policy not in _POLICIES_RETRYING_FAILURES:
-        return RetriedCodes(frozenset(), policy)
+    phases = {
+        "Always": {"Failed", "Error"},
+        "OnFailure": {"Failed"},
+        "OnError": {"Error"},
+        "OnTransientError": set(),
+    }[policy]
+    allowed = [c for c in KNOWN_CODES if c != 0 and _last_retry(c)["status"] in phases]
     if not expression:
-        return RetriedCodes(frozenset(c for c in KNOWN_CODES if c != 0), policy)
+        return RetriedCodes(frozenset(allowed), policy)
     if not isinstance(expression, str):
         return RetriedCodes(frozenset(), policy, f"expression must be a string, got {expression!r}")
     retried = set()
-    for code in KNOWN_CODES:
-        if code == 0:
-            continue
-        last = {"exitCode": str(code), "status": "Failed", "duration": "60", "message": ""}
+    for code in allowed:
         try:
-            verdict = evaluate(expression, {"lastRetry": last})
+            verdict = evaluate(expression, {"lastRetry": _last_retry(code), "retries": "0"})
+        except UnknownNameError as exc:
+            return RetriedCodes(frozenset(), policy, f"{exc} (not known to lint)", unknown=True)
         except ExpressionError as exc:
             return RetriedCodes(frozenset(), policy, f"cannot evaluate the expression: {exc}")
         if not isinstance(verdict, bool):

@@ -316,7 +316,10 @@ class Workflow:
                 for k, v in os.environ.items()
                 if not k.startswith(("JOBFRAME_", "BRAZE__", "HTTP__", "ARGO_"))
             }
-            local_env = {k: self.local_path(v, mounts) for k, v in env.items()}  # paths into volumes
+            from_secrets = {v["name"] for v in container.get("env") or [] if "valueFrom" in v}
+            local_env = {  # the manifest's paths into volumes; a Secret's values as they are
+                k: v if k in from_secrets else self.local_path(v, mounts) for k, v in env.items()
+            }
             process_env.update({"PYTHONPATH": str(REPO), **self.cluster.env, **local_env})
             proc = subprocess.run(
                 local + [self.local_path(a, mounts) for a in args],

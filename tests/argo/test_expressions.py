@@ -53,6 +53,19 @@ LAST = {"lastRetry": {"exitCode": "75", "status": "Failed", "duration": "12", "m
         ("'tab\\there'", "tab\there"),
         ("'a' + 'b' == 'ab'", True),
         ("1 == 1.0", True),
+        # Sprig (Argo's env has it as `sprig`): the haystack is the last argument
+        ("sprig.contains('7', lastRetry.exitCode)", True),
+        ("sprig.contains(lastRetry.exitCode, '7')", False),
+        ("sprig.hasPrefix('7', lastRetry.exitCode) && !sprig.hasPrefix('5', lastRetry.exitCode)", True),
+        ("sprig.hasSuffix('5', lastRetry.exitCode) && !sprig.hasSuffix('7', lastRetry.exitCode)", True),
+        ("sprig.has('75', sprig.list('1', '75'))", True),
+        ("sprig.has('7', sprig.list('1', '75'))", False),
+        ("sprig.regexMatch('^7[0-9]$', lastRetry.exitCode)", True),
+        ("sprig.regexMatch('^7$', lastRetry.exitCode)", False),
+        ("sprig.int(lastRetry.exitCode) + sprig.atoi('1')", 76),
+        ("sprig.toString(75) == lastRetry.exitCode", True),
+        ("sprig.lower('AB') + sprig.upper('c') + sprig.trim(' d ')", "abCd"),
+        ("sprig.list()", []),
     ],
 )
 def test_values(source: str, expected: Any) -> None:
@@ -77,7 +90,10 @@ def test_the_optional_parameter_tag_render_writes() -> None:
 @pytest.mark.parametrize(
     ("source", "message"),
     [
-        ("sprig.trim(lastRetry.exitCode)", "unknown variable 'sprig'"),
+        ("sprig.trim(1)", "expected a string"),
+        ("sprig.semverCompare('1', '2')", "unknown function 'sprig.semverCompare'"),
+        ("sprig.contains('a')", "sprig.contains()"),
+        ("sprig", "unknown variable 'sprig'"),
         ("retries > 1", "unknown variable 'retries'"),
         ("foo(1)", "unknown function 'foo'"),
         ("lastRetry.exitCode < 3", "not supported"),

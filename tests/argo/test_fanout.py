@@ -24,6 +24,9 @@ from jobframe.argo.plan import RenderOptions
 from jobframe.braze.fake import FakeBraze, FakeBrazeServer
 from jobframe.shard import shard_of
 from tests.argo.expand import Cluster, Workflow
+from tests.resume.conftest import fresh_database, postgres_dsn
+
+__all__ = ["postgres_dsn"]  # the session's PostgreSQL server: the fan-out's ledger store
 
 pytestmark = pytest.mark.process  # every test here starts jobframe as a process
 
@@ -31,6 +34,13 @@ KEY = "fanout-test-key"
 OBJECTS = 10_400
 SHARDS = 4
 REJECTED_AT = (17, 5_003, 10_398)  # objects without any user key: Braze rejects them
+
+
+@pytest.fixture
+def ledger_dsn(postgres_dsn: str, request: pytest.FixtureRequest) -> str:
+    """A fresh database: the shards of a resumable fan-out keep their ledgers in PostgreSQL
+    (parallel pods never share one ReadWriteOnce claim)."""
+    return fresh_database(postgres_dsn, f"fanout{abs(hash(request.node.nodeid))}")
 
 
 @pytest.fixture
@@ -46,10 +56,11 @@ def _fanout(job: str) -> dict[str, Any]:
     return documents[1]
 
 
-def _cluster(fake: FakeBrazeServer, data: Path, arguments: dict[str, str]) -> Cluster:
+def _cluster(fake: FakeBrazeServer, data: Path, arguments: dict[str, str], dsn: str) -> Cluster:
     return Cluster(
         arguments=arguments,
-        secrets={("jobframe", "braze__api_key"): KEY},  # the Secret the manifest names
+        # the Secret the manifest names
+        secrets={("jobframe", "braze__api_key"): KEY, ("jobframe", "ledger__dsn"): dsn},
         claims={"jobframe-input": data},
         env={"BRAZE__BASE_URL": fake.url},  # the production profile, pointed at the loopback fake
     )
@@ -67,7 +78,7 @@ def _shard_pods(cluster: Cluster) -> list[Any]:
 
 
 def test_update_user_attributes_fans_out_over_four_shards_exactly_once(
-    fake: FakeBrazeServer, tmp_path: Path
+    fake: FakeBrazeServer, tmp_path: Path, ledger_dsn: str
 ) -> None:
     ids = [f"user-{i:06d}" for i in range(OBJECTS)]
     lines = []
@@ -77,7 +88,7 @@ def test_update_user_attributes_fans_out_over_four_shards_exactly_once(
         else:
             lines.append(json.dumps({"external_id": external_id, "line": index}))
     (tmp_path / "users.jsonl").write_text("\n".join(lines) + "\n")
-    cluster = _cluster(fake, tmp_path, {"path": "/data/users.jsonl", "shards": str(SHARDS)})
+    cluster = _cluster(fake, tmp_path, {"path": "/data/users.jsonl", "shards": str(SHARDS)}, ledger_dsn)
 
     outputs = Workflow(_fanout("UpdateUserAttributes"), cluster).run()
 
@@ -104,7 +115,9 @@ def test_update_user_attributes_fans_out_over_four_shards_exactly_once(
     assert len(combine) == 1 and combine[0].exit_code == 0
 
 
-def test_send_push_fans_out_over_four_shards_exactly_once(fake: FakeBrazeServer, tmp_path: Path) -> None:
+def test_send_push_fans_out_over_four_shards_exactly_once(
+    fake: FakeBrazeServer, tmp_path: Path, ledger_dsn: str
+) -> None:
     ids = [f"user-{i:06d}" for i in range(OBJECTS)]
     (tmp_path / "users.txt").write_text("# header comment\n" + "\n".join(ids) + "\n")
     cluster = _cluster(
@@ -117,6 +130,7 @@ def test_send_push_fans_out_over_four_shards_exactly_once(fake: FakeBrazeServer,
             "campaign_id": "c-1",
             "shards": str(SHARDS),
         },
+        ledger_dsn,
     )
 
     outputs = Workflow(_fanout("SendPushFromFile"), cluster).run()
@@ -131,22 +145,27 @@ def test_send_push_fans_out_over_four_shards_exactly_once(fake: FakeBrazeServer,
     assert result == {"recipients": OBJECTS, "batches": len(sends), "dispatches": len(sends)}
 
 
-def test_an_optional_parameter_left_empty_stays_unset(fake: FakeBrazeServer, tmp_path: Path) -> None:
+def test_an_optional_parameter_left_empty_stays_unset(
+    fake: FakeBrazeServer, tmp_path: Path, ledger_dsn: str
+) -> None:
     (tmp_path / "users.txt").write_text("\n".join(f"u{i}" for i in range(120)) + "\n")
-    cluster = _cluster(fake, tmp_path, {"path": "/data/users.txt", "title": "T", "body": "B", "shards": "2"})
+    arguments = {"path": "/data/users.txt", "title": "T", "body": "B", "shards": "2"}
+    cluster = _cluster(fake, tmp_path, arguments, ledger_dsn)
     outputs = Workflow(_fanout("SendPushFromFile"), cluster).run()
     sends = [r for r in fake.app.requests if r.path == "/messages/send"]
     assert sends and all("campaign_id" not in r.json for r in sends)
     assert json.loads(outputs["result"])["recipients"] == 120
 
 
-def test_a_missing_secret_fails_every_shard_with_78_and_nothing_is_combined(tmp_path: Path) -> None:
+def test_a_missing_secret_fails_every_shard_with_78_and_nothing_is_combined(
+    tmp_path: Path, ledger_dsn: str
+) -> None:
     # The fake expects another key: the shards are refused (401 → configuration error, 78), which
     # the rendered retry expression does not retry; the DAG fails before the combine step.
     with FakeBrazeServer(FakeBraze(api_key="another-key")) as server:
         users = [json.dumps({"external_id": f"u{i}"}) for i in range(40)]  # both shards have some
         (tmp_path / "users.jsonl").write_text("\n".join(users) + "\n")
-        cluster = _cluster(server, tmp_path, {"path": "/data/users.jsonl", "shards": "2"})
+        cluster = _cluster(server, tmp_path, {"path": "/data/users.jsonl", "shards": "2"}, ledger_dsn)
         with pytest.raises(AssertionError, match="failed"):
             Workflow(_fanout("UpdateUserAttributes"), cluster).run()
     assert {p.exit_code for p in cluster.pods} == {78}

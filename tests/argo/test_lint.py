@@ -22,6 +22,8 @@ from tests.argo.conftest import run_argo
 from tests.conftest import REPO
 
 BASE = Path(__file__).parent / "manifests" / "nightly-some-job.yaml"
+APP = "tests.argo.apps.lintapp:LintApp"
+"""The app the hand-written manifests are written for (its SomeJob may be retried)."""
 T = "spec.templates[0]"
 ARGS = f"{T}.container.args"
 
@@ -272,7 +274,7 @@ FAULTS: list[tuple[str, Callable[[Doc], None], str, str]] = [
 def _lint(tmp_path: Path, documents: list[Doc], capsys: Any) -> tuple[int, str, Path]:
     file = tmp_path / "broken.yaml"
     file.write_text(yaml.safe_dump_all(documents, sort_keys=False))
-    code = main(["lint", str(file)])
+    code = main(["lint", "--app", APP, str(file)])
     return code, capsys.readouterr().out, file
 
 
@@ -313,7 +315,7 @@ def test_a_broken_file_fails_through_the_command_line(tmp_path: Path) -> None:
     _set("retryStrategy.expression", None)(documents[0])
     file = tmp_path / "w.yaml"
     file.write_text(yaml.safe_dump_all(documents))
-    proc = run_argo("lint", str(file))
+    proc = run_argo("lint", "--app", APP, str(file))
     assert proc.returncode == 1
     assert (
         f"{file}: document 1 (WorkflowTemplate/nightly-some-job): {T}.retryStrategy.retryPolicy:"
@@ -326,15 +328,15 @@ def test_several_faults_are_all_reported_in_document_order(capsys: Any) -> None:
     documents = _base()
     _replace("--timeout=1200", None)(documents[0])
     _set("retryStrategy.expression", None)(documents[0])
-    findings = lint_documents(load_app("jobs:MainContainer"), [Document(Path("x.yaml"), 0, documents[0])])
+    findings = lint_documents(load_app(APP), [Document(Path("x.yaml"), 0, documents[0])])
     assert [f.path for f in findings] == [ARGS, f"{T}.retryStrategy.retryPolicy"]
 
 
 def test_unreadable_files_and_apps_are_usage_errors(tmp_path: Path, capsys: Any) -> None:
     (tmp_path / "bad.yaml").write_text("key: [unclosed\n")
-    assert main(["lint", str(tmp_path / "bad.yaml")]) == 2
+    assert main(["lint", "--app", APP, str(tmp_path / "bad.yaml")]) == 2
     assert "not YAML" in capsys.readouterr().err
-    assert main(["lint", str(tmp_path / "missing.yaml")]) == 2
+    assert main(["lint", "--app", APP, str(tmp_path / "missing.yaml")]) == 2
     assert "cannot read" in capsys.readouterr().err
     assert main(["lint", "--app", "nowhere:App", str(BASE)]) == 2
 
@@ -413,7 +415,13 @@ def test_a_rendered_resumable_job_resumes_from_a_volume_that_outlives_its_pods(v
     app = load_app("jobs:MainContainer")
     text = render_job(app, "SendPushFromFile", RenderOptions(ledger_volume=volume))
     documents = list(yaml.safe_load_all(text))
-    for document in documents:
+    single_doc, fanout = documents
+    # parallel shards never share one ReadWriteOnce claim: the fan-out keeps ledgers in PostgreSQL
+    assert "volumeClaimTemplates" not in fanout["spec"]
+    shard = _fanout_shard(documents)["container"]
+    assert {e["name"]: e.get("value") for e in shard["env"]}["LEDGER__STORE"] == "postgres"
+    assert "jobframe-ledger" not in {v["name"] for v in shard["volumeMounts"]}
+    for document in [single_doc]:
         claims = document["spec"].get("volumeClaimTemplates")
         if volume is None:
             assert claims is None and "volumeClaimGC" not in document["spec"]

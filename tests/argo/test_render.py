@@ -103,12 +103,16 @@ def _check_step(template: dict[str, Any], spec_of_job: Any, deployment: Deployme
     assert container["command"] == ["/opt/venv/bin/jobframe"]
     assert _arg(args, "--job-name") == spec_of_job.name
     assert _arg(args, "--env") == "production"
-    # the deadline the kubelet enforces is the one the job is told, per attempt
-    assert template["activeDeadlineSeconds"] == _arg(args, "--timeout") == str(math.ceil(deployment.timeout))
-    # the result: written by --output, read back with a default for a failed attempt
+    # the job is told its timeout; the kubelet's deadline adds what the pod does before main runs
+    assert _arg(args, "--timeout") == str(math.ceil(deployment.timeout))
+    pod_start = int(template["activeDeadlineSeconds"]) - math.ceil(deployment.timeout)
+    assert pod_start == RenderOptions().pod_start >= 60
+    # the result: written by --output, read back with a default for a failed attempt; the
+    # workflow's own output too (globalName), except a shard's (the combine step's is)
     (result,) = template["outputs"]["parameters"]
     assert result["name"] == "result"
     assert result["valueFrom"] == {"path": _arg(args, "--output"), "default": "null"}
+    assert result.get("globalName") == (None if "--shard" in args else "result")
     # the grace period covers the teardown of the budget the step's own flags give
     budget_args = [a for a in deployment.args]
     shutdown = float(_arg(budget_args, "--shutdown-timeout")) if "--shutdown-timeout" in budget_args else 5.0
@@ -122,7 +126,8 @@ def _check_step(template: dict[str, Any], spec_of_job: Any, deployment: Deployme
     else:
         strategy = template["retryStrategy"]
         assert strategy["limit"] == str(retry.limit)
-        assert retried_codes(strategy).codes == set(retry.on)
+        # a resumable step also retries a pod lost before/while main ran (exit code "-1")
+        assert retried_codes(strategy).codes == {*retry.on, *((-1,) if deployment.resumable else ())}
         assert strategy["backoff"]["duration"] == f"{math.ceil(retry.backoff)}s"
         assert strategy["backoff"]["factor"] == str(retry.factor)
     # non-root, as the image's user; nothing writable but /tmp

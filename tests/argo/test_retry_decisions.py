@@ -17,7 +17,7 @@ FAILURES = frozenset(c for c in KNOWN_CODES if c != 0)
 
 
 def test_the_codes_asked_about() -> None:
-    assert KNOWN_CODES == (0, 1, 2, 75, 78, 124, 130, 143, 137)
+    assert KNOWN_CODES == (0, 1, 2, 75, 78, 124, 130, 143, 137, -1)
 
 
 def test_the_rendered_expression_retries_exactly_its_codes() -> None:
@@ -28,24 +28,37 @@ def test_the_rendered_expression_retries_exactly_its_codes() -> None:
         )
 
 
+PROCESS_EXITS = FAILURES - {-1}
+"""Exits of the process itself (node phase Failed); -1 is a pod lost before or while main ran
+(phase Error, no exit code)."""
+
+
 @pytest.mark.parametrize(
     ("strategy", "codes", "policy"),
     [
-        ({}, FAILURES, "OnFailure"),  # no policy, no expression: every failure
-        ({"retryPolicy": "OnFailure"}, FAILURES, "OnFailure"),
-        ({"retryPolicy": "Always"}, FAILURES, "Always"),
-        ({"retryPolicy": "OnError"}, set(), "OnError"),
+        ({}, PROCESS_EXITS, "OnFailure"),  # no policy, no expression: every failure of the process
+        ({"retryPolicy": "OnFailure"}, PROCESS_EXITS, "OnFailure"),
+        ({"retryPolicy": "Always"}, FAILURES, "Always"),  # a lost pod too
+        ({"retryPolicy": "OnError"}, {-1}, "OnError"),  # only a lost pod
         ({"retryPolicy": "OnTransientError"}, set(), "OnTransientError"),
         ({"expression": 'lastRetry.exitCode == "75"'}, {75}, "Always"),  # an expression implies Always
         ({"retryPolicy": "OnError", "expression": 'lastRetry.exitCode == "75"'}, set(), "OnError"),
+        ({"retryPolicy": "OnError", "expression": 'lastRetry.exitCode == "-1"'}, {-1}, "OnError"),
         (
             {"retryPolicy": "OnFailure", "expression": 'lastRetry.exitCode != "1"'},
-            FAILURES - {1},
+            PROCESS_EXITS - {1},
             "OnFailure",
         ),
         ({"expression": "asInt(lastRetry.exitCode) > 100"}, {124, 130, 137, 143}, "Always"),
+        ({"expression": "asInt(lastRetry.exitCode) < 2"}, {-1, 1}, "Always"),
         ({"expression": "lastRetry.exitCode == 75"}, set(), "Always"),  # a number never equals the string
-        ({"expression": "lastRetry.status == 'Error'"}, set(), "Always"),
+        ({"expression": "lastRetry.status == 'Error'"}, {-1}, "Always"),  # Argo's phase of a lost pod
+        ({"expression": "lastRetry.message matches 'imminent node shutdown|pod deleted'"}, {-1}, "Always"),
+        ({"expression": "sprig.contains('7', lastRetry.exitCode)"}, {75, 78, 137}, "Always"),
+        ({"expression": "sprig.hasPrefix('1', lastRetry.exitCode)"}, {1, 124, 130, 137, 143}, "Always"),
+        ({"expression": "sprig.has(lastRetry.exitCode, sprig.list('75', '-1'))"}, {75, -1}, "Always"),
+        ({"expression": "asInt(lastRetry.duration) > 30 && lastRetry.exitCode == '143'"}, {143}, "Always"),
+        ({"expression": "asInt(retries) < 1 && lastRetry.exitCode == '75'"}, {75}, "Always"),
     ],
 )
 def test_retried_codes(strategy: dict[str, Any], codes: set[int], policy: str) -> None:
@@ -57,7 +70,8 @@ def test_retried_codes(strategy: dict[str, Any], codes: set[int], policy: str) -
     ("strategy", "problem"),
     [
         ({"retryPolicy": "Sometimes"}, "unknown retryPolicy"),
-        ({"expression": "sprig.contains('7', lastRetry.exitCode)"}, "cannot evaluate"),
+        ({"expression": "sprig.has(lastRetry.exitCode)"}, "cannot evaluate"),  # Sprig's has takes two
+        ({"expression": "asInt(lastRetry.message) > 1"}, "cannot evaluate"),
         ({"expression": "lastRetry.exitCode"}, "not true/false"),
         ({"expression": 75}, "must be a string"),
     ],
@@ -65,6 +79,28 @@ def test_retried_codes(strategy: dict[str, Any], codes: set[int], policy: str) -
 def test_what_cannot_be_told_is_said(strategy: dict[str, Any], problem: str) -> None:
     found = retried_codes(strategy)
     assert found.codes == set() and found.problem is not None and problem in found.problem
+    assert found.unknown is False  # a fault: Argo could not evaluate it either
+
+
+@pytest.mark.parametrize(
+    ("expression", "name"),
+    [
+        ("jsonpath(lastRetry.message, '$.x') == 'y'", "'jsonpath'"),
+        ("sprig.semverCompare('>1', lastRetry.exitCode)", "'sprig.semverCompare'"),
+        ("workflow.name == 'x'", "'workflow'"),
+        ("lastRetry.exitCode == '75' || toJson(lastRetry) == ''", "'toJson'"),
+    ],
+)
+def test_a_name_lint_does_not_know_is_cannot_tell_not_a_fault(expression: str, name: str) -> None:
+    found = retried_codes({"expression": expression})
+    assert (found.codes, found.unknown) == (set(), True)
+    kind = "variable" if name == "'workflow'" else "function"
+    assert found.problem == f"unknown {kind} {name} (not known to lint)"
+
+
+def test_the_rendered_expression_of_a_resumable_job_retries_a_lost_pod() -> None:
+    assert expression_for([75, -1]) == 'lastRetry.exitCode in ["-1", "75"]'
+    assert retried_codes({"retryPolicy": "Always", "expression": expression_for([75, -1])}).codes == {75, -1}
 
 
 @pytest.mark.parametrize(
@@ -165,7 +201,7 @@ def test_incomplete_results_are_refused_naming_the_shard(text: str, shards: int,
     [
         ('lastRetry.status == "Failed" && lastRetry.exitCode == "75"', {75}),  # a process's failure
         ("asInt(lastRetry.duration) >= 0", FAILURES),
-        ('lastRetry.message == ""', FAILURES),
+        ('lastRetry.message == ""', FAILURES - {-1}),  # a lost pod has the controller's message
     ],
 )
 def test_the_other_last_retry_variables(expression: str, codes: frozenset[int]) -> None:
