@@ -11,9 +11,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from jobframe import __version__
 from jobframe.app.deployment import is_quantity
@@ -33,6 +35,37 @@ def _ledger_volume(text: str) -> str | None:
     return text
 
 
+_IMAGE = re.compile(
+    r"(?:[a-zA-Z0-9.-]+(?::[0-9]+)?/)?"  # registry[:port]/
+    r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"  # path
+    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?"  # :tag, @digest
+)
+_NAME = re.compile(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?")
+
+
+def _image(text: str) -> str:
+    """An image reference the kubelet can pull (``registry.example/acme-jobs:1.4``)."""
+    if not _IMAGE.fullmatch(text) or len(text) > 4096:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an image reference (e.g. registry.example/acme-jobs:1.4)"
+        )
+    return text
+
+
+def _k8s_name(text: str) -> str:
+    if not _NAME.fullmatch(text) or len(text) > 253:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a Kubernetes name (lower case letters, digits, '-', '.')"
+        )
+    return text
+
+
+def _prefix(text: str) -> str:
+    if text and not re.fullmatch(r"[a-z0-9][-a-z0-9]*", text):
+        raise argparse.ArgumentTypeError(f"{text!r}: a name prefix is lower case letters, digits and '-'")
+    return text
+
+
 def _app_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--app",
@@ -42,8 +75,15 @@ def _app_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+class _Parser(argparse.ArgumentParser):
+    """Bad options are one line (the usage is a ``--help`` away), exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="jobframe-argo",
         description="Render Argo manifests from an app's jobs, lint manifests, combine shard results.",
     )
@@ -56,13 +96,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--job", action="append", default=[], metavar="NAME", help="only this job (repeatable)"
     )
     render.add_argument(
-        "--image", default=f"jobframe:{__version__}", help="the job image (default %(default)s)"
+        "--image", type=_image, default=f"jobframe:{__version__}", help="the job image (default %(default)s)"
     )
     render.add_argument(
         "--profile", default="production", help="settings profile passed as --env (%(default)s)"
     )
     render.add_argument(
-        "--secret", default="jobframe", help="Kubernetes Secret with the secret settings (%(default)s)"
+        "--secret",
+        type=_k8s_name,
+        default="jobframe",
+        help="Kubernetes Secret with the secret settings (%(default)s)",
     )
     render.add_argument(
         "--secrets-as",
@@ -70,9 +113,15 @@ def build_parser() -> argparse.ArgumentParser:
         default="env",
         help="secret keys as environment variables, or the Secret mounted as --secrets-dir (%(default)s)",
     )
-    render.add_argument("--namespace", help="metadata.namespace of every manifest")
-    render.add_argument("--service-account", help="the workflows' serviceAccountName")
-    render.add_argument("--prefix", default="", help="prepended to every manifest name")
+    render.add_argument("--namespace", type=_k8s_name, help="metadata.namespace of every manifest")
+    render.add_argument("--service-account", type=_k8s_name, help="the workflows' serviceAccountName")
+    render.add_argument("--prefix", type=_prefix, default="", help="prepended to every manifest name")
+    render.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="render configuration: pod shape for every job or one, clean-up, pod start (docs/argo.md)",
+    )
     render.add_argument(
         "--ledger-volume",
         type=_ledger_volume,
@@ -121,6 +170,14 @@ def _render(args: argparse.Namespace) -> int:
         ledger_volume=args.ledger_volume,
         ledger_storage_class=args.ledger_storage_class,
     )
+    if args.config is not None:
+        from jobframe.argo.config import apply_config, load_config  # noqa: PLC0415
+
+        options = apply_config(options, load_config(args.config), args.config, set(app.jobs))
+    if not args.profile.strip():
+        raise UsageError("--profile: give the settings profile (e.g. production)")
+    if args.out is not None and args.out.exists() and not args.out.is_dir():
+        raise UsageError(f"--out {args.out}: is a file; give a directory (one manifest per job goes there)")
     files = render_app(app, options, jobs=args.job or None)
     if args.out is None:
         if args.check:
@@ -132,16 +189,22 @@ def _render(args: argparse.Namespace) -> int:
         for line in stale:
             print(f"{args.out}: {line}", file=sys.stderr)
         if stale:
-            print(f"run: jobframe-argo render --app {args.app} --out {args.out}", file=sys.stderr)
+            config = f" --config {args.config}" if args.config else ""
+            print(f"run: jobframe-argo render --app {args.app}{config} --out {args.out}", file=sys.stderr)
         return 1 if stale else 0
-    for path in write_directory(args.out, files):
+    try:
+        written = write_directory(args.out, files)
+    except OSError as exc:
+        raise UsageError(f"--out {args.out}: cannot write: {exc.strerror or exc}") from None
+    for path in written:
         print(path)
     return 0
 
 
 def _lint(args: argparse.Namespace) -> int:
     from jobframe.app.loading import load_app  # noqa: PLC0415
-    from jobframe.argo.lint import lint_files  # noqa: PLC0415
+    from jobframe.argo.lint import lint_files, without_workflows  # noqa: PLC0415
+    from jobframe.argo.schema import KINDS  # noqa: PLC0415
 
     if not args.no_schema:
         try:
@@ -153,15 +216,27 @@ def _lint(args: argparse.Namespace) -> int:
     app = load_app(args.app)
     try:
         findings = lint_files(app, args.files, schema=not args.no_schema)
+        empty = without_workflows(args.files)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    files = f"{len(args.files)} file{'s' * (len(args.files) != 1)}"
+    if len(empty) == len(args.files):
+        kinds = ", ".join(sorted(KINDS))
+        print(
+            f"jobframe-argo: error: no Argo workflow ({kinds}) in {', '.join(map(str, empty))}: "
+            "nothing was checked",
+            file=sys.stderr,
+        )
+        return 1
+    for file in empty:
+        print(f"{file}: note: no Argo workflow in this file: skipped")
     for finding in findings:
         print(finding)
-    count = len(findings)
-    print(
-        f"{count} problem{'' if count == 1 else 's'} in {len(args.files)} file{'s' * (len(args.files) != 1)}"
-    )
-    return 1 if findings else 0
+    count = sum(not f.note for f in findings)
+    notes = len(findings) - count
+    tail = f" ({notes} note{'s' * (notes != 1)}: what lint cannot tell)" if notes else ""
+    print(f"{count} problem{'' if count == 1 else 's'} in {files}{tail}")
+    return 1 if count else 0
 
 
 def _combine(args: argparse.Namespace) -> int:

@@ -23,8 +23,9 @@ from jobframe.errors import JobframeError, UsageError
 __all__ = ["RenderError", "check_directory", "render_app", "write_directory"]
 
 HEADER = """\
-# Rendered by `jobframe-argo render --app {app}` from job {job}: do not edit.
-# Change the job's @jobframe.job(...) and render again; `jobframe-argo lint` checks hand edits.
+# Rendered by `jobframe-argo render --app {app}{config}` from job {job}: do not edit.
+# Change the job's @jobframe.job(...) or the render configuration and render again;
+# `jobframe-argo lint` checks hand edits.
 """
 
 
@@ -57,7 +58,8 @@ def render_job(app: App, name: str, options: RenderOptions) -> str:
     if findings:
         raise RenderError(f"job {name}: the rendered manifest fails lint:\n" + "\n".join(map(str, findings)))
     body = yaml.safe_dump_all(documents, sort_keys=False, width=120)
-    return HEADER.format(app=options.app, job=name) + body
+    config = f" --config {options.config}" if options.config else ""
+    return HEADER.format(app=options.app, config=config, job=name) + body
 
 
 def render_app(app: App, options: RenderOptions, jobs: Iterable[str] | None = None) -> dict[str, str]:

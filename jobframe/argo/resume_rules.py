@@ -7,11 +7,17 @@ a fan-out) and a ledger that outlives the pod; a retried step must not forget th
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 
 from jobframe.argo.manifests import Step, references
-from jobframe.argo.retries import retried_codes
+from jobframe.argo.retries import INFRASTRUCTURE, retried_codes
 from jobframe.argo.step_context import Problem, StepContext
+
+_PER_ATTEMPT = re.compile(r"\{\{\s*(pod\.name|retries|node\.name|lastRetry\.[A-Za-z]+)\s*\}\}")
+"""Argo variables that differ on every retry (``{{retries}}``) or pod (``{{pod.name}}``)."""
+_POD_FIELDS = {"metadata.name", "metadata.uid"}
+"""Downward-API fields that differ on every pod."""
 
 __all__ = ["resume_problems"]
 
@@ -19,6 +25,27 @@ __all__ = ["resume_problems"]
 def _env(step: Step) -> dict[str, str]:
     found = step.container.get("env") or []
     return {str(e["name"]): str(e["value"]) for e in found if isinstance(e, dict) and "value" in e}
+
+
+def _per_pod_env(step: Step) -> set[str]:
+    """Environment variables whose value differs on every pod (the pod's name or uid)."""
+    found = set()
+    for var in step.container.get("env") or []:
+        ref = ((var.get("valueFrom") or {}).get("fieldRef") or {}) if isinstance(var, dict) else {}
+        if ref.get("fieldPath") in _POD_FIELDS or _PER_ATTEMPT.search(str(var.get("value", ""))):
+            found.add(str(var.get("name")))
+    return found
+
+
+def _changing_key(step: Step, key: str) -> str | None:
+    """What makes ``key`` differ on every retry or pod, if anything."""
+    match = _PER_ATTEMPT.search(key)
+    if match:
+        return "{{" + match.group(1) + "}}"
+    for name in _per_pod_env(step):
+        if f"$({name})" in key or f"${{{name}}}" in key or f"${name}" in key:
+            return f"$({name}), the pod's own name or uid"
+    return None
 
 
 def _run_key(ctx: StepContext) -> str | None:
@@ -66,6 +93,8 @@ def resume_problems(ctx: StepContext) -> Iterator[Problem]:
     shard_text = ctx.resolved.unknown.get("--shard")
     shard_ref = references(shard_text)[0] if shard_text and references(shard_text) else None
     wanted = "{{workflow.uid}}" + (f"-{{{{{shard_ref[0]}.parameters.{shard_ref[1]}}}}}" if shard_ref else "")
+    if key is None and "JOBFRAME_RUN_KEY" in _per_pod_env(step):
+        key = "$(JOBFRAME_RUN_KEY)"
     if key is None:
         if _is_retried(step):
             yield Problem(
@@ -75,7 +104,15 @@ def resume_problems(ctx: StepContext) -> Iterator[Problem]:
                 f"add --run-key {wanted}",
             )
         return
-    if "{{" not in key:
+    changing = _changing_key(step, key) if key != "$(JOBFRAME_RUN_KEY)" else "the pod's own name or uid"
+    if changing is not None:
+        yield Problem(
+            step.args_path,
+            f"the run key {key!r} changes on every retry or pod ({changing}): a retry finds no ledger "
+            "of its own and sends everything again",
+            f"--run-key {wanted}",
+        )
+    elif "{{" not in key:
         yield Problem(
             step.args_path,
             f"--run-key {key!r} is the same for every run of this template: a later workflow resumes "
@@ -89,7 +126,8 @@ def resume_problems(ctx: StepContext) -> Iterator[Problem]:
             "shard started under the same key",
             f"--run-key {wanted}",
         )
-    path = (*step.path, "container", "env")
+    yield from _lost_pod_problems(ctx)
+    path = (*step.path, step.kind, "env")
     for name, value in _env(step).items():
         persistent = any(value.startswith(mount.rstrip("/") + "/") for mount in _persistent_mounts(step))
         if name.endswith("__PATH") and value.endswith(".sqlite3") and not persistent:
@@ -99,3 +137,19 @@ def resume_problems(ctx: StepContext) -> Iterator[Problem]:
                 "a new pod and finds nothing to resume",
                 "put it on the workflow's volumeClaimTemplates volume (jobframe-argo render does)",
             )
+
+
+def _lost_pod_problems(ctx: StepContext) -> Iterator[Problem]:
+    """A resumable step's retries should cover a pod lost before or while main ran: for it a
+    retry is safe, and node drains, evictions and spot losses are what retries exist for."""
+    strategy, _ = ctx.step.setting("retryStrategy")
+    if not _is_retried(ctx.step) or not isinstance(strategy, Mapping):
+        return
+    analysis = retried_codes(strategy)
+    if analysis.problem is None and INFRASTRUCTURE not in analysis.codes:
+        yield Problem(
+            ctx.step.origin("retryStrategy", "expression" if strategy.get("expression") else "retryPolicy"),
+            f"job {ctx.spec.name} is resumable, but a pod lost before or while its main container ran "
+            '(node drain, eviction, spot loss: lastRetry.exitCode "-1") is not retried',
+            'add "-1" to the retried exit codes (retryPolicy Always, or OnError for that case)',
+        )

@@ -13,7 +13,6 @@ import math
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from jobframe.app.deployment import NEVER_RETRIED, backoff_wait
@@ -21,6 +20,7 @@ from jobframe.app.discovery import App
 from jobframe.app.params import decode_params, split_pairs
 from jobframe.argo.flags import Flags, FlagsError, parse_flags
 from jobframe.argo.manifests import Path_, Step, references
+from jobframe.argo.pod_rules import grace_problems, pod_problems
 from jobframe.argo.resolve import resolve_args
 from jobframe.argo.resume_rules import resume_problems
 from jobframe.argo.retries import expression_for, retried_codes
@@ -30,9 +30,6 @@ from jobframe.errors import UsageError
 from jobframe.exit_codes import ExitCode
 
 __all__ = ["Problem", "check_step"]
-
-KUBERNETES_GRACE_S = 30
-"""``terminationGracePeriodSeconds`` when the pod does not set it."""
 
 
 def _seconds(value: Any) -> float | None:
@@ -158,35 +155,22 @@ def _deadline_problems(ctx: StepContext) -> Iterator[Problem]:
             f"pass --timeout {deadline:g}",
         )
     attempt = min((t for t in (flags.timeout, deadline) if t is not None), default=None)
+    where = path if deadline is not None and deadline <= (flags.timeout or math.inf) else step.args_path
+    declared = ctx.spec.deployment.timeout
     if attempt is not None and attempt < needs:
         yield Problem(
-            path if deadline is not None and deadline <= (flags.timeout or math.inf) else step.args_path,
+            where,
             f"each attempt has {attempt:g} s; job {ctx.spec.name} needs at least {needs:g} s ({why})",
             f'give each attempt at least {math.ceil(needs)} s (activeDeadlineSeconds: "{math.ceil(needs)}" '
             "and the same --timeout)",
         )
-
-
-def _grace_problems(ctx: StepContext) -> Iterator[Problem]:
-    raw, path = ctx.step.setting("podSpecPatch")
-    grace: float = KUBERNETES_GRACE_S
-    if raw is not None:
-        try:
-            patch = yaml.safe_load(raw) if isinstance(raw, str) else raw
-        except yaml.YAMLError as exc:
-            yield Problem(path, f"podSpecPatch is not JSON/YAML: {exc}", "write it as a JSON object string")
-            return
-        if isinstance(patch, dict) and patch.get("terminationGracePeriodSeconds") is not None:
-            grace = float(patch["terminationGracePeriodSeconds"])
-    needs = ctx.flags.budget.stop_grace(ctx.flags.exit_grace)
-    if grace < needs:
-        source = "podSpecPatch" if raw is not None else "the Kubernetes default"
+    elif attempt is not None and attempt < declared:
         yield Problem(
-            path,
-            f"terminationGracePeriodSeconds {grace:g} ({source}) is shorter than jobframe needs to stop "
-            f"after SIGTERM: {needs:g} s (cancel grace + teardown budget + exit grace + slack): "
-            "the pod is SIGKILLed mid-teardown (exit 137)",
-            f"podSpecPatch: '{{\"terminationGracePeriodSeconds\": {math.ceil(needs)}}}'",
+            where,
+            f"each attempt has {attempt:g} s, less than the {declared:g} s job {ctx.spec.name} declares "
+            "(@jobframe.job(timeout=...)): it is cut off before the time it was written for",
+            f"--timeout {declared:g} and activeDeadlineSeconds at least that plus the pod's start "
+            "(jobframe-argo render adds 120 s), or lower the job's timeout",
         )
 
 
@@ -218,9 +202,21 @@ def _retry_problems(ctx: StepContext) -> Iterator[Problem]:
         )
         return
     analysis = retried_codes(strategy)
-    where = (*path, "expression") if strategy.get("expression") else (*path, "retryPolicy")
+    step = ctx.step
+    where = step.origin("retryStrategy", "expression" if strategy.get("expression") else "retryPolicy")
     if analysis.problem:
-        yield Problem(where, f"cannot tell which exit codes are retried: {analysis.problem}", fix_expression)
+        if analysis.unknown:
+            yield Problem(
+                where,
+                f"cannot tell which exit codes are retried: {analysis.problem}",
+                f"make sure it retries 75 and never 1, 2 or 78, e.g. {fix_expression}; silence this note "
+                "with the annotation jobframe/lint-ignore (docs/argo.md)",
+                note=True,
+            )
+        else:
+            yield Problem(
+                where, f"cannot tell which exit codes are retried: {analysis.problem}", fix_expression
+            )
         return
     if wanted.limit == 0:
         if analysis.codes:
@@ -265,9 +261,8 @@ def _window_problems(
         cap = parse_duration(backoff["cap"]) if backoff.get("cap") else None
         windows: list[tuple[float, Path_, str]] = []
         if backoff.get("maxDuration"):
-            windows.append(
-                (parse_duration(backoff["maxDuration"]), (*path, "backoff", "maxDuration"), "maxDuration")
-            )
+            where = ctx.step.origin("retryStrategy", "backoff", "maxDuration")
+            windows.append((parse_duration(backoff["maxDuration"]), where, "maxDuration"))
     except (ValueError, TypeError) as exc:
         yield Problem(
             (*path, "backoff"), f"backoff cannot be read: {exc}", 'durations like "30s", "5m", "1h"'
@@ -306,25 +301,38 @@ RULES: tuple[Callable[[StepContext], Iterator[Problem]], ...] = (
     _param_problems,
     _shard_problems,
     _deadline_problems,
-    _grace_problems,
+    grace_problems,
+    pod_problems,
     _retry_problems,
     resume_problems,
 )
 
 
 def _output_problems(step: Step, flags: Flags) -> Iterator[Problem]:
-    if flags.output is None:
-        return
     params = (step.template.get("outputs") or {}).get("parameters") or []
-    for index, param in enumerate(params):
-        source = param.get("valueFrom") or {} if isinstance(param, dict) else {}
-        if source.get("path") == str(flags.output) and source.get("default") is None:
+    read = {
+        str((p.get("valueFrom") or {}).get("path")): (i, p)
+        for i, p in enumerate(params)
+        if isinstance(p, dict) and isinstance(p.get("valueFrom"), dict) and p["valueFrom"].get("path")
+    }
+    if flags.output is not None and str(flags.output) in read:
+        index, param = read[str(flags.output)]
+        if param["valueFrom"].get("default") is None:
             yield Problem(
                 (*step.path, "outputs", "parameters", index, "valueFrom"),
                 f"output {param.get('name')!r} reads --output {flags.output}, which a failed attempt does "
                 "not write: without a default the step errors instead of failing with the job's exit code",
                 "default: 'null'",
             )
+        return
+    for path, (index, param) in read.items():  # the job's result is written somewhere else, or nowhere
+        told = f"the step's --output is {flags.output}" if flags.output else "the step passes no --output"
+        yield Problem(
+            (*step.path, "outputs", "parameters", index, "valueFrom", "path"),
+            f"output {param.get('name')!r} reads {path}, which the step never writes ({told}): "
+            "it is always its default (or the step errors)",
+            f"pass --output {path}" if not flags.output else f"path: {flags.output}",
+        )
 
 
 def check_step(app: App, step: Step) -> list[Problem]:

@@ -19,6 +19,9 @@ class Problem:
     path: Path_
     message: str
     fix: str
+    note: bool = False
+    """Lint cannot tell (an expression function it does not know, a shell script): said, but
+    not counted as a fault."""
 
 
 @dataclass(frozen=True)

@@ -91,10 +91,16 @@ def _python_m(doc: Doc) -> None:
 
 
 def _send_push(doc: Doc) -> None:
-    doc["spec"]["templates"][0]["container"]["args"] = [
-        "--job-name", "SendPushFromFile", "--timeout", "1200", "--output", "/tmp/out.json",
+    """The step runs SendPushFromFile (resumable, 7200 s attempts) instead, right but for the run key."""
+    template = doc["spec"]["templates"][0]
+    template["container"]["args"] = [
+        "--job-name", "SendPushFromFile", "--timeout", "7200", "--output", "/tmp/out.json",
         "--param", "path=/data/u.txt", "--param", "title=t", "--param", "body=b",
     ]  # fmt: skip
+    template["activeDeadlineSeconds"] = "7320"
+    strategy = template["retryStrategy"]
+    strategy["expression"] = 'asInt(lastRetry.exitCode) == 75 || lastRetry.exitCode in ["-1", "137", "143"]'
+    del strategy["backoff"]["maxDuration"]
 
 
 def _cron_without_schedules(doc: Doc) -> None:
@@ -386,7 +392,8 @@ def test_a_field_of_the_wrong_shape_is_a_finding_not_a_traceback(
 
 def test_a_job_declared_never_to_be_retried_must_not_be(capsys: Any) -> None:
     documents = _base()
-    _args(documents[0])[:] = ["--job-name", "Never", "--timeout", "1200", "--output", "/tmp/out.json"]
+    _args(documents[0])[:] = ["--job-name", "Never", "--timeout", "3600", "--output", "/tmp/out.json"]
+    _set("activeDeadlineSeconds", "3720")(documents[0])
     app = load_app("tests.argo.apps.argoapp:ArgoApp")
     findings = lint_documents(app, [Document(Path("x.yaml"), 0, documents[0])])
     assert [(f.path, "declares no retries" in f.message) for f in findings] == [

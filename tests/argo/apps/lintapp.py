@@ -12,7 +12,7 @@ from jobs.container import MainContainer
 from jobs.some_job import SomeJob
 
 
-@jobframe.job(name="SomeJob")
+@jobframe.job(name="SomeJob", timeout=1200)
 class RetryableSomeJob(SomeJob):
     """SomeJob, declared with the default retries."""
 
