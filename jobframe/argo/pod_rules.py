@@ -22,7 +22,7 @@ __all__ = ["KUBERNETES_GRACE_S", "grace_problems", "pod_problems", "quantity_byt
 KUBERNETES_GRACE_S = 30
 """``terminationGracePeriodSeconds`` when the pod does not set it."""
 _TAG = re.compile(r"\{\{.*?\}\}", re.DOTALL)
-UNKNOWN = "\x00argo-tag\x00"
+UNKNOWN = "__argo_tag__"
 """What a template tag becomes while parsing: a value lint does not know."""
 _SUFFIX = {
     "": 1, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18,

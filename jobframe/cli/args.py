@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -268,9 +270,30 @@ def _from_environment(args: argparse.Namespace) -> None:
             raise UsageError(f"environment variable {option.variable}: {exc}") from None
 
 
+_ARGO_ARG_FILE = re.compile(r"@(/[^\n]*/argo_arg_[0-9]+\.txt)")
+
+
+def argo_arg_files(argv: Sequence[str]) -> list[str]:
+    """``argv`` with Argo's offloaded arguments read back: the emissary passes an argument over
+    128 KiB as ``@/tmp/argo_arg_N.txt``, the file holding the argument's text as it was
+    (``cmd/argoexec/commands/emissary.go``). Only that form (an absolute path to
+    ``argo_arg_N.txt``) is read, never another ``@`` value."""
+    out = []
+    for arg in argv:
+        match = _ARGO_ARG_FILE.fullmatch(arg)
+        if match is None:
+            out.append(arg)
+            continue
+        try:
+            out.append(Path(match.group(1)).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise UsageError(f"argument {arg}: cannot read Argo's file of a long argument: {exc}") from None
+    return out
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """Parse ``argv``; bad input raises :class:`UsageError`, ``--help``/``--version`` ``SystemExit(0)``."""
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(argo_arg_files(sys.argv[1:] if argv is None else argv))
     _from_environment(args)
     return args
 

@@ -14,6 +14,17 @@ retries); ``retryStrategy`` limit and expression; output parameters read from
 outputs of an expanded task aggregated as a JSON array of the succeeded items' values, in item
 order. Anything else in a manifest is an error here, so a render change cannot slip past.
 
+Also as the controller does (argo-workflows v4.1.2, the functions named): a pod lost before its
+main container ran (``Cluster.lost``) has no exit code, so ``lastRetry.exitCode`` is ``"-1"``,
+its status ``Error`` and ``retryPolicy`` decides by that phase (``buildRetryStrategyLocalScope``,
+``processNodeRetries``); aggregated outputs are a JSON array of the parsed values when every item
+is a JSON object or array, else of strings (``aggregatedJSONValueList``); an output with a
+``globalName`` becomes the workflow's output (``addParamToGlobalScope``); and when a pod's
+arguments exceed 128 KiB as JSON, each single argument over 128 KiB reaches the process as
+``@<tmp>/argo_arg_N.txt`` (``workflowpod.go`` and ``cmd/argoexec/commands/emissary.go``).
+Fields only a cluster acts on (metrics, podGC, ttlStrategy, synchronization, pod placement) are
+not emulated.
+
 ``python tests/argo/expand.py step FILE -p NAME=VALUE --secret SECRET/KEY=VALUE`` prints the
 entrypoint container step's resolved command, arguments and environment as JSON (the container
 test runs them inside the image).
@@ -99,6 +110,8 @@ class Cluster:
     env: Mapping[str, str] = field(default_factory=dict)
     """Extra environment of every pod (what the cluster adds, e.g. a test's Braze URL)."""
     timeout: float = 300
+    lost: set[tuple[str, str | None, int]] = field(default_factory=set)
+    """Pods (template, item, attempt) deleted before their main container ran: exit code -1."""
     pods: list[Pod] = field(default_factory=list)
 
 
@@ -111,6 +124,8 @@ class Workflow:
         self.templates = {t["name"]: t for t in self.spec["templates"]}
         self.cluster = cluster
         self.uid = str(uuid.uuid4())
+        self.outputs: dict[str, str] = {}
+        """The workflow's own outputs (``status.outputs``): outputs with a ``globalName``."""
         self.claim_templates: dict[str, Path] = {}
         for claim in self.spec.get("volumeClaimTemplates") or []:
             claim_spec = claim["spec"]
@@ -229,7 +244,7 @@ class Workflow:
             raise ExpandError(f"task {task['name']}: items {failed} failed{tail}")
         names = dict.fromkeys(k for out in results for k in out)
         return {
-            f"tasks.{task['name']}.outputs.parameters.{name}": json.dumps([out[name] for out in results])
+            f"tasks.{task['name']}.outputs.parameters.{name}": aggregated([out[name] for out in results])
             for name in names
         }
 
@@ -249,8 +264,14 @@ class Workflow:
     def retries(strategy: Mapping[str, Any], pod: Pod) -> bool:
         if strategy.get("retryPolicy") != "Always" or "expression" not in strategy:
             raise ExpandError(f"retryStrategy {strategy}: render emits Always + expression")
-        last = {"exitCode": str(pod.exit_code), "status": "Failed", "duration": "1", "message": ""}
-        return bool(evaluate(strategy["expression"], {"lastRetry": last}))
+        lost = pod.exit_code == LOST
+        last = {
+            "exitCode": str(pod.exit_code),
+            "status": "Error" if lost else "Failed",  # Always retries both phases
+            "duration": "1",
+            "message": "pod deleted" if lost else "",
+        }
+        return bool(evaluate(strategy["expression"], {"lastRetry": last, "retries": str(pod.attempt)}))
 
     def mounts(self, template: Mapping[str, Any], tmp: Path) -> dict[str, Path]:
         volumes = {v["name"]: v for v in template.get("volumes") or []}
@@ -302,6 +323,10 @@ class Workflow:
         self, template: Mapping[str, Any], scope: Mapping[str, str], item: str | None, attempt: int
     ) -> Pod:
         container = template["container"]
+        if (template["name"], item, attempt) in self.cluster.lost:
+            pod = Pod(template["name"], item, attempt, [], [], {}, exit_code=LOST)
+            self.cluster.pods.append(pod)
+            return pod
         with tempfile.TemporaryDirectory(prefix="pod-") as tmp_name:
             tmp = Path(tmp_name) / "tmp"
             tmp.mkdir()
@@ -317,12 +342,13 @@ class Workflow:
                 if not k.startswith(("JOBFRAME_", "BRAZE__", "HTTP__", "ARGO_"))
             }
             from_secrets = {v["name"] for v in container.get("env") or [] if "valueFrom" in v}
+            args = offload_args(args, tmp, before=len(command) - 1)
             local_env = {  # the manifest's paths into volumes; a Secret's values as they are
                 k: v if k in from_secrets else self.local_path(v, mounts) for k, v in env.items()
             }
             process_env.update({"PYTHONPATH": str(REPO), **self.cluster.env, **local_env})
             proc = subprocess.run(
-                local + [self.local_path(a, mounts) for a in args],
+                local + [a if a.startswith("@") else self.local_path(a, mounts) for a in args],
                 cwd=REPO,
                 env=process_env,
                 capture_output=True,
@@ -344,7 +370,48 @@ class Workflow:
                         f"output {param['name']}: no file and no default (the step would error)"
                     )
         self.cluster.pods.append(pod)
+        if pod.exit_code == 0:
+            for param in (template.get("outputs") or {}).get("parameters") or []:
+                if param.get("globalName"):
+                    self.outputs[param["globalName"]] = pod.outputs[param["name"]]
         return pod
+
+
+LOST = -1
+"""The exit code Argo reports for a pod deleted before (or while) its main container ran."""
+ARG_LIMIT = 131072
+"""``common.MaxEnvVarLen``: 128 KiB, for the arguments as JSON and for one argument."""
+
+
+def offload_args(args: list[str], tmp: Path, *, before: int = 0) -> list[str]:
+    """What the emissary hands the process when the arguments are too long for exec: each one
+    over the limit as ``@FILE``, ``N`` its index after the command's first word (``before``
+    words of the command come first)."""
+    if len(json.dumps(args)) <= ARG_LIMIT:
+        return args
+    out = []
+    for index, arg in enumerate(args, start=before):
+        if len(arg.encode()) > ARG_LIMIT:
+            path = tmp / f"argo_arg_{index}.txt"
+            path.write_text(arg)
+            out.append(f"@{path}")
+        else:
+            out.append(arg)
+    return out
+
+
+def aggregated(values: list[str]) -> str:
+    """Argo's aggregated output: parsed values when every one is a JSON object or array, else strings."""
+    parsed = []
+    for value in values:
+        try:
+            item = json.loads(value)
+        except ValueError:
+            return json.dumps(values)
+        if not isinstance(item, dict | list):
+            return json.dumps(values)
+        parsed.append(item)
+    return json.dumps(parsed)
 
 
 def step_of(

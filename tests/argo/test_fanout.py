@@ -133,9 +133,12 @@ def test_send_push_fans_out_over_four_shards_exactly_once(
         ledger_dsn,
     )
 
-    outputs = Workflow(_fanout("SendPushFromFile"), cluster).run()
+    workflow = Workflow(_fanout("SendPushFromFile"), cluster)
+    outputs = workflow.run()
 
     _shard_pods(cluster)
+    # the combined result is the workflow's output (globalName); no shard's result is
+    assert workflow.outputs == {"result": outputs["result"]}
     sends = [r for r in fake.app.requests if r.path == "/messages/send"]
     delivered = Counter(i for r in sends for i in r.json["external_user_ids"])
     assert set(delivered) == set(ids)

@@ -1,0 +1,113 @@
+"""What a controller does with rendered manifests, as read in Argo v4.1.2's source and emulated by
+``expand.py``: the result is the workflow's output (``globalName``); a pod lost before its main
+container ran (``lastRetry.exitCode`` "-1") is retried for a resumable job and for no other; an
+argument over 128 KiB reaches the job through Argo's ``@file``; aggregated outputs come as
+objects or strings and the combine step reads both."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from jobframe.app import load_app
+from jobframe.argo.combine import parse_results
+from jobframe.argo.files import render_job
+from jobframe.argo.plan import RenderOptions
+from jobframe.cli.args import argo_arg_files
+from jobframe.errors import UsageError
+from tests.argo.expand import ARG_LIMIT, LOST, Cluster, Workflow, aggregated, offload_args
+from tests.resume.harness import KEY, fake_braze, write_ids
+
+TEST_APP = "tests.argo.apps.argoapp:ArgoApp"
+
+
+def _template(app: str, job: str) -> dict[str, Any]:
+    return next(iter(yaml.safe_load_all(render_job(load_app(app), job, RenderOptions()))))
+
+
+# -- pure parts of the emulation and of jobframe's side ------------------------------------------
+
+
+def test_aggregated_outputs_are_objects_when_every_item_is_json_else_strings() -> None:
+    # aggregatedJSONValueList: every item a JSON object/array → the parsed values, else the strings
+    assert json.loads(aggregated(['{"a": 1}', "[2]"])) == [{"a": 1}, [2]]
+    assert json.loads(aggregated(['{"a": 1}', "null"])) == ['{"a": 1}', "null"]  # a failed shard's default
+    assert json.loads(aggregated(["7", "x"])) == ["7", "x"]
+    # the combine step reads both forms the same way, and names a shard without a result
+    assert parse_results(aggregated(['{"n": 1}', '{"n": 2}']), 2) == [{"n": 1}, {"n": 2}]
+    with pytest.raises(ValueError, match="shard 1 gave no result"):
+        parse_results(aggregated(['{"n": 1}', "null"]), 2)
+
+
+def test_only_arguments_over_the_limit_are_offloaded_and_only_when_all_are_too_long(tmp_path: Path) -> None:
+    short = ["--param", "x=1"]
+    assert offload_args(short, tmp_path) == short
+    big = "users=" + "u" * ARG_LIMIT
+    out = offload_args(["--job-name", "J", "--param", big], tmp_path, before=0)
+    assert out[:3] == ["--job-name", "J", "--param"]
+    assert out[3] == f"@{tmp_path / 'argo_arg_3.txt'}" and (tmp_path / "argo_arg_3.txt").read_text() == big
+
+
+def test_jobframe_reads_argos_file_of_a_long_argument_and_nothing_else(tmp_path: Path) -> None:
+    (tmp_path / "argo_arg_4.txt").write_text("users=a\nb")  # the argument's text, newlines and all
+    argv = ["--param", f"@{tmp_path / 'argo_arg_4.txt'}", "--param", "title=@home", "@notes.txt"]
+    assert argo_arg_files(argv) == ["--param", "users=a\nb", "--param", "title=@home", "@notes.txt"]
+    with pytest.raises(UsageError, match=r"argo_arg_9\.txt"):
+        argo_arg_files([f"@{tmp_path / 'argo_arg_9.txt'}"])
+
+
+# -- real processes ------------------------------------------------------------------------------
+
+
+@pytest.mark.process
+def test_the_result_is_the_workflows_output_and_survives_an_argument_over_128_kib(tmp_path: Path) -> None:
+    name = "n" * (ARG_LIMIT + 10)  # one argument longer than exec takes: Argo passes it as @file
+    (tmp_path / "production.yaml").write_text("")  # the test app's profile: its defaults
+    env = {"JOBFRAME_APP": TEST_APP, "JOBFRAME_CONFIG_DIR": str(tmp_path)}
+    cluster = Cluster(arguments={"name": name}, secrets={}, env=env)
+    workflow = Workflow(_template(TEST_APP, "Typed"), cluster)
+    outputs = workflow.run()
+    (pod,) = cluster.pods
+    assert pod.exit_code == 0, pod.stdout[-2000:] + pod.stderr[-2000:]
+    assert json.loads(outputs["result"]) == {"name": name}
+    # globalName: `argo get`'s outputs, {{workflow.outputs.parameters.result}}
+    assert workflow.outputs == {"result": outputs["result"]}
+
+
+@pytest.mark.process
+def test_a_pod_lost_before_main_of_a_resumable_job_is_retried_and_sent_once(tmp_path: Path) -> None:
+    ids = write_ids(tmp_path / "ids.txt", 300)
+    template = _template("jobs:MainContainer", "SendPushFromFile")
+    with fake_braze() as (fake, server):
+        cluster = Cluster(
+            arguments={"path": "/data/ids.txt", "title": "Hello", "body": "Once"},
+            secrets={("jobframe", "braze__api_key"): KEY},
+            claims={"jobframe-input": tmp_path},
+            env={"BRAZE__BASE_URL": server.url},
+            lost={("send-push-from-file", None, 0)},  # node drained before the container started
+        )
+        workflow = Workflow(template, cluster)
+        outputs = workflow.run()
+        sent = fake.ids_sent()
+    lost, retry = cluster.pods
+    assert (lost.exit_code, retry.exit_code) == (LOST, 0), retry.stdout[-2000:]
+    assert sorted(sent) == sorted(ids) and max(sent.values()) == 1
+    assert json.loads(workflow.outputs["result"]) == json.loads(outputs["result"])
+
+
+@pytest.mark.process
+@pytest.mark.parametrize(("app", "job", "arguments"), [("jobs:MainContainer", "SomeJob", {}),
+                                                      (TEST_APP, "Typed", {"name": "x"})])  # fmt: skip
+def test_a_pod_lost_before_main_of_any_other_job_is_not_retried(
+    app: str, job: str, arguments: dict[str, str]
+) -> None:
+    # SomeJob is never retried; Typed retries 75 only: neither can tell a lost pod from one that
+    # sent half its pushes, so neither is retried on "-1"
+    template = _template(app, job)
+    cluster = Cluster(arguments=arguments, secrets={}, lost={(template["spec"]["entrypoint"], None, 0)})
+    assert Workflow(template, cluster).run() is None
+    assert [p.exit_code for p in cluster.pods] == [LOST]
