@@ -178,8 +178,12 @@ class Pod:
                 raise ValueError(f"pod {name}: keys and values are strings, got {bad!r}")
             object.__setattr__(self, name, value)
         tolerations = tuple(dict(t) for t in self.tolerations)
-        if any(not t for t in tolerations):
-            raise ValueError("pod tolerations: each a mapping, e.g. {'key': 'batch', 'operator': 'Exists'}")
+        fields = {"key", "operator", "value", "effect", "tolerationSeconds"}
+        if any(not t or set(t) - fields for t in tolerations):
+            raise ValueError(
+                "pod tolerations: each a mapping of key, operator, value, effect, tolerationSeconds, "
+                "e.g. {'key': 'batch', 'operator': 'Exists'}"
+            )
         object.__setattr__(self, "tolerations", tolerations)
         if self.affinity is not None:
             object.__setattr__(self, "affinity", dict(self.affinity))

@@ -25,6 +25,7 @@ from hera.workflows import models as m
 
 from jobframe.app.deployment import Retry
 from jobframe.argo.plan import LEDGER_CLAIM, LEDGER_MOUNT, NO_RESULT, OUTPUT_PATH, InputParam, StepPlan
+from jobframe.errors import UsageError
 
 __all__ = ["COMBINE_TIMEOUT", "MINIMUM_ARGO", "RESULT", "render_plan"]
 
@@ -181,19 +182,24 @@ def _metrics(job: str, step: str) -> m.Metrics:
 def _pod_fields(plan: StepPlan) -> dict[str, Any]:
     """The pod shape a template carries (image pull secrets are the workflow's)."""
     pod = plan.pod
+    try:
+        tolerations = [m.Toleration.model_validate(t) for t in pod.tolerations]
+        affinity = m.Affinity.model_validate(pod.affinity) if pod.affinity else None
+    except ValueError as exc:  # pydantic's ValidationError: a field of the wrong type
+        first = str(exc).splitlines()[:3]
+        raise UsageError(f"job {plan.spec.name}: pod tolerations/affinity: {' '.join(first)}") from None
+    if affinity is not None and affinity.model_dump(by_alias=True, exclude_none=True) != pod.affinity:
+        raise UsageError(  # the model drops what it does not know: a misspelled field would vanish
+            f"job {plan.spec.name}: pod affinity has fields Kubernetes does not know: {pod.affinity}"
+        )
     return {
         "node_selector": pod.node_selector or None,
-        "tolerations": [m.Toleration(**_snake(t)) for t in pod.tolerations] or None,
-        "affinity": m.Affinity.parse_obj(pod.affinity) if pod.affinity else None,
+        "tolerations": tolerations or None,
+        "affinity": affinity,
         "priority_class_name": pod.priority_class,
         "service_account_name": pod.service_account,
         "annotations": pod.annotations or None,
     }
-
-
-def _snake(mapping: Any) -> dict[str, Any]:
-    """Kubernetes' camelCase keys (``tolerationSeconds``) as the model's field names."""
-    return {"".join("_" + c.lower() if c.isupper() else c for c in k): v for k, v in dict(mapping).items()}
 
 
 def _sync(plan: StepPlan) -> m.Synchronization | None:

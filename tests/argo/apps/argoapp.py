@@ -92,6 +92,30 @@ class Never:
         return None
 
 
+@jobframe.job(
+    pod=jobframe.Pod(
+        node_selector={"pool": "batch"},
+        tolerations=({"key": "batch", "operator": "Exists", "effect": "NoSchedule"},),
+        affinity={"nodeAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
+            {"weight": 1, "preference": {"matchExpressions": [
+                {"key": "zone", "operator": "In", "values": ["a"]}]}}]}},
+        image_pull_secrets=("registry",),
+        priority_class="batch-high",
+        labels={"team": "growth"},
+        annotations={"sidecar.istio.io/inject": "false"},
+        service_account="placed-jobs",
+    ),
+    sync=jobframe.Sync(semaphore="braze-workspace", mutex="placed"),
+    schedule="0 3 * * *",
+    starting_deadline=None,
+)  # fmt: skip
+class Placed:
+    """Placed on the batch pool, one at a time, sharing the workspace's rate limit."""
+
+    def execute(self) -> None:
+        return None
+
+
 class ArgoApp(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=ArgoAppSettings)
     run = providers.Dependency(instance_of=jobframe.RunContext)
@@ -101,3 +125,4 @@ class ArgoApp(containers.DeclarativeContainer):
     nightly = providers.Factory(Nightly)
     sharded = providers.Factory(Sharded, run=run)
     never = providers.Factory(Never)
+    placed = providers.Factory(Placed)
