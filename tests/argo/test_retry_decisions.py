@@ -54,6 +54,7 @@ PROCESS_EXITS = FAILURES - {-1}
         ({"expression": "lastRetry.exitCode == 75"}, set(), "Always"),  # a number never equals the string
         ({"expression": "lastRetry.status == 'Error'"}, {-1}, "Always"),  # Argo's phase of a lost pod
         ({"expression": "lastRetry.message matches 'imminent node shutdown|pod deleted'"}, {-1}, "Always"),
+        ({"expression": "lastRetry.message == 'pod deleted'"}, {-1}, "Always"),  # the controller's words
         ({"expression": "sprig.contains('7', lastRetry.exitCode)"}, {75, 78, 137}, "Always"),
         ({"expression": "sprig.hasPrefix('1', lastRetry.exitCode)"}, {1, 124, 130, 137, 143}, "Always"),
         ({"expression": "sprig.has(lastRetry.exitCode, sprig.list('75', '-1'))"}, {75, -1}, "Always"),
@@ -80,6 +81,7 @@ def test_what_cannot_be_told_is_said(strategy: dict[str, Any], problem: str) -> 
     found = retried_codes(strategy)
     assert found.codes == set() and found.problem is not None and problem in found.problem
     assert found.unknown is False  # a fault: Argo could not evaluate it either
+    assert found.policy == strategy.get("retryPolicy", "Always")
 
 
 @pytest.mark.parametrize(
