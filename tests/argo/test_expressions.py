@@ -94,6 +94,7 @@ def test_the_optional_parameter_tag_render_writes() -> None:
         ("sprig.semverCompare('1', '2')", "unknown function 'sprig.semverCompare'"),
         ("sprig.contains('a')", "sprig.contains()"),
         ("sprig", "unknown variable 'sprig'"),
+        ("lastRetry.lower('A')", "unexpected '('"),  # a call on a field is not Sprig's
         ("retries > 1", "unknown variable 'retries'"),
         ("foo(1)", "unknown function 'foo'"),
         ("lastRetry.exitCode < 3", "not supported"),
