@@ -252,7 +252,9 @@ def _window_problems(
     """Later attempts inside backoff.maxDuration or the workflow's activeDeadlineSeconds."""
     backoff = strategy.get("backoff") or {}
     deadline = _seconds(ctx.step.setting("activeDeadlineSeconds")[0])
-    timeout = min((t for t in (ctx.flags.timeout, deadline) if t is not None), default=None)
+    # An attempt lasts until its pod's deadline at most (the pod's start counts); without one,
+    # until jobframe's own --timeout.
+    timeout = deadline if deadline is not None else ctx.flags.timeout
     if timeout is None:
         return
     try:

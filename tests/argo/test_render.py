@@ -413,14 +413,15 @@ def _app_with(tmp_path: Path, decorator: str) -> App:
 
 
 def test_a_max_duration_that_holds_every_attempt_is_rendered(tmp_path: Path) -> None:
-    # 2 retries of 600 s, waits 10 and 20 s: the last may start at 1230 s and needs 15 s
-    app = _app_with(tmp_path, "timeout=600, retry=jobframe.Retry(limit=2, backoff=10, max_duration=1245)")
+    # 2 retries of pods of 600 + 120 s (the pod's start is on the kubelet's clock), waits 10 and
+    # 20 s: the last may start at 1470 s and needs 15 s
+    app = _app_with(tmp_path, "timeout=600, retry=jobframe.Retry(limit=2, backoff=10, max_duration=1485)")
     (document,) = _by_job(app)["Bounded"]
     backoff = _template(document, "bounded")["retryStrategy"]["backoff"]
-    assert backoff == {"duration": "10s", "factor": "2", "cap": "600s", "maxDuration": "1245s"}
+    assert backoff == {"duration": "10s", "factor": "2", "cap": "600s", "maxDuration": "1485s"}
 
 
 def test_a_max_duration_that_lets_a_retry_start_short_is_refused(tmp_path: Path) -> None:
-    app = _app_with(tmp_path, "timeout=600, retry=jobframe.Retry(limit=2, backoff=10, max_duration=1244)")
-    with pytest.raises(RenderError, match=r"retry 2 can start with only 14 s left of maxDuration 1244 s"):
+    app = _app_with(tmp_path, "timeout=600, retry=jobframe.Retry(limit=2, backoff=10, max_duration=1484)")
+    with pytest.raises(RenderError, match=r"retry 2 can start with only 14 s left of maxDuration 1484 s"):
         render_app(app, RenderOptions())
