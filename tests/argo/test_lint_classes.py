@@ -490,6 +490,23 @@ FAULTS: list[tuple[str, str, list[tuple[str, str]], str, str]] = [
         "ReadWriteOnce claim 'ledger'",
     ),
     (
+        "shared ReadWriteOnce claim in a steps fan-out",
+        STEPS,
+        [
+            ("  templates:", RWO_CLAIM),
+            ("        env: [{name: LEDGER__STORE, value: postgres}]", RWO_MOUNT),
+        ],
+        "spec.volumeClaimTemplates[0].spec.accessModes",
+        "the shards of task 'shard' run in parallel",
+    ),
+    (
+        "lost pods listed but the policy is OnFailure",
+        FANOUT,
+        [("        retryPolicy: Always\n", "        retryPolicy: OnFailure\n")],
+        f"{T1}.retryStrategy.expression",
+        "is not retried",
+    ),
+    (
         "lost pods of a resumable job not retried",
         FANOUT,
         [('["-1", "75", "124", "137", "143"]', '["75", "124", "137", "143"]')],
