@@ -25,7 +25,7 @@ from hera.workflows import models as m
 
 from jobframe.app.deployment import Retry
 from jobframe.argo.plan import LEDGER_CLAIM, LEDGER_MOUNT, NO_RESULT, OUTPUT_PATH, InputParam, StepPlan
-from jobframe.errors import UsageError
+from jobframe.argo.template_extras import metrics, pod_fields, semaphore
 
 __all__ = ["COMBINE_TIMEOUT", "MINIMUM_ARGO", "RESULT", "render_plan"]
 
@@ -146,70 +146,6 @@ def _result_output(*, workflow_output: bool = True) -> Parameter:
     )
 
 
-def _metrics(job: str, step: str) -> m.Metrics:
-    """Argo's own Prometheus metrics for every attempt and for the step as a whole (its retry
-    node): a cluster that scrapes the controller sees every job with nothing else deployed.
-
-    The exit code is its own metric: ``{{exitCode}}`` is unset for a pod lost before its main
-    container ran, and Argo drops a metric whose variables do not resolve.
-    """
-    labels = [m.MetricLabel(key="job", value=job), m.MetricLabel(key="step", value=step)]
-    status = [*labels, m.MetricLabel(key="status", value="{{status}}")]
-    return m.Metrics(
-        prometheus=[
-            m.Prometheus(
-                name="jobframe_argo_step_duration_seconds",
-                help="Seconds the last attempt (or the whole step, retries included) of a jobframe job took.",
-                labels=status,
-                gauge=m.Gauge(value="{{duration}}", realtime=False),
-            ),
-            m.Prometheus(
-                name="jobframe_argo_step_total",
-                help="Finished attempts and steps of a jobframe job, by status.",
-                labels=status,
-                counter=m.Counter(value="1"),
-            ),
-            m.Prometheus(
-                name="jobframe_argo_step_exit_code",
-                help="Exit code of the last finished attempt of a jobframe job (docs/argo.md).",
-                labels=labels,
-                gauge=m.Gauge(value="{{exitCode}}", realtime=False),
-            ),
-        ]
-    )
-
-
-def _pod_fields(plan: StepPlan) -> dict[str, Any]:
-    """The pod shape a template carries (image pull secrets are the workflow's)."""
-    pod = plan.pod
-    try:
-        tolerations = [m.Toleration.model_validate(t) for t in pod.tolerations]
-        affinity = m.Affinity.model_validate(pod.affinity) if pod.affinity else None
-    except ValueError as exc:  # pydantic's ValidationError: a field of the wrong type
-        first = str(exc).splitlines()[:3]
-        raise UsageError(f"job {plan.spec.name}: pod tolerations/affinity: {' '.join(first)}") from None
-    if affinity is not None and affinity.model_dump(by_alias=True, exclude_none=True) != pod.affinity:
-        raise UsageError(  # the model drops what it does not know: a misspelled field would vanish
-            f"job {plan.spec.name}: pod affinity has fields Kubernetes does not know: {pod.affinity}"
-        )
-    return {
-        "node_selector": pod.node_selector or None,
-        "tolerations": tolerations or None,
-        "affinity": affinity,
-        "priority_class_name": pod.priority_class,
-        "service_account_name": pod.service_account,
-        "annotations": pod.annotations or None,
-    }
-
-
-def _sync(plan: StepPlan) -> m.Synchronization | None:
-    sync = plan.deployment.sync
-    if sync is None or sync.semaphore is None:
-        return None
-    ref = m.ConfigMapKeySelector(name=plan.options.semaphores, key=sync.semaphore)
-    return m.Synchronization(semaphores=[m.SemaphoreRef(config_map_key_ref=ref)])
-
-
 def _job_container(plan: StepPlan, name: str, *, extra_inputs: list[Parameter] | None = None) -> Container:
     env, volumes, mounts = _env_and_volumes(plan)
     container_security, pod_security = _security(plan)
@@ -233,9 +169,9 @@ def _job_container(plan: StepPlan, name: str, *, extra_inputs: list[Parameter] |
         volumes=volumes,
         volume_mounts=mounts,
         labels={**plan.pod.labels, LABEL: plan.spec.name},
-        metrics=_metrics(plan.spec.name, name),
-        synchronization=_sync(plan),
-        **_pod_fields(plan),
+        metrics=metrics(plan.spec.name, name),
+        synchronization=semaphore(plan),
+        **pod_fields(plan),
     )
 
 
@@ -361,7 +297,7 @@ def _fanout(shard_plan: StepPlan) -> WorkflowTemplate:
             ],
             inputs=[Parameter(name="shards"), Parameter(name="results")],
             outputs=[_result_output()],
-            metrics=_metrics(shard_plan.spec.name, "combine"),
+            metrics=metrics(shard_plan.spec.name, "combine"),
             resources=m.ResourceRequirements(
                 requests={"cpu": "50m", "memory": "64Mi"}, limits={"memory": "128Mi"}
             ),
