@@ -2,7 +2,7 @@
 undelivered messages counted in the log (docs/modules.md)."""
 
 from jobframe.kafka.module import KafkaModule
-from jobframe.kafka.producer import close_producer, producer
+from jobframe.kafka.producer import DeliveryFailures, close_producer, producer
 from jobframe.kafka.settings import KafkaSettings
 
-__all__ = ["KafkaModule", "KafkaSettings", "close_producer", "producer"]
+__all__ = ["DeliveryFailures", "KafkaModule", "KafkaSettings", "close_producer", "producer"]

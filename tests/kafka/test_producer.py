@@ -47,8 +47,22 @@ def test_close_flushes_within_its_bound_and_counts_the_undelivered(closed_port: 
     took = time.monotonic() - started
     assert took < 0.3 + 1.0, f"the close took {took:.2f}s, beyond its 0.3 s flush bound"
     undelivered = [e for e in logs if e["event"] == "kafka.undelivered"]
-    assert [e["count"] for e in undelivered] == [3]
+    assert [(e["queued"], e["failed"]) for e in undelivered] == [(3, 0)]
     assert len(failed) == 3 and all("PURGE" in err for err in failed), failed
+
+
+def test_messages_that_timed_out_before_the_close_are_counted_too(closed_port: int) -> None:
+    settings = _settings(closed_port, message_timeout=0.2, flush_timeout=4)
+    resource = producer(settings)
+    kafka = next(resource)
+    for index in range(3):
+        kafka.produce("jobs", f"m{index}".encode())
+    started = time.monotonic()
+    with capture_logs() as logs, pytest.raises(StopIteration):
+        next(resource)
+    assert time.monotonic() - started < 4 + 1.0
+    undelivered = [e for e in logs if e["event"] == "kafka.undelivered"]
+    assert [(e["queued"], e["failed"]) for e in undelivered] == [(0, 3)]
 
 
 def test_a_producer_with_nothing_queued_closes_quietly(closed_port: int) -> None:
@@ -89,4 +103,4 @@ def test_the_module_provides_a_producer_that_teardown_closes(closed_port: int) -
     kafka.produce("jobs", b"one")
     with capture_logs() as logs:
         app.shutdown_resources()
-    assert [e["count"] for e in logs if e["event"] == "kafka.undelivered"] == [1]
+    assert [e["queued"] for e in logs if e["event"] == "kafka.undelivered"] == [1]

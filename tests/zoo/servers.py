@@ -204,21 +204,23 @@ class Sink:
 
 @contextlib.contextmanager
 def grpc_echo() -> Iterator[tuple[str, Counter[bytes]]]:
-    """A gRPC server answering ``/zoo.Echo/Ping`` with its request; yields its address and a count
-    of the requests it answered, by payload (the run's token)."""
+    """A gRPC server answering every unary method with its request (``/zoo.Echo/Ping``,
+    ``/inventory.Inventory/Check``, …); yields its address and a count of the requests it
+    answered, by payload (a run's token)."""
     import grpc
 
     calls: Counter[bytes] = Counter()
 
-    def ping(request: bytes, context: Any) -> bytes:
+    def echo(request: bytes, context: Any) -> bytes:
         calls[request] += 1
         return request
 
+    class Echo(grpc.GenericRpcHandler):
+        def service(self, handler_call_details: Any) -> Any:
+            return grpc.unary_unary_rpc_method_handler(echo)
+
     server = grpc.server(ThreadPoolExecutor(max_workers=4))
-    handler = grpc.method_handlers_generic_handler(
-        "zoo.Echo", {"Ping": grpc.unary_unary_rpc_method_handler(ping)}
-    )
-    server.add_generic_rpc_handlers((handler,))
+    server.add_generic_rpc_handlers((Echo(),))
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     try:
