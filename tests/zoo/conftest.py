@@ -66,6 +66,7 @@ def missing(lib: str) -> str | None:
     return None
 
 
+@pytest.hookimpl(trylast=True)  # after -m, -k and --process have deselected what they will
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     selected: set[Case] = set()
     for item in items:
