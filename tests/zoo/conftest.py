@@ -40,6 +40,7 @@ MODULES = {
     "elasticsearch": "elasticsearch",
     "bigquery": "google.cloud.bigquery",
     "confluent-kafka": "confluent_kafka",
+    "confluent-kafka-stuck": "confluent_kafka",
     "kafka-python": "kafka",
 }
 

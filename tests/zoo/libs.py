@@ -396,6 +396,16 @@ def _confluent_close(producer: Any) -> None:
     producer.close()
 
 
+def _confluent_stuck() -> Any:
+    from confluent_kafka import Producer
+
+    return Producer({"bootstrap.servers": f"127.0.0.1:{env('CLOSED')}", "message.timeout.ms": 60_000})
+
+
+def _confluent_close_unbounded(producer: Any) -> None:
+    producer.close()  # flushes in C until the message times out (60 s): longer than any budget
+
+
 def _kafka_python() -> Any:
     from kafka import KafkaProducer
 
@@ -441,6 +451,7 @@ LIBS: dict[str, Lib] = {
         Lib("elasticsearch", _elastic, _elastic_use, _close),
         Lib("bigquery", _bigquery, _bigquery_use, _close),
         Lib("confluent-kafka", _confluent, _confluent_use, _confluent_close),
+        Lib("confluent-kafka-stuck", _confluent_stuck, _confluent_use, _confluent_close_unbounded),
         Lib("kafka-python", _kafka_python, _kafka_python_use, _kafka_python_close),
     ]
 }

@@ -66,10 +66,14 @@ class Outcome:
     events: list[dict[str, Any]]
     output: str
     delivered: int
-    extra: dict[str, Any] = field(default_factory=dict)
+    read_at: list[float] = field(default_factory=list)  # when each of ``events`` was read
 
     def named(self, event: str) -> list[dict[str, Any]]:
         return [e for e in self.events if e.get("event") == event]
+
+    def at(self, event: str) -> float:
+        """When the first ``event`` line was read from the process's stdout (monotonic seconds)."""
+        return self.read_at[next(i for i, e in enumerate(self.events) if e.get("event") == event)]
 
 
 def _delivered(lib: str, token: str, servers: Servers, workdir: Path) -> int:
@@ -132,7 +136,8 @@ def run_case(case: Case, servers: Servers) -> Outcome:
             case=case,
             code=code,
             latency=latency,
-            events=proc.events,
+            events=[line.event for line in proc.lines if line.event is not None],
+            read_at=[line.at for line in proc.lines if line.event is not None],
             output=proc.output,
             delivered=_delivered(case.lib, token, servers, workdir),
         )
