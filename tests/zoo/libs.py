@@ -232,10 +232,13 @@ def _busy_executor_use(executor: Any) -> None:
     executor.submit(_RELEASE.wait, 60)  # still running when the job returns
 
 
-def _pool() -> Any:
-    import multiprocessing
+def _pool_of(method: str) -> Callable[[], Any]:
+    def make() -> Any:
+        import multiprocessing
 
-    return multiprocessing.get_context("fork").Pool(2)
+        return multiprocessing.get_context(method).Pool(2)
+
+    return make
 
 
 def _pool_use(pool: Any) -> None:
@@ -243,7 +246,8 @@ def _pool_use(pool: Any) -> None:
     import time
 
     assert pool.map(abs, [-3, -2, -1]) == [3, 2, 1]
-    worker = multiprocessing.get_context("fork").Process(target=time.sleep, args=(60,))
+    context = multiprocessing.get_context(pool._ctx.get_start_method())
+    worker = context.Process(target=time.sleep, args=(60,))
     worker.start()
     worker.terminate()  # multiprocessing SIGTERMs its own child, as Pool's finalizer does
     worker.join(5)
@@ -443,7 +447,9 @@ LIBS: dict[str, Lib] = {
         Lib("grpc-server", _grpc_server, _grpc_server_use, _grpc_server_stop),
         Lib("thread-pool", _executor, _executor_use, _executor_shutdown),
         Lib("thread-pool-busy", _executor, _busy_executor_use, _executor_shutdown),
-        Lib("multiprocessing", _pool, _pool_use, _pool_close),
+        Lib("multiprocessing", _pool_of("fork"), _pool_use, _pool_close),  # Linux's default (3.11)
+        Lib("multiprocessing-forkserver", _pool_of("forkserver"), _pool_use, _pool_close),
+        Lib("multiprocessing-spawn", _pool_of("spawn"), _pool_use, _pool_close),
         Lib("opentelemetry", _otel, _otel_use, _shutdown),
         Lib("sentry-sdk", _sentry, _sentry_use, _sentry_close),
         Lib("apscheduler", _scheduler, _scheduler_use, _scheduler_shutdown),
