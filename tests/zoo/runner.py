@@ -39,10 +39,12 @@ class Case:
     lib: str
     shape: str
     plain: bool = False  # plain Python instead of jobframe
+    timeout: float | None = None  # jobframe's --timeout (seconds from the process's start)
 
     @property
     def id(self) -> str:
-        return f"{self.lib}-{self.shape}" + ("-plain" if self.plain else "")
+        timeout = f"-timeout{self.timeout:g}" if self.timeout is not None else ""
+        return f"{self.lib}-{self.shape}" + ("-plain" if self.plain else "") + timeout
 
 
 @dataclass
@@ -67,6 +69,7 @@ class Outcome:
     output: str
     delivered: int
     read_at: list[float] = field(default_factory=list)  # when each of ``events`` was read
+    exited_wall: float | None = None  # wall-clock time the process was reaped
 
     def named(self, event: str) -> list[dict[str, Any]]:
         return [e for e in self.events if e.get("event") == event]
@@ -125,7 +128,8 @@ def run_case(case: Case, servers: Servers) -> Outcome:
             cmd = [sys.executable, "-m", "tests.zoo.plain", case.shape]
             proc = JobProcess(case.shape, cmd=cmd, env=env, cwd=REPO)
         else:
-            proc = JobProcess(JOB[case.shape], *FLAGS, env=env, cwd=APPS, app="zooapp:Container")
+            flags = (*FLAGS, "--timeout", str(case.timeout)) if case.timeout is not None else FLAGS
+            proc = JobProcess(JOB[case.shape], *flags, env=env, cwd=APPS, app="zooapp:Container")
         try:
             code = proc.wait(60)
         finally:
@@ -140,6 +144,7 @@ def run_case(case: Case, servers: Servers) -> Outcome:
             read_at=[line.at for line in proc.lines if line.event is not None],
             output=proc.output,
             delivered=_delivered(case.lib, token, servers, workdir),
+            exited_wall=proc.exited_wall,
         )
 
 
