@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from jobframe.deadline import Deadline
+from jobframe.observe.observer import Observer
 from jobframe.progress import Progress, register_run
 from jobframe.shard import Shard
 
@@ -35,6 +36,8 @@ class RunContext:
     fingerprint: str = ""
     """What this run was asked to do (job and parameters); a ledger refuses another under its key."""
     shard: Shard = field(default_factory=Shard)
+    observer: Observer = field(default_factory=Observer, repr=False)
+    """What the run counts and traces (Braze requests, objects, the ledger): docs/observability.md."""
     _summaries: list[Callable[[], Mapping[str, Any] | None]] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:

@@ -1,0 +1,117 @@
+"""The end of a run, seen from outside: push the metrics, flush the trace — bounded in time.
+
+:func:`report_run` is called once, after teardown and before the process exits. Both network
+calls run in daemon threads and are waited for at most :data:`REPORT_TIMEOUT_S` seconds together
+(less when the deadline is nearer): a gateway or collector that is down, slow or hanging costs
+the exit at most that, never changes the exit code, and is logged (``metrics.push_failed``,
+``trace.export_failed``). A signal during the wait ends the process as usual: the threads are
+daemons and the process leaves them behind.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from jobframe.logs import get_logger
+from jobframe.observe.observer import Observer
+
+__all__ = ["REPORT_TIMEOUT_S", "Reporting", "report_run", "start_reporting"]
+
+_log = get_logger("jobframe")
+
+REPORT_TIMEOUT_S = 2.0
+"""At most this long between the end of teardown and the exit guard for the push and the flush."""
+
+
+@dataclass(frozen=True)
+class Reporting:
+    """Where the end of a run is reported: the CLI's ``--pushgateway`` and the run's identity."""
+
+    job: str
+    observer: Observer
+    pushgateway: str | None = None
+    shard: str | None = None
+    timeout: float = REPORT_TIMEOUT_S
+
+
+def _task(event: str, work: Callable[[], object], failures: dict[str, str]) -> threading.Thread:
+    def run() -> None:
+        try:
+            if work() is False:
+                failures[event] = "not exported in time"
+        except Exception as exc:  # noqa: BLE001 - whatever the network says, the exit goes on
+            failures[event] = f"{type(exc).__name__}: {exc}"
+
+    return threading.Thread(target=run, name=f"jobframe-{event}", daemon=True)
+
+
+def report_run(reporting: Reporting, exit_code: int, *, seconds_left: float | None = None) -> None:
+    """Push metrics and flush the trace of the run that ended with ``exit_code``; bounded, never raises."""
+    observer = reporting.observer
+    tracer = observer.tracer
+    if reporting.pushgateway is None and tracer is None:
+        return
+    bound = reporting.timeout if seconds_left is None else max(0.0, min(reporting.timeout, seconds_left))
+    started = time.monotonic()
+    outcome = observer.outcome
+    duration = outcome.duration_s if outcome is not None else 0.0
+    failures: dict[str, str] = {}
+    tasks: dict[str, threading.Thread] = {}
+    if tracer is not None:
+        tracer.finish(outcome)
+        tasks["trace.export_failed"] = _task("trace.export_failed", lambda: tracer.flush(bound), failures)
+    if reporting.pushgateway is not None:
+        from jobframe.observe.pushgateway import push  # noqa: PLC0415 - the metrics extra
+
+        url = reporting.pushgateway
+
+        def send() -> None:
+            push(
+                url,
+                observer,
+                job=reporting.job,
+                shard=reporting.shard,
+                exit_code=exit_code,
+                duration_s=duration,
+                now=time.time(),
+                timeout=bound,
+            )
+
+        tasks["metrics.push_failed"] = _task("metrics.push_failed", send, failures)
+    for thread in tasks.values():
+        thread.start()
+    for thread in tasks.values():
+        thread.join(max(0.0, bound - (time.monotonic() - started)))
+    waited = round(time.monotonic() - started, 3)
+    for event, thread in tasks.items():
+        if thread.is_alive():
+            failures.setdefault(event, f"no answer within {bound:g} s")
+        if event in failures:
+            target = reporting.pushgateway if event.startswith("metrics") else "OTLP exporter"
+            _log.warning(event, target=target, error=failures[event], waited_s=waited)
+
+
+def start_reporting(
+    job: str, *, pushgateway: str | None, traceparent: str | None, shard: str | None
+) -> Reporting:
+    """The run's observer and where its end is reported: traced when ``OTEL_*`` asks for it.
+
+    ``--pushgateway`` without ``prometheus_client`` raises ``ImportError`` naming the extra, before
+    the job starts. Without a gateway and without ``OTEL_*`` nothing is imported.
+    """
+    if pushgateway is not None:
+        from jobframe.observe.pushgateway import require_client  # noqa: PLC0415
+
+        require_client()
+    from jobframe.observe.tracing import tracing_requested  # noqa: PLC0415
+
+    tracer = None
+    if tracing_requested():
+        from jobframe.observe.tracing import start_tracing  # noqa: PLC0415
+
+        attributes = {} if shard is None else {"jobframe.shard": shard}
+        tracer = start_tracing(job, traceparent=traceparent, timeout=REPORT_TIMEOUT_S, attributes=attributes)
+    return Reporting(job=job, observer=Observer(tracer), pushgateway=pushgateway, shard=shard)
