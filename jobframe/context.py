@@ -43,6 +43,7 @@ class RunContext:
     def __post_init__(self) -> None:
         # Libraries (the Braze clients' bulk calls) find the run's reporter through its run id.
         register_run(self.run_id, self.progress)
+        self.observer.deadline = self.deadline
 
     def add_summary(self, fields: Callable[[], Mapping[str, Any] | None]) -> None:
         """Add ``fields()`` to ``job.finished`` (called when the job finishes; ``None`` adds nothing)."""

@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any, Protocol
 
+from jobframe.deadline import Deadline
+
 __all__ = ["COUNTS", "EndpointCounts", "Observer", "Outcome", "RequestRecord", "SpanHandle", "Tracer"]
 
 
@@ -98,6 +100,8 @@ class Observer:
     def __init__(self, tracer: Tracer | None = None) -> None:
         self.tracer = tracer
         self.outcome: Outcome | None = None
+        self.deadline: Deadline | None = None
+        """The run's deadline (set with the run's context): the report at its end never passes it."""
         self._lock = threading.Lock()
         self._counts: dict[str, EndpointCounts] = {}
         self._sources: list[Callable[[], Mapping[str, Mapping[str, int]]]] = []

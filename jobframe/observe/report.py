@@ -25,6 +25,9 @@ _log = get_logger("jobframe")
 REPORT_TIMEOUT_S = 2.0
 """At most this long between the end of teardown and the exit guard for the push and the flush."""
 
+DEADLINE_MARGIN_S = 0.5
+"""Kept free before the deadline for the exit guard: the report ends this long before it at the latest."""
+
 
 @dataclass(frozen=True)
 class Reporting:
@@ -48,13 +51,19 @@ def _task(event: str, work: Callable[[], object], failures: dict[str, str]) -> t
     return threading.Thread(target=run, name=f"jobframe-{event}", daemon=True)
 
 
-def report_run(reporting: Reporting, exit_code: int, *, seconds_left: float | None = None) -> None:
-    """Push metrics and flush the trace of the run that ended with ``exit_code``; bounded, never raises."""
+def report_run(reporting: Reporting, exit_code: int) -> None:
+    """Push metrics and flush the trace of the run that ended with ``exit_code``; bounded, never raises.
+
+    The bound is :data:`REPORT_TIMEOUT_S`, or the time left before the run's deadline when that
+    is shorter: the report never makes a run miss its deadline.
+    """
     observer = reporting.observer
     tracer = observer.tracer
     if reporting.pushgateway is None and tracer is None:
         return
-    bound = reporting.timeout if seconds_left is None else max(0.0, min(reporting.timeout, seconds_left))
+    bound = reporting.timeout
+    if observer.deadline is not None:
+        bound = max(0.0, min(bound, observer.deadline.seconds_left() - DEADLINE_MARGIN_S))
     started = time.monotonic()
     outcome = observer.outcome
     duration = outcome.duration_s if outcome is not None else 0.0

@@ -14,6 +14,7 @@ import pytest
 from jobframe.console import progress_text, summary_line, use_colors
 from jobframe.observe import EndpointCounts
 from tests.conftest import CANARY, REPO, clean_env
+from tests.observe.pushjob import push_args, write_ids
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -46,24 +47,9 @@ def on_a_terminal(args: list[str], env: dict[str, str] | None = None, timeout: f
     return code, text
 
 
-def _push(tmp_path: Path, count: int) -> list[str]:
-    path = tmp_path / "ids.txt"
-    path.write_text("".join(f"user-{i}\n" for i in range(count)))
-    return [
-        "--job-name",
-        "SendPushFromFile",
-        "--param",
-        f"path={path}",
-        "--param",
-        "title=Hi",
-        "--param",
-        "body=Yo",
-    ]
-
-
 @pytest.mark.process
 def test_at_a_terminal_the_log_ends_with_one_sentence(tmp_path: Path) -> None:
-    code, text = on_a_terminal(_push(tmp_path, 120), env={"NO_COLOR": ""})
+    code, text = on_a_terminal(push_args(write_ids(tmp_path, 120)), env={"NO_COLOR": ""})
     assert code == 0
     lines = [line for line in ANSI.sub("", text).splitlines() if line.strip()]
     assert "process.exit" in lines[-2]
@@ -75,7 +61,7 @@ def test_at_a_terminal_the_log_ends_with_one_sentence(tmp_path: Path) -> None:
 
 @pytest.mark.process
 def test_no_color_and_none_fields(tmp_path: Path) -> None:
-    code, text = on_a_terminal(_push(tmp_path, 120), env={"NO_COLOR": "1"})
+    code, text = on_a_terminal(push_args(write_ids(tmp_path, 120)), env={"NO_COLOR": "1"})
     assert code == 0
     assert not ANSI.search(text) and "\x1b[" not in text
     assert "=None" not in text  # job.started has no deadline here: deadline=None is left out
@@ -89,16 +75,7 @@ def test_no_color_and_none_fields(tmp_path: Path) -> None:
 
 @pytest.mark.process
 def test_a_failure_says_so_in_the_last_sentence(tmp_path: Path) -> None:
-    args = [
-        "--job-name",
-        "SendPushFromFile",
-        "--param",
-        f"path={tmp_path / 'none'}",
-        "--param",
-        "title=a",
-        "--param",
-        "body=b",
-    ]
+    args = push_args(tmp_path / "none")
     code, text = on_a_terminal(args, env={"NO_COLOR": "1"})
     assert code == 1
     last = text.strip().splitlines()[-1]

@@ -20,6 +20,7 @@ import pytest
 from jobframe.observe.report import REPORT_TIMEOUT_S
 from tests.conftest import REPO, Ran, clean_env, run_cli
 from tests.observe.gateway import HangingServer, Sample, closed_port_url, scrape
+from tests.observe.pushjob import push_args, write_ids
 
 pytestmark = pytest.mark.process
 
@@ -28,15 +29,11 @@ SLACK_S = 3.0
 
 
 def _ids(tmp_path: Path, count: int) -> Path:
-    path = tmp_path / "ids.txt"
-    path.write_text("".join(f"user-{i}\n" for i in range(count)))
-    return path
+    return write_ids(tmp_path, count)
 
 
 def _send(path: Path, *extra: str, env: dict[str, str] | None = None) -> Ran:
-    args = ["--job-name", "SendPushFromFile", "--log-format", "json"]
-    args += ["--param", f"path={path}", "--param", "title=Hi", "--param", "body=Hello", *extra]
-    return run_cli(args, env=env)
+    return run_cli([*push_args(path), "--log-format", "json", *extra], env=env)
 
 
 def _value(samples: dict[Sample, float], name: str, **labels: str) -> float:
@@ -185,3 +182,19 @@ def test_a_run_refused_before_it_starts_is_pushed_too(gateway: str, tmp_path: Pa
         "jobframe_job_last_success_timestamp_seconds",
         frozenset({"instance": "", "job": "SomeJob"}.items()),
     ) not in samples
+
+
+def test_near_the_deadline_a_hanging_gateway_gets_only_the_time_left(tmp_path: Path) -> None:
+    """Cancelled for its deadline, the run reports within what is left of it, never past it."""
+    with HangingServer() as hanging:
+        args = ["--job-name", "Sleep", "--param", "seconds=60", "--timeout", "4", "--log-format", "json"]
+        ran = run_cli([*args, "--pushgateway", hanging.url])
+    assert ran.code == 124
+    finished = ran.one("job.finished")
+    failed = ran.one("metrics.push_failed")
+    started = ran.one("job.started")
+    assert failed["waited_s"] < REPORT_TIMEOUT_S  # cut short: the deadline was nearer than the bound
+    # the report ended at least DEADLINE_MARGIN_S before the deadline the run was given
+    left_at_start = started["seconds_left"]
+    spent = finished["duration_s"] + ran.one("process.exit")["exit_latency_s"]
+    assert spent < left_at_start, (spent, left_at_start)

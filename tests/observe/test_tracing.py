@@ -14,6 +14,7 @@ from jobframe.observe.tracing import tracing_requested
 from tests.conftest import CANARY, REPO, clean_env, run_cli
 from tests.observe.gateway import HangingServer
 from tests.observe.otlp import OtlpReceiver, attributes
+from tests.observe.pushjob import push_args, write_ids
 
 TRACE_ID = "0af7651916cd43dd8448eb211c80319c"
 PARENT_ID = "b7ad6b7169203331"
@@ -21,10 +22,7 @@ TRACEPARENT = f"00-{TRACE_ID}-{PARENT_ID}-01"
 
 
 def _send(tmp_path: Path, count: int, env: dict[str, str], *extra: str) -> Any:
-    path = tmp_path / "ids.txt"
-    path.write_text("".join(f"user-{i}\n" for i in range(count)))
-    args = ["--job-name", "SendPushFromFile", "--log-format", "json", "--param", f"path={path}"]
-    return run_cli([*args, "--param", "title=Hi", "--param", "body=Hello", *extra], env=env)
+    return run_cli([*push_args(write_ids(tmp_path, count)), "--log-format", "json", *extra], env=env)
 
 
 def _all_values(spans: list[Any]) -> list[str]:
@@ -75,16 +73,7 @@ def test_a_run_is_one_trace_continued_from_the_callers_traceparent(tmp_path: Pat
 def test_a_failed_run_is_a_trace_with_an_error_status(tmp_path: Path) -> None:
     with OtlpReceiver() as collector:
         ran = run_cli(
-            [
-                "--job-name",
-                "SendPushFromFile",
-                "--param",
-                f"path={tmp_path / 'none'}",
-                "--param",
-                "title=a",
-                "--param",
-                "body=b",
-            ],
+            push_args(tmp_path / "none"),
             env={"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": f"{collector.url}/v1/traces"},
         )
     assert ran.code == 1
