@@ -198,3 +198,18 @@ def test_near_the_deadline_a_hanging_gateway_gets_only_the_time_left(tmp_path: P
     left_at_start = started["seconds_left"]
     spent = finished["duration_s"] + ran.one("process.exit")["exit_latency_s"]
     assert spent < left_at_start, (spent, left_at_start)
+
+
+def test_a_resumed_run_pushes_what_the_ledger_skipped(gateway: str, tmp_path: Path) -> None:
+    """A retry under the same --run-key after a success sends nothing again: all skipped, counted."""
+    env = {"LEDGER__PATH": str(tmp_path / "ledger.sqlite3")}
+    path = _ids(tmp_path, 120)
+    first = _send(path, "--run-key", "k1", env=env)
+    assert first.code == 0
+    again = _send(path, "--run-key", "k1", "--pushgateway", gateway, env=env)
+    assert again.code == 0, again.stdout
+    send = {"job": "SendPushFromFile", "endpoint": "/messages/send"}
+    samples = scrape(gateway)
+    assert _value(samples, "jobframe_ledger_skipped_objects_total", **send) == 120
+    assert _value(samples, "jobframe_braze_objects_sent_total", **send) == 0
+    assert _value(samples, "jobframe_braze_requests_total", **send) == 0
