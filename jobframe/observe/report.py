@@ -14,11 +14,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
 
-from jobframe.logs import get_logger
+from jobframe.logs import MASK, get_logger
 from jobframe.observe.observer import Observer
 
-__all__ = ["REPORT_TIMEOUT_S", "Reporting", "report_run", "start_reporting"]
+__all__ = ["REPORT_TIMEOUT_S", "Reporting", "public_url", "report_run", "start_reporting"]
 
 _log = get_logger("jobframe")
 
@@ -99,8 +100,20 @@ def report_run(reporting: Reporting, exit_code: int) -> None:
         if thread.is_alive():
             failures.setdefault(event, f"no answer within {bound:g} s")
         if event in failures:
-            target = reporting.pushgateway if event.startswith("metrics") else "OTLP exporter"
-            _log.warning(event, target=target, error=failures[event], waited_s=waited)
+            target = public_url(reporting.pushgateway) if event.startswith("metrics") else "OTLP exporter"
+            error = failures[event].replace(reporting.pushgateway or "\0", target)
+            _log.warning(event, target=target, error=error, waited_s=waited)
+
+
+def public_url(url: str | None) -> str:
+    """``url`` without a password (``http://user:***@gw:9091``): what a log line may show."""
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rpartition("@")
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:{MASK}@{netloc[2]}"))
 
 
 def start_reporting(

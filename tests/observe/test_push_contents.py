@@ -113,3 +113,10 @@ def test_a_bad_gateway_url_stops_the_run_before_anything_is_built() -> None:
     ran = run_cli(["--job-name", "SomeJob", "--pushgateway", "gw:9091"])
     assert ran.code == 2
     assert ran.stderr.startswith("jobframe: error: argument --pushgateway") and ran.stdout == ""
+
+
+def test_a_gateway_password_never_reaches_the_log() -> None:
+    from jobframe.observe.report import public_url  # noqa: PLC0415
+
+    assert public_url("https://ops:s3cret-pw@gw.example:9091/x") == "https://ops:***@gw.example:9091/x"
+    assert public_url("http://gw:9091") == "http://gw:9091"

@@ -113,9 +113,12 @@ def _exit_latency(ran: Ran) -> float:
 @pytest.mark.parametrize("missing", [False, True], ids=["succeeds", "fails"])
 def test_a_gateway_that_is_down_changes_nothing_but_a_warning(tmp_path: Path, missing: bool) -> None:
     path = tmp_path / "missing.txt" if missing else _ids(tmp_path, 5)
-    ran = _send(path, "--pushgateway", closed_port_url())
+    url = closed_port_url().replace("http://", "http://ops:gateway-pw-canary@")
+    ran = _send(path, "--pushgateway", url)
     assert ran.code == (1 if missing else 0)
+    assert "gateway-pw-canary" not in ran.stdout + ran.stderr
     failed = ran.one("metrics.push_failed")
+    assert failed["target"] == url.replace("gateway-pw-canary", "***")
     assert "Connection refused" in failed["error"] or "URLError" in failed["error"], failed
     assert _exit_latency(ran) < REPORT_TIMEOUT_S + SLACK_S
     assert ran.events[-1]["event"] == "process.exit"
