@@ -9,6 +9,7 @@ without one every trace hook is a no-op attribute check.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any, Protocol
@@ -102,6 +103,8 @@ class Observer:
         self.outcome: Outcome | None = None
         self.deadline: Deadline | None = None
         """The run's deadline (set with the run's context): the report at its end never passes it."""
+        self.teardown_ends: float | None = None
+        """``time.monotonic()`` when the teardown budget is spent: the trace flush never passes it."""
         self._lock = threading.Lock()
         self._counts: dict[str, EndpointCounts] = {}
         self._sources: list[Callable[[], Mapping[str, Mapping[str, int]]]] = []
@@ -155,6 +158,11 @@ class Observer:
         """The run enters ``name`` (``build``, ``execute``, ``close``): a child span of the run's."""
         if self.tracer is not None:
             self.tracer.phase(name)
+
+    def closing(self, budget: float) -> None:
+        """Teardown starts, with ``budget`` seconds: the trace is flushed within what it leaves."""
+        self.teardown_ends = time.monotonic() + budget
+        self.phase("close")
 
     def finished(self, exit_code: int, duration_s: float) -> None:
         """The run's outcome, once known (``job.finished``)."""

@@ -70,9 +70,14 @@ def report_run(reporting: Reporting, exit_code: int) -> None:
     duration = outcome.duration_s if outcome is not None else 0.0
     failures: dict[str, str] = {}
     tasks: dict[str, threading.Thread] = {}
+    trace_bound = bound
+    if observer.teardown_ends is not None:
+        trace_bound = max(0.0, min(bound, observer.teardown_ends - started))
     if tracer is not None:
         tracer.finish(outcome)
-        tasks["trace.export_failed"] = _task("trace.export_failed", lambda: tracer.flush(bound), failures)
+        tasks["trace.export_failed"] = _task(
+            "trace.export_failed", lambda: tracer.flush(trace_bound), failures
+        )
     if reporting.pushgateway is not None:
         from jobframe.observe.pushgateway import push  # noqa: PLC0415 - the metrics extra
 
@@ -93,12 +98,13 @@ def report_run(reporting: Reporting, exit_code: int) -> None:
         tasks["metrics.push_failed"] = _task("metrics.push_failed", send, failures)
     for thread in tasks.values():
         thread.start()
-    for thread in tasks.values():
-        thread.join(max(0.0, bound - (time.monotonic() - started)))
+    limits = {"trace.export_failed": trace_bound, "metrics.push_failed": bound}
+    for event, thread in tasks.items():
+        thread.join(max(0.0, limits[event] - (time.monotonic() - started)))
     waited = round(time.monotonic() - started, 3)
     for event, thread in tasks.items():
         if thread.is_alive():
-            failures.setdefault(event, f"no answer within {bound:g} s")
+            failures.setdefault(event, f"no answer within {limits[event]:g} s")
         if event in failures:
             target = public_url(reporting.pushgateway) if event.startswith("metrics") else "OTLP exporter"
             error = failures[event].replace(reporting.pushgateway or "\0", target)

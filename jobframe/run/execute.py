@@ -59,7 +59,7 @@ def drive_sync(run: Run) -> None:
         park()
     run.log_finished(run.error)
     budget = run.teardown_budget()
-    run.context.observer.phase("close")
+    run.context.observer.closing(budget)
     interrupts.start_teardown(budget)
     run.registry.close_all(run.error, budget=budget, timer=interrupts if interrupts.installed else None)
     interrupts.end_teardown()
@@ -103,7 +103,7 @@ async def drive_async(run: Run) -> ExitCode:
     _take_outcome(run, task)
     run.log_finished(run.error)
     budget = run.teardown_budget()
-    run.context.observer.phase("close")
+    run.context.observer.closing(budget)
     interrupts.start_teardown(budget)
     await run.registry.aclose_all(
         run.error, budget=budget, timer=interrupts if interrupts.installed else None

@@ -128,3 +128,14 @@ def test_without_otel_or_a_gateway_neither_library_is_imported() -> None:
 )
 def test_which_variables_turn_tracing_on(environ: dict[str, str], wanted: bool) -> None:
     assert tracing_requested(environ) is wanted
+
+
+@pytest.mark.process
+def test_the_trace_is_flushed_within_the_teardown_budget(tmp_path: Path) -> None:
+    """A hanging collector holds the exit no longer than what teardown left of --shutdown-timeout."""
+    with HangingServer() as hanging:
+        ran = _send(tmp_path, 5, {"OTEL_EXPORTER_OTLP_ENDPOINT": hanging.url}, "--shutdown-timeout", "0.4")
+    assert ran.code == 0
+    failed = ran.one("trace.export_failed")
+    assert failed["waited_s"] <= 0.4 + 0.25  # the budget (less what the closes took) + scheduling
+    assert "within 0." in failed["error"]
