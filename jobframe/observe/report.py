@@ -74,10 +74,12 @@ def report_run(reporting: Reporting, exit_code: int) -> None:
     if observer.teardown_ends is not None:
         trace_bound = max(0.0, min(bound, observer.teardown_ends - started))
     if tracer is not None:
-        tracer.finish(outcome)
-        tasks["trace.export_failed"] = _task(
-            "trace.export_failed", lambda: tracer.flush(trace_bound), failures
-        )
+
+        def export() -> bool:
+            tracer.finish(outcome)  # ends the open spans: in the thread too, whatever it raises
+            return tracer.flush(trace_bound)
+
+        tasks["trace.export_failed"] = _task("trace.export_failed", export, failures)
     if reporting.pushgateway is not None:
         from jobframe.observe.pushgateway import push  # noqa: PLC0415 - the metrics extra
 

@@ -3,6 +3,8 @@ test_pushgateway.py)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
@@ -120,3 +122,26 @@ def test_a_gateway_password_never_reaches_the_log() -> None:
 
     assert public_url("https://ops:s3cret-pw@gw.example:9091/x") == "https://ops:***@gw.example:9091/x"
     assert public_url("http://gw:9091") == "http://gw:9091"
+
+
+class _BrokenTracer:
+    def phase(self, name: str) -> None: ...
+
+    def request(self, endpoint: str, method: str, size: int, attempt: int) -> Any: ...
+
+    def finish(self, outcome: Any) -> None:
+        raise RuntimeError("exporter exploded")
+
+    def flush(self, timeout: float) -> bool:
+        raise AssertionError("not reached")
+
+
+def test_a_tracer_that_raises_never_stops_the_exit() -> None:
+    from jobframe.logs import Redact  # noqa: PLC0415
+    from jobframe.observe.report import Reporting, report_run  # noqa: PLC0415
+    from jobframe.testing.capture import capture_events  # noqa: PLC0415
+
+    with capture_events(Redact()) as events:
+        report_run(Reporting(job="J", observer=Observer(_BrokenTracer())), 0)
+    (failed,) = [e for e in events if e["event"] == "trace.export_failed"]
+    assert failed["error"] == "RuntimeError: exporter exploded"
