@@ -152,3 +152,16 @@ def test_an_observer_the_app_wires_itself_is_kept() -> None:
     run.execute()
     assert own.counts()[SEND].objects_sent == 3
     assert run.context.observer.counts() == {}
+
+
+def test_a_unit_test_reads_the_counts_through_its_own_observer(
+    jobframe_override: Any, fake_braze: FakeBraze, jobframe_run: Any
+) -> None:
+    observer = Observer()
+    jobframe_override(braze__observer=observer)
+    fake_braze.seed_campaigns(2)
+    result = jobframe_run("SomeJob")
+    assert result.exit_code == 0
+    counts = observer.counts()
+    assert counts[SEND] == EndpointCounts(requests=1, objects_sent=3)
+    assert counts["/campaigns/list"].requests == 1
