@@ -103,6 +103,9 @@ class BrazeClient(ClientShell[httpx.Client]):
         except httpx.TransportError as error:
             seen.failed(error)
             return error
+        except BaseException as error:  # cancelled mid-request: the span still ends, saying so
+            seen.failed(error)
+            raise
         seen.answered(answer.status)
         return answer
 
