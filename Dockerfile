@@ -26,7 +26,8 @@ ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
 
 # Dependencies first, from the lock alone, so this layer is reused until the lock changes. The
-# lock holds the postgres extra too (psycopg), so the run ledger's PostgreSQL store works here.
+# lock holds the postgres extra too (psycopg), so the run ledger's PostgreSQL store works here,
+# and the metrics extra (prometheus-client), so --pushgateway works here.
 COPY requirements.lock ./
 RUN pip install --no-cache-dir --require-hashes --no-deps -r requirements.lock
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from jobframe.deadline import Deadline
+from jobframe.observe.observer import Observer
 from jobframe.progress import Progress, register_run
 from jobframe.shard import Shard
 
@@ -35,11 +36,14 @@ class RunContext:
     fingerprint: str = ""
     """What this run was asked to do (job and parameters); a ledger refuses another under its key."""
     shard: Shard = field(default_factory=Shard)
+    observer: Observer = field(default_factory=Observer, repr=False)
+    """What the run counts and traces (Braze requests, objects, the ledger): docs/observability.md."""
     _summaries: list[Callable[[], Mapping[str, Any] | None]] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
         # Libraries (the Braze clients' bulk calls) find the run's reporter through its run id.
         register_run(self.run_id, self.progress)
+        self.observer.deadline = self.deadline
 
     def add_summary(self, fields: Callable[[], Mapping[str, Any] | None]) -> None:
         """Add ``fields()`` to ``job.finished`` (called when the job finishes; ``None`` adds nothing)."""

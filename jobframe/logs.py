@@ -259,16 +259,24 @@ def configure_logging(
     level: str | int = "INFO",
     stream: TextIO | None = None,
     redact: Redact | None = None,
+    console: Processor | None = None,
 ) -> Redact:
-    """Configure structlog and the stdlib root logger once for the process; returns the redactor."""
+    """Configure structlog and the stdlib root logger once for the process; returns the redactor.
+
+    ``console``: the renderer of the console format (default: :class:`jobframe.console.HumanConsole`).
+    """
     redact = redact or Redact()
     stream = stream or sys.stdout
     chain = pipeline(redact, fmt)
     renderer: Processor
     if fmt == "json":
         renderer = structlog.processors.JSONRenderer()
+    elif console is not None:
+        renderer = console
     else:
-        renderer = structlog.dev.ConsoleRenderer(colors=stream.isatty())
+        from jobframe.console import HumanConsole, use_colors  # noqa: PLC0415 - console runs only
+
+        renderer = HumanConsole(colors=use_colors(stream))
 
     numeric = level if isinstance(level, int) else logging.getLevelNamesMapping()[level.upper()]
     handler = chain.attach(logging.StreamHandler(stream), renderer, numeric)

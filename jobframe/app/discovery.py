@@ -18,6 +18,7 @@ from dependency_injector import containers, providers
 from jobframe.app.spec import JobSpec, is_job_class, spec_for
 from jobframe.context import RunContext
 from jobframe.errors import ConfigurationError, UsageError
+from jobframe.observe.observer import Observer
 from jobframe.settings import Settings
 
 __all__ = ["App", "JobEntry"]
@@ -94,3 +95,18 @@ class App:
                 provider.override(providers.Object(settings))
         if self.context_provider is not None:
             getattr(container, self.context_provider).override(providers.Object(context))
+        _fill_observers(container, context.observer)
+
+
+def _fill_observers(container: containers.Container, observer: Observer) -> None:
+    """Give every module that counts for the run (``BrazeModule.observer``) the run's observer,
+    unless the app wired one itself: modules report without the app writing a line for it."""
+    for provider in container.providers.values():
+        if isinstance(provider, providers.Container):
+            _fill_observers(provider.container, observer)
+        elif (
+            isinstance(provider, providers.Dependency)
+            and provider.instance_of is Observer
+            and not provider.overridden
+        ):
+            provider.override(providers.Object(observer))

@@ -27,6 +27,7 @@ from jobframe.braze.shell import ClientShell
 from jobframe.braze.stream import Stream
 from jobframe.http import async_client
 from jobframe.ledger.ledger import RunLedger
+from jobframe.observe.observer import Observer
 
 __all__ = ["AsyncBrazeClient"]
 
@@ -49,9 +50,10 @@ class AsyncBrazeClient(ClientShell[httpx.AsyncClient]):
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         ledger: RunLedger | None = None,
+        observer: Observer | None = None,
     ) -> AsyncBrazeClient:
         """Build the client from settings; see :meth:`BrazeClient.from_settings`."""
-        return cls(cls._http_for(settings, transport), settings, ledger=ledger)
+        return cls(cls._http_for(settings, transport), settings, ledger=ledger, observer=observer)
 
     async def aclose(self) -> None:
         """Close the ``httpx`` client and its connections."""
@@ -110,7 +112,7 @@ class AsyncBrazeClient(ClientShell[httpx.AsyncClient]):
                     action = refused  # the ledger could not record it: not sent
                     break
                 action = exchange.advance(await self._perform(exchange, action))
-            stream.settle(call, action)
+            self._settle(stream, call, action)
         finally:
             self._concurrency.finished(
                 stream.endpoint, exchange.latency, failed=exchange.congested, waited=exchange.waited
@@ -121,10 +123,18 @@ class AsyncBrazeClient(ClientShell[httpx.AsyncClient]):
         if isinstance(action, Wait):
             await asyncio.sleep(action.seconds)
             return None
+        request = self._request(exchange, action)
+        seen = self._observe(exchange, action)
         try:
-            return self._answer(await self._http.send(self._request(exchange, action)))
+            answer = self._answer(await self._http.send(request))
         except httpx.TransportError as error:
+            seen.failed(error)
             return error
+        except BaseException as error:  # cancelled mid-request: the span still ends, saying so
+            seen.failed(error)
+            raise
+        seen.answered(answer.status)
+        return answer
 
     async def _pages(self, pager: CampaignPager) -> AsyncIterator[CampaignSummary]:
         while (call := pager.next_call()) is not None:

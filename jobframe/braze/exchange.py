@@ -203,6 +203,11 @@ class Exchange(Generic[T]):
         return self._attempts
 
     @property
+    def size(self) -> int:
+        """Objects in this call (a batch's size; 0 for a call that is not batched)."""
+        return self._call.size
+
+    @property
     def _path(self) -> str:
         return self._call.endpoint.path
 

@@ -22,6 +22,7 @@ from dependency_injector import containers, providers
 
 from jobframe.braze.settings import BrazeSettings
 from jobframe.ledger.ledger import DISABLED, RunLedger
+from jobframe.observe.observer import Observer
 
 if TYPE_CHECKING:
     import httpx
@@ -33,12 +34,15 @@ __all__ = ["BrazeModule", "async_braze_client", "braze_client"]
 
 
 def braze_client(
-    settings: BrazeSettings, transport: httpx.BaseTransport | None = None, ledger: RunLedger | None = None
+    settings: BrazeSettings,
+    transport: httpx.BaseTransport | None = None,
+    ledger: RunLedger | None = None,
+    observer: Observer | None = None,
 ) -> Iterator[BrazeClient]:
     """Resource initialiser: a :class:`BrazeClient`, closed on teardown."""
     from jobframe.braze.sync_client import BrazeClient  # noqa: PLC0415 - loaded when first provided
 
-    client = BrazeClient.from_settings(settings, transport=transport, ledger=ledger)
+    client = BrazeClient.from_settings(settings, transport=transport, ledger=ledger, observer=observer)
     try:
         yield client
     finally:
@@ -49,11 +53,12 @@ async def async_braze_client(
     settings: BrazeSettings,
     transport: httpx.AsyncBaseTransport | None = None,
     ledger: RunLedger | None = None,
+    observer: Observer | None = None,
 ) -> AsyncIterator[AsyncBrazeClient]:
     """Resource initialiser: an :class:`AsyncBrazeClient`, closed on teardown."""
     from jobframe.braze.async_client import AsyncBrazeClient  # noqa: PLC0415 - loaded when first provided
 
-    client = AsyncBrazeClient.from_settings(settings, transport=transport, ledger=ledger)
+    client = AsyncBrazeClient.from_settings(settings, transport=transport, ledger=ledger, observer=observer)
     try:
         yield client
     finally:
@@ -66,9 +71,12 @@ class BrazeModule(containers.DeclarativeContainer):
     ``ledger`` (optional) is the run ledger its bulk calls record into, so a retried run resumes:
     ``providers.Container(BrazeModule, settings=..., ledger=ledger.ledger)`` with a
     :class:`~jobframe.ledger.LedgerModule` (docs/resume.md). Without it nothing is recorded.
+    ``observer`` is filled by jobframe with the run's :class:`~jobframe.observe.Observer` (what
+    the clients count is pushed with ``--pushgateway`` and traced: docs/observability.md).
     """
 
     settings = providers.Dependency(instance_of=BrazeSettings)
     ledger = providers.Dependency(instance_of=RunLedger, default=DISABLED)
-    client = providers.Resource(braze_client, settings=settings, ledger=ledger)
-    async_client = providers.Resource(async_braze_client, settings=settings, ledger=ledger)
+    observer = providers.Dependency(instance_of=Observer, default=providers.Factory(Observer))
+    client = providers.Resource(braze_client, settings=settings, ledger=ledger, observer=observer)
+    async_client = providers.Resource(async_braze_client, settings=settings, ledger=ledger, observer=observer)

@@ -20,7 +20,8 @@ from typing import Any, ClassVar, Concatenate, Generic, ParamSpec, TypeVar, over
 import httpx
 
 from jobframe.braze.concurrency import Concurrency
-from jobframe.braze.exchange import Answer, Call, Exchange, ExchangeContext
+from jobframe.braze.errors import BrazeHTTPError
+from jobframe.braze.exchange import Answer, Call, Done, Exchange, ExchangeContext, Fail, Send
 from jobframe.braze.planner import Planner
 from jobframe.braze.plans import CampaignPager, Plan, single
 from jobframe.braze.ratelimit import RateLimiter
@@ -30,6 +31,7 @@ from jobframe.braze.stream import Stream
 from jobframe.http.settings import HttpSettings
 from jobframe.ledger.ledger import RunLedger
 from jobframe.logs import Redact, library_logger
+from jobframe.observe.observer import Observer, RequestRecord
 from jobframe.progress import track
 
 __all__ = [
@@ -175,10 +177,12 @@ class ClientShell(Generic[H]):
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
         ledger: RunLedger | None = None,
+        observer: Observer | None = None,
     ) -> None:
         self._http: H = http
         self._settings = settings
         self._ledger = ledger
+        self._observer = observer if observer is not None else Observer()
         redact = Redact()
         redact.add_secrets([key] if (key := settings.require_api_key()) else [])
         rng = rng or random.Random()
@@ -228,6 +232,27 @@ class ClientShell(Generic[H]):
         request = self._http.build_request(send.method, send.path, json=send.json, params=send.params)
         exchange.sent(request.headers)
         return request
+
+    def _observe(self, exchange: Exchange[Any], send: Send) -> RequestRecord:
+        """Count (and trace) one request about to be sent."""
+        return self._observer.request(
+            send.path, method=send.method, size=exchange.size, attempt=exchange.attempts
+        )
+
+    def _settle(self, stream: Stream[Any], call: Call[Any], outcome: Done[Any] | Fail) -> None:
+        """Count how a batch ended, then let the stream record it."""
+        if call.batch_index is not None:
+            if isinstance(outcome, Done):
+                errors = getattr(outcome.value, "errors", None)
+                rejected = len(errors) if isinstance(errors, list) else 0
+                self._observer.settled(
+                    stream.endpoint, call.size, delivered=True, ambiguous=False, rejected=rejected
+                )
+            elif outcome.ambiguous or isinstance(outcome.error, BrazeHTTPError):  # else: never sent
+                self._observer.settled(
+                    stream.endpoint, call.size, delivered=False, ambiguous=outcome.ambiguous
+                )
+        stream.settle(call, outcome)
 
     @staticmethod
     def _answer(response: httpx.Response) -> Answer:

@@ -21,6 +21,7 @@ from jobframe.braze.shell import ClientShell
 from jobframe.braze.stream import Stream
 from jobframe.http import sync_client
 from jobframe.ledger.ledger import RunLedger
+from jobframe.observe.observer import Observer
 
 __all__ = ["BrazeClient"]
 
@@ -50,15 +51,16 @@ class BrazeClient(ClientShell[httpx.Client]):
         *,
         transport: httpx.BaseTransport | None = None,
         ledger: RunLedger | None = None,
+        observer: Observer | None = None,
     ) -> BrazeClient:
         """Build the client (and its ``httpx.Client``) from settings.
 
         ``base_url="fake://braze"`` uses the in-process fake unless a ``transport`` is given.
         A real instance without ``api_key`` raises :class:`~jobframe.errors.ConfigurationError`.
         With a run ``ledger``, bulk calls record every batch and a retried run resumes
-        (docs/resume.md).
+        (docs/resume.md). ``observer`` counts its requests and objects (docs/observability.md).
         """
-        return cls(cls._http_for(settings, transport), settings, ledger=ledger)
+        return cls(cls._http_for(settings, transport), settings, ledger=ledger, observer=observer)
 
     def close(self) -> None:
         """Close the ``httpx`` client and its connections."""
@@ -76,7 +78,7 @@ class BrazeClient(ClientShell[httpx.Client]):
         stream = self._stream(plan)
         try:
             while (call := stream.next_call()) is not None:
-                stream.settle(call, self._attempt(call, stream))
+                self._settle(stream, call, self._attempt(call, stream))
             return stream.result()
         finally:
             stream.close()
@@ -94,10 +96,18 @@ class BrazeClient(ClientShell[httpx.Client]):
         if isinstance(action, Wait):
             self._sleep(action.seconds)
             return None
+        request = self._request(exchange, action)
+        seen = self._observe(exchange, action)
         try:
-            return self._answer(self._http.send(self._request(exchange, action)))
+            answer = self._answer(self._http.send(request))
         except httpx.TransportError as error:
+            seen.failed(error)
             return error
+        except BaseException as error:  # cancelled mid-request: the span still ends, saying so
+            seen.failed(error)
+            raise
+        seen.answered(answer.status)
+        return answer
 
     def _pages(self, pager: CampaignPager) -> Iterator[CampaignSummary]:
         while (call := pager.next_call()) is not None:

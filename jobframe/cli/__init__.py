@@ -11,6 +11,7 @@ job's exit code — so no library can keep a finished job alive.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 from collections.abc import Sequence
@@ -22,11 +23,13 @@ from jobframe.app.params import split_pairs
 from jobframe.cli.args import parse_args, path_from_env
 from jobframe.cli.listing import render_jobs
 from jobframe.cli.streams import repair_std_streams
+from jobframe.console import HumanConsole, use_colors
 from jobframe.context import RunContext
 from jobframe.deadline import parse_rfc3339
 from jobframe.errors import ConfigurationError, JobframeError, UsageError
 from jobframe.exit_codes import ExitCode
 from jobframe.logs import LogFormat, configure_logging
+from jobframe.observe.report import Reporting, report_run, start_reporting
 from jobframe.process.descendants import become_subreaper
 from jobframe.process.exit import ProcessExit
 from jobframe.process.startup import install_startup_handlers, process_started_at
@@ -79,6 +82,18 @@ def _argo_deadline() -> datetime | None:
         raise ConfigurationError(f"ARGO_DEADLINE: {exc}") from None
 
 
+def _reporting(args: argparse.Namespace) -> Reporting:
+    try:
+        return start_reporting(
+            args.job_name,
+            pushgateway=args.pushgateway,
+            traceparent=args.traceparent,
+            shard=None if args.shard is None or args.shard.is_whole else str(args.shard),
+        )
+    except ImportError as exc:
+        raise UsageError(str(exc)) from None
+
+
 def _log_format(args: argparse.Namespace) -> LogFormat:
     if args.log_format is not None:
         return args.log_format  # type: ignore[no-any-return]
@@ -100,7 +115,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(exc, exc.exit_code)
     except SystemExit as exc:  # --help, --version
         return exc.code if isinstance(exc.code, int) else 0
-    redact = configure_logging(_log_format(args), args.log_level)
+    fmt = _log_format(args)
+    console = HumanConsole(colors=use_colors(sys.stdout)) if fmt == "console" else None
+    redact = configure_logging(fmt, args.log_level, console=console)
     process = ProcessExit(exit_grace=args.exit_grace)
     process.install()
     try:
@@ -115,6 +132,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if (args.fresh_run or args.resend_ambiguous) and not args.run_key:
             raise UsageError("--fresh-run and --resend-ambiguous act on a run ledger: give --run-key KEY")
         params = split_pairs(args.param)
+        reporting = _reporting(args)
+        if console is not None:
+            console.counts = reporting.observer.counts
+        process.before_exit = functools.partial(report_run, reporting)
         options = RunOptions(
             timeout=args.timeout,
             timeout_origin=datetime.fromtimestamp(process_started_at(), UTC),
@@ -129,6 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             fresh_run=args.fresh_run,
             resend_ambiguous=args.resend_ambiguous,
             progress_file=path_from_env("ARGO_PROGRESS_FILE"),
+            observer=reporting.observer,
             process=process,
         )
     except JobframeError as exc:
@@ -137,5 +159,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     result = run_job(app, args.job_name, params, sources=_sources(args), options=options, redact=redact)
     if not result.started:
         assert result.error is not None
+        report_run(reporting, result.exit_code)  # a run refused before it started is a run too
         return _fail(result.error, result.exit_code)
     process.finish(result.exit_code, result.finished_at)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn
+from urllib.parse import urlsplit
 
 from jobframe import __version__
 from jobframe.app.loading import DEFAULT_APP
@@ -85,6 +86,27 @@ def _one_of(*choices: str) -> Callable[[str], str]:
     return convert
 
 
+def gateway_url(text: str) -> str:
+    """``--pushgateway``: an ``http(s)://host[:port]`` URL (a path prefix is kept)."""
+    parsed = urlsplit(text.strip())
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an http(s)://HOST[:PORT] URL")
+    try:
+        parsed.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} has an invalid port") from None
+    return text.strip().rstrip("/")
+
+
+def traceparent(text: str) -> str:
+    """``--traceparent``: a W3C trace context ``traceparent`` to continue."""
+    from jobframe.observe.tracing import valid_traceparent  # noqa: PLC0415 - no OpenTelemetry import
+
+    if not valid_traceparent(text.strip()):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>)")
+    return text.strip()
+
+
 log_level = _one_of("debug", "info", "warning", "error")
 log_format = _one_of("json", "console")
 
@@ -147,6 +169,22 @@ ENVIRONMENT = (
         "KEY",
         "record bulk calls in the run ledger under KEY: a retry with the same key resumes (docs/resume.md)",
     ),
+    EnvOption(
+        "--pushgateway",
+        "JOBFRAME_PUSHGATEWAY",
+        gateway_url,
+        None,
+        "URL",
+        "push the run's metrics to this Prometheus Pushgateway at its end (docs/observability.md)",
+    ),
+    EnvOption(
+        "--traceparent",
+        "TRACEPARENT",
+        traceparent,
+        None,
+        "TRACEPARENT",
+        "continue this W3C trace (with OTEL_* tracing on; docs/observability.md)",
+    ),
 )
 
 SECONDS = (
@@ -167,11 +205,13 @@ parameters:
 
 environment:
   JOBFRAME_APP, JOBFRAME_ENV, JOBFRAME_CONFIG_DIR, JOBFRAME_ENV_FILE, JOBFRAME_SECRETS_DIR,
-  JOBFRAME_LOG_FORMAT, JOBFRAME_LOG_LEVEL, JOBFRAME_RUN_KEY
+  JOBFRAME_LOG_FORMAT, JOBFRAME_LOG_LEVEL, JOBFRAME_RUN_KEY, JOBFRAME_PUSHGATEWAY, TRACEPARENT
                       defaults for the options above; the option wins, an empty value is unset
   ARGO_DEADLINE       RFC 3339 deadline set by Argo; the earliest of it, --deadline and
                       --timeout wins (malformed: exit 78)
   ARGO_PROGRESS_FILE  the job's progress (N/M) is written there for Argo
+  OTEL_*              OpenTelemetry: an exporter named there traces the run (jobframe[otel])
+  NO_COLOR            console logs without colour
   SECTION__KEY        settings, e.g. BRAZE__API_KEY (see the README, "Settings")
 
 exit codes:

@@ -22,7 +22,7 @@ from jobframe.context import RunContext
 from jobframe.ledger.ledger import DISABLED, RunLedger
 from jobframe.ledger.settings import LedgerSettings
 
-__all__ = ["LedgerModule", "open_ledger"]
+__all__ = ["LedgerModule", "ledger_counts", "open_ledger"]
 
 
 class _Open:
@@ -53,7 +53,21 @@ def open_ledger(settings: LedgerSettings, run: RunContext) -> RunLedger | _Open:
         resend_ambiguous=run.resend_ambiguous,
     )
     run.add_summary(lambda: {"resume": ledger.summary()})
+    run.observer.add_source(lambda: ledger_counts(ledger))
     return _Open(ledger)
+
+
+def ledger_counts(ledger: RunLedger) -> dict[str, dict[str, int]]:
+    """Objects a resumed run skipped, per endpoint: delivered before, or with an unknown outcome
+    (the ``jobframe_ledger_*`` counters, docs/observability.md)."""
+    counts: dict[str, dict[str, int]] = {}
+    for journal in ledger.journals:
+        entry = counts.setdefault(journal.endpoint, {"ledger_skipped": 0, "ledger_ambiguous": 0})
+        entry["ledger_skipped"] += journal.skipped_items
+    for batch in ledger.ambiguous:
+        entry = counts.setdefault(batch.endpoint, {"ledger_skipped": 0, "ledger_ambiguous": 0})
+        entry["ledger_ambiguous"] += sum(stop - start for start, stop in batch.items.values())
+    return counts
 
 
 class LedgerModule(containers.DeclarativeContainer):

@@ -14,6 +14,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from types import FrameType
 from typing import Any, NoReturn
 
@@ -35,6 +36,9 @@ class ProcessExit:
         self.finished_at: float | None = None
         self._lock = threading.RLock()
         self._exiting = False
+        self.before_exit: Callable[[int], None] | None = None
+        """Called with the exit code after teardown, before the exit guard: the run's metrics
+        push and trace flush (:func:`jobframe.observe.report.report_run`, bounded in time)."""
 
     def install(self) -> None:
         """SIGTERM/SIGINT outside a run: before it, ``128 + signal`` (phase ``startup``); after
@@ -58,6 +62,8 @@ class ProcessExit:
         self.code, self.finished_at = int(code), finished_at
         if threading.current_thread() is threading.main_thread():
             self.install()
+        if self.before_exit is not None:
+            self.before_exit(self.code)
         lingering = find_lingering()
         if lingering:
             report(lingering)

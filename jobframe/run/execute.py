@@ -47,6 +47,7 @@ def drive_sync(run: Run) -> None:
                     f"job {run.name} has a sync execute() but depends on an async resource; "
                     "make execute async or provide a sync resource"
                 )
+            run.context.observer.phase("execute")
             run.succeed(call_execute(job, run.params))
         except BaseException as exc:  # noqa: BLE001 - every outcome is mapped to an exit code
             run.error = as_error(exc)
@@ -58,6 +59,7 @@ def drive_sync(run: Run) -> None:
         park()
     run.log_finished(run.error)
     budget = run.teardown_budget()
+    run.context.observer.closing(budget)
     interrupts.start_teardown(budget)
     run.registry.close_all(run.error, budget=budget, timer=interrupts if interrupts.installed else None)
     interrupts.end_teardown()
@@ -76,6 +78,7 @@ async def _build_and_execute(run: Run) -> Any:
             job = await job
         except DependencyInjectorError as exc:
             raise ConfigurationError(f"cannot build job {run.name}: {exc}") from exc
+    run.context.observer.phase("execute")
     return await call_execute(job, run.params)
 
 
@@ -100,6 +103,7 @@ async def drive_async(run: Run) -> ExitCode:
     _take_outcome(run, task)
     run.log_finished(run.error)
     budget = run.teardown_budget()
+    run.context.observer.closing(budget)
     interrupts.start_teardown(budget)
     await run.registry.aclose_all(
         run.error, budget=budget, timer=interrupts if interrupts.installed else None

@@ -13,6 +13,7 @@ from typing import Any, NoReturn, Protocol
 
 from jobframe.deadline import Budget
 from jobframe.exit_codes import ExitCode
+from jobframe.observe.observer import Observer
 from jobframe.shard import Shard
 
 __all__ = ["ProcessControl", "RunOptions", "RunResult"]
@@ -59,6 +60,8 @@ class RunOptions:
     resend_ambiguous: bool = False
     shard: Shard | None = None
     """``--shard INDEX/COUNT``: the part of the input this run processes (shardable jobs only)."""
+    observer: Observer | None = None
+    """The run's :class:`~jobframe.observe.Observer` (the CLI's, with its tracer); a new one by default."""
     process: ProcessControl | None = None
     """Set by the CLI only: lets the run end the process when it cannot return (see
     :class:`ProcessControl`). Without it a forced exit raises ``KeyboardInterrupt`` instead."""

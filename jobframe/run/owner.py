@@ -143,6 +143,7 @@ class Run:
 
     def build(self) -> Any:
         """Call the job's Factory; a wiring gap found only now is still a configuration error."""
+        self.context.observer.phase("build")
         try:
             return getattr(self.container, self.entry.provider_name)()
         except DependencyInjectorError as exc:
@@ -205,6 +206,7 @@ class Run:
         self.code = self.interrupts.outcome = code
         if self.options.process is not None:
             self.options.process.record_outcome(int(code))
+        self.context.observer.finished(int(code), round(self.finished_at - self.origin, 6))
         summary = self.context.summary()
         if self.context.run_key is not None and "resume" not in summary:
             _log.warning(

@@ -24,6 +24,7 @@ from jobframe.errors import JobframeError, UsageError
 from jobframe.files import unwritable_reason
 from jobframe.ledger.fingerprint import run_fingerprint
 from jobframe.logs import Redact
+from jobframe.observe.observer import Observer
 from jobframe.progress import Progress
 from jobframe.run.options import RunOptions, RunResult
 from jobframe.run.owner import Run
@@ -87,6 +88,7 @@ def prepare(
             None if shard.is_whole else str(shard),
         ),
         shard=shard,
+        observer=options.observer or Observer(),
     )
     app.fill(container, settings, context)
     return Run(

@@ -49,9 +49,17 @@ def use_fake_braze(
         settings = providers.Callable(_on_fake, module_.settings)
         transport = providers.Factory(fake.transport)  # one per client, like a connection pool
         wiring[f"{name}__client"] = providers.Resource(
-            braze_client, settings=settings, transport=transport, ledger=module_.ledger
+            braze_client,
+            settings=settings,
+            transport=transport,
+            ledger=module_.ledger,
+            observer=module_.observer,
         )
         wiring[f"{name}__async_client"] = providers.Resource(
-            async_braze_client, settings=settings, transport=transport, ledger=module_.ledger
+            async_braze_client,
+            settings=settings,
+            transport=transport,
+            ledger=module_.ledger,
+            observer=module_.observer,
         )
     return Overrides(container, wiring)

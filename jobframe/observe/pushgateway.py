@@ -1,0 +1,130 @@
+"""Push one run's metrics to a Prometheus Pushgateway, the Prometheus project's way for batch jobs.
+
+Grouping key ``job=<job name>`` (plus ``shard=<INDEX/COUNT>`` for a shard). A successful run
+**replaces** its group (HTTP PUT): everything there is this run's, and
+``jobframe_job_last_success_timestamp_seconds`` is set. Any other run **adds** to it (HTTP POST,
+which replaces only the metric families it carries): it never carries the last success, so a
+failure never overwrites it. Every other family a run carries (duration, exit code, last run,
+the Braze and ledger counters of the endpoints it called) is the latest run's.
+
+Only this module imports ``prometheus_client`` (the ``metrics`` extra), and only when a push is
+asked for. The families are built by a collector of this run's numbers on a registry of its own:
+no default registry, no process-wide state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from jobframe.observe.observer import COUNTS, Observer
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+    from prometheus_client.metrics_core import Metric
+
+__all__ = ["COUNTERS", "grouping_key", "push", "registry_for", "require_client"]
+
+COUNTERS: dict[str, tuple[str, str]] = {
+    "requests": ("jobframe_braze_requests", "HTTP requests sent to Braze, retries included."),
+    "rate_limited": ("jobframe_braze_rate_limited", "Braze requests answered 429 (rate limited)."),
+    "retries": ("jobframe_braze_retries", "Braze requests that repeated an earlier attempt."),
+    "objects_sent": ("jobframe_braze_objects_sent", "Objects of delivered batches Braze accepted."),
+    "objects_rejected": (
+        "jobframe_braze_objects_rejected",
+        "Objects Braze refused (failed batches, partial errors).",
+    ),
+    "objects_ambiguous": ("jobframe_braze_objects_ambiguous", "Objects of batches whose outcome is unknown."),
+    "ledger_skipped": ("jobframe_ledger_skipped_objects", "Objects a resumed run skipped: delivered before."),
+    "ledger_ambiguous": (
+        "jobframe_ledger_ambiguous_objects",
+        "Objects a resumed run skipped: outcome unknown.",
+    ),
+}
+"""Per-endpoint counters: :class:`~jobframe.observe.EndpointCounts` field -> (name without
+``_total``, help). Each has one label, ``endpoint``."""
+
+assert set(COUNTERS) == set(COUNTS)
+
+
+def require_client() -> None:
+    """Raise ``ImportError`` with the fix when ``prometheus_client`` is not installed."""
+    try:
+        import prometheus_client  # noqa: F401, PLC0415
+    except ImportError:
+        raise ImportError("--pushgateway needs prometheus-client: pip install 'jobframe[metrics]'") from None
+
+
+def grouping_key(job: str, shard: str | None) -> dict[str, str]:
+    """The Pushgateway group of a run: its job, and its shard when it is one."""
+    key = {"job": job}
+    if shard is not None:
+        key["shard"] = shard
+    return key
+
+
+class _RunCollector:
+    """This run's numbers as metric families (a custom collector: no ``_created`` series)."""
+
+    def __init__(self, families: list[Metric]) -> None:
+        self._families = families
+
+    def collect(self) -> Iterator[Metric]:
+        return iter(self._families)
+
+
+def registry_for(observer: Observer, exit_code: int, duration_s: float, now: float) -> CollectorRegistry:
+    """A registry holding this run's families; the last success only when ``exit_code`` is 0."""
+    from prometheus_client import CollectorRegistry  # noqa: PLC0415 - the metrics extra
+    from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily  # noqa: PLC0415
+
+    families: list[Metric] = [
+        GaugeMetricFamily(
+            "jobframe_job_duration_seconds", "Seconds from the job's start to job.finished.", value=duration_s
+        ),
+        GaugeMetricFamily(
+            "jobframe_job_exit_code", "The run's exit code (README: exit codes).", value=exit_code
+        ),
+        GaugeMetricFamily(
+            "jobframe_job_last_run_timestamp_seconds", "Unix time the last run ended.", value=now
+        ),
+    ]
+    if exit_code == 0:
+        families.append(
+            GaugeMetricFamily(
+                "jobframe_job_last_success_timestamp_seconds",
+                "Unix time the last successful run ended.",
+                value=now,
+            )
+        )
+    counts = observer.counts()
+    for field, (name, text) in COUNTERS.items():
+        family = CounterMetricFamily(name, text, labels=["endpoint"])
+        for endpoint in sorted(counts):
+            family.add_metric([endpoint], getattr(counts[endpoint], field))
+        if family.samples:
+            families.append(family)
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_RunCollector(families))
+    return registry
+
+
+def push(
+    url: str,
+    observer: Observer,
+    *,
+    job: str,
+    shard: str | None,
+    exit_code: int,
+    duration_s: float,
+    now: float,
+    timeout: float,
+) -> None:
+    """Push (blocking; raises on any failure). PUT on success, POST otherwise (module docstring)."""
+    from prometheus_client import push_to_gateway, pushadd_to_gateway  # noqa: PLC0415 - the metrics extra
+
+    registry = registry_for(observer, exit_code, duration_s, now)
+    send: Any = push_to_gateway if exit_code == 0 else pushadd_to_gateway
+    key = grouping_key(job, shard)
+    job_name = key.pop("job")
+    send(url, job=job_name, registry=registry, grouping_key=key, timeout=max(timeout, 0.001))

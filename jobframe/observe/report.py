@@ -1,0 +1,147 @@
+"""The end of a run, seen from outside: push the metrics, flush the trace — bounded in time.
+
+:func:`report_run` is called once, after teardown and before the process exits. Both network
+calls run in daemon threads and are waited for at most :data:`REPORT_TIMEOUT_S` seconds together
+(less when the deadline is nearer): a gateway or collector that is down, slow or hanging costs
+the exit at most that, never changes the exit code, and is logged (``metrics.push_failed``,
+``trace.export_failed``). A signal during the wait ends the process as usual: the threads are
+daemons and the process leaves them behind.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+from jobframe.logs import MASK, get_logger
+from jobframe.observe.observer import Observer
+
+__all__ = ["REPORT_TIMEOUT_S", "Reporting", "public_url", "report_run", "start_reporting"]
+
+_log = get_logger("jobframe")
+
+REPORT_TIMEOUT_S = 2.0
+"""At most this long between the end of teardown and the exit guard for the push and the flush."""
+
+DEADLINE_MARGIN_S = 0.5
+"""Kept free before the deadline for the exit guard: the report ends this long before it at the latest."""
+
+
+@dataclass(frozen=True)
+class Reporting:
+    """Where the end of a run is reported: the CLI's ``--pushgateway`` and the run's identity."""
+
+    job: str
+    observer: Observer
+    pushgateway: str | None = None
+    shard: str | None = None
+    timeout: float = REPORT_TIMEOUT_S
+
+
+def _task(event: str, work: Callable[[], object], failures: dict[str, str]) -> threading.Thread:
+    def run() -> None:
+        try:
+            if work() is False:
+                failures[event] = "not exported in time"
+        except Exception as exc:  # noqa: BLE001 - whatever the network says, the exit goes on
+            failures[event] = f"{type(exc).__name__}: {exc}"
+
+    return threading.Thread(target=run, name=f"jobframe-{event}", daemon=True)
+
+
+def report_run(reporting: Reporting, exit_code: int) -> None:
+    """Push metrics and flush the trace of the run that ended with ``exit_code``; bounded, never raises.
+
+    The bound is :data:`REPORT_TIMEOUT_S`, or the time left before the run's deadline when that
+    is shorter: the report never makes a run miss its deadline.
+    """
+    observer = reporting.observer
+    tracer = observer.tracer
+    if reporting.pushgateway is None and tracer is None:
+        return
+    bound = reporting.timeout
+    if observer.deadline is not None:
+        bound = max(0.0, min(bound, observer.deadline.seconds_left() - DEADLINE_MARGIN_S))
+    started = time.monotonic()
+    outcome = observer.outcome
+    duration = outcome.duration_s if outcome is not None else 0.0
+    failures: dict[str, str] = {}
+    tasks: dict[str, threading.Thread] = {}
+    trace_bound = bound
+    if observer.teardown_ends is not None:
+        trace_bound = max(0.0, min(bound, observer.teardown_ends - started))
+    if tracer is not None:
+
+        def export() -> bool:
+            tracer.finish(outcome)  # ends the open spans: in the thread too, whatever it raises
+            return tracer.flush(trace_bound)
+
+        tasks["trace.export_failed"] = _task("trace.export_failed", export, failures)
+    if reporting.pushgateway is not None:
+        from jobframe.observe.pushgateway import push  # noqa: PLC0415 - the metrics extra
+
+        url = reporting.pushgateway
+
+        def send() -> None:
+            push(
+                url,
+                observer,
+                job=reporting.job,
+                shard=reporting.shard,
+                exit_code=exit_code,
+                duration_s=duration,
+                now=time.time(),
+                timeout=bound,
+            )
+
+        tasks["metrics.push_failed"] = _task("metrics.push_failed", send, failures)
+    for thread in tasks.values():
+        thread.start()
+    limits = {"trace.export_failed": trace_bound, "metrics.push_failed": bound}
+    for event, thread in tasks.items():
+        thread.join(max(0.0, limits[event] - (time.monotonic() - started)))
+    waited = round(time.monotonic() - started, 3)
+    for event, thread in tasks.items():
+        if thread.is_alive():
+            failures.setdefault(event, f"no answer within {limits[event]:g} s")
+        if event in failures:
+            target = public_url(reporting.pushgateway) if event.startswith("metrics") else "OTLP exporter"
+            error = failures[event].replace(reporting.pushgateway or "\0", target)
+            _log.warning(event, target=target, error=error, waited_s=waited)
+
+
+def public_url(url: str | None) -> str:
+    """``url`` without a password (``http://user:***@gw:9091``): what a log line may show."""
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rpartition("@")
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:{MASK}@{netloc[2]}"))
+
+
+def start_reporting(
+    job: str, *, pushgateway: str | None, traceparent: str | None, shard: str | None
+) -> Reporting:
+    """The run's observer and where its end is reported: traced when ``OTEL_*`` asks for it.
+
+    ``--pushgateway`` without ``prometheus_client`` raises ``ImportError`` naming the extra, before
+    the job starts. Without a gateway and without ``OTEL_*`` nothing is imported.
+    """
+    if pushgateway is not None:
+        from jobframe.observe.pushgateway import require_client  # noqa: PLC0415
+
+        require_client()
+    from jobframe.observe.tracing import tracing_requested  # noqa: PLC0415
+
+    tracer = None
+    if tracing_requested():
+        from jobframe.observe.tracing import start_tracing  # noqa: PLC0415
+
+        attributes = {} if shard is None else {"jobframe.shard": shard}
+        tracer = start_tracing(job, traceparent=traceparent, timeout=REPORT_TIMEOUT_S, attributes=attributes)
+    return Reporting(job=job, observer=Observer(tracer), pushgateway=pushgateway, shard=shard)

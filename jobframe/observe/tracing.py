@@ -1,0 +1,166 @@
+"""A run as one OpenTelemetry trace, exported over OTLP/HTTP (the ``otel`` extra).
+
+Tracing is on when the standard variables name an exporter — ``OTEL_TRACES_EXPORTER=otlp``, or an
+``OTEL_EXPORTER_OTLP_ENDPOINT`` / ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` — and not
+``OTEL_SDK_DISABLED=true``. Then a run is one trace: a span ``run <job>`` (continued from the
+caller's W3C ``traceparent`` when given), children ``build``, ``execute``, ``close``, and a client
+span per Braze request (method, endpoint, status, batch size, attempt — no body, no header, no
+query). The endpoint, headers and timeout of the exporter come from the usual ``OTEL_EXPORTER_OTLP_*``
+variables, read by OpenTelemetry itself.
+
+This module imports OpenTelemetry only in :func:`start_tracing`; :func:`tracing_requested` reads
+the environment alone, so a run without tracing pays nothing. The provider is never registered for
+``atexit`` (OpenTelemetry's own shutdown at exit may wait 30 s): the run flushes it itself, bounded
+(:mod:`jobframe.observe.report`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from jobframe.logs import get_logger
+from jobframe.observe.observer import Outcome, SpanHandle, Tracer
+
+__all__ = ["TRACEPARENT", "start_tracing", "tracing_requested", "valid_traceparent"]
+
+_log = get_logger("jobframe")
+
+TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$")
+"""W3C trace context ``traceparent``: version-trace_id-parent_id-flags, lowercase hex."""
+
+
+def valid_traceparent(value: str) -> bool:
+    """A well-formed ``traceparent`` whose ids are not all zeros (W3C's invalid value)."""
+    match = TRACEPARENT.match(value.strip())
+    return bool(match) and value[:2] != "ff" and set(match[1]) != {"0"} and set(match[2]) != {"0"}  # type: ignore[index]
+
+
+def tracing_requested(environ: Mapping[str, str] = os.environ) -> bool:
+    """True when the ``OTEL_*`` variables ask for traces to be exported (module docstring)."""
+    if environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return False
+    exporter = environ.get("OTEL_TRACES_EXPORTER", "").strip().lower()
+    if exporter:
+        return exporter != "none"
+    return bool(
+        environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip()
+        or environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "").strip()
+    )
+
+
+class _Span:
+    __slots__ = ("_span",)
+
+    def __init__(self, span: Any) -> None:
+        self._span = span
+
+    def end(self, **attributes: Any) -> None:
+        from opentelemetry.trace import Status, StatusCode  # noqa: PLC0415 - loaded by start_tracing
+
+        status = attributes.get("status")
+        if status is not None:
+            self._span.set_attribute("http.response.status_code", status)
+            if status >= 400:
+                self._span.set_status(Status(StatusCode.ERROR))
+        if "error" in attributes:
+            self._span.set_attribute("error.type", attributes["error"])
+            self._span.set_status(Status(StatusCode.ERROR))
+        self._span.end()
+
+
+class OtelTracer:
+    """The run's spans on an SDK tracer provider of its own (never the global one)."""
+
+    def __init__(
+        self, provider: Any, job: str, traceparent: str | None, attributes: Mapping[str, Any]
+    ) -> None:
+        from opentelemetry import trace  # noqa: PLC0415
+        from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator  # noqa: PLC0415
+
+        self._trace = trace
+        self._provider = provider
+        self._tracer = provider.get_tracer("jobframe")
+        parent = (
+            TraceContextTextMapPropagator().extract({"traceparent": traceparent}) if traceparent else None
+        )
+        self._run = self._tracer.start_span(f"run {job}", context=parent, attributes=dict(attributes))
+        self._run_context = trace.set_span_in_context(self._run)
+        self._phase: Any = None
+        self._phase_context = self._run_context
+
+    @property
+    def trace_id(self) -> str:
+        return f"{self._run.get_span_context().trace_id:032x}"
+
+    def phase(self, name: str) -> None:
+        if self._phase is not None:
+            self._phase.end()
+        self._phase = self._tracer.start_span(name, context=self._run_context)
+        self._phase_context = self._trace.set_span_in_context(self._phase)
+
+    def request(self, endpoint: str, method: str, size: int, attempt: int) -> SpanHandle:
+        attributes: dict[str, Any] = {
+            "http.request.method": method,
+            "url.path": endpoint,
+            "braze.endpoint": endpoint,
+            "braze.attempt": attempt,
+        }
+        if size:
+            attributes["braze.batch_size"] = size
+        if attempt > 1:
+            attributes["http.request.resend_count"] = attempt - 1
+        span = self._tracer.start_span(
+            f"{method} {endpoint}",
+            context=self._phase_context,
+            kind=self._trace.SpanKind.CLIENT,
+            attributes=attributes,
+        )
+        return _Span(span)
+
+    def finish(self, outcome: Outcome | None) -> None:
+        from opentelemetry.trace import Status, StatusCode  # noqa: PLC0415
+
+        if self._phase is not None:
+            self._phase.end()
+            self._phase = None
+        if outcome is not None:
+            self._run.set_attribute("jobframe.exit_code", outcome.exit_code)
+            if outcome.exit_code != 0:
+                self._run.set_status(Status(StatusCode.ERROR, f"exit code {outcome.exit_code}"))
+        self._run.end()
+
+    def flush(self, timeout: float) -> bool:
+        """Export every ended span; blocking (the caller bounds it in a daemon thread)."""
+        return bool(self._provider.force_flush(int(timeout * 1000)))
+
+
+def start_tracing(
+    job: str, *, traceparent: str | None, timeout: float, attributes: Mapping[str, Any] | None = None
+) -> Tracer | None:
+    """The run's tracer when the ``otel`` extra is installed; ``None`` (and a warning) otherwise."""
+    exporter = os.environ.get("OTEL_TRACES_EXPORTER", "otlp").strip().lower() or "otlp"
+    if exporter != "otlp":
+        _log.warning(
+            "trace.unavailable", reason=f"OTEL_TRACES_EXPORTER={exporter!r}: only 'otlp' is supported"
+        )
+        return None
+    try:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter  # noqa: PLC0415
+        from opentelemetry.sdk.resources import Resource  # noqa: PLC0415
+        from opentelemetry.sdk.trace import TracerProvider  # noqa: PLC0415
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor  # noqa: PLC0415
+    except ImportError as exc:
+        _log.warning(
+            "trace.unavailable",
+            reason=f"OTEL_* asks for traces but {exc.name} is missing: pip install 'jobframe[otel]'",
+        )
+        return None
+    resource = Resource.create(
+        {"service.name": os.environ.get("OTEL_SERVICE_NAME") or "jobframe", "jobframe.job": job}
+    )
+    provider = TracerProvider(resource=resource, shutdown_on_exit=False)
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(timeout=timeout)))
+    return OtelTracer(provider, job, traceparent, {"jobframe.job": job, **(attributes or {})})

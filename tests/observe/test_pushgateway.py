@@ -1,0 +1,218 @@
+"""``--pushgateway``: real jobframe processes pushing to a real Pushgateway (docs/observability.md).
+
+The promises: every run's end is pushed under ``job=<name>`` (+ ``shard``); the last success
+survives a failed run; a gateway that is down, hangs or is interrupted by SIGTERM never changes the
+exit code and never delays the exit past the documented bound.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jobframe.observe.report import REPORT_TIMEOUT_S
+from tests.conftest import REPO, Ran, clean_env, run_cli
+from tests.observe.gateway import HangingServer, Sample, closed_port_url, scrape
+from tests.observe.pushjob import push_args, write_ids
+
+pytestmark = pytest.mark.process
+
+SLACK_S = 3.0
+"""Beyond the documented bound: interpreter start-up and teardown on a loaded machine."""
+
+
+def _ids(tmp_path: Path, count: int) -> Path:
+    return write_ids(tmp_path, count)
+
+
+def _send(path: Path, *extra: str, env: dict[str, str] | None = None) -> Ran:
+    return run_cli([*push_args(path), "--log-format", "json", *extra], env=env)
+
+
+def _value(samples: dict[Sample, float], name: str, **labels: str) -> float:
+    key = (name, frozenset({"instance": "", **labels}.items()))
+    assert key in samples, f"{name}{labels} not pushed; the gateway has: {sorted(samples)}"
+    return samples[key]
+
+
+def test_a_successful_run_pushes_its_metrics_and_counts_under_its_job(gateway: str, tmp_path: Path) -> None:
+    ran = _send(_ids(tmp_path, 120), "--pushgateway", gateway)
+    assert ran.code == 0, ran.stderr
+    assert not ran.named("metrics.push_failed")
+    samples = scrape(gateway)
+    job = {"job": "SendPushFromFile"}
+    assert _value(samples, "jobframe_job_exit_code", **job) == 0
+    duration = _value(samples, "jobframe_job_duration_seconds", **job)
+    assert duration == pytest.approx(ran.one("job.finished")["duration_s"], abs=1e-6)
+    last_run = _value(samples, "jobframe_job_last_run_timestamp_seconds", **job)
+    assert abs(last_run - time.time()) < 120
+    assert _value(samples, "jobframe_job_last_success_timestamp_seconds", **job) == last_run
+    send = {**job, "endpoint": "/messages/send"}
+    batches = ran.one("job.finished")["result"]["batches"]
+    assert batches >= 2  # more than one batch: the counters add up across them
+    assert _value(samples, "jobframe_braze_objects_sent_total", **send) == 120
+    assert _value(samples, "jobframe_braze_requests_total", **send) == batches
+    for name in ("objects_rejected", "objects_ambiguous", "rate_limited", "retries"):
+        assert _value(samples, f"jobframe_braze_{name}_total", **send) == 0
+    assert _value(samples, "jobframe_ledger_skipped_objects_total", **send) == 0
+
+
+def test_a_failed_run_never_overwrites_the_last_success(gateway: str, tmp_path: Path) -> None:
+    ok = _send(_ids(tmp_path, 10), "--pushgateway", gateway)
+    assert ok.code == 0, ok.stderr
+    job = {"job": "SendPushFromFile"}
+    success = _value(scrape(gateway), "jobframe_job_last_success_timestamp_seconds", **job)
+
+    failed = _send(tmp_path / "missing.txt", "--pushgateway", gateway)  # the job fails: exit 1
+    assert failed.code == 1, failed.stdout
+    after = scrape(gateway)
+    assert _value(after, "jobframe_job_exit_code", **job) == 1
+    assert _value(after, "jobframe_job_last_run_timestamp_seconds", **job) > success
+    assert _value(after, "jobframe_job_last_success_timestamp_seconds", **job) == success
+
+    again = _send(_ids(tmp_path, 10), "--pushgateway", gateway)  # and a success moves it on
+    assert again.code == 0
+    assert _value(scrape(gateway), "jobframe_job_last_success_timestamp_seconds", **job) > success
+
+
+def test_a_shard_is_its_own_group(gateway: str, tmp_path: Path) -> None:
+    path = _ids(tmp_path, 40)
+    for shard in ("0/2", "1/2"):
+        assert _send(path, "--shard", shard, "--pushgateway", gateway).code == 0
+    samples = scrape(gateway)
+    sent = [
+        _value(
+            samples,
+            "jobframe_braze_objects_sent_total",
+            job="SendPushFromFile",
+            shard=s,
+            endpoint="/messages/send",
+        )
+        for s in ("0/2", "1/2")
+    ]
+    assert sum(sent) == 40 and all(sent)
+
+
+def test_the_gateway_comes_from_jobframe_pushgateway_too(gateway: str) -> None:
+    ran = run_cli(["--job-name", "SomeJob", "--log-format", "json"], env={"JOBFRAME_PUSHGATEWAY": gateway})
+    assert ran.code == 0
+    assert _value(scrape(gateway), "jobframe_job_exit_code", job="SomeJob") == 0
+
+
+def _exit_latency(ran: Ran) -> float:
+    return float(ran.one("process.exit")["exit_latency_s"])
+
+
+@pytest.mark.parametrize("missing", [False, True], ids=["succeeds", "fails"])
+def test_a_gateway_that_is_down_changes_nothing_but_a_warning(tmp_path: Path, missing: bool) -> None:
+    path = tmp_path / "missing.txt" if missing else _ids(tmp_path, 5)
+    url = closed_port_url().replace("http://", "http://ops:gateway-pw-canary@")
+    ran = _send(path, "--pushgateway", url)
+    assert ran.code == (1 if missing else 0)
+    assert "gateway-pw-canary" not in ran.stdout + ran.stderr
+    failed = ran.one("metrics.push_failed")
+    assert failed["target"] == url.replace("gateway-pw-canary", "***")
+    assert "Connection refused" in failed["error"] or "URLError" in failed["error"], failed
+    assert _exit_latency(ran) < REPORT_TIMEOUT_S + SLACK_S
+    assert ran.events[-1]["event"] == "process.exit"
+
+
+@pytest.mark.parametrize("missing", [False, True], ids=["succeeds", "fails"])
+def test_a_gateway_that_hangs_delays_the_exit_by_the_bound_at_most(tmp_path: Path, missing: bool) -> None:
+    path = tmp_path / "missing.txt" if missing else _ids(tmp_path, 5)
+    with HangingServer() as hanging:
+        ran = _send(path, "--pushgateway", hanging.url)
+        assert hanging.accepted.is_set()  # it really tried
+    assert ran.code == (1 if missing else 0)
+    failed = ran.one("metrics.push_failed")
+    assert failed["waited_s"] <= REPORT_TIMEOUT_S + 0.5
+    assert _exit_latency(ran) < REPORT_TIMEOUT_S + SLACK_S
+    assert ran.events[-1]["event"] == "process.exit"
+
+
+def test_sigterm_during_the_push_ends_the_process_at_once_with_the_jobs_code(tmp_path: Path) -> None:
+    with HangingServer() as hanging:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "jobframe",
+                "--job-name",
+                "SomeJob",
+                "--log-format",
+                "json",
+                "--pushgateway",
+                hanging.url,
+            ],
+            cwd=REPO,
+            env=clean_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert hanging.accepted.wait(60), "jobframe never tried to push"
+            sent = time.monotonic()
+            proc.send_signal(signal.SIGTERM)
+            out, _ = proc.communicate(timeout=30)
+            took = time.monotonic() - sent
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    events: list[dict[str, Any]] = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    assert proc.returncode == 0  # the job succeeded: a signal after it finished keeps its code
+    last = events[-1]
+    assert last["event"] == "process.exit"
+    assert (last["exit_code"], last["signal"], last["phase"]) == (0, "SIGTERM", "exiting")
+    assert took < SLACK_S  # at once: not after the push's bound
+
+
+def test_a_run_refused_before_it_starts_is_pushed_too(gateway: str, tmp_path: Path) -> None:
+    """A configuration error (78) is a failed attempt an alert must see ("exit code 78")."""
+    ran = run_cli(["--job-name", "SomeJob", "--env", "nowhere", "--pushgateway", gateway])
+    assert ran.code == 78
+    samples = scrape(gateway)
+    assert _value(samples, "jobframe_job_exit_code", job="SomeJob") == 78
+    assert (
+        "jobframe_job_last_success_timestamp_seconds",
+        frozenset({"instance": "", "job": "SomeJob"}.items()),
+    ) not in samples
+
+
+def test_near_the_deadline_a_hanging_gateway_gets_only_the_time_left(tmp_path: Path) -> None:
+    """Cancelled for its deadline, the run reports within what is left of it, never past it."""
+    with HangingServer() as hanging:
+        args = ["--job-name", "Sleep", "--param", "seconds=60", "--timeout", "4", "--log-format", "json"]
+        ran = run_cli([*args, "--pushgateway", hanging.url])
+    assert ran.code == 124
+    finished = ran.one("job.finished")
+    failed = ran.one("metrics.push_failed")
+    started = ran.one("job.started")
+    assert failed["waited_s"] < REPORT_TIMEOUT_S  # cut short: the deadline was nearer than the bound
+    # the report ended at least DEADLINE_MARGIN_S before the deadline the run was given
+    left_at_start = started["seconds_left"]
+    spent = finished["duration_s"] + ran.one("process.exit")["exit_latency_s"]
+    assert spent < left_at_start, (spent, left_at_start)
+
+
+def test_a_resumed_run_pushes_what_the_ledger_skipped(gateway: str, tmp_path: Path) -> None:
+    """A retry under the same --run-key after a success sends nothing again: all skipped, counted."""
+    env = {"LEDGER__PATH": str(tmp_path / "ledger.sqlite3")}
+    path = _ids(tmp_path, 120)
+    first = _send(path, "--run-key", "k1", env=env)
+    assert first.code == 0
+    again = _send(path, "--run-key", "k1", "--pushgateway", gateway, env=env)
+    assert again.code == 0, again.stdout
+    send = {"job": "SendPushFromFile", "endpoint": "/messages/send"}
+    samples = scrape(gateway)
+    assert _value(samples, "jobframe_ledger_skipped_objects_total", **send) == 120
+    assert _value(samples, "jobframe_braze_objects_sent_total", **send) == 0
+    assert _value(samples, "jobframe_braze_requests_total", **send) == 0

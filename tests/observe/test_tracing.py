@@ -1,0 +1,141 @@
+"""OTEL_*: a run is one trace, received by a real OTLP/HTTP server (docs/observability.md)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jobframe.observe.report import REPORT_TIMEOUT_S
+from jobframe.observe.tracing import tracing_requested
+from tests.conftest import CANARY, REPO, clean_env, run_cli
+from tests.observe.gateway import HangingServer
+from tests.observe.otlp import OtlpReceiver, attributes
+from tests.observe.pushjob import push_args, write_ids
+
+TRACE_ID = "0af7651916cd43dd8448eb211c80319c"
+PARENT_ID = "b7ad6b7169203331"
+TRACEPARENT = f"00-{TRACE_ID}-{PARENT_ID}-01"
+
+
+def _send(tmp_path: Path, count: int, env: dict[str, str], *extra: str) -> Any:
+    return run_cli([*push_args(write_ids(tmp_path, count)), "--log-format", "json", *extra], env=env)
+
+
+def _all_values(spans: list[Any]) -> list[str]:
+    return [str(v) for span in spans for v in attributes(span).values()] + [span.name for span in spans]
+
+
+@pytest.mark.process
+@pytest.mark.parametrize("how", ["env", "option"])
+def test_a_run_is_one_trace_continued_from_the_callers_traceparent(tmp_path: Path, how: str) -> None:
+    with OtlpReceiver() as collector:
+        env = {"OTEL_EXPORTER_OTLP_ENDPOINT": collector.url, "OTEL_SERVICE_NAME": "pushes"}
+        extra: tuple[str, ...] = ()
+        if how == "env":
+            env["TRACEPARENT"] = TRACEPARENT
+        else:
+            extra = ("--traceparent", TRACEPARENT)
+        ran = _send(tmp_path, 120, env, *extra)
+    assert ran.code == 0, ran.stdout
+    assert not ran.named("trace.export_failed")
+    assert collector.paths and set(collector.paths) == {"/v1/traces"}
+    spans = collector.spans
+    assert {span.trace_id.hex() for span in spans} == {TRACE_ID}
+    by_name: dict[str, list[Any]] = {}
+    for span in spans:
+        by_name.setdefault(span.name, []).append(span)
+    (run,) = by_name["run SendPushFromFile"]
+    assert run.parent_span_id.hex() == PARENT_ID
+    assert attributes(run)["jobframe.exit_code"] == 0
+    phases = {name: by_name[name][0] for name in ("build", "execute", "close")}
+    for phase in phases.values():
+        assert phase.parent_span_id == run.span_id
+    assert phases["build"].end_time_unix_nano <= phases["execute"].start_time_unix_nano
+    assert phases["execute"].end_time_unix_nano <= phases["close"].start_time_unix_nano
+    requests = by_name["POST /messages/send"]
+    assert len(requests) == 3  # one per batch
+    assert sorted(attributes(r)["braze.batch_size"] for r in requests) == [20, 50, 50]
+    for request in requests:
+        found = attributes(request)
+        assert request.parent_span_id == phases["execute"].span_id
+        assert found["http.response.status_code"] == 201
+        assert found["braze.endpoint"] == "/messages/send" and found["braze.attempt"] == 1
+    assert collector.resources[0]["service.name"] == "pushes"
+    values = _all_values(spans)
+    assert not any(CANARY in v or "Bearer" in v or "user-1" in v for v in values)  # no key, no user data
+
+
+@pytest.mark.process
+def test_a_failed_run_is_a_trace_with_an_error_status(tmp_path: Path) -> None:
+    with OtlpReceiver() as collector:
+        ran = run_cli(
+            push_args(tmp_path / "none"),
+            env={"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": f"{collector.url}/v1/traces"},
+        )
+    assert ran.code == 1
+    (run,) = [s for s in collector.spans if s.name.startswith("run ")]
+    assert attributes(run)["jobframe.exit_code"] == 1
+    assert run.status.code == 2  # STATUS_CODE_ERROR
+
+
+@pytest.mark.process
+def test_a_collector_that_hangs_never_holds_the_exit_past_the_bound(tmp_path: Path) -> None:
+    with HangingServer() as hanging:
+        ran = _send(tmp_path, 5, {"OTEL_EXPORTER_OTLP_ENDPOINT": hanging.url})
+        assert hanging.accepted.is_set()
+    assert ran.code == 0
+    failed = ran.one("trace.export_failed")
+    assert failed["waited_s"] <= REPORT_TIMEOUT_S + 0.5
+    assert ran.one("process.exit")["exit_latency_s"] < REPORT_TIMEOUT_S + 3.0
+    assert ran.events[-1]["event"] == "process.exit"
+
+
+@pytest.mark.process
+def test_without_otel_or_a_gateway_neither_library_is_imported() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "jobframe", "--job-name", "SomeJob"],
+        cwd=REPO,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0
+    imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if "|" in line}
+    assert "jobframe.braze" in imported  # the check sees the run's imports at all
+    assert not {
+        m for m in imported if m.startswith(("opentelemetry", "prometheus_client", "google.protobuf"))
+    }
+
+
+@pytest.mark.parametrize(
+    ("environ", "wanted"),
+    [
+        ({}, False),
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318"}, True),
+        ({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://c:4318/v1/traces"}, True),
+        ({"OTEL_TRACES_EXPORTER": "otlp"}, True),
+        ({"OTEL_TRACES_EXPORTER": "none", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318"}, False),
+        ({"OTEL_SDK_DISABLED": "true", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318"}, False),
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "  "}, False),
+        ({"OTEL_SERVICE_NAME": "x"}, False),
+    ],
+)
+def test_which_variables_turn_tracing_on(environ: dict[str, str], wanted: bool) -> None:
+    assert tracing_requested(environ) is wanted
+
+
+@pytest.mark.process
+def test_the_trace_is_flushed_within_the_teardown_budget(tmp_path: Path) -> None:
+    """A hanging collector holds the exit no longer than what teardown left of --shutdown-timeout."""
+    with HangingServer() as hanging:
+        ran = _send(tmp_path, 5, {"OTEL_EXPORTER_OTLP_ENDPOINT": hanging.url}, "--shutdown-timeout", "0.4")
+    assert ran.code == 0
+    failed = ran.one("trace.export_failed")
+    assert failed["waited_s"] <= 0.4 + 0.25  # the budget (less what the closes took) + scheduling
+    assert "within 0." in failed["error"]
