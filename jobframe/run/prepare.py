@@ -16,11 +16,12 @@ from typing import Any
 
 from dependency_injector import containers
 
+from jobframe.app.check import check_job, wiring_error
 from jobframe.app.discovery import App
 from jobframe.app.params import parse_params
 from jobframe.context import RunContext
 from jobframe.deadline import effective_deadline
-from jobframe.errors import JobframeError, UsageError
+from jobframe.errors import DeadlinePassedError, JobframeError, UsageError
 from jobframe.files import unwritable_reason
 from jobframe.ledger.fingerprint import run_fingerprint
 from jobframe.logs import Redact
@@ -62,6 +63,17 @@ def prepare(
             "(it must read RunContext.shard and declare @jobframe.job(shardable=True))"
         )
     parsed = parse_params(entry.spec, dict(params or {}))
+    deadline = effective_deadline(
+        now=options.timeout_origin or datetime.now(UTC),
+        timeout=options.timeout,
+        deadline=options.deadline,
+        argo_deadline=options.argo_deadline,
+    )
+    if deadline is not None and deadline.seconds_left() <= 0:
+        raise DeadlinePassedError(
+            f"the deadline ({deadline.source}, {deadline.at.isoformat().replace('+00:00', 'Z')}) "
+            f"passed before job {entry.spec.name} could start: nothing was run"
+        )
     if settings is None and app.settings_cls is not None:
         settings = load_settings(app.settings_cls, sources or SettingsSources())
     if settings is not None and redact is not None:
@@ -71,12 +83,7 @@ def prepare(
     context = RunContext(
         job=entry.spec.name,
         run_id=options.run_id or uuid.uuid4().hex,
-        deadline=effective_deadline(
-            now=options.timeout_origin or datetime.now(UTC),
-            timeout=options.timeout,
-            deadline=options.deadline,
-            argo_deadline=options.argo_deadline,
-        ),
+        deadline=deadline,
         progress=Progress(options.progress_file),
         run_key=options.run_key,
         fresh_run=options.fresh_run,
@@ -89,6 +96,9 @@ def prepare(
         shard=shard,
     )
     app.fill(container, settings, context)
+    problems = check_job(app, container, entry.spec.name)
+    if problems:  # what --check finds, refused before the job starts and before anything opens
+        raise wiring_error({entry.spec.name: problems})
     return Run(
         app=app,
         entry=entry,
