@@ -35,10 +35,14 @@ def check_dotenv(path: Path | None, *, required: bool) -> Path | None:
             return None
         what = "is a directory" if path.is_dir() else "does not exist"
         raise ConfigurationError(
-            f"--env-file {str(path)!r} {what}: give a dotenv file, or leave the option out "
-            "(the default .env is read only if it exists)"
+            f"env file {str(path)!r} (--env-file / JOBFRAME_ENV_FILE) {what}: give a dotenv file, "
+            "or leave the option out (the default .env is read only if it exists)"
         )
-    with path.open(encoding="utf-8", errors="replace") as stream:
+    try:
+        stream = path.open(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise ConfigurationError(f"env file {str(path)!r} cannot be read: {exc.strerror or exc}") from None
+    with stream:
         for binding in parse_stream(stream):
             if binding.error or (binding.key is not None and not _KEY.match(binding.key)):
                 raise ConfigurationError(

@@ -26,16 +26,12 @@ from typing import Any
 from dependency_injector import containers, providers
 
 from jobframe.app import App
+from jobframe.app.discovery import NO_JOBS
 from jobframe.app.graph import CALLING, iter_providers
 from jobframe.app.provided import Chain, annotations_of, as_class, chain_of, fields_of, provided_type
 from jobframe.errors import ConfigurationError
 
 __all__ = ["NO_JOBS", "check_container", "check_job", "wiring_error"]
-
-NO_JOBS = (
-    "a job is a class with an execute() method, exposed as providers.Factory(TheJob, ...) "
-    "on the main container itself (a Factory inside a nested module is not a job)"
-)
 
 
 def _signature(target: Any) -> inspect.Signature | None:

@@ -12,7 +12,7 @@ from typing import Any
 from dependency_injector import containers
 
 from jobframe.app.discovery import App
-from jobframe.errors import JobframeError, UsageError
+from jobframe.errors import ConfigurationError, JobframeError, UsageError
 
 __all__ = ["DEFAULT_APP", "load_app", "where"]
 
@@ -69,7 +69,10 @@ def load_app(ref: str, *, search_path: Path | None = None) -> App:
     except JobframeError:
         raise  # the app said what is wrong (e.g. a ConfigurationError): keep its exit code
     except Exception as exc:  # noqa: BLE001 - the app's own import error, reported in one line
-        raise UsageError(f"--app {ref!r}: importing {module_name!r} failed: {where(exc)}") from None
+        message = f"--app {ref!r}: importing {module_name!r} failed: {where(exc)}"
+        if _module_providers(exc):  # a module's provider misspelt: broken wiring
+            raise ConfigurationError(message) from None
+        raise UsageError(message) from None
     target: Any = module
     for part in attr.split("."):
         try:

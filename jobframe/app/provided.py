@@ -11,7 +11,6 @@ finding.
 from __future__ import annotations
 
 import collections.abc
-import contextlib
 import dataclasses
 import inspect
 import types
@@ -63,12 +62,13 @@ def _unwrap_resource(target: Any) -> Any:
     return _unwrap_resource(wrapped) if wrapped is not None else target
 
 
-def _returned(function: Any) -> Any:
+def _returned(function: Any, *, entered: bool = False) -> Any:
+    """A function's return annotation; with ``entered`` (a Resource) a generator's yield type."""
     hints = annotations_of(function)
     returned = hints.get("return")
     origin = typing.get_origin(returned)
     yields = inspect.isgeneratorfunction(function) or inspect.isasyncgenfunction(function)
-    if origin in _YIELDING and (yields or getattr(function, "__wrapped__", None) is not None):
+    if entered and origin in _YIELDING and (yields or getattr(function, "__wrapped__", None) is not None):
         return typing.get_args(returned)[0] if typing.get_args(returned) else None  # the yield type
     return returned
 
@@ -77,14 +77,10 @@ def _resource_type(target: Any) -> type | None:
     target = _unwrap_resource(target)
     if inspect.isclass(target):
         if issubclass(target, resources.Resource | resources.AsyncResource):
-            return as_class(_returned(target.init))
+            return as_class(_returned(target.init, entered=True))
         return as_class(target)  # a context manager class: entering it gives the instance
     if callable(target):
-        returned = _returned(target)
-        cls = as_class(returned)
-        if cls is not None and issubclass(cls, contextlib.AbstractContextManager):
-            return cls  # httpx.Client and the like: __enter__ returns self
-        return cls
+        return as_class(_returned(target, entered=True))
     return None
 
 
