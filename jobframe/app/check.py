@@ -94,13 +94,21 @@ def _type_problems(
             continue
         given = provided_type(value)
         wanted = _accepted(hints[name])
-        if given is None or wanted is None or any(issubclass(given, w) for w in wanted):
+        if given is None or wanted is None or any(_fits(given, w) for w in wanted):
             continue
         source = names.get(id(value), type(value).__name__)
         expected = " | ".join(_type_name(w) for w in wanted)
         yield (
             f"{_describe(target)}({name}: {expected}) is given {source}, which provides {_type_name(given)}"
         )
+
+
+_PROMOTED = {float: (int,), complex: (int, float)}
+"""Typing's numeric tower: an ``int`` is fine where a ``float`` is annotated."""
+
+
+def _fits(given: type, wanted: type) -> bool:
+    return issubclass(given, wanted) or issubclass(given, _PROMOTED.get(wanted, ()))
 
 
 def _accepted(annotation: Any) -> list[type] | None:

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 import httpx
 import pytest
 from dependency_injector import containers, providers, resources
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretStr
 
 import jobframe
 from jobframe.app import App
@@ -221,3 +221,36 @@ def test_a_base_url_must_be_http_with_a_host(value: str) -> None:
 @pytest.mark.parametrize("value", ["http://a", "https://a.b:8443/v1/", "http://[::1]:80", None, ""])
 def test_usable_base_urls_and_the_explicit_none(value: str | None) -> None:
     assert HttpSettings(base_url=value).base_url == value
+
+
+def test_an_int_setting_fits_a_float_parameter_and_a_secret_does_not_fit_text() -> None:
+    class Numbers(BaseModel):
+        count: int = 1
+        key: SecretStr = SecretStr("k")
+
+    class NumbersSettings(jobframe.Settings):
+        numbers: Numbers = Numbers()
+
+    class Takes:
+        def __init__(self, ratio: float, key: str) -> None:
+            self.ratio = ratio
+
+        def execute(self) -> None:
+            pass
+
+    settings = providers.Dependency(instance_of=NumbersSettings)
+    container_cls = type(
+        "C",
+        (containers.DeclarativeContainer,),
+        {
+            "settings": settings,
+            "job": providers.Factory(
+                Takes, ratio=settings.provided.numbers.count, key=settings.provided.numbers.key
+            ),
+        },
+    )
+    app = App.from_container(container_cls)
+    container = container_cls()
+    app.fill(container, NumbersSettings(), RunContext(job="t", run_id="t"))
+    (found,) = check_container(app, container)["Takes"]
+    assert found.endswith("(key: str) is given job.key, which provides pydantic.types.SecretStr")

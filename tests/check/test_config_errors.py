@@ -191,3 +191,9 @@ def test_new_into_a_closed_pipe_prints_no_traceback(tmp_path: Path) -> None:
     assert b"Traceback" not in proc.stderr and b"BrokenPipeError" not in proc.stderr, proc.stderr
     assert (tmp_path / "acme" / "acme" / "container.py").is_file()
     assert CANARY not in proc.stderr.decode()
+
+
+def test_json_that_does_not_parse_in_the_env_file_names_the_file_and_key(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text('HTTP__HEADERS={"a":\n')
+    ran = run_cli([*SOME_JOB, "--config-dir", str(REPO / "config")], cwd=tmp_path)
+    refused(ran, 78, "'.env' key HTTP__HEADERS: not valid JSON")
