@@ -78,10 +78,23 @@ def _resource_type(target: Any) -> type | None:
     if inspect.isclass(target):
         if issubclass(target, resources.Resource | resources.AsyncResource):
             return as_class(_returned(target.init, entered=True))
-        return as_class(target)  # a context manager class: entering it gives the instance
+        return _entered_type(target)
     if callable(target):
         return as_class(_returned(target, entered=True))
     return None
+
+
+def _entered_type(cls: type) -> type | None:
+    """What ``Resource(cls)`` provides: the instance, or what its ``__enter__`` says it returns."""
+    enter = getattr(cls, "__enter__", None) or getattr(cls, "__aenter__", None)
+    if enter is None:
+        return as_class(cls)
+    returned = annotations_of(enter).get("return")
+    if returned is None:
+        return None  # unannotated: unknown
+    if isinstance(returned, typing.TypeVar) or returned is typing.Self:
+        return as_class(cls)  # ``def __enter__(self: T) -> T``, ``-> Self``: the instance
+    return as_class(returned)
 
 
 def provided_type(provider: Any) -> type | None:

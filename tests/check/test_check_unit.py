@@ -52,6 +52,22 @@ class ServiceResource(resources.Resource):  # type: ignore[type-arg]
         return Other()
 
 
+class EntersOther:
+    def __enter__(self) -> Other:
+        return Other()
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
+class EntersUnknown:
+    def __enter__(self):  # type: ignore[no-untyped-def]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
 def unannotated():  # type: ignore[no-untyped-def]
     return Service()
 
@@ -66,6 +82,9 @@ def unannotated():  # type: ignore[no-untyped-def]
         (providers.Resource(cm_service), Service),
         (providers.Resource(ServiceResource), Other),
         (providers.Resource(httpx.Client), httpx.Client),
+        (providers.Resource(httpx.AsyncClient), httpx.AsyncClient),
+        (providers.Resource(EntersOther), Other),
+        (providers.Resource(EntersUnknown), None),
         (providers.Callable(gen_service), collections.abc.Iterator),  # the generator, not its items
         (providers.Dependency(instance_of=Service), Service),
         (providers.Dependency(), None),
