@@ -50,7 +50,7 @@ def as_class(annotation: Any) -> type | None:
     origin = typing.get_origin(annotation)
     if origin is not None and inspect.isclass(origin):
         annotation = origin
-    if not inspect.isclass(annotation) or annotation is object:
+    if not inspect.isclass(annotation) or annotation in (object, typing.Any):
         return None
     if getattr(annotation, "_is_protocol", False):
         return None  # structural: isinstance/issubclass cannot decide it from a declaration

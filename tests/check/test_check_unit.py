@@ -121,6 +121,14 @@ class NeedsToo(Needs):
 M = Service.__module__
 
 
+class AnyThing:
+    def __init__(self, service: Any, other: object) -> None:
+        self.service = service
+
+    def execute(self) -> None:
+        pass
+
+
 class Loose:
     def __init__(self, service: Service, **extra: Any) -> None:
         self.service = service
@@ -163,6 +171,8 @@ def test_subclasses_optionals_and_unknowns_are_accepted() -> None:
     assert problems(job=providers.Factory(Needs, service=providers.Factory(Service), duck=duck)) == []
     assert problems(job=providers.Factory(Needs, providers.Factory(Service))) == []  # positional
     assert problems(job=providers.Factory(Loose, service=providers.Factory(Service), anything=1)) == []
+    anything = providers.Factory(AnyThing, service=providers.Factory(Other), other=providers.Factory(Other))
+    assert problems(job=anything) == []
 
 
 def test_a_wrong_type_is_found_by_keyword_position_and_in_an_optional() -> None:

@@ -25,6 +25,8 @@ def test_a_resource_still_opening_is_abandoned_not_closed_from_another_thread() 
     events = [line.event for line in proc.lines if line.event]
     assert not [e for e in events if e["event"] == "resource.close_failed"], proc.output
     assert "generator already executing" not in proc.output
-    (abandoned,) = [e for e in events if e["event"] == "teardown.timeout"]
+    abandoned = [e for e in events if e["event"] == "teardown.timeout"]
+    assert len(abandoned) == 1, proc.output
+    (abandoned,) = abandoned
     assert abandoned["resource"] == "stubborn"
     assert [e["event"] for e in events][-1] == "process.exit"

@@ -14,9 +14,9 @@ log = jobframe.get_logger("entering")
 
 
 def stubborn() -> Iterator[str]:
-    log.info("entering.inside")
     while True:
         try:
+            log.info("entering.inside")  # inside the try: from here on, every interruption is ignored
             threading.Event().wait()
         except BaseException:
             log.info("entering.ignored")
