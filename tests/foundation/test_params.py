@@ -349,3 +349,18 @@ def test_a_long_unknown_key_is_cut_and_exactly_five_are_not_counted() -> None:
     with pytest.raises(UsageError) as five:
         parse_params(spec, {f"zz{i}": "v" for i in range(5)})
     assert "more" not in str(five.value).split(";")[0]
+
+
+def test_a_key_is_cut_past_forty_characters_exactly() -> None:
+    spec = spec_for(Job)
+    for length, shown in ((40, "y" * 40), (41, "y" * 40 + "…")):
+        with pytest.raises(UsageError) as caught:
+            parse_params(spec, {"y" * length: "v"})
+        assert str(caught.value).startswith(f"job Job: unknown parameter '{shown}'; known:")
+
+
+def test_a_long_list_of_names_is_cut_and_counted() -> None:
+    with pytest.raises(UsageError) as caught:
+        parse_params(spec_for(NoParams), {f"k{i:02}": "v" for i in range(20)})
+    shown = ", ".join(f"k{i:02}" for i in range(15))
+    assert str(caught.value) == f"job NoParams takes no parameters, got: {shown} and 5 more"
