@@ -2,8 +2,9 @@
 
 :func:`run_job` is the one entry point for running a job — the CLI and the testing toolkit both
 call it, so a job behaves the same in a test as in a container. Everything that can be wrong
-before the job starts (unknown job, bad params, bad settings, unwritable ``--output``) is found
-here and comes back as a result with ``started=False``; nothing has been opened yet then.
+before the job starts (unknown job, bad params, a deadline already past, bad settings, unwritable
+``--output``, the wiring ``--check`` would refuse) is found here and comes back as a result with
+``started=False``; nothing has been opened yet then.
 """
 
 from __future__ import annotations
