@@ -12,6 +12,7 @@ from jobframe.exit_codes import ExitCode
 
 __all__ = [
     "ConfigurationError",
+    "DeadlinePassedError",
     "JobInterrupted",
     "JobframeError",
     "RetryableError",
@@ -35,6 +36,12 @@ class ConfigurationError(JobframeError):
     """Settings or container wiring are invalid (exit 78). Messages never contain secret values."""
 
     exit_code = ExitCode.CONFIG
+
+
+class DeadlinePassedError(JobframeError):
+    """The deadline had already passed before the job could start (exit 124): nothing was run."""
+
+    exit_code = ExitCode.DEADLINE
 
 
 class RetryableError(JobframeError):

@@ -32,10 +32,12 @@ from pydantic_settings import (
     NestedSecretsSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     YamlConfigSettingsSource,
 )
 
 from jobframe.errors import ConfigurationError
+from jobframe.settings_origin import check_dotenv, dotenv_keys, profile_origin, unparsable_json_sources
 from jobframe.validation import describe_errors
 
 __all__ = ["Settings", "SettingsSources", "bind_profiles", "load_settings", "secret_values"]
@@ -51,6 +53,8 @@ class SettingsSources:
     config_dir: Path = Path("config")
     dotenv: Path | None = Path(".env")
     secrets_dir: Path | None = None
+    dotenv_required: bool = False
+    """An ``--env-file`` named explicitly must exist; the implicit ``.env`` is read only if it does."""
 
     def profile_files(self) -> list[Path]:
         return [self.config_dir / "default.yaml", self.config_dir / f"{self.env}.yaml"]
@@ -166,6 +170,11 @@ def _check_sources(sources: SettingsSources) -> None:
             f"config directory {str(config_dir)!r} {what}: settings profiles are read from it "
             f"(create {config_dir / 'local.yaml'}, or pass --config-dir / JOBFRAME_CONFIG_DIR)"
         )
+    for profile in sources.profile_files():
+        if profile.is_dir():
+            raise ConfigurationError(
+                f"profile {str(profile)!r} is a directory: a profile is a YAML file of settings"
+            )
     if env != "default" and not (config_dir / f"{env}.yaml").is_file():
         known = sorted(p.stem for p in config_dir.glob("*.yaml") if p.stem != "default")
         raise ConfigurationError(
@@ -197,7 +206,7 @@ def load_settings(cls: type[S], sources: SettingsSources) -> S:
     """Load ``cls`` from ``sources``; any problem becomes one :class:`ConfigurationError` (exit 78)."""
     _check_sources(sources)
     bound = bind_profiles(cls, [p for p in sources.profile_files() if p.is_file()])
-    dotenv = sources.dotenv if sources.dotenv is not None and sources.dotenv.is_file() else None
+    dotenv = check_dotenv(sources.dotenv, required=sources.dotenv_required)
     try:
         return bound(_env_file=dotenv, _secrets_dir=sources.secrets_dir)
     except ValidationError as exc:
@@ -207,6 +216,13 @@ def load_settings(cls: type[S], sources: SettingsSources) -> S:
         ) from None
     except ConfigurationError:
         raise
+    except SettingsError as exc:
+        named = unparsable_json_sources(str(exc), dotenv)
+        if named is None:
+            raise ConfigurationError(
+                f"cannot load settings ({_describe(sources)}): {_safe_reason(exc)}"
+            ) from None
+        raise ConfigurationError(f"invalid settings ({_describe(sources)}): {named}") from None
     except Exception as exc:  # noqa: BLE001 - YAML syntax, unreadable files: one message, exit 78
         raise ConfigurationError(
             f"cannot load settings ({_describe(sources)}): {_safe_reason(exc)}"
@@ -229,6 +245,11 @@ class _Hints:
         origin = self._origin(name)
         if origin:
             return f" (from {origin})"
+        profile = profile_origin([p for p in self._sources.profile_files() if p.is_file()], parts)
+        if profile and error["type"] == "extra_forbidden":
+            return f" (no such setting; from {profile})"
+        if profile:
+            return f" (from {profile})"
         annotation = _annotation(self._cls, parts)
         if annotation is SecretStr:
             return f" (a secret: set {name.upper()} in the environment or a file {name} in the secrets dir)"
@@ -257,7 +278,7 @@ class _Hints:
             if key.lower() == wanted:
                 return f"environment variable {key}"
         if self._dotenv is not None:
-            for key in _dotenv_keys(self._dotenv):
+            for key in dotenv_keys(self._dotenv):
                 if key.lower() == wanted:
                     return f"{str(self._dotenv)!r} key {key}"
         return None
@@ -277,18 +298,6 @@ def _annotation(cls: type[BaseModel], path: list[str]) -> Any:
 
 
 _UNIONS = (typing.Union, types.UnionType)
-
-
-def _dotenv_keys(path: Path) -> list[str]:
-    """The key names of a dotenv file (``KEY=...`` and ``export KEY=...``); values are never read out."""
-    keys = []
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        text = line.strip()
-        if not text or text.startswith("#") or "=" not in text:
-            continue
-        key = text.split("=", 1)[0].strip()
-        keys.append(key.removeprefix("export ").strip())
-    return keys
 
 
 def _describe(sources: SettingsSources) -> str:

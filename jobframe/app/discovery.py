@@ -21,7 +21,12 @@ from jobframe.errors import ConfigurationError, UsageError
 from jobframe.observe.observer import Observer
 from jobframe.settings import Settings
 
-__all__ = ["App", "JobEntry"]
+__all__ = ["NO_JOBS", "App", "JobEntry"]
+
+NO_JOBS = (
+    "a job is a class with an execute() method, exposed as providers.Factory(TheJob, ...) "
+    "on the main container itself (a Factory inside a nested module, or a Callable, is not a job)"
+)
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,10 @@ class App:
         """
         if name in self.jobs:
             return self.jobs[name]
+        if not self.jobs:
+            raise UsageError(
+                f"unknown job {name!r}: {self.container_cls.__qualname__} exposes no jobs; {NO_JOBS}"
+            )
         same_letters = [n for n in self.jobs if n.lower() == name.lower()]
         close = same_letters or difflib.get_close_matches(name, list(self.jobs), n=3, cutoff=0.5)
         hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""

@@ -9,26 +9,42 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from jobframe.app.discovery import App
-from jobframe.errors import JobframeError, UsageError
+from dependency_injector import containers
 
-__all__ = ["DEFAULT_APP", "load_app"]
+from jobframe.app.discovery import App
+from jobframe.errors import ConfigurationError, JobframeError, UsageError
+
+__all__ = ["DEFAULT_APP", "load_app", "where"]
 
 DEFAULT_APP = "jobs:MainContainer"
 
 
-def _where(exc: BaseException) -> str:
-    """``Type: message (file:line)``: where an import failed, without a traceback.
+def where(exc: BaseException) -> str:
+    """``Type: message (file:line)``: where an import (or a build) failed, without a traceback.
 
-    The line is the deepest one in the app's own code, not inside the standard library or an
-    installed package, since that is the line a user can fix.
+    The line is the deepest one in the app's own code, not inside the standard library, an
+    installed package or compiled code (dependency-injector's ``providers.pyx``), since that is
+    the line a user can fix. A misspelt provider of a nested module names the module's providers.
     """
     if isinstance(exc, SyntaxError):
         return f"{type(exc).__name__}: {exc.msg} ({exc.filename}:{exc.lineno})"
     library = (sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["purelib"], "<frozen")
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith(library)]
-    where = f" ({frames[-1].filename}:{frames[-1].lineno})" if frames else ""
-    return f"{type(exc).__name__}: {exc}{where}"
+    frames = [
+        f
+        for f in traceback.extract_tb(exc.__traceback__)
+        if not f.filename.startswith(library) and Path(f.filename).is_file()
+    ]
+    place = f" ({frames[-1].filename}:{frames[-1].lineno})" if frames else ""
+    return f"{type(exc).__name__}: {exc}{_module_providers(exc)}{place}"
+
+
+def _module_providers(exc: BaseException) -> str:
+    """``module.clinet``: what the module does provide, so the fix is in the message."""
+    container = getattr(exc, "obj", None) if isinstance(exc, AttributeError) else None
+    names = getattr(container, "providers", None)
+    if not isinstance(container, containers.Container) or not isinstance(names, dict):
+        return ""
+    return f"; the module provides: {', '.join(sorted(names)) or 'nothing'}"
 
 
 def load_app(ref: str, *, search_path: Path | None = None) -> App:
@@ -49,11 +65,14 @@ def load_app(ref: str, *, search_path: Path | None = None) -> App:
                 "run from the directory that holds your app's package, or set PYTHONPATH; "
                 "name your app with --app MODULE:ATTR or JOBFRAME_APP"
             ) from None
-        raise UsageError(f"--app {ref!r}: importing {module_name!r} failed: {_where(exc)}") from None
+        raise UsageError(f"--app {ref!r}: importing {module_name!r} failed: {where(exc)}") from None
     except JobframeError:
         raise  # the app said what is wrong (e.g. a ConfigurationError): keep its exit code
     except Exception as exc:  # noqa: BLE001 - the app's own import error, reported in one line
-        raise UsageError(f"--app {ref!r}: importing {module_name!r} failed: {_where(exc)}") from None
+        message = f"--app {ref!r}: importing {module_name!r} failed: {where(exc)}"
+        if _module_providers(exc):  # a module's provider misspelt: broken wiring
+            raise ConfigurationError(message) from None
+        raise UsageError(message) from None
     target: Any = module
     for part in attr.split("."):
         try:

@@ -33,13 +33,19 @@ from jobframe.app.spec import JobSpec
 from jobframe.errors import UsageError
 from jobframe.validation import describe_errors
 
-__all__ = ["ParamDoc", "describe_params", "parse_params", "split_pairs"]
+__all__ = ["ParamDoc", "Repeated", "describe_params", "parse_params", "split_pairs"]
+
+
+class Repeated(list[str]):
+    """The values of a key given more than once on the command line (a list, or a mistake)."""
 
 
 def split_pairs(pairs: Iterable[str]) -> dict[str, str | list[str]]:
     """``["a=1", "b=x", "b=y"]`` → ``{"a": "1", "b": ["x", "y"]}``; malformed pairs are usage errors.
 
     Values stay text here: whether one is JSON depends on the parameter's type (:func:`parse_params`).
+    A repeated key's values are a :class:`Repeated` list, so a scalar parameter can say it was
+    given twice. Linear in the number of pairs.
     """
     values: dict[str, str | list[str]] = {}
     for pair in pairs:
@@ -50,8 +56,10 @@ def split_pairs(pairs: Iterable[str]) -> dict[str, str | list[str]]:
         previous = values.get(key)
         if previous is None:
             values[key] = raw
+        elif isinstance(previous, Repeated):
+            previous.append(raw)
         else:
-            values[key] = [*previous, raw] if isinstance(previous, list) else [previous, raw]
+            values[key] = Repeated([previous, raw])  # type: ignore[list-item]
     return values
 
 
@@ -128,6 +136,11 @@ def _decode(job: str, key: str, annotation: Any, value: Any, *, item: bool = Fal
 
 def _field_value(job: str, key: str, field: FieldInfo, value: Any) -> Any:
     annotation = field.annotation
+    if isinstance(value, Repeated) and not _is_sequence(annotation):
+        raise UsageError(
+            f"job {job}: --param {key} was given {len(value)} times, but {key} takes one value "
+            f"({type_name(annotation)}); give it once"
+        )
     if isinstance(value, list) and _is_sequence(annotation):
         item = _item_type(annotation)
         return [_decode(job, key, item, v, item=True) for v in value]
@@ -135,6 +148,19 @@ def _field_value(job: str, key: str, field: FieldInfo, value: Any) -> Any:
     if isinstance(value, str) and _is_sequence(annotation):
         return [value]  # a single --param users=ada for a list means ["ada"], as repeating it would
     return value
+
+
+SHOWN = 5
+"""Unknown keys named in one error; the rest are counted, so a message stays one short line."""
+
+
+def _short(key: str) -> str:
+    return key if len(key) <= 40 else f"{key[:40]}…"
+
+
+def _listed(keys: list[str], limit: int = 3 * SHOWN) -> str:
+    shown = ", ".join(_short(k) for k in keys[:limit])
+    return shown + (f" and {len(keys) - limit} more" if len(keys) > limit else "")
 
 
 def _fields_by_key(model: type[BaseModel]) -> dict[str, FieldInfo]:
@@ -153,17 +179,18 @@ def decode_params(spec: JobSpec, values: Mapping[str, Any]) -> dict[str, Any]:
     model = spec.params_model
     if model is None:
         if values:
-            raise UsageError(f"job {spec.name} takes no parameters, got: {', '.join(sorted(values))}")
+            raise UsageError(f"job {spec.name} takes no parameters, got: {_listed(sorted(values))}")
         return {}
     fields = _fields_by_key(model)
     unknown = [k for k in values if k not in fields]
     if unknown:
         hints = []
-        for key in unknown:
+        for key in unknown[:SHOWN]:
             close = difflib.get_close_matches(key, sorted(fields), n=1)
-            hints.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+            hints.append(f"{_short(key)!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        more = f" and {len(unknown) - SHOWN} more" if len(unknown) > SHOWN else ""
         raise UsageError(
-            f"job {spec.name}: unknown parameter {', '.join(hints)}; known: {', '.join(sorted(fields))}"
+            f"job {spec.name}: unknown parameter {', '.join(hints)}{more}; known: {_listed(sorted(fields))}"
         )
     return {key: _field_value(spec.name, key, fields[key], value) for key, value in values.items()}
 

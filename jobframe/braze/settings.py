@@ -114,10 +114,12 @@ class BrazeSettings(BaseModel):
     @classmethod
     def _check_key(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
         # Found when settings load (exit 78 before the job starts), not at the first request.
+        # Blank is missing: a secret file is stripped when read, a variable is not, and "   "
+        # would only fail at Braze, five retries later.
         if info.data.get("base_url", FAKE_URL) != FAKE_URL and (
-            value is None or not value.get_secret_value()
+            value is None or not value.get_secret_value().strip()
         ):
-            raise ValueError(f"required when base_url is not {FAKE_URL!r}")
+            raise ValueError(f"required when base_url is not {FAKE_URL!r} (a blank key is no key)")
         return value
 
     @model_validator(mode="after")

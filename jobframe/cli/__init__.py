@@ -18,11 +18,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from jobframe.app import App, load_app
-from jobframe.app.check import check_container
+from jobframe.app.check import NO_JOBS, check_container, wiring_error
 from jobframe.app.params import split_pairs
 from jobframe.cli.args import parse_args, path_from_env
 from jobframe.cli.listing import render_jobs
-from jobframe.cli.streams import repair_std_streams
+from jobframe.cli.streams import repair_std_streams, write_stdout
 from jobframe.console import HumanConsole, use_colors
 from jobframe.context import RunContext
 from jobframe.deadline import parse_rfc3339
@@ -46,16 +46,12 @@ def _fail(error: BaseException, code: int) -> int:
 
 def _sources(args: argparse.Namespace) -> SettingsSources:
     return SettingsSources(
-        env=args.env, config_dir=args.config_dir, dotenv=args.env_file, secrets_dir=args.secrets_dir
+        env=args.env,
+        config_dir=args.config_dir,
+        dotenv=args.env_file,
+        secrets_dir=args.secrets_dir,
+        dotenv_required="env_file" in args.explicit,
     )
-
-
-def _print(text: str) -> None:
-    try:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    except BrokenPipeError:  # `jobframe --list | head -1`: the reader has what it wanted
-        pass
 
 
 def _check(app: App, args: argparse.Namespace) -> int:
@@ -65,10 +61,16 @@ def _check(app: App, args: argparse.Namespace) -> int:
     app.fill(container, settings, RunContext(job="--check", run_id="check"))
     problems = check_container(app, container)
     if problems:
-        lines = [f"{job}: {p}" for job, found in problems.items() for p in found]
-        return _fail(ConfigurationError("wiring check failed:\n  " + "\n  ".join(lines)), ExitCode.CONFIG)
+        return _fail(wiring_error(problems), ExitCode.CONFIG)
+    if not app.jobs:
+        print(
+            f"jobframe: warning: {app.container_cls.__qualname__} exposes no jobs: {NO_JOBS}",
+            file=sys.stderr,
+        )
+        write_stdout(f"ok: settings valid ({args.env}), no jobs wired\n")
+        return 0
     count = f"{len(app.jobs)} job{'' if len(app.jobs) == 1 else 's'}"
-    _print(f"ok: settings valid ({args.env}), {count} wired: {', '.join(sorted(app.jobs))}\n")
+    write_stdout(f"ok: settings valid ({args.env}), {count} wired: {', '.join(sorted(app.jobs))}\n")
     return 0
 
 
@@ -123,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         app = load_app(args.app)
         if args.list:
-            _print(render_jobs(app))
+            write_stdout(render_jobs(app))
             return 0
         if args.check:
             return _check(app, args)

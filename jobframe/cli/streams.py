@@ -14,7 +14,7 @@ import io
 import os
 import sys
 
-__all__ = ["repair_std_streams"]
+__all__ = ["repair_std_streams", "write_stdout"]
 
 
 def _is_open(fd: int) -> bool:
@@ -53,3 +53,15 @@ def repair_std_streams() -> None:
             sys.stdout = _text(1)
         if sys.stderr is None or sys.stderr.closed:
             sys.stderr = _text(2)
+
+
+def write_stdout(text: str) -> None:
+    """Write ``text`` to stdout; a reader that went away (``jobframe new acme | head -2``) had what
+    it wanted: no ``BrokenPipeError`` traceback, now or when the interpreter flushes at exit."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        with contextlib.suppress(OSError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())

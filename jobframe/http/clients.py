@@ -11,6 +11,7 @@ from collections.abc import Mapping
 import httpx
 
 from jobframe.http.per_host import AsyncPerHostLimit, PerHostLimit
+from jobframe.http.retryable import AsyncRetryableTransport, RetryableTransport
 from jobframe.http.settings import HttpSettings
 
 __all__ = ["async_client", "sync_client"]
@@ -39,15 +40,17 @@ def sync_client(
     """A sync client with the settings' base URL, headers, timeouts and pool limits.
 
     ``transport`` replaces the network (a fake, a recording transport); the per-host limit still
-    applies on top of it.
+    applies on top of it, and so does :mod:`~jobframe.http.retryable` (a transport failure exits
+    75) unless ``settings.retry_transport_errors`` is off.
     """
     inner = transport or httpx.HTTPTransport(limits=_limits(settings))
+    limited: httpx.BaseTransport = PerHostLimit(inner, settings.limits.max_requests_per_host)
     return httpx.Client(
-        base_url=settings.base_url,
+        base_url=settings.base_url or "",
         headers={**settings.headers, **(headers or {})},
         timeout=_timeout(settings),
         follow_redirects=settings.follow_redirects,
-        transport=PerHostLimit(inner, settings.limits.max_requests_per_host),
+        transport=RetryableTransport(limited) if settings.retry_transport_errors else limited,
     )
 
 
@@ -59,10 +62,11 @@ def async_client(
 ) -> httpx.AsyncClient:
     """The async twin of :func:`sync_client`."""
     inner = transport or httpx.AsyncHTTPTransport(limits=_limits(settings))
+    limited: httpx.AsyncBaseTransport = AsyncPerHostLimit(inner, settings.limits.max_requests_per_host)
     return httpx.AsyncClient(
-        base_url=settings.base_url,
+        base_url=settings.base_url or "",
         headers={**settings.headers, **(headers or {})},
         timeout=_timeout(settings),
         follow_redirects=settings.follow_redirects,
-        transport=AsyncPerHostLimit(inner, settings.limits.max_requests_per_host),
+        transport=AsyncRetryableTransport(limited) if settings.retry_transport_errors else limited,
     )

@@ -13,14 +13,12 @@ import inspect
 import time
 from typing import Any
 
-from dependency_injector.errors import Error as DependencyInjectorError
-
 from jobframe.app.spec import call_execute
 from jobframe.errors import ConfigurationError, JobInterrupted
 from jobframe.exit_codes import ExitCode
 from jobframe.logs import get_logger
 from jobframe.run.outcome import EscapedExit, as_error
-from jobframe.run.owner import Run, park
+from jobframe.run.owner import Run, build_error, park
 from jobframe.stacks import stack_of_task
 
 __all__ = ["drive_async", "drive_sync", "run_in_new_loop"]
@@ -76,8 +74,11 @@ async def _build_and_execute(run: Run) -> Any:
     if inspect.isawaitable(job):
         try:
             job = await job
-        except DependencyInjectorError as exc:
-            raise ConfigurationError(f"cannot build job {run.name}: {exc}") from exc
+        except Exception as exc:
+            error = build_error(run.name, exc)
+            if error is exc:
+                raise
+            raise error from exc
     run.context.observer.phase("execute")
     return await call_execute(job, run.params)
 

@@ -23,9 +23,10 @@ from pydantic import BaseModel
 from pydantic_core import PydanticSerializationError, to_jsonable_python
 
 from jobframe.app.discovery import App, JobEntry
+from jobframe.app.loading import where
 from jobframe.context import RunContext
 from jobframe.deadline import Schedule
-from jobframe.errors import ConfigurationError, JobInterrupted
+from jobframe.errors import ConfigurationError, JobframeError, JobInterrupted
 from jobframe.exit_codes import ExitCode
 from jobframe.files import write_json_atomic
 from jobframe.logs import get_logger
@@ -36,12 +37,22 @@ from jobframe.stacks import stack_of_thread
 from jobframe.summary import Limits, summarize
 from jobframe.teardown.registry import ResourceRegistry
 
-__all__ = ["Run", "park"]
+__all__ = ["Run", "build_error", "park"]
 
 _log = get_logger("jobframe")
 
 RESULT_LIMITS = Limits(budget=2000)
 """``job.finished`` shows what the job returned, bounded: a glance, not the ``--output`` file."""
+
+
+def build_error(job: str, exc: Exception) -> Exception:
+    """Building the job's graph failed before ``execute`` ran: a configuration error (78), unless
+    the error already says what it is (a :class:`~jobframe.JobframeError`, e.g. retryable)."""
+    if isinstance(exc, JobframeError):
+        return exc
+    if isinstance(exc, DependencyInjectorError):
+        return ConfigurationError(f"cannot build job {job}: {exc}")
+    return ConfigurationError(f"cannot build job {job}: {where(exc)}")
 
 
 def park() -> NoReturn:
@@ -146,8 +157,11 @@ class Run:
         self.context.observer.phase("build")
         try:
             return getattr(self.container, self.entry.provider_name)()
-        except DependencyInjectorError as exc:
-            raise ConfigurationError(f"cannot build job {self.name}: {exc}") from exc
+        except Exception as exc:
+            error = build_error(self.name, exc)
+            if error is exc:
+                raise
+            raise error from exc
 
     def succeed(self, result: Any) -> None:
         """The job returned: keep its result and write ``--output`` — unless it was cancelled."""

@@ -2,8 +2,9 @@
 
 :func:`run_job` is the one entry point for running a job — the CLI and the testing toolkit both
 call it, so a job behaves the same in a test as in a container. Everything that can be wrong
-before the job starts (unknown job, bad params, bad settings, unwritable ``--output``) is found
-here and comes back as a result with ``started=False``; nothing has been opened yet then.
+before the job starts (unknown job, bad params, a deadline already past, bad settings, unwritable
+``--output``, the wiring ``--check`` would refuse) is found here and comes back as a result with
+``started=False``; nothing has been opened yet then.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from typing import Any
 
 from dependency_injector import containers
 
+from jobframe.app.check import check_job, wiring_error
 from jobframe.app.discovery import App
 from jobframe.app.params import parse_params
 from jobframe.context import RunContext
 from jobframe.deadline import effective_deadline
-from jobframe.errors import JobframeError, UsageError
+from jobframe.errors import DeadlinePassedError, JobframeError, UsageError
 from jobframe.files import unwritable_reason
 from jobframe.ledger.fingerprint import run_fingerprint
 from jobframe.logs import Redact
@@ -63,6 +65,17 @@ def prepare(
             "(it must read RunContext.shard and declare @jobframe.job(shardable=True))"
         )
     parsed = parse_params(entry.spec, dict(params or {}))
+    deadline = effective_deadline(
+        now=options.timeout_origin or datetime.now(UTC),
+        timeout=options.timeout,
+        deadline=options.deadline,
+        argo_deadline=options.argo_deadline,
+    )
+    if deadline is not None and deadline.seconds_left() <= 0:
+        raise DeadlinePassedError(
+            f"the deadline ({deadline.source}, {deadline.at.isoformat().replace('+00:00', 'Z')}) "
+            f"passed before job {entry.spec.name} could start: nothing was run"
+        )
     if settings is None and app.settings_cls is not None:
         settings = load_settings(app.settings_cls, sources or SettingsSources())
     if settings is not None and redact is not None:
@@ -72,12 +85,7 @@ def prepare(
     context = RunContext(
         job=entry.spec.name,
         run_id=options.run_id or uuid.uuid4().hex,
-        deadline=effective_deadline(
-            now=options.timeout_origin or datetime.now(UTC),
-            timeout=options.timeout,
-            deadline=options.deadline,
-            argo_deadline=options.argo_deadline,
-        ),
+        deadline=deadline,
         progress=Progress(options.progress_file),
         run_key=options.run_key,
         fresh_run=options.fresh_run,
@@ -91,6 +99,9 @@ def prepare(
         observer=options.observer or Observer(),
     )
     app.fill(container, settings, context)
+    problems = check_job(app, container, entry.spec.name)
+    if problems:  # what --check finds, refused before the job starts and before anything opens
+        raise wiring_error({entry.spec.name: problems})
     return Run(
         app=app,
         entry=entry,

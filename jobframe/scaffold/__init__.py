@@ -20,6 +20,7 @@ from pathlib import Path
 
 from jobframe import __version__
 from jobframe.cli.args import Parser
+from jobframe.cli.streams import write_stdout
 from jobframe.errors import UsageError
 
 __all__ = ["create", "main"]
@@ -90,13 +91,13 @@ def main(argv: Sequence[str]) -> int:
         print(f"jobframe: error: {exc}", file=sys.stderr)
         return 2
     app = f"{args.name}.container:MainContainer"
-    print(
+    write_stdout(
         f"created {directory}/ with {len(files)} files: the {args.name} package, config/, tests/, "
         f"pyproject.toml, Dockerfile\n\nnext:\n"
         f"  cd {directory}\n"
         f"  export JOBFRAME_APP={app}\n"
         f"  jobframe --check\n"
         f"  python -m pytest\n"
-        f"  jobframe --job-name SendWelcome --param users=u1"
+        f"  jobframe --job-name SendWelcome --param users=u1\n"
     )
     return 0

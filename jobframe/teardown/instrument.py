@@ -44,6 +44,7 @@ class Entry:
     closed: bool = False
     outcome: str = ""  # "closed", "failed" or "abandoned" once teardown dealt with it
     entering: asyncio.Task[Any] | None = None  # async: the task running ``__aenter__`` right now
+    opening: bool = False  # sync: ``__enter__`` is running (in the main thread) right now
 
 
 class Recorder(Protocol):
@@ -87,12 +88,14 @@ class _TrackedSync(_Tracked):
         entry = self._entry = self._recorder.add(
             self._name, self._obj, is_async=False, provider=self._provider
         )
-        entry.entered = True
+        entry.entered = entry.opening = True
         try:
             entry.value = self._obj.__enter__()
         except BaseException:
             entry.entered = False
             raise
+        finally:
+            entry.opening = False
         return entry.value
 
     def __exit__(self, *exc_info: Any) -> None:

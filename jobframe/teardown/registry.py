@@ -190,6 +190,12 @@ class ResourceRegistry:
         is abandoned, every one nobody started is run in a thread of its own and waited for."""
         with self._lock:
             self.taken_over = True
+            # A resource the main thread is still entering is abandoned too: exiting it from this
+            # thread would run its generator while the main thread is inside it ("generator
+            # already executing") or close what is half built.
+            for entry in self.entries:
+                if entry.opening:
+                    entry.claimed = True
             stuck = [e for e in self.entries if e.claimed and not e.closed]
         for entry in stuck:
             self._record(entry, time.monotonic(), None, False)

@@ -216,12 +216,12 @@ def test_unrelated_dotenv_keys_are_ignored_but_typos_in_settings_fail(ext_app: P
     assert "db.hots: Extra inputs are not permitted" in ran.stderr
 
 
-def test_wiring_gap_found_at_run_time_is_78(ext_app: Path) -> None:
+def test_a_wiring_gap_is_refused_by_a_run_before_the_job_starts(ext_app: Path) -> None:
     ran = run_cli(["--app", "acme_jobs:Broken", "--job-name", "NeedsClient"], cwd=ext_app)
     assert ran.code == 78, ran.stdout
-    finished = ran.one("job.finished")
-    assert finished["error_type"] == "jobframe.errors.ConfigurationError"
-    assert "cannot build job NeedsClient" in finished["error_message"]
+    assert ran.events == [], "refused as --check would refuse it: nothing built, nothing logged"
+    assert ran.stderr.startswith("jobframe: error: wiring check failed:")
+    assert "NeedsClient: missing: dependency is not provided" in ran.stderr
 
 
 def test_top_level_yaml_must_be_a_mapping(ext_app: Path) -> None:

@@ -301,3 +301,66 @@ def test_defaults_are_json_as_written_and_only_one_suggestion_is_made() -> None:
 class Opaque:
     def __repr__(self) -> str:
         return "<opaque>"
+
+
+# -- repeated keys, and many keys ------------------------------------------------------------------
+
+
+def test_a_scalar_given_twice_says_so_and_a_list_given_twice_is_a_list() -> None:
+    spec = spec_for(Job)
+    with pytest.raises(UsageError) as caught:
+        parse_params(spec, split_pairs(["number=1", "number=2", "number=3"]))
+    assert str(caught.value) == (
+        "job Job: --param number was given 3 times, but number takes one value (int); give it once"
+    )
+    parsed = parse_params(spec, split_pairs(["names=a", "names=b", "names=c"]))
+    assert parsed is not None and parsed.names == ["a", "b", "c"]  # type: ignore[attr-defined]
+    # a list passed in-process (not repeated on the command line) is validated as it is
+    with pytest.raises(UsageError, match="number: Input should be a valid integer"):
+        parse_params(spec, {"number": ["1", "2"]})
+
+
+def test_split_pairs_keeps_every_value_of_a_key_in_order() -> None:
+    pairs = [f"k={i}" for i in range(5000)]
+    assert split_pairs(pairs) == {"k": [str(i) for i in range(5000)]}
+    assert split_pairs(["a=1", "b=2", "a=3"]) == {"a": ["1", "3"], "b": "2"}
+
+
+def test_unknown_keys_are_named_five_at_most_and_counted() -> None:
+    spec = spec_for(Job)
+    values = {f"key{i}": "v" for i in range(10_000)}
+    with pytest.raises(UsageError) as caught:
+        parse_params(spec, values)
+    message = str(caught.value)
+    assert message.startswith(
+        "job Job: unknown parameter 'key0', 'key1', 'key2', 'key3', 'key4' and 9995 more;"
+    )
+    assert len(message) < 400
+    with pytest.raises(UsageError) as six:
+        parse_params(spec, {f"nam{i}": "v" for i in range(6)} | {"nmes": "x"})
+    assert "'nam4' (did you mean 'names'?) and 2 more" in str(six.value)
+
+
+def test_a_long_unknown_key_is_cut_and_exactly_five_are_not_counted() -> None:
+    spec = spec_for(Job)
+    with pytest.raises(UsageError) as caught:
+        parse_params(spec, {"x" * 100: "v"})
+    assert f"'{'x' * 40}…'" in str(caught.value)
+    with pytest.raises(UsageError) as five:
+        parse_params(spec, {f"zz{i}": "v" for i in range(5)})
+    assert "more" not in str(five.value).split(";")[0]
+
+
+def test_a_key_is_cut_past_forty_characters_exactly() -> None:
+    spec = spec_for(Job)
+    for length, shown in ((40, "y" * 40), (41, "y" * 40 + "…")):
+        with pytest.raises(UsageError) as caught:
+            parse_params(spec, {"y" * length: "v"})
+        assert str(caught.value).startswith(f"job Job: unknown parameter '{shown}'; known:")
+
+
+def test_a_long_list_of_names_is_cut_and_counted() -> None:
+    with pytest.raises(UsageError) as caught:
+        parse_params(spec_for(NoParams), {f"k{i:02}": "v" for i in range(20)})
+    shown = ", ".join(f"k{i:02}" for i in range(15))
+    assert str(caught.value) == f"job NoParams takes no parameters, got: {shown} and 5 more"
