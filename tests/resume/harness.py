@@ -40,7 +40,9 @@ class KillingBraze(FakeBraze):
         super().__init__(api_key=KEY, record_limit=1_000_000, **kw)
         self.kill_at: int | None = None
         self.fail_at: int | None = None
+        self.hold_at: int | None = None
         self.victim: int | None = None
+        self.released = threading.Event()
         self.bulk_seen = 0
         self._kill_lock = threading.Lock()  # not FakeBraze's own lock: fail_next takes that
 
@@ -50,11 +52,14 @@ class KillingBraze(FakeBraze):
                 self.bulk_seen += 1
                 kill = self.kill_at is not None and self.bulk_seen == self.kill_at and self.victim
                 fail = self.bulk_seen == self.fail_at
+                hold = self.bulk_seen == self.hold_at
             if fail:  # Braze applies it, and answers 503
                 self.fail_next(target.split("?", maxsplit=1)[0], status=503)
             if kill and self.victim:
                 # received, never answered: the job dies between its request and the ledger's record
                 os.killpg(self.victim, signal.SIGKILL)
+            if hold:  # received, answered only once the test lets go (after the job ended)
+                self.released.wait(300)
         return super().handle(method, target, headers, body)
 
     def ids_sent(self) -> Counter[str]:
@@ -123,11 +128,17 @@ def bulk_job(
     kill_after: float | None = None,
     kill_on_request: int | None = None,
     fail_on_request: int | None = None,
+    hold_request: int | None = None,
     signal_after: tuple[float, int] | None = None,
     timeout: float = 120.0,
 ) -> Attempt:
     """Run ``job`` once; SIGKILL it ``kill_after`` seconds into its work, or have the fake kill it
-    at its ``kill_on_request``-th bulk request, or send it a signal (``(seconds, signum)``)."""
+    at its ``kill_on_request``-th bulk request, or send it a signal (``(seconds, signum)``).
+
+    "Into its work" counts from the event the kill needs to land after — ``ledger.opened`` with a
+    run key (the attempt is counted), else ``job.started`` — never from the process's start: a
+    loaded machine only makes the work take longer. ``hold_request``: the fake answers that bulk
+    request only after the job ended (the job cannot finish before a deadline or a signal)."""
     cmd = [sys.executable, "-m", "jobframe", "--job-name", job, "--log-format", "json"]
     if run_key is not None:
         cmd += ["--run-key", run_key]
@@ -142,15 +153,17 @@ def bulk_job(
     }
     proc = JobProcess(job, cmd=[*cmd, *args], env=env, cwd=REPO)
     if fake is not None:
-        fake.victim, fake.kill_at, fake.fail_at, fake.bulk_seen = (
+        fake.victim, fake.kill_at, fake.fail_at, fake.hold_at, fake.bulk_seen = (
             proc.pid,
             kill_on_request,
             fail_on_request,
+            hold_request,
             0,
         )
+        fake.released.clear()
     try:
         if kill_after is not None or signal_after is not None:
-            proc.wait_for("job.started", timeout=30)
+            proc.wait_for("ledger.opened" if run_key is not None else "job.started", timeout=60)
             delay, sig = signal_after if signal_after is not None else (kill_after or 0.0, signal.SIGKILL)
             time.sleep(delay)  # not synchronisation: the random point of the run the signal lands on
             with contextlib.suppress(ProcessLookupError):  # it had already finished
@@ -161,7 +174,8 @@ def bulk_job(
         if proc.proc.poll() is None:
             proc.kill()
         if fake is not None:
-            fake.victim = fake.kill_at = fake.fail_at = None
+            fake.victim = fake.kill_at = fake.fail_at = fake.hold_at = None
+            fake.released.set()
     return Attempt(proc.proc.returncode, proc.events, proc.output)
 
 

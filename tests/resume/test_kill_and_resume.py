@@ -173,7 +173,11 @@ def test_the_retries_argo_makes_resume(tmp_path: Path, ledger: dict[str, str], h
                 "SendPushFromFile", params, server, ledger, run_key="k", fake=fake, fail_on_request=20
             )
         elif how == "124":
-            first = bulk_job("SendPushFromFile", params, server, ledger, run_key="k", args=["--timeout", "2"])
+            # the fake holds the 3rd send: the deadline, not the end of the work, ends this attempt
+            first = bulk_job(
+                "SendPushFromFile", params, server, ledger, run_key="k", fake=fake, hold_request=3,
+                args=["--timeout", "5"],
+            )  # fmt: skip
         else:
             first = bulk_job(
                 "SendPushFromFile", params, server, ledger, run_key="k", signal_after=(0.5, signal.SIGTERM)
