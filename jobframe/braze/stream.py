@@ -212,6 +212,20 @@ class Stream(Generic[R]):
             rest_items=None if rest is None or total is None else max(total - self._taken, 0),
         )
 
+    def _unrecorded_outcomes(self, journal: Journal) -> BrazeLedgerError | None:
+        """The call's success depends on every batch's final state being recorded: wait for those
+        records. One the store lost makes a call that otherwise succeeded fail with
+        :class:`BrazeLedgerError` (75): a retry resumes, and lists what it cannot know."""
+        missing = journal.unrecorded(self._ledger_timeout)
+        if not missing:
+            return None
+        return BrazeLedgerError(
+            f"the run ledger could not record how {len(missing)} batch(es) ended ({missing[0][2]}); "
+            "Braze answered them: a retry resumes the call and lists those it cannot know "
+            "(ledger.unrecorded names them)",
+            endpoint=self.endpoint,
+        )
+
     def close(self) -> None:
         """Let go of the input: a call that stopped early closes the generators it was reading from
         (a file a job's input generator holds open is closed now, not whenever it is collected)."""
@@ -223,8 +237,15 @@ class Stream(Generic[R]):
         """The plan's result, or its first failure raised with the delivery report."""
         if self._progress is not None:
             self._progress.finish()
+        lost = None
         if self.journal is not None:
             self.journal.finish()
+            lost = self._unrecorded_outcomes(self.journal)
+        if lost is not None and self.error is None:
+            self.plan.finish()
+            lost.partial_result = self.plan.result
+            lost.delivery = self.report()
+            raise lost
         if self.error is None or self._failed_call is None:
             return self.plan.done()
         error, call = self.error, self._failed_call
