@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +43,7 @@ class KillingBraze(FakeBraze):
         self.hold_at: int | None = None
         self.victim: int | None = None
         self.released = threading.Event()
+        self.hook: tuple[int, Callable[[int], object]] | None = None
         self.bulk_seen = 0
         self._kill_lock = threading.Lock()  # not FakeBraze's own lock: fail_next takes that
 
@@ -58,6 +59,8 @@ class KillingBraze(FakeBraze):
             if kill and self.victim:
                 # received, never answered: the job dies between its request and the ledger's record
                 os.killpg(self.victim, signal.SIGKILL)
+            if self.hook is not None and self.hook[0] == self.bulk_seen and self.victim:
+                self.hook[1](self.victim)  # something happens around the job (its store stops)
             if hold:  # received, answered only once the test lets go (after the job ended)
                 self.released.wait(300)
         return super().handle(method, target, headers, body)
@@ -129,6 +132,7 @@ def bulk_job(
     kill_on_request: int | None = None,
     fail_on_request: int | None = None,
     hold_request: int | None = None,
+    on_request: tuple[int, Callable[[int], object]] | None = None,
     signal_after: tuple[float, int] | None = None,
     timeout: float = 120.0,
 ) -> Attempt:
@@ -138,7 +142,9 @@ def bulk_job(
     "Into its work" counts from the event the kill needs to land after — ``ledger.opened`` with a
     run key (the attempt is counted), else ``job.started`` — never from the process's start: a
     loaded machine only makes the work take longer. ``hold_request``: the fake answers that bulk
-    request only after the job ended (the job cannot finish before a deadline or a signal)."""
+    request only after the job ended (the job cannot finish before a deadline or a signal).
+    ``on_request``: ``(n, do)`` — the fake calls ``do(pid)`` when the n-th bulk request arrives,
+    before applying and answering it."""
     cmd = [sys.executable, "-m", "jobframe", "--job-name", job, "--log-format", "json"]
     if run_key is not None:
         cmd += ["--run-key", run_key]
@@ -161,6 +167,7 @@ def bulk_job(
             0,
         )
         fake.released.clear()
+        fake.hook = on_request
     try:
         if kill_after is not None or signal_after is not None:
             proc.wait_for("ledger.opened" if run_key is not None else "job.started", timeout=60)
@@ -174,7 +181,7 @@ def bulk_job(
         if proc.proc.poll() is None:
             proc.kill()
         if fake is not None:
-            fake.victim = fake.kill_at = fake.fail_at = fake.hold_at = None
+            fake.victim = fake.kill_at = fake.fail_at = fake.hold_at = fake.hook = None
             fake.released.set()
     return Attempt(proc.proc.returncode, proc.events, proc.output)
 
