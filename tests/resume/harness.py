@@ -92,6 +92,21 @@ def write_ids(path: Path, count: int, prefix: str = "u") -> list[str]:
     return ids
 
 
+def write_counted_attributes(path: Path, count: int) -> tuple[list[str], list[str]]:
+    """Runs of 260 attributes that set a value, then 190 that add to one (``{"inc": 1}``) — runs
+    that do not fall on batch boundaries: the ids of each kind."""
+    plain, adding = [], []
+    with path.open("w") as out:
+        for i in range(count):
+            if i % 450 >= 260:
+                adding.append(f"c{i:06d}")
+                out.write(json.dumps({"external_id": adding[-1], "logins": {"inc": 1}}) + "\n")
+            else:
+                plain.append(f"c{i:06d}")
+                out.write(json.dumps({"external_id": plain[-1], "tier": "gold"}) + "\n")
+    return plain, adding
+
+
 def write_attributes(path: Path, count: int) -> list[str]:
     ids = [f"a{i:06d}" for i in range(count)]
     path.write_text("".join(json.dumps({"external_id": i, "tier": "gold"}) + "\n" for i in ids))

@@ -60,10 +60,10 @@ class _Counting(FakeBraze):
 
 
 def _attributes(count: int) -> list[dict[str, Any]]:
-    """Runs of 300 plain sets, then 150 increments: 4 plain batches, then 2 adding ones."""
+    """Runs of 260 plain sets, then 190 increments: runs that do not fall on batch boundaries."""
     return [
         {"external_id": f"u{i}", "logins": {"inc": 1}}
-        if i % 450 >= 300
+        if i % 450 >= 260
         else {"external_id": f"u{i}", "tier": "gold"}
         for i in range(count)
     ]
@@ -94,7 +94,7 @@ def test_non_repeatable_batches_go_one_at_a_time_and_plain_ones_keep_the_concurr
     assert fake.mixed_batches == 0  # an increment never makes its plain neighbours non-repeatable
     assert fake.peak["adding"] == 1  # at most one request's worth ambiguous after a kill
     assert fake.peak["plain"] > 1 and fake.plain_beside_adding > 0  # never held back by them
-    assert len(fake.requests_to("/users/track")) == 9000 // 450 * 6  # every object, once
+    assert len(fake.requests_to("/users/track")) == 9000 // 450 * 7  # 4 + 3 batches per run: each once
 
 
 def test_sends_with_a_ledger_go_one_at_a_time(ledger_settings: LedgerSettings) -> None:
