@@ -213,6 +213,10 @@ DELIVERIES_PER_RECORD = 64
 """Delivered idempotent batches recorded together (one statement per this many)."""
 
 
+OUTCOMES_KEPT = 1024
+"""Outcome records a journal holds before letting go of those already written."""
+
+
 DISABLED = RunLedger()
 """No run key: nothing recorded, nothing skipped."""
 
@@ -246,7 +250,18 @@ class Journal:
         if rows and self.ledger.writer is not None and self.ledger.key is not None:
             key, number = self.ledger.key, self.number
             future = self.ledger.writer.submit(lambda store: store.delivered(key, number, rows))
-            self._outcomes.append((future, [row[0] for row in rows], BatchState.DELIVERED))
+            self._outcome(future, [row[0] for row in rows], BatchState.DELIVERED)
+
+    def _outcome(self, future: Future[None], batches: list[int], state: BatchState) -> None:
+        """Keep an outcome record's future until :meth:`unrecorded` checks it (those already
+        written are let go now and then: a call of a million batches keeps only the pending)."""
+        self._outcomes.append((future, batches, state))
+        if len(self._outcomes) >= OUTCOMES_KEPT:
+            self._outcomes = [
+                o
+                for o in self._outcomes
+                if not (o[0].done() and not o[0].cancelled() and o[0].exception() is None)
+            ]
 
     def unrecorded(self, timeout: float) -> list[tuple[int, BatchState, str]]:
         """Wait (at most ``timeout`` seconds in all) until every outcome recorded so far is
@@ -360,7 +375,7 @@ class Journal:
                     self.flush()
         elif index in self._started:
             future = self.ledger.writer.submit(lambda store: store.settled(key, number, index, state))
-            self._outcomes.append((future, [index], state))
+            self._outcome(future, [index], state)
 
     def finish(self) -> None:
         self.flush()

@@ -99,9 +99,14 @@ class Writer:
         hears of its own operation only. A connection the failure broke (the server restarted) is
         opened again first; a store that stays down fails every operation, each with its error.
         """
-        for work, future in group:
+        for at, (work, future) in enumerate(group):
             try:
                 self.store.ensure_connected()
+            except BaseException as exc:  # noqa: BLE001 - unreachable: the rest fail at once, not one timeout each
+                for _, waiting in group[at:]:
+                    waiting.set_exception(exc)
+                return
+            try:
                 result = self.store.transaction(work)
             except BaseException as exc:  # noqa: BLE001 - the caller hears of it
                 future.set_exception(exc)

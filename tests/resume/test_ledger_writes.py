@@ -25,6 +25,7 @@ from jobframe.braze.fake.app import FakeResponse
 from jobframe.braze.fake.transport import FakeTransport
 from jobframe.braze.settings import BrazeSettings
 from jobframe.ledger import BatchState, LedgerSettings, RunLedger
+from jobframe.ledger.ledger import OUTCOMES_KEPT
 from jobframe.ledger.store import Store
 from jobframe.ledger.writer import Writer
 
@@ -177,3 +178,22 @@ def test_an_outcome_the_store_lost_fails_the_call_with_75_and_is_named(
         1: BatchState.DELIVERED,
         2: BatchState.STARTED,
     }
+
+
+def test_thousands_of_outcomes_are_all_confirmed_and_not_all_kept(ledger_settings: LedgerSettings) -> None:
+    """Past the number of pending outcomes a journal keeps: every one is written and checked."""
+    ledger = _open(ledger_settings)
+    journal = ledger.journal(SEND, "input-1")
+    assert journal is not None
+    batches = 3 * OUTCOMES_KEPT
+    for index in range(batches):
+        started = journal.before_send(index, {}, {"external_user_ids": (index, index + 1)}, 1)
+        assert started is not None
+        started.result(10)
+        journal.settled(index, BatchState.DELIVERED if index % 7 else BatchState.FAILED)
+    assert len(journal._outcomes) <= OUTCOMES_KEPT + 1  # those written are let go along the way
+    assert journal.unrecorded(30) == []
+    ledger.finish(succeeded=True)
+    states = _states(ledger_settings)
+    assert len(states) == batches
+    assert all(state is (BatchState.DELIVERED if i % 7 else BatchState.FAILED) for i, state in states.items())
