@@ -82,23 +82,33 @@ def throughput(args: argparse.Namespace, stores: dict[str, dict[str, str]], work
     users.write_text(
         "".join(json.dumps({"external_id": f"a{i:07d}", "tier": "gold"}) + "\n" for i in range(args.objects))
     )
+    from tests.resume.harness import write_counted_attributes  # noqa: PLC0415
+
+    counted = work / "counted.jsonl"
+    write_counted_attributes(counted, args.increments)
     jobs = {
-        "SendPushFromFile": ({"path": str(ids), "title": "Hi", "body": "Once"}, args.sends),
-        "UpdateUserAttributes": ({"path": str(users)}, args.objects),
+        "SendPushFromFile": (
+            "SendPushFromFile",
+            {"path": str(ids), "title": "Hi", "body": "Once"},
+            args.sends,
+        ),
+        "UpdateUserAttributes": ("UpdateUserAttributes", {"path": str(users)}, args.objects),
+        # runs of 260 sets and 190 increments: with a ledger the increments go one at a time
+        "UpdateUserAttributes+inc": ("UpdateUserAttributes", {"path": str(counted)}, args.increments),
     }
     print(
         f"\n-- throughput at 50 ms latency, medians of {args.rounds} interleaved rounds "
         "(job.started -> job.finished; every run in brackets)"
     )
     with fake_process(0.05) as url:
-        for job, (params, n) in jobs.items():
+        for job, (name_, params, n) in jobs.items():
             times: dict[str, list[float]] = {"no ledger": [], **{name: [] for name in stores}}
             cpu: dict[str, list[float]] = {name: [] for name in times}
             for round_ in range(args.rounds):
-                times["no ledger"].append(run_job(job, params, url, {}, None))
+                times["no ledger"].append(run_job(name_, params, url, {}, None))
                 cpu["no ledger"].append(CPU[-1])
                 for name, env in stores.items():
-                    times[name].append(run_job(job, params, url, env, f"bench-{job}-{name}-{round_}"))
+                    times[name].append(run_job(name_, params, url, env, f"bench-{job}-{name}-{round_}"))
                     cpu[name].append(CPU[-1])
             base = statistics.median(times["no ledger"])
             print(
@@ -116,6 +126,40 @@ def throughput(args: argparse.Namespace, stores: dict[str, dict[str, str]], work
                 f"{name} {statistics.median(cpu[name]) / base_cpu * 100:.1f}%" for name in stores
             )
             print(f"   {'':<{len(job)}}   CPU of the job process vs no ledger (medians): {ratios}")
+
+
+def increment_kills(args: argparse.Namespace, stores: dict[str, dict[str, str]], work: Path) -> None:
+    """The async attribute job over sets and increments, SIGKILLed at random points: how many
+    batches a kill leaves ambiguous (at most the one non-repeatable batch in flight)."""
+    from tests.resume.harness import bulk_job, fake_braze, write_counted_attributes  # noqa: PLC0415
+
+    rng = random.Random(args.seed + 1)
+    path = work / "kill-counted.jsonl"
+    _plain, adding = write_counted_attributes(path, 9000)
+    print(f"\n-- increments killed at random points, rerun: {args.kill_trials} trials per store")
+    for name, env in stores.items():
+        worst = twice = missing = 0
+        for trial in range(args.kill_trials):
+            key = f"inc-{name}-{trial}"
+            with fake_braze(latency=0.02) as (fake, server):
+                bulk_job(
+                    "UpdateUserAttributes",
+                    {"path": path},
+                    server,
+                    env,
+                    run_key=key,
+                    kill_after=rng.uniform(0.05, 0.6),
+                )
+                final = bulk_job("UpdateUserAttributes", {"path": path}, server, env, run_key=key)
+                tracked = fake.objects_tracked()
+            assert final.code == 0, final.output[-3000:]
+            worst = max(worst, len(final.resume["ambiguous"]))
+            twice += sum(1 for i in adding if tracked[i] > 1)
+            missing += len(set(adding) - set(tracked) - final.ambiguous_ids())
+        print(
+            f"   {name:<10} most batches ambiguous after one kill: {worst}; increments received twice "
+            f"{twice}; neither received nor reported {missing}"
+        )
 
 
 def kill_trials(args: argparse.Namespace, stores: dict[str, dict[str, str]], work: Path) -> None:
@@ -163,6 +207,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sends", type=int, default=6_000, help="ids sent (50 per request)")
     parser.add_argument("--objects", type=int, default=200_000, help="attributes tracked (75 per request)")
+    parser.add_argument("--increments", type=int, default=45_000, help="sets and increments tracked")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--kill-trials", type=int, default=10)
     parser.add_argument("--seed", type=int, default=20261126)
@@ -170,7 +215,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     if args.quick:
-        args.sends, args.objects, args.rounds, args.kill_trials = 3_000, 9_000, 1, 2
+        args.sends, args.objects, args.increments, args.rounds, args.kill_trials = 3_000, 9_000, 4_500, 1, 2
     print(f"python {sys.version.split()[0]}; the ledger's two stores, as a user configures them")
     with ExitStack() as stack, tempfile.TemporaryDirectory(prefix="bench-resume-") as tmp:
         work = Path(tmp)
@@ -183,6 +228,7 @@ def main() -> None:
         start = time.perf_counter()
         throughput(args, stores, work)
         kill_trials(args, stores, work)
+        increment_kills(args, stores, work)
         print(f"\n({time.perf_counter() - start:.0f} s)")
 
 

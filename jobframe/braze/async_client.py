@@ -4,6 +4,8 @@ Same decisions as the sync client (they come from the same core, :mod:`jobframe.
 plus concurrency: a batched call keeps as many batches in flight as the endpoint's self-tuning
 limit allows (:mod:`jobframe.braze.concurrency`; never above ``max_concurrency`` for the whole
 client), and new batches are pulled from the input only when one may start, so memory stays flat.
+With a run ledger, batches that may not be repeated go one at a time (a kill leaves at most one
+ambiguous); repeatable ones keep the concurrency.
 
 On the first failed batch no new batch is started, and batches waiting to be sent are not sent;
 batches already sent are awaited (cancelling an in-flight send would only make its outcome
@@ -68,14 +70,20 @@ class AsyncBrazeClient(ClientShell[httpx.AsyncClient]):
         await self.aclose()
 
     async def _next(self, stream: Stream[Any]) -> Call[Any] | None:
-        """Wait until the endpoint's limit lets one more call start, then take it from the stream."""
-        while not (stream.stopped or self._concurrency.can_start(stream.endpoint)):
+        """Wait until the endpoint's limit lets one more call start, then take it from the stream
+        (or, while what is left waits for a non-repeatable batch in flight, until that settled)."""
+        while True:
+            while not (stream.stopped or self._concurrency.can_start(stream.endpoint)):
+                self._slot_freed.clear()
+                await self._slot_freed.wait()
+            call = stream.next_call()
+            if call is not None:
+                self._concurrency.started(stream.endpoint)
+                return call
+            if not stream.waiting:
+                return None
             self._slot_freed.clear()
             await self._slot_freed.wait()
-        call = stream.next_call()
-        if call is not None:
-            self._concurrency.started(stream.endpoint)
-        return call
 
     async def _run(self, plan: Plan[R]) -> R:
         stream = self._stream(plan)
@@ -114,6 +122,7 @@ class AsyncBrazeClient(ClientShell[httpx.AsyncClient]):
                 action = exchange.advance(await self._perform(exchange, action))
             self._settle(stream, call, action)
         finally:
+            stream.let_go(call)
             self._concurrency.finished(
                 stream.endpoint, exchange.latency, failed=exchange.congested, waited=exchange.waited
             )

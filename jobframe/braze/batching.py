@@ -6,7 +6,7 @@ so a generator over a 10 GB file is never materialised: memory is one batch per 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from itertools import chain, islice
 from typing import Any, TypeVar
@@ -67,6 +67,26 @@ class TrackBatch:
         return {name: items for name, items in self.arrays.items() if items}
 
 
+_END = object()
+
+
+def _take(
+    source: Iterator[Any], count: int, pushed: list[Any], alike: Callable[[Any], bool] | None
+) -> list[Any]:
+    """Up to ``count`` objects of ``source``; with ``alike``, only a run of objects it classes the
+    same (the first one of another class is pushed back for the next batch)."""
+    taken: list[Any] = []
+    while len(taken) < count:
+        item = pushed.pop() if pushed else next(source, _END)
+        if item is _END:
+            break
+        if alike is not None and taken and alike(item) != alike(taken[0]):
+            pushed.append(item)
+            break
+        taken.append(item)
+    return taken
+
+
 def track_batches(
     attributes: Iterable[Any],
     events: Iterable[Any],
@@ -74,17 +94,22 @@ def track_batches(
     *,
     per_array: int,
     per_request: int | None = None,
+    attributes_alike: Callable[[Any], bool] | None = None,
 ) -> Iterator[TrackBatch]:
     """Fill each request with up to ``per_array`` objects per array and ``per_request`` overall.
 
     With only ``per_array`` the three arrays advance side by side; with a total cap, attributes are
     taken first, then events, then purchases (Braze applies them in that order anyway).
+    ``attributes_alike`` classes attribute objects (e.g. "adds to a value"): a batch then holds
+    attributes of one class only, cut where the class changes — still a contiguous slice of the
+    input — so an object that may not be sent twice never makes its neighbours the same.
     """
     sources = {
         "attributes": map(to_json, attributes),
         "events": map(to_json, events),
         "purchases": map(to_json, purchases),
     }
+    pushed: dict[str, list[Any]] = {name: [] for name in TRACK_ARRAYS}
     offsets = dict.fromkeys(TRACK_ARRAYS, 0)
     index = 0
     while True:
@@ -92,7 +117,8 @@ def track_batches(
         arrays: dict[str, list[Any]] = {}
         for name, source in sources.items():
             take = min(per_array, budget)
-            arrays[name] = list(islice(source, take)) if take > 0 else []
+            alike = attributes_alike if name == "attributes" else None
+            arrays[name] = _take(source, take, pushed[name], alike) if take > 0 else []
             budget -= len(arrays[name])
         batch = TrackBatch(index=index, arrays=arrays, offsets=dict(offsets))
         if batch.size == 0:

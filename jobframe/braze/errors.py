@@ -155,6 +155,7 @@ class BrazeTransportDuplicatePossibleError(BrazeTransportError, BrazeDuplicatePo
 
 class BrazeLedgerError(BrazeError, RetryableError):
     """The run ledger could not record a batch as started, so the batch was not sent (and no
-    further batch is): a retry resumes once the ledger is reachable again."""
+    further batch is) — or could not record how answered batches ended: a retry resumes once the
+    ledger is reachable again, and lists the batches it cannot know about as ambiguous."""
 
     exit_code = ExitCode.RETRYABLE

@@ -34,6 +34,7 @@ from jobframe.braze.results import (
 )
 from jobframe.braze.settings import BatchSizes
 from jobframe.ledger.fingerprint import digest, fingerprint_of_inputs
+from jobframe.ledger.policy import adds_to_a_value
 
 __all__ = ["Planner"]
 
@@ -80,9 +81,14 @@ def _recipient(value: Recipient | Mapping[str, Any]) -> Any:
 class Planner:
     """Builds the calls of every Braze operation from arguments and the batch settings."""
 
-    def __init__(self, batch: BatchSizes, *, retry_unsafe: bool) -> None:
+    def __init__(
+        self, batch: BatchSizes, *, retry_unsafe: bool, split_by_repeatability: bool = False
+    ) -> None:
         self._batch = batch
         self._retry_unsafe = retry_unsafe
+        # With a run ledger: attributes that add to a value never share a batch with ones that set
+        # one, so a kill leaves the plain sets re-sendable (never ambiguous, never held back).
+        self._split = split_by_repeatability
 
     def _unsafe(self, override: bool | None) -> bool:
         return self._retry_unsafe if override is None else override
@@ -239,13 +245,16 @@ class Planner:
             purchases,
             per_array=self._batch.track_per_array,
             per_request=self._batch.track_per_request,
+            attributes_alike=adds_to_a_value if self._split else None,
         )
         plan = track_plan(
             (batch.arrays for batch in batches),
             retry_unsafe=self._unsafe(retry_unsafe),
             total=total_of(attributes, events, purchases),
         )
-        sizes = (self._batch.track_per_array, self._batch.track_per_request)
+        sizes: tuple[Any, ...] = (self._batch.track_per_array, self._batch.track_per_request)
+        if self._split:  # batches fall elsewhere: a ledger that recorded the other cut is not resumed
+            sizes = (*sizes, "split-by-repeatability")
         return _journaled(plan, {}, attributes, events, purchases, batch=sizes)
 
     def export_users(

@@ -191,7 +191,10 @@ class ClientShell(Generic[H]):
         self._ctx = ExchangeContext(
             retry=retry, rate_limit=settings.rate_limit, limiter=limiter, redact=redact, clock=clock, rng=rng
         )
-        self._planner = Planner(settings.batch, retry_unsafe=retry.retry_unsafe)
+        recording = ledger is not None and ledger.enabled
+        self._planner = Planner(
+            settings.batch, retry_unsafe=retry.retry_unsafe, split_by_repeatability=recording
+        )
         self._concurrency = Concurrency(settings.max_concurrency)
 
     @classmethod

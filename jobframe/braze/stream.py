@@ -12,6 +12,7 @@ batches already waiting end as :class:`~jobframe.braze.exchange.NotSentError` be
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, Generic, Protocol, TypeVar
@@ -21,11 +22,14 @@ from jobframe.braze.errors import BrazeError, BrazeLedgerError
 from jobframe.braze.exchange import Call, Done, Fail, NotSentError
 from jobframe.braze.plans import Plan
 from jobframe.ledger.ledger import Journal
-from jobframe.ledger.policy import BatchState, Decision
+from jobframe.ledger.policy import BatchState, Decision, records_start
 
 __all__ = ["ProgressSink", "Stream"]
 
 R = TypeVar("R")
+
+MAX_HELD = 64
+"""Batches that may not be repeated, waiting for the one in flight, while later ones go ahead."""
 
 
 class ProgressSink(Protocol):
@@ -64,6 +68,8 @@ class Stream(Generic[R]):
         self._unknown: list[BatchRef] = []
         self._failed: list[BatchRef] = []
         self._not_sent: list[BatchRef] = []
+        self._unrepeatable: Call[Any] | None = None
+        self._held: deque[Call[Any]] = deque()
 
     @property
     def stopped(self) -> bool:
@@ -74,13 +80,27 @@ class Stream(Generic[R]):
     def endpoint(self) -> str:
         return self.plan.endpoint.path
 
+    @property
+    def waiting(self) -> bool:
+        """True while :meth:`next_call` has nothing to hand out only because the batches left wait
+        for the non-repeatable one in flight: ask again once a call settled."""
+        return not self.stopped and bool(self._held)
+
     def next_call(self) -> Call[Any] | None:
-        """The next call to run, or ``None`` when the stream stopped or the input is used up.
+        """The next call to run, or ``None`` when the stream stopped, the input is used up, or
+        every batch left is :attr:`waiting`.
 
         With a run ledger, batches an earlier attempt delivered are skipped here (counted as
         delivered), and so are the ambiguous ones that must not be repeated (counted as unknown).
+        Batches that may not be repeated go one at a time — a kill leaves at most one of them
+        ambiguous — while the repeatable ones behind them go ahead (up to :data:`MAX_HELD` waiting).
         """
-        while not (self.stopped or self._exhausted):
+        if self.stopped:
+            return None
+        if self._held and self._unrepeatable is None:
+            self._unrepeatable = self._held.popleft()
+            return self._unrepeatable
+        while not (self.stopped or self._exhausted) and len(self._held) < MAX_HELD:
             call = next(self.plan.calls, None)
             if call is None:
                 self._exhausted = True
@@ -93,9 +113,26 @@ class Stream(Generic[R]):
             self._taken += call.size
             for name, (_, stop) in call.items.items():
                 self._next_items[name] = stop
-            if self._resumed(call):
-                return call
+            if not self._resumed(call):
+                continue
+            if self._records_start(call):
+                if self._unrepeatable is not None:
+                    self._held.append(call)
+                    continue
+                self._unrepeatable = call
+            return call
         return None
+
+    def let_go(self, call: Call[Any]) -> None:
+        """``call`` is no longer in flight (settled, or its task ended without an outcome): the
+        next non-repeatable batch may go."""
+        if call is self._unrepeatable:
+            self._unrepeatable = None
+
+    def _records_start(self, call: Call[Any]) -> bool:
+        if self.journal is None or call.batch_index is None:
+            return False
+        return records_start(self.endpoint, call.items, call.json if isinstance(call.json, dict) else None)
 
     def _resumed(self, call: Call[Any]) -> bool:
         """Whether ``call`` is to be sent, given what the ledger recorded of it."""
@@ -166,6 +203,7 @@ class Stream(Generic[R]):
 
     def settle(self, call: Call[Any], outcome: Done[Any] | Fail) -> None:
         """Record how ``call`` ended; the first failure stops the stream."""
+        self.let_go(call)
         if self.journal is not None and call.batch_index is not None:
             if isinstance(outcome, Done):
                 self.journal.settled(call.batch_index, BatchState.DELIVERED)
@@ -207,9 +245,26 @@ class Stream(Generic[R]):
             delivered_items=self._delivered_items,
             unknown=sorted(self._unknown, key=lambda b: b.index),
             failed=sorted(self._failed, key=lambda b: b.index),
-            never_sent=sorted(self._not_sent, key=lambda b: b.index),
+            never_sent=sorted(
+                [*self._not_sent, *(BatchRef(c.batch_index or 0, dict(c.items)) for c in self._held)],
+                key=lambda b: b.index,
+            ),
             rest_from=rest,
             rest_items=None if rest is None or total is None else max(total - self._taken, 0),
+        )
+
+    def _unrecorded_outcomes(self, journal: Journal) -> BrazeLedgerError | None:
+        """The call's success depends on every batch's final state being recorded: wait for those
+        records. One the store lost makes a call that otherwise succeeded fail with
+        :class:`BrazeLedgerError` (75): a retry resumes, and lists what it cannot know."""
+        missing = journal.unrecorded(self._ledger_timeout)
+        if not missing:
+            return None
+        return BrazeLedgerError(
+            f"the run ledger could not record how {len(missing)} batch(es) ended ({missing[0][2]}); "
+            "Braze answered them: a retry resumes the call and lists those it cannot know "
+            "(ledger.unrecorded names them)",
+            endpoint=self.endpoint,
         )
 
     def close(self) -> None:
@@ -223,8 +278,15 @@ class Stream(Generic[R]):
         """The plan's result, or its first failure raised with the delivery report."""
         if self._progress is not None:
             self._progress.finish()
+        lost = None
         if self.journal is not None:
             self.journal.finish()
+            lost = self._unrecorded_outcomes(self.journal)
+        if lost is not None and self.error is None:
+            self.plan.finish()
+            lost.partial_result = self.plan.result
+            lost.delivery = self.report()
+            raise lost
         if self.error is None or self._failed_call is None:
             return self.plan.done()
         error, call = self.error, self._failed_call

@@ -12,6 +12,7 @@ Without a run key there is no ledger (:data:`DISABLED`): nothing is recorded, no
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -144,7 +145,7 @@ class RunLedger:
         key = self.key
         status = "closed" if succeeded else "open"
         for journal in self.journals:  # a call cut short (cancelled, failed) still records its deliveries
-            journal.flush()
+            journal.unrecorded(self.timeout)  # and any the store lost are reported
         try:
             self.writer.submit(lambda store: store.set_status(key, status)).result(self.timeout)
         finally:
@@ -212,6 +213,10 @@ DELIVERIES_PER_RECORD = 64
 """Delivered idempotent batches recorded together (one statement per this many)."""
 
 
+OUTCOMES_KEPT = 1024
+"""Outcome records a journal holds before letting go of those already written."""
+
+
 DISABLED = RunLedger()
 """No run key: nothing recorded, nothing skipped."""
 
@@ -233,6 +238,8 @@ class Journal:
     """Idempotent batches sent without a *started* record: recorded once delivered ..."""
     _deliveries: list[tuple[int, dict[str, tuple[int, int]], int, str]] = field(default_factory=list)
     """... in groups: one lost with the process is only sent again, which is harmless."""
+    _outcomes: list[tuple[Future[None], list[int], BatchState]] = field(default_factory=list)
+    """Outcome records not waited for when made: checked by :meth:`unrecorded`."""
 
     def __post_init__(self) -> None:
         self.ledger.journals.append(self)
@@ -242,7 +249,56 @@ class Journal:
         rows, self._deliveries = self._deliveries, []
         if rows and self.ledger.writer is not None and self.ledger.key is not None:
             key, number = self.ledger.key, self.number
-            self.ledger.writer.submit(lambda store: store.delivered(key, number, rows))
+            future = self.ledger.writer.submit(lambda store: store.delivered(key, number, rows))
+            self._outcome(future, [row[0] for row in rows], BatchState.DELIVERED)
+
+    def _outcome(self, future: Future[None], batches: list[int], state: BatchState) -> None:
+        """Keep an outcome record's future until :meth:`unrecorded` checks it (those already
+        written are let go now and then: a call of a million batches keeps only the pending)."""
+        self._outcomes.append((future, batches, state))
+        if len(self._outcomes) >= OUTCOMES_KEPT:
+            self._outcomes = [
+                o
+                for o in self._outcomes
+                if not (o[0].done() and not o[0].cancelled() and o[0].exception() is None)
+            ]
+
+    def unrecorded(self, timeout: float) -> list[tuple[int, BatchState, str]]:
+        """Wait (at most ``timeout`` seconds in all) until every outcome recorded so far is
+        durable; the batches whose record failed or is still not written: index, state, why.
+
+        What depends on a batch's final state — the call's success, the run's closing — asks this
+        first, so an outcome the store lost is reported (and the job retried), never assumed.
+        """
+        self.flush()
+        outcomes, self._outcomes = self._outcomes, []
+        deadline = time.monotonic() + timeout
+        missing: list[tuple[int, BatchState, str]] = []
+        for future, batches, state in outcomes:
+            try:
+                future.result(max(deadline - time.monotonic(), 0.0))
+            except Exception as exc:  # noqa: BLE001 - the store failed, or did not answer in time
+                why = f"{type(exc).__name__}: {exc}" if str(exc) else f"no answer within {timeout:g} s"
+                missing += [(batch, state, why) for batch in batches]
+        if missing:
+            self._report(missing)
+        return sorted(missing)
+
+    def _report(self, missing: list[tuple[int, BatchState, str]]) -> None:
+        repeated = {batch for batch, _, _ in missing if batch not in self._started}
+        _log.error(
+            "ledger.unrecorded",
+            run_key=self.ledger.key,
+            endpoint=self.endpoint,
+            batches=[{"batch": b, "state": state.value} for b, state, _ in sorted(missing)],
+            error=missing[0][2],
+            consequence=(
+                "a resume re-sends these batches (repeating them is harmless)"
+                if len(repeated) == len(missing)
+                else "a resume lists the batches that may not be repeated as ambiguous "
+                "(the ledger saw them start and not end) and re-sends the others"
+            ),
+        )
 
     def decide(
         self,
@@ -318,7 +374,8 @@ class Journal:
                 if len(self._deliveries) >= DELIVERIES_PER_RECORD:
                     self.flush()
         elif index in self._started:
-            self.ledger.writer.submit(lambda store: store.settled(key, number, index, state))
+            future = self.ledger.writer.submit(lambda store: store.settled(key, number, index, state))
+            self._outcome(future, [index], state)
 
     def finish(self) -> None:
         self.flush()

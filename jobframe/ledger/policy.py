@@ -14,7 +14,15 @@ import enum
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["BatchState", "Decision", "decide", "is_idempotent", "records_start", "updates_relatively"]
+__all__ = [
+    "BatchState",
+    "Decision",
+    "adds_to_a_value",
+    "decide",
+    "is_idempotent",
+    "records_start",
+    "updates_relatively",
+]
 
 
 class BatchState(enum.Enum):
@@ -46,11 +54,15 @@ _RELATIVE = frozenset({"inc", "add", "remove", "$add", "$remove", "$update"})
 
 def updates_relatively(body: Mapping[str, Any] | None) -> bool:
     """Whether a ``/users/track`` body's attributes increment or edit a value: applied twice, twice."""
-    for obj in (body or {}).get("attributes") or ():
-        if isinstance(obj, Mapping):
-            for value in obj.values():
-                if isinstance(value, Mapping) and _RELATIVE & value.keys():
-                    return True
+    return any(adds_to_a_value(obj) for obj in (body or {}).get("attributes") or ())
+
+
+def adds_to_a_value(obj: Any) -> bool:
+    """Whether one attribute object increments or edits a value (``{"inc": 1}``, ``{"add": [...]}``)."""
+    if isinstance(obj, Mapping):
+        for value in obj.values():
+            if isinstance(value, Mapping) and _RELATIVE & value.keys():
+                return True
     return False
 
 

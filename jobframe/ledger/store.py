@@ -96,7 +96,8 @@ class Store:
         try:
             result = work(self)
         except BaseException:
-            self._conn.execute("ROLLBACK")
+            with contextlib.suppress(Exception):  # a broken connection: its error is the one raised
+                self._conn.execute("ROLLBACK")
             raise
         try:
             self._conn.execute("COMMIT")
@@ -108,6 +109,14 @@ class Store:
 
     def close(self) -> None:
         self._conn.close()
+
+    def ensure_connected(self) -> None:
+        """Connect again if the connection broke (a PostgreSQL server that restarted or went away);
+        raises the connection's error while the store stays unreachable."""
+        if getattr(self._conn, "closed", False) or getattr(self._conn, "broken", False):
+            with contextlib.suppress(Exception):
+                self._conn.close()
+            self._conn = self.dialect.connect()
 
     # -- schema ----------------------------------------------------------------------------------
 

@@ -5,6 +5,11 @@ many batches in flight: one transaction per record would cost a commit (an fsync
 per batch. The writer takes everything queued since its last commit into one transaction — group
 commit — so the cost per batch shrinks as the load grows. Callers get a future: the sync client
 waits on it, the async client awaits it, neither blocks the other's work.
+
+A group whose transaction fails is written again one operation at a time, so a record that could
+be written never shares the fate of one that could not; each future carries its own operation's
+outcome, and a caller that did not wait learns of a failure when it asks
+(:meth:`jobframe.ledger.ledger.Journal.unrecorded`) — nothing is dropped silently.
 """
 
 from __future__ import annotations
@@ -80,9 +85,30 @@ class Writer:
         results: list[Any] = []
         try:
             self.store.transaction(lambda store: results.extend(work(store) for work, _ in group))
-        except BaseException as exc:  # noqa: BLE001 - every waiting caller hears of it
-            for _, future in group:
-                future.set_exception(exc)
+        except BaseException:  # noqa: BLE001 - retried alone below: nobody's record is lost to a neighbour's
+            self._one_by_one(group)
             return
         for (_, future), result in zip(group, results, strict=True):
             future.set_result(result)
+
+    def _one_by_one(self, group: list[tuple[Callable[[Store], Any], Future[Any]]]) -> None:
+        """The group's transaction failed: run each operation in a transaction of its own.
+
+        One operation that cannot be written (a new row on a full disk) must not roll back its
+        neighbours (a delivery recorded by updating a row that is already there): each caller
+        hears of its own operation only. A connection the failure broke (the server restarted) is
+        opened again first; a store that stays down fails every operation, each with its error.
+        """
+        for at, (work, future) in enumerate(group):
+            try:
+                self.store.ensure_connected()
+            except BaseException as exc:  # noqa: BLE001 - unreachable: the rest fail at once, not one timeout each
+                for _, waiting in group[at:]:
+                    waiting.set_exception(exc)
+                return
+            try:
+                result = self.store.transaction(work)
+            except BaseException as exc:  # noqa: BLE001 - the caller hears of it
+                future.set_exception(exc)
+            else:
+                future.set_result(result)

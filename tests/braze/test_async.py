@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
-import time
 from collections.abc import Iterator, Mapping
 
 import pytest
@@ -139,16 +138,17 @@ def test_concurrency_tunes_itself_at_the_defaults_a_user_gets() -> None:
 
         async def run() -> float:
             settings = BrazeSettings(base_url=server.url, api_key=CANARY)  # shipped defaults only
-            started = time.perf_counter()
             async with AsyncBrazeClient.from_settings(settings) as client:
                 await client.track_users(attributes=({"external_id": f"u{i}"} for i in range(75 * batches)))
-            return time.perf_counter() - started
 
-        elapsed = asyncio.run(run())
+        asyncio.run(run())
     first, second = fake.requests_to("/users/track")[:2]
     assert second.at >= first.at + 0.05  # the probe was answered before anything else was sent
+    # Counted by the server, not timed: the limit grew past one (slow start: 4 after two round
+    # trips of 60 ms). How far it stays up depends on the machine — a client starved of CPU sees
+    # its latency rise and backs off, as documented — so no wall-time speed-up is asserted here;
+    # the rules themselves are pinned in test_concurrency_unit.py.
     assert 4 <= fake.peak <= BrazeSettings.model_fields["max_concurrency"].default
-    assert elapsed < batches * 0.05 / 3  # one at a time would take 4 s; this is far below
 
 
 def test_an_input_that_fails_midway_lets_the_batches_in_flight_finish(

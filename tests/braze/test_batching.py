@@ -109,3 +109,22 @@ def test_chunked_and_track_batches_units() -> None:
         {"attributes": [2], "events": [1, 2], "purchases": []},
     ]
     assert [b.offsets["events"] for b in batches] == [0, 1, 3]
+
+
+def test_attributes_classed_apart_are_cut_into_contiguous_batches_of_one_class() -> None:
+    inc = {"external_id": "i", "logins": {"inc": 1}}
+    plain = {"external_id": "p", "tier": "gold"}
+    attributes = [plain, plain, inc, inc, inc, plain, inc, plain, plain, plain]
+    batches = list(track_batches(attributes, [], [], per_array=2, attributes_alike=lambda o: "logins" in o))
+    cut = [b.arrays["attributes"] for b in batches]
+    assert cut == [[plain, plain], [inc, inc], [inc], [plain], [inc], [plain, plain], [plain]]
+    # still contiguous slices of the input, so positions (and a resume's skipping) stay exact
+    assert [b.offsets["attributes"] for b in batches] == [0, 2, 4, 5, 6, 7, 9]
+    assert [b.index for b in batches] == list(range(7))
+    # without a class every batch is full, as before
+    assert [len(b.arrays["attributes"]) for b in track_batches(attributes, [], [], per_array=4)] == [4, 4, 2]
+    # events advance beside the attributes however they are cut
+    mixed = list(
+        track_batches([plain, inc], [1, 2, 3], [], per_array=2, attributes_alike=lambda o: "logins" in o)
+    )
+    assert [(b.arrays["attributes"], b.arrays["events"]) for b in mixed] == [([plain], [1, 2]), ([inc], [3])]

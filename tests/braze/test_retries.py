@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -115,10 +116,14 @@ def test_connection_refused_is_retried_then_retryable() -> None:
     assert "ConnectError" in str(error)
 
 
-def test_429_waits_until_reset_then_succeeds(server: FakeBrazeServer, fake: FakeBraze) -> None:
+def test_429_waits_until_reset_then_succeeds() -> None:
+    # The window is held open by the test, not the clock: the fake's time stands still at the
+    # spending request until it has answered a 429, however long the client takes to ask.
+    opened = time.time()
+    fake = FakeBraze(api_key=CANARY, clock=lambda: opened if fake.counters.rate_limited == 0 else time.time())
     fake.set_rate_limit("/users/track", 1, 0.2)
     fake.handle("POST", "/users/track", {"Authorization": f"Bearer {CANARY}"}, b"{}")  # spend the window
-    with BrazeClient.from_settings(make_settings(server.url)) as client:
+    with FakeBrazeServer(fake) as server, BrazeClient.from_settings(make_settings(server.url)) as client:
         result = client.track_users(attributes=[{"external_id": "u"}])
     assert result.attributes_processed == 1
     assert fake.counters.rate_limited == 1

@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +40,10 @@ class KillingBraze(FakeBraze):
         super().__init__(api_key=KEY, record_limit=1_000_000, **kw)
         self.kill_at: int | None = None
         self.fail_at: int | None = None
+        self.hold_at: int | None = None
         self.victim: int | None = None
+        self.released = threading.Event()
+        self.hook: tuple[int, Callable[[int], object]] | None = None
         self.bulk_seen = 0
         self._kill_lock = threading.Lock()  # not FakeBraze's own lock: fail_next takes that
 
@@ -50,11 +53,16 @@ class KillingBraze(FakeBraze):
                 self.bulk_seen += 1
                 kill = self.kill_at is not None and self.bulk_seen == self.kill_at and self.victim
                 fail = self.bulk_seen == self.fail_at
+                hold = self.bulk_seen == self.hold_at
             if fail:  # Braze applies it, and answers 503
                 self.fail_next(target.split("?", maxsplit=1)[0], status=503)
             if kill and self.victim:
                 # received, never answered: the job dies between its request and the ledger's record
                 os.killpg(self.victim, signal.SIGKILL)
+            if self.hook is not None and self.hook[0] == self.bulk_seen and self.victim:
+                self.hook[1](self.victim)  # something happens around the job (its store stops)
+            if hold:  # received, answered only once the test lets go (after the job ended)
+                self.released.wait(300)
         return super().handle(method, target, headers, body)
 
     def ids_sent(self) -> Counter[str]:
@@ -82,6 +90,21 @@ def write_ids(path: Path, count: int, prefix: str = "u") -> list[str]:
     ids = [f"{prefix}{i:06d}" for i in range(count)]
     path.write_text("\n".join(ids) + "\n")
     return ids
+
+
+def write_counted_attributes(path: Path, count: int) -> tuple[list[str], list[str]]:
+    """Runs of 260 attributes that set a value, then 190 that add to one (``{"inc": 1}``) — runs
+    that do not fall on batch boundaries: the ids of each kind."""
+    plain, adding = [], []
+    with path.open("w") as out:
+        for i in range(count):
+            if i % 450 >= 260:
+                adding.append(f"c{i:06d}")
+                out.write(json.dumps({"external_id": adding[-1], "logins": {"inc": 1}}) + "\n")
+            else:
+                plain.append(f"c{i:06d}")
+                out.write(json.dumps({"external_id": plain[-1], "tier": "gold"}) + "\n")
+    return plain, adding
 
 
 def write_attributes(path: Path, count: int) -> list[str]:
@@ -123,11 +146,20 @@ def bulk_job(
     kill_after: float | None = None,
     kill_on_request: int | None = None,
     fail_on_request: int | None = None,
+    hold_request: int | None = None,
+    on_request: tuple[int, Callable[[int], object]] | None = None,
     signal_after: tuple[float, int] | None = None,
     timeout: float = 120.0,
 ) -> Attempt:
     """Run ``job`` once; SIGKILL it ``kill_after`` seconds into its work, or have the fake kill it
-    at its ``kill_on_request``-th bulk request, or send it a signal (``(seconds, signum)``)."""
+    at its ``kill_on_request``-th bulk request, or send it a signal (``(seconds, signum)``).
+
+    "Into its work" counts from the event the kill needs to land after — ``ledger.opened`` with a
+    run key (the attempt is counted), else ``job.started`` — never from the process's start: a
+    loaded machine only makes the work take longer. ``hold_request``: the fake answers that bulk
+    request only after the job ended (the job cannot finish before a deadline or a signal).
+    ``on_request``: ``(n, do)`` — the fake calls ``do(pid)`` when the n-th bulk request arrives,
+    before applying and answering it."""
     cmd = [sys.executable, "-m", "jobframe", "--job-name", job, "--log-format", "json"]
     if run_key is not None:
         cmd += ["--run-key", run_key]
@@ -142,15 +174,18 @@ def bulk_job(
     }
     proc = JobProcess(job, cmd=[*cmd, *args], env=env, cwd=REPO)
     if fake is not None:
-        fake.victim, fake.kill_at, fake.fail_at, fake.bulk_seen = (
+        fake.victim, fake.kill_at, fake.fail_at, fake.hold_at, fake.bulk_seen = (
             proc.pid,
             kill_on_request,
             fail_on_request,
+            hold_request,
             0,
         )
+        fake.released.clear()
+        fake.hook = on_request
     try:
         if kill_after is not None or signal_after is not None:
-            proc.wait_for("job.started", timeout=30)
+            proc.wait_for("ledger.opened" if run_key is not None else "job.started", timeout=60)
             delay, sig = signal_after if signal_after is not None else (kill_after or 0.0, signal.SIGKILL)
             time.sleep(delay)  # not synchronisation: the random point of the run the signal lands on
             with contextlib.suppress(ProcessLookupError):  # it had already finished
@@ -161,7 +196,8 @@ def bulk_job(
         if proc.proc.poll() is None:
             proc.kill()
         if fake is not None:
-            fake.victim = fake.kill_at = fake.fail_at = None
+            fake.victim = fake.kill_at = fake.fail_at = fake.hold_at = fake.hook = None
+            fake.released.set()
     return Attempt(proc.proc.returncode, proc.events, proc.output)
 
 

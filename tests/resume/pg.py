@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["find_bindir", "postgres_server"]
+__all__ = ["PostgresServer", "find_bindir", "postgres_server", "stoppable_postgres"]
 
 
 def find_bindir() -> Path | None:
@@ -40,39 +40,70 @@ def _as_server_user() -> tuple[list[str], int | None, int | None]:
     return ["runuser", "-u", "postgres", "--"], user.pw_uid, user.pw_gid
 
 
+class PostgresServer:
+    """A throwaway server in a temp dir that a test may stop and start again (the same data)."""
+
+    def __init__(self, *, fsync: bool = False) -> None:
+        bindir = find_bindir()
+        if bindir is None:
+            raise FileNotFoundError("PostgreSQL is not installed (Debian: apt-get install postgresql)")
+        self.bindir = bindir
+        self.prefix, uid, gid = _as_server_user()
+        self.root = Path(tempfile.mkdtemp(prefix="jobframe-pg-"))
+        self.data, sockets = self.root / "data", self.root / "sockets"
+        sockets.mkdir()
+        if uid is not None and gid is not None:
+            for path in (self.root, sockets):
+                os.chown(path, uid, gid)
+        durability = "on" if fsync else "off"
+        self.options = f"-k {sockets} -c listen_addresses='' -c fsync={durability} -c max_connections=50"
+        self.dsn = f"postgresql:///postgres?host={sockets}&user=postgres"
+
+    def _run(self, *args: str, check: bool = True) -> None:
+        subprocess.run(
+            [*self.prefix, *args],
+            check=check,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            cwd=self.root,
+        )
+
+    def init(self) -> None:
+        self._run(str(self.bindir / "initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust")
+
+    def start(self) -> None:
+        """Start the server and wait until it accepts connections."""
+        pg_ctl = str(self.bindir / "pg_ctl")
+        self._run(
+            pg_ctl, "-D", str(self.data), "-o", self.options, "-l", str(self.root / "log"), "-w", "start"
+        )
+
+    def stop(self, mode: str = "immediate") -> None:
+        """Stop the server and wait until it is gone (``immediate``: as if it crashed)."""
+        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop", check=False)
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
 @contextmanager
 def postgres_server(*, fsync: bool = False) -> Iterator[str]:
     """Start a throwaway server; yields a DSN (Unix socket) for the ``postgres`` database.
 
     ``fsync=off`` by default (tests: speed); the benchmark turns it on to measure what a real
     server's commits cost."""
-    bindir = find_bindir()
-    if bindir is None:
-        raise FileNotFoundError("PostgreSQL is not installed (Debian: apt-get install postgresql)")
-    prefix, uid, gid = _as_server_user()
-    root = Path(tempfile.mkdtemp(prefix="jobframe-pg-"))
-    data, sockets = root / "data", root / "sockets"
-    sockets.mkdir()
-    if uid is not None and gid is not None:
-        for path in (root, sockets):
-            os.chown(path, uid, gid)
+    with stoppable_postgres(fsync=fsync) as server:
+        yield server.dsn
 
-    def run(*args: str) -> None:
-        subprocess.run(
-            [*prefix, *args], check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=root
-        )
 
+@contextmanager
+def stoppable_postgres(*, fsync: bool = False) -> Iterator[PostgresServer]:
+    """A started :class:`PostgresServer`, removed at the end."""
+    server = PostgresServer(fsync=fsync)
     try:
-        run(str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust")
-        durability = "on" if fsync else "off"
-        options = f"-k {sockets} -c listen_addresses='' -c fsync={durability} -c max_connections=50"
-        run(str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log"), "-w", "start")
-        yield f"postgresql:///postgres?host={sockets}&user=postgres"
+        server.init()
+        server.start()
+        yield server
     finally:
-        subprocess.run(
-            [*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
-            check=False,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        shutil.rmtree(root, ignore_errors=True)
+        server.remove()

@@ -23,7 +23,15 @@ from pathlib import Path
 import pytest
 
 from .conftest import fresh_database
-from .harness import Attempt, bulk_job, fake_braze, ledger_env, write_attributes, write_ids
+from .harness import (
+    Attempt,
+    bulk_job,
+    fake_braze,
+    ledger_env,
+    write_attributes,
+    write_counted_attributes,
+    write_ids,
+)
 
 pytestmark = pytest.mark.process
 
@@ -173,7 +181,11 @@ def test_the_retries_argo_makes_resume(tmp_path: Path, ledger: dict[str, str], h
                 "SendPushFromFile", params, server, ledger, run_key="k", fake=fake, fail_on_request=20
             )
         elif how == "124":
-            first = bulk_job("SendPushFromFile", params, server, ledger, run_key="k", args=["--timeout", "2"])
+            # the fake holds the 3rd send: the deadline, not the end of the work, ends this attempt
+            first = bulk_job(
+                "SendPushFromFile", params, server, ledger, run_key="k", fake=fake, hold_request=3,
+                args=["--timeout", "5"],
+            )  # fmt: skip
         else:
             first = bulk_job(
                 "SendPushFromFile", params, server, ledger, run_key="k", signal_after=(0.5, signal.SIGTERM)
@@ -260,3 +272,40 @@ def test_a_run_key_that_no_ledger_records_under_is_said_not_silent(tmp_path: Pat
     assert done.code == 0, done.output
     warning = done.one("ledger.unused")
     assert warning["run_key"] == "k" and "LedgerModule" in warning["reason"]
+
+
+@_cases("kill", ["request-8", "request-11", "random-1", "random-2"], ["request-11", "random-1"])
+def test_increments_killed_leave_at_most_one_batch_ambiguous_and_none_applied_twice(
+    tmp_path: Path, ledger: dict[str, str], kill: str
+) -> None:
+    """The async job at full concurrency: a kill — by the fake as a chosen request arrives, or at a
+    random point — leaves at most one batch ambiguous, never one holding a plain set; no increment
+    reaches Braze twice; every object is accounted for."""
+    plain, adding = write_counted_attributes(tmp_path / "users.jsonl", 9000)
+    params = {"path": tmp_path / "users.jsonl"}
+    how, _, value = kill.partition("-")
+    with fake_braze() as (fake, server):
+        if how == "request":
+            first = bulk_job(
+                "UpdateUserAttributes",
+                params,
+                server,
+                ledger,
+                run_key="c",
+                fake=fake,
+                kill_on_request=int(value),
+            )
+        else:
+            after = random.Random(int(value)).uniform(0.05, 0.5)
+            first = bulk_job("UpdateUserAttributes", params, server, ledger, run_key="c", kill_after=after)
+        final = bulk_job("UpdateUserAttributes", params, server, ledger, run_key="c")
+        tracked = fake.objects_tracked()
+    assert first.code in (-9, 0) and final.code == 0, final.output
+    if how == "request":
+        assert first.code == -9, first.output
+    ambiguous = final.resume["ambiguous"]
+    assert len(ambiguous) <= 1, ambiguous  # one request's worth per kill, not the batches in flight
+    assert final.ambiguous_ids() <= set(adding)  # a plain set is re-sent, never left ambiguous
+    assert [i for i in adding if tracked[i] > 1] == []
+    assert set(adding) - set(tracked) - final.ambiguous_ids() == set()
+    assert set(plain) <= set(tracked)

@@ -22,7 +22,7 @@ from jobframe.ledger.fingerprint import (
     fingerprint_of_inputs,
     run_fingerprint,
 )
-from jobframe.ledger.policy import decide, is_idempotent, records_start, updates_relatively
+from jobframe.ledger.policy import adds_to_a_value, decide, is_idempotent, records_start, updates_relatively
 from jobframe.ledger.store import MIGRATIONS, open_store
 from jobframe.progress import Counted
 
@@ -422,6 +422,9 @@ def test_attribute_updates_that_add_to_a_value_are_not_repeated(value: object, r
         Decision.RESEND_AMBIGUOUS
     )
     assert updates_relatively(None) is False and updates_relatively({"events": [{"inc": 1}]}) is False
+    # one object at a time, as a ledger's batches are cut (only the one with ``value`` may add)
+    assert [adds_to_a_value(obj) for obj in body["attributes"]] == [False, relative]
+    assert adds_to_a_value("gold") is False  # not an attribute object at all
 
 
 def test_a_caller_that_stops_waiting_neither_runs_its_work_nor_stops_the_writer(tmp_path: Path) -> None:
