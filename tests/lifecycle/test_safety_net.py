@@ -1,0 +1,49 @@
+"""The safety net on real processes: a close that blocks in C code is called once, abandoned at the
+budget with the real wait reported, and never pushes the process past its deadline."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from .jobproc import running
+
+pytestmark = pytest.mark.process
+
+APP = "hostile:Container"
+
+
+def test_a_close_blocking_in_c_is_called_once_and_abandoned_at_the_budget(tmp_path: Path) -> None:
+    env = {"HOSTILE_FLUSH_S": "30"}
+    args = ("--shutdown-timeout", "1", "--exit-grace", "1")
+    with running("StdlibJob", *args, params={"shape": "c_close", "seconds": 0}, env=env,
+                 record=tmp_path / "r.txt", app=APP) as proc:  # fmt: skip
+        finished = proc.wait_for("job.finished")
+        code = proc.wait(20)
+    assert code == 0, proc.output
+    timeout = proc.one("teardown.timeout")
+    assert timeout["resource"] == "flush_client"
+    assert 0.9 <= timeout["waited_s"] < 1.5, f"the real wait, not a constant: {timeout}"
+    opened = proc.record().opened
+    assert opened == ["R1", "flush1"], f"close() called once, never again while it runs: {opened}"
+    assert proc.exited_at is not None and proc.exited_at - finished.at < 1.0 + 0.5, proc.output
+    assert "process.lingering" not in proc.order(), "the abandoned close's thread is jobframe's own"
+
+
+def test_a_close_blocking_in_c_never_pushes_the_process_past_its_deadline(tmp_path: Path) -> None:
+    env = {"HOSTILE_FLUSH_S": "30"}
+    started = time.time()
+    args = ("--timeout", "5", "--shutdown-timeout", "3")
+    with running("StdlibJob", *args, params={"shape": "c_close", "seconds": 600}, env=env,
+                 record=tmp_path / "r.txt", app=APP) as proc:  # fmt: skip
+        code = proc.wait(20)
+    assert code == 124, proc.output
+    assert proc.one("teardown.timeout")["resource"] == "flush_client"
+    assert proc.record().opened == ["R1", "flush1"], proc.output
+    assert proc.exited_wall is not None
+    # the teardown budget ends at the deadline at the latest; the exit follows at once
+    assert proc.exited_wall < started + 5.0 + 0.1, (
+        f"{proc.exited_wall - started - 5.0:.2f}s past the deadline"
+    )
