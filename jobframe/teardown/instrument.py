@@ -41,6 +41,7 @@ class Entry:
     value: Any = None
     entered: bool = False
     claimed: bool = False  # someone started closing it (the main thread, or the supervisor)
+    claimed_at: float | None = None  # when (``time.monotonic()``): a stuck close's real wait
     closed: bool = False
     outcome: str = ""  # "closed", "failed" or "abandoned" once teardown dealt with it
     entering: asyncio.Task[Any] | None = None  # async: the task running ``__aenter__`` right now

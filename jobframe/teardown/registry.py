@@ -142,7 +142,7 @@ class ResourceRegistry:
         with self._lock:
             for entry in reversed(self.entries):
                 if entry.entered and not entry.claimed:
-                    entry.claimed = True
+                    entry.claimed, entry.claimed_at = True, time.monotonic()
                     return entry
         return None
 
@@ -150,7 +150,7 @@ class ResourceRegistry:
         with self._lock:
             if entry.claimed or not entry.entered:
                 return False
-            entry.claimed = True
+            entry.claimed, entry.claimed_at = True, time.monotonic()
             return True
 
     def _settle(self, entry: Entry, outcome: str) -> bool:
@@ -176,7 +176,7 @@ class ResourceRegistry:
                     "resource.closed", resource=entry.name, duration_s=round(time.monotonic() - started, 6)
                 )
         elif self._settle(entry, "abandoned"):
-            _abandoned(entry.name, limit or time.monotonic() - started)
+            _abandoned(entry.name, time.monotonic() - started)  # the real wait, not the limit
 
     # -- closing -------------------------------------------------------------------------------
 
@@ -197,8 +197,8 @@ class ResourceRegistry:
         with self._lock:
             self.taken_over = True
             stuck = [e for e in self.entries if e.claimed and not e.closed]
-        for entry in stuck:
-            self._record(entry, time.monotonic(), None, False)
+        for entry in stuck:  # the real wait: since its close started
+            self._record(entry, entry.claimed_at or time.monotonic(), None, False)
         for key, name, started in self._net_in_flight():  # never called again while it runs
             _abandoned(name, time.monotonic() - started)
             self._net_claimed[key] = (name, None)

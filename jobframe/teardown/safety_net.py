@@ -49,7 +49,7 @@ KNOWN: dict[str, Known] = {
     ),
     "concurrent.futures.process.ProcessPoolExecutor": Known("shutdown", note="waits for the submitted tasks"),
     "opentelemetry.sdk.trace.TracerProvider": Known("shutdown", note="flushes and ends its span processors"),
-    "opentelemetry.sdk.metrics.MeterProvider": Known("shutdown", note="flushes and ends its metric readers"),
+    "opentelemetry.sdk.metrics._internal.MeterProvider": Known("shutdown", note="flushes its metric readers"),
     "opentelemetry.sdk._logs._internal.LoggerProvider": Known("shutdown", note="flushes its log processors"),
     "sqlalchemy.engine.base.Engine": Known("dispose", note="closes the pool's connections"),
     "sqlalchemy.ext.asyncio.engine.AsyncEngine": Known("dispose", note="closes the pool's connections"),
@@ -58,7 +58,7 @@ KNOWN: dict[str, Known] = {
     ),
     "grpc._server._Server": Known("stop", kwargs=(("grace", None),), note="aborts the RPCs in flight"),
     "grpc.aio._server.Server": Known("stop", kwargs=(("grace", None),), note="aborts the RPCs in flight"),
-    "confluent_kafka.cimpl.Producer": Known("flush", note="delivers what is queued; blocks in C"),
+    "cimpl.Producer": Known("flush", note="confluent_kafka.Producer: delivers what is queued; blocks in C"),
     "redis.client.Redis": Known("close", note="shutdown() would shut the Redis server down: never called"),
     "redis.asyncio.client.Redis": Known(
         "aclose", note="shutdown() would shut the Redis server down: never called"

@@ -64,7 +64,7 @@ def test_atexit_hooks_run_their_flushes_before_the_exit(tmp_path: Path) -> None:
     proc = _run(tmp_path, "StdlibJob", env=env, shape="atexit")
     assert proc.proc.returncode == 0, proc.output
     assert sink.got.wait(5) and sink.received == [b"flushed\n"], proc.output
-    assert proc.record().still_open() == [], "the file-writing hook ran"
+    assert proc.record().closed == ["R1", "atexit-write"], "the file-writing hook ran, after teardown"
     assert not proc.named("exit.hook_timeout") and not proc.named("exit.hook_failed"), proc.output
     assert _after_finished(proc) < 0.5, proc.output
     assert proc.order()[-1] == "process.exit"
@@ -79,7 +79,7 @@ def test_a_hanging_atexit_hook_is_named_and_the_exit_stays_bounded(tmp_path: Pat
     timeout = proc.one("exit.hook_timeout")
     assert timeout["stage"] == "atexit" and timeout["hook"].endswith("hang"), timeout
     assert 0.9 <= timeout["waited_s"] < 1.5, "the real wait: the exit grace"
-    assert proc.record().still_open() == [], "the hook before the hanging one ran"
+    assert "atexit-write" in proc.record().closed, "the hook before the hanging one ran"
     assert _after_finished(proc) < 1.0 + 0.5 + 0.5, proc.output  # grace (+ slack on a loaded machine)
     assert proc.order()[-1] == "process.exit"
 
@@ -89,7 +89,7 @@ def test_a_raising_atexit_hook_is_named_and_the_others_still_run(tmp_path: Path)
     assert proc.proc.returncode == 0, proc.output
     failed = proc.one("exit.hook_failed")
     assert failed["hook"].endswith("fail") and failed["error_type"] == "RuntimeError", failed
-    assert proc.record().still_open() == [], "the hook after the raising one still ran"
+    assert "atexit-write" in proc.record().closed, "the hook after the raising one still ran"
     assert "refuses" not in proc.stderr or "exit.hook_failed" in proc.output
     assert _after_finished(proc) < 0.5, proc.output
 

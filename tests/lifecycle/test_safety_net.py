@@ -27,7 +27,7 @@ def test_a_close_blocking_in_c_is_called_once_and_abandoned_at_the_budget(tmp_pa
     assert timeout["resource"] == "flush_client"
     assert 0.9 <= timeout["waited_s"] < 1.5, f"the real wait, not a constant: {timeout}"
     opened = proc.record().opened
-    assert opened == ["R1", "flush1"], f"close() called once, never again while it runs: {opened}"
+    assert opened == ["R1", "flush_client"], f"close() called once, never again while it runs: {opened}"
     assert proc.exited_at is not None and proc.exited_at - finished.at < 1.0 + 0.5, proc.output
     assert "process.lingering" not in proc.order(), "the abandoned close's thread is jobframe's own"
 
@@ -41,7 +41,7 @@ def test_a_close_blocking_in_c_never_pushes_the_process_past_its_deadline(tmp_pa
         code = proc.wait(20)
     assert code == 124, proc.output
     assert proc.one("teardown.timeout")["resource"] == "flush_client"
-    assert proc.record().opened == ["R1", "flush1"], proc.output
+    assert proc.record().opened == ["R1", "flush_client"], proc.output
     assert proc.exited_wall is not None
     # the teardown budget ends at the deadline at the latest; the exit follows at once
     assert proc.exited_wall < started + 5.0 + 0.1, (

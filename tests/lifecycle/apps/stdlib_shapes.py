@@ -90,7 +90,7 @@ _ROUNDS = {"pool": _pool_round, "terminate": _terminate_round, "fork": _fork_rou
 class BlockingFlushClient:
     """A client whose ``close()`` flushes where no signal reaches (like librdkafka's flush in C):
     the calling thread blocks every signal and sleeps ``HOSTILE_FLUSH_S`` seconds (default 0).
-    Records each call, and whether another call was still running."""
+    Records each call (`open flush_client`) and its end, and whether another call overlapped."""
 
     def __init__(self) -> None:
         self.calls = 0
@@ -103,8 +103,8 @@ class BlockingFlushClient:
             self.calls += 1
             self.running += 1
             self.overlapped = self.overlapped or self.running > 1
-            calls, overlapped = self.calls, self.overlapped
-        record(f"open flush{calls}")
+            overlapped = self.overlapped
+        record("open flush_client")
         mask = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
         try:
             time.sleep(float(os.environ.get("HOSTILE_FLUSH_S", "0")))
@@ -112,7 +112,7 @@ class BlockingFlushClient:
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             with self._lock:
                 self.running -= 1
-        record(f"close flush{calls} {'overlapped' if overlapped else '-'}")
+        record(f"close flush_client {'overlapped' if overlapped else '-'}")
 
 
 def _hook(kind: str) -> Any:
@@ -135,8 +135,6 @@ def _hook(kind: str) -> Any:
 
 def _register_hooks() -> None:
     for kind in filter(None, os.environ.get("HOSTILE_ATEXIT", "write").split(",")):
-        if kind == "write":
-            record(f"open atexit-{kind}")
         atexit.register(_hook(kind))
 
 
