@@ -76,6 +76,17 @@ def test_a_forked_child_returning_into_jobframe_runs_nothing_of_the_run(tmp_path
     assert proc.one("process.exit")["exit_code"] == 0
 
 
+def test_a_forked_child_gets_what_plain_python_would_have_had(tmp_path: Path) -> None:
+    child = _assert_clean_success(_run(tmp_path, "fork_probe"))["child"]
+    assert child == {
+        "sigterm": "SIG_DFL",
+        "sigint": "default_int_handler",
+        "wakeup_fd": -1,  # not the parent's pipe
+        "real_signal": True,  # not jobframe's guard
+        "blocked": [],  # what was blocked around the fork is unblocked again
+    }
+
+
 @pytest.mark.parametrize("method", ["fork", "forkserver", "spawn"])
 def test_sigterm_while_pools_come_and_go_means_143_and_nothing_left(tmp_path: Path, method: str) -> None:
     rng = random.Random(method)

@@ -9,6 +9,8 @@ Used by ``hostile.py`` (the ``StdlibShape`` job) and by ``test_forks.py`` / ``te
   each child's exit code is kept (``-15`` when SIGTERM ended it, as in plain Python);
 - ``fork``: a bare ``os.fork()`` child that waits until its parent SIGTERMs it, over and over;
 - ``fork_return``: a bare ``os.fork()`` child that returns from ``execute`` into jobframe;
+- ``fork_probe``: a bare ``os.fork()`` child reports what it got (its handlers, the wakeup fd,
+  whether ``signal.signal`` is the real one) and exits; the job returns the report;
 - ``atexit``: registers ``atexit`` hooks (``HOSTILE_ATEXIT``: comma-separated ``write``, ``socket``,
   ``hang``, ``raise``) that append to ``$LIFECYCLE_RECORD`` / send to ``HOSTILE_SINK`` (a loopback
   ``host:port``), then returns;
@@ -24,6 +26,7 @@ With ``seconds`` > 0 the repeating shapes go on until that much time passed (at 
 from __future__ import annotations
 
 import atexit
+import json
 import multiprocessing
 import os
 import signal
@@ -42,7 +45,11 @@ import jobframe
 
 log = jobframe.get_logger("hostile")
 
-StdlibShape = Literal["pool", "terminate", "fork", "fork_return", "atexit", "executor", "c_close"]
+StdlibShape = Literal[
+    "pool", "terminate", "fork", "fork_return", "fork_probe", "atexit", "executor", "c_close"
+]
+
+_real_signal = signal.signal  # taken at import, before the run guards the module attribute
 
 
 class StdlibParams(BaseModel):
@@ -82,6 +89,26 @@ def _fork_round() -> int:
     os.kill(pid, signal.SIGTERM)
     _, status = os.waitpid(pid, 0)
     return -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+
+
+def _probe_child() -> dict[str, Any]:
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        report = {
+            "sigterm": getattr(signal.getsignal(signal.SIGTERM), "name", "?"),
+            "sigint": getattr(signal.getsignal(signal.SIGINT), "__name__", "?"),
+            "wakeup_fd": signal.set_wakeup_fd(-1),
+            "real_signal": signal.signal is _real_signal,
+            "blocked": sorted(int(s) for s in signal.pthread_sigmask(signal.SIG_BLOCK, [])),
+        }
+        os.write(write, json.dumps(report).encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        report = json.loads(pipe.read())
+    os.waitpid(pid, 0)
+    return report  # type: ignore[no-any-return]
 
 
 _ROUNDS = {"pool": _pool_round, "terminate": _terminate_round, "fork": _fork_round}
@@ -149,6 +176,8 @@ class StdlibJob:
         if params.shape == "fork_return":
             pid = os.fork()
             return {"shape": params.shape, "child": pid == 0}
+        if params.shape == "fork_probe":
+            return {"shape": params.shape, "child": _probe_child()}
         if params.shape == "atexit":
             _register_hooks()
         elif params.shape == "executor":
