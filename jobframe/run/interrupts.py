@@ -14,7 +14,11 @@ the supervisor thread, which closes the resources and ends the process itself.
 
 jobframe owns SIGTERM and SIGINT while a run lasts (:mod:`jobframe.run.ownership`): a handler
 job code installs is called first, never instead; a SIGTERM that reached one anyway still ends the
-run with 143, never with success.
+run with 143, never with success. A child the job forks gets none of this (:mod:`jobframe.run.forks`).
+
+A handler's ``JobInterrupted`` can land where the interpreter swallows exceptions — a destructor,
+an at-fork hook — and would be lost; the run's ``sys.unraisablehook`` catches it there and the
+supervisor raises it again in the main thread a moment later (:data:`REDELIVER_AFTER_S`).
 """
 
 from __future__ import annotations
