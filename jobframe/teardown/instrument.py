@@ -45,6 +45,7 @@ class Entry:
     closed: bool = False
     outcome: str = ""  # "closed", "failed" or "abandoned" once teardown dealt with it
     entering: asyncio.Task[Any] | None = None  # async: the task running ``__aenter__`` right now
+    entering_sync: bool = False  # sync: ``__enter__`` is running (a generator mid-init cannot be closed)
 
 
 class Recorder(Protocol):
@@ -88,12 +89,14 @@ class _TrackedSync(_Tracked):
         entry = self._entry = self._recorder.add(
             self._name, self._obj, is_async=False, provider=self._provider
         )
-        entry.entered = True
+        entry.entered = entry.entering_sync = True
         try:
             entry.value = self._obj.__enter__()
         except BaseException:
             entry.entered = False
             raise
+        finally:
+            entry.entering_sync = False
         return entry.value
 
     def __exit__(self, *exc_info: Any) -> None:

@@ -197,8 +197,15 @@ class ResourceRegistry:
         with self._lock:
             self.taken_over = True
             stuck = [e for e in self.entries if e.claimed and not e.closed]
+            # still inside __enter__ in the stuck thread: closing it from here would run its
+            # generator twice at once ("generator already executing"); it is abandoned instead
+            entering = [e for e in self.entries if e.entering_sync and not e.claimed]
+            for entry in entering:
+                entry.claimed, entry.claimed_at = True, time.monotonic()
         for entry in stuck:  # the real wait: since its close started
             self._record(entry, entry.claimed_at or time.monotonic(), None, False)
+        for entry in entering:
+            self._record(entry, time.monotonic(), None, False)
         for key, name, started in self._net_in_flight():  # never called again while it runs
             _abandoned(name, time.monotonic() - started)
             self._net_claimed[key] = (name, None)
