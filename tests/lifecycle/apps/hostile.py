@@ -41,7 +41,14 @@ from typing import Any, Literal
 from dependency_injector import containers, providers
 from lifeapp import _delay, _exc_name, record  # the apps directory is the working directory
 from pydantic import BaseModel, SecretStr
-from stdlib_shapes import BlockingFlushClient, BusyExecutorJob, StdlibJob, busy_executor
+from stdlib_shapes import (
+    AsyncFlushJob,
+    BlockingFlushClient,
+    BusyExecutorJob,
+    StdlibJob,
+    Stoppable,
+    busy_executor,
+)
 
 import jobframe
 
@@ -255,3 +262,5 @@ class Container(containers.DeclarativeContainer):
     stdlib_job = providers.Factory(StdlibJob, executor=executor, client=flush_client, r1=r1)
     busy_executor = providers.Resource(busy_executor)
     busy_executor_job = providers.Factory(BusyExecutorJob, executor=busy_executor)
+    stoppable = providers.Singleton(Stoppable)
+    async_flush_job = providers.Factory(AsyncFlushJob, client=flush_client, stoppable=stoppable)

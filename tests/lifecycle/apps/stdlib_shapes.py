@@ -25,6 +25,7 @@ With ``seconds`` > 0 the repeating shapes go on until that much time passed (at 
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import json
 import multiprocessing
@@ -219,3 +220,23 @@ class BusyExecutorJob:
 
     def execute(self) -> None:
         log.info("app.working", shape="busy_executor", pid=os.getpid())
+
+
+class Stoppable:
+    """Has only ``stop()`` (like a scheduler or a server of a library jobframe does not know): the
+    safety net must name it and never call it."""
+
+    def stop(self) -> None:
+        record("close stoppable-STOPPED-BY-JOBFRAME")
+
+
+class AsyncFlushJob:
+    """An async job holding the blocking-flush client and a :class:`Stoppable`, both Singletons;
+    waits ``seconds``."""
+
+    def __init__(self, client: BlockingFlushClient, stoppable: Stoppable) -> None:
+        self.client, self.stoppable = client, stoppable
+
+    async def execute(self, params: StdlibParams) -> None:
+        log.info("app.working", shape="async_c_close", pid=os.getpid())
+        await asyncio.sleep(params.seconds)
