@@ -7,9 +7,12 @@ the child is reaped. Three cases, several runs each, medians side by side:
 (b) a job that leaks a non-daemon ``threading.Timer(60)`` under jobframe (``--exit-grace``);
 (c) the same leaking work written naively, without jobframe: a plain script that logs
     ``job.finished`` and returns — the interpreter then waits for the timer. It is killed after
-    ``--naive-limit`` seconds and reported as "killed".
+    ``--naive-limit`` seconds and reported as "killed";
+(d) an idle ``ThreadPoolExecutor`` held by a Singleton (one task ran, never shut down), jobframe;
+(e) the same in a plain script, which the interpreter ends through ``concurrent.futures``' exit hook.
 
-Targets: (a) median <= 50 ms, (b) median <= exit-grace + 100 ms. Exits 1 if a target is missed.
+Targets: (a) median <= 50 ms, (b) median <= exit-grace + 100 ms, (d) median <= 100 ms (not the exit
+grace). Exits 1 if a target is missed.
 
     PYTHONPATH=. python benchmarks/exit_latency.py --runs 7 --exit-grace 1
 """
@@ -37,6 +40,14 @@ result = work()
 print(json.dumps({"event": "job.finished", "status": "succeeded", "result": result}), flush=True)
 """
 
+NAIVE_EXECUTOR = """
+import json
+from concurrent.futures import ThreadPoolExecutor
+executor = ThreadPoolExecutor(2)  # what a Singleton holds
+executor.submit(pow, 3, 2).result()
+print(json.dumps({"event": "job.finished", "status": "succeeded"}), flush=True)
+"""
+
 
 def _latency(proc: JobProcess, limit: float) -> float | None:
     """Seconds from reading job.finished to the exit; ``None`` if killed after ``limit`` seconds."""
@@ -57,10 +68,17 @@ def measure(case: str, runs: int, exit_grace: float, naive_limit: float) -> list
             ctx = running("Holder", params={"seconds": 0})
         elif case == "leak":
             ctx = running("LeakTimer", "--exit-grace", str(exit_grace))
+        elif case == "executor":
+            params = {"shape": "executor"}
+            ctx = running(
+                "StdlibJob", "--exit-grace", str(exit_grace), params=params, app="hostile:Container"
+            )
+        elif case == "naive-executor":
+            ctx = running("naive", cmd=[sys.executable, "-c", NAIVE_EXECUTOR])
         else:
             ctx = running("naive", cmd=[sys.executable, "-c", NAIVE])
         with ctx as proc:
-            results.append(_latency(proc, naive_limit if case == "naive" else 30.0))
+            results.append(_latency(proc, naive_limit if case.startswith("naive") else 30.0))
     return results
 
 
@@ -85,6 +103,8 @@ def main() -> int:
             args.exit_grace + 0.100,
         ),
         ("(c) leaked 60 s timer, naive script", "naive", None),
+        (f"(d) idle executor Singleton, jobframe --exit-grace {args.exit_grace:g}", "executor", 0.100),
+        ("(e) idle executor, plain script", "naive-executor", None),
     ]
     rows = []
     ok = True
@@ -101,7 +121,7 @@ def main() -> int:
             met = killed == 0 and statistics.median(done) <= target
             ok = ok and met
             verdict = f"{'ok' if met else 'MISSED'} (target <= {target * 1000:.0f} ms)"
-        else:
+        elif killed:
             verdict = f"killed after {args.naive_limit:g} s in {killed}/{len(values)} runs"
         rows.append(
             (label, median, _fmt(done[0]) if done else "killed", _fmt(done[-1]) if done else "-", verdict)

@@ -39,7 +39,8 @@ platform's grace period after its SIGTERM is what bounds it then."""
 
 STOP_SLACK_S = 2.0
 """What a terminated run needs beyond its budgets: the handler's start, the 0.2 s each close still
-gets after the teardown budget is spent, and ``process.exit``."""
+gets after the teardown budget is spent, the 0.5 s the ``atexit`` hooks get even when lingering
+threads used up the exit grace, ending descendants, and ``process.exit``."""
 
 
 def parse_rfc3339(value: str) -> datetime | None:

@@ -1,15 +1,21 @@
 """The end of the process: once, with ``process.exit`` as the very last line, whatever is running.
 
-:class:`ProcessExit` is the CLI's :class:`~jobframe.run.ProcessControl`. After a run it reports
-and bounds what is still alive (:mod:`jobframe.process.lingering`), ends every descendant, logs
-``process.exit`` and calls ``os._exit`` — so no thread or ``atexit`` hook a library left behind can
-keep a finished job alive. A signal at any moment outside a run ends the process at once, with the
-job's code once it is known, and still with ``process.exit`` last.
+:class:`ProcessExit` is the CLI's :class:`~jobframe.run.ProcessControl`. After a run it runs the
+standard library's thread exit hooks (idle executors end), reports and bounds what is still alive
+(:mod:`jobframe.process.lingering`), runs the ``atexit`` hooks libraries registered (their flushes;
+:mod:`jobframe.process.exit_hooks`), ends every descendant, logs ``process.exit`` and calls
+``os._exit`` — so no thread or hook a library left behind can keep a finished job alive, and none
+is skipped silently either. Worst case after ``job.finished``: ``--exit-grace`` (at least
+:data:`~jobframe.process.exit_hooks.HOOKS_MIN_S` for the ``atexit`` hooks), plus ending
+descendants. A signal at any moment outside a run ends the process at once, with the job's code
+once it is known, and still with ``process.exit`` last.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
+import math
 import os
 import signal
 import threading
@@ -20,11 +26,19 @@ from typing import Any, NoReturn
 
 from jobframe.logs import flush_logging, get_logger
 from jobframe.process.descendants import end_descendants
+from jobframe.process.exit_hooks import HOOKS_MIN_S, ended_by_hooks, run_atexit_hooks, run_thread_hooks
 from jobframe.process.lingering import find_lingering, report, wait_for_lingering
 
 __all__ = ["ProcessExit"]
 
 _log = get_logger("jobframe")
+
+DESCENDANT_GRACE_S = 0.5
+"""Descendants still running get this long after their SIGTERM, then SIGKILL."""
+MIN_STEP_S = 0.05
+EXIT_RESERVE_S = 0.2
+"""With a deadline, the exit guard's waits end this long before it: room for the last steps."""
+"""The least each exit step (the ``atexit`` hooks, ending descendants) gets, even at the deadline."""
 
 
 class ProcessExit:
@@ -34,6 +48,7 @@ class ProcessExit:
         self.exit_grace = exit_grace
         self.code: int | None = None
         self.finished_at: float | None = None
+        self.deadline: float | None = None
         self._lock = threading.RLock()
         self._exiting = False
         self.before_exit: Callable[[int], None] | None = None
@@ -53,6 +68,16 @@ class ProcessExit:
         else:
             self.exit_now(self.code, signal=name, phase="exiting")
 
+    def keep_deadline(self, at: float | None) -> None:
+        """The run's deadline: lingering threads and processes are waited for until then at most
+        (the exit grace is cut short), and the ``atexit`` hooks get at most until then too."""
+        self.deadline = None if at is None else at - EXIT_RESERVE_S
+
+    def _by_deadline(self, seconds: float) -> float:
+        """``seconds`` from now, cut short at the deadline — but never below :data:`MIN_STEP_S`."""
+        now = time.monotonic()
+        return now + max(min(seconds, (self.deadline or math.inf) - now), MIN_STEP_S)
+
     def record_outcome(self, code: int) -> None:
         """The job's exit code, known once it finished: a later signal ends the process with it."""
         self.code = int(code)
@@ -64,11 +89,17 @@ class ProcessExit:
             self.install()
         if self.before_exit is not None:
             self.before_exit(self.code)
-        lingering = find_lingering()
+        now = time.monotonic()
+        grace_ends = min(now + self.exit_grace, self.deadline or math.inf)
+        run_thread_hooks(grace_ends)  # idle executors end now, not after the grace
+        own = ended_by_hooks()
+        lingering = find_lingering(own)
         if lingering:
             report(lingering)
-            lingering = wait_for_lingering(lingering, self.exit_grace)
-        end_descendants()
+            lingering = wait_for_lingering(lingering, max(grace_ends - time.monotonic(), 0.0), own)
+        hooks_end = max(grace_ends, time.monotonic() + HOOKS_MIN_S)
+        run_atexit_hooks(self._by_deadline(hooks_end - time.monotonic()))
+        end_descendants(grace=self._by_deadline(DESCENDANT_GRACE_S) - time.monotonic())
         self._final(
             self.code,
             exit_latency_s=round(time.monotonic() - finished_at, 6),
@@ -85,6 +116,9 @@ class ProcessExit:
             if self._exiting:
                 return
             end_descendants(grace=0.05, rounds=3)
+            skipped = atexit._ncallbacks()
+            if skipped:  # at once means no flush: said, not silent
+                fields.setdefault("atexit_hooks_skipped", skipped)
             if self.finished_at is not None:
                 fields.setdefault("exit_latency_s", round(time.monotonic() - self.finished_at, 6))
             self._final(int(code), **fields)

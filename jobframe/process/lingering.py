@@ -8,9 +8,12 @@ descendant still running is ended (:func:`~jobframe.process.descendants.end_desc
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
+from typing import Any
 
 from jobframe.logs import get_logger
 from jobframe.process.descendants import Descendant, descendants, wait_exited
@@ -30,11 +33,27 @@ class Lingering:
         return bool(self.threads or self.children)
 
 
-def find_lingering() -> Lingering:
-    """Alive non-daemon threads (but the main one and the caller) and live descendants."""
+def is_running(thread: threading.Thread, frames: dict[int, Any] | None = None) -> bool:
+    """Whether ``thread`` really runs: alive, or still executing Python code whatever it says.
+
+    ``is_alive()`` alone is not enough: on CPython 3.11 a ``join()`` interrupted by an exception
+    (a ``ThreadPoolExecutor.shutdown(wait=True)`` cut short by the teardown timer) marks the
+    thread it was joining as stopped while it still runs; its frames still show it.
+    """
+    if thread.is_alive():
+        return True
+    frames = sys._current_frames() if frames is None else frames
+    return thread.ident is not None and thread.ident in frames
+
+
+def find_lingering(exclude_pids: Collection[int] = ()) -> Lingering:
+    """Running non-daemon threads (but the main one and the caller) and live descendants (but
+    ``exclude_pids``: helpers that end by themselves, see :mod:`jobframe.process.exit_hooks`)."""
     skip = {threading.main_thread(), threading.current_thread()}
-    threads = [t for t in threading.enumerate() if t not in skip and not t.daemon and t.is_alive()]
-    return Lingering(threads=threads, children=descendants())
+    frames = sys._current_frames()
+    threads = [t for t in threading.enumerate() if t not in skip and not t.daemon and is_running(t, frames)]
+    children = [c for c in descendants() if c.pid not in exclude_pids]
+    return Lingering(threads=threads, children=children)
 
 
 def _target(thread: threading.Thread) -> str:
@@ -54,10 +73,20 @@ def report(lingering: Lingering) -> None:
     )
 
 
-def wait_for_lingering(lingering: Lingering, grace: float) -> Lingering:
+STOPPED_POLL_S = 0.02
+"""How often a thread that says it stopped but still runs is looked at (``join()`` returns at once)."""
+
+
+def _wait_thread(thread: threading.Thread, deadline: float) -> None:
+    thread.join(max(deadline - time.monotonic(), 0))
+    while is_running(thread) and time.monotonic() < deadline:
+        time.sleep(STOPPED_POLL_S)  # nothing to wait on: its tstate lock was released already
+
+
+def wait_for_lingering(lingering: Lingering, grace: float, exclude_pids: Collection[int] = ()) -> Lingering:
     """Give lingering threads and descendants up to ``grace`` seconds in total; return what is left."""
     deadline = time.monotonic() + grace
     for thread in lingering.threads:
-        thread.join(max(deadline - time.monotonic(), 0))
+        _wait_thread(thread, deadline)
     wait_exited([c.pid for c in lingering.children], max(deadline - time.monotonic(), 0))
-    return find_lingering()
+    return find_lingering(exclude_pids)

@@ -49,6 +49,7 @@ def drive_sync(run: Run) -> None:
             run.succeed(call_execute(job, run.params))
         except BaseException as exc:  # noqa: BLE001 - every outcome is mapped to an exit code
             run.error = as_error(exc)
+        run.leave_if_forked()
         claimed = interrupts.job_done()
     except JobInterrupted as late:  # a signal between the job's end and job_done()
         run.error = run.error or late
@@ -99,6 +100,7 @@ async def drive_async(run: Run) -> ExitCode:
     if not task.done():
         _abandon(run, task)
         run.abandoned.append(task)
+    run.leave_if_forked()
     if not interrupts.job_done():
         park()
     _take_outcome(run, task)

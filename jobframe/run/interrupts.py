@@ -14,7 +14,11 @@ the supervisor thread, which closes the resources and ends the process itself.
 
 jobframe owns SIGTERM and SIGINT while a run lasts (:mod:`jobframe.run.ownership`): a handler
 job code installs is called first, never instead; a SIGTERM that reached one anyway still ends the
-run with 143, never with success.
+run with 143, never with success. A child the job forks gets none of this (:mod:`jobframe.run.forks`).
+
+A handler's ``JobInterrupted`` can land where the interpreter swallows exceptions — a destructor,
+an at-fork hook — and would be lost; the run's ``sys.unraisablehook`` catches it there and the
+supervisor raises it again in the main thread a moment later (:data:`REDELIVER_AFTER_S`).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import asyncio
 import collections
 import contextlib
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -33,6 +38,7 @@ from jobframe.deadline import Schedule
 from jobframe.errors import JobInterrupted
 from jobframe.exit_codes import ExitCode
 from jobframe.logs import get_logger
+from jobframe.run.forks import hooks as fork_hooks
 from jobframe.run.options import ProcessControl
 from jobframe.run.ownership import WATCHED, SignalOwnership, install_handler
 from jobframe.run.reactions import Action, Event, Phase, exit_code_of, react
@@ -56,7 +62,11 @@ ASYNC_ABANDON_SLACK_S = 0.25
 TAKEOVER_SLACK_S = 0.5
 """A teardown stuck this long past its budget (a close blocked in C code) is finished by the supervisor."""
 
-_MAIN_THREAD_TIMERS = frozenset({"deadline", "blocked", "reclaim", "recancel", "nudge"})
+REDELIVER_AFTER_S = 0.01
+"""A cancellation swallowed where it was raised (a destructor, an at-fork hook) is raised again this
+much later, when the main thread has left that code."""
+
+_MAIN_THREAD_TIMERS = frozenset({"deadline", "blocked", "reclaim", "recancel", "nudge", "redeliver"})
 
 
 class Interrupts:
@@ -99,6 +109,8 @@ class Interrupts:
         self._is_async = False
         self._loop_returned = threading.Event()
         self.supervisor: Supervisor | None = None
+        self._swallowed: BaseException | None = None
+        self._previous_unraisable: Callable[[Any], Any] = sys.unraisablehook
 
     @property
     def installed(self) -> bool:
@@ -120,6 +132,9 @@ class Interrupts:
         self._ownership.take()
         self._previous_wakeup = signal.set_wakeup_fd(self.supervisor.wakeup_w, warn_on_full_buffer=False)
         self._installed = True
+        self._previous_unraisable = sys.unraisablehook
+        sys.unraisablehook = self._on_unraisable
+        fork_hooks.watch(id(self), self._forget_in_child, self._redeliver, self.supervisor.fds)
         self.supervisor.start()
         cancel_at = self.schedule.cancel_at
         if cancel_at is not None:
@@ -131,7 +146,10 @@ class Interrupts:
         if not self._installed:
             return
         assert self.supervisor is not None
+        fork_hooks.unwatch(id(self), self.supervisor.fds)
         self.supervisor.stop()
+        if sys.unraisablehook == self._on_unraisable:
+            sys.unraisablehook = self._previous_unraisable
         with self._wake_lock:  # no wake-up signal is sent once the handler may be gone
             self._installed = False
         signal.set_wakeup_fd(self._previous_wakeup)
@@ -139,6 +157,41 @@ class Interrupts:
         install_handler(
             WAKE_SIGNAL, self._previous_wake if self._previous_wake is not None else signal.SIG_DFL
         )
+
+    def _forget_in_child(self) -> None:
+        """In a forked child (see :mod:`jobframe.run.forks`): this run is the parent's. No locks,
+        no logging, only the real ``signal`` functions: another thread may have held anything."""
+        self._installed = False
+        supervisor, self.supervisor = self.supervisor, None
+        if sys.unraisablehook == self._on_unraisable:
+            sys.unraisablehook = self._previous_unraisable
+        for sig, handler in self._ownership.for_child().items():
+            install_handler(sig, handler)
+        install_handler(
+            WAKE_SIGNAL, self._previous_wake if self._previous_wake is not None else signal.SIG_DFL
+        )
+        if supervisor is not None:
+            supervisor.close_fds()  # the child's copies; the wakeup fd was reset first
+
+    def _on_unraisable(self, info: Any) -> None:
+        """The cancellation raised where the interpreter swallows exceptions — a destructor, an
+        at-fork hook (``os.fork()`` runs them), a weakref callback — is raised again, not lost."""
+        if isinstance(info.exc_value, JobInterrupted) and self._installed:
+            self._redeliver(info.exc_value)
+        else:
+            self._previous_unraisable(info)
+
+    def _redeliver(self, exc: BaseException) -> None:
+        """Raise ``exc`` (swallowed where it was raised) again in the main thread, by the
+        supervisor's wake-up a moment later (out of the swallowing code), while the job still runs.
+        A cancellation raised here too — this also runs where exceptions are swallowed — is kept."""
+        while isinstance(exc, JobInterrupted) and self.supervisor is not None:
+            try:
+                self._swallowed = exc
+                self.supervisor.after("redeliver", REDELIVER_AFTER_S)
+                return
+            except JobInterrupted as again:
+                exc = again
 
     def bind_async(
         self,
@@ -327,6 +380,10 @@ class Interrupts:
                 raise TeardownTimeout()
         elif name == "reclaim":
             self._reclaim(frame)
+        elif name == "redeliver" and self._swallowed is not None:
+            swallowed, self._swallowed = self._swallowed, None
+            if self.phase is Phase.CANCELLING:
+                raise swallowed
 
     def _reclaim(self, frame: FrameType | None) -> None:
         """Main thread: jobframe's handlers back; a signal a job's handler took cancels the job."""

@@ -29,6 +29,9 @@ class ProcessControl(Protocol):
     def record_outcome(self, code: int) -> None:
         """The job's exit code, the moment it is known (a later signal ends the process with it)."""
 
+    def keep_deadline(self, at: float | None) -> None:
+        """The run's deadline (``time.monotonic()`` scale), if any: the exit guard's waits end by then."""
+
     def exit_now(self, code: int, **fields: Any) -> None:
         """Log ``process.exit`` (last) and end the process at once."""
 

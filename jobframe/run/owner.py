@@ -10,6 +10,7 @@ takes the run over (:meth:`Run.take_over`) and, in a CLI run, ends the process.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -30,6 +31,7 @@ from jobframe.errors import ConfigurationError, JobframeError, JobInterrupted
 from jobframe.exit_codes import ExitCode
 from jobframe.files import write_json_atomic
 from jobframe.logs import get_logger
+from jobframe.run.forks import leave_if_forked
 from jobframe.run.interrupts import Interrupts
 from jobframe.run.options import RunOptions, RunResult
 from jobframe.run.outcome import exit_code_for
@@ -81,6 +83,8 @@ class Run:
     """Async: the job's task, if it ignored its cancellation and was left behind."""
     scrub: Callable[[str], str] | None = None
     """Masks known secrets in a string: applied to params and result before they are cut to size."""
+    pid: int = field(default_factory=os.getpid)
+    """The process that owns the run: a child it forks is not the run (:mod:`jobframe.run.forks`)."""
 
     def __post_init__(self) -> None:
         deadline = self.context.deadline
@@ -88,6 +92,9 @@ class Run:
         self.interrupts = Interrupts(
             self.schedule, origin=self.origin, process=self.options.process, on_takeover=self.take_over
         )
+        if self.options.process is not None:
+            left = self.schedule.seconds_left
+            self.options.process.keep_deadline(None if left is None else self.origin + left)
 
     @property
     def name(self) -> str:
@@ -151,6 +158,10 @@ class Run:
         )
 
     # -- steps shared by both modes ------------------------------------------------------------
+
+    def leave_if_forked(self) -> None:
+        """The job's code returned in a child it forked (a bare ``os.fork()``): end that child."""
+        leave_if_forked(self.pid, self.error)
 
     def build(self) -> Any:
         """Call the job's Factory; a wiring gap found only now is still a configuration error."""

@@ -18,6 +18,7 @@ from types import FrameType
 from typing import Any
 
 from jobframe.logs import get_logger
+from jobframe.run.forks import DEFAULT_HANDLERS, is_jobframes
 from jobframe.stacks import stack_of
 
 __all__ = ["WATCHED", "SignalOwnership", "install_handler"]
@@ -65,6 +66,22 @@ class SignalOwnership:
         for sig, handler in self._previous.items():
             install_handler(sig, handler if handler is not None else signal.SIG_DFL)
         self._previous.clear()
+
+    def for_child(self) -> dict[int, Any]:
+        """The handlers a forked child gets instead of jobframe's: the one job code asked for (it
+        would have had it without jobframe), else the one from before the run unless it was
+        jobframe's, else Python's default. The guard is dropped; no lock, no logging."""
+        self._held = False
+        wanted: dict[int, Any] = {}
+        for sig in WATCHED:
+            before = self._previous.get(sig)
+            if sig in self._chained:
+                wanted[sig] = self._chained[sig]
+            elif before is not None and not is_jobframes(before):
+                wanted[sig] = before
+            else:
+                wanted[sig] = DEFAULT_HANDLERS[sig]
+        return wanted
 
     def call_chained(self, signum: int, frame: FrameType | None) -> None:
         """A handler job code asked for runs first, as it expected to; what it raises is noted

@@ -80,9 +80,18 @@ class Supervisor:
         if thread is not None and thread is not threading.current_thread():
             thread.join(1.0)
         if thread is None or not thread.is_alive():  # never close a descriptor it may still select on
-            for fd in (self._control_r, self._control_w, self.wakeup_r, self.wakeup_w):
-                with contextlib.suppress(OSError):
-                    os.close(fd)
+            self.close_fds()
+
+    @property
+    def fds(self) -> tuple[int, ...]:
+        """Its pipes' descriptors (the wakeup fd among them)."""
+        return (self._control_r, self._control_w, self.wakeup_r, self.wakeup_w)
+
+    def close_fds(self) -> None:
+        """Close the pipes, without a lock: also what a forked child does with its copies."""
+        for fd in self.fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
     @property
     def is_current(self) -> bool:

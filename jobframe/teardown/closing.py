@@ -10,6 +10,7 @@ at most its limit. Each reports whether the close returned, so the registry can 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import inspect
 import threading
@@ -22,6 +23,7 @@ __all__ = [
     "TeardownTimeout",
     "TeardownTimer",
     "abounded",
+    "abounded_in_thread",
     "bounded",
     "bounded_in_thread",
     "closer_of",
@@ -140,6 +142,38 @@ async def abounded(call: Callable[[], Any], limit: float | None, timer: Teardown
             await returned[0]
     except TimeoutError:
         return False
+    return True
+
+
+async def abounded_in_thread(call: Callable[[], Any], limit: float | None) -> bool:
+    """The async twin of :func:`bounded_in_thread`: a sync close that may block in C (a flush in a
+    C library, where no signal reaches) runs in a daemon thread; the event loop waits for it at most
+    ``limit`` seconds and abandons it then. The call's exception is re-raised here."""
+    loop = asyncio.get_running_loop()
+    outcome: asyncio.Future[BaseException | None] = loop.create_future()
+
+    def settle(result: BaseException | None) -> None:
+        if not outcome.done():
+            outcome.set_result(result)
+
+    def target() -> None:
+        result: BaseException | None = None
+        try:
+            run_sync(call())
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting loop
+            result = exc
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
+            loop.call_soon_threadsafe(settle, result)
+
+    context = contextvars.copy_context()
+    threading.Thread(target=context.run, args=(target,), name="jobframe-close", daemon=True).start()
+    try:
+        async with asyncio.timeout(limit):
+            error = await asyncio.shield(outcome)
+    except TimeoutError:
+        return False
+    if error is not None:
+        raise error
     return True
 
 

@@ -41,10 +41,11 @@ class Entry:
     value: Any = None
     entered: bool = False
     claimed: bool = False  # someone started closing it (the main thread, or the supervisor)
+    claimed_at: float | None = None  # when (``time.monotonic()``): a stuck close's real wait
     closed: bool = False
     outcome: str = ""  # "closed", "failed" or "abandoned" once teardown dealt with it
     entering: asyncio.Task[Any] | None = None  # async: the task running ``__aenter__`` right now
-    opening: bool = False  # sync: ``__enter__`` is running (in the main thread) right now
+    entering_sync: bool = False  # sync: ``__enter__`` is running (a generator mid-init cannot be closed)
 
 
 class Recorder(Protocol):
@@ -88,14 +89,14 @@ class _TrackedSync(_Tracked):
         entry = self._entry = self._recorder.add(
             self._name, self._obj, is_async=False, provider=self._provider
         )
-        entry.entered = entry.opening = True
+        entry.entered = entry.entering_sync = True
         try:
             entry.value = self._obj.__enter__()
         except BaseException:
             entry.entered = False
             raise
         finally:
-            entry.opening = False
+            entry.entering_sync = False
         return entry.value
 
     def __exit__(self, *exc_info: Any) -> None:

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import inspect
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -27,6 +29,7 @@ from jobframe.logs import get_logger
 from jobframe.teardown.closing import (
     TeardownTimer,
     abounded,
+    abounded_in_thread,
     bounded,
     bounded_in_thread,
     exc_info_of,
@@ -56,6 +59,9 @@ class ResourceRegistry:
     _container: containers.Container | None = None
     _held_providers: list[Any] = field(default_factory=list)
     _lock: threading.RLock = field(default_factory=threading.RLock)
+    _net_claimed: dict[int, tuple[str, float | None]] = field(default_factory=dict)
+    """Objects the safety net took on, by id: their name and when their close started (``None``
+    once it returned or was given up)."""
 
     # -- recording (the Recorder protocol) ---------------------------------------------------
 
@@ -136,7 +142,7 @@ class ResourceRegistry:
         with self._lock:
             for entry in reversed(self.entries):
                 if entry.entered and not entry.claimed:
-                    entry.claimed = True
+                    entry.claimed, entry.claimed_at = True, time.monotonic()
                     return entry
         return None
 
@@ -144,7 +150,7 @@ class ResourceRegistry:
         with self._lock:
             if entry.claimed or not entry.entered:
                 return False
-            entry.claimed = True
+            entry.claimed, entry.claimed_at = True, time.monotonic()
             return True
 
     def _settle(self, entry: Entry, outcome: str) -> bool:
@@ -170,7 +176,7 @@ class ResourceRegistry:
                     "resource.closed", resource=entry.name, duration_s=round(time.monotonic() - started, 6)
                 )
         elif self._settle(entry, "abandoned"):
-            _abandoned(entry.name, limit or time.monotonic() - started)
+            _abandoned(entry.name, time.monotonic() - started)  # the real wait, not the limit
 
     # -- closing -------------------------------------------------------------------------------
 
@@ -190,15 +196,19 @@ class ResourceRegistry:
         is abandoned, every one nobody started is run in a thread of its own and waited for."""
         with self._lock:
             self.taken_over = True
-            # A resource the main thread is still entering is abandoned too: exiting it from this
-            # thread would run its generator while the main thread is inside it ("generator
-            # already executing") or close what is half built.
-            for entry in self.entries:
-                if entry.opening:
-                    entry.claimed = True
             stuck = [e for e in self.entries if e.claimed and not e.closed]
-        for entry in stuck:
+            # still inside __enter__ in the stuck thread: closing it from here would run its
+            # generator twice at once ("generator already executing"); it is abandoned instead
+            entering = [e for e in self.entries if e.entering_sync and not e.claimed]
+            for entry in entering:
+                entry.claimed, entry.claimed_at = True, time.monotonic()
+        for entry in stuck:  # the real wait: since its close started
+            self._record(entry, entry.claimed_at or time.monotonic(), None, False)
+        for entry in entering:
             self._record(entry, time.monotonic(), None, False)
+        for key, name, started in self._net_in_flight():  # never called again while it runs
+            _abandoned(name, time.monotonic() - started)
+            self._net_claimed[key] = (name, None)
         self._close_with(bounded_in_thread, exc, budget)
 
     def _close_with(self, run: SyncBound, exc: BaseException | None, budget: float | None) -> None:
@@ -217,12 +227,17 @@ class ResourceRegistry:
                 result = close_exc
             self._record(entry, started, limit, result)
         for item in self._unmanaged():
-            limit = limit_until(ends, time.monotonic())
-            try:
-                if not run(lambda item=item: run_sync(item.close()), limit):  # type: ignore[misc]
-                    _abandoned(item.name, limit or 0.0)
-            except Exception as close_exc:  # noqa: BLE001 - reported, and the net goes on
-                _close_failed(item.name, close_exc)
+            if item.close is not None:
+                started = time.monotonic()
+                in_place = item.same_thread and not taking_over
+                limit = limit_until(ends, started)
+                call = functools.partial(_close_now, item)
+                try:
+                    if not (run(call, limit) if in_place else bounded_in_thread(call, limit)):
+                        _abandoned(item.name, time.monotonic() - started)
+                except Exception as close_exc:  # noqa: BLE001 - reported, and the net goes on
+                    _close_failed(item.name, close_exc)
+                self._net_done(item)
             self._report(item)
 
     async def aclose_all(
@@ -244,12 +259,19 @@ class ResourceRegistry:
                 result = close_exc
             self._record(entry, started, limit, result)
         for item in self._unmanaged():
-            limit = limit_until(ends, time.monotonic())
-            try:
-                if not await abounded(item.close, limit, timer):
-                    _abandoned(item.name, limit or 0.0)
-            except Exception as close_exc:  # noqa: BLE001
-                _close_failed(item.name, close_exc)
+            if item.close is not None:
+                started = time.monotonic()
+                limit = limit_until(ends, started)
+                try:
+                    if inspect.iscoroutinefunction(item.close) or item.same_thread:
+                        returned = await abounded(item.close, limit, timer)
+                    else:  # a sync close may block in C: where it can be abandoned at the budget
+                        returned = await abounded_in_thread(item.close, limit)
+                    if not returned:
+                        _abandoned(item.name, time.monotonic() - started)
+                except Exception as close_exc:  # noqa: BLE001
+                    _close_failed(item.name, close_exc)
+                self._net_done(item)
             self._report(item)
 
     async def _settle_entering(self, limit: float | None) -> None:
@@ -272,11 +294,29 @@ class ResourceRegistry:
     # -- the safety net ------------------------------------------------------------------------
 
     def _unmanaged(self) -> list[Unmanaged]:
+        """What the net has still to deal with, each claimed for the caller: an object whose close
+        another thread started (still running, maybe stuck in C) is never closed again."""
         with self._lock:
             closed_values = [
                 (e.name, e.value) for e in self.entries if e.outcome == "closed" and e.value is not e.manager
             ]
-            return list(find_unmanaged(list(self.held), closed_values))
+            found = []
+            for item in find_unmanaged(list(self.held), closed_values):
+                if id(item.obj) not in self._net_claimed:
+                    self._net_claimed[id(item.obj)] = (item.name, time.monotonic())
+                    found.append(item)
+            return found
+
+    def _net_done(self, item: Unmanaged) -> None:
+        with self._lock:
+            if self._net_claimed[id(item.obj)][1] is None:
+                return  # the supervisor already reported it abandoned
+            self._net_claimed[id(item.obj)] = (item.name, None)
+
+    def _net_in_flight(self) -> list[tuple[int, str, float]]:
+        """Safety-net closes started and not returned: (key, name, when started)."""
+        with self._lock:
+            return [(key, name, at) for key, (name, at) in self._net_claimed.items() if at is not None]
 
     def _report(self, item: Unmanaged) -> None:
         self.unmanaged_names.append(item.name)
@@ -289,6 +329,11 @@ def _abandoned(name: str, waited: float) -> None:
 
 def _close_failed(name: str, exc: Exception) -> None:
     _log.error("resource.close_failed", resource=name, error_type=type(exc).__name__, exc_info=exc)
+
+
+def _close_now(item: Unmanaged) -> None:
+    assert item.close is not None
+    run_sync(item.close())
 
 
 def _exit_sync(entry: Entry, exc_info: tuple[Any, Any, Any]) -> None:

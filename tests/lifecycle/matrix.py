@@ -12,7 +12,9 @@ the deadline instant — and checks every invariant the lifecycle promises (docs
    (``teardown.timeout`` names it) and after a forced exit (a second SIGINT);
 4. stdout is JSON lines only, ``process.exit`` exactly once and last;
 5. no process of the job's session is alive afterwards;
-6. the process is gone within the shape's stated bound after the signal, or before the deadline.
+6. the process is gone within the shape's stated bound after the signal, or before the deadline;
+7. the ``atexit`` hooks a library registered ran (unless the process had to end at once), and what
+   the standard library ends itself (an idle executor) costs no exit grace.
 
 Used by ``test_matrix.py`` (a sample that covers every shape and every event) and by
 ``benchmarks/stress_lifecycle.py`` (the whole matrix, many trials).
@@ -63,8 +65,17 @@ class Shape:
     overrun: float = 0.0
     """Seconds past a deadline this shape may end: a close stuck where no signal reaches is taken
     over by the supervisor 0.5 s after the teardown budget, which ends at the deadline."""
+    flushes: bool = False
+    """Registers an ``atexit`` hook that writes ``close atexit-write``: it must have run, unless the
+    process ended at once (a signal in the exit guard, a forced exit)."""
+    finish_bound: float | None = None
+    """Without a signal: ``job.finished`` → exit within this (an idle executor costs no exit grace)."""
 
 
+_MP_BOUND = CANCEL_GRACE + EXIT_GRACE
+"""A worker the group's SIGTERM killed holding its pool's lock deadlocks the pool's own cleanup (as in
+plain Python): the cancel grace; a child forked a moment before the cancellation that nobody ends
+lingers: the exit grace."""
 _SLOW_CLOSE = {"LIFECYCLE_CLOSE_DELAY": "0.3"}
 _SLOW_OPEN = {"LIFECYCLE_INIT_DELAY": "0.15"}
 _HANG = {"HOSTILE_CLOSE": "hang"}
@@ -121,6 +132,30 @@ SHAPES: dict[str, Shape] = {
         Shape("ignoring-handler", "SyncShape", "ignore_handler"),
         Shape("sync-raw-handler", "SyncShape", "raw_handler"),
         Shape("async-raw-handler", "AsyncShape", "raw_handler"),
+        # the standard library's own shapes (apps/stdlib_shapes.py): multiprocessing children that
+        # their parent SIGTERMs, exit hooks, a close blocking in C, an idle executor
+        Shape("fork-pool", "StdlibJob", "pool", extra_bound=_MP_BOUND),
+        Shape("spawn-pool", "StdlibJob", "pool", env={"HOSTILE_START": "spawn"}, extra_bound=_MP_BOUND),
+        Shape("process-terminate", "StdlibJob", "terminate", extra_bound=_MP_BOUND),
+        Shape("bare-fork", "StdlibJob", "fork", extra_bound=_MP_BOUND),
+        Shape(
+            "atexit-hooks",
+            "StdlibJob",
+            "atexit",
+            env={"HOSTILE_ATEXIT": "write,raise"},
+            endless=False,
+            flushes=True,
+            finish_bound=0.5,
+        ),
+        Shape(
+            "c-blocking-close",
+            "StdlibJob",
+            "c_close",
+            env={"HOSTILE_FLUSH_S": "30"},
+            extra_bound=SHUTDOWN_TIMEOUT,
+            hanging="flush_client",
+        ),
+        Shape("idle-executor", "StdlibJob", "executor", endless=False, finish_bound=0.5),
     ]
 }
 
@@ -323,6 +358,14 @@ def _check(
         bad(f"processes of the job's session still alive: {survivors}")
         for pid in survivors:
             os.kill(pid, signal.SIGKILL)
+    # 7. the exit hooks ran, and ran before the exit grace was spent
+    quick_exit = forced or any(e.get("signal") for e in exits)
+    if shape.flushes and not quick_exit and "atexit-write" not in Record.read(record).closed:
+        bad("an atexit hook was skipped")
+    if shape.finish_bound is not None and first_signal is None and deadline is None and finished:
+        at = next(line.at for line in proc.lines if line.event and line.event.get("event") == "job.finished")
+        if proc.exited_at is not None and proc.exited_at - at > shape.finish_bound:
+            bad(f"job.finished → exit {proc.exited_at - at:.2f}s > {shape.finish_bound}s")
     # 6. the stated bound
     if deadline is not None and started:
         gone = proc.exited_wall or time.time()
@@ -372,7 +415,21 @@ _MUST = {
         "sync-raw-handler",
     )
 }
-"""Cells the sample always runs: the hostile shapes, while their own code runs."""
+_MUST |= {
+    ("fork-pool", "none"),
+    ("fork-pool", "sigterm-running"),
+    ("fork-pool", "timeout"),
+    ("spawn-pool", "sigterm-running"),
+    ("process-terminate", "sigterm-running"),
+    ("bare-fork", "none"),
+    ("bare-fork", "argo-deadline"),
+    ("atexit-hooks", "none"),
+    ("idle-executor", "none"),
+    ("c-blocking-close", "sigterm-running"),
+    ("c-blocking-close", "timeout"),
+}
+"""Cells the sample always runs: the hostile shapes while their own code runs; the standard
+library's shapes with no event, a signal while they work, and a deadline."""
 
 
 def sample() -> list[tuple[str, str]]:

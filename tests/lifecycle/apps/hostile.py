@@ -35,11 +35,20 @@ import subprocess
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 
 from dependency_injector import containers, providers
 from lifeapp import _delay, _exc_name, record  # the apps directory is the working directory
 from pydantic import BaseModel, SecretStr
+from stdlib_shapes import (
+    AsyncFlushJob,
+    BlockingFlushClient,
+    BusyExecutorJob,
+    StdlibJob,
+    Stoppable,
+    busy_executor,
+)
 
 import jobframe
 
@@ -247,3 +256,11 @@ class Container(containers.DeclarativeContainer):
 
     sync_shape = providers.Factory(SyncShape, r1=r1, r2=r2, r3=r3)
     async_shape = providers.Factory(AsyncShape, a1=a1, a2=a2, r3=r3)
+
+    executor = providers.Singleton(ThreadPoolExecutor, 2)  # never shut down: jobframe has to
+    flush_client = providers.Singleton(BlockingFlushClient)  # closed by the safety net only
+    stdlib_job = providers.Factory(StdlibJob, executor=executor, client=flush_client, r1=r1)
+    busy_executor = providers.Resource(busy_executor)
+    busy_executor_job = providers.Factory(BusyExecutorJob, executor=busy_executor)
+    stoppable = providers.Singleton(Stoppable)
+    async_flush_job = providers.Factory(AsyncFlushJob, client=flush_client, stoppable=stoppable)

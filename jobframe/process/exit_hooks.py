@@ -1,0 +1,183 @@
+"""The interpreter's exit hooks, run before jobframe ends the process — bounded, and named when not done.
+
+jobframe ends the process with ``os._exit`` so that nothing can keep a finished job alive; that
+alone would skip every exit hook a library registered: OpenTelemetry's provider shutdown (the last
+spans), sentry's flush, kafka-python's close, ``logging.shutdown``, multiprocessing's cleanup. So
+they are run here, the way the interpreter would, each stage in a daemon thread waited for at most
+until the stage's deadline:
+
+1. :func:`run_thread_hooks` — the ``threading`` exit hooks (``concurrent.futures`` registers its
+   ``_python_exit`` there: an idle ``ThreadPoolExecutor`` nobody shut down ends at once instead of
+   costing the whole ``--exit-grace``);
+2. :func:`run_atexit_hooks` — ``atexit``'s hooks (``atexit._run_exitfuncs``), then the helper
+   processes multiprocessing started (its resource tracker and fork server), which would otherwise
+   end only when this process does — they are told to stop the way they expect (their pipe closed).
+
+A hook that raises is logged ``exit.hook_failed`` (by name, with the error); one still running at
+the deadline is abandoned and logged ``exit.hook_timeout`` with its name and the real wait — never
+dropped silently. The process ends anyway.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextvars
+import sys
+import threading
+import time
+from collections.abc import Callable
+from types import CodeType, FrameType
+from typing import Any
+
+from jobframe.logs import get_logger
+
+__all__ = ["HOOKS_MIN_S", "ended_by_hooks", "run_atexit_hooks", "run_thread_hooks"]
+
+_log = get_logger("jobframe.exit_guard")
+
+HOOKS_MIN_S = 0.5
+"""The ``atexit`` hooks get at least this long, even when lingering threads used up ``--exit-grace``."""
+
+
+def _name(func: Any) -> str:
+    module = getattr(func, "__module__", None) or "?"
+    return f"{module}.{getattr(func, '__qualname__', None) or repr(func)}"
+
+
+def _frame_name(frame: FrameType) -> str:
+    return f"{frame.f_globals.get('__name__', '?')}.{frame.f_code.co_qualname}"
+
+
+class _Stage:
+    """One stage's hooks, run in a daemon thread; knows which hook is running."""
+
+    def __init__(self, stage: str, body: Callable[[_Stage], None]) -> None:
+        self.stage, self._body = stage, body
+        self.current: str | None = None
+        self.done = threading.Event()
+        self.thread = threading.Thread(
+            target=contextvars.copy_context().run,
+            args=(self._run,),
+            name=f"jobframe-{stage}-hooks",
+            daemon=True,
+        )
+
+    def _run(self) -> None:
+        try:
+            self._body(self)
+        finally:
+            self.done.set()
+
+    def call(self, hook: Callable[[], Any]) -> None:
+        self.current = _name(hook)
+        try:
+            hook()
+        except Exception as exc:  # noqa: BLE001 - named, and the next hook still runs
+            _failed(self.stage, self.current, exc)
+        finally:
+            self.current = None
+
+    def wait(self, deadline: float) -> bool:
+        started = time.monotonic()
+        self.thread.start()
+        if self.done.wait(max(deadline - started, 0.0)):
+            return True
+        _log.error(
+            "exit.hook_timeout",
+            stage=self.stage,
+            hook=self.current or self._running_hook() or "unknown (native code)",
+            waited_s=round(time.monotonic() - started, 3),
+            action="abandoned; later hooks of this stage did not run",
+        )
+        return False
+
+    def _running_hook(self) -> str | None:
+        """The hook ``atexit`` (C code) is inside: the frame it called, found on the thread's stack."""
+        frame = sys._current_frames().get(self.thread.ident or -1)
+        runner: CodeType = _run_exitfuncs.__code__
+        while frame is not None:
+            if frame.f_back is not None and frame.f_back.f_code is runner:
+                return _frame_name(frame)
+            frame = frame.f_back
+        return None
+
+
+def _failed(stage: str, hook: str, exc: BaseException) -> None:
+    _log.error("exit.hook_failed", stage=stage, hook=hook, error_type=type(exc).__name__, exc_info=exc)
+
+
+def run_thread_hooks(deadline: float) -> bool:
+    """``threading``'s exit hooks, newest first (as ``threading._shutdown`` runs them); ``True``
+    when they all returned by ``deadline``."""
+    hooks = list(getattr(threading, "_threading_atexits", []))
+    if not hooks:
+        return True
+
+    def body(stage: _Stage) -> None:
+        for hook in reversed(hooks):
+            stage.call(hook)
+
+    return _Stage("threading", body).wait(deadline)
+
+
+def _run_exitfuncs(stage: _Stage) -> None:
+    """Runs ``atexit``'s hooks; its frame is how :meth:`_Stage._running_hook` finds the hook."""
+    previous = sys.unraisablehook
+
+    def unraisable(info: Any) -> None:
+        if "atexit" in (info.err_msg or ""):
+            _failed(stage.stage, _name(info.object), info.exc_value)
+        else:
+            previous(info)
+
+    sys.unraisablehook = unraisable
+    try:
+        atexit._run_exitfuncs()
+    finally:
+        sys.unraisablehook = previous
+    _stop_multiprocessing_helpers(stage)
+
+
+_HELPERS = (
+    ("multiprocessing.resource_tracker", "_resource_tracker"),
+    ("multiprocessing.forkserver", "_forkserver"),
+)
+
+
+def _helpers() -> list[Any]:
+    """multiprocessing's resource tracker and fork server, if this process started them."""
+    found = []
+    for module, attr in (
+        ("multiprocessing.resource_tracker", "_resource_tracker"),
+        ("multiprocessing.forkserver", "_forkserver"),
+    ):
+        helper = getattr(sys.modules.get(module), attr, None)
+        if helper is not None and hasattr(helper, "_stop"):
+            found.append(helper)
+    return found
+
+
+def ended_by_hooks() -> set[int]:
+    """Processes :func:`run_atexit_hooks` ends, so they are not lingering: multiprocessing's helper
+    processes and its daemonic children (a pool's workers), which its own exit hook terminates."""
+    pids = set()
+    for helper in _helpers():
+        pid = getattr(helper, "_pid", None) or getattr(helper, "_forkserver_pid", None)
+        if isinstance(pid, int):
+            pids.add(pid)
+    process = sys.modules.get("multiprocessing.process")
+    if process is not None:
+        pids.update(child.pid for child in process.active_children() if child.daemon and child.pid)
+    return pids
+
+
+def _stop_multiprocessing_helpers(stage: _Stage) -> None:
+    for helper in _helpers():
+        stage.call(helper._stop)  # closes its pipe: it cleans up (leaked semaphores...) and exits
+
+
+def run_atexit_hooks(deadline: float) -> bool:
+    """``atexit``'s hooks (then multiprocessing's helper processes), bounded by ``deadline``."""
+    if atexit._ncallbacks() == 0 and not _helpers():
+        return True
+    return _Stage("atexit", _run_exitfuncs).wait(deadline)

@@ -1,0 +1,242 @@
+"""Standard-library shapes real jobs have: multiprocessing children, atexit hooks, executors.
+
+Used by ``hostile.py`` (the ``StdlibShape`` job) and by ``test_forks.py`` / ``test_exit_hooks.py``.
+``--param shape=...``:
+
+- ``pool``: ``with Pool(2) as p: p.map(square, ...)`` over and over (``HOSTILE_START``: the start
+  method, ``fork`` by default) — each pool's end SIGTERMs its workers;
+- ``terminate``: ``Process(target=wait_forever).start()`` then ``.terminate()``, over and over;
+  each child's exit code is kept (``-15`` when SIGTERM ended it, as in plain Python);
+- ``fork``: a bare ``os.fork()`` child that waits until its parent SIGTERMs it, over and over;
+- ``fork_return``: a bare ``os.fork()`` child that returns from ``execute`` into jobframe;
+- ``fork_probe``: a bare ``os.fork()`` child reports what it got (its handlers, the wakeup fd,
+  whether ``signal.signal`` is the real one) and exits; the job returns the report;
+- ``atexit``: registers ``atexit`` hooks (``HOSTILE_ATEXIT``: comma-separated ``write``, ``socket``,
+  ``hang``, ``raise``) that append to ``$LIFECYCLE_RECORD`` / send to ``HOSTILE_SINK`` (a loopback
+  ``host:port``), then returns;
+- ``executor``: submits one task to the Singleton ``ThreadPoolExecutor`` it is given and returns,
+  leaving the executor idle (never shut down);
+- ``c_close``: uses the Singleton client whose ``close()`` blocks where no signal reaches (a flush
+  in C: every signal blocked in that thread), then waits ``seconds`` and returns.
+
+With ``seconds`` > 0 the repeating shapes go on until that much time passed (at least one round);
+``rounds`` bounds them by count instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import json
+import multiprocessing
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Literal
+
+from lifeapp import record
+from pydantic import BaseModel
+from workers import square, wait_forever
+
+import jobframe
+
+log = jobframe.get_logger("hostile")
+
+StdlibShape = Literal[
+    "pool", "terminate", "fork", "fork_return", "fork_probe", "atexit", "executor", "c_close"
+]
+
+_real_signal = signal.signal  # taken at import, before the run guards the module attribute
+
+
+class StdlibParams(BaseModel):
+    shape: StdlibShape = "pool"
+    seconds: float = 0.0
+    rounds: int = 1
+
+
+def _context() -> Any:
+    return multiprocessing.get_context(os.environ.get("HOSTILE_START", "fork"))
+
+
+def _pool_round() -> int:
+    with _context().Pool(2) as pool:
+        return sum(pool.map(square, range(20)))
+
+
+def _terminate_round() -> int:
+    child = _context().Process(target=wait_forever)
+    child.start()
+    child.terminate()
+    child.join()
+    return int(child.exitcode or 0)
+
+
+def _fork_round() -> int:
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: says it is ready, then waits to be ended
+        os.close(read)
+        os.write(write, b"r")
+        time.sleep(600)
+        os._exit(0)
+    os.close(write)
+    os.read(read, 1)  # the child is running its own code now
+    os.close(read)
+    os.kill(pid, signal.SIGTERM)
+    _, status = os.waitpid(pid, 0)
+    return -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+
+
+def _probe_child() -> dict[str, Any]:
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        report = {
+            "sigterm": getattr(signal.getsignal(signal.SIGTERM), "name", "?"),
+            "sigint": getattr(signal.getsignal(signal.SIGINT), "__name__", "?"),
+            "wakeup_fd": signal.set_wakeup_fd(-1),
+            "real_signal": signal.signal is _real_signal,
+            "blocked": sorted(int(s) for s in signal.pthread_sigmask(signal.SIG_BLOCK, [])),
+        }
+        os.write(write, json.dumps(report).encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        report = json.loads(pipe.read())
+    os.waitpid(pid, 0)
+    return report  # type: ignore[no-any-return]
+
+
+_ROUNDS = {"pool": _pool_round, "terminate": _terminate_round, "fork": _fork_round}
+
+
+class BlockingFlushClient:
+    """A client whose ``close()`` flushes where no signal reaches (like librdkafka's flush in C):
+    the calling thread blocks every signal and sleeps ``HOSTILE_FLUSH_S`` seconds (default 0).
+    Records each call (`open flush_client`) and its end, and whether another call overlapped."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.running = 0
+        self.overlapped = False
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        with self._lock:
+            self.calls += 1
+            self.running += 1
+            self.overlapped = self.overlapped or self.running > 1
+            overlapped = self.overlapped
+        record("open flush_client")
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
+        try:
+            time.sleep(float(os.environ.get("HOSTILE_FLUSH_S", "0")))
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+            with self._lock:
+                self.running -= 1
+        record(f"close flush_client {'overlapped' if overlapped else '-'}")
+
+
+def _hook(kind: str) -> Any:
+    def write() -> None:
+        record(f"close atexit-{kind} -")
+
+    def send() -> None:
+        host, port = os.environ["HOSTILE_SINK"].rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=2) as conn:
+            conn.sendall(b"flushed\n")
+
+    def hang() -> None:
+        time.sleep(600)
+
+    def fail() -> None:
+        raise RuntimeError("atexit hook refuses")
+
+    return {"write": write, "socket": send, "hang": hang, "raise": fail}[kind]
+
+
+def _register_hooks() -> None:
+    for kind in filter(None, os.environ.get("HOSTILE_ATEXIT", "write").split(",")):
+        atexit.register(_hook(kind))
+
+
+class StdlibJob:
+    """A sync job of a stdlib shape, holding one recorded resource, an executor and a client."""
+
+    def __init__(self, executor: ThreadPoolExecutor, client: BlockingFlushClient, **resources: Any) -> None:
+        self.executor, self.client, self.resources = executor, client, resources
+
+    def execute(self, params: StdlibParams) -> dict[str, Any]:
+        log.info("app.working", shape=params.shape, pid=os.getpid())
+        if params.shape == "fork_return":
+            pid = os.fork()
+            return {"shape": params.shape, "child": pid == 0}
+        if params.shape == "fork_probe":
+            return {"shape": params.shape, "child": _probe_child()}
+        if params.shape == "atexit":
+            _register_hooks()
+        elif params.shape == "executor":
+            self.executor.submit(square, 3).result()
+        elif params.shape == "c_close":
+            log.info("app.client", client=type(self.client).__name__)
+            end = time.monotonic() + params.seconds
+            while time.monotonic() < end:
+                time.sleep(0.01)
+        else:
+            return {"shape": params.shape, "results": self._repeat(params)}
+        return {"shape": params.shape}
+
+    def _repeat(self, params: StdlibParams) -> list[int]:
+        step = _ROUNDS[params.shape]
+        end = time.monotonic() + params.seconds
+        results = [step()]
+        while len(results) < params.rounds or time.monotonic() < end:
+            results.append(step())
+        return sorted(set(results))
+
+
+def busy_executor() -> Iterator[ThreadPoolExecutor]:
+    """A resource whose close waits for a task that runs 600 s: ``shutdown(wait=True)`` hangs until
+    the teardown timer interrupts it — after which CPython 3.11 says its worker is not alive."""
+    executor = ThreadPoolExecutor(1, thread_name_prefix="busy-worker")
+    executor.submit(time.sleep, 600)
+    try:
+        yield executor
+    finally:
+        executor.shutdown(wait=True)
+
+
+class BusyExecutorJob:
+    """Holds :func:`busy_executor` and returns at once."""
+
+    def __init__(self, executor: ThreadPoolExecutor) -> None:
+        self.executor = executor
+
+    def execute(self) -> None:
+        log.info("app.working", shape="busy_executor", pid=os.getpid())
+
+
+class Stoppable:
+    """Has only ``stop()`` (like a scheduler or a server of a library jobframe does not know): the
+    safety net must name it and never call it."""
+
+    def stop(self) -> None:
+        record("close stoppable-STOPPED-BY-JOBFRAME")
+
+
+class AsyncFlushJob:
+    """An async job holding the blocking-flush client and a :class:`Stoppable`, both Singletons;
+    waits ``seconds``."""
+
+    def __init__(self, client: BlockingFlushClient, stoppable: Stoppable) -> None:
+        self.client, self.stoppable = client, stoppable
+
+    async def execute(self, params: StdlibParams) -> None:
+        log.info("app.working", shape="async_c_close", pid=os.getpid())
+        await asyncio.sleep(params.seconds)

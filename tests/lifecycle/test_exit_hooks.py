@@ -1,0 +1,122 @@
+"""The interpreter's exit hooks run before jobframe ends the process, bounded, and named when not done.
+
+Real processes of ``apps/hostile.py``: ``atexit`` hooks that write a file or a socket (a library's
+flush), one that hangs, one that raises; an idle ``ThreadPoolExecutor`` held by a Singleton; the
+helper processes multiprocessing starts; and a worker CPython 3.11 calls "not alive" while it runs.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .jobproc import JobProcess, running
+
+pytestmark = pytest.mark.process
+
+APP = "hostile:Container"
+
+
+def _run(
+    tmp_path: Path, job: str, *args: str, env: dict[str, str] | None = None, **params: Any
+) -> JobProcess:
+    with running(job, *args, params=params, env=env, record=tmp_path / "record.txt", app=APP) as proc:
+        proc.wait(30)
+    return proc
+
+
+def _after_finished(proc: JobProcess) -> float:
+    assert proc.exited_at is not None
+    return proc.exited_at - proc.wait_for("job.finished").at
+
+
+class _Sink:
+    """A loopback server that keeps what each connection sent (the OTLP collector of the test)."""
+
+    def __init__(self) -> None:
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.received: list[bytes] = []
+        self.got = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    @property
+    def address(self) -> str:
+        host, port = self.server.getsockname()[:2]
+        return f"{host}:{port}"
+
+    def _serve(self) -> None:
+        conn, _ = self.server.accept()
+        with conn:
+            data = b""
+            while chunk := conn.recv(4096):
+                data += chunk
+        self.received.append(data)
+        self.got.set()
+
+
+def test_atexit_hooks_run_their_flushes_before_the_exit(tmp_path: Path) -> None:
+    sink = _Sink()
+    env = {"HOSTILE_ATEXIT": "write,socket", "HOSTILE_SINK": sink.address}
+    proc = _run(tmp_path, "StdlibJob", env=env, shape="atexit")
+    assert proc.proc.returncode == 0, proc.output
+    assert sink.got.wait(5) and sink.received == [b"flushed\n"], proc.output
+    closed = proc.record().closed
+    assert closed[-1] == "atexit-write" and "R1" in closed, "the file-writing hook ran, after teardown"
+    assert not proc.named("exit.hook_timeout") and not proc.named("exit.hook_failed"), proc.output
+    assert _after_finished(proc) < 0.5, proc.output
+    assert proc.order()[-1] == "process.exit"
+
+
+def test_a_hanging_atexit_hook_is_named_and_the_exit_stays_bounded(tmp_path: Path) -> None:
+    # atexit runs newest first: "write" (registered last) runs, then "hang" is abandoned
+    proc = _run(
+        tmp_path, "StdlibJob", "--exit-grace", "1", env={"HOSTILE_ATEXIT": "hang,write"}, shape="atexit"
+    )
+    assert proc.proc.returncode == 0, proc.output
+    timeout = proc.one("exit.hook_timeout")
+    assert timeout["stage"] == "atexit" and timeout["hook"].endswith("hang"), timeout
+    assert 0.9 <= timeout["waited_s"] < 1.5, "the real wait: the exit grace"
+    assert "atexit-write" in proc.record().closed, "the hook before the hanging one ran"
+    assert _after_finished(proc) < 1.0 + 0.5 + 0.5, proc.output  # grace (+ slack on a loaded machine)
+    assert proc.order()[-1] == "process.exit"
+
+
+def test_a_raising_atexit_hook_is_named_and_the_others_still_run(tmp_path: Path) -> None:
+    proc = _run(tmp_path, "StdlibJob", env={"HOSTILE_ATEXIT": "write,raise"}, shape="atexit")
+    assert proc.proc.returncode == 0, proc.output
+    failed = proc.one("exit.hook_failed")
+    assert failed["hook"].endswith("fail") and failed["error_type"] == "RuntimeError", failed
+    assert "atexit-write" in proc.record().closed, "the hook after the raising one still ran"
+    assert "refuses" not in proc.stderr or "exit.hook_failed" in proc.output
+    assert _after_finished(proc) < 0.5, proc.output
+
+
+def test_an_idle_executor_held_by_a_singleton_costs_no_exit_grace(tmp_path: Path) -> None:
+    proc = _run(tmp_path, "StdlibJob", "--exit-grace", "2", shape="executor")
+    assert proc.proc.returncode == 0, proc.output
+    assert "process.lingering" not in proc.order(), proc.output
+    assert _after_finished(proc) < 0.5, f"{_after_finished(proc):.2f}s:\n{proc.output}"
+
+
+@pytest.mark.parametrize("method", ["forkserver", "spawn"])
+def test_multiprocessing_helper_processes_end_without_the_exit_grace(tmp_path: Path, method: str) -> None:
+    proc = _run(tmp_path, "StdlibJob", "--exit-grace", "2", env={"HOSTILE_START": method}, shape="pool")
+    assert proc.proc.returncode == 0, proc.output
+    assert "process.lingering" not in proc.order(), proc.output
+    assert _after_finished(proc) < 1.0, f"{_after_finished(proc):.2f}s:\n{proc.output}"
+
+
+def test_a_worker_that_says_it_stopped_while_it_runs_is_still_named(tmp_path: Path) -> None:
+    """CPython 3.11: the teardown timer interrupting ``shutdown(wait=True)`` marks the worker stopped."""
+    args = ("--shutdown-timeout", "1", "--exit-grace", "1")
+    proc = _run(tmp_path, "BusyExecutorJob", *args)
+    assert proc.proc.returncode == 0, proc.output
+    assert proc.one("teardown.timeout")["resource"] == "busy_executor"
+    lingering = [t["name"] for t in proc.one("process.lingering")["threads"]]
+    assert any(name.startswith("busy-worker") for name in lingering), proc.output
+    assert any(name.startswith("busy-worker") for name in proc.one("process.exit")["abandoned_threads"])
+    assert _after_finished(proc) < 1.0 + 1.0 + 0.5, proc.output  # teardown budget + exit grace
