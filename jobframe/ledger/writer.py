@@ -9,6 +9,7 @@ waits on it, the async client awaits it, neither blocks the other's work.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import queue
 import threading
@@ -16,6 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
+from jobframe.ledger.lease import Lease
 from jobframe.ledger.store import Store
 
 __all__ = ["Writer"]
@@ -33,6 +35,8 @@ class Writer:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self.lease: Lease | None = None
+        """Set once the run's lease is taken: every transaction then renews it, fenced."""
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread = threading.Thread(
             target=contextvars.copy_context().run, args=(self._loop,), name="jobframe-ledger", daemon=True
@@ -60,7 +64,14 @@ class Writer:
     def _loop(self) -> None:
         stopping = False
         while not stopping:
-            group = [self._queue.get()]
+            lease = self.lease
+            try:
+                group = [self._queue.get(timeout=lease.interval if lease is not None else None)]
+            except queue.Empty:  # idle: renew the lease in the background (no batch waits on it)
+                assert lease is not None
+                with contextlib.suppress(Exception):  # a lost lease is noted on it; a store
+                    self.store.transaction(lease.renew)  # failure shows at the next write
+                continue
             while len(group) < MAX_GROUP:
                 try:
                     group.append(self._queue.get_nowait())
@@ -78,8 +89,15 @@ class Writer:
         if not group:
             return
         results: list[Any] = []
+        lease = self.lease
+
+        def work_of_group(store: Store) -> None:
+            if lease is not None:  # fenced: a holder that was taken over writes nothing
+                lease.renew(store)
+            results.extend(work(store) for work, _ in group)
+
         try:
-            self.store.transaction(lambda store: results.extend(work(store) for work, _ in group))
+            self.store.transaction(work_of_group)
         except BaseException as exc:  # noqa: BLE001 - every waiting caller hears of it
             for _, future in group:
                 future.set_exception(exc)

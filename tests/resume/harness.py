@@ -166,8 +166,12 @@ def bulk_job(
 
 
 def ledger_env(store: str, tmp_path: Path, dsn: str | None = None) -> dict[str, str]:
-    """Environment that points the default app's ledger at ``store``."""
+    """Environment that points the default app's ledger at ``store``.
+
+    A short lease, and an attempt that waits for it: a rerun right after a SIGKILL takes the dead
+    holder's key over once its lease expires (in production Argo's retry backoff outlasts it)."""
+    lease = {"LEDGER__LEASE": "2", "LEDGER__LEASE_WAIT": "60"}
     if store == "sqlite":
-        return {"LEDGER__PATH": str(tmp_path / "ledger.sqlite3")}
+        return {"LEDGER__PATH": str(tmp_path / "ledger.sqlite3"), **lease}
     assert dsn is not None
-    return {"LEDGER__STORE": "postgres", "LEDGER__DSN": dsn}
+    return {"LEDGER__STORE": "postgres", "LEDGER__DSN": dsn, **lease}
