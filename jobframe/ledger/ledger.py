@@ -17,7 +17,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
-from jobframe.errors import ConfigurationError, RetryableError
+from jobframe.errors import ConfigurationError, JobframeError, RetryableError
 from jobframe.ledger.fingerprint import batch_digest
 from jobframe.ledger.lease import Lease, LeaseLostError, new_token
 from jobframe.ledger.opening import Opening, fresh_run_repeats, take
@@ -95,7 +95,11 @@ class RunLedger:
         may pass, 78 when it cannot (:mod:`jobframe.ledger.failures`).
         """
         where = describe(settings)
-        writer = Writer(open_store(settings))
+        try:
+            store = open_store(settings)
+        except JobframeError as exc:  # the same class (75 or 78), naming the run it was opened for
+            raise type(exc)(f"run key {key!r}: {exc}") from None
+        writer = Writer(store)
         lease = Lease(key, new_token(), settings.lease)
         opening = Opening(key, job, fingerprint, fresh=fresh, retry=retry, lease=lease, where=where)
         try:

@@ -54,13 +54,7 @@ class Opening:
         key = self.key
         found = store.run(key)
         if found is None and self.retry > 0 and not self.fresh:
-            raise LedgerDamagedError(
-                f"run key {key!r}: this is retry {self.retry} of the step, but {self.where} holds no "
-                "record of the key: the earlier attempts' ledger is lost (a volume not kept, a file "
-                "deleted or emptied, another store). Starting over could send again to everyone they "
-                "reached, so nothing was sent. Point the ledger at their store (LEDGER__PATH, "
-                "LEDGER__DSN); to start over knowing it repeats their sends, rerun with --fresh-run"
-            )
+            self._check_not_lost(store)
         attempts = acquire(store, self.job, self.fingerprint, self.lease, now=now_text())
         if found is not None and self.fresh:
             store.forget_batches(key)
@@ -71,6 +65,33 @@ class Opening:
         row = store.run(key)
         assert row is not None
         return RunRow(row.key, row.job, row.fingerprint, row.status, attempts, row.owner, row.lease_left)
+
+    def _check_not_lost(self, store: Store) -> None:
+        """A retry finds no record of its key: refuse when the store shows it lost its records.
+
+        An earlier attempt that never opened the ledger (the store was down at its start) sent
+        nothing and left nothing; one that opened it left its run's row before sending anything.
+        A store with no tables (a file deleted, a database replaced) or no runs at all (emptied)
+        cannot tell the two apart, so it is refused; a store that holds other runs but not this
+        one was not emptied, and the retry starts the run, saying so.
+        """
+        key = self.key
+        if store.created or not store.holds_runs():
+            raise LedgerDamagedError(
+                f"run key {key!r}: this is retry {self.retry} of the step, but {self.where} holds no "
+                "record of the key and no run at all: the earlier attempts' ledger may be lost (a volume "
+                "not kept, a file deleted or emptied, another store). Starting over could send again to "
+                "everyone they reached, so nothing was sent. Point the ledger at their store "
+                "(LEDGER__PATH, LEDGER__DSN); if their logs show no ledger.opened (the store was down "
+                "when they started) they sent nothing, and --fresh-run starts the run"
+            )
+        _log.warning(
+            "ledger.retry_without_record",
+            run_key=key,
+            retry=self.retry,
+            reason="no earlier attempt opened the ledger (the store holds other runs, not this one): "
+            "they sent nothing; starting the run",
+        )
 
     def _check_same_run(self, store: Store, found: RunRow) -> None:
         key, job = self.key, self.job

@@ -100,6 +100,8 @@ class Store:
     def __init__(self, dialect: Dialect) -> None:
         self.dialect = dialect
         self._conn = dialect.connect()
+        self.created = False
+        """Whether this connection created the ledger's tables (there were none: a new or lost store)."""
 
     @property
     def name(self) -> str:
@@ -142,6 +144,7 @@ class Store:
             store._run("CREATE TABLE IF NOT EXISTS jobframe_ledger_schema (version INTEGER NOT NULL)")
             row = store._run("SELECT MAX(version) FROM jobframe_ledger_schema").fetchone()
             version = int(row[0]) if row and row[0] is not None else 0
+            store.created = version == 0
             if version > len(MIGRATIONS):
                 raise ConfigurationError(
                     f"ledger: its schema is version {version}, newer than this jobframe knows "
@@ -185,6 +188,10 @@ class Store:
         found = self.run(key)
         assert found is not None
         return found
+
+    def holds_runs(self) -> bool:
+        """Whether any run is recorded here (an emptied store holds none)."""
+        return self._run("SELECT 1 FROM jobframe_ledger_runs LIMIT 1").fetchone() is not None
 
     def set_status(self, key: str, status: str) -> None:
         self._run(

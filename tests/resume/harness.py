@@ -43,13 +43,29 @@ class KillingBraze(FakeBraze):
         self.victim: int | None = None
         self.bulk_seen = 0
         self._kill_lock = threading.Lock()  # not FakeBraze's own lock: fail_next takes that
+        self._seen = threading.Condition(self._kill_lock)
+        self.hold_at: int | None = None
+        """Hold the bulk request with this number unanswered until :attr:`release` is set."""
+        self.holding = threading.Event()
+        self.release = threading.Event()
+
+    def wait_bulk(self, count: int, timeout: float = 60.0) -> None:
+        """Wait until ``count`` bulk requests arrived (since the last reset): an event, not a delay."""
+        with self._seen:
+            if not self._seen.wait_for(lambda: self.bulk_seen >= count, timeout):
+                raise AssertionError(f"the fake received {self.bulk_seen} bulk requests, not {count}")
 
     def handle(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> FakeResponse:
         if target.split("?", maxsplit=1)[0] in (SEND, TRACK):
             with self._kill_lock:
                 self.bulk_seen += 1
+                self._seen.notify_all()
                 kill = self.kill_at is not None and self.bulk_seen == self.kill_at and self.victim
                 fail = self.bulk_seen == self.fail_at
+                hold = self.bulk_seen == self.hold_at
+            if hold:  # received (and applied when released), not answered while the test looks on
+                self.holding.set()
+                self.release.wait(120)
             if fail:  # Braze applies it, and answers 503
                 self.fail_next(target.split("?", maxsplit=1)[0], status=503)
             if kill and self.victim:
@@ -111,6 +127,54 @@ class Attempt:
         return {i for batch in self.resume.get("ambiguous", []) for i in batch["ids"]}
 
 
+def launch(
+    job: str,
+    params: Mapping[str, Any],
+    server: FakeBrazeServer,
+    ledger_env: Mapping[str, str],
+    *,
+    run_key: str | None,
+    args: Sequence[str] = (),
+    file_size_limit: int | None = None,
+) -> JobProcess:
+    """Start ``job`` as a process of its own (its own process group) and return at once.
+
+    ``file_size_limit`` caps the files the job may write (``RLIMIT_FSIZE``): a disk that fills up."""
+    cmd = [sys.executable, "-m", "jobframe", "--job-name", job, "--log-format", "json"]
+    if file_size_limit is not None:  # the limit is inherited across exec; Python ignores SIGXFSZ
+        cmd[1:3] = ["-c", _LIMITED, str(file_size_limit)]
+    if run_key is not None:
+        cmd += ["--run-key", run_key]
+    for key, value in params.items():
+        cmd += ["--param", f"{key}={value}"]
+    env = {
+        "BRAZE__BASE_URL": server.url,
+        "BRAZE__API_KEY": KEY,
+        "BRAZE__RETRY__BACKOFF_BASE": "0.001",
+        "BRAZE__RETRY__BACKOFF_CAP": "0.005",
+        **ledger_env,
+    }
+    return JobProcess(job, cmd=[*cmd, *args], env=env, cwd=REPO)
+
+
+_LIMITED = (
+    "import os, resource, sys; limit = int(sys.argv[1]); "
+    "resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit)); "
+    "os.execv(sys.executable, [sys.executable, '-m', 'jobframe', *sys.argv[2:]])"
+)
+
+
+def collect(proc: JobProcess, timeout: float = 120.0) -> Attempt:
+    """Wait for ``proc`` to end; its exit code and log events."""
+    try:
+        proc.wait_exit(timeout)
+        proc.drain()
+    finally:
+        if proc.proc.poll() is None:
+            proc.kill()
+    return Attempt(proc.proc.returncode, proc.events, proc.output)
+
+
 def bulk_job(
     job: str,
     params: Mapping[str, Any],
@@ -128,19 +192,7 @@ def bulk_job(
 ) -> Attempt:
     """Run ``job`` once; SIGKILL it ``kill_after`` seconds into its work, or have the fake kill it
     at its ``kill_on_request``-th bulk request, or send it a signal (``(seconds, signum)``)."""
-    cmd = [sys.executable, "-m", "jobframe", "--job-name", job, "--log-format", "json"]
-    if run_key is not None:
-        cmd += ["--run-key", run_key]
-    for key, value in params.items():
-        cmd += ["--param", f"{key}={value}"]
-    env = {
-        "BRAZE__BASE_URL": server.url,
-        "BRAZE__API_KEY": KEY,
-        "BRAZE__RETRY__BACKOFF_BASE": "0.001",
-        "BRAZE__RETRY__BACKOFF_CAP": "0.005",
-        **ledger_env,
-    }
-    proc = JobProcess(job, cmd=[*cmd, *args], env=env, cwd=REPO)
+    proc = launch(job, params, server, ledger_env, run_key=run_key, args=args)
     if fake is not None:
         fake.victim, fake.kill_at, fake.fail_at, fake.bulk_seen = (
             proc.pid,
@@ -155,14 +207,10 @@ def bulk_job(
             time.sleep(delay)  # not synchronisation: the random point of the run the signal lands on
             with contextlib.suppress(ProcessLookupError):  # it had already finished
                 os.killpg(proc.pid, sig)
-        proc.wait_exit(timeout)
-        proc.drain()
+        return collect(proc, timeout)
     finally:
-        if proc.proc.poll() is None:
-            proc.kill()
         if fake is not None:
             fake.victim = fake.kill_at = fake.fail_at = None
-    return Attempt(proc.proc.returncode, proc.events, proc.output)
 
 
 def ledger_env(store: str, tmp_path: Path, dsn: str | None = None) -> dict[str, str]:

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["find_bindir", "postgres_server"]
+__all__ = ["PostgresServer", "find_bindir", "postgres_server"]
 
 
 def find_bindir() -> Path | None:
@@ -40,39 +40,60 @@ def _as_server_user() -> tuple[list[str], int | None, int | None]:
     return ["runuser", "-u", "postgres", "--"], user.pw_uid, user.pw_gid
 
 
+class PostgresServer:
+    """A throwaway server in a temp dir that a test can stop and start again (a restarting store)."""
+
+    def __init__(self, *, fsync: bool = False) -> None:
+        bindir = find_bindir()
+        if bindir is None:
+            raise FileNotFoundError("PostgreSQL is not installed (Debian: apt-get install postgresql)")
+        self.bindir = bindir
+        self.prefix, uid, gid = _as_server_user()
+        self.root = Path(tempfile.mkdtemp(prefix="jobframe-pg-"))
+        self.data, self.sockets = self.root / "data", self.root / "sockets"
+        self.sockets.mkdir()
+        if uid is not None and gid is not None:
+            for path in (self.root, self.sockets):
+                os.chown(path, uid, gid)
+        durability = "on" if fsync else "off"
+        self.options = f"-k {self.sockets} -c listen_addresses='' -c fsync={durability} -c max_connections=50"
+        self.dsn = f"postgresql:///postgres?host={self.sockets}&user=postgres"
+        self._run(str(bindir / "initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust")
+
+    def _run(self, *args: str) -> None:
+        subprocess.run(
+            [*self.prefix, *args], check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=self.root
+        )
+
+    def start(self) -> None:
+        self._run(
+            str(self.bindir / "pg_ctl"), "-D", str(self.data), "-o", self.options,
+            "-l", str(self.root / "log"), "-w", "start",
+        )  # fmt: skip
+
+    def stop(self, mode: str = "immediate") -> None:
+        """Stop the server (``immediate``: as if it crashed; ``fast``: as a restart would)."""
+        subprocess.run(
+            [*self.prefix, str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop"],
+            check=False,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
 @contextmanager
 def postgres_server(*, fsync: bool = False) -> Iterator[str]:
     """Start a throwaway server; yields a DSN (Unix socket) for the ``postgres`` database.
 
     ``fsync=off`` by default (tests: speed); the benchmark turns it on to measure what a real
     server's commits cost."""
-    bindir = find_bindir()
-    if bindir is None:
-        raise FileNotFoundError("PostgreSQL is not installed (Debian: apt-get install postgresql)")
-    prefix, uid, gid = _as_server_user()
-    root = Path(tempfile.mkdtemp(prefix="jobframe-pg-"))
-    data, sockets = root / "data", root / "sockets"
-    sockets.mkdir()
-    if uid is not None and gid is not None:
-        for path in (root, sockets):
-            os.chown(path, uid, gid)
-
-    def run(*args: str) -> None:
-        subprocess.run(
-            [*prefix, *args], check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=root
-        )
-
+    server = PostgresServer(fsync=fsync)
     try:
-        run(str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust")
-        durability = "on" if fsync else "off"
-        options = f"-k {sockets} -c listen_addresses='' -c fsync={durability} -c max_connections=50"
-        run(str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log"), "-w", "start")
-        yield f"postgresql:///postgres?host={sockets}&user=postgres"
+        server.start()
+        yield server.dsn
     finally:
-        subprocess.run(
-            [*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
-            check=False,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        shutil.rmtree(root, ignore_errors=True)
+        server.remove()
