@@ -36,7 +36,17 @@ from .conftest import fresh_database
 from .harness import SEND, TRACK, Attempt, KillingBraze, collect, fake_braze, launch, ledger_env, write_ids
 from .pg import PostgresServer
 
-__all__ = ["FAULTS", "JOBS", "PostgresStore", "SqliteStore", "Store", "Trial", "applies", "check", "run_trial"]
+__all__ = [
+    "FAULTS",
+    "JOBS",
+    "PostgresStore",
+    "SqliteStore",
+    "Store",
+    "Trial",
+    "applies",
+    "check",
+    "run_trial",
+]
 
 IDS = 1500
 AT = 6
