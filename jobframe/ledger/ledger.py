@@ -152,7 +152,9 @@ class RunLedger:
 
     # -- streams ---------------------------------------------------------------------------------
 
-    def journal(self, endpoint: str, fingerprint: str | None) -> Journal | None:
+    def journal(
+        self, endpoint: str, fingerprint: str | None, input_fingerprint: str | None = None
+    ) -> Journal | None:
         """The journal of the next batched call of the run (``None`` without a ledger).
 
         A call recorded before under this number with another endpoint or input is refused (78):
@@ -166,24 +168,27 @@ class RunLedger:
 
         job, run_fingerprint, new_run = self.job, self.fingerprint, self.new_run
 
-        def load(store: Store) -> tuple[str, str | None, list[tuple[int, BatchState, str]], str]:
+        def load(store: Store) -> tuple[str, str | None, list[tuple[int, BatchState, str]], str, bool]:
             if fingerprint is not None and not new_run and not store.has_stream(key, number):
                 earlier = store.earlier_run(
                     key, job, run_fingerprint, number=number, endpoint=endpoint, fingerprint=fingerprint
                 )
                 if earlier is not None:
                     raise _resubmitted(key, endpoint, *earlier)
-            recorded_endpoint, recorded = store.stream(key, number, endpoint, fingerprint)
+            recorded_endpoint, recorded, recorded_input = store.stream(
+                key, number, endpoint, fingerprint, input_fingerprint
+            )
             batches = list(store.batches(key, number))
             repeats = (
                 fresh_run_repeats(store, key)
                 if (recorded_endpoint, recorded) != (endpoint, fingerprint)
                 else ""
             )
-            return recorded_endpoint, recorded, batches, repeats
+            recut = recorded_input is not None and recorded_input == input_fingerprint
+            return recorded_endpoint, recorded, batches, repeats, recut
 
         try:
-            recorded_endpoint, recorded, batches, repeats = self._wait(
+            recorded_endpoint, recorded, batches, repeats, recut = self._wait(
                 self.writer.submit(load), "read the ledger"
             )
         except _Refused as refused:
@@ -192,12 +197,14 @@ class RunLedger:
             what = (
                 f"was {recorded_endpoint} when the run started, now {endpoint}"
                 if recorded_endpoint != endpoint
-                else f"({endpoint}) reads another input (or cuts it in batches of another size) than "
-                "when the run started"
+                else f"({endpoint}) cuts its input in batches of another size than when the run started "
+                "(a changed BRAZE__BATCH__* setting)"
+                if recut
+                else f"({endpoint}) reads another input than when the run started"
             )
             raise ConfigurationError(
-                f"run key {key!r}: bulk call {number} {what}: a resume needs the same input in the "
-                f"same order, in batches of the same size; {repeats}"
+                f"run key {key!r}: bulk call {number} {what}: a resume needs "
+                f"{'batches of the same size' if recut else 'the same input in the same order'}; {repeats}"
             )
         known = {batch: (state, digest) for batch, state, digest in batches}
         # A call whose input fingerprint is known cuts the same batches again: checking each batch's

@@ -46,6 +46,7 @@ MIGRATIONS: list[list[str]] = [
         "ALTER TABLE jobframe_ledger_runs ADD COLUMN owner TEXT",
         "ALTER TABLE jobframe_ledger_runs ADD COLUMN fence BIGINT NOT NULL DEFAULT 0",
         "ALTER TABLE jobframe_ledger_runs ADD COLUMN lease_expires DOUBLE PRECISION",
+        "ALTER TABLE jobframe_ledger_streams ADD COLUMN input_fingerprint TEXT",
         "CREATE INDEX IF NOT EXISTS jobframe_ledger_streams_input ON jobframe_ledger_streams (fingerprint)",
     ],
 ]
@@ -254,19 +255,28 @@ class Store:
         ).fetchone()
         return found is not None
 
-    def stream(self, key: str, number: int, endpoint: str, fingerprint: str | None) -> tuple[str, str | None]:
-        """The stream's recorded endpoint and fingerprint, recording them on first sight."""
+    def stream(
+        self,
+        key: str,
+        number: int,
+        endpoint: str,
+        fingerprint: str | None,
+        input_fingerprint: str | None = None,
+    ) -> tuple[str, str | None, str | None]:
+        """The stream's recorded endpoint, fingerprint and input fingerprint (without the batch
+        sizes), recording them on first sight."""
         self._run(
-            "INSERT INTO jobframe_ledger_streams (run_key, stream, endpoint, fingerprint) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (run_key, stream) DO NOTHING",
-            key, number, endpoint, fingerprint,
+            "INSERT INTO jobframe_ledger_streams (run_key, stream, endpoint, fingerprint, input_fingerprint)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (run_key, stream) DO NOTHING",
+            key, number, endpoint, fingerprint, input_fingerprint,
         )  # fmt: skip
         row = self._run(
-            "SELECT endpoint, fingerprint FROM jobframe_ledger_streams WHERE run_key = ? AND stream = ?",
+            "SELECT endpoint, fingerprint, input_fingerprint FROM jobframe_ledger_streams"
+            " WHERE run_key = ? AND stream = ?",
             key,
             number,
         ).fetchone()
-        return str(row[0]), row[1]
+        return str(row[0]), row[1], row[2]
 
     def batches(self, key: str, number: int) -> Iterator[tuple[int, BatchState, str]]:
         """Every recorded batch of a stream: index, state, digest."""

@@ -219,12 +219,15 @@ class Trial:
 
 
 def check(trial: Trial) -> None:
-    """The invariant of every trial (raises AssertionError naming what broke)."""
+    """The invariant of every trial (raises AssertionError naming what broke); ``ledger.unused``
+    ("no run ledger was opened") is never said by an attempt whose wired ledger refused it."""
     where = f"{trial.fault} x {trial.job.name} on {trial.store}"
     for role, attempt, codes in trial.attempts:
         assert attempt.code in codes, (
             f"{where}: {role} exited {attempt.code}, expected {codes}\n{attempt.output[-4000:]}"
         )
+        unused = [e for e in attempt.events if e.get("event") == "ledger.unused"]
+        assert unused == [], f"{where}: {role} says no ledger was wired, though it is: {unused}"
     twice = sorted(i for i, n in trial.received.items() if n > 1)
     assert twice == [], f"{where}: {len(twice)} ids reached Braze twice, e.g. {twice[:5]}"
     assert not set(trial.received) - set(trial.ids), f"{where}: ids that are not in the input"

@@ -190,15 +190,23 @@ def test_a_resubmitted_run_of_the_same_input_is_refused_naming_the_earlier_key(
 
 def test_refusals_name_their_cause_and_what_fresh_run_repeats(ledger_settings: LedgerSettings) -> None:
     first = _open(ledger_settings)
+    assert first.journal(SEND, "input-1/batches-of-2", "input-1") is not None
     for index in range(3):
         _send(first, index)
     first.finish(succeeded=False)
     with pytest.raises(ConfigurationError, match=r"sends again to the 3 users it already reached"):
         _open(ledger_settings, fingerprint="f2")
     second = _open(ledger_settings)
-    with pytest.raises(ConfigurationError, match=r"batches of another size.*sends again to the 3 users"):
-        second.journal(SEND, "input-changed")
+    with pytest.raises(ConfigurationError) as recut:
+        second.journal(SEND, "input-1/batches-of-3", "input-1")
+    assert "batches of another size" in str(recut.value) and "another input" not in str(recut.value)
+    assert "sends again to the 3 users" in str(recut.value)
     second.finish(succeeded=False)
+    third = _open(ledger_settings)
+    with pytest.raises(ConfigurationError) as changed:
+        third.journal(SEND, "input-2/batches-of-2", "input-2")
+    assert "reads another input" in str(changed.value) and "batches" not in str(changed.value)
+    third.finish(succeeded=False)
 
 
 def test_a_damaged_sqlite_ledger_is_refused_not_started_over(tmp_path: Path) -> None:
