@@ -157,6 +157,20 @@ def test_a_retry_that_finds_no_record_of_its_key_refuses_naming_the_key(
     resumed.finish(succeeded=True)
 
 
+def test_a_retry_whose_earlier_attempts_never_reached_a_store_in_use_starts_the_run(
+    ledger_settings: LedgerSettings,
+) -> None:
+    _open(ledger_settings, key="another-run").finish(succeeded=True)  # the store holds other runs
+    retry = _open(ledger_settings, key="wf-9", retry=1)  # its first attempt found the store down
+    assert retry.attempt == 1
+    retry.finish(succeeded=True)
+    emptied = open_store(ledger_settings)  # the same store emptied: the retry cannot tell, so refuses
+    emptied.transaction(lambda s: s.execute("DELETE FROM jobframe_ledger_runs"))
+    emptied.close()
+    with pytest.raises(LedgerDamagedError, match="no record of the key and no run at all"):
+        _open(ledger_settings, key="wf-10", retry=1)
+
+
 def test_a_resubmitted_run_of_the_same_input_is_refused_naming_the_earlier_key(
     ledger_settings: LedgerSettings,
 ) -> None:
@@ -290,3 +304,17 @@ def test_a_lock_wait_says_what_it_waited_for(tmp_path: Path) -> None:
     message = str(waited.value)
     assert waited.value.exit_code == 75
     assert str(settings.path) in message and "lock" in message
+
+
+def test_the_retry_number_comes_from_the_flag_or_argo_s_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    from jobframe.cli.args import parse_args  # noqa: PLC0415
+    from jobframe.errors import UsageError  # noqa: PLC0415
+
+    monkeypatch.delenv("JOBFRAME_RETRY_NUMBER", raising=False)
+    assert parse_args(["--job-name", "J"]).retry_number == 0
+    assert parse_args(["--job-name", "J", "--retry-number", "2"]).retry_number == 2
+    monkeypatch.setenv("JOBFRAME_RETRY_NUMBER", "3")
+    assert parse_args(["--job-name", "J"]).retry_number == 3
+    for bad in ("-1", "{{retries}}", "1.5"):
+        with pytest.raises(UsageError, match="retry-number"):
+            parse_args(["--job-name", "J", "--retry-number", bad])
