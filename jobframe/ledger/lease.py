@@ -26,7 +26,7 @@ import socket
 import time
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from jobframe.errors import RetryableError
 
@@ -60,6 +60,7 @@ class Lease:
     valid_until: float = 0.0
     """``time.monotonic()`` until which the lease is surely still ours (a margin before its expiry)."""
     lost: str | None = None
+    _began: float = 0.0
 
     @property
     def interval(self) -> float:
@@ -70,14 +71,24 @@ class Lease:
         """Whether a batch may be sent without asking the store first (no round trip)."""
         return self.lost is None and time.monotonic() < self.valid_until
 
-    def renew(self, store: Store) -> None:
-        """Extend the lease in the caller's transaction, if the fence is still ours; else raise.
+    def statement(self) -> tuple[str, tuple[Any, ...]]:
+        """The renewal, fenced, that opens each of the holder's transactions (a ``Lead``).
 
         An expired lease that nobody took over is renewed: no other attempt has written since.
         """
-        began = time.monotonic()
-        self._fenced(store, "lease_expires = {now} + ?", self.seconds)
-        self.valid_until = began + self.seconds * 0.75
+        self._began = time.monotonic()
+        return (
+            "UPDATE jobframe_ledger_runs SET lease_expires = {now} + ?"
+            " WHERE run_key = ? AND owner = ? AND fence = ?",
+            (self.seconds, self.key, self.token, self.fence),
+        )
+
+    def check(self, cursor: Any) -> None:
+        """Raise :class:`LeaseLostError` unless the renewal found the fence still ours."""
+        if cursor.rowcount != 1:
+            self.lost = "another attempt took the run over"
+            raise LeaseLostError(self.lost_message())
+        self.valid_until = self._began + self.seconds * 0.75
 
     def release(self, store: Store, status: str, now: str) -> None:
         """Give the lease up with the run's new status (an attempt that ends lets the next one in)."""

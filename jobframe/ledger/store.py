@@ -95,6 +95,15 @@ class RunRow:
     """Seconds until that lease expires (negative: expired), by the database's clock."""
 
 
+class Lead(Protocol):
+    """A statement that opens a transaction with its ``BEGIN`` — one round trip to PostgreSQL, not
+    two — and is checked before the transaction's work (the lease's fenced renewal)."""
+
+    def statement(self) -> tuple[str, tuple[Any, ...]]: ...
+
+    def check(self, cursor: Any) -> None: ...
+
+
 class Store:
     """The ledger's rows in one database; every method runs in the caller's transaction."""
 
@@ -115,10 +124,19 @@ class Store:
         """Run one statement (``?`` placeholders, ``{now}`` for the database's clock); its cursor."""
         return self._run(sql, *params)
 
-    def transaction(self, work: Callable[[Store], Any]) -> Any:
-        """Run ``work`` in one transaction; committed when it returns, rolled back if it raises."""
-        self._conn.execute(self.dialect.begin)
+    def transaction(self, work: Callable[[Store], Any], *, lead: Lead | None = None) -> Any:
+        """Run ``work`` in one transaction; committed when it returns, rolled back if it raises.
+
+        ``lead``'s statement runs first, sent with the ``BEGIN`` where the database allows."""
         try:
+            cursor = self._begin(lead)
+        except BaseException:
+            with contextlib.suppress(Exception):  # a BEGIN that went through must not stay open
+                self._conn.execute("ROLLBACK")
+            raise
+        try:
+            if lead is not None:
+                lead.check(cursor)
             result = work(self)
         except BaseException:
             self._conn.execute("ROLLBACK")
@@ -130,6 +148,24 @@ class Store:
                 self._conn.execute("ROLLBACK")
             raise
         return result
+
+    def _begin(self, lead: Lead | None) -> Any:
+        if lead is None:
+            self._conn.execute(self.dialect.begin)
+            return None
+        text, params = lead.statement()
+        if self.dialect.name != "postgres":  # in-process: nothing to save
+            self._conn.execute(self.dialect.begin)
+            return self._run(text, *params)
+        from psycopg import sql  # noqa: PLC0415 - the postgres store only
+
+        # one simple query, two statements: its values quoted by psycopg as literals
+        composed = sql.SQL(
+            f"{self.dialect.begin}; " + text.replace("{now}", self.dialect.now).replace("?", "{}")
+        )
+        cursor = self._conn.execute(composed.format(*(sql.Literal(p) for p in params)))  # type: ignore[arg-type]
+        cursor.nextset()
+        return cursor
 
     def close(self) -> None:
         self._conn.close()

@@ -70,7 +70,7 @@ class Writer:
             except queue.Empty:  # idle: renew the lease in the background (no batch waits on it)
                 assert lease is not None
                 with contextlib.suppress(Exception):  # a lost lease is noted on it; a store
-                    self.store.transaction(lease.renew)  # failure shows at the next write
+                    self.store.transaction(lambda _: None, lead=lease)  # failure shows later
                 continue
             while len(group) < MAX_GROUP:
                 try:
@@ -92,12 +92,10 @@ class Writer:
         lease = self.lease
 
         def work_of_group(store: Store) -> None:
-            if lease is not None:  # fenced: a holder that was taken over writes nothing
-                lease.renew(store)
             results.extend(work(store) for work, _ in group)
 
-        try:
-            self.store.transaction(work_of_group)
+        try:  # the lease's fenced renewal leads: a holder that was taken over writes nothing
+            self.store.transaction(work_of_group, lead=lease)
         except BaseException as exc:  # noqa: BLE001 - every waiting caller hears of it
             for _, future in group:
                 future.set_exception(exc)
