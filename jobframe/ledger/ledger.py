@@ -250,13 +250,20 @@ class _Refused(Exception):  # noqa: N818 - a carrier, never seen outside this mo
         self.error = error
 
 
-def _resubmitted(key: str, endpoint: str, earlier: str, reached: int) -> _Refused:
+def _resubmitted(key: str, endpoint: str, earlier: str, reached: int, live: bool) -> _Refused:
+    if live:
+        what = f"is sending this job's {endpoint} call with the same parameters and input right now"
+        advice = f"let it finish (or continue it with --run-key {earlier} later)"
+    else:
+        what = (
+            f"already sent this job's {endpoint} call with the same parameters and input and did not "
+            "finish (a resubmitted workflow?)"
+        )
+        advice = f"continue that run with --run-key {earlier} (or `argo retry` its workflow)"
     return _Refused(
         ConfigurationError(
-            f"run key {key!r}: run key {earlier!r} already sent this job's {endpoint} call with the same "
-            f"parameters and input to {reached} users and did not finish (a resubmitted workflow?): "
-            f"continue that run with --run-key {earlier} (or `argo retry` its workflow); to send again "
-            f"to those {reached} users as well, pass --new-run"
+            f"run key {key!r}: run key {earlier!r} {what}, reaching {reached} users so far: {advice}; "
+            f"to send to those {reached} users again as well, pass --new-run"
         )
     )
 

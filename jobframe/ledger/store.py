@@ -263,20 +263,27 @@ class Store:
 
     def earlier_run(
         self, key: str, job: str, run_fingerprint: str, *, number: int, endpoint: str, fingerprint: str
-    ) -> tuple[str, int] | None:
+    ) -> tuple[str, int, bool] | None:
         """An unfinished run under another key that sent call ``number`` of the same job, parameters
-        and input (a resubmitted workflow), with how many objects it reached; the newest."""
+        and input (a resubmitted workflow), or is sending it now (a live lease: it may not have
+        recorded its first batch yet); with how many objects it reached, and whether it is live."""
+        if self.dialect.name == "postgres":  # two new runs of one input check one at a time
+            self._run("SELECT pg_advisory_xact_lock(hashtext(?))", fingerprint)
         row = self._run(
-            "SELECT r.run_key, SUM(b.size) FROM jobframe_ledger_streams s"
+            "SELECT r.run_key, COALESCE(SUM(b.size), 0), MAX(CASE WHEN r.owner IS NOT NULL"
+            " AND r.lease_expires > {now} THEN 1 ELSE 0 END) FROM jobframe_ledger_streams s"
             " JOIN jobframe_ledger_runs r ON r.run_key = s.run_key"
-            " JOIN jobframe_ledger_batches b ON b.run_key = s.run_key AND b.stream = s.stream"
+            " LEFT JOIN jobframe_ledger_batches b ON b.run_key = s.run_key AND b.stream = s.stream"
+            " AND b.state IN ('delivered', 'started')"
             " WHERE s.fingerprint = ? AND s.stream = ? AND s.endpoint = ? AND s.run_key <> ?"
             " AND r.job = ? AND r.fingerprint = ? AND r.status = 'open'"
-            " AND b.state IN ('delivered', 'started')"
-            " GROUP BY r.run_key, r.updated_at ORDER BY r.updated_at DESC LIMIT 1",
+            " GROUP BY r.run_key, r.updated_at"
+            " HAVING COUNT(b.batch) > 0 OR MAX(CASE WHEN r.owner IS NOT NULL"
+            " AND r.lease_expires > {now} THEN 1 ELSE 0 END) = 1"
+            " ORDER BY r.updated_at DESC LIMIT 1",
             fingerprint, number, endpoint, key, job, run_fingerprint,
         ).fetchone()  # fmt: skip
-        return None if row is None else (str(row[0]), int(row[1] or 0))
+        return None if row is None else (str(row[0]), int(row[1] or 0), bool(row[2]))
 
     def forget(self, key: str) -> None:
         """Delete everything recorded under ``key`` (a fresh run)."""

@@ -182,7 +182,7 @@ def test_a_resubmitted_run_of_the_same_input_is_refused_naming_the_earlier_key(
     with pytest.raises(ConfigurationError) as refused:
         resubmit.journal(SEND, "input-1")
     message = str(refused.value)
-    assert "'wf-a'" in message and "--run-key wf-a" in message and "to 2 users" in message
+    assert "'wf-a'" in message and "--run-key wf-a" in message and "reaching 2 users" in message
     assert "--new-run" in message
     resubmit.finish(succeeded=False)
     other_input = _open(ledger_settings, key="wf-c")
@@ -200,6 +200,22 @@ def test_a_resubmitted_run_of_the_same_input_is_refused_naming_the_earlier_key(
     after = _open(ledger_settings, key="wf-f")
     assert after.journal(SEND, "input-1") is not None
     after.finish(succeeded=True)
+
+
+def test_a_run_of_the_same_input_under_another_key_that_is_alive_is_refused_before_it_sent_anything(
+    ledger_settings: LedgerSettings,
+) -> None:
+    # two workflows of one cron schedule at once: the second must not wait for the first's first batch
+    running = _open(ledger_settings, key="wf-a")
+    assert running.journal(SEND, "input-1") is not None
+    second = _open(ledger_settings, key="wf-b")
+    with pytest.raises(ConfigurationError, match=r"run key 'wf-a' is sending .* right now"):
+        second.journal(SEND, "input-1")
+    second.finish(succeeded=False)
+    running.finish(succeeded=False)  # ended having reached no one: it blocks nothing
+    later = _open(ledger_settings, key="wf-c")
+    assert later.journal(SEND, "input-1") is not None
+    later.finish(succeeded=True)
 
 
 def test_refusals_name_their_cause_and_what_fresh_run_repeats(ledger_settings: LedgerSettings) -> None:
