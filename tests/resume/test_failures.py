@@ -14,7 +14,7 @@ from jobframe.ledger.failures import LedgerDamagedError, classify, is_damage, is
 class _SqlstateError(Exception):
     """An error with a SQLSTATE, as psycopg raises them."""
 
-    def __init__(self, sqlstate: str | None) -> None:
+    def __init__(self, sqlstate: object) -> None:
         super().__init__("failed")
         self.sqlstate = sqlstate
 
@@ -41,9 +41,10 @@ OperationalError = type("OperationalError", (Exception,), {"__module__": "psycop
         ("42P01", False),  # undefined table
         ("", False),
         (None, False),
+        (8006, False),  # not a SQLSTATE at all
     ],
 )
-def test_a_sqlstate_class_says_whether_a_failure_may_pass(sqlstate: str | None, transient: bool) -> None:
+def test_a_sqlstate_class_says_whether_a_failure_may_pass(sqlstate: object, transient: bool) -> None:
     assert is_transient(_SqlstateError(sqlstate)) is transient
 
 
@@ -121,7 +122,9 @@ def test_classify_turns_a_failure_into_the_error_of_its_exit_code() -> None:
     damaged = classify(sqlite3.DatabaseError("database disk image is malformed"), "ledger: cannot open x")
     assert isinstance(damaged, LedgerDamagedError) and damaged.exit_code == 78
     assert str(damaged).startswith("ledger: cannot open x — the ledger file is damaged")
-    assert "do not resume blindly" in str(damaged)
+    assert str(damaged).endswith(
+        "Keep it for inspection and do not resume blindly (docs/resume.md, 'A lost or damaged ledger')"
+    )
     transient = classify(sqlite3.OperationalError("database is locked"), "ledger: cannot open x")
     assert type(transient) is RetryableError and transient.exit_code == 75
     assert str(transient) == "ledger: cannot open x (transient: a later attempt may succeed, exit 75)"
