@@ -64,7 +64,7 @@ def main() -> None:
     failures = trials = 0
     start = time.perf_counter()
     print(
-        f"{'fault':<32} {'job':<10} {'store':<9} {'exit codes':<18} twice  unaccounted  ambiguous  takeover"
+        f"{'fault':<32} {'job':<20} {'store':<9} {'exit codes':<18} twice  unaccounted  ambiguous  takeover"
     )
     try:
         for fault in FAULTS:
