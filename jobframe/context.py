@@ -33,6 +33,10 @@ class RunContext:
     """``--fresh-run``: forget what the ledger recorded under ``run_key`` and start over."""
     resend_ambiguous: bool = False
     """``--resend-ambiguous``: repeat batches that may have been delivered, even sends."""
+    retry_number: int = 0
+    """``--retry-number`` (Argo's ``{{retries}}``): 0 on a first attempt, 1 on the first retry..."""
+    new_run: bool = False
+    """``--new-run``: start ``run_key`` even though an unfinished earlier run key sent the same input."""
     fingerprint: str = ""
     """What this run was asked to do (job and parameters); a ledger refuses another under its key."""
     shard: Shard = field(default_factory=Shard)

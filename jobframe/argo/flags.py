@@ -61,7 +61,8 @@ class Flags:
 
 def parse_flags(args: Sequence[str]) -> Flags:
     """Parse ``args`` (the container's arguments after the entrypoint); :class:`FlagsError` if invalid."""
-    namespace, extra = _parser().parse_known_args(list(args))
+    # Argo substitutes {{retries}} per attempt (--retry-number); read the first attempt's
+    namespace, extra = _parser().parse_known_args(["0" if a == "{{retries}}" else a for a in args])
     try:
         budget = Budget(
             deadline_margin=namespace.deadline_margin,

@@ -308,7 +308,7 @@ def _resume_extras(app: App, spec: JobSpec, options: RenderOptions, *, sharded: 
         # No volume: a SQLite file would die with the pod and a retry would start over
         env.setdefault(f"{prefix}__STORE", "postgres")
     return StepExtras(
-        args=(*deployment.args, "--run-key", key),
+        args=(*deployment.args, "--run-key", key, "--retry-number", "{{retries}}"),
         env=env,
         volumes=deployment.volumes,
         ledger_volume=volume,

@@ -70,6 +70,10 @@ def _journaled(plan: Plan[T], base: Mapping[str, Any], *inputs: object, batch: A
         plan.fingerprint = digest(
             {"endpoint": plan.endpoint.path, "base": base, "inputs": inputs_fingerprint, "batch": batch}
         )
+        # the same without the batch sizes: a refusal can tell a changed input from a changed cut
+        plan.input_fingerprint = digest(
+            {"endpoint": plan.endpoint.path, "base": base, "inputs": inputs_fingerprint}
+        )
     return plan
 
 

@@ -72,6 +72,8 @@ class Plan(Generic[R]):
     """One call per batch of the caller's input (what a run ledger records)."""
     fingerprint: str | None = None
     """What the batched input was, when it could say (a run ledger refuses to resume another one)."""
+    input_fingerprint: str | None = None
+    """The same, leaving out the batch sizes (so a refusal can name which of the two changed)."""
 
     def failed(self, call: Call[Any], error: BrazeError) -> None:
         """Tag ``error`` with its batch and what the batches answered so far achieved."""

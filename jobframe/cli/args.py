@@ -125,6 +125,17 @@ def name(text: str) -> str:
     return text.strip()
 
 
+def retry_number(text: str) -> int:
+    """A retry number: 0 for a first attempt, then 1, 2, ... (Argo's ``{{retries}}``)."""
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"a retry number is 0 or more, not {value}")
+    return value
+
+
 @dataclass(frozen=True)
 class EnvOption:
     """An option whose default comes from an environment variable, then from ``default``."""
@@ -178,6 +189,15 @@ ENVIRONMENT = (
         "record bulk calls in the run ledger under KEY: a retry with the same key resumes (docs/resume.md)",
     ),
     EnvOption(
+        "--retry-number",
+        "JOBFRAME_RETRY_NUMBER",
+        retry_number,
+        0,
+        "N",
+        "this attempt's retry number (Argo's {{retries}}; 0 on the first): a retry that finds no "
+        "record of its --run-key refuses (78) instead of starting over",
+    ),
+    EnvOption(
         "--pushgateway",
         "JOBFRAME_PUSHGATEWAY",
         gateway_url,
@@ -213,7 +233,8 @@ parameters:
 
 environment:
   JOBFRAME_APP, JOBFRAME_ENV, JOBFRAME_CONFIG_DIR, JOBFRAME_ENV_FILE, JOBFRAME_SECRETS_DIR,
-  JOBFRAME_LOG_FORMAT, JOBFRAME_LOG_LEVEL, JOBFRAME_RUN_KEY, JOBFRAME_PUSHGATEWAY, TRACEPARENT
+  JOBFRAME_LOG_FORMAT, JOBFRAME_LOG_LEVEL, JOBFRAME_RUN_KEY, JOBFRAME_RETRY_NUMBER,
+  JOBFRAME_PUSHGATEWAY, TRACEPARENT
                       defaults for the options above; the option wins, an empty value is unset
   ARGO_DEADLINE       RFC 3339 deadline set by Argo; the earliest of it, --deadline and
                       --timeout wins (malformed: exit 78)
@@ -298,6 +319,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--fresh-run",
         action="store_true",
         help="forget what the ledger recorded under --run-key and start over",
+    )
+    add(
+        "--new-run",
+        action="store_true",
+        help="start --run-key even though an unfinished earlier run key sent the same job, parameters "
+        "and input (everyone it reached gets the messages again)",
     )
     add(
         "--resend-ambiguous",

@@ -24,7 +24,7 @@ from pydantic import SecretStr
 
 from jobframe.errors import JobframeError, UsageError
 from jobframe.exit_codes import ExitCode
-from jobframe.ledger.ledger import ABANDONED
+from jobframe.ledger.opening import ABANDONED
 from jobframe.ledger.settings import LedgerSettings
 from jobframe.ledger.store import Store, open_store
 

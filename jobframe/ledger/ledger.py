@@ -18,11 +18,13 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
-from jobframe.errors import ConfigurationError, RetryableError
+from jobframe.errors import ConfigurationError, JobframeError, RetryableError
 from jobframe.ledger.fingerprint import batch_digest
+from jobframe.ledger.lease import Lease, LeaseLostError, new_token
+from jobframe.ledger.opening import Opening, fresh_run_repeats, take
 from jobframe.ledger.policy import BatchState, Decision, decide, records_start
 from jobframe.ledger.settings import LedgerSettings
-from jobframe.ledger.store import RunRow, Store, open_store
+from jobframe.ledger.store import Store, describe, now_text, open_store
 from jobframe.ledger.writer import Writer
 from jobframe.logs import get_logger
 
@@ -44,10 +46,6 @@ class _Ambiguous:
     ids: list[Any]
 
 
-ABANDONED = "abandoned"
-"""A run closed by hand: every later attempt under its key is refused (78)."""
-
-
 @dataclass
 class RunLedger:
     """One run's ledger (or :data:`DISABLED`); opened by :func:`jobframe.ledger.open_ledger`."""
@@ -60,6 +58,10 @@ class RunLedger:
     timeout: float = 10.0
     writer: Writer | None = None
     store_name: str = ""
+    lease: Lease = field(default_factory=lambda: Lease("", "", 1.0), repr=False)
+    new_run: bool = False
+    """``--new-run``: start even though an unfinished earlier run key sent the same input."""
+    fingerprint: str = ""
     _streams: int = 0
     skipped_batches: int = 0
     skipped_items: int = 0
@@ -83,41 +85,30 @@ class RunLedger:
         fingerprint: str,
         fresh: bool = False,
         resend_ambiguous: bool = False,
+        retry: int = 0,
+        new_run: bool = False,
     ) -> RunLedger:
-        """Open (or create) the ledger of run ``key``; a run started with other parameters is refused (78)."""
-        writer = Writer(open_store(settings))
+        """Open (or create) the ledger of run ``key`` and take its lease.
 
-        def begin(store: Store) -> tuple[RunRow | None, RunRow | None]:
-            if fresh:
-                store.forget(key)
-            found = store.run(key)
-            if found is not None and (
-                found.fingerprint != fingerprint or found.job != job or found.status == ABANDONED
-            ):
-                return found, None
-            return None, store.start_attempt(key, job, fingerprint)
-
+        Refused (78): a run started with other parameters, an abandoned one, and a retry (``retry``
+        > 0) that finds no record of its key — the earlier attempts' ledger is lost. Another
+        attempt holding the key: 75 (after ``settings.lease_wait``). A store failure: 75 when it
+        may pass, 78 when it cannot (:mod:`jobframe.ledger.failures`).
+        """
+        where = describe(settings)
         try:
-            changed, row = writer.submit(begin).result(settings.timeout)
-        except Exception as exc:  # noqa: BLE001 - the store answered with an error, or not in time
+            store = open_store(settings)
+        except JobframeError as exc:  # the same class (75 or 78), naming the run it was opened for
+            raise type(exc)(f"run key {key!r}: {exc}") from None
+        writer = Writer(store)
+        lease = Lease(key, new_token(), settings.lease)
+        opening = Opening(key, job, fingerprint, fresh=fresh, retry=retry, lease=lease, where=where)
+        try:
+            row = take(writer, opening, settings)
+        except BaseException:
             writer.close(1.0)
-            raise ConfigurationError(
-                f"ledger: cannot open run {key!r}: {type(exc).__name__}: {exc}"
-            ) from None
-        if changed is not None or row is None:
-            writer.close(settings.timeout)
-            assert changed is not None
-            if changed.status == ABANDONED and changed.job == job and changed.fingerprint == fingerprint:
-                raise ConfigurationError(
-                    f"run key {key!r} was abandoned by hand (python -m jobframe.ledger abandon): no "
-                    "attempt under it sends anything; use a new --run-key, or --fresh-run to start it over"
-                )
-            what = "another job" if changed.job != job else "other parameters (or another shard)"
-            raise ConfigurationError(
-                f"run key {key!r} was started by {changed.job} with {what}: resuming it with this "
-                "job and these parameters could skip or repeat the wrong objects; use the same job "
-                "and parameters, a new --run-key, or --fresh-run to start this key over"
-            )
+            raise
+        writer.lease = lease
         ledger = cls(
             key=key,
             job=job,
@@ -127,14 +118,20 @@ class RunLedger:
             timeout=settings.timeout,
             writer=writer,
             store_name=writer.store.name,
+            lease=lease,
+            new_run=new_run,
+            fingerprint=fingerprint,
         )
         _log.info(
             "ledger.opened",
             run_key=key,
             store=ledger.store_name,
             attempt=row.attempts,
+            retry=retry,
             status=row.status,
             fresh=fresh,
+            lease_s=settings.lease,
+            fence=lease.fence,
         )
         return ledger
 
@@ -142,18 +139,23 @@ class RunLedger:
         """End this attempt: a run that succeeded is closed (a retry of it would find nothing to do)."""
         if self.writer is None or self.key is None:
             return
-        key = self.key
         status = "closed" if succeeded else "open"
+        lease = self.lease
         for journal in self.journals:  # a call cut short (cancelled, failed) still records its deliveries
             journal.unrecorded(self.timeout)  # and any the store lost are reported
         try:
-            self.writer.submit(lambda store: store.set_status(key, status)).result(self.timeout)
+            # the lease is given up with the run's status: the next attempt need not wait for it
+            self.writer.submit(lambda store: lease.release(store, status, now_text())).result(self.timeout)
+        except LeaseLostError as exc:
+            _log.warning("ledger.lease_lost", run_key=self.key, reason=str(exc))
         finally:
             self.writer.close(self.timeout)
 
     # -- streams ---------------------------------------------------------------------------------
 
-    def journal(self, endpoint: str, fingerprint: str | None) -> Journal | None:
+    def journal(
+        self, endpoint: str, fingerprint: str | None, input_fingerprint: str | None = None
+    ) -> Journal | None:
         """The journal of the next batched call of the run (``None`` without a ledger).
 
         A call recorded before under this number with another endpoint or input is refused (78):
@@ -165,20 +167,45 @@ class RunLedger:
         self._streams += 1
         key = self.key
 
-        def load(store: Store) -> tuple[str, str | None, list[tuple[int, BatchState, str]]]:
-            recorded_endpoint, recorded = store.stream(key, number, endpoint, fingerprint)
-            return recorded_endpoint, recorded, list(store.batches(key, number))
+        job, run_fingerprint, new_run = self.job, self.fingerprint, self.new_run
 
-        recorded_endpoint, recorded, batches = self._wait(self.writer.submit(load), "read the ledger")
+        def load(store: Store) -> tuple[str, str | None, list[tuple[int, BatchState, str]], str, bool]:
+            if fingerprint is not None and not new_run and not store.has_stream(key, number):
+                earlier = store.earlier_run(
+                    key, job, run_fingerprint, number=number, endpoint=endpoint, fingerprint=fingerprint
+                )
+                if earlier is not None:
+                    raise _resubmitted(key, endpoint, *earlier)
+            recorded_endpoint, recorded, recorded_input = store.stream(
+                key, number, endpoint, fingerprint, input_fingerprint
+            )
+            batches = list(store.batches(key, number))
+            repeats = (
+                fresh_run_repeats(store, key)
+                if (recorded_endpoint, recorded) != (endpoint, fingerprint)
+                else ""
+            )
+            recut = recorded_input is not None and recorded_input == input_fingerprint
+            return recorded_endpoint, recorded, batches, repeats, recut
+
+        try:
+            recorded_endpoint, recorded, batches, repeats, recut = self._wait(
+                self.writer.submit(load), "read the ledger"
+            )
+        except _Refused as refused:
+            raise refused.error from None
         if recorded_endpoint != endpoint or recorded != fingerprint:  # None on one side only: changed
             what = (
                 f"was {recorded_endpoint} when the run started, now {endpoint}"
                 if recorded_endpoint != endpoint
+                else f"({endpoint}) cuts its input in batches of another size than when the run started "
+                "(a changed BRAZE__BATCH__* setting)"
+                if recut
                 else f"({endpoint}) reads another input than when the run started"
             )
             raise ConfigurationError(
-                f"run key {key!r}: bulk call {number} {what}: a resume needs the same input in the "
-                "same order (or --fresh-run to start this key over)"
+                f"run key {key!r}: bulk call {number} {what}: a resume needs "
+                f"{'batches of the same size' if recut else 'the same input in the same order'}; {repeats}"
             )
         known = {batch: (state, digest) for batch, state, digest in batches}
         # A call whose input fingerprint is known cuts the same batches again: checking each batch's
@@ -188,6 +215,13 @@ class RunLedger:
     def _wait(self, future: Future[Any], what: str) -> Any:
         try:
             return future.result(self.timeout)
+        except _Refused:
+            raise
+        except TimeoutError:
+            raise LedgerUnavailableError(
+                f"ledger: could not {what} (run {self.key!r}): no answer from the {self.store_name} "
+                f"store within {self.timeout:g} s (waiting for its write lock, or for the server)"
+            ) from None
         except Exception as exc:  # noqa: BLE001 - the store failed or did not answer in time
             raise LedgerUnavailableError(
                 f"ledger: could not {what} (run {self.key!r}): {type(exc).__name__}: {exc}"
@@ -207,6 +241,32 @@ class RunLedger:
                 for a in self.ambiguous
             ],
         }
+
+
+class _Refused(Exception):  # noqa: N818 - a carrier, never seen outside this module
+    """Raised in the writer's transaction (rolling it back) to carry a refusal out of it."""
+
+    def __init__(self, error: ConfigurationError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _resubmitted(key: str, endpoint: str, earlier: str, reached: int, live: bool) -> _Refused:
+    if live:
+        what = f"is sending this job's {endpoint} call with the same parameters and input right now"
+        advice = f"let it finish (or continue it with --run-key {earlier} later)"
+    else:
+        what = (
+            f"already sent this job's {endpoint} call with the same parameters and input and did not "
+            "finish (a resubmitted workflow?)"
+        )
+        advice = f"continue that run with --run-key {earlier} (or `argo retry` its workflow)"
+    return _Refused(
+        ConfigurationError(
+            f"run key {key!r}: run key {earlier!r} {what}, reaching {reached} users so far: {advice}; "
+            f"to send to those {reached} users again as well, pass --new-run"
+        )
+    )
 
 
 DELIVERIES_PER_RECORD = 64
@@ -353,11 +413,14 @@ class Journal:
             return None
         digest = batch_digest(body, items) if self.verify_batches else ""
         key, number, slices = self.ledger.key, self.number, dict(items)
+        assert self.ledger.writer is not None and key is not None
         if not records_start(self.endpoint, items, body if isinstance(body, Mapping) else None):
             self._unrecorded[index] = (slices, size, digest)
-            return None
-        self._started.add(index)
-        assert self.ledger.writer is not None and key is not None
+            if self.ledger.lease.valid():  # no round trip while the lease is surely ours
+                return None
+            # frozen past the lease, or cut off: ask the store (fenced) before sending anything more
+            return self.ledger.writer.submit(lambda store: None)
+        self._started.add(index)  # the write of *started* is fenced: a holder taken over sends nothing
         return self.ledger.writer.submit(
             lambda store: store.started(key, number, index, items=slices, size=size, digest=digest)
         )

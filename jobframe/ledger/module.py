@@ -44,15 +44,21 @@ def open_ledger(settings: LedgerSettings, run: RunContext) -> RunLedger | _Open:
     value with nothing to open or close."""
     if run.run_key is None:
         return DISABLED
+    opened: list[RunLedger] = []
+    key = run.run_key
+    # wired: job.finished carries "resume" even when opening is refused (no "ledger.unused" then)
+    run.add_summary(lambda: {"resume": opened[0].summary() if opened else {"run_key": key, "opened": False}})
     ledger = RunLedger.open(
         settings,
-        key=run.run_key,
+        key=key,
         job=run.job,
         fingerprint=run.fingerprint,
         fresh=run.fresh_run,
         resend_ambiguous=run.resend_ambiguous,
+        retry=run.retry_number,
+        new_run=run.new_run,
     )
-    run.add_summary(lambda: {"resume": ledger.summary()})
+    opened.append(ledger)
     run.observer.add_source(lambda: ledger_counts(ledger))
     return _Open(ledger)
 

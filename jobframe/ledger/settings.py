@@ -28,6 +28,19 @@ class LedgerSettings(BaseModel):
     timeout: float = Field(
         10.0, gt=0, le=600, description="Seconds a ledger write may take before the job stops (75)."
     )
+    lease: float = Field(
+        20.0,
+        ge=1,
+        le=3600,
+        description="Seconds an attempt holds its run key after its last sign of life (renewed in the "
+        "background): a second attempt meanwhile exits 75; a killed holder's key is free after this long.",
+    )
+    lease_wait: float = Field(
+        0.0,
+        ge=0,
+        le=3600,
+        description="Seconds an attempt waits for a held run key to be freed before it exits 75.",
+    )
     durable_against: Literal["process_death", "power_loss"] = Field(
         "process_death",
         description="SQLite: survive a killed process (WAL, synchronous=NORMAL) or a lost host (FULL).",

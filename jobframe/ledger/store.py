@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from jobframe.errors import ConfigurationError
+from jobframe.ledger.failures import LedgerDamagedError, classify
 from jobframe.ledger.policy import BatchState
 from jobframe.ledger.settings import LedgerSettings
 
@@ -41,8 +42,20 @@ MIGRATIONS: list[list[str]] = [
             state TEXT NOT NULL, items TEXT NOT NULL, size INTEGER NOT NULL, digest TEXT NOT NULL,
             updated_at TEXT NOT NULL, PRIMARY KEY (run_key, stream, batch))""",
     ],
+    [  # version 2: one holder per run key (jobframe.ledger.lease); finding an earlier run of an input
+        "ALTER TABLE jobframe_ledger_runs ADD COLUMN owner TEXT",
+        "ALTER TABLE jobframe_ledger_runs ADD COLUMN fence BIGINT NOT NULL DEFAULT 0",
+        "ALTER TABLE jobframe_ledger_runs ADD COLUMN lease_expires DOUBLE PRECISION",
+        "ALTER TABLE jobframe_ledger_streams ADD COLUMN input_fingerprint TEXT",
+        "CREATE INDEX IF NOT EXISTS jobframe_ledger_streams_input ON jobframe_ledger_streams (fingerprint)",
+    ],
 ]
 """Each version's statements, applied in order; the schema table says how far a database is."""
+
+
+def now_text() -> str:
+    """The time a row changed, as ISO 8601 text (for people reading the tables)."""
+    return _now()
 
 
 def _now() -> str:
@@ -62,6 +75,8 @@ class Dialect:
     placeholder: str
     begin: str
     serialise_migration: str | None
+    now: str
+    """SQL for the database's clock in seconds since the epoch: leases expire by one clock."""
 
     def sql(self, text: str) -> str:
         return text if self.placeholder == "?" else text.replace("?", self.placeholder)
@@ -74,6 +89,19 @@ class RunRow:
     fingerprint: str
     status: str
     attempts: int
+    owner: str | None = None
+    """The attempt holding the run's lease (``host:pid:…``), if any."""
+    lease_left: float | None = None
+    """Seconds until that lease expires (negative: expired), by the database's clock."""
+
+
+class Lead(Protocol):
+    """A statement that opens a transaction with its ``BEGIN`` — one round trip to PostgreSQL, not
+    two — and is checked before the transaction's work (the lease's fenced renewal)."""
+
+    def statement(self) -> tuple[str, tuple[Any, ...]]: ...
+
+    def check(self, cursor: Any) -> None: ...
 
 
 class Store:
@@ -82,18 +110,33 @@ class Store:
     def __init__(self, dialect: Dialect) -> None:
         self.dialect = dialect
         self._conn = dialect.connect()
+        self.created = False
+        """Whether this connection created the ledger's tables (there were none: a new or lost store)."""
 
     @property
     def name(self) -> str:
         return self.dialect.name
 
     def _run(self, sql: str, *params: Any) -> Any:
-        return self._conn.execute(self.dialect.sql(sql), params)
+        return self._conn.execute(self.dialect.sql(sql).replace("{now}", self.dialect.now), params)
 
-    def transaction(self, work: Callable[[Store], Any]) -> Any:
-        """Run ``work`` in one transaction; committed when it returns, rolled back if it raises."""
-        self._conn.execute(self.dialect.begin)
+    def execute(self, sql: str, *params: Any) -> Any:
+        """Run one statement (``?`` placeholders, ``{now}`` for the database's clock); its cursor."""
+        return self._run(sql, *params)
+
+    def transaction(self, work: Callable[[Store], Any], *, lead: Lead | None = None) -> Any:
+        """Run ``work`` in one transaction; committed when it returns, rolled back if it raises.
+
+        ``lead``'s statement runs first, sent with the ``BEGIN`` where the database allows."""
         try:
+            cursor = self._begin(lead)
+        except BaseException:
+            with contextlib.suppress(Exception):  # a BEGIN that went through must not stay open
+                self._conn.execute("ROLLBACK")
+            raise
+        try:
+            if lead is not None:
+                lead.check(cursor)
             result = work(self)
         except BaseException:
             with contextlib.suppress(Exception):  # a broken connection: its error is the one raised
@@ -106,6 +149,24 @@ class Store:
                 self._conn.execute("ROLLBACK")
             raise
         return result
+
+    def _begin(self, lead: Lead | None) -> Any:
+        if lead is None:
+            self._conn.execute(self.dialect.begin)
+            return None
+        text, params = lead.statement()
+        if self.dialect.name != "postgres":  # in-process: nothing to save
+            self._conn.execute(self.dialect.begin)
+            return self._run(text, *params)
+        from psycopg import sql  # noqa: PLC0415 - the postgres store only
+
+        # one simple query, two statements: its values quoted by psycopg as literals
+        composed = sql.SQL(
+            f"{self.dialect.begin}; " + text.replace("{now}", self.dialect.now).replace("?", "{}")
+        )
+        cursor = self._conn.execute(composed.format(*(sql.Literal(p) for p in params)))  # type: ignore[arg-type]
+        cursor.nextset()
+        return cursor
 
     def close(self) -> None:
         self._conn.close()
@@ -129,6 +190,12 @@ class Store:
             store._run("CREATE TABLE IF NOT EXISTS jobframe_ledger_schema (version INTEGER NOT NULL)")
             row = store._run("SELECT MAX(version) FROM jobframe_ledger_schema").fetchone()
             version = int(row[0]) if row and row[0] is not None else 0
+            store.created = version == 0
+            if version > len(MIGRATIONS):
+                raise ConfigurationError(
+                    f"ledger: its schema is version {version}, newer than this jobframe knows "
+                    f"({len(MIGRATIONS)}): a newer jobframe wrote it; run that version (or a newer one)"
+                )
             for number, statements in enumerate(MIGRATIONS[version:], start=version + 1):
                 for statement in statements:
                     store._run(statement)
@@ -141,10 +208,14 @@ class Store:
 
     def run(self, key: str) -> RunRow | None:
         row = self._run(
-            "SELECT run_key, job, fingerprint, status, attempts FROM jobframe_ledger_runs WHERE run_key = ?",
+            "SELECT run_key, job, fingerprint, status, attempts, owner, lease_expires - {now}"
+            " FROM jobframe_ledger_runs WHERE run_key = ?",
             key,
         ).fetchone()
-        return None if row is None else RunRow(row[0], row[1], row[2], row[3], int(row[4]))
+        if row is None:
+            return None
+        left = None if row[6] is None else float(row[6])
+        return RunRow(row[0], row[1], row[2], row[3], int(row[4]), row[5], left)
 
     def start_attempt(self, key: str, job: str, fingerprint: str) -> RunRow:
         """The run's row, created on its first attempt; ``attempts`` counts this one."""
@@ -164,6 +235,10 @@ class Store:
         assert found is not None
         return found
 
+    def holds_runs(self) -> bool:
+        """Whether any run is recorded here (an emptied store holds none)."""
+        return self._run("SELECT 1 FROM jobframe_ledger_runs LIMIT 1").fetchone() is not None
+
     def set_status(self, key: str, status: str) -> None:
         self._run(
             "UPDATE jobframe_ledger_runs SET status = ?, updated_at = ? WHERE run_key = ?",
@@ -172,6 +247,53 @@ class Store:
             key,
         )
 
+    def forget_batches(self, key: str) -> None:
+        """Delete what ``key``'s calls recorded, keeping its row (and lease): a fresh run."""
+        for table in ("jobframe_ledger_batches", "jobframe_ledger_streams"):
+            self._run(f"DELETE FROM {table} WHERE run_key = ?", key)  # noqa: S608 - table names are ours
+
+    def restart(self, key: str, job: str, fingerprint: str) -> None:
+        """Make ``key``'s row a new run of ``job`` with ``fingerprint`` (its lease stays as it is)."""
+        self._run(
+            "UPDATE jobframe_ledger_runs SET job = ?, fingerprint = ?, status = 'open', attempts = 1,"
+            " updated_at = ? WHERE run_key = ?",
+            job, fingerprint, _now(), key,
+        )  # fmt: skip
+
+    def reached(self, key: str) -> tuple[int, int]:
+        """Objects of ``key``'s batches delivered, and started but never confirmed (ambiguous)."""
+        rows = self._run(
+            "SELECT state, SUM(size) FROM jobframe_ledger_batches WHERE run_key = ?"
+            " AND state IN ('delivered', 'started') GROUP BY state",
+            key,
+        ).fetchall()
+        found = {str(state): int(total or 0) for state, total in rows}
+        return found.get("delivered", 0), found.get("started", 0)
+
+    def earlier_run(
+        self, key: str, job: str, run_fingerprint: str, *, number: int, endpoint: str, fingerprint: str
+    ) -> tuple[str, int, bool] | None:
+        """An unfinished run under another key that sent call ``number`` of the same job, parameters
+        and input (a resubmitted workflow), or is sending it now (a live lease: it may not have
+        recorded its first batch yet); with how many objects it reached, and whether it is live."""
+        if self.dialect.name == "postgres":  # two new runs of one input check one at a time
+            self._run("SELECT pg_advisory_xact_lock(hashtext(?))", fingerprint)
+        row = self._run(
+            "SELECT r.run_key, COALESCE(SUM(b.size), 0), MAX(CASE WHEN r.owner IS NOT NULL"
+            " AND r.lease_expires > {now} THEN 1 ELSE 0 END) FROM jobframe_ledger_streams s"
+            " JOIN jobframe_ledger_runs r ON r.run_key = s.run_key"
+            " LEFT JOIN jobframe_ledger_batches b ON b.run_key = s.run_key AND b.stream = s.stream"
+            " AND b.state IN ('delivered', 'started')"
+            " WHERE s.fingerprint = ? AND s.stream = ? AND s.endpoint = ? AND s.run_key <> ?"
+            " AND r.job = ? AND r.fingerprint = ? AND r.status = 'open'"
+            " GROUP BY r.run_key, r.updated_at"
+            " HAVING COUNT(b.batch) > 0 OR MAX(CASE WHEN r.owner IS NOT NULL"
+            " AND r.lease_expires > {now} THEN 1 ELSE 0 END) = 1"
+            " ORDER BY r.updated_at DESC LIMIT 1",
+            fingerprint, number, endpoint, key, job, run_fingerprint,
+        ).fetchone()  # fmt: skip
+        return None if row is None else (str(row[0]), int(row[1] or 0), bool(row[2]))
+
     def forget(self, key: str) -> None:
         """Delete everything recorded under ``key`` (a fresh run)."""
         for table in ("jobframe_ledger_batches", "jobframe_ledger_streams", "jobframe_ledger_runs"):
@@ -179,19 +301,34 @@ class Store:
 
     # -- streams and batches ---------------------------------------------------------------------
 
-    def stream(self, key: str, number: int, endpoint: str, fingerprint: str | None) -> tuple[str, str | None]:
-        """The stream's recorded endpoint and fingerprint, recording them on first sight."""
+    def has_stream(self, key: str, number: int) -> bool:
+        found = self._run(
+            "SELECT 1 FROM jobframe_ledger_streams WHERE run_key = ? AND stream = ?", key, number
+        ).fetchone()
+        return found is not None
+
+    def stream(
+        self,
+        key: str,
+        number: int,
+        endpoint: str,
+        fingerprint: str | None,
+        input_fingerprint: str | None = None,
+    ) -> tuple[str, str | None, str | None]:
+        """The stream's recorded endpoint, fingerprint and input fingerprint (without the batch
+        sizes), recording them on first sight."""
         self._run(
-            "INSERT INTO jobframe_ledger_streams (run_key, stream, endpoint, fingerprint) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (run_key, stream) DO NOTHING",
-            key, number, endpoint, fingerprint,
+            "INSERT INTO jobframe_ledger_streams (run_key, stream, endpoint, fingerprint, input_fingerprint)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (run_key, stream) DO NOTHING",
+            key, number, endpoint, fingerprint, input_fingerprint,
         )  # fmt: skip
         row = self._run(
-            "SELECT endpoint, fingerprint FROM jobframe_ledger_streams WHERE run_key = ? AND stream = ?",
+            "SELECT endpoint, fingerprint, input_fingerprint FROM jobframe_ledger_streams"
+            " WHERE run_key = ? AND stream = ?",
             key,
             number,
         ).fetchone()
-        return str(row[0]), row[1]
+        return str(row[0]), row[1], row[2]
 
     def batches(self, key: str, number: int) -> Iterator[tuple[int, BatchState, str]]:
         """Every recorded batch of a stream: index, state, digest."""
@@ -280,7 +417,11 @@ def _sqlite(settings: LedgerSettings) -> Dialect:
         conn.execute(f"PRAGMA busy_timeout={int(settings.timeout * 1000)}")
         return conn
 
-    return Dialect("sqlite", connect, "?", "BEGIN IMMEDIATE", None)
+    return Dialect("sqlite", connect, "?", "BEGIN IMMEDIATE", None, _SQLITE_NOW)
+
+
+_SQLITE_NOW = "((julianday('now') - 2440587.5) * 86400.0)"
+_POSTGRES_NOW = "CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS DOUBLE PRECISION)"
 
 
 def _wal(conn: sqlite3.Connection, timeout: float) -> None:
@@ -318,24 +459,74 @@ def _postgres(settings: LedgerSettings) -> Dialect:
         return conn
 
     # one migration at a time across every process that shares the database
-    return Dialect("postgres", connect, "%s", "BEGIN", "SELECT pg_advisory_xact_lock(7061726279)")
+    return Dialect(
+        "postgres", connect, "%s", "BEGIN", "SELECT pg_advisory_xact_lock(7061726279)", _POSTGRES_NOW
+    )
 
 
 def open_store(settings: LedgerSettings) -> Store:
-    """Connect and migrate; a store that cannot be reached is a configuration error (78)."""
+    """Connect, check and migrate. A store that is briefly unavailable is retryable (75); one that
+    cannot work as configured, or a damaged SQLite file, is a configuration error (78)."""
     dialect = _postgres(settings) if settings.store == "postgres" else _sqlite(settings)
+    store: Store | None = None
     try:
         store = Store(dialect)
-        store.migrate()
-    except ConfigurationError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - sqlite3/psycopg errors: one line, never the DSN
         if settings.store == "sqlite":
-            where, why = str(settings.path), _first_line(exc)
-        else:
-            where, why = "the PostgreSQL server", _without_dsn(_first_line(exc), settings)
-        raise ConfigurationError(f"ledger: cannot open {where}: {type(exc).__name__}: {why}") from None
+            store.transaction(lambda opened: check_sqlite(opened, Path(settings.path)))  # write-locked
+        store.migrate()
+    except Exception as exc:  # noqa: BLE001 - sqlite3/psycopg errors: one line, never the DSN
+        if store is not None:
+            with contextlib.suppress(Exception):
+                store.close()
+        raise classify(
+            exc, f"ledger: cannot open {describe(settings)}: {type(exc).__name__}: {_message(exc, settings)}"
+        ) from None
     return store
+
+
+def describe(settings: LedgerSettings) -> str:
+    """Where the ledger is, for a message (never the DSN)."""
+    return str(settings.path) if settings.store == "sqlite" else "the PostgreSQL server"
+
+
+def _message(exc: BaseException, settings: LedgerSettings) -> str:
+    if isinstance(exc, TimeoutError) and not str(exc):
+        return f"no answer within {settings.timeout:g} s"
+    first = _first_line(exc) if isinstance(exc, Exception) else str(exc)
+    return first if settings.store == "sqlite" else _without_dsn(first, settings)
+
+
+WAL_HEADER = 32
+WAL_FRAME_HEADER = 24
+
+
+def check_sqlite(store: Store, path: Path) -> None:
+    """Refuse a SQLite ledger that lost part of itself (run while holding the write lock).
+
+    ``PRAGMA quick_check`` finds a damaged database; a write-ahead log that ends inside a frame was
+    cut short (SQLite would silently drop its last commits: records of batches that were sent).
+    """
+    wal = path.with_name(path.name + "-wal")
+    with contextlib.suppress(FileNotFoundError):
+        size = wal.stat().st_size
+        if size:
+            with wal.open("rb") as handle:
+                header = handle.read(WAL_HEADER)
+            page = int.from_bytes(header[8:12], "big") if len(header) == WAL_HEADER else 0
+            if page == 0 or (size - WAL_HEADER) % (WAL_FRAME_HEADER + page):
+                raise LedgerDamagedError(
+                    f"ledger {path}: its write-ahead log ({wal.name}, {size} bytes) ends inside a "
+                    "frame: it was cut short, and the records it lost may be of batches that were sent. "
+                    "Keep the files for inspection; do not resume blindly (docs/resume.md, 'A lost or "
+                    "damaged ledger')"
+                )
+    found = [str(row[0]) for row in store.execute("PRAGMA quick_check").fetchall()]
+    if found != ["ok"]:
+        raise LedgerDamagedError(
+            f"ledger {path} fails its integrity check (PRAGMA quick_check: {'; '.join(found[:3])}): it "
+            "cannot tell what earlier attempts sent. Keep it for inspection; do not resume blindly "
+            "(docs/resume.md, 'A lost or damaged ledger')"
+        )
 
 
 def _without_dsn(message: str, settings: LedgerSettings) -> str:

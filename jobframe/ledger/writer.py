@@ -14,6 +14,7 @@ outcome, and a caller that did not wait learns of a failure when it asks
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import queue
 import threading
@@ -21,6 +22,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
+from jobframe.ledger.lease import Lease, LeaseLostError
 from jobframe.ledger.store import Store
 
 __all__ = ["Writer"]
@@ -38,6 +40,8 @@ class Writer:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self.lease: Lease | None = None
+        """Set once the run's lease is taken: every transaction then renews it, fenced."""
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread = threading.Thread(
             target=contextvars.copy_context().run, args=(self._loop,), name="jobframe-ledger", daemon=True
@@ -65,7 +69,14 @@ class Writer:
     def _loop(self) -> None:
         stopping = False
         while not stopping:
-            group = [self._queue.get()]
+            lease = self.lease
+            try:
+                group = [self._queue.get(timeout=lease.interval if lease is not None else None)]
+            except queue.Empty:  # idle: renew the lease in the background (no batch waits on it)
+                assert lease is not None
+                with contextlib.suppress(Exception):  # a lost lease is noted on it; a store
+                    self.store.transaction(lambda _: None, lead=lease)  # failure shows later
+                continue
             while len(group) < MAX_GROUP:
                 try:
                     group.append(self._queue.get_nowait())
@@ -83,8 +94,17 @@ class Writer:
         if not group:
             return
         results: list[Any] = []
-        try:
-            self.store.transaction(lambda store: results.extend(work(store) for work, _ in group))
+        lease = self.lease
+
+        def work_of_group(store: Store) -> None:
+            results.extend(work(store) for work, _ in group)
+
+        try:  # the lease's fenced renewal leads: a holder that was taken over writes nothing
+            self.store.transaction(work_of_group, lead=lease)
+        except LeaseLostError as exc:  # another attempt holds the run now: nothing of ours may be written
+            for _, future in group:
+                future.set_exception(exc)
+            return
         except BaseException:  # noqa: BLE001 - retried alone below: nobody's record is lost to a neighbour's
             self._one_by_one(group)
             return
@@ -107,7 +127,7 @@ class Writer:
                     waiting.set_exception(exc)
                 return
             try:
-                result = self.store.transaction(work)
+                result = self.store.transaction(work, lead=self.lease)
             except BaseException as exc:  # noqa: BLE001 - the caller hears of it
                 future.set_exception(exc)
             else:

@@ -61,6 +61,10 @@ class RunOptions:
     """What a run ledger records this run under (``--run-key``); without one nothing is recorded."""
     fresh_run: bool = False
     resend_ambiguous: bool = False
+    retry_number: int = 0
+    """``--retry-number``: 0 on a first attempt; a retry finding no record of ``run_key`` refuses."""
+    new_run: bool = False
+    """``--new-run``: start ``run_key`` though an unfinished earlier key sent the same input."""
     shard: Shard | None = None
     """``--shard INDEX/COUNT``: the part of the input this run processes (shardable jobs only)."""
     observer: Observer | None = None

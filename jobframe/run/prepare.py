@@ -90,6 +90,8 @@ def prepare(
         run_key=options.run_key,
         fresh_run=options.fresh_run,
         resend_ambiguous=options.resend_ambiguous,
+        retry_number=options.retry_number,
+        new_run=options.new_run,
         fingerprint=run_fingerprint(
             entry.spec.name,
             parsed.model_dump(mode="json") if parsed else None,

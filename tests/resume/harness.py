@@ -41,16 +41,26 @@ class KillingBraze(FakeBraze):
         self.kill_at: int | None = None
         self.fail_at: int | None = None
         self.hold_at: int | None = None
-        self.victim: int | None = None
+        """Hold the bulk request with this number unanswered until :attr:`released` is set."""
+        self.holding = threading.Event()
         self.released = threading.Event()
+        self.victim: int | None = None
         self.hook: tuple[int, Callable[[int], object]] | None = None
         self.bulk_seen = 0
         self._kill_lock = threading.Lock()  # not FakeBraze's own lock: fail_next takes that
+        self._seen = threading.Condition(self._kill_lock)
+
+    def wait_bulk(self, count: int, timeout: float = 60.0) -> None:
+        """Wait until ``count`` bulk requests arrived (since the last reset): an event, not a delay."""
+        with self._seen:
+            if not self._seen.wait_for(lambda: self.bulk_seen >= count, timeout):
+                raise AssertionError(f"the fake received {self.bulk_seen} bulk requests, not {count}")
 
     def handle(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> FakeResponse:
         if target.split("?", maxsplit=1)[0] in (SEND, TRACK):
             with self._kill_lock:
                 self.bulk_seen += 1
+                self._seen.notify_all()
                 kill = self.kill_at is not None and self.bulk_seen == self.kill_at and self.victim
                 fail = self.bulk_seen == self.fail_at
                 hold = self.bulk_seen == self.hold_at
@@ -61,7 +71,8 @@ class KillingBraze(FakeBraze):
                 os.killpg(self.victim, signal.SIGKILL)
             if self.hook is not None and self.hook[0] == self.bulk_seen and self.victim:
                 self.hook[1](self.victim)  # something happens around the job (its store stops)
-            if hold:  # received, answered only once the test lets go (after the job ended)
+            if hold:  # received (and applied when released), answered only once the test lets go
+                self.holding.set()
                 self.released.wait(300)
         return super().handle(method, target, headers, body)
 
@@ -134,6 +145,54 @@ class Attempt:
         return {i for batch in self.resume.get("ambiguous", []) for i in batch["ids"]}
 
 
+def launch(
+    job: str,
+    params: Mapping[str, Any],
+    server: FakeBrazeServer,
+    ledger_env: Mapping[str, str],
+    *,
+    run_key: str | None,
+    args: Sequence[str] = (),
+    file_size_limit: int | None = None,
+) -> JobProcess:
+    """Start ``job`` as a process of its own (its own process group) and return at once.
+
+    ``file_size_limit`` caps the files the job may write (``RLIMIT_FSIZE``): a disk that fills up."""
+    cmd = [sys.executable, "-m", "jobframe", "--job-name", job, "--log-format", "json"]
+    if file_size_limit is not None:  # the limit is inherited across exec; Python ignores SIGXFSZ
+        cmd[1:3] = ["-c", _LIMITED, str(file_size_limit)]
+    if run_key is not None:
+        cmd += ["--run-key", run_key]
+    for key, value in params.items():
+        cmd += ["--param", f"{key}={value}"]
+    env = {
+        "BRAZE__BASE_URL": server.url,
+        "BRAZE__API_KEY": KEY,
+        "BRAZE__RETRY__BACKOFF_BASE": "0.001",
+        "BRAZE__RETRY__BACKOFF_CAP": "0.005",
+        **ledger_env,
+    }
+    return JobProcess(job, cmd=[*cmd, *args], env=env, cwd=REPO)
+
+
+_LIMITED = (
+    "import os, resource, sys; limit = int(sys.argv[1]); "
+    "resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit)); "
+    "os.execv(sys.executable, [sys.executable, '-m', 'jobframe', *sys.argv[2:]])"
+)
+
+
+def collect(proc: JobProcess, timeout: float = 120.0) -> Attempt:
+    """Wait for ``proc`` to end; its exit code and log events."""
+    try:
+        proc.wait_exit(timeout)
+        proc.drain()
+    finally:
+        if proc.proc.poll() is None:
+            proc.kill()
+    return Attempt(proc.proc.returncode, proc.events, proc.output)
+
+
 def bulk_job(
     job: str,
     params: Mapping[str, Any],
@@ -160,19 +219,7 @@ def bulk_job(
     request only after the job ended (the job cannot finish before a deadline or a signal).
     ``on_request``: ``(n, do)`` — the fake calls ``do(pid)`` when the n-th bulk request arrives,
     before applying and answering it."""
-    cmd = [sys.executable, "-m", "jobframe", "--job-name", job, "--log-format", "json"]
-    if run_key is not None:
-        cmd += ["--run-key", run_key]
-    for key, value in params.items():
-        cmd += ["--param", f"{key}={value}"]
-    env = {
-        "BRAZE__BASE_URL": server.url,
-        "BRAZE__API_KEY": KEY,
-        "BRAZE__RETRY__BACKOFF_BASE": "0.001",
-        "BRAZE__RETRY__BACKOFF_CAP": "0.005",
-        **ledger_env,
-    }
-    proc = JobProcess(job, cmd=[*cmd, *args], env=env, cwd=REPO)
+    proc = launch(job, params, server, ledger_env, run_key=run_key, args=args)
     if fake is not None:
         fake.victim, fake.kill_at, fake.fail_at, fake.hold_at, fake.bulk_seen = (
             proc.pid,
@@ -190,20 +237,20 @@ def bulk_job(
             time.sleep(delay)  # not synchronisation: the random point of the run the signal lands on
             with contextlib.suppress(ProcessLookupError):  # it had already finished
                 os.killpg(proc.pid, sig)
-        proc.wait_exit(timeout)
-        proc.drain()
+        return collect(proc, timeout)
     finally:
-        if proc.proc.poll() is None:
-            proc.kill()
         if fake is not None:
             fake.victim = fake.kill_at = fake.fail_at = fake.hold_at = fake.hook = None
             fake.released.set()
-    return Attempt(proc.proc.returncode, proc.events, proc.output)
 
 
 def ledger_env(store: str, tmp_path: Path, dsn: str | None = None) -> dict[str, str]:
-    """Environment that points the default app's ledger at ``store``."""
+    """Environment that points the default app's ledger at ``store``.
+
+    A short lease, and an attempt that waits for it: a rerun right after a SIGKILL takes the dead
+    holder's key over once its lease expires (in production Argo's retry backoff outlasts it)."""
+    lease = {"LEDGER__LEASE": "2", "LEDGER__LEASE_WAIT": "60"}
     if store == "sqlite":
-        return {"LEDGER__PATH": str(tmp_path / "ledger.sqlite3")}
+        return {"LEDGER__PATH": str(tmp_path / "ledger.sqlite3"), **lease}
     assert dsn is not None
-    return {"LEDGER__STORE": "postgres", "LEDGER__DSN": dsn}
+    return {"LEDGER__STORE": "postgres", "LEDGER__DSN": dsn, **lease}

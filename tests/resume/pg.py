@@ -50,37 +50,35 @@ class PostgresServer:
         self.bindir = bindir
         self.prefix, uid, gid = _as_server_user()
         self.root = Path(tempfile.mkdtemp(prefix="jobframe-pg-"))
-        self.data, sockets = self.root / "data", self.root / "sockets"
-        sockets.mkdir()
+        self.data, self.sockets = self.root / "data", self.root / "sockets"
+        self.sockets.mkdir()
         if uid is not None and gid is not None:
-            for path in (self.root, sockets):
+            for path in (self.root, self.sockets):
                 os.chown(path, uid, gid)
         durability = "on" if fsync else "off"
-        self.options = f"-k {sockets} -c listen_addresses='' -c fsync={durability} -c max_connections=50"
-        self.dsn = f"postgresql:///postgres?host={sockets}&user=postgres"
+        self.options = f"-k {self.sockets} -c listen_addresses='' -c fsync={durability} -c max_connections=50"
+        self.dsn = f"postgresql:///postgres?host={self.sockets}&user=postgres"
+        self._run(str(bindir / "initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust")
 
-    def _run(self, *args: str, check: bool = True) -> None:
+    def _run(self, *args: str) -> None:
         subprocess.run(
-            [*self.prefix, *args],
-            check=check,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            cwd=self.root,
+            [*self.prefix, *args], check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=self.root
         )
-
-    def init(self) -> None:
-        self._run(str(self.bindir / "initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust")
 
     def start(self) -> None:
-        """Start the server and wait until it accepts connections."""
-        pg_ctl = str(self.bindir / "pg_ctl")
         self._run(
-            pg_ctl, "-D", str(self.data), "-o", self.options, "-l", str(self.root / "log"), "-w", "start"
-        )
+            str(self.bindir / "pg_ctl"), "-D", str(self.data), "-o", self.options,
+            "-l", str(self.root / "log"), "-w", "start",
+        )  # fmt: skip
 
     def stop(self, mode: str = "immediate") -> None:
-        """Stop the server and wait until it is gone (``immediate``: as if it crashed)."""
-        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop", check=False)
+        """Stop the server (``immediate``: as if it crashed; ``fast``: as a restart would)."""
+        subprocess.run(
+            [*self.prefix, str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop"],
+            check=False,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
 
     def remove(self) -> None:
         self.stop()
@@ -102,7 +100,6 @@ def stoppable_postgres(*, fsync: bool = False) -> Iterator[PostgresServer]:
     """A started :class:`PostgresServer`, removed at the end."""
     server = PostgresServer(fsync=fsync)
     try:
-        server.init()
         server.start()
         yield server
     finally:

@@ -52,6 +52,8 @@ def test_argo_retries_a_failed_send_and_the_retry_reaches_no_one_twice(tmp_path:
     assert (first.exit_code, retry.exit_code) == (75, 0), first.stdout[-2000:] + retry.stdout[-2000:]
     keys = {pod.args[pod.args.index("--run-key") + 1] for pod in cluster.pods}
     assert keys == {workflow.uid}  # one key for every retry of the step
+    # Argo's {{retries}}: the retry knows it is one, and would refuse a lost ledger
+    assert [pod.args[pod.args.index("--retry-number") + 1] for pod in cluster.pods] == ["0", "1"]
     resume = _finished(retry)["resume"]
     assert resume["attempt"] == 2
     assert resume["skipped"] == {"batches": 19, "objects": 19 * 50}

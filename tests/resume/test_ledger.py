@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from jobframe.errors import ConfigurationError
+from jobframe.errors import ConfigurationError, JobframeError, RetryableError
 from jobframe.ledger import DISABLED, BatchState, Decision, LedgerSettings, RunLedger
 from jobframe.ledger.fingerprint import (
     batch_digest,
@@ -316,7 +316,9 @@ def test_a_succeeded_run_resumed_finds_everything_delivered(ledger_settings: Led
 
 
 def test_runs_under_other_keys_never_see_each_other(ledger_settings: LedgerSettings) -> None:
-    a, b = _open(ledger_settings, key="shard-0"), _open(ledger_settings, key="shard-1")
+    # shards: a run fingerprint each (the shard is part of it), so neither is the other's resubmit
+    a = _open(ledger_settings, key="shard-0", fingerprint="f-0/2")
+    b = _open(ledger_settings, key="shard-1", fingerprint="f-1/2")
     _record(a, {0: BatchState.DELIVERED})
     journal = b.journal(SEND, "input-1")
     assert journal is not None
@@ -332,12 +334,15 @@ def test_without_a_run_key_nothing_is_recorded() -> None:
     DISABLED.finish(succeeded=True)  # nothing to close
 
 
-def test_an_unreachable_store_is_a_configuration_error_that_names_no_secret(tmp_path: Path) -> None:
+def test_an_unreachable_store_is_retryable_and_a_bad_path_is_configuration_neither_naming_a_secret(
+    tmp_path: Path,
+) -> None:
     secret = "p4ssw0rd-canary"
     settings = LedgerSettings(store="postgres", dsn=f"postgresql://u:{secret}@127.0.0.1:9/db", timeout=2)
-    with pytest.raises(ConfigurationError) as info:
+    with pytest.raises(RetryableError) as info:  # connection refused: the server may be restarting
         RunLedger.open(settings, key="k", job="J", fingerprint="f")
     assert "ledger: cannot open" in str(info.value) and secret not in str(info.value)
+    assert info.value.exit_code == 75
     blocked = tmp_path / "file"
     blocked.write_text("")
     with pytest.raises(ConfigurationError, match="ledger: cannot open"):
@@ -381,17 +386,18 @@ def test_an_input_fingerprint_is_known_only_when_every_input_gives_one(tmp_path:
 
 
 @pytest.mark.parametrize(
-    ("dsn", "secret"),
+    ("dsn", "secret", "code"),
     [
-        ("postgresql://jobframe:s3cr%ZZet@localhost/db", "s3cr%ZZet"),  # malformed: libpq quotes it
-        ("password=hunter2 hunter3", "hunter"),
-        ("postgresql://u:pw-123456@127.0.0.1:1/db?connect_timeout=1", "pw-123456"),
-        ("host=/nonexistent user=u password=zz-secret-zz", "zz-secret-zz"),
+        ("postgresql://jobframe:s3cr%ZZet@localhost/db", "s3cr%ZZet", 78),  # malformed: libpq quotes it
+        ("password=hunter2 hunter3", "hunter", 78),
+        ("postgresql://u:pw-123456@127.0.0.1:1/db?connect_timeout=1", "pw-123456", 75),  # refused
+        ("host=/nonexistent user=u password=zz-secret-zz", "zz-secret-zz", 75),  # no server (yet)
     ],
 )
-def test_a_store_that_cannot_be_opened_never_shows_the_password(dsn: str, secret: str) -> None:
-    with pytest.raises(ConfigurationError) as caught:
+def test_a_store_that_cannot_be_opened_never_shows_the_password(dsn: str, secret: str, code: int) -> None:
+    with pytest.raises(JobframeError) as caught:
         open_store(LedgerSettings(store="postgres", dsn=dsn, timeout=1))
+    assert caught.value.exit_code == code, caught.value
     message = str(caught.value)
     assert message.startswith("ledger: cannot open the PostgreSQL server: ")
     assert secret not in message and "\n" not in message

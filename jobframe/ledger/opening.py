@@ -1,0 +1,139 @@
+"""Opening a run in the ledger: take the key's lease, then decide whether this attempt may continue it.
+
+All of it happens in one transaction of the ledger's writer, so a refusal leaves nothing behind —
+no attempt counted, no lease held. Each refusal names its cause and what to do next; one that
+suggests ``--fresh-run`` says how many users that would reach again.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from jobframe.errors import ConfigurationError
+from jobframe.ledger.failures import LedgerDamagedError, classify
+from jobframe.ledger.lease import Lease, LeaseHeldError, acquire
+from jobframe.ledger.settings import LedgerSettings
+from jobframe.ledger.store import RunRow, Store, now_text
+from jobframe.ledger.writer import Writer
+from jobframe.logs import get_logger
+
+__all__ = ["ABANDONED", "Opening", "take"]
+
+_log = get_logger("jobframe.ledger")
+
+ABANDONED = "abandoned"
+"""A run closed by hand: every later attempt under its key is refused (78)."""
+
+
+def fresh_run_repeats(store: Store, key: str) -> str:
+    """What ``--fresh-run`` would repeat for run ``key``, for a message."""
+    delivered, unconfirmed = store.reached(key)
+    if not delivered and not unconfirmed:
+        return "--fresh-run starts this key over (it has reached no one yet)"
+    maybe = f" and may have reached {unconfirmed} more" if unconfirmed else ""
+    return (
+        f"--fresh-run starts this key over and sends again to the {delivered} users it already reached{maybe}"
+    )
+
+
+@dataclass
+class Opening:
+    """What an attempt asks of the ledger when it opens run ``key``."""
+
+    key: str
+    job: str
+    fingerprint: str
+    fresh: bool
+    retry: int
+    lease: Lease
+    where: str
+
+    def __call__(self, store: Store) -> RunRow:
+        """In the opening transaction: refuse (raise), or take the lease and count the attempt."""
+        key = self.key
+        found = store.run(key)
+        if found is None and self.retry > 0 and not self.fresh:
+            self._check_not_lost(store)
+        attempts = acquire(store, self.job, self.fingerprint, self.lease, now=now_text())
+        if found is not None and self.fresh:
+            store.forget_batches(key)
+            store.restart(key, self.job, self.fingerprint)
+            attempts = 1
+        elif found is not None:
+            self._check_same_run(store, found)
+        row = store.run(key)
+        assert row is not None
+        return RunRow(row.key, row.job, row.fingerprint, row.status, attempts, row.owner, row.lease_left)
+
+    def _check_not_lost(self, store: Store) -> None:
+        """A retry finds no record of its key: refuse when the store shows it lost its records.
+
+        An earlier attempt that never opened the ledger (the store was down at its start) sent
+        nothing and left nothing; one that opened it left its run's row before sending anything.
+        A store with no tables (a file deleted, a database replaced) or no runs at all (emptied)
+        cannot tell the two apart, so it is refused; a store that holds other runs but not this
+        one was not emptied, and the retry starts the run, saying so.
+        """
+        key = self.key
+        if store.created or not store.holds_runs():
+            raise LedgerDamagedError(
+                f"run key {key!r}: this is retry {self.retry} of the step, but {self.where} holds no "
+                "record of the key and no run at all: the earlier attempts' ledger may be lost (a volume "
+                "not kept, a file deleted or emptied, another store). Starting over could send again to "
+                "everyone they reached, so nothing was sent. Point the ledger at their store "
+                "(LEDGER__PATH, LEDGER__DSN); if their logs show no ledger.opened (the store was down "
+                "when they started) they sent nothing, and --fresh-run starts the run"
+            )
+        _log.warning(
+            "ledger.retry_without_record",
+            run_key=key,
+            retry=self.retry,
+            reason="no earlier attempt opened the ledger (the store holds other runs, not this one): "
+            "they sent nothing; starting the run",
+        )
+
+    def _check_same_run(self, store: Store, found: RunRow) -> None:
+        key, job = self.key, self.job
+        if found.status == ABANDONED and found.job == job and found.fingerprint == self.fingerprint:
+            raise ConfigurationError(
+                f"run key {key!r} was abandoned by hand (python -m jobframe.ledger abandon): no "
+                f"attempt under it sends anything; use a new --run-key ({fresh_run_repeats(store, key)})"
+            )
+        if found.fingerprint != self.fingerprint or found.job != job:
+            what = f"another job ({found.job})" if found.job != job else "other parameters (or another shard)"
+            raise ConfigurationError(
+                f"run key {key!r} was started with {what}: resuming it with this job and these "
+                "parameters could skip or repeat the wrong objects; use the same job and parameters, "
+                f"or a new --run-key ({fresh_run_repeats(store, key)})"
+            )
+
+
+def take(writer: Writer, opening: Opening, settings: LedgerSettings) -> RunRow:
+    """Run ``opening``; while another attempt holds the key, wait up to ``settings.lease_wait``."""
+    waited_from = time.monotonic()
+    told = False
+    while True:
+        try:
+            return writer.submit(opening).result(settings.timeout)
+        except LeaseHeldError as exc:
+            left = settings.lease_wait - (time.monotonic() - waited_from)
+            if left <= 0:
+                raise
+            if not told:
+                _log.info("ledger.lease_wait", run_key=opening.key, waiting_for=str(exc), up_to_s=left)
+                told = True
+            # the holder renews or expires by the store's clock; there is nothing to wait on but time
+            time.sleep(min(opening.lease.interval, left))
+        except TimeoutError:
+            raise classify(
+                TimeoutError(),
+                f"ledger: no answer from {opening.where} within {settings.timeout:g} s while opening run "
+                f"{opening.key!r} (waiting for its write lock: another process holds it, or the store "
+                "does not answer)",
+            ) from None
+        except Exception as exc:  # noqa: BLE001 - a refusal (raised as is) or a store failure
+            what = f"{type(exc).__name__}: {exc}"
+            raise classify(
+                exc, f"ledger: cannot open run {opening.key!r} in {opening.where}: {what}"
+            ) from None
