@@ -26,7 +26,7 @@ from jobframe.braze.fake.transport import FakeTransport
 from jobframe.braze.settings import BrazeSettings
 from jobframe.ledger import BatchState, LedgerSettings, RunLedger
 from jobframe.ledger.ledger import OUTCOMES_KEPT
-from jobframe.ledger.store import Store
+from jobframe.ledger.store import Store, open_store
 from jobframe.ledger.writer import Writer
 
 SEND = "/messages/send"
@@ -50,10 +50,12 @@ def _held(writer: Writer) -> Iterator[Callable[[], None]]:
 
 
 def _states(settings: LedgerSettings) -> dict[int, BatchState]:
-    ledger = _open(settings)
-    assert ledger.writer is not None
-    states = ledger.writer.submit(lambda store: list(store.batches("run-1", 0))).result(10)
-    ledger.finish(succeeded=False)
+    """What the store holds, read as an operator would (no attempt: the run's lease is not taken)."""
+    store = open_store(settings)
+    try:
+        states = list(store.batches("run-1", 0))
+    finally:
+        store.close()
     return {batch: state for batch, state, _ in states}
 
 
