@@ -12,15 +12,15 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "App": "jobframe.app",
-    "load_app": "jobframe.app",
-    "JobSpec": "jobframe.app",
-    "job": "jobframe.app",
-    "Pod": "jobframe.app.deployment",
-    "Resources": "jobframe.app.deployment",
-    "Retry": "jobframe.app.deployment",
-    "Sync": "jobframe.app.deployment",
-    "Volume": "jobframe.app.deployment",
+    "App": "jobframe._app",
+    "load_app": "jobframe._app",
+    "JobSpec": "jobframe._app",
+    "job": "jobframe._app",
+    "Pod": "jobframe._app.deployment",
+    "Resources": "jobframe._app.deployment",
+    "Retry": "jobframe._app.deployment",
+    "Sync": "jobframe._app.deployment",
+    "Volume": "jobframe._app.deployment",
     "Shard": "jobframe.shard",
     "RunContext": "jobframe.context",
     "Deadline": "jobframe.deadline",
@@ -33,9 +33,9 @@ _EXPORTS = {
     "get_logger": "jobframe.logs",
     "Counted": "jobframe.progress",
     "Progress": "jobframe.progress",
-    "RunOptions": "jobframe.run",
-    "RunResult": "jobframe.run",
-    "run_job": "jobframe.run",
+    "RunOptions": "jobframe._run",
+    "RunResult": "jobframe._run",
+    "run_job": "jobframe._run",
     "Settings": "jobframe.settings",
     "SettingsSources": "jobframe.settings",
     "load_settings": "jobframe.settings",
@@ -73,15 +73,15 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from jobframe.app import App, JobSpec, job, load_app
-    from jobframe.app.deployment import Pod, Resources, Retry, Sync, Volume
+    from jobframe._app import App, JobSpec, job, load_app
+    from jobframe._app.deployment import Pod, Resources, Retry, Sync, Volume
+    from jobframe._run import RunOptions, RunResult, run_job
     from jobframe.context import RunContext
     from jobframe.deadline import Deadline
     from jobframe.errors import ConfigurationError, JobframeError, JobInterrupted, RetryableError, UsageError
     from jobframe.exit_codes import ExitCode
     from jobframe.logs import get_logger
     from jobframe.progress import Counted, Progress
-    from jobframe.run import RunOptions, RunResult, run_job
     from jobframe.settings import Settings, SettingsSources, load_settings
     from jobframe.shard import Shard
 

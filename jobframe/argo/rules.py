@@ -15,9 +15,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from jobframe.app.deployment import NEVER_RETRIED, backoff_wait
-from jobframe.app.discovery import App
-from jobframe.app.params import decode_params, split_pairs
+from jobframe._app.deployment import NEVER_RETRIED, backoff_wait
+from jobframe._app.discovery import App
+from jobframe._app.params import decode_params, split_pairs
 from jobframe.argo.flags import Flags, FlagsError, parse_flags
 from jobframe.argo.manifests import Path_, Step, references
 from jobframe.argo.pod_rules import grace_problems, pod_problems

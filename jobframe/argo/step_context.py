@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from jobframe.app.spec import JobSpec
+from jobframe._app.spec import JobSpec
 from jobframe.argo.flags import Flags
 from jobframe.argo.manifests import Path_, Step
 from jobframe.argo.resolve import Resolved

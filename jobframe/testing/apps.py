@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from jobframe.app import DEFAULT_APP, App, load_app
+from jobframe._app import DEFAULT_APP, App, load_app
 
 __all__ = ["app_reference", "load_test_app"]
 

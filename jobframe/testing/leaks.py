@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from jobframe.run import RunResult
+from jobframe._run import RunResult
 from jobframe.testing.opened import track_opened
 
 __all__ = ["LeakError", "LeakReport", "watch_leaks"]

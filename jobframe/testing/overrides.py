@@ -18,7 +18,7 @@ from typing import Any
 
 from dependency_injector import containers, providers
 
-from jobframe.teardown.instrument import refresh
+from jobframe._teardown.instrument import refresh
 
 __all__ = ["Overrides", "modules_of", "override", "override_module_resources", "resolve_provider"]
 

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 import pytest
 from dependency_injector import containers
 
-from jobframe.app import App
-from jobframe.run import RunOptions
+from jobframe._app import App
+from jobframe._run import RunOptions
 from jobframe.settings import Settings
 from jobframe.testing.apps import app_reference, load_test_app
 from jobframe.testing.class_overrides import ClassOverrideWatch

@@ -1,7 +1,7 @@
 """Resources a test opens itself (``jobframe_container.repo()``), closed the way a run closes them.
 
 The ``jobframe_container`` fixture records, for the whole test, every resource opened through the
-container outside a run — with the same :class:`~jobframe.teardown.ResourceRegistry` a run uses,
+container outside a run — with the same :class:`~jobframe._teardown.ResourceRegistry` a run uses,
 underneath each run's own, noting where each was opened — and at the end closes what is still
 open, newest first, each close in its own ``try`` and logged. A test that closes them itself
 (``provider.shutdown()``) closes them through the same registry, and is not reported.
@@ -14,8 +14,8 @@ from typing import Any
 
 from dependency_injector import containers
 
-from jobframe.teardown import ResourceRegistry
-from jobframe.teardown.instrument import Entry
+from jobframe._teardown import ResourceRegistry
+from jobframe._teardown.instrument import Entry
 from jobframe.testing.opened import where_opened
 from jobframe.testing.runs import plain_name
 

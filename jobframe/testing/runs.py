@@ -18,10 +18,10 @@ from typing import Any
 
 from dependency_injector import containers
 
-from jobframe import run as runner
-from jobframe.app import App, load_app
+from jobframe import _run as runner
+from jobframe._app import App, load_app
+from jobframe._run import RunOptions, RunResult
 from jobframe.logs import Redact
-from jobframe.run import RunOptions, RunResult
 from jobframe.settings import Settings
 from jobframe.testing.capture import capture_events
 from jobframe.testing.leaks import LeakError, LeakReport, watch_leaks

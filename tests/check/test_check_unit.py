@@ -15,9 +15,9 @@ from dependency_injector import containers, providers, resources
 from pydantic import BaseModel, SecretStr
 
 import jobframe
-from jobframe.app import App
-from jobframe.app.check import check_container
-from jobframe.app.provided import provided_type
+from jobframe._app import App
+from jobframe._app.check import check_container
+from jobframe._app.provided import provided_type
 from jobframe.context import RunContext
 from jobframe.http import HttpSettings, NetworkModule
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from jobframe.cli.args import parse_args
+from jobframe._cli.args import parse_args
 from tests.conftest import CANARY, REPO, clean_env, run_cli
 from tests.foundation.test_bad_input import refused
 

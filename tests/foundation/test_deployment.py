@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 import jobframe
-from jobframe.app.deployment import NEVER_RETRIED, RETRYABLE, Deployment, Resources, Retry, Volume
-from jobframe.app.spec import spec_for
+from jobframe._app.deployment import NEVER_RETRIED, RETRYABLE, Deployment, Resources, Retry, Volume
+from jobframe._app.spec import spec_for
 from jobframe.deadline import Budget
 
 

@@ -11,8 +11,8 @@ from typing import Annotated, Any, Literal
 import pytest
 from pydantic import BaseModel, Field, SecretStr, StringConstraints
 
-from jobframe.app.params import describe_params, parse_params, split_pairs, type_name
-from jobframe.app.spec import spec_for
+from jobframe._app.params import describe_params, parse_params, split_pairs, type_name
+from jobframe._app.spec import spec_for
 from jobframe.errors import UsageError
 
 

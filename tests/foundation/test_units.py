@@ -11,8 +11,8 @@ from dependency_injector import containers, providers
 from pydantic import BaseModel
 
 from jobframe import App, ExitCode, RunOptions, run_job
-from jobframe.app.params import parse_params, split_pairs
-from jobframe.app.spec import spec_for
+from jobframe._app.params import parse_params, split_pairs
+from jobframe._app.spec import spec_for
 from jobframe.deadline import Budget, Schedule, effective_deadline, parse_rfc3339
 from jobframe.errors import UsageError
 from jobframe.logs import MASK, Redact

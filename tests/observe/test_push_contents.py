@@ -9,7 +9,7 @@ import pytest
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from jobframe.cli.args import parse_args
+from jobframe._cli.args import parse_args
 from jobframe.errors import UsageError
 from jobframe.observe import Observer
 from jobframe.observe.pushgateway import COUNTERS, grouping_key, registry_for

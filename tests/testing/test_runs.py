@@ -114,7 +114,7 @@ import logging
 import pytest
 import structlog
 
-from jobframe import run as runner
+from jobframe import _run as runner
 from jobframe.logs import configure_logging
 from jobframe.testing import replace_settings
 

@@ -3,7 +3,7 @@
 Reported as ``process.lingering`` (thread name, target, stack; each descendant's pid, parent and
 command line) and given ``--exit-grace`` seconds to finish; then the process ends anyway — the
 interpreter's own shutdown would join those threads and wait as long as they like — and every
-descendant still running is ended (:func:`~jobframe.process.descendants.end_descendants`).
+descendant still running is ended (:func:`~jobframe._process.descendants.end_descendants`).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
+from jobframe._process.descendants import Descendant, descendants, wait_exited
 from jobframe.logs import get_logger
-from jobframe.process.descendants import Descendant, descendants, wait_exited
 from jobframe.stacks import stack_of_thread
 
 __all__ = ["Lingering", "find_lingering", "report", "wait_for_lingering"]
@@ -48,7 +48,7 @@ def is_running(thread: threading.Thread, frames: dict[int, Any] | None = None) -
 
 def find_lingering(exclude_pids: Collection[int] = ()) -> Lingering:
     """Running non-daemon threads (but the main one and the caller) and live descendants (but
-    ``exclude_pids``: helpers that end by themselves, see :mod:`jobframe.process.exit_hooks`)."""
+    ``exclude_pids``: helpers that end by themselves, see :mod:`jobframe._process.exit_hooks`)."""
     skip = {threading.main_thread(), threading.current_thread()}
     frames = sys._current_frames()
     threads = [t for t in threading.enumerate() if t not in skip and not t.daemon and is_running(t, frames)]

@@ -4,7 +4,7 @@ A job is any class with an ``execute`` method. Everything jobframe needs to know
 from the class itself — the name from the class (or ``@job(name=...)``), the description from the
 docstring, the parameter model from ``execute``'s annotation — so one definition is the truth.
 How it is deployed (deadline per attempt, retries, resources, schedule, sharding) is declared
-on the class too, with ``@job(...)`` (:mod:`jobframe.app.deployment`).
+on the class too, with ``@job(...)`` (:mod:`jobframe._app.deployment`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from jobframe.app.deployment import Deployment, Pod, Resources, Retry, Sync, Volume
+from jobframe._app.deployment import Deployment, Pod, Resources, Retry, Sync, Volume
 from jobframe.deadline import Budget
 
 __all__ = ["JobSpec", "job", "spec_for"]
@@ -58,7 +58,7 @@ def job(
 
     ``name`` replaces the class name on the command line; ``min_seconds`` is the least time the
     job needs: starting with less left before the deadline logs ``deadline.short``. The rest is
-    how the job is deployed (:class:`~jobframe.app.deployment.Deployment`): ``timeout`` seconds
+    how the job is deployed (:class:`~jobframe._app.deployment.Deployment`): ``timeout`` seconds
     per attempt, ``retry`` (:class:`~jobframe.Retry`), ``resources``, a cron ``schedule``,
     ``shardable`` (it reads ``RunContext.shard``) with the fan-out's default ``shards`` and
     ``parallelism``, ``resumable`` (a retry continues through the run ledger), extra ``env``,

@@ -13,12 +13,12 @@ import inspect
 import time
 from typing import Any
 
-from jobframe.app.spec import call_execute
+from jobframe._app.spec import call_execute
+from jobframe._run.outcome import EscapedExit, as_error
+from jobframe._run.run import Run, build_error, park
 from jobframe.errors import ConfigurationError, JobInterrupted
 from jobframe.exit_codes import ExitCode
 from jobframe.logs import get_logger
-from jobframe.run.outcome import EscapedExit, as_error
-from jobframe.run.owner import Run, build_error, park
 from jobframe.stacks import stack_of_task
 
 __all__ = ["drive_async", "drive_sync", "run_in_new_loop"]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from dependency_injector import containers, providers
 
-from jobframe.app.spec import JobSpec, is_job_class, spec_for
+from jobframe._app.spec import JobSpec, is_job_class, spec_for
 from jobframe.context import RunContext
 from jobframe.errors import ConfigurationError, UsageError
 from jobframe.observe.observer import Observer

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 from dependency_injector import containers, providers
 
-from jobframe.app.graph import iter_providers
+from jobframe._app.graph import iter_providers
 
 __all__ = ["Entry", "Instrumentation", "Recorder", "attach", "detach", "refresh"]
 
@@ -49,7 +49,7 @@ class Entry:
 
 
 class Recorder(Protocol):
-    """Where entries and held objects go: a :class:`~jobframe.teardown.registry.ResourceRegistry`."""
+    """Where entries and held objects go: a :class:`~jobframe._teardown.registry.ResourceRegistry`."""
 
     def add(self, name: str, manager: Any, *, is_async: bool, provider: Any = None) -> Entry: ...
 

@@ -1,12 +1,12 @@
 """The end of the process: once, with ``process.exit`` as the very last line, whatever is running.
 
-:class:`ProcessExit` is the CLI's :class:`~jobframe.run.ProcessControl`. After a run it runs the
+:class:`ProcessExit` is the CLI's :class:`~jobframe._run.ProcessControl`. After a run it runs the
 standard library's thread exit hooks (idle executors end), reports and bounds what is still alive
-(:mod:`jobframe.process.lingering`), runs the ``atexit`` hooks libraries registered (their flushes;
-:mod:`jobframe.process.exit_hooks`), ends every descendant, logs ``process.exit`` and calls
+(:mod:`jobframe._process.lingering`), runs the ``atexit`` hooks libraries registered (their flushes;
+:mod:`jobframe._process.exit_hooks`), ends every descendant, logs ``process.exit`` and calls
 ``os._exit`` — so no thread or hook a library left behind can keep a finished job alive, and none
 is skipped silently either. Worst case after ``job.finished``: ``--exit-grace`` (at least
-:data:`~jobframe.process.exit_hooks.HOOKS_MIN_S` for the ``atexit`` hooks), plus ending
+:data:`~jobframe._process.exit_hooks.HOOKS_MIN_S` for the ``atexit`` hooks), plus ending
 descendants. A signal at any moment outside a run ends the process at once, with the job's code
 once it is known, and still with ``process.exit`` last.
 """
@@ -24,10 +24,10 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any, NoReturn
 
+from jobframe._process.descendants import end_descendants
+from jobframe._process.exit_hooks import HOOKS_MIN_S, ended_by_hooks, run_atexit_hooks, run_thread_hooks
+from jobframe._process.lingering import find_lingering, report, wait_for_lingering
 from jobframe.logs import flush_logging, get_logger
-from jobframe.process.descendants import end_descendants
-from jobframe.process.exit_hooks import HOOKS_MIN_S, ended_by_hooks, run_atexit_hooks, run_thread_hooks
-from jobframe.process.lingering import find_lingering, report, wait_for_lingering
 
 __all__ = ["ProcessExit"]
 

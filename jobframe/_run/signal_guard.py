@@ -17,8 +17,8 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
+from jobframe._run.forks import DEFAULT_HANDLERS, is_jobframes
 from jobframe.logs import get_logger
-from jobframe.run.forks import DEFAULT_HANDLERS, is_jobframes
 from jobframe.stacks import stack_of
 
 __all__ = ["WATCHED", "SignalOwnership", "install_handler"]

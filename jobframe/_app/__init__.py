@@ -5,8 +5,8 @@
 its model; ``check`` validates the wiring without building anything; ``graph`` walks providers.
 """
 
-from jobframe.app.discovery import App, JobEntry
-from jobframe.app.loading import DEFAULT_APP, load_app
-from jobframe.app.spec import JobSpec, job
+from jobframe._app.discovery import App, JobEntry
+from jobframe._app.loading import DEFAULT_APP, load_app
+from jobframe._app.spec import JobSpec, job
 
 __all__ = ["DEFAULT_APP", "App", "JobEntry", "JobSpec", "job", "load_app"]

@@ -2,9 +2,9 @@
 
 dependency-injector's ``shutdown_resources()`` stops at the first failing close, ignores order
 through Factories, never passes the job's exception, and never closes Singletons. So jobframe
-instruments the container before a run (:mod:`jobframe.teardown.instrument`) and this registry
+instruments the container before a run (:mod:`jobframe._teardown.instrument`) and this registry
 closes what was entered, newest first, each close in its own ``try`` and bounded in time, passing
-the job's exception to ``__exit__``; then the safety net (:mod:`jobframe.teardown.safety_net`).
+the job's exception to ``__exit__``; then the safety net (:mod:`jobframe._teardown.safety_net`).
 
 Closing is done by the main thread (sync or inside the job's event loop) or — when the main thread
 is stuck in job code that ignores its cancellation, or in a close blocked in C code — by the
@@ -25,8 +25,7 @@ from typing import Any
 
 from dependency_injector import containers
 
-from jobframe.logs import get_logger
-from jobframe.teardown.closing import (
+from jobframe._teardown.closing import (
     TeardownTimer,
     abounded,
     abounded_in_thread,
@@ -36,8 +35,9 @@ from jobframe.teardown.closing import (
     limit_until,
     run_sync,
 )
-from jobframe.teardown.instrument import Entry, attach, detach
-from jobframe.teardown.safety_net import Unmanaged, find_unmanaged, report_unmanaged
+from jobframe._teardown.instrument import Entry, attach, detach
+from jobframe._teardown.safety_net import Unmanaged, find_unmanaged, report_unmanaged
+from jobframe.logs import get_logger
 
 __all__ = ["ResourceRegistry"]
 
@@ -187,7 +187,7 @@ class ResourceRegistry:
 
         ``exc`` (the job's error) reaches each ``__exit__``. With a ``budget`` and a ``timer``, a
         close that hangs is abandoned when the budget is spent, and every later one (safety net
-        included) still gets :data:`~jobframe.teardown.closing.MIN_CLOSE_S`.
+        included) still gets :data:`~jobframe._teardown.closing.MIN_CLOSE_S`.
         """
         self._close_with(lambda call, limit: bounded(call, limit, timer), exc, budget)
 

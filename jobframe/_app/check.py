@@ -7,7 +7,7 @@ mean"), each injected provider's declared type with the parameter's annotation, 
 satisfied. A settings section reached by a job may also say it is incomplete
 (``problems_when_wired``: an HTTP module without a base URL). So what a run would trip over is
 found in CI or at deploy time, no resource opens a connection while checking, and a run makes the
-same check for its job before the job starts (:mod:`jobframe.run.prepare`).
+same check for its job before the job starts (:mod:`jobframe._run.prepare`).
 
 What it cannot see: anything decided by calling code — a value an ``Object`` or an override
 holds, what a function without a return annotation returns, a ``Selector``'s choice, a
@@ -25,10 +25,10 @@ from typing import Any
 
 from dependency_injector import containers, providers
 
-from jobframe.app import App
-from jobframe.app.discovery import NO_JOBS
-from jobframe.app.graph import CALLING, iter_providers
-from jobframe.app.provided import Chain, annotations_of, as_class, chain_of, fields_of, provided_type
+from jobframe._app import App
+from jobframe._app.discovery import NO_JOBS
+from jobframe._app.graph import CALLING, iter_providers
+from jobframe._app.provided import Chain, annotations_of, as_class, chain_of, fields_of, provided_type
 from jobframe.errors import ConfigurationError
 
 __all__ = ["NO_JOBS", "check_container", "check_job", "wiring_error"]

@@ -17,9 +17,11 @@ from typing import Any
 
 from dependency_injector import containers
 
-from jobframe.app.check import check_job, wiring_error
-from jobframe.app.discovery import App
-from jobframe.app.params import parse_params
+from jobframe._app.check import check_job, wiring_error
+from jobframe._app.discovery import App
+from jobframe._app.params import parse_params
+from jobframe._run.options import RunOptions, RunResult
+from jobframe._run.run import Run
 from jobframe.context import RunContext
 from jobframe.deadline import effective_deadline
 from jobframe.errors import DeadlinePassedError, JobframeError, UsageError
@@ -28,8 +30,6 @@ from jobframe.ledger.fingerprint import run_fingerprint
 from jobframe.logs import Redact
 from jobframe.observe.observer import Observer
 from jobframe.progress import Progress
-from jobframe.run.options import RunOptions, RunResult
-from jobframe.run.owner import Run
 from jobframe.settings import Settings, SettingsSources, load_settings, secret_values
 from jobframe.shard import Shard
 

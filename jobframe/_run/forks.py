@@ -37,7 +37,7 @@ import threading
 from collections.abc import Callable, Collection
 from typing import Any
 
-from jobframe.run.supervisor import WAKE_SIGNAL
+from jobframe._run.supervisor import WAKE_SIGNAL
 
 __all__ = ["DEFAULT_HANDLERS", "ForkHooks", "hooks", "is_jobframes", "leave_if_forked"]
 

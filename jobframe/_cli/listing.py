@@ -6,8 +6,8 @@ description, so the command line can be written without reading the job's source
 
 from __future__ import annotations
 
-from jobframe.app import App
-from jobframe.app.params import ParamDoc, describe_params
+from jobframe._app import App
+from jobframe._app.params import ParamDoc, describe_params
 
 __all__ = ["render_jobs"]
 

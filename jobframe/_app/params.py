@@ -29,7 +29,7 @@ from pydantic import BaseModel, SecretBytes, SecretStr, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined, to_jsonable_python
 
-from jobframe.app.spec import JobSpec
+from jobframe._app.spec import JobSpec
 from jobframe.errors import UsageError
 from jobframe.validation import describe_errors
 

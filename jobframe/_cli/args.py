@@ -22,7 +22,7 @@ from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 from jobframe import __version__
-from jobframe.app.loading import DEFAULT_APP
+from jobframe._app.loading import DEFAULT_APP
 from jobframe.deadline import parse_rfc3339
 from jobframe.errors import UsageError
 from jobframe.shard import Shard

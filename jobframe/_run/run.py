@@ -2,7 +2,7 @@
 
 The schedule (when to cancel, how long a cancelled job may take to stop, how long teardown may
 take) is computed once, when the run starts. The job runs in the main thread — sync, or as a task
-on a fresh event loop (:mod:`jobframe.run.execute`) — so a signal reaches it wherever it is. Its
+on a fresh event loop (:mod:`jobframe._run.drivers`) — so a signal reaches it wherever it is. Its
 outcome is logged once (``job.finished``) and every resource is closed. When the job leaves no
 other way — it ignores its cancellation, or a close is stuck in C code — the supervisor thread
 takes the run over (:meth:`Run.take_over`) and, in a CLI run, ends the process.
@@ -23,21 +23,21 @@ from dependency_injector.errors import Error as DependencyInjectorError
 from pydantic import BaseModel
 from pydantic_core import PydanticSerializationError, to_jsonable_python
 
-from jobframe.app.discovery import App, JobEntry
-from jobframe.app.loading import where
+from jobframe._app.discovery import App, JobEntry
+from jobframe._app.loading import where
+from jobframe._run.forks import leave_if_forked
+from jobframe._run.interrupts import Interrupts
+from jobframe._run.options import RunOptions, RunResult
+from jobframe._run.outcome import exit_code_for
+from jobframe._teardown.registry import ResourceRegistry
 from jobframe.context import RunContext
 from jobframe.deadline import Schedule
 from jobframe.errors import ConfigurationError, JobframeError, JobInterrupted
 from jobframe.exit_codes import ExitCode
 from jobframe.files import write_json_atomic
 from jobframe.logs import get_logger
-from jobframe.run.forks import leave_if_forked
-from jobframe.run.interrupts import Interrupts
-from jobframe.run.options import RunOptions, RunResult
-from jobframe.run.outcome import exit_code_for
 from jobframe.stacks import stack_of_thread
 from jobframe.summary import Limits, summarize
-from jobframe.teardown.registry import ResourceRegistry
 
 __all__ = ["Run", "build_error", "park"]
 
@@ -84,7 +84,7 @@ class Run:
     scrub: Callable[[str], str] | None = None
     """Masks known secrets in a string: applied to params and result before they are cut to size."""
     pid: int = field(default_factory=os.getpid)
-    """The process that owns the run: a child it forks is not the run (:mod:`jobframe.run.forks`)."""
+    """The process that owns the run: a child it forks is not the run (:mod:`jobframe._run.forks`)."""
 
     def __post_init__(self) -> None:
         deadline = self.context.deadline
@@ -105,16 +105,16 @@ class Run:
     def execute(self) -> RunResult:
         """Run the job to its end and return what came of it; never exits the process itself
         (unless the supervisor has to take over a job that leaves no other way, in a CLI run)."""
-        from jobframe.run import execute  # noqa: PLC0415 - execute imports this module
+        from jobframe._run import drivers  # noqa: PLC0415 - drivers imports this module
 
         with structlog.contextvars.bound_contextvars(job=self.name, run_id=self.context.run_id):
             self.registry.instrument(self.container)
             try:
                 if self.entry.spec.is_async:
-                    execute.run_in_new_loop(self)
+                    drivers.run_in_new_loop(self)
                 else:
                     try:
-                        execute.drive_sync(self)
+                        drivers.drive_sync(self)
                     except BaseException as exc:  # noqa: BLE001 - see _rescue
                         self._rescue(exc)
             finally:
@@ -128,7 +128,7 @@ class Run:
         SIGTERM handler while the job was being finished): the signal still decides the outcome,
         and whatever is still open is closed the usual way.
         """
-        from jobframe.run.outcome import as_error  # noqa: PLC0415
+        from jobframe._run.outcome import as_error  # noqa: PLC0415
 
         interrupts = self.interrupts
         interrupts.job_done()  # signals accounted for, teardown claimed, jobframe's handlers back

@@ -3,7 +3,7 @@
 Handlers are installed with ``signal.signal``, never ``loop.add_signal_handler``: a Python-level
 handler runs at the main thread's next instruction whatever it is doing — a ``time.sleep``, a sync
 HTTP call or a CPU loop inside an ``async def`` included — while a loop's handler would wait until
-the loop got control back. What a signal *means* is decided by :func:`~jobframe.run.reactions.react`.
+the loop got control back. What a signal *means* is decided by :func:`~jobframe._run.reactions.react`.
 
 Cancelling a sync job raises :class:`~jobframe.errors.JobInterrupted` in it. Cancelling an async
 job cancels its task; if the loop does not get control back within :data:`BLOCKED_AFTER_S` the
@@ -12,9 +12,9 @@ job is blocking it, which is logged (``loop.blocked``, with where) and answered 
 grace is abandoned (``job.cancel_ignored``) by whoever can: the event loop when it is free, else
 the supervisor thread, which closes the resources and ends the process itself.
 
-jobframe owns SIGTERM and SIGINT while a run lasts (:mod:`jobframe.run.ownership`): a handler
+jobframe owns SIGTERM and SIGINT while a run lasts (:mod:`jobframe._run.signal_guard`): a handler
 job code installs is called first, never instead; a SIGTERM that reached one anyway still ends the
-run with 143, never with success. A child the job forks gets none of this (:mod:`jobframe.run.forks`).
+run with 143, never with success. A child the job forks gets none of this (:mod:`jobframe._run.forks`).
 
 A handler's ``JobInterrupted`` can land where the interpreter swallows exceptions — a destructor,
 an at-fork hook — and would be lost; the run's ``sys.unraisablehook`` catches it there and the
@@ -34,17 +34,17 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
+from jobframe._run.forks import hooks as fork_hooks
+from jobframe._run.options import ProcessControl
+from jobframe._run.reactions import Action, Event, Phase, exit_code_of, react
+from jobframe._run.signal_guard import WATCHED, SignalOwnership, install_handler
+from jobframe._run.supervisor import WAKE_SIGNAL, Supervisor
+from jobframe._teardown.closing import TeardownTimeout
 from jobframe.deadline import Schedule
 from jobframe.errors import JobInterrupted
 from jobframe.exit_codes import ExitCode
 from jobframe.logs import get_logger
-from jobframe.run.forks import hooks as fork_hooks
-from jobframe.run.options import ProcessControl
-from jobframe.run.ownership import WATCHED, SignalOwnership, install_handler
-from jobframe.run.reactions import Action, Event, Phase, exit_code_of, react
-from jobframe.run.supervisor import WAKE_SIGNAL, Supervisor
 from jobframe.stacks import stack_of
-from jobframe.teardown.closing import TeardownTimeout
 
 __all__ = ["BLOCKED_AFTER_S", "Interrupts"]
 
@@ -70,7 +70,7 @@ _MAIN_THREAD_TIMERS = frozenset({"deadline", "blocked", "reclaim", "recancel", "
 
 
 class Interrupts:
-    """One run's signal handlers and clocks, and its phase (see :mod:`jobframe.run.reactions`)."""
+    """One run's signal handlers and clocks, and its phase (see :mod:`jobframe._run.reactions`)."""
 
     def __init__(
         self,
@@ -159,7 +159,7 @@ class Interrupts:
         )
 
     def _forget_in_child(self) -> None:
-        """In a forked child (see :mod:`jobframe.run.forks`): this run is the parent's. No locks,
+        """In a forked child (see :mod:`jobframe._run.forks`): this run is the parent's. No locks,
         no logging, only the real ``signal`` functions: another thread may have held anything."""
         self._installed = False
         supervisor, self.supervisor = self.supervisor, None
@@ -279,7 +279,7 @@ class Interrupts:
         if self.supervisor is not None:
             self.supervisor.cancel("takeover")
 
-    # -- the teardown timer (see jobframe.teardown.closing.TeardownTimer) ------------------------
+    # -- the teardown timer (see jobframe._teardown.closing.TeardownTimer) ------------------------
 
     def arm_teardown(self, timeout: float) -> None:
         """Raise :class:`TeardownTimeout` into the close running ``timeout`` seconds from now."""

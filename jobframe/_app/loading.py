@@ -11,7 +11,7 @@ from typing import Any
 
 from dependency_injector import containers
 
-from jobframe.app.discovery import App
+from jobframe._app.discovery import App
 from jobframe.errors import ConfigurationError, JobframeError, UsageError
 
 __all__ = ["DEFAULT_APP", "load_app", "where"]

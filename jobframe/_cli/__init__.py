@@ -2,7 +2,7 @@
 
 Bad input (options, ``JOBFRAME_*`` variables, the app, the job name, params, ``--output``,
 settings) is found before anything is built and reported as one ``jobframe: error:`` line with
-exit 2 or 78. After a run the process ends through :class:`~jobframe.process.exit.ProcessExit`:
+exit 2 or 78. After a run the process ends through :class:`~jobframe._process.exit.ProcessExit`:
 lingering threads and descendants are reported and given ``--exit-grace`` seconds, every
 descendant is ended, ``process.exit`` is logged last and ``os._exit`` ends the process with the
 job's exit code — so no library can keep a finished job alive.
@@ -17,12 +17,16 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from jobframe.app import App, load_app
-from jobframe.app.check import NO_JOBS, check_container, wiring_error
-from jobframe.app.params import split_pairs
-from jobframe.cli.args import parse_args, path_from_env
-from jobframe.cli.listing import render_jobs
-from jobframe.cli.streams import repair_std_streams, write_stdout
+from jobframe._app import App, load_app
+from jobframe._app.check import NO_JOBS, check_container, wiring_error
+from jobframe._app.params import split_pairs
+from jobframe._cli.args import parse_args, path_from_env
+from jobframe._cli.listing import render_jobs
+from jobframe._cli.streams import repair_std_streams, write_stdout
+from jobframe._process.descendants import become_subreaper
+from jobframe._process.exit import ProcessExit
+from jobframe._process.startup import install_startup_handlers, process_started_at
+from jobframe._run import RunOptions, run_job
 from jobframe.console import HumanConsole, use_colors
 from jobframe.context import RunContext
 from jobframe.deadline import parse_rfc3339
@@ -30,10 +34,6 @@ from jobframe.errors import ConfigurationError, JobframeError, UsageError
 from jobframe.exit_codes import ExitCode
 from jobframe.logs import LogFormat, configure_logging
 from jobframe.observe.report import Reporting, report_run, start_reporting
-from jobframe.process.descendants import become_subreaper
-from jobframe.process.exit import ProcessExit
-from jobframe.process.startup import install_startup_handlers, process_started_at
-from jobframe.run import RunOptions, run_job
 from jobframe.settings import SettingsSources, load_settings
 
 __all__ = ["main"]

@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from jobframe._teardown.closing import closer_of, is_closed
 from jobframe.logs import get_logger
-from jobframe.teardown.closing import closer_of, is_closed
 
 __all__ = ["KNOWN", "Known", "Unmanaged", "find_unmanaged", "known_of", "report_unmanaged"]
 
