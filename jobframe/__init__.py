@@ -31,8 +31,8 @@ _EXPORTS = {
     "UsageError": "jobframe.errors",
     "ExitCode": "jobframe.exit_codes",
     "get_logger": "jobframe.logs",
-    "Counted": "jobframe.progress",
-    "Progress": "jobframe.progress",
+    "Counted": "jobframe._counted",
+    "Progress": "jobframe.observe.progress",
     "RunOptions": "jobframe.run",
     "RunResult": "jobframe.run",
     "run_job": "jobframe.run",
@@ -73,6 +73,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from jobframe._counted import Counted
     from jobframe.app import App, JobSpec, job, load_app
     from jobframe.app.deployment import Pod, Resources, Retry, Sync, Volume
     from jobframe.context import RunContext
@@ -80,7 +81,7 @@ if TYPE_CHECKING:
     from jobframe.errors import ConfigurationError, JobframeError, JobInterrupted, RetryableError, UsageError
     from jobframe.exit_codes import ExitCode
     from jobframe.logs import get_logger
-    from jobframe.progress import Counted, Progress
+    from jobframe.observe.progress import Progress
     from jobframe.run import RunOptions, RunResult, run_job
     from jobframe.settings import Settings, SettingsSources, load_settings
     from jobframe.shard import Shard

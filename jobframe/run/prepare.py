@@ -17,6 +17,7 @@ from typing import Any
 
 from dependency_injector import containers
 
+from jobframe._digest import run_fingerprint
 from jobframe.app.check import check_job, wiring_error
 from jobframe.app.discovery import App
 from jobframe.app.params import parse_params
@@ -24,10 +25,9 @@ from jobframe.context import RunContext
 from jobframe.deadline import effective_deadline
 from jobframe.errors import DeadlinePassedError, JobframeError, UsageError
 from jobframe.files import unwritable_reason
-from jobframe.ledger.fingerprint import run_fingerprint
 from jobframe.logs import Redact
 from jobframe.observe.observer import Observer
-from jobframe.progress import Progress
+from jobframe.observe.progress import Progress
 from jobframe.run.options import RunOptions, RunResult
 from jobframe.run.owner import Run
 from jobframe.settings import Settings, SettingsSources, load_settings, secret_values
