@@ -31,8 +31,8 @@ _EXPORTS = {
     "UsageError": "jobframe.errors",
     "ExitCode": "jobframe.exit_codes",
     "get_logger": "jobframe.logs",
-    "Counted": "jobframe.progress",
-    "Progress": "jobframe.progress",
+    "Counted": "jobframe._counted",
+    "Progress": "jobframe.observe.progress",
     "RunOptions": "jobframe._run",
     "RunResult": "jobframe._run",
     "run_job": "jobframe._run",
@@ -75,13 +75,14 @@ __all__ = [
 if TYPE_CHECKING:
     from jobframe._app import App, JobSpec, job, load_app
     from jobframe._app.deployment import Pod, Resources, Retry, Sync, Volume
+    from jobframe._counted import Counted
     from jobframe._run import RunOptions, RunResult, run_job
     from jobframe.context import RunContext
     from jobframe.deadline import Deadline
     from jobframe.errors import ConfigurationError, JobframeError, JobInterrupted, RetryableError, UsageError
     from jobframe.exit_codes import ExitCode
     from jobframe.logs import get_logger
-    from jobframe.progress import Counted, Progress
+    from jobframe.observe.progress import Progress
     from jobframe.settings import Settings, SettingsSources, load_settings
     from jobframe.shard import Shard
 

@@ -20,16 +20,16 @@ from dependency_injector import containers
 from jobframe._app.check import check_job, wiring_error
 from jobframe._app.discovery import App
 from jobframe._app.params import parse_params
+from jobframe._digest import run_fingerprint
 from jobframe._run.options import RunOptions, RunResult
 from jobframe._run.run import Run
 from jobframe.context import RunContext
 from jobframe.deadline import effective_deadline
 from jobframe.errors import DeadlinePassedError, JobframeError, UsageError
 from jobframe.files import unwritable_reason
-from jobframe.ledger.fingerprint import run_fingerprint
 from jobframe.logs import Redact
 from jobframe.observe.observer import Observer
-from jobframe.progress import Progress
+from jobframe.observe.progress import Progress
 from jobframe.settings import Settings, SettingsSources, load_settings, secret_values
 from jobframe.shard import Shard
 

@@ -233,7 +233,7 @@ class Run:
             self.options.process.record_outcome(int(code))
         self.context.observer.finished(int(code), round(self.finished_at - self.origin, 6))
         summary = self.context.summary()
-        if self.context.run_key is not None and "resume" not in summary:
+        if self.context.run_key is not None and self.context.run_key_claimed_by is None:
             _log.warning(
                 "ledger.unused",
                 run_key=self.context.run_key,

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import gc
+import threading
 from pathlib import Path
 
 import pytest
 import structlog
 
-from jobframe import RunContext
-from jobframe.progress import Counted, Progress, Tracker, current, track
+from jobframe import Counted, RunContext
+from jobframe.observe import Observer
+from jobframe.observe.progress import Progress, Tracker
 from tests.conftest import run_cli
 
 
@@ -78,18 +79,46 @@ def test_the_job_owns_the_figure_once_it_reports_its_own(tmp_path: Path) -> None
     assert progress.last == (1, 2)
 
 
-def test_current_is_the_reporter_of_the_run_bound_to_the_log_context() -> None:
+def test_an_operation_reports_to_the_progress_of_its_own_run_and_no_other() -> None:
     context = RunContext(job="J", run_id="run-1", progress=Progress(None))
-    assert current() is None
-    with structlog.contextvars.bound_contextvars(run_id="run-1"):
-        assert current() is context.progress
-        assert track("/x", 5)._progress is context.progress
-    with structlog.contextvars.bound_contextvars(run_id="another"):
-        assert current() is None
-    del context
-    gc.collect()
-    with structlog.contextvars.bound_contextvars(run_id="run-1"):
-        assert current() is None  # a finished (collected) run is never current
+    other = RunContext(job="J", run_id="run-2", progress=Progress(None))
+    assert context.observer.progress is context.progress
+    assert context.observer.operation("/x", 5)._progress is context.progress
+    assert other.observer.operation("/x", 5)._progress is other.progress is not context.progress
+    with structlog.contextvars.bound_contextvars(run_id="run-1"):  # the log context plays no part
+        assert other.observer.operation("/x", 5)._progress is other.progress
+
+
+def test_an_observer_made_outside_a_run_reports_to_nobody(tmp_path: Path) -> None:
+    tracker = Observer().operation("/x", 5)
+    tracker.advance(5)
+    tracker.finish()
+    assert tracker._progress is not None and tracker._progress.path is None
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_two_runs_in_one_process_each_write_their_own_progress_file(tmp_path: Path) -> None:
+    """Runs on two threads at once: each bulk call's N/M lands in its own run's file."""
+    contexts = [
+        RunContext(job="J", run_id=f"run-{n}", progress=Progress(tmp_path / f"p{n}", interval=0.0))
+        for n in (0, 1)
+    ]
+    both_started = threading.Barrier(2)
+
+    def bulk(context: RunContext, total: int) -> None:
+        tracker = context.observer.operation("/users/track", total)
+        both_started.wait(timeout=30)
+        for _ in range(total):
+            tracker.advance(1)
+        tracker.finish()
+
+    threads = [threading.Thread(target=bulk, args=(c, t)) for c, t in zip(contexts, (30, 70), strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert (tmp_path / "p0").read_text() == "30/30\n"
+    assert (tmp_path / "p1").read_text() == "70/70\n"
 
 
 def test_counted_counts_once_on_demand_and_iterates_again() -> None:
