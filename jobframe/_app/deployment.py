@@ -21,7 +21,7 @@ __all__ = [
     "RETRYABLE",
     "Deployment",
     "Pod",
-    "Resources",
+    "PodResources",
     "Retry",
     "Sync",
     "Volume",
@@ -109,7 +109,7 @@ def backoff_wait(retry: int, duration: float, factor: float, cap: float | None) 
 
 
 @dataclass(frozen=True)
-class Resources:
+class PodResources:
     """The container's requests; memory is also its limit (a job over it is killed, exit 137)."""
 
     cpu: str = "100m"
@@ -222,7 +222,7 @@ class Deployment:
     timeout: float = 3600.0
     """Seconds per attempt: the template's ``activeDeadlineSeconds`` and the job's ``--timeout``."""
     retry: Retry = Retry()
-    resources: Resources = Resources()
+    resources: PodResources = PodResources()
     schedule: str | None = None
     """A cron schedule (``"0 2 * * *"``): rendered as a ``CronWorkflow``."""
     timezone: str | None = None

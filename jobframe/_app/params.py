@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import collections.abc
 import dataclasses
-import difflib
 import enum
 import json
 import types
@@ -184,6 +183,8 @@ def decode_params(spec: JobSpec, values: Mapping[str, Any]) -> dict[str, Any]:
     fields = _fields_by_key(model)
     unknown = [k for k in values if k not in fields]
     if unknown:
+        import difflib  # noqa: PLC0415 (only for a wrong parameter: not on every run's path)
+
         hints = []
         for key in unknown[:SHOWN]:
             close = difflib.get_close_matches(key, sorted(fields), n=1)

@@ -16,7 +16,7 @@ import respx
 from dependency_injector import containers
 
 from jobframe.http import HttpSettings, NetworkModule, async_client, sync_client
-from jobframe.testing.overrides import Overrides, override_module_resources
+from jobframe.testing._overrides import Overrides, override_module_resources
 
 __all__ = [
     "async_transport",
