@@ -47,8 +47,8 @@ def declared(container: ContainerLike, prefix: str = "") -> Iterator[tuple[str, 
 
 
 def walk(container: ContainerLike) -> Iterator[Node]:
-    """Every provider reachable from ``container``, each once: declared ones first, by dotted path,
-    then what each injects and what overrides it."""
+    """Every provider reachable from ``container``, each once: each declared provider by its dotted
+    path, followed by what overrides it and what it injects (named after where it is injected)."""
     seen: set[int] = set()
     for path, provider in list(declared(container)):
         yield from _reachable(path, provider, 0, seen)
