@@ -17,7 +17,6 @@ from jobframe.exit_codes import ExitCode
 
 __all__ = [
     "NEVER_RETRIED",
-    "PLATFORM_KILLS",
     "RETRYABLE",
     "Deployment",
     "Pod",

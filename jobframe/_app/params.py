@@ -32,7 +32,7 @@ from jobframe._app.spec import JobSpec
 from jobframe.errors import UsageError
 from jobframe.validation import describe_errors
 
-__all__ = ["ParamDoc", "Repeated", "describe_params", "parse_params", "split_pairs"]
+__all__ = ["ParamDoc", "describe_params", "parse_params", "split_pairs"]
 
 
 class Repeated(list[str]):

@@ -20,8 +20,6 @@ from jobframe.testing._overrides import Overrides, override_module_resources
 
 __all__ = [
     "async_transport",
-    "fake_async_client",
-    "fake_client",
     "new_router",
     "transport",
     "use_fake_http",

@@ -28,7 +28,7 @@ from jobframe.testing._network import NetworkBlockedError, block_network
 from jobframe.testing._overrides import Overrides
 from jobframe.testing._settings import DEFAULT_PROFILE, make_settings
 
-__all__ = ["AppLike", "JobResult", "as_app", "run_job", "settings_of"]
+__all__ = ["AppLike", "JobResult", "as_app", "run_job"]
 
 AppLike = App | type[containers.DeclarativeContainer] | str
 """An :class:`~jobframe.embed.App`, a main container class, or a ``"module:Container"`` reference."""

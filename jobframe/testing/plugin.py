@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     from jobframe.braze.fake import FakeBraze
 
 __all__ = [
-    "ALLOW_LEAKS",
     "ALLOW_NETWORK",
     "JobRunner",
     "Overrider",
