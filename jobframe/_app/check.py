@@ -16,7 +16,6 @@ resource's ``init`` failing at run time, a ``Protocol`` annotation (structural).
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import types
 import typing
@@ -25,9 +24,9 @@ from typing import Any
 
 from dependency_injector import containers, providers
 
-from jobframe._app import App
+from jobframe._app import App, graph
 from jobframe._app.discovery import NO_JOBS
-from jobframe._app.graph import CALLING, iter_providers
+from jobframe._app.graph import CALLING
 from jobframe._app.provided import Chain, annotations_of, as_class, chain_of, fields_of, provided_type
 from jobframe.errors import ConfigurationError
 
@@ -50,6 +49,8 @@ def _type_name(cls: type) -> str:
 
 
 def _did_you_mean(name: str, choices: list[str]) -> str:
+    import difflib  # noqa: PLC0415 (only when a problem is found: not on every run's path)
+
     close = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
@@ -182,20 +183,8 @@ def _static_value(root: Any, path: tuple[str, ...]) -> Any:
     return value
 
 
-def _walk(provider: Any, seen: set[int]) -> Iterator[Any]:
-    if id(provider) in seen:
-        return
-    seen.add(id(provider))
-    yield provider
-    if provider.overridden:
-        yield from _walk(provider.last_overriding, seen)
-        return
-    for related in provider.related:
-        yield from _walk(related, seen)
-
-
 def _problems_for(root: Any, names: dict[int, str]) -> Iterator[str]:
-    for provider in _walk(root, set()):
+    for provider in graph.reached(root):
         name = names.get(id(provider), type(provider).__name__)
         if isinstance(provider, providers.Dependency) and not provider.overridden:
             if provider.last_overriding is None and getattr(provider, "default", None) is None:
@@ -207,15 +196,11 @@ def _problems_for(root: Any, names: dict[int, str]) -> Iterator[str]:
             yield from _chain_problems(provider, names)
 
 
-def _names(container: containers.Container) -> dict[int, str]:
-    return {id(provider): name for name, provider in iter_providers(container)}
-
-
 def check_job(app: App, container: containers.Container, job_name: str) -> list[str]:
     """Every problem building ``job_name`` would hit (empty: it can be built)."""
     entry = app.jobs[job_name]
     root = getattr(container, entry.provider_name)
-    return list(dict.fromkeys(_problems_for(root, _names(container))))
+    return list(dict.fromkeys(_problems_for(root, graph.names(container))))
 
 
 def check_container(app: App, container: containers.Container) -> dict[str, list[str]]:

@@ -17,11 +17,10 @@ from jobframe.exit_codes import ExitCode
 
 __all__ = [
     "NEVER_RETRIED",
-    "PLATFORM_KILLS",
     "RETRYABLE",
     "Deployment",
     "Pod",
-    "Resources",
+    "PodResources",
     "Retry",
     "Sync",
     "Volume",
@@ -109,7 +108,7 @@ def backoff_wait(retry: int, duration: float, factor: float, cap: float | None) 
 
 
 @dataclass(frozen=True)
-class Resources:
+class PodResources:
     """The container's requests; memory is also its limit (a job over it is killed, exit 137)."""
 
     cpu: str = "100m"
@@ -222,7 +221,7 @@ class Deployment:
     timeout: float = 3600.0
     """Seconds per attempt: the template's ``activeDeadlineSeconds`` and the job's ``--timeout``."""
     retry: Retry = Retry()
-    resources: Resources = Resources()
+    resources: PodResources = PodResources()
     schedule: str | None = None
     """A cron schedule (``"0 2 * * *"``): rendered as a ``CronWorkflow``."""
     timezone: str | None = None

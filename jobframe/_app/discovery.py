@@ -9,12 +9,12 @@ subclass (loaded from the profiles) and :class:`~jobframe.RunContext`.
 
 from __future__ import annotations
 
-import difflib
 import inspect
 from dataclasses import dataclass, field
 
 from dependency_injector import containers, providers
 
+from jobframe._app import graph
 from jobframe._app.spec import JobSpec, is_job_class, spec_for
 from jobframe.context import RunContext
 from jobframe.errors import ConfigurationError, UsageError
@@ -89,6 +89,8 @@ class App:
             raise UsageError(
                 f"unknown job {name!r}: {self.container_cls.__qualname__} exposes no jobs; {NO_JOBS}"
             )
+        import difflib  # noqa: PLC0415 (only for a name that is wrong: not on every run's path)
+
         same_letters = [n for n in self.jobs if n.lower() == name.lower()]
         close = same_letters or difflib.get_close_matches(name, list(self.jobs), n=3, cutoff=0.5)
         hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
@@ -104,18 +106,6 @@ class App:
                 provider.override(providers.Object(settings))
         if self.context_provider is not None:
             getattr(container, self.context_provider).override(providers.Object(context))
-        _fill_observers(container, context.observer)
-
-
-def _fill_observers(container: containers.Container, observer: Observer) -> None:
-    """Give every module that counts for the run (``BrazeModule.observer``) the run's observer,
-    unless the app wired one itself: modules report without the app writing a line for it."""
-    for provider in container.providers.values():
-        if isinstance(provider, providers.Container):
-            _fill_observers(provider.container, observer)
-        elif (
-            isinstance(provider, providers.Dependency)
-            and provider.instance_of is Observer
-            and not provider.overridden
-        ):
-            provider.override(providers.Object(observer))
+        # every module that counts for the run (BrazeModule.observer) reports to the run's observer,
+        # unless the app wired one itself: modules report without the app writing a line for it
+        graph.fill(container, {Observer: context.observer})

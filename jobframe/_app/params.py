@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import collections.abc
 import dataclasses
-import difflib
 import enum
 import json
 import types
@@ -33,7 +32,7 @@ from jobframe._app.spec import JobSpec
 from jobframe.errors import UsageError
 from jobframe.validation import describe_errors
 
-__all__ = ["ParamDoc", "Repeated", "describe_params", "parse_params", "split_pairs"]
+__all__ = ["ParamDoc", "describe_params", "parse_params", "split_pairs"]
 
 
 class Repeated(list[str]):
@@ -184,6 +183,8 @@ def decode_params(spec: JobSpec, values: Mapping[str, Any]) -> dict[str, Any]:
     fields = _fields_by_key(model)
     unknown = [k for k in values if k not in fields]
     if unknown:
+        import difflib  # noqa: PLC0415 (only for a wrong parameter: not on every run's path)
+
         hints = []
         for key in unknown[:SHOWN]:
             close = difflib.get_close_matches(key, sorted(fields), n=1)

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from jobframe._app.deployment import Deployment, Pod, Resources, Retry, Sync, Volume
+from jobframe._app.deployment import Deployment, Pod, PodResources, Retry, Sync, Volume
 from jobframe.deadline import Budget
 
 __all__ = ["JobSpec", "job", "spec_for"]
@@ -40,7 +40,7 @@ def job(
     min_seconds: float = 0.0,
     timeout: float = Deployment.timeout,
     retry: Retry = Deployment.retry,
-    resources: Resources = Deployment.resources,
+    resources: PodResources = Deployment.resources,
     schedule: str | None = None,
     timezone: str | None = None,
     starting_deadline: int | None = Deployment.starting_deadline,
@@ -111,10 +111,6 @@ class JobSpec:
     is_async: bool
     min_seconds: float
     deployment: Deployment = field(default_factory=Deployment)
-
-    @property
-    def params_fields(self) -> list[str]:
-        return list(self.params_model.model_fields) if self.params_model else []
 
 
 def is_job_class(obj: object) -> bool:

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 from dependency_injector import containers, providers
 
-from jobframe._app.graph import iter_providers
+from jobframe._app.graph import walk
 
 __all__ = ["Entry", "Instrumentation", "Recorder", "attach", "detach", "refresh"]
 
@@ -155,11 +155,11 @@ class Instrumentation:
 
         Idempotent: providers added since (a test's overrides) are wrapped, the others kept.
         """
-        for name, provider in iter_providers(self.container):
-            if isinstance(provider, providers.Resource):
-                self._track_resource(name, provider)
-            elif isinstance(provider, providers.BaseSingleton):
-                self._track_singleton(name, provider)
+        for node in walk(self.container):
+            if isinstance(node.provider, providers.Resource):
+                self._track_resource(node.path, node.provider)
+            elif isinstance(node.provider, providers.BaseSingleton):
+                self._track_singleton(node.path, node.provider)
 
     def _replace(self, provider: Any, original: Any, tracked: Callable[..., Any]) -> None:
         functools.update_wrapper(tracked, original, updated=())

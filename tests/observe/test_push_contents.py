@@ -139,7 +139,7 @@ class _BrokenTracer:
 def test_a_tracer_that_raises_never_stops_the_exit() -> None:
     from jobframe.logs import Redact  # noqa: PLC0415
     from jobframe.observe.report import Reporting, report_run  # noqa: PLC0415
-    from jobframe.testing.capture import capture_events  # noqa: PLC0415
+    from jobframe.testing._capture import capture_events  # noqa: PLC0415
 
     with capture_events(Redact()) as events:
         report_run(Reporting(job="J", observer=Observer(_BrokenTracer())), 0)

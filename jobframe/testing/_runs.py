@@ -2,7 +2,7 @@
 
 Everything that happens to a job in a container happens here too — params validation, settings,
 container filling, instrumented teardown, exit-code mapping — because this calls
-:func:`jobframe.runner.run_job`. What the toolkit adds is only what a test needs around it.
+:func:`jobframe.embed.run`. What the toolkit adds is only what a test needs around it.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,25 +17,25 @@ from typing import Any
 
 from dependency_injector import containers
 
-from jobframe import _run as runner
 from jobframe._app import App, load_app
 from jobframe._run import RunOptions, RunResult
+from jobframe._run import run_job as run
 from jobframe.logs import Redact
 from jobframe.settings import Settings
-from jobframe.testing.capture import capture_events
-from jobframe.testing.leaks import LeakError, LeakReport, watch_leaks
-from jobframe.testing.network import NetworkBlockedError, block_network
-from jobframe.testing.overrides import Overrides
-from jobframe.testing.settings import DEFAULT_PROFILE, make_settings
+from jobframe.testing._capture import capture_events
+from jobframe.testing._leaks import LeakError, LeakReport, watch_leaks
+from jobframe.testing._network import NetworkBlockedError, block_network
+from jobframe.testing._overrides import Overrides
+from jobframe.testing._settings import DEFAULT_PROFILE, make_settings
 
-__all__ = ["AppLike", "JobResult", "as_app", "run_job", "settings_of"]
+__all__ = ["AppLike", "JobResult", "as_app", "run_job"]
 
 AppLike = App | type[containers.DeclarativeContainer] | str
-"""An :class:`~jobframe.App`, a main container class, or a ``"module:Container"`` reference."""
+"""An :class:`~jobframe.embed.App`, a main container class, or a ``"module:Container"`` reference."""
 
 
 def as_app(app: AppLike) -> App:
-    """Accept what a test has at hand and return the :class:`~jobframe.App`."""
+    """Accept what a test has at hand and return the :class:`~jobframe.embed.App`."""
     if isinstance(app, App):
         return app
     if isinstance(app, str):
@@ -46,7 +45,7 @@ def as_app(app: AppLike) -> App:
 
 @dataclass(repr=False)
 class JobResult(RunResult):
-    """A :class:`~jobframe.RunResult` plus what a test asserts on: log events and leaks.
+    """A :class:`~jobframe.embed.RunResult` plus what a test asserts on: log events and leaks.
 
     ``logs`` holds every event of the run as a dict, *after* redaction (``event``, ``level``,
     ``logger``, ``job``, ``run_id`` and the event's own fields).
@@ -88,32 +87,6 @@ def settings_of(app: App, container: containers.Container) -> Settings | None:
         return None
     value = provider()
     return value if isinstance(value, Settings) else None
-
-
-_OVERRIDE_SUFFIX = re.compile(r"\[override \d+\]")
-
-
-def plain_name(name: str) -> str:
-    """``braze.client[override 0]`` -> ``braze.client``: an override is named after what it replaces."""
-    return _OVERRIDE_SUFFIX.sub("", name)
-
-
-def _plain_names(outcome: RunResult) -> RunResult:
-    """Name resources after the provider an override stands in for (``braze.client``, no ``[override 0]``).
-
-    A test asserting on ``resources_closed`` should not change when it swaps a client for a fake.
-    """
-
-    def plain(names: list[str]) -> list[str]:
-        return [plain_name(name) for name in names]
-
-    return dataclasses.replace(
-        outcome,
-        resources_opened=plain(outcome.resources_opened),
-        resources_closed=plain(outcome.resources_closed),
-        resources_failed=plain(outcome.resources_failed),
-        resources_unmanaged=plain(outcome.resources_unmanaged),
-    )
 
 
 def _refuse_running_loop() -> None:
@@ -172,7 +145,7 @@ def run_job(
     network = block_network(allowed) if allow_network is not True else contextlib.nullcontext(None)
     try:
         with network as guard, watch_leaks() as leaks, capture_events(redact) as events:
-            outcome = runner.run_job(
+            outcome = run(
                 the_app,
                 job_name,
                 params,
@@ -184,7 +157,6 @@ def run_job(
     finally:
         if pinned is not None:
             pinned.restore()
-    outcome = _plain_names(outcome)
     leaks.add_run(outcome)
     values = {f.name: getattr(outcome, f.name) for f in dataclasses.fields(RunResult)}
     result = JobResult(**values, logs=events, leaks=leaks)

@@ -28,7 +28,7 @@ from typing import Any
 
 import httpx
 
-__all__ = ["OpenedTracker", "track_opened", "where_opened"]
+__all__ = ["track_opened", "where_opened"]
 
 _INFRASTRUCTURE = frozenset(
     {

@@ -18,25 +18,11 @@ from typing import Any
 
 from dependency_injector import containers, providers
 
+from jobframe._app.graph import modules_of
+from jobframe._app.graph import resolve as resolve_provider
 from jobframe._teardown.instrument import refresh
 
-__all__ = ["Overrides", "modules_of", "override", "override_module_resources", "resolve_provider"]
-
-
-def resolve_provider(container: containers.Container, path: str) -> Any:
-    """The provider at ``path`` (``"braze__client"`` or ``"braze.client"``); errors list what exists."""
-    node: Any = container
-    walked: list[str] = []
-    for part in path.replace(".", "__").split("__"):
-        owner = node.container if isinstance(node, providers.Container) else node
-        available = getattr(owner, "providers", None)
-        if not isinstance(available, Mapping) or part not in available:
-            where = ".".join(walked) or type(container).__name__
-            known = ", ".join(sorted(available or ())) or "nothing"
-            raise KeyError(f"cannot override {path!r}: {where} has no provider {part!r} (it has: {known})")
-        node = available[part]
-        walked.append(part)
-    return node
+__all__ = ["Overrides", "override", "override_module_resources", "resolve_provider"]
 
 
 class Overrides:
@@ -104,17 +90,6 @@ def override(container: containers.Container, /, **overrides: Any) -> Overrides:
     the override is seen by the next call.
     """
     return Overrides(container, overrides)
-
-
-def modules_of(container: containers.Container, module: type[containers.DeclarativeContainer]) -> list[str]:
-    """Names of the providers of ``container`` that nest ``module`` (``["network"]``)."""
-    found = []
-    for name, provider in container.providers.items():
-        if isinstance(provider, providers.Container):
-            parent = getattr(provider.container, "declarative_parent", None)
-            if isinstance(parent, type) and issubclass(parent, module):
-                found.append(name)
-    return found
 
 
 def override_module_resources(

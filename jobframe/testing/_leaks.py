@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jobframe._run import RunResult
-from jobframe.testing.opened import track_opened
+from jobframe.testing._opened import track_opened
 
 __all__ = ["LeakError", "LeakReport", "watch_leaks"]
 

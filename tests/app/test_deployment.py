@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 
 import jobframe
-from jobframe._app.deployment import NEVER_RETRIED, RETRYABLE, Deployment, Resources, Retry, Volume
-from jobframe._app.spec import spec_for
+from jobframe._app.deployment import NEVER_RETRIED, RETRYABLE, Deployment, PodResources, Retry, Volume
+from jobframe._app.spec import JobSpec, spec_for
 from jobframe.deadline import Budget
 
 
-def _spec(**options: Any) -> jobframe.JobSpec:
+def _spec(**options: Any) -> JobSpec:
     @jobframe.job(**options)
     class Job:
         def execute(self) -> None:
@@ -29,7 +29,7 @@ def test_the_defaults() -> None:
         assert d.timeout == 3600
         assert d.retry == Retry(limit=3, on=(75, 124, 137, 143), backoff=30, factor=2, max_backoff=600)
         assert d.retry.max_duration is None
-        assert d.resources == Resources(cpu="100m", memory="256Mi")
+        assert d.resources == PodResources(cpu="100m", memory="256Mi")
         assert (d.schedule, d.shardable, d.shards, d.parallelism) == (None, False, 4, None)
         assert (d.env, d.volumes, d.args) == ({}, (), ())
 
@@ -45,7 +45,7 @@ def test_everything_is_declared_on_the_job() -> None:
         min_seconds=60,
         timeout=900,
         retry=jobframe.Retry(limit=1, on=(143, 75), backoff=5, max_duration=2000),
-        resources=jobframe.Resources(cpu="2", memory="1Gi"),
+        resources=jobframe.PodResources(cpu="2", memory="1Gi"),
         schedule="0 2 * * *",
         timezone="Europe/Paris",
         shardable=True,
@@ -125,7 +125,7 @@ def test_a_job_that_cannot_deploy_fails_at_import(options: dict[str, Any], match
 @pytest.mark.parametrize(("cpu", "memory"), [("a lot", "1Gi"), ("1", "1 GB"), ("", "1Gi"), ("1", "-1Mi")])
 def test_resources_must_be_kubernetes_quantities(cpu: str, memory: str) -> None:
     with pytest.raises(ValueError, match="quantity"):
-        Resources(cpu=cpu, memory=memory)
+        PodResources(cpu=cpu, memory=memory)
 
 
 def test_the_shortest_timeout_allowed_is_what_an_attempt_needs() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dependency_injector import providers
 
-from tests.check.apps.quotes import FetchQuote, QuotesModule, _Base
+from tests.app.apps.quotes import FetchQuote, QuotesModule, _Base
 
 
 class MisspeltProvider(_Base):

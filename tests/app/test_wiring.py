@@ -40,7 +40,7 @@ FAULTS = [
     Fault(
         "WrongType",
         (
-            "FetchQuote(quotes: tests.check.apps.quotes.QuoteService) is given quotes_network.client, "
+            "FetchQuote(quotes: tests.app.apps.quotes.QuoteService) is given quotes_network.client, "
             "which provides httpx.Client",
         ),
     ),
@@ -48,7 +48,7 @@ FAULTS = [
         "UnexpectedKeyword",
         ("FetchQuote() got an unexpected keyword 'quote' (did you mean 'quotes'?); it takes: quotes",),
     ),
-    Fault("WrongInstanceOf", ("is given service, which provides tests.check.apps.quotes.QuoteSettings",)),
+    Fault("WrongInstanceOf", ("is given service, which provides tests.app.apps.quotes.QuoteSettings",)),
     Fault(
         "NoBaseUrl",
         ("settings quotes.http.base_url: is empty", "(variable QUOTES__HTTP__BASE_URL)"),
@@ -64,7 +64,7 @@ def opened(tmp_path: Path) -> Iterator[Path]:
 
 
 def jobframe(container: str, *args: str, opened: Path, env: dict[str, str] | None = None) -> Ran:
-    app = f"tests.check.apps.quotes:{container}"
+    app = f"tests.app.apps.quotes:{container}"
     return run_cli(
         ["--app", app, *CONFIG, *args], cwd=REPO, env={"QUOTES_OPENED_LOG": str(opened), **(env or {})}
     )
@@ -110,7 +110,7 @@ def test_a_container_without_jobs_is_a_warning_with_the_rule(opened: Path) -> No
 
 def test_a_misspelt_module_provider_names_the_users_line_and_the_modules_providers(opened: Path) -> None:
     for args in (["--check"], ["--job-name", "FetchQuote"]):
-        ran = run_cli(["--app", "tests.check.apps.misspelt:MisspeltProvider", *CONFIG, *args])
+        ran = run_cli(["--app", "tests.app.apps.misspelt:MisspeltProvider", *CONFIG, *args])
         assert ran.code == 78, ran.stderr
         (line,) = ran.stderr.strip().splitlines()
         assert "no attribute 'clinet'" in line

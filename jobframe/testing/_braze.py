@@ -12,10 +12,11 @@ from typing import Any
 
 from dependency_injector import containers, providers
 
+from jobframe._app.graph import modules_of
 from jobframe.braze import FAKE_URL, BrazeModule, BrazeSettings
 from jobframe.braze.fake import FakeBraze
 from jobframe.braze.module import async_braze_client, braze_client
-from jobframe.testing.overrides import Overrides, modules_of
+from jobframe.testing._overrides import Overrides
 
 __all__ = ["braze_modules", "use_fake_braze"]
 

@@ -16,8 +16,7 @@ from dependency_injector import containers
 
 from jobframe._teardown import ResourceRegistry
 from jobframe._teardown.instrument import Entry
-from jobframe.testing.opened import where_opened
-from jobframe.testing.runs import plain_name
+from jobframe.testing._opened import where_opened
 
 __all__ = ["TestScope"]
 
@@ -49,8 +48,8 @@ class TestScope:
         """Close what the test left open; returns ``'name' opened at <where>`` for each, newest first."""
         registry = self.registry
         left_open = [
-            f"{plain_name(entry.name)!r} opened at {registry.opened_at.get(id(entry), 'an unknown place')}, "
-            f"and the test never closed it (jobframe_container.{plain_name(entry.name)}.shutdown())"
+            f"{entry.name!r} opened at {registry.opened_at.get(id(entry), 'an unknown place')}, "
+            f"and the test never closed it (jobframe_container.{entry.name}.shutdown())"
             for entry in reversed(registry.entries)
             if entry.entered and not entry.closed
         ]

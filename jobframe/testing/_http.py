@@ -16,12 +16,10 @@ import respx
 from dependency_injector import containers
 
 from jobframe.http import HttpSettings, NetworkModule, async_client, sync_client
-from jobframe.testing.overrides import Overrides, override_module_resources
+from jobframe.testing._overrides import Overrides, override_module_resources
 
 __all__ = [
     "async_transport",
-    "fake_async_client",
-    "fake_client",
     "new_router",
     "transport",
     "use_fake_http",

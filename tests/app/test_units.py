@@ -10,10 +10,12 @@ import pytest
 from dependency_injector import containers, providers
 from pydantic import BaseModel
 
-from jobframe import App, ExitCode, RunOptions, run_job
+from jobframe import ExitCode
 from jobframe._app.params import parse_params, split_pairs
 from jobframe._app.spec import spec_for
 from jobframe.deadline import Budget, Schedule, effective_deadline, parse_rfc3339
+from jobframe.embed import App, RunOptions
+from jobframe.embed import run as run_job
 from jobframe.errors import UsageError
 from jobframe.logs import MASK, Redact
 

@@ -3,7 +3,7 @@
 Written the way a new user writes one from the docs: a ``QuotesModule`` built on jobframe's HTTP
 client, a ``QuoteService`` on top, a job that needs the service. Each ``*Container`` below holds
 exactly one fault; ``Good`` holds none. The tests run every container through ``--check`` and
-through a run, on real processes (``tests/check/test_wiring.py``).
+through a run, on real processes (``tests/app/test_wiring.py``).
 """
 
 from __future__ import annotations

@@ -78,7 +78,7 @@ def test_use_fake_http_wires_a_module_by_name(shop_project: pytest.Pytester) -> 
         test_named="""
         import pytest
         from jobframe.testing import use_fake_http
-        from jobframe.testing.http import new_router
+        from jobframe.testing._http import new_router
 
         def test_named_module(jobframe_container, jobframe_run):
             router = new_router()

@@ -9,10 +9,9 @@ later test. So the fixtures look for new class overrides before each run, each
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+from dependency_injector import containers
 
-from dependency_injector import containers, providers
+from jobframe._app.graph import declared
 
 __all__ = ["ClassOverrideError", "ClassOverrideWatch"]
 
@@ -21,19 +20,12 @@ class ClassOverrideError(RuntimeError):
     """A test overrode a provider on the container class instead of on its instance."""
 
 
-def _walk(provider_map: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
-    for name, provider in provider_map.items():
-        yield prefix + name, provider
-        if isinstance(provider, providers.Container):
-            yield from _walk(provider.container.providers, f"{prefix}{name}.")
-
-
 class ClassOverrideWatch:
     """Override counts of a container class's providers when a test started; :meth:`check` compares."""
 
     def __init__(self, container_cls: type[containers.DeclarativeContainer]) -> None:
         self.container_cls = container_cls
-        self._before = {id(p): (path, p, len(p.overridden)) for path, p in _walk(container_cls.providers)}
+        self._before = {id(p): (path, p, len(p.overridden)) for path, p in declared(container_cls)}
 
     def undo(self) -> list[str]:
         """Remove overrides added on the class since the test started; returns the providers' paths."""
