@@ -164,5 +164,6 @@ def test_the_report_waits_no_longer_than_the_exit_grace_left(grace: float) -> No
         report_run(Reporting(job="J", observer=Observer(), pushgateway=hanging.url), 0, grace)
         took = time.monotonic() - started
     (failed,) = [e for e in events if e["event"] == "metrics.push_failed"]
-    assert failed["error"] == f"no answer within {grace:g} s", failed
+    # abandoned at the bound, or timed out by the push's own timeout (the same bound) just before
+    assert failed["error"] in (f"no answer within {grace:g} s", "TimeoutError: timed out"), failed
     assert failed["waited_s"] <= grace + 1.0 and took <= grace + 1.0, (failed, took)  # < its own 2 s
