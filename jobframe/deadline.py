@@ -38,9 +38,10 @@ MIN_TEARDOWN_S = 0.5
 platform's grace period after its SIGTERM is what bounds it then."""
 
 STOP_SLACK_S = 2.0
-"""What a terminated run needs beyond its budgets: the handler's start, the 0.2 s each close still
-gets after the teardown budget is spent, the 0.5 s the ``atexit`` hooks get even when lingering
-threads used up the exit grace, ending descendants, and ``process.exit``."""
+"""What a terminated run needs beyond its budgets: the handler's start, 0.5 s more for a close stuck
+in C past the teardown budget and the 0.2 s each later close still gets, the 0.5 s the ``atexit``
+hooks get even when the report and lingering threads used up the exit grace, 0.5 s between the
+descendants' SIGTERM and SIGKILL, and ``process.exit``."""
 
 
 def parse_rfc3339(value: str) -> datetime | None:
@@ -115,8 +116,14 @@ class Budget:
 
     def stop_grace(self, exit_grace: float) -> float:
         """How long a run may take to end after a SIGTERM: the cancelled job's grace, teardown,
-        the exit guard's ``exit_grace`` and :data:`STOP_SLACK_S`. The platform's grace period
-        between SIGTERM and SIGKILL (``terminationGracePeriodSeconds``) must be at least this."""
+        ``exit_grace`` and :data:`STOP_SLACK_S`. The platform's grace period between SIGTERM and
+        SIGKILL (``terminationGracePeriodSeconds``) must be at least this.
+
+        ``exit_grace`` is one bound for everything after teardown: the ``--pushgateway`` push and
+        the trace flush, the standard library's thread hooks and lingering threads share it (the
+        report takes what it needs first; the threads get the rest). Nothing else waits there
+        beyond the fixed steps counted in :data:`STOP_SLACK_S`.
+        """
         return self.cancel_grace + self.shutdown_timeout + exit_grace + STOP_SLACK_S
 
 

@@ -5,10 +5,11 @@ standard library's thread exit hooks (idle executors end), reports and bounds wh
 (:mod:`jobframe._process.lingering`), runs the ``atexit`` hooks libraries registered (their flushes;
 :mod:`jobframe._process.exit_hooks`), ends every descendant, logs ``process.exit`` and calls
 ``os._exit`` — so no thread or hook a library left behind can keep a finished job alive, and none
-is skipped silently either. Worst case after ``job.finished``: ``--exit-grace`` (at least
-:data:`~jobframe._process.exit_hooks.HOOKS_MIN_S` for the ``atexit`` hooks), plus ending
-descendants. A signal at any moment outside a run ends the process at once, with the job's code
-once it is known, and still with ``process.exit`` last.
+is skipped silently either. Worst case after teardown: ``--exit-grace`` for the report
+(``before_exit``), the thread hooks and lingering threads together, then at least
+:data:`~jobframe._process.exit_hooks.HOOKS_MIN_S` for the ``atexit`` hooks and
+:data:`DESCENDANT_GRACE_S` for ending descendants. A signal at any moment outside a run ends the
+process at once, with the job's code once it is known, and still with ``process.exit`` last.
 """
 
 from __future__ import annotations
@@ -36,9 +37,9 @@ _log = get_logger("jobframe")
 DESCENDANT_GRACE_S = 0.5
 """Descendants still running get this long after their SIGTERM, then SIGKILL."""
 MIN_STEP_S = 0.05
+"""The least each exit step (the ``atexit`` hooks, ending descendants) gets, even at the deadline."""
 EXIT_RESERVE_S = 0.2
 """With a deadline, the exit guard's waits end this long before it: room for the last steps."""
-"""The least each exit step (the ``atexit`` hooks, ending descendants) gets, even at the deadline."""
 
 
 class ProcessExit:
@@ -51,9 +52,11 @@ class ProcessExit:
         self.deadline: float | None = None
         self._lock = threading.RLock()
         self._exiting = False
-        self.before_exit: Callable[[int], None] | None = None
-        """Called with the exit code after teardown, before the exit guard: the run's metrics
-        push and trace flush (:func:`jobframe.observe.report.report_run`, bounded in time)."""
+        self.before_exit: Callable[[int, float], None] | None = None
+        """Called after teardown with the exit code and the seconds left of the exit grace: the
+        run's metrics push and trace flush (:func:`jobframe.observe.report.report_run`), which
+        share the grace with everything after them, so a hanging gateway adds nothing to the
+        worst case (:meth:`jobframe.deadline.Budget.stop_grace`)."""
 
     def install(self) -> None:
         """SIGTERM/SIGINT outside a run: before it, ``128 + signal`` (phase ``startup``); after
@@ -87,10 +90,9 @@ class ProcessExit:
         self.code, self.finished_at = int(code), finished_at
         if threading.current_thread() is threading.main_thread():
             self.install()
+        grace_ends = min(time.monotonic() + self.exit_grace, self.deadline or math.inf)
         if self.before_exit is not None:
-            self.before_exit(self.code)
-        now = time.monotonic()
-        grace_ends = min(now + self.exit_grace, self.deadline or math.inf)
+            self.before_exit(self.code, max(grace_ends - time.monotonic(), 0.0))
         run_thread_hooks(grace_ends)  # idle executors end now, not after the grace
         own = ended_by_hooks()
         lingering = find_lingering(own)

@@ -2,8 +2,8 @@
 
 :func:`report_run` is called once, after teardown and before the process exits. Both network
 calls run in daemon threads and are waited for at most :data:`REPORT_TIMEOUT_S` seconds together
-(less when the deadline is nearer): a gateway or collector that is down, slow or hanging costs
-the exit at most that, never changes the exit code, and is logged (``metrics.push_failed``,
+(less when the exit grace or the deadline is nearer): a gateway or collector that is down, slow
+or hanging costs the exit at most that, never changes the exit code, and is logged (``metrics.push_failed``,
 ``trace.export_failed``). A signal during the wait ends the process as usual: the threads are
 daemons and the process leaves them behind.
 """
@@ -24,7 +24,8 @@ __all__ = ["REPORT_TIMEOUT_S", "Reporting", "public_url", "report_run", "start_r
 _log = get_logger("jobframe")
 
 REPORT_TIMEOUT_S = 2.0
-"""At most this long between the end of teardown and the exit guard for the push and the flush."""
+"""At most this long between the end of teardown and the exit guard for the push and the flush;
+never more than the exit grace left (``--exit-grace``), which the report is part of."""
 
 DEADLINE_MARGIN_S = 0.5
 """Kept free before the deadline for the exit guard: the report ends this long before it at the latest."""
@@ -52,17 +53,19 @@ def _task(event: str, work: Callable[[], object], failures: dict[str, str]) -> t
     return threading.Thread(target=run, name=f"jobframe-{event}", daemon=True)
 
 
-def report_run(reporting: Reporting, exit_code: int) -> None:
+def report_run(reporting: Reporting, exit_code: int, grace: float | None = None) -> None:
     """Push metrics and flush the trace of the run that ended with ``exit_code``; bounded, never raises.
 
-    The bound is :data:`REPORT_TIMEOUT_S`, or the time left before the run's deadline when that
-    is shorter: the report never makes a run miss its deadline.
+    The bound is :data:`REPORT_TIMEOUT_S`, cut to ``grace`` — what is left of the exit grace,
+    which the report shares with the exit guard (one bound for everything after teardown) — and
+    to the time left before the run's deadline: the report never makes a run miss its deadline
+    nor outlast its ``terminationGracePeriodSeconds``.
     """
     observer = reporting.observer
     tracer = observer.tracer
     if reporting.pushgateway is None and tracer is None:
         return
-    bound = reporting.timeout
+    bound = reporting.timeout if grace is None else min(reporting.timeout, grace)
     if observer.deadline is not None:
         bound = max(0.0, min(bound, observer.deadline.seconds_left() - DEADLINE_MARGIN_S))
     started = time.monotonic()

@@ -145,3 +145,26 @@ def test_a_tracer_that_raises_never_stops_the_exit() -> None:
         report_run(Reporting(job="J", observer=Observer(_BrokenTracer())), 0)
     (failed,) = [e for e in events if e["event"] == "trace.export_failed"]
     assert failed["error"] == "RuntimeError: exporter exploded"
+
+
+@pytest.mark.parametrize("grace", [0.0, 0.4])
+def test_the_report_waits_no_longer_than_the_exit_grace_left(grace: float) -> None:
+    """After teardown, the report and the exit guard share ``--exit-grace``: a hanging gateway is
+    given what is left of it, not its own 2 s on top (``Budget.stop_grace``)."""
+    import time  # noqa: PLC0415
+
+    from jobframe.testing.capture import capture_events  # noqa: PLC0415
+
+    from jobframe.logs import Redact  # noqa: PLC0415
+    from jobframe.observe.report import REPORT_TIMEOUT_S, Reporting, report_run  # noqa: PLC0415
+    from tests.observe.gateway import HangingServer  # noqa: PLC0415
+
+    assert grace < REPORT_TIMEOUT_S
+    with HangingServer() as hanging, capture_events(Redact()) as events:
+        started = time.monotonic()
+        report_run(Reporting(job="J", observer=Observer(), pushgateway=hanging.url), 0, grace)
+        took = time.monotonic() - started
+    (failed,) = [e for e in events if e["event"] == "metrics.push_failed"]
+    # abandoned at the bound, or timed out by the push's own timeout (the same bound) just before
+    assert failed["error"] in (f"no answer within {grace:g} s", "TimeoutError: timed out"), failed
+    assert failed["waited_s"] <= grace + 1.0 and took <= grace + 1.0, (failed, took)  # < its own 2 s

@@ -15,9 +15,6 @@ available here (MongoDB, Elasticsearch, BigQuery, Kafka). Four promises are chec
 * nothing the library sends is lost: what it delivers in plain Python (``plain.py``, the same
   calls, run alongside) it delivers under jobframe.
 
-Cases that fail on main because of the runtime problems listed in issue 18 (rows 1-7) are marked
-``xfail(strict=False)`` with the row, and only those; the marks go once the runtime is fixed.
-
 Run: ``python -m pytest --process -m zoo`` (after ``pip install -e ".[zoo]"`` and ``bash .ci/redis``).
 """
 
@@ -65,45 +62,14 @@ KEEPS_WORKING = ("thread-pool-busy",)  # its task is still running when the job 
 # A close that blocks in C (librdkafka's flush, 60 s message timeout) past the teardown budget.
 STUCK_CLOSE = ("confluent-kafka-stuck",)
 
-# -- the known runtime problems of issue 18 (fixed in jobframe/_run, _process, _teardown) ------------
 
-ROW1 = "issue 18 row 1: forked multiprocessing children inherit jobframe's signal handling (143)"
-ROW2 = "issue 18 row 2: os._exit skips the libraries' atexit flush"
-ROW3 = "issue 18 row 3: a close blocked in C: called again, its wait misreported, the deadline overrun"
-ROW4 = "issue 18 row 4: a thread left running by an interrupted shutdown is not named"
-ROW5 = "issue 18 row 5: an object with shutdown()/stop()/dispose() but no close() is not named"
-ROW6 = "issue 18 row 6: an idle ThreadPoolExecutor held by a Singleton costs the whole --exit-grace"
-ROW6_MP = "issue 18 row 6: multiprocessing's resource tracker / forkserver wait out the whole --exit-grace"
-
-KNOWN: dict[tuple[str, str, str], str] = {}
-for _shape in SHAPES:
-    for _check in ("code", "latency", "names"):
-        KNOWN[(_check, "multiprocessing", _shape)] = ROW1
-for _lib in ("opentelemetry", "grpc-server", "apscheduler", "sqlalchemy-sqlite", "sqlalchemy-postgres"):
-    KNOWN[("names", _lib, "held")] = ROW5
-KNOWN[("names", "thread-pool", "held")] = ROW5
-KNOWN[("names", "thread-pool-busy", "held")] = ROW5
-KNOWN[("names", "thread-pool-busy", "managed")] = ROW4
-KNOWN[("latency", "thread-pool", "held")] = ROW6
-for _lib in ("multiprocessing-forkserver", "multiprocessing-spawn"):
-    for _shape in SHAPES:
-        KNOWN[("latency", _lib, _shape)] = ROW6_MP
-KNOWN[("waited", "confluent-kafka-stuck", "held")] = ROW3
-KNOWN[("waited", "confluent-kafka-stuck", "managed")] = ROW3
-KNOWN[("delivered", "opentelemetry", "inline")] = ROW2
-KNOWN[("delivered", "opentelemetry", "held")] = ROW2
-KNOWN[("delivered", "sentry-sdk", "inline")] = ROW2
-
-
-def _cases(check: str, libs: Any = LIBS) -> list[Any]:
+def _cases(libs: Any = LIBS) -> list[Any]:
     params = []
     for lib in libs:
         for shape in SHAPES:
             marks = []
             if (reason := missing(lib)) is not None:
                 marks.append(pytest.mark.skip(reason=reason))
-            elif (known := KNOWN.get((check, lib, shape))) is not None:
-                marks.append(pytest.mark.xfail(strict=False, reason=known))
             params.append(pytest.param(Case(lib, shape), id=f"{lib}-{shape}", marks=marks))
     return params
 
@@ -114,7 +80,7 @@ def _outcome(runs: dict[Case, Outcome], case: Case) -> Outcome:
     return outcome
 
 
-@pytest.mark.parametrize("case", _cases("code"))
+@pytest.mark.parametrize("case", _cases())
 def test_a_successful_job_exits_0(zoo_runs: dict[Case, Outcome], case: Case) -> None:
     outcome = _outcome(zoo_runs, case)
     finished = outcome.named("job.finished")
@@ -122,7 +88,7 @@ def test_a_successful_job_exits_0(zoo_runs: dict[Case, Outcome], case: Case) -> 
     assert outcome.code == 0, outcome.output
 
 
-@pytest.mark.parametrize("case", _cases("latency"))
+@pytest.mark.parametrize("case", _cases())
 def test_the_process_ends_when_the_work_ends(zoo_runs: dict[Case, Outcome], case: Case) -> None:
     outcome = _outcome(zoo_runs, case)
     assert outcome.latency is not None, outcome.output
@@ -135,7 +101,7 @@ def test_the_process_ends_when_the_work_ends(zoo_runs: dict[Case, Outcome], case
     )
 
 
-@pytest.mark.parametrize("case", _cases("names"))
+@pytest.mark.parametrize("case", _cases())
 def test_the_log_names_what_jobframe_had_to_end(zoo_runs: dict[Case, Outcome], case: Case) -> None:
     outcome = _outcome(zoo_runs, case)
     unmanaged = [e.get("provider") for e in outcome.named("resource.unmanaged")]
@@ -155,7 +121,7 @@ def test_the_log_names_what_jobframe_had_to_end(zoo_runs: dict[Case, Outcome], c
         assert "ThreadPoolExecutor" in str(lingering), outcome.output
 
 
-@pytest.mark.parametrize("case", _cases("waited", KEEPS_WORKING + STUCK_CLOSE))
+@pytest.mark.parametrize("case", _cases(KEEPS_WORKING + STUCK_CLOSE))
 def test_a_close_abandoned_at_the_budget_reports_its_real_wait(
     zoo_runs: dict[Case, Outcome], case: Case
 ) -> None:
@@ -182,11 +148,7 @@ DEADLINE_S = 4.0  # --timeout: the job is done in about a second, the stuck clos
         pytest.param(
             Case("confluent-kafka-stuck", shape, timeout=DEADLINE_S),
             id=f"confluent-kafka-stuck-{shape}",
-            marks=[pytest.mark.skip(reason=reason)]
-            if (reason := missing("confluent-kafka-stuck"))
-            else [pytest.mark.xfail(strict=False, reason=ROW3)]
-            if shape != "inline"
-            else [],
+            marks=[pytest.mark.skip(reason=reason)] if (reason := missing("confluent-kafka-stuck")) else [],
         )
         for shape in SHAPES
     ],
@@ -209,7 +171,7 @@ PLAIN = [
 ]
 
 
-@pytest.mark.parametrize("case", _cases("delivered", DELIVERS))
+@pytest.mark.parametrize("case", _cases(DELIVERS))
 def test_nothing_a_library_sends_is_lost(zoo_runs: dict[Case, Outcome], case: Case) -> None:
     outcome = _outcome(zoo_runs, case)
     assert outcome.delivered == DELIVERS[case.lib], (

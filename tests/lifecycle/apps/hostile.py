@@ -24,11 +24,15 @@ Shapes (``--param shape=...``), each a way real code behaves:
 - ``thread_signal``: waits on a ``threading.Event`` while a thread of its own receives SIGTERM
   (``HOSTILE_SIGNAL``: SIGINT twice) — a signal the kernel handed to a thread other than the main one.
 - ``quick``: returns at once (for signals that land in teardown or the exit guard).
+- ``worst``: everything that waits after a SIGTERM at once: starts a non-daemon thread and a
+  ``sleep 600`` child, registers an ``atexit`` hook that hangs, logs ``app.ready``, then swallows
+  its cancellation (with ``HOSTILE_CLOSE``, teardown's close hangs too).
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
 import signal
 import subprocess
@@ -69,6 +73,7 @@ Shape = Literal[
     "raw_handler",
     "thread_signal",
     "quick",
+    "worst",
 ]
 
 
@@ -141,6 +146,11 @@ def _spawn(shape: str) -> None:
     elif shape == "grandchild":
         child = subprocess.Popen(["bash", "-c", "sleep 600; echo done"])
         log.info("app.child", pid=child.pid)
+    elif shape == "worst":
+        threading.Thread(target=time.sleep, args=(600,), name="hostile-thread").start()
+        child = subprocess.Popen(["sleep", "600"])
+        atexit.register(time.sleep, 600)
+        log.info("app.child", pid=child.pid)
 
 
 def _on_term_exit(signum: int, frame: Any) -> None:
@@ -212,12 +222,16 @@ class SyncShape:
         if _start(params):
             return {"shape": params.shape}
         end = time.monotonic() + params.seconds
+        ready = params.shape != "worst"
         while time.monotonic() < end:
             try:
+                if not ready:  # said inside the try: a signal from now on is swallowed
+                    log.info("app.ready")
+                    ready = True
                 if not _block_or_spin(params):
                     time.sleep(0.01)
             except jobframe.JobInterrupted:
-                if params.shape != "swallow":
+                if params.shape not in ("swallow", "worst"):
                     raise
                 log.info("app.swallowed")
         return {"shape": params.shape}
