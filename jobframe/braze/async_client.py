@@ -1,6 +1,6 @@
 """``AsyncBrazeClient``: the asyncio shell around the sans-I/O core, over ``httpx.AsyncClient``.
 
-Same decisions as the sync client (they come from the same core, :mod:`jobframe.braze.shell`),
+Same decisions as the sync client (they come from the same core, :mod:`jobframe.braze._client_base`),
 plus concurrency: a batched call keeps as many batches in flight as the endpoint's self-tuning
 limit allows (:mod:`jobframe.braze.concurrency`; never above ``max_concurrency`` for the whole
 client), and new batches are pulled from the input only when one may start, so memory stays flat.
@@ -21,11 +21,11 @@ from typing import Any, TypeVar
 
 import httpx
 
+from jobframe.braze._client_base import ClientShell
 from jobframe.braze.exchange import Answer, Call, Done, Exchange, Fail, Send, Wait
 from jobframe.braze.plans import CampaignPager, Plan, single
 from jobframe.braze.results import CampaignSummary
 from jobframe.braze.settings import BrazeSettings
-from jobframe.braze.shell import ClientShell
 from jobframe.braze.stream import Stream
 from jobframe.http import async_client
 from jobframe.ledger.ledger import RunLedger

@@ -1,6 +1,6 @@
 """Request building: every operation the clients offer, as a :class:`Plan` or a single :class:`Call`.
 
-The clients expose these methods unchanged (same signature and docstring, see ``shell``); the
+The clients expose these methods unchanged (same signature and docstring, see ``_client_base``); the
 sync client runs what they return one call at a time, the async client concurrently.
 """
 

@@ -1,6 +1,6 @@
 """``BrazeClient``: the blocking shell around the sans-I/O core, over ``httpx.Client``.
 
-It only moves bytes and sleeps (see :mod:`jobframe.braze.shell` for everything else). Batches
+It only moves bytes and sleeps (see :mod:`jobframe.braze._client_base` for everything else). Batches
 run one after another, so after a failure at most one batch's outcome is ever unknown.
 """
 
@@ -13,11 +13,11 @@ from typing import Any, TypeVar
 
 import httpx
 
+from jobframe.braze._client_base import ClientShell
 from jobframe.braze.exchange import Answer, Call, Done, Exchange, Fail, Send, Wait
 from jobframe.braze.plans import CampaignPager, Plan, single
 from jobframe.braze.results import CampaignSummary
 from jobframe.braze.settings import BrazeSettings
-from jobframe.braze.shell import ClientShell
 from jobframe.braze.stream import Stream
 from jobframe.http import sync_client
 from jobframe.ledger.ledger import RunLedger
