@@ -6,8 +6,8 @@ paces) drives two thin shells, :class:`BrazeClient` and :class:`AsyncBrazeClient
 See ``docs/braze.md``.
 """
 
-from jobframe.braze.async_client import AsyncBrazeClient
-from jobframe.braze.errors import (
+from jobframe.braze._async import AsyncBrazeClient
+from jobframe.braze._errors import (
     BrazeAuthError,
     BrazeBadRequestError,
     BrazeDuplicatePossibleError,
@@ -21,9 +21,9 @@ from jobframe.braze.errors import (
     BrazeTransportDuplicatePossibleError,
     BrazeTransportError,
 )
-from jobframe.braze.models import Messages, Recipient, UserAlias, UserAttributes, UserEvent, UserPurchase
-from jobframe.braze.module import BrazeModule
-from jobframe.braze.results import (
+from jobframe.braze._models import Messages, Recipient, UserAlias, UserAttributes, UserEvent, UserPurchase
+from jobframe.braze._module import BrazeModule
+from jobframe.braze._results import (
     CampaignDetails,
     CampaignSummary,
     DataSeries,
@@ -33,8 +33,8 @@ from jobframe.braze.results import (
     TrackError,
     TrackResult,
 )
-from jobframe.braze.settings import FAKE_URL, BatchSizes, BrazeSettings, RateLimitSettings, RetrySettings
-from jobframe.braze.sync_client import BrazeClient
+from jobframe.braze._settings import FAKE_URL, BatchSizes, BrazeSettings, RateLimitSettings, RetrySettings
+from jobframe.braze._sync import BrazeClient
 
 __all__ = [
     "FAKE_URL",

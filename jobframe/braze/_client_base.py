@@ -19,14 +19,14 @@ from typing import Any, ClassVar, Concatenate, Generic, ParamSpec, TypeVar, over
 
 import httpx
 
-from jobframe.braze.concurrency import Concurrency
-from jobframe.braze.errors import BrazeHTTPError
-from jobframe.braze.exchange import Answer, Call, Done, Exchange, ExchangeContext, Fail, Send
+from jobframe.braze._concurrency import Concurrency
+from jobframe.braze._errors import BrazeHTTPError
+from jobframe.braze._exchange import Answer, Call, Done, Exchange, ExchangeContext, Fail, Send
+from jobframe.braze._ratelimit import RateLimiter
+from jobframe.braze._results import CampaignSummary
+from jobframe.braze._settings import BrazeSettings
 from jobframe.braze.planner import Planner
 from jobframe.braze.plans import CampaignPager, Plan, single
-from jobframe.braze.ratelimit import RateLimiter
-from jobframe.braze.results import CampaignSummary
-from jobframe.braze.settings import BrazeSettings
 from jobframe.braze.stream import Stream
 from jobframe.http.settings import HttpSettings
 from jobframe.ledger.ledger import RunLedger

@@ -12,9 +12,18 @@ from operator import length_hint
 from typing import Any, Literal, TypeVar
 
 from jobframe.braze import endpoints as ep
+from jobframe.braze._exchange import Call
+from jobframe.braze._models import Messages, Recipient, SubscriptionState, UserAlias
+from jobframe.braze._results import (
+    CampaignDetails,
+    DataSeries,
+    ExportResult,
+    SendIdResult,
+    SendResult,
+    TrackResult,
+)
+from jobframe.braze._settings import BatchSizes
 from jobframe.braze.batching import chunked, id_batches, to_json, track_batches
-from jobframe.braze.exchange import Call
-from jobframe.braze.models import Messages, Recipient, SubscriptionState, UserAlias
 from jobframe.braze.plans import (
     CAMPAIGNS_PAGE_SIZE,
     CampaignPager,
@@ -24,15 +33,6 @@ from jobframe.braze.plans import (
     send_plan,
     track_plan,
 )
-from jobframe.braze.results import (
-    CampaignDetails,
-    DataSeries,
-    ExportResult,
-    SendIdResult,
-    SendResult,
-    TrackResult,
-)
-from jobframe.braze.settings import BatchSizes
 from jobframe.ledger.fingerprint import digest, fingerprint_of_inputs
 from jobframe.ledger.policy import adds_to_a_value
 

@@ -15,9 +15,9 @@ from typing import Any, Generic, TypeVar, cast
 from pydantic import Field
 
 from jobframe.braze import endpoints as ep
-from jobframe.braze.errors import BrazeError
-from jobframe.braze.exchange import Call
-from jobframe.braze.results import (
+from jobframe.braze._errors import BrazeError
+from jobframe.braze._exchange import Call
+from jobframe.braze._results import (
     CampaignSummary,
     ExportResult,
     SendResponse,

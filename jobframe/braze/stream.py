@@ -4,9 +4,9 @@ Both clients run a :class:`~jobframe.braze.plans.Plan` through a ``Stream``; the
 takes one call at a time, the async client several, and both report every finished call with
 :meth:`Stream.settle`. The first failure stops the stream — after a batch whose outcome is
 unknown (or any other failure) no further batch is started, wherever the failure falls;
-batches already waiting end as :class:`~jobframe.braze.exchange.NotSentError` before sending — and
+batches already waiting end as :class:`~jobframe.braze._exchange.NotSentError` before sending — and
 :meth:`Stream.result` raises that failure with the call's
-:class:`~jobframe.braze.delivery.DeliveryReport`. Pure bookkeeping: no I/O, no clock.
+:class:`~jobframe.braze._delivery.DeliveryReport`. Pure bookkeeping: no I/O, no clock.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, Generic, Protocol, TypeVar
 
-from jobframe.braze.delivery import BatchRef, DeliveryReport, IndexRanges, batch_ids
-from jobframe.braze.errors import BrazeError, BrazeLedgerError
-from jobframe.braze.exchange import Call, Done, Fail, NotSentError
+from jobframe.braze._delivery import BatchRef, DeliveryReport, IndexRanges, batch_ids
+from jobframe.braze._errors import BrazeError, BrazeLedgerError
+from jobframe.braze._exchange import Call, Done, Fail, NotSentError
 from jobframe.braze.plans import Plan
 from jobframe.ledger.ledger import Journal
 from jobframe.ledger.policy import BatchState, Decision, records_start

@@ -13,8 +13,8 @@ from typing import Any
 from dependency_injector import containers, providers
 
 from jobframe.braze import FAKE_URL, BrazeModule, BrazeSettings
+from jobframe.braze._module import async_braze_client, braze_client
 from jobframe.braze.fake import FakeBraze
-from jobframe.braze.module import async_braze_client, braze_client
 from jobframe.testing.overrides import Overrides, modules_of
 
 __all__ = ["braze_modules", "use_fake_braze"]

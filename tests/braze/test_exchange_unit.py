@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from jobframe.braze import endpoints as ep
-from jobframe.braze.errors import (
+from jobframe.braze._errors import (
     BrazeAuthError,
     BrazeBadRequestError,
     BrazeError,
@@ -25,7 +25,7 @@ from jobframe.braze.errors import (
     BrazeTransportDuplicatePossibleError,
     BrazeTransportError,
 )
-from jobframe.braze.exchange import (
+from jobframe.braze._exchange import (
     Answer,
     Call,
     Done,
@@ -37,8 +37,8 @@ from jobframe.braze.exchange import (
     Wait,
     never_sent,
 )
-from jobframe.braze.ratelimit import RESET_MARGIN, RateLimiter
-from jobframe.braze.settings import RateLimitSettings, RetrySettings
+from jobframe.braze._ratelimit import RESET_MARGIN, RateLimiter
+from jobframe.braze._settings import RateLimitSettings, RetrySettings
 from jobframe.logs import Redact
 
 NOW = 1_700_000_000.0
@@ -129,7 +129,7 @@ def test_an_unexpected_success_body_is_an_error() -> None:
 
 
 def _strict(body: Any) -> Any:
-    from jobframe.braze.results import SendIdResult  # noqa: PLC0415
+    from jobframe.braze._results import SendIdResult  # noqa: PLC0415
 
     return SendIdResult.model_validate(body)
 

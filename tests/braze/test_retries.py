@@ -19,8 +19,8 @@ from jobframe.braze import (
     BrazeSettings,
     BrazeTransportError,
 )
+from jobframe.braze._exchange import Call
 from jobframe.braze.endpoints import Endpoint
-from jobframe.braze.exchange import Call
 from jobframe.braze.fake import FakeBraze, FakeBrazeServer
 from jobframe.braze.plans import single
 from jobframe.errors import ConfigurationError, RetryableError

@@ -2,7 +2,7 @@
 
 Same decisions as the sync client (they come from the same core, :mod:`jobframe.braze._client_base`),
 plus concurrency: a batched call keeps as many batches in flight as the endpoint's self-tuning
-limit allows (:mod:`jobframe.braze.concurrency`; never above ``max_concurrency`` for the whole
+limit allows (:mod:`jobframe.braze._concurrency`; never above ``max_concurrency`` for the whole
 client), and new batches are pulled from the input only when one may start, so memory stays flat.
 With a run ledger, batches that may not be repeated go one at a time (a kill leaves at most one
 ambiguous); repeatable ones keep the concurrency.
@@ -22,10 +22,10 @@ from typing import Any, TypeVar
 import httpx
 
 from jobframe.braze._client_base import ClientShell
-from jobframe.braze.exchange import Answer, Call, Done, Exchange, Fail, Send, Wait
+from jobframe.braze._exchange import Answer, Call, Done, Exchange, Fail, Send, Wait
+from jobframe.braze._results import CampaignSummary
+from jobframe.braze._settings import BrazeSettings
 from jobframe.braze.plans import CampaignPager, Plan, single
-from jobframe.braze.results import CampaignSummary
-from jobframe.braze.settings import BrazeSettings
 from jobframe.braze.stream import Stream
 from jobframe.http import async_client
 from jobframe.ledger.ledger import RunLedger

@@ -26,8 +26,7 @@ from typing import Any, Generic, TypeVar
 import httpx
 from pydantic import ValidationError
 
-from jobframe.braze.endpoints import Endpoint
-from jobframe.braze.errors import (
+from jobframe.braze._errors import (
     BrazeAuthError,
     BrazeBadRequestError,
     BrazeError,
@@ -40,8 +39,9 @@ from jobframe.braze.errors import (
     BrazeTransportDuplicatePossibleError,
     BrazeTransportError,
 )
-from jobframe.braze.ratelimit import RateLimiter, backoff_delay
-from jobframe.braze.settings import RateLimitSettings, RetrySettings
+from jobframe.braze._ratelimit import RateLimiter, backoff_delay
+from jobframe.braze._settings import RateLimitSettings, RetrySettings
+from jobframe.braze.endpoints import Endpoint
 from jobframe.logs import Redact, library_logger
 
 __all__ = [

@@ -13,7 +13,7 @@ messages:
 No exception ever holds the API key: errors are built from status, endpoint and Braze's body only,
 and that body is scrubbed of the key before it is stored (see ``exchange``).
 
-A failed batched call also carries its :class:`~jobframe.braze.delivery.DeliveryReport`
+A failed batched call also carries its :class:`~jobframe.braze._delivery.DeliveryReport`
 (``delivery``): its summary ends the message and its fields join the ``job.finished`` line.
 """
 
@@ -25,7 +25,7 @@ from jobframe.errors import ConfigurationError, JobframeError, RetryableError
 from jobframe.exit_codes import ExitCode
 
 if TYPE_CHECKING:
-    from jobframe.braze.delivery import DeliveryReport
+    from jobframe.braze._delivery import DeliveryReport
 
 __all__ = [
     "BrazeAuthError",

@@ -14,10 +14,10 @@ from typing import Any, TypeVar
 import httpx
 
 from jobframe.braze._client_base import ClientShell
-from jobframe.braze.exchange import Answer, Call, Done, Exchange, Fail, Send, Wait
+from jobframe.braze._exchange import Answer, Call, Done, Exchange, Fail, Send, Wait
+from jobframe.braze._results import CampaignSummary
+from jobframe.braze._settings import BrazeSettings
 from jobframe.braze.plans import CampaignPager, Plan, single
-from jobframe.braze.results import CampaignSummary
-from jobframe.braze.settings import BrazeSettings
 from jobframe.braze.stream import Stream
 from jobframe.http import sync_client
 from jobframe.ledger.ledger import RunLedger
