@@ -21,12 +21,12 @@ from typing import Any, TypeVar
 
 import httpx
 
+from jobframe.braze._bulk import Plan, Stream, single
 from jobframe.braze._client_base import ClientShell
 from jobframe.braze._exchange import Answer, Call, Done, Exchange, Fail, Send, Wait
+from jobframe.braze._operations import CampaignPager
 from jobframe.braze._results import CampaignSummary
 from jobframe.braze._settings import BrazeSettings
-from jobframe.braze.plans import CampaignPager, Plan, single
-from jobframe.braze.stream import Stream
 from jobframe.http import async_client
 from jobframe.ledger.ledger import RunLedger
 from jobframe.observe.observer import Observer
@@ -111,12 +111,28 @@ class AsyncBrazeClient(ClientShell[httpx.AsyncClient]):
                 raise outcome
         return stream.result()
 
+    @staticmethod
+    async def _record_start(stream: Stream[Any], call: Call[Any]) -> Fail | None:
+        """Before sending ``call``, wait (without blocking the loop) until the ledger recorded its
+        start (``None``: go ahead)."""
+        recording = stream.before_send(call)
+        if recording is None:
+            return None
+        try:
+            await asyncio.wait_for(asyncio.wrap_future(recording), stream.ledger_timeout)
+        except Exception as exc:  # noqa: BLE001 - any store failure or timeout
+            return stream.unrecorded(call, exc)
+        return None
+
     async def _attempt(self, call: Call[Any], stream: Stream[Any]) -> None:
         exchange = self._exchange(call, stream)
         try:
             action = exchange.start()
             while not isinstance(action, Done | Fail):
-                if isinstance(action, Send) and (refused := await stream.arecord_start(call)) is not None:
+                if (
+                    isinstance(action, Send)
+                    and (refused := await self._record_start(stream, call)) is not None
+                ):
                     action = refused  # the ledger could not record it: not sent
                     break
                 action = exchange.advance(await self._perform(exchange, action))

@@ -1,8 +1,8 @@
 """Everything the sync and async clients share: construction, state, and the public methods.
 
-The public methods are declared once, here, from :class:`~jobframe.braze.planner.Planner`'s
+The public methods are declared once, here, from :class:`~jobframe.braze._operations.Planner`'s
 methods (signature and docstring written once there). Each is an :class:`operation`
-descriptor: it builds the operation's :class:`~jobframe.braze.plans.Plan` and hands it to the
+descriptor: it builds the operation's :class:`~jobframe.braze._bulk.Plan` and hands it to the
 client's ``_run`` — a blocking loop in :class:`~jobframe.braze.BrazeClient`, a coroutine in
 :class:`~jobframe.braze.AsyncBrazeClient`. Its ``__get__`` overloads tell mypy which of the two
 a caller gets. The clients themselves only move bytes and sleep.
@@ -19,15 +19,14 @@ from typing import Any, ClassVar, Concatenate, Generic, ParamSpec, TypeVar, over
 
 import httpx
 
+from jobframe.braze._bulk import Plan, Stream, single
 from jobframe.braze._concurrency import Concurrency
 from jobframe.braze._errors import BrazeHTTPError
 from jobframe.braze._exchange import Answer, Call, Done, Exchange, ExchangeContext, Fail, Send
+from jobframe.braze._operations import CampaignPager, Planner
 from jobframe.braze._ratelimit import RateLimiter
 from jobframe.braze._results import CampaignSummary
 from jobframe.braze._settings import BrazeSettings
-from jobframe.braze.planner import Planner
-from jobframe.braze.plans import CampaignPager, Plan, single
-from jobframe.braze.stream import Stream
 from jobframe.http.settings import HttpSettings
 from jobframe.ledger.ledger import RunLedger
 from jobframe.logs import Redact, library_logger

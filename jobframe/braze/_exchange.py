@@ -21,7 +21,7 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import httpx
 from pydantic import ValidationError
@@ -41,8 +41,10 @@ from jobframe.braze._errors import (
 )
 from jobframe.braze._ratelimit import RateLimiter, backoff_delay
 from jobframe.braze._settings import RateLimitSettings, RetrySettings
-from jobframe.braze.endpoints import Endpoint
 from jobframe.logs import Redact, library_logger
+
+if TYPE_CHECKING:
+    from jobframe.braze._operations import Endpoint
 
 __all__ = [
     "Action",

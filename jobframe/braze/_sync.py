@@ -13,12 +13,12 @@ from typing import Any, TypeVar
 
 import httpx
 
+from jobframe.braze._bulk import Plan, Stream, single
 from jobframe.braze._client_base import ClientShell
 from jobframe.braze._exchange import Answer, Call, Done, Exchange, Fail, Send, Wait
+from jobframe.braze._operations import CampaignPager
 from jobframe.braze._results import CampaignSummary
 from jobframe.braze._settings import BrazeSettings
-from jobframe.braze.plans import CampaignPager, Plan, single
-from jobframe.braze.stream import Stream
 from jobframe.http import sync_client
 from jobframe.ledger.ledger import RunLedger
 from jobframe.observe.observer import Observer
@@ -87,10 +87,22 @@ class BrazeClient(ClientShell[httpx.Client]):
         exchange = self._exchange(call, stream)
         action = exchange.start()
         while not isinstance(action, Done | Fail):
-            if isinstance(action, Send) and (refused := stream.record_start(call)) is not None:
+            if isinstance(action, Send) and (refused := self._record_start(stream, call)) is not None:
                 return refused  # the ledger could not record it: not sent
             action = exchange.advance(self._perform(exchange, action))
         return action
+
+    @staticmethod
+    def _record_start(stream: Stream[Any], call: Call[Any]) -> Fail | None:
+        """Before sending ``call``, wait until the ledger recorded its start (``None``: go ahead)."""
+        recording = stream.before_send(call)
+        if recording is None:
+            return None
+        try:
+            recording.result(stream.ledger_timeout)
+        except Exception as exc:  # noqa: BLE001 - any store failure or timeout
+            return stream.unrecorded(call, exc)
+        return None
 
     def _perform(self, exchange: Exchange[Any], action: Wait | Send) -> Answer | Exception | None:
         if isinstance(action, Wait):

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from jobframe.braze import endpoints as ep
+from jobframe.braze import _operations as ep
 from jobframe.braze._errors import (
     BrazeAuthError,
     BrazeBadRequestError,
