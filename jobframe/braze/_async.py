@@ -22,8 +22,8 @@ from typing import Any, TypeVar
 import httpx
 
 from jobframe.braze._bulk import Plan, Stream, single
-from jobframe.braze._client_base import ClientShell
-from jobframe.braze._exchange import Answer, Call, Done, Exchange, Fail, Send, Wait
+from jobframe.braze._client_base import ClientShell, transport_failure
+from jobframe.braze._exchange import Answer, Call, Done, Exchange, Fail, Send, TransportFailure, Wait
 from jobframe.braze._operations import CampaignPager
 from jobframe.braze._results import CampaignSummary
 from jobframe.braze._settings import BrazeSettings
@@ -144,7 +144,9 @@ class AsyncBrazeClient(ClientShell[httpx.AsyncClient]):
             )
             self._slot_freed.set()
 
-    async def _perform(self, exchange: Exchange[Any], action: Wait | Send) -> Answer | Exception | None:
+    async def _perform(
+        self, exchange: Exchange[Any], action: Wait | Send
+    ) -> Answer | TransportFailure | None:
         if isinstance(action, Wait):
             await asyncio.sleep(action.seconds)
             return None
@@ -154,7 +156,7 @@ class AsyncBrazeClient(ClientShell[httpx.AsyncClient]):
             answer = self._answer(await self._http.send(request))
         except httpx.TransportError as error:
             seen.failed(error)
-            return error
+            return transport_failure(error)
         except BaseException as error:  # cancelled mid-request: the span still ends, saying so
             seen.failed(error)
             raise

@@ -22,7 +22,16 @@ import httpx
 from jobframe.braze._bulk import Plan, Stream, single
 from jobframe.braze._concurrency import Concurrency
 from jobframe.braze._errors import BrazeHTTPError
-from jobframe.braze._exchange import Answer, Call, Done, Exchange, ExchangeContext, Fail, Send
+from jobframe.braze._exchange import (
+    Answer,
+    Call,
+    Done,
+    Exchange,
+    ExchangeContext,
+    Fail,
+    Send,
+    TransportFailure,
+)
 from jobframe.braze._operations import CampaignPager, Planner
 from jobframe.braze._ratelimit import RateLimiter
 from jobframe.braze._results import CampaignSummary
@@ -78,6 +87,20 @@ def offline_fake(settings: BrazeSettings) -> Any:
 def fake_or(settings: BrazeSettings, transport: T) -> T | Any:
     """``transport`` as given, or the offline fake's when ``base_url`` is ``fake://braze``."""
     return offline_fake(settings).transport() if transport is None and settings.is_fake else transport
+
+
+def never_sent(error: Exception) -> bool:
+    """True when the request provably did not reach Braze (safe to repeat for every endpoint).
+
+    Connect failures and a pool timeout happen before a byte is written. Everything else (read
+    timeout, reset or closed connection, write error) may have reached Braze.
+    """
+    return isinstance(error, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
+
+
+def transport_failure(error: httpx.TransportError) -> TransportFailure:
+    """``error`` as the sans-I/O core reads it: what failed, and whether it may have been sent."""
+    return TransportFailure(type(error).__name__, str(error), sent=not never_sent(error))
 
 
 def _signature(build: Callable[..., Any]) -> inspect.Signature:

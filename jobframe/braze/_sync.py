@@ -14,8 +14,8 @@ from typing import Any, TypeVar
 import httpx
 
 from jobframe.braze._bulk import Plan, Stream, single
-from jobframe.braze._client_base import ClientShell
-from jobframe.braze._exchange import Answer, Call, Done, Exchange, Fail, Send, Wait
+from jobframe.braze._client_base import ClientShell, transport_failure
+from jobframe.braze._exchange import Answer, Call, Done, Exchange, Fail, Send, TransportFailure, Wait
 from jobframe.braze._operations import CampaignPager
 from jobframe.braze._results import CampaignSummary
 from jobframe.braze._settings import BrazeSettings
@@ -104,7 +104,7 @@ class BrazeClient(ClientShell[httpx.Client]):
             return stream.unrecorded(call, exc)
         return None
 
-    def _perform(self, exchange: Exchange[Any], action: Wait | Send) -> Answer | Exception | None:
+    def _perform(self, exchange: Exchange[Any], action: Wait | Send) -> Answer | TransportFailure | None:
         if isinstance(action, Wait):
             self._sleep(action.seconds)
             return None
@@ -114,7 +114,7 @@ class BrazeClient(ClientShell[httpx.Client]):
             answer = self._answer(self._http.send(request))
         except httpx.TransportError as error:
             seen.failed(error)
-            return error
+            return transport_failure(error)
         except BaseException as error:  # cancelled mid-request: the span still ends, saying so
             seen.failed(error)
             raise
