@@ -39,7 +39,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Plan",
-    "ProgressSink",
     "Stream",
     "batched_calls",
     "chunked",

@@ -42,17 +42,7 @@ from jobframe.logs import Redact, library_logger
 from jobframe.observe.observer import Observer, RequestRecord
 from jobframe.progress import track
 
-__all__ = [
-    "ClientShell",
-    "auth_headers",
-    "call_op",
-    "fake_or",
-    "offline_fake",
-    "operation",
-    "pages",
-    "pages_op",
-    "plan_op",
-]
+__all__ = ["ClientShell", "never_sent", "transport_failure"]
 
 logger = library_logger("jobframe.braze")
 

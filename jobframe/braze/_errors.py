@@ -1,7 +1,7 @@
 """The Braze exception hierarchy, and which exit code each failure ends a job with.
 
-Every class says *how* a call failed, so a job (or jobframe's runner) can decide without parsing
-messages:
+Every class says *how* a call failed, so a job (or the run that ends with it) can decide without
+parsing messages:
 
 * ``BrazeBadRequestError`` (400), ``BrazeNotFoundError`` (404) and other unexpected 4xx are plain
   failures (exit 1): running the job again sends the same bad request.

@@ -1,10 +1,10 @@
 """``BrazeModule``: the DI container that provides Braze clients as resources.
 
 Wire it into an application container with its settings (and, for resumable bulk calls, a run
-ledger)::
+ledger); jobframe fills the ``settings`` dependency with the loaded settings::
 
     class Main(containers.DeclarativeContainer):
-        settings = providers.Singleton(AppSettings)
+        settings = providers.Dependency(instance_of=AppSettings)
         braze = providers.Container(BrazeModule, settings=settings.provided.braze)
         send_push = providers.Factory(SendPushFromFile, braze=braze.client)
 

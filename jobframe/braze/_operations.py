@@ -50,16 +50,12 @@ from jobframe.ledger.policy import adds_to_a_value
 from jobframe.logs import library_logger
 
 __all__ = [
-    "CAMPAIGNS_DATA_SERIES",
     "CAMPAIGNS_DETAILS",
     "CAMPAIGNS_LIST",
-    "CAMPAIGNS_PAGE_SIZE",
     "CAMPAIGNS_TRIGGER_SEND",
-    "CANVAS_TRIGGER_SEND",
     "MESSAGES_SEND",
     "SENDS_DATA_SERIES",
     "SENDS_ID_CREATE",
-    "USERS_EXPORT_IDS",
     "USERS_TRACK",
     "CampaignPage",
     "CampaignPager",
