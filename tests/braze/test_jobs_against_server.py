@@ -154,7 +154,7 @@ def test_update_user_attributes_streams_151_objects_in_three_requests(
 
 
 def test_a_bulk_job_failing_mid_stream_reports_its_delivery_in_job_finished(tmp_path: Path) -> None:
-    from .test_delivery_report import FailsOnce  # noqa: PLC0415
+    from .test_delivery import FailsOnce  # noqa: PLC0415
 
     fake = FailsOnce(4, {"status": 503, "delay": 0.05}, api_key=CANARY, delay=0.02)
     users = tmp_path / "users.jsonl"
