@@ -10,8 +10,10 @@ failure stops the stream: after a batch whose outcome is unknown (or any other f
 further batch is started; batches already waiting end as
 :class:`~jobframe.braze._exchange.NotSentError` before sending, and :meth:`Stream.result`
 raises that failure with the call's report. With a run ledger the stream decides which batches
-an earlier attempt settled; the waits for the ledger's records are the clients' (the stream
-hands them the pending record and never blocks).
+an earlier attempt settled. It does no network I/O and reads no clock; the one ledger wait it
+does itself is at the end, in :meth:`Stream.result` (at most the ledger's timeout, for the
+records of how batches ended). The wait before each send is the clients': the stream hands
+them the pending record (:meth:`Stream.before_send`).
 """
 
 from __future__ import annotations
