@@ -45,6 +45,8 @@ from unittest import mock
 
 import httpx
 
+from jobframe.braze import BrazeError
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from braze_throughput import BRAZE_LIMIT, KEY, fake_process, objects
 
@@ -251,6 +253,7 @@ def main() -> None:
         limited: dict[str, int] = dict.fromkeys(CONFIGS, 0)
         peaks: dict[str, int] = dict.fromkeys(CONFIGS, 0)
         p95s: dict[str, list[float]] = {c: [] for c in CONFIGS}
+        failures: dict[str, str] = {}
         for _ in range(args.rounds):
             base = math.nan
             for config, knock_out in CONFIGS.items():
@@ -259,7 +262,11 @@ def main() -> None:
                     stack.enter_context(meter.installed())
                     if knock_out is not None:
                         stack.enter_context(knock_out())
-                    seconds, rate_limited = run()
+                    try:
+                        seconds, rate_limited = run()
+                    except BrazeError as exc:  # a knocked-out throttle can make the call fail
+                        failures[config] = f"{type(exc).__name__}"
+                        seconds, rate_limited = math.inf, 0
                 if config == "all on":
                     base = seconds
                 ratios[config].append(base / seconds)
@@ -271,6 +278,7 @@ def main() -> None:
             print(
                 f"   {config:<18} {statistics.median(ratios[config]):5.2f}x  429s: {limited[config]:4d}  "
                 f"peak in send: {peaks[config]:3d}  p95: {statistics.median(p95s[config]):6.3f} s"
+                + (f"  FAILED: {failures[config]}" if config in failures else "")
             )
 
 
