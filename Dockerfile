@@ -73,7 +73,16 @@ CMD ["--list"]
 # This repository's app: jobs/ (the default --app jobs:MainContainer) and its profiles.
 FROM runtime AS example
 
+ARG APP_UID=10001
+ARG APP_GID=10001
+
 COPY config/ ./config/
 COPY jobs/ ./jobs/
+# Compiled here, as root: the job's user may not write /app (and PYTHONDONTWRITEBYTECODE says not
+# to), so without this every start compiles the app from source (about a tenth of SomeJob's
+# startup: docs/benchmarks.md). jobframe and its dependencies were compiled when pip installed them.
+USER root
+RUN ["/opt/venv/bin/python", "-m", "compileall", "-q", "/app/jobs"]
+USER ${APP_UID}:${APP_GID}
 # Smoke test: the app imports and lists its jobs.
 RUN ["/opt/venv/bin/jobframe", "--list"]

@@ -1,5 +1,10 @@
 """jobframe: run batch jobs in containers with dependency-injected, configured, always-closed resources.
 
+This package is what a job author imports: ``@jobframe.job``, :class:`RunContext`,
+:class:`Settings`, the errors and exit codes, and the deployment declarations. What embeds
+jobframe in another program (an app, run options, settings sources) lives in
+:mod:`jobframe.embed`; tests use :mod:`jobframe.testing`.
+
 The public names are loaded on first use (PEP 562), so ``python -m jobframe`` gets its signal
 handlers installed before the heavy imports (dependency-injector, pydantic, structlog) happen.
 """
@@ -12,15 +17,12 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "App": "jobframe.app",
-    "load_app": "jobframe.app",
-    "JobSpec": "jobframe.app",
-    "job": "jobframe.app",
-    "Pod": "jobframe.app.deployment",
-    "Resources": "jobframe.app.deployment",
-    "Retry": "jobframe.app.deployment",
-    "Sync": "jobframe.app.deployment",
-    "Volume": "jobframe.app.deployment",
+    "job": "jobframe._app.spec",
+    "Pod": "jobframe._app.deployment",
+    "PodResources": "jobframe._app.deployment",
+    "Retry": "jobframe._app.deployment",
+    "Sync": "jobframe._app.deployment",
+    "Volume": "jobframe._app.deployment",
     "Shard": "jobframe.shard",
     "RunContext": "jobframe.context",
     "Deadline": "jobframe.deadline",
@@ -31,35 +33,38 @@ _EXPORTS = {
     "UsageError": "jobframe.errors",
     "ExitCode": "jobframe.exit_codes",
     "get_logger": "jobframe.logs",
-    "Counted": "jobframe.progress",
-    "Progress": "jobframe.progress",
-    "RunOptions": "jobframe.run",
-    "RunResult": "jobframe.run",
-    "run_job": "jobframe.run",
+    "Counted": "jobframe._counted",
+    "Progress": "jobframe.observe.progress",
     "Settings": "jobframe.settings",
-    "SettingsSources": "jobframe.settings",
-    "load_settings": "jobframe.settings",
 }
 
+_MOVED = {
+    "App": "jobframe.embed.App",
+    "load_app": "jobframe.embed.load_app",
+    "RunOptions": "jobframe.embed.RunOptions",
+    "RunResult": "jobframe.embed.RunResult",
+    "run_job": "jobframe.embed.run",
+    "SettingsSources": "jobframe.embed.SettingsSources",
+    "load_settings": "jobframe.embed.load_settings",
+    "Resources": "jobframe.PodResources",
+    "JobSpec": "jobframe.embed.App.jobs[name].spec",
+}
+"""Names that used to be here, and where they went: asking for one says so."""
+
 __all__ = [
-    "App",
     "ConfigurationError",
     "Counted",
     "Deadline",
     "ExitCode",
     "JobInterrupted",
-    "JobSpec",
     "JobframeError",
     "Pod",
+    "PodResources",
     "Progress",
-    "Resources",
     "Retry",
     "RetryableError",
     "RunContext",
-    "RunOptions",
-    "RunResult",
     "Settings",
-    "SettingsSources",
     "Shard",
     "Sync",
     "UsageError",
@@ -67,28 +72,28 @@ __all__ = [
     "__version__",
     "get_logger",
     "job",
-    "load_app",
-    "load_settings",
-    "run_job",
 ]
 
 if TYPE_CHECKING:
-    from jobframe.app import App, JobSpec, job, load_app
-    from jobframe.app.deployment import Pod, Resources, Retry, Sync, Volume
+    from jobframe._app.deployment import Pod, PodResources, Retry, Sync, Volume
+    from jobframe._app.spec import job
+    from jobframe._counted import Counted
     from jobframe.context import RunContext
     from jobframe.deadline import Deadline
     from jobframe.errors import ConfigurationError, JobframeError, JobInterrupted, RetryableError, UsageError
     from jobframe.exit_codes import ExitCode
     from jobframe.logs import get_logger
-    from jobframe.progress import Counted, Progress
-    from jobframe.run import RunOptions, RunResult, run_job
-    from jobframe.settings import Settings, SettingsSources, load_settings
+    from jobframe.observe.progress import Progress
+    from jobframe.settings import Settings
     from jobframe.shard import Shard
 
 
 def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
+        moved = _MOVED.get(name)
+        if moved is not None:
+            raise AttributeError(f"jobframe.{name} has moved: use {moved}")
         raise AttributeError(f"module 'jobframe' has no attribute {name!r}")
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value  # once loaded, a plain attribute

@@ -6,12 +6,12 @@ import contextlib
 import os
 import sys
 
-from jobframe.process.startup import install_startup_handlers
+from jobframe._process.startup import install_startup_handlers
 
 
 def main() -> None:
     install_startup_handlers()
-    from jobframe.cli import main as cli_main  # noqa: PLC0415 - after the handlers, on purpose
+    from jobframe._cli import main as cli_main  # noqa: PLC0415 - after the handlers, on purpose
 
     code = cli_main()
     # --list, --check and errors return here (a run ends the process itself). End it the same way:

@@ -9,7 +9,7 @@ from typing import Any
 
 from jobframe.deadline import Deadline
 from jobframe.observe.observer import Observer
-from jobframe.progress import Progress, register_run
+from jobframe.observe.progress import Progress
 from jobframe.shard import Shard
 
 __all__ = ["RunContext"]
@@ -44,10 +44,28 @@ class RunContext:
     """What the run counts and traces (Braze requests, objects, the ledger): docs/observability.md."""
     _summaries: list[Callable[[], Mapping[str, Any] | None]] = field(default_factory=list, repr=False)
 
+    _run_key_claimed_by: str | None = field(default=None, init=False, repr=False)
+
     def __post_init__(self) -> None:
-        # Libraries (the Braze clients' bulk calls) find the run's reporter through its run id.
-        register_run(self.run_id, self.progress)
+        # The observer is what modules are injected with (BrazeModule.observer): the Braze clients'
+        # bulk calls report progress through it, so it carries the run's reporter and deadline.
+        self.observer.progress = self.progress
         self.observer.deadline = self.deadline
+
+    def claim_run_key(self, by: str) -> str | None:
+        """``run_key``, taken by ``by`` (the run ledger) to record the run under it.
+
+        A run given ``--run-key`` that nothing claims warns ``ledger.unused`` when it finishes:
+        the retry would start from the beginning.
+        """
+        if self.run_key is not None:
+            self._run_key_claimed_by = by
+        return self.run_key
+
+    @property
+    def run_key_claimed_by(self) -> str | None:
+        """Who claimed ``run_key`` (:meth:`claim_run_key`), or ``None``."""
+        return self._run_key_claimed_by
 
     def add_summary(self, fields: Callable[[], Mapping[str, Any] | None]) -> None:
         """Add ``fields()`` to ``job.finished`` (called when the job finishes; ``None`` adds nothing)."""

@@ -11,9 +11,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 import jobframe
+from jobframe import Counted
 from jobframe.braze import AsyncBrazeClient
 from jobframe.ledger.fingerprint import file_fingerprint
-from jobframe.progress import Counted
 
 __all__ = ["UpdateAttributesParams", "UpdateUserAttributes", "read_attributes", "user_key"]
 

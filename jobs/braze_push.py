@@ -8,9 +8,9 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 import jobframe
+from jobframe import Counted
 from jobframe.braze import BrazeClient, Messages
 from jobframe.ledger.fingerprint import file_fingerprint
-from jobframe.progress import Counted
 
 __all__ = ["SendPushFromFile", "SendPushParams", "read_ids"]
 

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import NoReturn
 
 from jobframe import __version__
-from jobframe.app.deployment import is_quantity
-from jobframe.app.loading import DEFAULT_APP
+from jobframe._app.deployment import is_quantity
+from jobframe._app.loading import DEFAULT_APP
 from jobframe.errors import JobframeError, UsageError
 
 __all__ = ["main"]
@@ -149,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _render(args: argparse.Namespace) -> int:
-    from jobframe.app.loading import load_app  # noqa: PLC0415 - keeps `combine` light
+    from jobframe._app.loading import load_app  # noqa: PLC0415 - keeps `combine` light
 
     try:
         from jobframe.argo.files import check_directory, render_app, write_directory  # noqa: PLC0415
@@ -202,7 +202,7 @@ def _render(args: argparse.Namespace) -> int:
 
 
 def _lint(args: argparse.Namespace) -> int:
-    from jobframe.app.loading import load_app  # noqa: PLC0415
+    from jobframe._app.loading import load_app  # noqa: PLC0415
     from jobframe.argo.lint import lint_files, without_workflows  # noqa: PLC0415
     from jobframe.argo.schema import KINDS  # noqa: PLC0415
 

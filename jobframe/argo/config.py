@@ -35,7 +35,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from jobframe.app.deployment import Pod
+from jobframe._app.deployment import Pod
 from jobframe.argo.plan import RenderOptions
 from jobframe.errors import UsageError
 

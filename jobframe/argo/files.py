@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from jobframe.app.discovery import App
+from jobframe._app.discovery import App
 from jobframe.argo.lint import lint_documents
 from jobframe.argo.manifests import Document
 from jobframe.argo.plan import RenderOptions, k8s_name, plan_step

@@ -2,7 +2,7 @@
 
 ``render`` and ``lint`` must agree with the process about ``--timeout``, the deadline margin, the
 teardown budget and the rest — including defaults and ``--opt=value`` spellings — so they parse
-the arguments with :func:`jobframe.cli.args.build_parser` itself rather than a copy of it.
+the arguments with :func:`jobframe._cli.args.build_parser` itself rather than a copy of it.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn
 
-from jobframe.cli.args import build_parser
+from jobframe._cli.args import build_parser
 from jobframe.deadline import Budget
 from jobframe.shard import Shard
 

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from jobframe.app.discovery import App
+from jobframe._app.discovery import App
 from jobframe.argo._rules import Problem, check_step, workflow_problems
 from jobframe.argo.manifests import Document, jobframe_steps, load_documents, opaque_steps, path_text
 from jobframe.argo.schema import KINDS, schema_errors

@@ -20,10 +20,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, SecretBytes, SecretStr, TypeAdapter
 from pydantic.fields import FieldInfo
 
-from jobframe.app.deployment import Deployment, Pod, Volume
-from jobframe.app.discovery import App
-from jobframe.app.loading import DEFAULT_APP
-from jobframe.app.spec import JobSpec
+from jobframe._app.deployment import Deployment, Pod, Volume
+from jobframe._app.discovery import App
+from jobframe._app.loading import DEFAULT_APP
+from jobframe._app.spec import JobSpec
 from jobframe.argo.flags import Flags, parse_flags
 from jobframe.argo.retries import INFRASTRUCTURE, expression_for
 from jobframe.errors import UsageError

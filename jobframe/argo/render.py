@@ -23,7 +23,7 @@ from hera.workflows import (
 )
 from hera.workflows import models as m
 
-from jobframe.app.deployment import Retry
+from jobframe._app.deployment import Retry
 from jobframe.argo.plan import LEDGER_CLAIM, LEDGER_MOUNT, NO_RESULT, OUTPUT_PATH, InputParam, StepPlan
 from jobframe.argo.template_extras import metrics, pod_fields, semaphore
 

@@ -287,7 +287,7 @@ MAX_HELD = 64
 
 
 class ProgressSink(Protocol):
-    """Where delivered objects are counted (``jobframe.progress.Tracker``)."""
+    """Where delivered objects are counted (``jobframe.observe.progress.Tracker``)."""
 
     def advance(self, done: int) -> None: ...
 

@@ -40,7 +40,6 @@ from jobframe.http.settings import HttpSettings
 from jobframe.ledger.ledger import RunLedger
 from jobframe.logs import Redact, library_logger
 from jobframe.observe.observer import Observer, RequestRecord
-from jobframe.progress import track
 
 __all__ = ["ClientShell", "never_sent", "transport_failure"]
 
@@ -238,7 +237,7 @@ class ClientShell(Generic[H]):
         journal = None
         if self._ledger is not None and plan.batched:
             journal = self._ledger.journal(plan.endpoint.path, plan.fingerprint, plan.input_fingerprint)
-        return Stream(plan, lambda: track(plan.endpoint.path, plan.total), journal)
+        return Stream(plan, lambda: self._observer.operation(plan.endpoint.path, plan.total), journal)
 
     def _exchange(self, call: Call[R], stream: Stream[Any]) -> Exchange[R]:
         return Exchange(call, self._ctx, stopped=lambda: stream.stopped)

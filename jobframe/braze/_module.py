@@ -72,7 +72,8 @@ class BrazeModule(containers.DeclarativeContainer):
     ``providers.Container(BrazeModule, settings=..., ledger=ledger.ledger)`` with a
     :class:`~jobframe.ledger.LedgerModule` (docs/resume.md). Without it nothing is recorded.
     ``observer`` is filled by jobframe with the run's :class:`~jobframe.observe.Observer` (what
-    the clients count is pushed with ``--pushgateway`` and traced: docs/observability.md).
+    the clients count is pushed with ``--pushgateway`` and traced: docs/observability.md); its
+    bulk calls report their progress through it too, to the run's ``Progress`` and no other.
     """
 
     settings = providers.Dependency(instance_of=BrazeSettings)

@@ -3,34 +3,22 @@
 Resuming skips batches by their index, which only means something if the same input arrives in the
 same order, cut the same way. A run is fingerprinted by its job and parameters; each bulk call by
 its endpoint, its fixed body (the message, the campaign) and the fingerprints its inputs give
-(``jobframe.Counted.of_file`` hashes the file it reads). An input that cannot say is recorded as
-unknown, and the batches themselves are compared as they are planned.
+(``Counted(..., fingerprint=lambda: file_fingerprint(path))`` hashes the file it reads). An input
+that cannot say is recorded as unknown, and the batches themselves are compared as they are
+planned. The digest itself is core (``jobframe._digest``): the run fingerprints itself there
+without loading the ledger.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from jobframe._digest import digest, run_fingerprint
+
 __all__ = ["batch_digest", "digest", "file_fingerprint", "fingerprint_of_inputs", "run_fingerprint"]
-
-
-def digest(value: Any) -> str:
-    """sha256 of ``value`` as canonical JSON (sorted keys, no whitespace): the same data, the same digest."""
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def run_fingerprint(job: str, params: Mapping[str, Any] | None, shard: str | None = None) -> str:
-    """What a run was asked to do: its job, parameters and shard (``"1/4"``; ``None`` for a whole
-    run). Two shards given one run key must not read each other's batches as their own."""
-    asked: dict[str, Any] = {"job": job, "params": dict(params or {})}
-    if shard is not None:
-        asked["shard"] = shard
-    return digest(asked)
 
 
 def fingerprint_of_inputs(*inputs: object) -> str | None:

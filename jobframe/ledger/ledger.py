@@ -16,17 +16,21 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jobframe.errors import ConfigurationError, JobframeError, RetryableError
 from jobframe.ledger.fingerprint import batch_digest
 from jobframe.ledger.lease import Lease, LeaseLostError, new_token
-from jobframe.ledger.opening import Opening, fresh_run_repeats, take
 from jobframe.ledger.policy import BatchState, Decision, decide, records_start
-from jobframe.ledger.settings import LedgerSettings
-from jobframe.ledger.store import Store, describe, now_text, open_store
-from jobframe.ledger.writer import Writer
 from jobframe.logs import get_logger
+
+if TYPE_CHECKING:
+    from jobframe.ledger.settings import LedgerSettings
+    from jobframe.ledger.store import Store
+    from jobframe.ledger.writer import Writer
+
+# The store, its writer thread and the opening protocol (with sqlite3) are imported by
+# RunLedger.open, when a run key asks for a ledger: a run without one never loads them.
 
 __all__ = ["DISABLED", "Journal", "LedgerUnavailableError", "RunLedger"]
 
@@ -95,6 +99,10 @@ class RunLedger:
         attempt holding the key: 75 (after ``settings.lease_wait``). A store failure: 75 when it
         may pass, 78 when it cannot (:mod:`jobframe.ledger.failures`).
         """
+        from jobframe.ledger.opening import Opening, take  # noqa: PLC0415 - only a run with a key
+        from jobframe.ledger.store import describe, open_store  # noqa: PLC0415
+        from jobframe.ledger.writer import Writer  # noqa: PLC0415
+
         where = describe(settings)
         try:
             store = open_store(settings)
@@ -139,6 +147,8 @@ class RunLedger:
         """End this attempt: a run that succeeded is closed (a retry of it would find nothing to do)."""
         if self.writer is None or self.key is None:
             return
+        from jobframe.ledger.store import now_text  # noqa: PLC0415 - loaded by open already
+
         status = "closed" if succeeded else "open"
         lease = self.lease
         for journal in self.journals:  # a call cut short (cancelled, failed) still records its deliveries
@@ -168,6 +178,7 @@ class RunLedger:
         key = self.key
 
         job, run_fingerprint, new_run = self.job, self.fingerprint, self.new_run
+        from jobframe.ledger.opening import fresh_run_repeats  # noqa: PLC0415 - loaded by open already
 
         def load(store: Store) -> tuple[str, str | None, list[tuple[int, BatchState, str]], str, bool]:
             if fingerprint is not None and not new_run and not store.has_stream(key, number):

@@ -42,11 +42,11 @@ class _Open:
 def open_ledger(settings: LedgerSettings, run: RunContext) -> RunLedger | _Open:
     """Resource initialiser: the run's ledger — or, without a run key, :data:`DISABLED`, a plain
     value with nothing to open or close."""
-    if run.run_key is None:
+    key = run.claim_run_key("jobframe.ledger")  # wired: no "ledger.unused", even if opening is refused
+    if key is None:
         return DISABLED
     opened: list[RunLedger] = []
-    key = run.run_key
-    # wired: job.finished carries "resume" even when opening is refused (no "ledger.unused" then)
+    # job.finished carries "resume" even when opening is refused
     run.add_summary(lambda: {"resume": opened[0].summary() if opened else {"run_key": key, "opened": False}})
     ledger = RunLedger.open(
         settings,

@@ -5,8 +5,10 @@ injects it (``RunContext.observer``; ``BrazeModule.observer``), so the Braze cli
 ledger count into it without a job writing a line and without any module-level registry.
 At the end of the run :mod:`jobframe.observe.pushgateway` pushes what it holds to a Prometheus
 Pushgateway (``--pushgateway``) and :mod:`jobframe.observe.tracing` exports the run's trace
-(``OTEL_*``). Neither ``prometheus_client`` nor ``opentelemetry`` is imported unless asked for.
-See docs/observability.md.
+(``OTEL_*``). The run's progress reporter (:mod:`jobframe.observe.progress`) hangs off it too,
+so a bulk call reports ``N/M`` to its own run, never to one looked up globally. Neither
+``prometheus_client`` nor ``opentelemetry`` is imported unless asked for. See
+docs/observability.md.
 """
 
 from jobframe.observe.observer import COUNTS, EndpointCounts, Observer, Outcome, RequestRecord

@@ -15,6 +15,7 @@ from dataclasses import dataclass, fields
 from typing import Any, Protocol
 
 from jobframe.deadline import Deadline
+from jobframe.observe.progress import Progress, Tracker
 
 __all__ = ["COUNTS", "EndpointCounts", "Observer", "Outcome", "RequestRecord", "SpanHandle", "Tracer"]
 
@@ -93,13 +94,16 @@ class RequestRecord:
 
 
 class Observer:
-    """One run's counts, outcome and (optionally) tracer; injected, never global.
+    """One run's counts, outcome, progress reporter and (optionally) tracer; injected, never global.
 
     ``tracer`` is set by the CLI when tracing is configured; a test may pass its own.
+    ``progress`` is the run's reporter (the run's context sets it): an observer made outside a run
+    has one that writes nowhere, so a client built there reports its progress to nobody.
     """
 
-    def __init__(self, tracer: Tracer | None = None) -> None:
+    def __init__(self, tracer: Tracer | None = None, progress: Progress | None = None) -> None:
         self.tracer = tracer
+        self.progress = progress if progress is not None else Progress(None)
         self.outcome: Outcome | None = None
         self.deadline: Deadline | None = None
         """The run's deadline (set with the run's context): the report at its end never passes it."""
@@ -146,6 +150,11 @@ class Observer:
                 counts.objects_ambiguous += size
             else:
                 counts.objects_rejected += size
+
+    def operation(self, name: str, total: int | None = None) -> Tracker:
+        """A :class:`Tracker` for one long operation (a bulk call to ``name``, ``total`` objects
+        when known), reporting to the run's :class:`Progress`."""
+        return Tracker(name, total, progress=self.progress)
 
     # -- the run ledger, and the run itself ----------------------------------------------------
 

@@ -19,8 +19,8 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from jobframe import __version__
-from jobframe.cli.args import Parser
-from jobframe.cli.streams import write_stdout
+from jobframe._cli.args import Parser
+from jobframe._cli.streams import write_stdout
 from jobframe.errors import UsageError
 
 __all__ = ["create", "main"]

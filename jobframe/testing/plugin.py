@@ -16,17 +16,17 @@ from typing import TYPE_CHECKING, Any, Protocol
 import pytest
 from dependency_injector import containers
 
-from jobframe.app import App
-from jobframe.run import RunOptions
+from jobframe._app import App
+from jobframe._run import RunOptions
 from jobframe.settings import Settings
-from jobframe.testing.apps import app_reference, load_test_app
-from jobframe.testing.class_overrides import ClassOverrideWatch
-from jobframe.testing.leaks import LeakError, LeakReport
-from jobframe.testing.network import ALLOW_NETWORK, NetworkGuard, block_network
-from jobframe.testing.overrides import Overrides
-from jobframe.testing.release import TestScope
-from jobframe.testing.runs import JobResult, run_job
-from jobframe.testing.settings import DEFAULT_PROFILE, make_settings
+from jobframe.testing._apps import app_reference, load_test_app
+from jobframe.testing._class_overrides import ClassOverrideWatch
+from jobframe.testing._leaks import LeakError, LeakReport
+from jobframe.testing._network import ALLOW_NETWORK, NetworkGuard, block_network
+from jobframe.testing._overrides import Overrides
+from jobframe.testing._release import TestScope
+from jobframe.testing._runs import JobResult, run_job
+from jobframe.testing._settings import DEFAULT_PROFILE, make_settings
 
 if TYPE_CHECKING:
     import respx
@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     from jobframe.braze.fake import FakeBraze
 
 __all__ = [
-    "ALLOW_LEAKS",
     "ALLOW_NETWORK",
     "JobRunner",
     "Overrider",
@@ -168,7 +167,7 @@ def jobframe_network(request: pytest.FixtureRequest) -> Iterator[NetworkGuard | 
 
     Every fixture built on ``jobframe_container`` uses it. ``@pytest.mark.jobframe_allow_network``
     lets every host through (the fixture gives ``None``), ``(..."host")`` only those; the
-    :class:`~jobframe.testing.network.NetworkGuard` lists what was ``blocked``.
+    :class:`~jobframe.testing._network.NetworkGuard` lists what was ``blocked``.
     """
     rule = _network_rule(request)
     if rule is True:
@@ -189,7 +188,7 @@ def jobframe_container(
 
     Overrides made on it die with it. A resource the test opened through it and did not close
     fails the test at teardown (after being closed), naming it and where it was opened; an
-    override made on the container *class* fails the test (see :mod:`~jobframe.testing.class_overrides`).
+    override made on the container *class* fails the test (see :mod:`~jobframe.testing._class_overrides`).
     """
     __tracebackhide__ = True  # a leak at teardown shows its message, not this fixture's code
     watch = ClassOverrideWatch(jobframe_app.container_cls)
@@ -249,7 +248,7 @@ def jobframe_braze(jobframe_container: containers.Container) -> Iterator[FakeBra
     is pointed at it; with none, wire it yourself with :func:`jobframe.testing.use_fake_braze`.
     """
     from jobframe.braze.fake import FakeBraze  # noqa: PLC0415 - apps without Braze never import it
-    from jobframe.testing.braze import braze_modules, use_fake_braze  # noqa: PLC0415
+    from jobframe.testing._braze import braze_modules, use_fake_braze  # noqa: PLC0415
 
     fake = FakeBraze()
     wired = use_fake_braze(jobframe_container, fake) if braze_modules(jobframe_container) else None
@@ -273,13 +272,13 @@ def jobframe_http(jobframe_container: containers.Container) -> Iterator[respx.Mo
     A request no route matches fails at once, naming it. Needs ``respx`` (``jobframe[test]``).
     """
     try:
-        from jobframe.testing.http import new_router, use_fake_http  # noqa: PLC0415
+        from jobframe.testing._http import new_router, use_fake_http  # noqa: PLC0415
     except ModuleNotFoundError as exc:
         if exc.name != "respx":
             raise
         pytest.fail("the jobframe_http fixture needs respx: pip install 'jobframe[test]'", pytrace=False)
+    from jobframe._app.graph import modules_of  # noqa: PLC0415
     from jobframe.http import NetworkModule  # noqa: PLC0415
-    from jobframe.testing.overrides import modules_of  # noqa: PLC0415
 
     router = new_router()
     wired = (

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 import yaml
 
-from jobframe.app import load_app
+from jobframe._app import load_app
+from jobframe._cli.args import argo_arg_files
 from jobframe.argo.combine import parse_results
 from jobframe.argo.files import render_job
 from jobframe.argo.plan import RenderOptions
-from jobframe.cli.args import argo_arg_files
 from jobframe.errors import UsageError
 from tests.argo.expand import ARG_LIMIT, LOST, Cluster, Workflow, aggregated, offload_args
 from tests.resume.harness import KEY, fake_braze, write_ids

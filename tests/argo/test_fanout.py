@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from jobframe.app import load_app
+from jobframe._app import load_app
 from jobframe.argo.files import render_job
 from jobframe.argo.plan import RenderOptions
 from jobframe.braze.fake import FakeBraze, FakeBrazeServer

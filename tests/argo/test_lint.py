@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from jobframe.app import load_app
+from jobframe._app import load_app
 from jobframe.argo.cli import main
 from jobframe.argo.files import render_job
 from jobframe.argo.lint import lint_documents

@@ -16,8 +16,8 @@ from dependency_injector import containers, providers
 from pydantic import BaseModel, SecretStr
 
 import jobframe
-from jobframe.app import App, load_app
-from jobframe.app.deployment import Deployment
+from jobframe._app import App, load_app
+from jobframe._app.deployment import Deployment
 from jobframe.argo.cli import main
 from jobframe.argo.files import RenderError, check_directory, render_app
 from jobframe.argo.plan import RenderOptions, secret_settings

@@ -15,7 +15,7 @@ import jsonschema
 import pytest
 import yaml
 
-from jobframe.app import App, load_app
+from jobframe._app import App, load_app
 from jobframe.argo.files import render_app
 from jobframe.argo.plan import RenderOptions
 from jobframe.argo.render import MINIMUM_ARGO

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from jobframe.app.deployment import RETRYABLE, backoff_wait
+from jobframe._app.deployment import RETRYABLE, backoff_wait
 from jobframe.argo.combine import CombineError, merge, parse_results
 from jobframe.argo.retries import KNOWN_CODES, expression_for, retried_codes
 from jobframe.argo.timing import Shortfall, parse_duration, retry_shortfalls

@@ -38,8 +38,10 @@ BATCHES = 40
 TRACK = "/users/track"
 LATENCY = 0.05  # every answer takes this long, so several batches are in flight at once (async)
 FAULT_DELAY = 0.1  # the failing answer is held back a little longer: time to (wrongly) start more
-TIMEOUT = 0.25  # read timeout in the "timeout" case (5x an answer's latency: a loaded machine
-# must not time out a healthy answer first); the others allow 2 s
+TIMEOUT = 1.0  # read timeout in the "timeout" case: 20x an answer's latency, so a loaded machine
+# does not time out a healthy answer first; the others allow 2 s
+TIMEOUT_BATCHES = 400  # ... and input enough that the stream is still going when it fires (a
+# loaded machine only sends fewer batches in that second)
 
 KINDS: dict[str, tuple[type[BrazeError], dict[str, Any], bool]] = {
     "503": (BrazeDuplicatePossibleError, {"status": 503, "delay": FAULT_DELAY}, True),
@@ -80,10 +82,10 @@ class FailsOnce(FakeBraze):
                 self.slow_next(TRACK, fault["delay"])
             else:
                 self.fail_next(TRACK, status=status, **fault)
-        answer = super().handle(method, target, headers, body)
         batch = batch_of(json.loads(body))
-        if failing:
+        if failing:  # known before the (held) answer: the client may give up on it first
             self.failed_batch = batch
+        answer = super().handle(method, target, headers, body)
         with self._seen_lock:
             self.answers.append((batch, answer.status, arrived))
         return answer
@@ -136,11 +138,11 @@ def run_track(client_kind: str, url: str, attributes: list[dict[str, str]], read
     return info.value
 
 
-def covered(report: DeliveryReport) -> list[int]:
+def covered(report: DeliveryReport, batches: int) -> list[int]:
     indices = [i for a, b in report.delivered for i in range(a, b + 1)]
     indices += [b.index for b in (*report.unknown, *report.failed, *report.never_sent)]
     if report.rest_from is not None:
-        indices += range(report.rest_from.index, BATCHES)
+        indices += range(report.rest_from.index, batches)
     return sorted(indices)
 
 
@@ -154,7 +156,8 @@ def test_no_batch_starts_after_a_failure_and_the_report_matches_the_server(
     timeline = Timeline(monkeypatch)
     fake = FailsOnce(fail_at, fault, api_key=CANARY, delay=LATENCY)
     read = TIMEOUT if kind == "timeout" else 2.0
-    attributes = [{"external_id": f"u{i}", "tier": "gold"} for i in range(75 * BATCHES)]
+    batches = TIMEOUT_BATCHES if kind == "timeout" else BATCHES
+    attributes = [{"external_id": f"u{i}", "tier": "gold"} for i in range(75 * batches)]
     with FakeBrazeServer(fake) as server:
         started = time.monotonic()
         error = run_track(client_kind, server.url, attributes, read)
@@ -172,7 +175,7 @@ def test_no_batch_starts_after_a_failure_and_the_report_matches_the_server(
         assert elapsed < 5
     report = error.delivery
     assert report is not None and report.endpoint == TRACK
-    assert covered(report) == list(range(BATCHES))  # every batch accounted for, exactly once
+    assert covered(report, batches) == list(range(batches))  # every batch accounted for, exactly once
     applied_and_confirmed = {b for b, status, _ in fake.answers if 200 <= status < 300 and b != failed}
     assert {i for a, b in report.delivered for i in range(a, b + 1)} == applied_and_confirmed
     assert report.delivered_items == 75 * len(applied_and_confirmed)
@@ -186,13 +189,13 @@ def test_no_batch_starts_after_a_failure_and_the_report_matches_the_server(
         assert [b.index for b in report.failed] == [failed] and report.unknown == []
     assert not {b.index for b in report.never_sent} & received  # "never sent" means Braze never saw it
     taken = max(received | {b.index for b in report.never_sent}) + 1
-    assert taken < BATCHES  # the failure stopped the stream before the input ended
+    assert taken < batches  # the failure stopped the stream before the input ended
     assert report.rest_from is not None and report.rest_from.index == taken
     assert report.rest_from.items == {"attributes": (75 * taken, 75 * taken)}
-    assert report.rest_items == 75 * (BATCHES - taken)
+    assert report.rest_items == 75 * (batches - taken)
     text = str(error)
     assert f"(batch {failed})" in text and "delivered" in text and "never sent" in text
     fields = error.log_fields()["delivery"]
     assert fields["delivered"]["batches"] == len(applied_and_confirmed)
-    assert fields["never_sent"]["rest_items"] == 75 * (BATCHES - taken)
+    assert fields["never_sent"]["rest_items"] == 75 * (batches - taken)
     assert CANARY not in text and CANARY not in repr(fields)

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from jobframe.teardown.closing import abounded_in_thread, bounded_in_thread
+from jobframe._teardown.closing import abounded_in_thread, bounded_in_thread
 
 
 class Stuck:

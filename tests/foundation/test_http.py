@@ -12,7 +12,8 @@ import httpx
 import pytest
 from dependency_injector import containers, providers
 
-from jobframe import App, RunOptions, run_job
+from jobframe.embed import App, RunOptions
+from jobframe.embed import run as run_job
 from jobframe.http import HttpSettings, NetworkModule, PoolLimits, Timeouts, async_client, sync_client
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from jobframe.teardown.safety_net import KNOWN, find_unmanaged, known_of
+from jobframe._teardown.safety_net import KNOWN, find_unmanaged, known_of
 
 
 def _fake(qualified: str, **methods: Any) -> Any:

@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from jobframe._run.outcome import EscapedExit, as_error, exit_code_for
+from jobframe._run.reactions import Action, Event, Phase, exit_code_of, react
 from jobframe.deadline import (
     MAX_MARGIN_SHARE,
     MIN_TEARDOWN_S,
@@ -22,8 +24,6 @@ from jobframe.deadline import (
 )
 from jobframe.errors import ConfigurationError, JobInterrupted, RetryableError, UsageError
 from jobframe.exit_codes import ExitCode
-from jobframe.run.outcome import EscapedExit, as_error, exit_code_for
-from jobframe.run.reactions import Action, Event, Phase, exit_code_of, react
 
 DEFAULT = Budget()  # margin 10, shutdown 5, cancel grace 2
 

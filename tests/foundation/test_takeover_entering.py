@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 from dependency_injector import containers, providers
 
-from jobframe.teardown.registry import ResourceRegistry
+from jobframe._teardown.registry import ResourceRegistry
 
 
 def test_a_resource_still_entering_is_abandoned_not_closed_twice_at_once() -> None:

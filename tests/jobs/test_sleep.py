@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jobframe import RunOptions
+from jobframe.embed import RunOptions
 from jobframe.testing.plugin import JobRunner
 
 

@@ -17,10 +17,6 @@ def _rfc3339(seconds_from_now: float) -> str:
     return at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-LATE = 0.5
-"""How late a timer may fire on a loaded 2-core machine; never early."""
-
-
 def _instant(text: str) -> float:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
@@ -47,15 +43,21 @@ def _assert_cancelled_before_deadline(proc: JobProcess, code: int, source: str) 
 
 @pytest.mark.parametrize("job", ["Holder", "AsyncHolder"])
 def test_timeout_cancels_before_the_deadline(tmp_path: Path, job: str) -> None:
-    args = ("--timeout", "2", "--deadline-margin", "0.7")
+    # 6 s: room for a slow interpreter start, so the margin is the one asked for (with less than
+    # twice the margin left, the schedule halves it)
+    args = ("--timeout", "6", "--deadline-margin", "0.7")
     with running(job, *args, params={"seconds": 30}, record=tmp_path / "record.txt") as proc:
         code = proc.wait(10)
     _assert_cancelled_before_deadline(proc, code, "--timeout")
-    # not cancelled early: the job used its time, up to the margin before the deadline (a loaded
-    # machine may run the timer late, never early)
-    deadline = _instant(proc.one("job.started")["deadline"])
-    reached = _instant(proc.one("deadline.reached")["timestamp"])
-    assert 0.7 - LATE <= deadline - reached <= 0.7 + 0.05
+    # not cancelled early: the cancel is armed exactly the margin before the deadline, and fires
+    # then or later (a loaded machine runs a timer late, never early) — and still before the
+    # deadline, which the check above holds
+    started = proc.one("job.started")
+    deadline = _instant(started["deadline"])
+    margin = started["seconds_left"] - started["cancel_in_s"]  # both taken at one instant
+    assert margin == pytest.approx(0.7, abs=0.002)
+    armed = deadline - margin
+    assert _instant(proc.one("deadline.reached")["timestamp"]) >= armed - 0.005
 
 
 def test_argo_deadline_from_the_environment(tmp_path: Path) -> None:
@@ -100,10 +102,13 @@ def test_short_deadline_warns_and_keeps_most_of_the_time(tmp_path: Path) -> None
         code = proc.wait(10)
     assert code == 124, proc.output
     short = proc.one("deadline.short")
-    assert short["deadline_margin"] == 10.0 and 2.0 < short["seconds_left"] <= 3.0
+    # --timeout counts from the process's start: what is left when the job starts depends on how
+    # fast the interpreter started, never more than 3 s
+    assert short["deadline_margin"] == 10.0 and 0.0 < short["seconds_left"] <= 3.0
     assert short["cancel_in_s"] == pytest.approx(short["seconds_left"] * 0.5, abs=0.01)
     assert proc.order().index("deadline.short") < proc.order().index("job.finished")
-    assert 1.0 < proc.one("job.finished")["duration_s"] < 2.5
+    # the job ran until its cancel (late on a loaded machine, never early), not zero
+    assert short["cancel_in_s"] - 0.05 <= proc.one("job.finished")["duration_s"] < short["seconds_left"]
     assert proc.record().still_open() == []
 
 

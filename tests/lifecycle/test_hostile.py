@@ -27,8 +27,6 @@ from .jobproc import APPS, JobProcess, child_env, pid_alive, running, wait_until
 pytestmark = pytest.mark.process
 
 APP = "hostile:Container"
-LATE = 0.5
-"""How late a timer may fire on a loaded 2-core machine; never early."""
 
 
 def _instant(text: str) -> float:
@@ -88,22 +86,26 @@ def test_the_logged_cancel_time_is_the_armed_one_and_leaves_the_teardown_budget(
     started = proc.one("job.started")
     short = proc.one("deadline.short")
     assert short["cancel_in_s"] == started["cancel_in_s"]
-    cancelled = _instant(proc.one("deadline.reached")["timestamp"]) - _instant(started["timestamp"])
-    assert short["cancel_in_s"] - 0.05 <= cancelled <= short["cancel_in_s"] + LATE  # late only by load
+    armed = _instant(started["deadline"]) - (started["seconds_left"] - started["cancel_in_s"])
+    reached = _instant(proc.one("deadline.reached")["timestamp"])
+    assert reached >= armed - 0.005  # the logged time is the armed one: late only by load, never early
     # 8 s from the process start, minus a margin that covers --shutdown-timeout 3
-    assert _instant(started["deadline"]) - _instant(proc.one("deadline.reached")["timestamp"]) >= 3.0 - 0.05
+    assert _instant(started["deadline"]) - armed >= 3.0 - 0.01
+    assert proc.exited_wall is not None and proc.exited_wall < _instant(started["deadline"]), proc.output
 
 
 @pytest.mark.parametrize("job", ["SyncShape", "AsyncShape"])
 def test_slow_closes_all_finish_before_a_short_deadline(tmp_path: Path, job: str) -> None:
-    # three closes of 0.5 s each and a short deadline, at which the platform would SIGTERM. (5 s,
-    # not 4: on a loaded machine the interpreter's start alone can take 1.5 s of a 4 s deadline,
-    # and then half of what is left no longer holds a 1.5 s teardown.)
+    # three closes of 0.5 s each and a deadline, at which the platform would SIGTERM; a margin of
+    # 2.5 s holds them. The deadline leaves room for a slow interpreter start (a loaded machine
+    # can take seconds): what is tested is the margin, not how fast the process started.
     env = {"LIFECYCLE_CLOSE_DELAY": "0.5"}
-    with _hostile(job, "sleep", "--timeout", "5", env=env, record=tmp_path / "r") as proc:
-        code = proc.wait(15)
+    args = ("--timeout", "12", "--deadline-margin", "2.5", "--shutdown-timeout", "2.5")
+    with _hostile(job, "sleep", *args, env=env, record=tmp_path / "r") as proc:
+        code = proc.wait(25)
     assert code == 124, proc.output
-    assert proc.one("deadline.short")["margin_s"] >= 1.5  # the margin holds the teardown
+    started = proc.one("job.started")
+    assert started["seconds_left"] - started["cancel_in_s"] >= 1.5  # the margin holds the teardown
     deadline = _instant(proc.one("job.started")["deadline"])
     assert proc.exited_wall is not None and proc.exited_wall < deadline, proc.output
     assert len(proc.named("resource.closed")) == 3 and "signal.received" not in proc.order()
@@ -127,7 +129,7 @@ def test_a_job_ignoring_its_cancellation_is_abandoned_and_still_torn_down_before
     reached = _instant(proc.one("deadline.reached")["timestamp"])
     deadline = _instant(proc.one("job.started")["deadline"])
     grace = Schedule(deadline - reached, Budget()).cancel_grace(0.0)  # the documented grace, then
-    assert grace - 0.05 <= _instant(ignored["timestamp"]) - reached <= grace + LATE
+    assert _instant(ignored["timestamp"]) - reached >= grace - 0.05  # late only by load, never early
     assert proc.exited_wall is not None and proc.exited_wall < _instant(proc.one("job.started")["deadline"])
     order = proc.order()
     assert order.index("job.cancel_ignored") < order.index("job.finished") < order.index("resource.closed")

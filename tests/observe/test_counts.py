@@ -12,14 +12,14 @@ from typing import Any
 import httpx
 import pytest
 
-from jobframe.app.discovery import App
+from jobframe._app.discovery import App
+from jobframe._run import RunOptions, prepare
 from jobframe.braze import AsyncBrazeClient, BrazeClient, BrazeSettings
 from jobframe.braze._errors import BrazeError
 from jobframe.braze.fake import FakeBraze
 from jobframe.ledger.ledger import Journal, RunLedger, _Ambiguous
 from jobframe.ledger.module import ledger_counts
 from jobframe.observe import EndpointCounts, Observer
-from jobframe.run import RunOptions, prepare
 
 PUSH = {"apple_push": {"alert": "hello"}}
 SEND = "/messages/send"

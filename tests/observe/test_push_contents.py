@@ -9,7 +9,7 @@ import pytest
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from jobframe.cli.args import parse_args
+from jobframe._cli.args import parse_args
 from jobframe.errors import UsageError
 from jobframe.observe import Observer
 from jobframe.observe.pushgateway import COUNTERS, grouping_key, registry_for
@@ -139,7 +139,7 @@ class _BrokenTracer:
 def test_a_tracer_that_raises_never_stops_the_exit() -> None:
     from jobframe.logs import Redact  # noqa: PLC0415
     from jobframe.observe.report import Reporting, report_run  # noqa: PLC0415
-    from jobframe.testing.capture import capture_events  # noqa: PLC0415
+    from jobframe.testing._capture import capture_events  # noqa: PLC0415
 
     with capture_events(Redact()) as events:
         report_run(Reporting(job="J", observer=Observer(_BrokenTracer())), 0)

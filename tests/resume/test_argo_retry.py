@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from jobframe.app import load_app
+from jobframe._app import load_app
 from jobframe.argo.files import render_job
 from jobframe.argo.plan import RenderOptions
 from tests.argo.expand import Cluster, Workflow

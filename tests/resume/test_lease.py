@@ -323,7 +323,7 @@ def test_a_lock_wait_says_what_it_waited_for(tmp_path: Path) -> None:
 
 
 def test_the_retry_number_comes_from_the_flag_or_argo_s_variable(monkeypatch: pytest.MonkeyPatch) -> None:
-    from jobframe.cli.args import parse_args  # noqa: PLC0415
+    from jobframe._cli.args import parse_args  # noqa: PLC0415
     from jobframe.errors import UsageError  # noqa: PLC0415
 
     monkeypatch.delenv("JOBFRAME_RETRY_NUMBER", raising=False)

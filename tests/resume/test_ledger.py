@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from jobframe import Counted
 from jobframe.errors import ConfigurationError, JobframeError, RetryableError
 from jobframe.ledger import DISABLED, BatchState, Decision, LedgerSettings, RunLedger
 from jobframe.ledger.fingerprint import (
@@ -24,7 +25,6 @@ from jobframe.ledger.fingerprint import (
 )
 from jobframe.ledger.policy import adds_to_a_value, decide, is_idempotent, records_start, updates_relatively
 from jobframe.ledger.store import MIGRATIONS, open_store
-from jobframe.progress import Counted
 
 SEND, TRACK, EXPORT, TRIGGER = (
     "/messages/send",

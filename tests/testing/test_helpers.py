@@ -15,8 +15,8 @@ import jobframe
 from jobframe.errors import ConfigurationError
 from jobframe.logs import Redact
 from jobframe.testing import LeakError, capture_events, make_settings, override, replace_settings, run_job
-from jobframe.testing.network import NetworkBlockedError, block_network, is_loopback
-from jobframe.testing.settings import nest
+from jobframe.testing._network import NetworkBlockedError, block_network, is_loopback
+from jobframe.testing._settings import nest
 
 
 class Nested(jobframe.Settings):

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from jobframe.testing.network import is_loopback
+from jobframe.testing._network import is_loopback
 
 from .conftest import LOOPBACK_SERVER, run_pytest
 

@@ -114,7 +114,7 @@ import logging
 import pytest
 import structlog
 
-from jobframe import run as runner
+from jobframe.embed import run
 from jobframe.logs import configure_logging
 from jobframe.testing import replace_settings
 
@@ -128,7 +128,7 @@ def printed_by_production(app, job, params, settings, container):
     redact = configure_logging("json", "INFO", stream=stream)
     structlog.configure(cache_logger_on_first_use=False)  # keep this process's loggers uncached
     try:
-        runner.run_job(app, job, params, settings=settings, container=container, redact=redact)
+        run(app, job, params, settings=settings, container=container, redact=redact)
     finally:
         root.handlers[:] = handlers
         root.setLevel(level)

@@ -65,7 +65,7 @@ KEEPS_WORKING = ("thread-pool-busy",)  # its task is still running when the job 
 # A close that blocks in C (librdkafka's flush, 60 s message timeout) past the teardown budget.
 STUCK_CLOSE = ("confluent-kafka-stuck",)
 
-# -- the known runtime problems of issue 18 (fixed in jobframe/run, process, teardown) --------------
+# -- the known runtime problems of issue 18 (fixed in jobframe/_run, _process, _teardown) ------------
 
 ROW1 = "issue 18 row 1: forked multiprocessing children inherit jobframe's signal handling (143)"
 ROW2 = "issue 18 row 2: os._exit skips the libraries' atexit flush"

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from jobframe.app.discovery import App
-from jobframe.app.spec import JobSpec
+from jobframe._app.discovery import App
+from jobframe._app.spec import JobSpec
 from jobframe.argo.flags import Flags, FlagsError, parse_flags
 from jobframe.argo.manifests import Path_, Step
 from jobframe.argo.resolve import Resolved, resolve_args

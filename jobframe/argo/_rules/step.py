@@ -15,8 +15,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from jobframe.app.deployment import NEVER_RETRIED, backoff_wait
-from jobframe.app.params import decode_params, split_pairs
+from jobframe._app.deployment import NEVER_RETRIED, backoff_wait
+from jobframe._app.params import decode_params, split_pairs
 from jobframe.argo._rules import Problem, StepContext
 from jobframe.argo.flags import Flags
 from jobframe.argo.manifests import Path_, Step, references

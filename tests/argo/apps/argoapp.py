@@ -44,7 +44,7 @@ class Plain:
     min_seconds=60,
     timeout=900,
     retry=jobframe.Retry(limit=2, on=(75,), backoff=5, factor=3, max_backoff=60),
-    resources=jobframe.Resources(cpu="500m", memory="1Gi"),
+    resources=jobframe.PodResources(cpu="500m", memory="1Gi"),
     env={"HTTP__TIMEOUTS__READ": "60"},
     args=("--shutdown-timeout", "20"),
 )

@@ -1,0 +1,219 @@
+"""``--check``: prove every job's dependency graph can be built, without building it.
+
+Nothing is called: for each provider reachable from a job, the callable's signature is compared
+with the arguments the provider injects (a missing argument, an unexpected keyword with a "did you
+mean"), each injected provider's declared type with the parameter's annotation, each
+``x.provided.a.b`` chain with the settings model it walks, and every ``Dependency`` must be
+satisfied. A settings section reached by a job may also say it is incomplete
+(``problems_when_wired``: an HTTP module without a base URL). So what a run would trip over is
+found in CI or at deploy time, no resource opens a connection while checking, and a run makes the
+same check for its job before the job starts (:mod:`jobframe._run.prepare`).
+
+What it cannot see: anything decided by calling code — a value an ``Object`` or an override
+holds, what a function without a return annotation returns, a ``Selector``'s choice, a
+resource's ``init`` failing at run time, a ``Protocol`` annotation (structural).
+"""
+
+from __future__ import annotations
+
+import inspect
+import types
+import typing
+from collections.abc import Iterator
+from typing import Any
+
+from dependency_injector import containers, providers
+
+from jobframe._app import App, graph
+from jobframe._app.discovery import NO_JOBS
+from jobframe._app.graph import CALLING
+from jobframe._app.provided import Chain, annotations_of, as_class, chain_of, fields_of, provided_type
+from jobframe.errors import ConfigurationError
+
+__all__ = ["NO_JOBS", "check_container", "check_job", "wiring_error"]
+
+
+def _signature(target: Any) -> inspect.Signature | None:
+    try:
+        return inspect.signature(target)
+    except (TypeError, ValueError):
+        return None  # builtins and C types without a signature: nothing to compare
+
+
+def _describe(target: Any) -> str:
+    return getattr(target, "__qualname__", None) or repr(target)
+
+
+def _type_name(cls: type) -> str:
+    return cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _did_you_mean(name: str, choices: list[str]) -> str:
+    import difflib  # noqa: PLC0415 (only when a problem is found: not on every run's path)
+
+    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _call_problems(provider: Any, names: dict[int, str]) -> Iterator[str]:
+    target = provider.provides
+    target = getattr(target, "__wrapped__", target)  # jobframe's tracking wrapper on a Resource
+    sig = _signature(target)
+    if sig is None:
+        return
+    args, kwargs = list(provider.args), dict(provider.kwargs)
+    params = sig.parameters
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    not_keywords = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.VAR_POSITIONAL)
+    keywords = [n for n, p in params.items() if p.kind not in (*not_keywords, p.VAR_KEYWORD)]
+    if not takes_any:
+        for key in [k for k in kwargs if k not in keywords]:
+            kwargs.pop(key)
+            yield (
+                f"{_describe(target)}() got an unexpected keyword {key!r}{_did_you_mean(key, keywords)}; "
+                f"it takes: {', '.join(keywords) or 'no keywords'}"
+            )
+    try:
+        bound = sig.bind(*args, **kwargs)
+    except TypeError as exc:
+        yield f"{_describe(target)}: {exc}"
+        try:
+            bound = sig.bind_partial(*args, **kwargs)
+        except TypeError:
+            return
+    yield from _type_problems(target, params, bound.arguments, names)
+
+
+def _type_problems(
+    target: Any, params: Any, arguments: dict[str, Any], names: dict[int, str]
+) -> Iterator[str]:
+    hints = annotations_of(target)
+    for name, value in arguments.items():
+        if params[name].kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
+            continue
+        if not providers.is_provider(value) or name not in hints:
+            continue
+        given = provided_type(value)
+        wanted = _accepted(hints[name])
+        if given is None or wanted is None or any(_fits(given, w) for w in wanted):
+            continue
+        source = names.get(id(value), type(value).__name__)
+        expected = " | ".join(_type_name(w) for w in wanted)
+        yield (
+            f"{_describe(target)}({name}: {expected}) is given {source}, which provides {_type_name(given)}"
+        )
+
+
+_PROMOTED = {float: (int,), complex: (int, float)}
+"""Typing's numeric tower: an ``int`` is fine where a ``float`` is annotated."""
+
+
+def _fits(given: type, wanted: type) -> bool:
+    return issubclass(given, wanted) or issubclass(given, _PROMOTED.get(wanted, ()))
+
+
+def _accepted(annotation: Any) -> list[type] | None:
+    """The classes an annotation accepts; ``None`` when any member is too vague to decide on."""
+    members = (
+        typing.get_args(annotation)
+        if typing.get_origin(annotation) in (typing.Union, types.UnionType)
+        else (annotation,)
+    )
+    classes = []
+    for member in members:
+        if member is type(None):
+            continue
+        cls = as_class(member)
+        if cls is None:
+            return None
+        classes.append(cls)
+    return classes or None
+
+
+def _chain_problems(provider: Any, names: dict[int, str]) -> Iterator[str]:
+    """``settings.provided.quotez``: the last step of a chain against the model it walks.
+
+    Each step of a longer chain is a provider of its own, visited too, so only the last step is
+    checked here and an early typo is named once, by its own step.
+    """
+    chain = chain_of(provider)
+    if chain is None:
+        return
+    root_name = names.get(id(chain.root), type(chain.root).__name__)
+    text = f"{root_name}.provided.{'.'.join(chain.names)}"
+    owner = Chain(chain.root, chain.names[:-1]).annotation()
+    fields = fields_of(owner)
+    last = chain.names[-1]
+    if owner is not None and fields is not None and last not in fields and not hasattr(owner, last):
+        known = sorted(fields)
+        yield (
+            f"{text}: {owner.__qualname__} has no field {last!r}{_did_you_mean(last, known)}; "
+            f"its fields: {', '.join(known) or 'none'}"
+        )
+        return
+    root, path = _settings_path(chain.root, chain.names)
+    value = _static_value(root, path)
+    check = getattr(value, "problems_when_wired", None)
+    if callable(check):
+        key = ".".join(path)
+        for field, reason in check():
+            variable = "__".join([*path, field]).upper()
+            yield f"settings {key}.{field}: {reason} (variable {variable})"
+
+
+def _settings_path(root: Any, names: tuple[str, ...]) -> tuple[Any, tuple[str, ...]]:
+    """Follow a module's ``Dependency`` to the chain that fills it: ``quotes_network.settings
+    .provided.http`` is ``settings.provided.quotes.http`` of the app, named as the settings key."""
+    while isinstance(root, providers.Dependency) and root.overridden:
+        outer = chain_of(root.last_overriding)
+        if outer is None:
+            break
+        root, names = outer.root, (*outer.names, *names)
+    return root, names
+
+
+def _static_value(root: Any, path: tuple[str, ...]) -> Any:
+    """The value at ``path`` when ``root`` is filled with a plain object (the run's settings)."""
+    source = root.last_overriding if getattr(root, "overridden", ()) else root
+    if not isinstance(source, providers.Object):
+        return None
+    value = source.provides
+    for name in path:
+        value = getattr(value, name, None)
+    return value
+
+
+def _problems_for(root: Any, names: dict[int, str]) -> Iterator[str]:
+    for provider in graph.reached(root):
+        name = names.get(id(provider), type(provider).__name__)
+        if isinstance(provider, providers.Dependency) and not provider.overridden:
+            if provider.last_overriding is None and getattr(provider, "default", None) is None:
+                yield f"{name}: dependency is not provided"
+        elif isinstance(provider, CALLING) and not provider.overridden:
+            for problem in _call_problems(provider, names):
+                yield f"{name}: {problem}"
+        elif isinstance(provider, providers.AttributeGetter):
+            yield from _chain_problems(provider, names)
+
+
+def check_job(app: App, container: containers.Container, job_name: str) -> list[str]:
+    """Every problem building ``job_name`` would hit (empty: it can be built)."""
+    entry = app.jobs[job_name]
+    root = getattr(container, entry.provider_name)
+    return list(dict.fromkeys(_problems_for(root, graph.names(container))))
+
+
+def check_container(app: App, container: containers.Container) -> dict[str, list[str]]:
+    """Problems per job name (an empty dict means every job can be built)."""
+    problems: dict[str, list[str]] = {}
+    for job_name in app.jobs:
+        found = check_job(app, container, job_name)
+        if found:
+            problems[job_name] = found
+    return problems
+
+
+def wiring_error(problems: dict[str, list[str]]) -> ConfigurationError:
+    """One error for ``--check`` and a run alike: a line per problem, each naming its job."""
+    lines = [f"{job}: {p}" for job, found in problems.items() for p in found]
+    return ConfigurationError("wiring check failed:\n  " + "\n  ".join(lines))

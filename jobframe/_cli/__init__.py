@@ -1,0 +1,170 @@
+"""``python -m jobframe`` / ``jobframe``: parse the command line, run one job, end the process.
+
+Bad input (options, ``JOBFRAME_*`` variables, the app, the job name, params, ``--output``,
+settings) is found before anything is built and reported as one ``jobframe: error:`` line with
+exit 2 or 78. After a run the process ends through :class:`~jobframe._process.exit.ProcessExit`:
+lingering threads and descendants are reported and given ``--exit-grace`` seconds, every
+descendant is ended, ``process.exit`` is logged last and ``os._exit`` ends the process with the
+job's exit code — so no library can keep a finished job alive.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from jobframe._app import App, load_app
+from jobframe._app.check import NO_JOBS, check_container, wiring_error
+from jobframe._app.params import split_pairs
+from jobframe._cli.args import parse_args, path_from_env
+from jobframe._cli.listing import render_jobs
+from jobframe._cli.streams import repair_std_streams, write_stdout
+from jobframe._process.descendants import become_subreaper
+from jobframe._process.exit import ProcessExit
+from jobframe._process.startup import install_startup_handlers, process_started_at
+from jobframe._run import RunOptions, run_job
+from jobframe.console import HumanConsole, use_colors
+from jobframe.context import RunContext
+from jobframe.deadline import parse_rfc3339
+from jobframe.errors import ConfigurationError, JobframeError, UsageError
+from jobframe.exit_codes import ExitCode
+from jobframe.logs import LogFormat, configure_logging
+from jobframe.observe.report import Reporting, report_run, start_reporting
+from jobframe.settings import SettingsSources, load_settings
+
+__all__ = ["main"]
+
+
+def _fail(error: BaseException, code: int) -> int:
+    print(f"jobframe: error: {error}", file=sys.stderr)
+    return code
+
+
+def _sources(args: argparse.Namespace) -> SettingsSources:
+    return SettingsSources(
+        env=args.env,
+        config_dir=args.config_dir,
+        dotenv=args.env_file,
+        secrets_dir=args.secrets_dir,
+        dotenv_required="env_file" in args.explicit,
+    )
+
+
+def _check(app: App, args: argparse.Namespace) -> int:
+    _argo_deadline()  # a run would refuse a malformed one (78): so does the check
+    settings = load_settings(app.settings_cls, _sources(args)) if app.settings_cls else None
+    container = app.container_cls()
+    app.fill(container, settings, RunContext(job="--check", run_id="check"))
+    problems = check_container(app, container)
+    if problems:
+        return _fail(wiring_error(problems), ExitCode.CONFIG)
+    if not app.jobs:
+        print(
+            f"jobframe: warning: {app.container_cls.__qualname__} exposes no jobs: {NO_JOBS}",
+            file=sys.stderr,
+        )
+        write_stdout(f"ok: settings valid ({args.env}), no jobs wired\n")
+        return 0
+    count = f"{len(app.jobs)} job{'' if len(app.jobs) == 1 else 's'}"
+    write_stdout(f"ok: settings valid ({args.env}), {count} wired: {', '.join(sorted(app.jobs))}\n")
+    return 0
+
+
+def _argo_deadline() -> datetime | None:
+    raw = os.environ.get("ARGO_DEADLINE", "").strip()
+    if not raw:
+        return None
+    try:
+        return parse_rfc3339(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"ARGO_DEADLINE: {exc}") from None
+
+
+def _reporting(args: argparse.Namespace) -> Reporting:
+    try:
+        return start_reporting(
+            args.job_name,
+            pushgateway=args.pushgateway,
+            traceparent=args.traceparent,
+            shard=None if args.shard is None or args.shard.is_whole else str(args.shard),
+        )
+    except ImportError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _log_format(args: argparse.Namespace) -> LogFormat:
+    if args.log_format is not None:
+        return args.log_format  # type: ignore[no-any-return]
+    return "console" if sys.stdout.isatty() else "json"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns for ``--list``/``--check``/errors, ends the process after a run."""
+    install_startup_handlers()  # already done by ``python -m jobframe``; here for direct callers
+    repair_std_streams()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["new"]:
+        from jobframe.scaffold import main as scaffold  # noqa: PLC0415 - only for `jobframe new`
+
+        return scaffold(argv[1:])
+    try:
+        args = parse_args(argv)
+    except UsageError as exc:
+        return _fail(exc, exc.exit_code)
+    except SystemExit as exc:  # --help, --version
+        return exc.code if isinstance(exc.code, int) else 0
+    fmt = _log_format(args)
+    console = HumanConsole(colors=use_colors(sys.stdout)) if fmt == "console" else None
+    redact = configure_logging(fmt, args.log_level, console=console)
+    process = ProcessExit(exit_grace=args.exit_grace)
+    process.install()
+    try:
+        app = load_app(args.app)
+        if args.list:
+            write_stdout(render_jobs(app))
+            return 0
+        if args.check:
+            return _check(app, args)
+        if not args.job_name:
+            raise UsageError("nothing to do: give --job-name NAME, --list or --check; see jobframe --help")
+        if (args.fresh_run or args.resend_ambiguous or args.new_run) and not args.run_key:
+            raise UsageError(
+                "--fresh-run, --new-run and --resend-ambiguous act on a run ledger: give --run-key KEY"
+            )
+        params = split_pairs(args.param)
+        reporting = _reporting(args)
+        if console is not None:
+            console.counts = reporting.observer.counts
+        process.before_exit = functools.partial(report_run, reporting)
+        options = RunOptions(
+            timeout=args.timeout,
+            timeout_origin=datetime.fromtimestamp(process_started_at(), UTC),
+            deadline=args.deadline,
+            argo_deadline=_argo_deadline(),
+            deadline_margin=args.deadline_margin,
+            shutdown_timeout=args.shutdown_timeout,
+            cancel_grace=args.cancel_grace,
+            output=args.output,
+            shard=args.shard,
+            run_key=args.run_key,
+            fresh_run=args.fresh_run,
+            resend_ambiguous=args.resend_ambiguous,
+            retry_number=args.retry_number,
+            new_run=args.new_run,
+            progress_file=path_from_env("ARGO_PROGRESS_FILE"),
+            observer=reporting.observer,
+            process=process,
+        )
+    except JobframeError as exc:
+        return _fail(exc, exc.exit_code)
+    become_subreaper()  # orphans of the job's children stay ours to find and end
+    result = run_job(app, args.job_name, params, sources=_sources(args), options=options, redact=redact)
+    if not result.started:
+        assert result.error is not None
+        report_run(reporting, result.exit_code)  # a run refused before it started is a run too
+        return _fail(result.error, result.exit_code)
+    process.finish(result.exit_code, result.finished_at)

@@ -1,0 +1,137 @@
+"""The end of the process: once, with ``process.exit`` as the very last line, whatever is running.
+
+:class:`ProcessExit` is the CLI's :class:`~jobframe._run.ProcessControl`. After a run it runs the
+standard library's thread exit hooks (idle executors end), reports and bounds what is still alive
+(:mod:`jobframe._process.lingering`), runs the ``atexit`` hooks libraries registered (their flushes;
+:mod:`jobframe._process.exit_hooks`), ends every descendant, logs ``process.exit`` and calls
+``os._exit`` — so no thread or hook a library left behind can keep a finished job alive, and none
+is skipped silently either. Worst case after ``job.finished``: ``--exit-grace`` (at least
+:data:`~jobframe._process.exit_hooks.HOOKS_MIN_S` for the ``atexit`` hooks), plus ending
+descendants. A signal at any moment outside a run ends the process at once, with the job's code
+once it is known, and still with ``process.exit`` last.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import math
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from types import FrameType
+from typing import Any, NoReturn
+
+from jobframe._process.descendants import end_descendants
+from jobframe._process.exit_hooks import HOOKS_MIN_S, ended_by_hooks, run_atexit_hooks, run_thread_hooks
+from jobframe._process.lingering import find_lingering, report, wait_for_lingering
+from jobframe.logs import flush_logging, get_logger
+
+__all__ = ["ProcessExit"]
+
+_log = get_logger("jobframe")
+
+DESCENDANT_GRACE_S = 0.5
+"""Descendants still running get this long after their SIGTERM, then SIGKILL."""
+MIN_STEP_S = 0.05
+EXIT_RESERVE_S = 0.2
+"""With a deadline, the exit guard's waits end this long before it: room for the last steps."""
+"""The least each exit step (the ``atexit`` hooks, ending descendants) gets, even at the deadline."""
+
+
+class ProcessExit:
+    """Ends the process exactly once; the CLI's handlers outside a run."""
+
+    def __init__(self, exit_grace: float = 2.0) -> None:
+        self.exit_grace = exit_grace
+        self.code: int | None = None
+        self.finished_at: float | None = None
+        self.deadline: float | None = None
+        self._lock = threading.RLock()
+        self._exiting = False
+        self.before_exit: Callable[[int], None] | None = None
+        """Called with the exit code after teardown, before the exit guard: the run's metrics
+        push and trace flush (:func:`jobframe.observe.report.report_run`, bounded in time)."""
+
+    def install(self) -> None:
+        """SIGTERM/SIGINT outside a run: before it, ``128 + signal`` (phase ``startup``); after
+        it, the job's own code (phase ``exiting``)."""
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self._on_signal)
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        name = signal.Signals(signum).name
+        if self.code is None:
+            self.exit_now(128 + signum, signal=name, phase="startup")
+        else:
+            self.exit_now(self.code, signal=name, phase="exiting")
+
+    def keep_deadline(self, at: float | None) -> None:
+        """The run's deadline: lingering threads and processes are waited for until then at most
+        (the exit grace is cut short), and the ``atexit`` hooks get at most until then too."""
+        self.deadline = None if at is None else at - EXIT_RESERVE_S
+
+    def _by_deadline(self, seconds: float) -> float:
+        """``seconds`` from now, cut short at the deadline — but never below :data:`MIN_STEP_S`."""
+        now = time.monotonic()
+        return now + max(min(seconds, (self.deadline or math.inf) - now), MIN_STEP_S)
+
+    def record_outcome(self, code: int) -> None:
+        """The job's exit code, known once it finished: a later signal ends the process with it."""
+        self.code = int(code)
+
+    def finish(self, code: int, finished_at: float) -> NoReturn:
+        """Report and bound whatever is still alive, end every descendant, then exit with ``code``."""
+        self.code, self.finished_at = int(code), finished_at
+        if threading.current_thread() is threading.main_thread():
+            self.install()
+        if self.before_exit is not None:
+            self.before_exit(self.code)
+        now = time.monotonic()
+        grace_ends = min(now + self.exit_grace, self.deadline or math.inf)
+        run_thread_hooks(grace_ends)  # idle executors end now, not after the grace
+        own = ended_by_hooks()
+        lingering = find_lingering(own)
+        if lingering:
+            report(lingering)
+            lingering = wait_for_lingering(lingering, max(grace_ends - time.monotonic(), 0.0), own)
+        hooks_end = max(grace_ends, time.monotonic() + HOOKS_MIN_S)
+        run_atexit_hooks(self._by_deadline(hooks_end - time.monotonic()))
+        end_descendants(grace=self._by_deadline(DESCENDANT_GRACE_S) - time.monotonic())
+        self._final(
+            self.code,
+            exit_latency_s=round(time.monotonic() - finished_at, 6),
+            abandoned_threads=[t.name for t in lingering.threads],
+        )
+
+    def exit_now(self, code: int, **fields: Any) -> None:
+        """End the process at once (a signal outside a run, a forced exit), ``process.exit`` last.
+
+        Returns only when it interrupted this very thread's own final line, which then ends the
+        process itself.
+        """
+        with self._lock:
+            if self._exiting:
+                return
+            end_descendants(grace=0.05, rounds=3)
+            skipped = atexit._ncallbacks()
+            if skipped:  # at once means no flush: said, not silent
+                fields.setdefault("atexit_hooks_skipped", skipped)
+            if self.finished_at is not None:
+                fields.setdefault("exit_latency_s", round(time.monotonic() - self.finished_at, 6))
+            self._final(int(code), **fields)
+
+    def _final(self, code: int, **fields: Any) -> NoReturn:
+        """Log ``process.exit`` and ``os._exit`` while holding every log handler's lock, so no
+        other thread can write a line after it."""
+        with self._lock:
+            self._exiting = True
+            handlers = logging.getLogger().handlers
+            for handler in handlers:
+                handler.acquire()
+            level = logging.WARNING if fields.get("forced") or fields.get("signal") else logging.INFO
+            _log.log(level, "process.exit", exit_code=code, **fields)
+            flush_logging()
+            os._exit(code)

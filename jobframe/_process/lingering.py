@@ -1,0 +1,92 @@
+"""What is still alive after teardown: non-daemon threads and descendant processes.
+
+Reported as ``process.lingering`` (thread name, target, stack; each descendant's pid, parent and
+command line) and given ``--exit-grace`` seconds to finish; then the process ends anyway — the
+interpreter's own shutdown would join those threads and wait as long as they like — and every
+descendant still running is ended (:func:`~jobframe._process.descendants.end_descendants`).
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any
+
+from jobframe._process.descendants import Descendant, descendants, wait_exited
+from jobframe.logs import get_logger
+from jobframe.stacks import stack_of_thread
+
+__all__ = ["Lingering", "find_lingering", "report", "wait_for_lingering"]
+
+_log = get_logger("jobframe.exit_guard")
+
+
+@dataclass(frozen=True)
+class Lingering:
+    threads: list[threading.Thread]
+    children: list[Descendant]
+
+    def __bool__(self) -> bool:
+        return bool(self.threads or self.children)
+
+
+def is_running(thread: threading.Thread, frames: dict[int, Any] | None = None) -> bool:
+    """Whether ``thread`` really runs: alive, or still executing Python code whatever it says.
+
+    ``is_alive()`` alone is not enough: on CPython 3.11 a ``join()`` interrupted by an exception
+    (a ``ThreadPoolExecutor.shutdown(wait=True)`` cut short by the teardown timer) marks the
+    thread it was joining as stopped while it still runs; its frames still show it.
+    """
+    if thread.is_alive():
+        return True
+    frames = sys._current_frames() if frames is None else frames
+    return thread.ident is not None and thread.ident in frames
+
+
+def find_lingering(exclude_pids: Collection[int] = ()) -> Lingering:
+    """Running non-daemon threads (but the main one and the caller) and live descendants (but
+    ``exclude_pids``: helpers that end by themselves, see :mod:`jobframe._process.exit_hooks`)."""
+    skip = {threading.main_thread(), threading.current_thread()}
+    frames = sys._current_frames()
+    threads = [t for t in threading.enumerate() if t not in skip and not t.daemon and is_running(t, frames)]
+    children = [c for c in descendants() if c.pid not in exclude_pids]
+    return Lingering(threads=threads, children=children)
+
+
+def _target(thread: threading.Thread) -> str:
+    target = getattr(thread, "_target", None) or getattr(thread, "function", None)
+    if target is None:
+        return f"{type(thread).__module__}.{type(thread).__qualname__}.run"
+    return f"{getattr(target, '__module__', '?')}.{getattr(target, '__qualname__', repr(target))}"
+
+
+def report(lingering: Lingering) -> None:
+    _log.warning(
+        "process.lingering",
+        threads=[
+            {"name": t.name, "target": _target(t), "stack": stack_of_thread(t, 4)} for t in lingering.threads
+        ],
+        children=[{"pid": c.pid, "ppid": c.ppid, "cmdline": c.cmdline} for c in lingering.children],
+    )
+
+
+STOPPED_POLL_S = 0.02
+"""How often a thread that says it stopped but still runs is looked at (``join()`` returns at once)."""
+
+
+def _wait_thread(thread: threading.Thread, deadline: float) -> None:
+    thread.join(max(deadline - time.monotonic(), 0))
+    while is_running(thread) and time.monotonic() < deadline:
+        time.sleep(STOPPED_POLL_S)  # nothing to wait on: its tstate lock was released already
+
+
+def wait_for_lingering(lingering: Lingering, grace: float, exclude_pids: Collection[int] = ()) -> Lingering:
+    """Give lingering threads and descendants up to ``grace`` seconds in total; return what is left."""
+    deadline = time.monotonic() + grace
+    for thread in lingering.threads:
+        _wait_thread(thread, deadline)
+    wait_exited([c.pid for c in lingering.children], max(deadline - time.monotonic(), 0))
+    return find_lingering(exclude_pids)

@@ -1,0 +1,442 @@
+"""Signals and the run's schedule, turned into cancellation, abandonment and teardown bounds.
+
+Handlers are installed with ``signal.signal``, never ``loop.add_signal_handler``: a Python-level
+handler runs at the main thread's next instruction whatever it is doing — a ``time.sleep``, a sync
+HTTP call or a CPU loop inside an ``async def`` included — while a loop's handler would wait until
+the loop got control back. What a signal *means* is decided by :func:`~jobframe._run.reactions.react`.
+
+Cancelling a sync job raises :class:`~jobframe.errors.JobInterrupted` in it. Cancelling an async
+job cancels its task; if the loop does not get control back within :data:`BLOCKED_AFTER_S` the
+job is blocking it, which is logged (``loop.blocked``, with where) and answered like a sync job:
+``JobInterrupted`` raised into the blocking code. A job that still has not stopped after the cancel
+grace is abandoned (``job.cancel_ignored``) by whoever can: the event loop when it is free, else
+the supervisor thread, which closes the resources and ends the process itself.
+
+jobframe owns SIGTERM and SIGINT while a run lasts (:mod:`jobframe._run.signal_guard`): a handler
+job code installs is called first, never instead; a SIGTERM that reached one anyway still ends the
+run with 143, never with success. A child the job forks gets none of this (:mod:`jobframe._run.forks`).
+
+A handler's ``JobInterrupted`` can land where the interpreter swallows exceptions — a destructor,
+an at-fork hook — and would be lost; the run's ``sys.unraisablehook`` catches it there and the
+supervisor raises it again in the main thread a moment later (:data:`REDELIVER_AFTER_S`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from types import FrameType
+from typing import Any
+
+from jobframe._run.forks import hooks as fork_hooks
+from jobframe._run.options import ProcessControl
+from jobframe._run.reactions import Action, Event, Phase, exit_code_of, react
+from jobframe._run.signal_guard import WATCHED, SignalOwnership, install_handler
+from jobframe._run.supervisor import WAKE_SIGNAL, Supervisor
+from jobframe._teardown.closing import TeardownTimeout
+from jobframe.deadline import Schedule
+from jobframe.errors import JobInterrupted
+from jobframe.exit_codes import ExitCode
+from jobframe.logs import get_logger
+from jobframe.stacks import stack_of
+
+__all__ = ["BLOCKED_AFTER_S", "Interrupts"]
+
+_log = get_logger("jobframe.interrupts")
+
+BLOCKED_AFTER_S = 0.02
+"""An event loop that has not got control back this long after a cancellation is blocked."""
+
+HANDLER_CHECK_S = 0.25
+"""How often the supervisor checks, while the job runs, that jobframe's handlers are still installed."""
+
+ASYNC_ABANDON_SLACK_S = 0.25
+"""After the cancel grace a free event loop abandons the job itself; the supervisor steps in this later."""
+
+TAKEOVER_SLACK_S = 0.5
+"""A teardown stuck this long past its budget (a close blocked in C code) is finished by the supervisor."""
+
+REDELIVER_AFTER_S = 0.01
+"""A cancellation swallowed where it was raised (a destructor, an at-fork hook) is raised again this
+much later, when the main thread has left that code."""
+
+_MAIN_THREAD_TIMERS = frozenset({"deadline", "blocked", "reclaim", "recancel", "nudge", "redeliver"})
+
+
+class Interrupts:
+    """One run's signal handlers and clocks, and its phase (see :mod:`jobframe._run.reactions`)."""
+
+    def __init__(
+        self,
+        schedule: Schedule,
+        *,
+        origin: float | None = None,
+        process: ProcessControl | None = None,
+        on_takeover: Callable[[str], None] | None = None,
+    ) -> None:
+        self.schedule = schedule
+        self.origin = time.monotonic() if origin is None else origin
+        self.phase = Phase.RUNNING
+        self.reason: JobInterrupted | None = None
+        self.cancelled_at: float | None = None
+        self.outcome: ExitCode | None = None
+        self.sigints = 0
+        self._process = process
+        self._on_takeover = on_takeover
+        self._claimed_by: str | None = None
+        self._claim_lock = threading.Lock()
+        self._wake_lock = threading.Lock()
+        self._installed = False
+        self._ownership = SignalOwnership(self._on_signal)
+        self._previous_wake: Any = None
+        self._previous_wakeup = -1
+        self._foreign: JobInterrupted | None = None
+        self._due: collections.deque[str] = collections.deque()
+        self._main_ident = threading.main_thread().ident
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[Any] | None = None
+        self._on_cancel: Callable[[], None] | None = None
+        self._driver: asyncio.Task[Any] | None = None
+        self.escaped_error: BaseException | None = None
+        self._close_armed: int | None = None
+        self._close_generation = 0
+        self._is_async = False
+        self._loop_returned = threading.Event()
+        self.supervisor: Supervisor | None = None
+        self._swallowed: BaseException | None = None
+        self._previous_unraisable: Callable[[Any], Any] = sys.unraisablehook
+
+    @property
+    def installed(self) -> bool:
+        return self._installed
+
+    # -- installation ------------------------------------------------------------------------
+
+    def install(self, *, is_async: bool = False) -> None:
+        """Install the handlers and start the clock; only the main thread can (else: no bounds).
+
+        An async run binds its loop and task (:meth:`bind_async`); a cancellation that arrives
+        before that is applied when they are bound.
+        """
+        self._is_async = is_async
+        if threading.current_thread() is not threading.main_thread():
+            return
+        self.supervisor = Supervisor(self._on_due, self._on_delivered)
+        self._previous_wake = install_handler(WAKE_SIGNAL, self._on_signal)
+        self._ownership.take()
+        self._previous_wakeup = signal.set_wakeup_fd(self.supervisor.wakeup_w, warn_on_full_buffer=False)
+        self._installed = True
+        self._previous_unraisable = sys.unraisablehook
+        sys.unraisablehook = self._on_unraisable
+        fork_hooks.watch(id(self), self._forget_in_child, self._redeliver, self.supervisor.fds)
+        self.supervisor.start()
+        cancel_at = self.schedule.cancel_at
+        if cancel_at is not None:
+            self.supervisor.at("deadline", self.origin + cancel_at)
+        self.supervisor.after("check_handlers", HANDLER_CHECK_S)
+
+    def restore(self) -> None:
+        """Stop the clock and put back the handlers that were there before the run."""
+        if not self._installed:
+            return
+        assert self.supervisor is not None
+        fork_hooks.unwatch(id(self), self.supervisor.fds)
+        self.supervisor.stop()
+        if sys.unraisablehook == self._on_unraisable:
+            sys.unraisablehook = self._previous_unraisable
+        with self._wake_lock:  # no wake-up signal is sent once the handler may be gone
+            self._installed = False
+        signal.set_wakeup_fd(self._previous_wakeup)
+        self._ownership.give_back()
+        install_handler(
+            WAKE_SIGNAL, self._previous_wake if self._previous_wake is not None else signal.SIG_DFL
+        )
+
+    def _forget_in_child(self) -> None:
+        """In a forked child (see :mod:`jobframe._run.forks`): this run is the parent's. No locks,
+        no logging, only the real ``signal`` functions: another thread may have held anything."""
+        self._installed = False
+        supervisor, self.supervisor = self.supervisor, None
+        if sys.unraisablehook == self._on_unraisable:
+            sys.unraisablehook = self._previous_unraisable
+        for sig, handler in self._ownership.for_child().items():
+            install_handler(sig, handler)
+        install_handler(
+            WAKE_SIGNAL, self._previous_wake if self._previous_wake is not None else signal.SIG_DFL
+        )
+        if supervisor is not None:
+            supervisor.close_fds()  # the child's copies; the wakeup fd was reset first
+
+    def _on_unraisable(self, info: Any) -> None:
+        """The cancellation raised where the interpreter swallows exceptions — a destructor, an
+        at-fork hook (``os.fork()`` runs them), a weakref callback — is raised again, not lost."""
+        if isinstance(info.exc_value, JobInterrupted) and self._installed:
+            self._redeliver(info.exc_value)
+        else:
+            self._previous_unraisable(info)
+
+    def _redeliver(self, exc: BaseException) -> None:
+        """Raise ``exc`` (swallowed where it was raised) again in the main thread, by the
+        supervisor's wake-up a moment later (out of the swallowing code), while the job still runs.
+        A cancellation raised here too — this also runs where exceptions are swallowed — is kept."""
+        while isinstance(exc, JobInterrupted) and self.supervisor is not None:
+            try:
+                self._swallowed = exc
+                self.supervisor.after("redeliver", REDELIVER_AFTER_S)
+                return
+            except JobInterrupted as again:
+                exc = again
+
+    def bind_async(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        task: asyncio.Task[Any],
+        on_cancel: Callable[[], None],
+        *,
+        driver: asyncio.Task[Any] | None = None,
+    ) -> None:
+        """Async mode: a cancellation cancels ``task`` and calls ``on_cancel`` inside ``loop``.
+
+        ``driver`` is the task that waits for the job (jobframe's own): a blocked loop is never
+        answered by raising into it.
+        """
+        self._is_async = True
+        self._loop, self._task, self._on_cancel, self._driver = loop, task, on_cancel, driver
+        if self.phase is Phase.CANCELLING:
+            task.cancel()
+            on_cancel()
+
+    # -- phases --------------------------------------------------------------------------------
+
+    def claim_teardown(self, by: str) -> bool:
+        """Move to teardown, once: ``False`` if someone else (the supervisor) already did."""
+        with self._claim_lock:
+            if self._claimed_by is not None:
+                return False
+            self._claimed_by = by
+            self.phase = Phase.TEARDOWN
+        if self.supervisor is not None:
+            self.supervisor.cancel("deadline", "blocked", "abandon", "check_handlers", "recancel")
+        return True
+
+    def job_done(self) -> bool:
+        """The job is over: account for any signal a foreign handler took, then claim teardown."""
+        self.sync_signals()
+        if self.reason is None and self._foreign is not None:
+            self.reason = self._foreign
+        claimed = self.claim_teardown("job")
+        if claimed and self._installed:
+            self._ownership.put_back()  # teardown runs under jobframe's handlers, whatever the job did
+        return claimed
+
+    def escaped(self, exc: BaseException) -> None:
+        """Async mode: ``exc`` escaped the event loop itself — raised by a signal handler job code
+        installed (``SystemExit`` from a SIGTERM handler) or a plain callback, not by a task. The
+        loop is resumed; while the job runs, this cancels it with what the signal meant."""
+        self.sync_signals()
+        self.escaped_error = self.escaped_error or exc
+        if self.phase is not Phase.RUNNING:
+            return
+        reason = self._foreign
+        if reason is None and isinstance(exc, KeyboardInterrupt):
+            reason = JobInterrupted("SIGINT", ExitCode.SIGINT)
+        if reason is not None:
+            self._cancel(JobInterrupted(reason.reason, reason.exit_code), None)
+        elif self._task is not None:
+            self._task.cancel()
+
+    def sync_signals(self) -> None:
+        """Account for every signal delivered so far, including any a job's own handler took."""
+        if self.supervisor is not None and self._installed:
+            self.supervisor.sync()
+
+    def foreign_reason(self) -> JobInterrupted | None:
+        """The cancellation a signal that reached a handler of the job's own stands for, if any."""
+        return self._foreign
+
+    def grace_left(self) -> float:
+        """Seconds the cancelled job still has before it is abandoned."""
+        if self.cancelled_at is None:
+            return self.schedule.budget.cancel_grace
+        elapsed = time.monotonic() - self.cancelled_at
+        return max(self.schedule.cancel_grace(self.cancelled_at - self.origin) - elapsed, 0.0)
+
+    def teardown_budget(self) -> float:
+        return self.schedule.teardown_budget(time.monotonic() - self.origin)
+
+    def start_teardown(self, budget: float) -> None:
+        """Let the supervisor finish a teardown stuck past ``budget`` (a close blocked in C code)."""
+        if self.supervisor is not None:
+            self.supervisor.after("takeover", budget + TAKEOVER_SLACK_S)
+
+    def end_teardown(self) -> None:
+        if self.supervisor is not None:
+            self.supervisor.cancel("takeover")
+
+    # -- the teardown timer (see jobframe._teardown.closing.TeardownTimer) ------------------------
+
+    def arm_teardown(self, timeout: float) -> None:
+        """Raise :class:`TeardownTimeout` into the close running ``timeout`` seconds from now."""
+        if self.supervisor is not None and self._installed:
+            self._close_generation += 1
+            self._close_armed = self._close_generation
+            self.supervisor.after(f"close_timeout:{self._close_generation}", timeout)
+
+    def disarm(self) -> None:
+        """The close returned: its timer, even one already on its way, raises nothing any more."""
+        armed, self._close_armed = self._close_armed, None
+        if self.supervisor is not None and armed is not None:
+            self.supervisor.cancel(f"close_timeout:{armed}")
+
+    # -- the handler (main thread) ---------------------------------------------------------------
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        if signum == WAKE_SIGNAL:
+            while self._due:
+                self._on_timer(self._due.popleft(), frame)
+            return
+        self._ownership.call_chained(signum, frame)
+        event = Event.of_signal(signum)
+        earlier_sigints = self.sigints
+        if event is Event.SIGINT:
+            self.sigints += 1
+        action = react(self.phase, event, earlier_sigints=earlier_sigints)
+        code = exit_code_of(event)
+        known = self.reason.exit_code if self.reason is not None else self.outcome
+        _log.warning(
+            "signal.received",
+            signal=signal.Signals(signum).name,
+            phase=self.phase.value,
+            exit_code=int(code if action is Action.CANCEL or known is None else known),
+            action=action.value,
+        )
+        if action is Action.CANCEL:
+            self._cancel(JobInterrupted(signal.Signals(signum).name, code), frame)
+        elif action is Action.FORCE_EXIT:
+            self._force_exit(code)
+
+    def _cancel(self, reason: JobInterrupted, frame: FrameType | None) -> None:
+        self.reason = self.reason or reason
+        self.phase = Phase.CANCELLING
+        now = time.monotonic()
+        self.cancelled_at = now
+        grace = self.schedule.cancel_grace(now - self.origin)
+        supervisor = self.supervisor
+        if supervisor is not None:
+            supervisor.cancel("deadline")
+        if self._is_async:
+            if self._task is None or self._loop is None:
+                return  # not bound yet: bind_async applies it
+            self._loop_returned.clear()
+            self._task.cancel()
+            if self._on_cancel is not None:
+                self._on_cancel()
+            with contextlib.suppress(RuntimeError):  # the loop is closing
+                self._loop.call_soon_threadsafe(self._loop_returned.set)
+            if supervisor is not None:
+                supervisor.after("blocked", BLOCKED_AFTER_S)
+                supervisor.after("abandon", grace + ASYNC_ABANDON_SLACK_S)
+            return
+        if supervisor is not None:
+            supervisor.after("abandon", grace)
+        raise self.reason
+
+    def _force_exit(self, code: ExitCode) -> None:
+        final = self.reason.exit_code if self.reason is not None else (self.outcome or code)
+        if self._on_takeover is not None:
+            self._on_takeover("force")  # job.finished is still logged, once
+        if self._process is not None:
+            self._process.exit_now(int(final), forced=True, phase=self.phase.value)
+        raise KeyboardInterrupt  # in-process: a person at a terminal insisted
+
+    def _on_timer(self, name: str, frame: FrameType | None) -> None:
+        if name == "deadline" and self.phase is Phase.RUNNING:
+            _log.warning("deadline.reached", action="cancelling job")
+            self._cancel(JobInterrupted("deadline", ExitCode.DEADLINE), frame)
+        elif name == "blocked" and self.phase is Phase.CANCELLING and not self._loop_returned.is_set():
+            assert self.reason is not None
+            if self._driver is not None and asyncio.current_task(self._loop) is self._driver:
+                if self.supervisor is not None:  # jobframe's own code is running, not the job's
+                    self.supervisor.after("blocked", BLOCKED_AFTER_S)
+                return
+            _log.warning(
+                "loop.blocked",
+                waited_s=round(time.monotonic() - (self.cancelled_at or self.origin), 3),
+                where=stack_of(frame),
+                hint="a blocking call inside an async job; interrupting it like a sync job",
+            )
+            raise JobInterrupted(self.reason.reason, self.reason.exit_code)
+        elif name == "recancel" and self.phase is Phase.CANCELLING and self.reason is not None:
+            raise JobInterrupted(self.reason.reason, self.reason.exit_code)
+        elif name.startswith("close_timeout:") and self.phase is Phase.TEARDOWN:
+            if self._close_armed is not None and name == f"close_timeout:{self._close_armed}":
+                self._close_armed = None
+                raise TeardownTimeout()
+        elif name == "reclaim":
+            self._reclaim(frame)
+        elif name == "redeliver" and self._swallowed is not None:
+            swallowed, self._swallowed = self._swallowed, None
+            if self.phase is Phase.CANCELLING:
+                raise swallowed
+
+    def _reclaim(self, frame: FrameType | None) -> None:
+        """Main thread: jobframe's handlers back; a signal a job's handler took cancels the job."""
+        self._ownership.put_back()
+        foreign = self._foreign
+        if foreign is not None and self.phase is Phase.RUNNING:
+            self._cancel(JobInterrupted(foreign.reason, foreign.exit_code), frame)
+
+    # -- the supervisor thread ---------------------------------------------------------------
+
+    def _on_due(self, name: str) -> None:
+        if name in _MAIN_THREAD_TIMERS or name.startswith("close_timeout:"):
+            self._wake_main(name)
+        elif name == "check_handlers":
+            if self._ownership.replaced():
+                self._wake_main("reclaim")
+            if self.phase in (Phase.RUNNING, Phase.CANCELLING) and self.supervisor is not None:
+                self.supervisor.after("check_handlers", HANDLER_CHECK_S)
+        elif name == "abandon" and self.phase is Phase.CANCELLING and self._on_takeover is not None:
+            self._on_takeover("cancel")
+        elif name == "takeover" and self._on_takeover is not None:
+            self._on_takeover("teardown")
+
+    def wake_main(self, name: str) -> None:
+        """Run timer action ``name`` in the main thread at its next instruction."""
+        self._wake_main(name)
+
+    def _wake_main(self, name: str) -> None:
+        with self._wake_lock:
+            if not self._installed or self._main_ident is None:
+                return
+            self._due.append(name)
+            signal.pthread_kill(self._main_ident, WAKE_SIGNAL)
+
+    def _on_delivered(self, signum: int) -> None:
+        """A signal reached *some* Python handler (one byte on the wakeup fd).
+
+        The kernel may hand a process-directed signal to any thread, and then the main thread —
+        blocked in a lock or a sleep — would run the handler only when that wait ends. So the main
+        thread is always nudged with its own directed signal, which interrupts the wait. While the
+        job runs, a SIGTERM or SIGINT also asks it to stop whichever handler took it: if it was
+        jobframe's, the job is already cancelling and this changes nothing; if it was one the job
+        installed around ``signal.signal``, this is how jobframe still hears it.
+        """
+        if signum not in WATCHED:
+            return
+        on_supervisor = self.supervisor is not None and self.supervisor.is_current
+        if self.phase is Phase.RUNNING:
+            if self._foreign is None:
+                code = exit_code_of(Event.of_signal(signum))
+                self._foreign = JobInterrupted(signal.Signals(signum).name, code)
+            if on_supervisor:
+                self._ownership.replaced()
+                self._wake_main("reclaim")
+        elif on_supervisor:
+            self._wake_main("nudge")

@@ -1,0 +1,298 @@
+"""One run's life, owned by one object: :class:`Run`, from instrumentation to release.
+
+The schedule (when to cancel, how long a cancelled job may take to stop, how long teardown may
+take) is computed once, when the run starts. The job runs in the main thread — sync, or as a task
+on a fresh event loop (:mod:`jobframe._run.drivers`) — so a signal reaches it wherever it is. Its
+outcome is logged once (``job.finished``) and every resource is closed. When the job leaves no
+other way — it ignores its cancellation, or a close is stuck in C code — the supervisor thread
+takes the run over (:meth:`Run.take_over`) and, in a CLI run, ends the process.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, NoReturn
+
+import structlog
+from dependency_injector import containers
+from dependency_injector.errors import Error as DependencyInjectorError
+from pydantic import BaseModel
+from pydantic_core import PydanticSerializationError, to_jsonable_python
+
+from jobframe._app.discovery import App, JobEntry
+from jobframe._app.loading import where
+from jobframe._run.forks import leave_if_forked
+from jobframe._run.interrupts import Interrupts
+from jobframe._run.options import RunOptions, RunResult
+from jobframe._run.outcome import exit_code_for
+from jobframe._teardown.registry import ResourceRegistry
+from jobframe.context import RunContext
+from jobframe.deadline import Schedule
+from jobframe.errors import ConfigurationError, JobframeError, JobInterrupted
+from jobframe.exit_codes import ExitCode
+from jobframe.files import write_json_atomic
+from jobframe.logs import get_logger
+from jobframe.stacks import stack_of_thread
+from jobframe.summary import Limits, summarize
+
+__all__ = ["Run", "build_error", "park"]
+
+_log = get_logger("jobframe")
+
+RESULT_LIMITS = Limits(budget=2000)
+"""``job.finished`` shows what the job returned, bounded: a glance, not the ``--output`` file."""
+
+
+def build_error(job: str, exc: Exception) -> Exception:
+    """Building the job's graph failed before ``execute`` ran: a configuration error (78), unless
+    the error already says what it is (a :class:`~jobframe.JobframeError`, e.g. retryable)."""
+    if isinstance(exc, JobframeError):
+        return exc
+    if isinstance(exc, DependencyInjectorError):
+        return ConfigurationError(f"cannot build job {job}: {exc}")
+    return ConfigurationError(f"cannot build job {job}: {where(exc)}")
+
+
+def park() -> NoReturn:
+    """Wait forever: the supervisor thread owns the run now and ends the process."""
+    while True:
+        threading.Event().wait()
+
+
+@dataclass
+class Run:
+    """One run of one job: build, execute, log the outcome once, close everything."""
+
+    app: App
+    entry: JobEntry
+    params: BaseModel | None
+    container: containers.Container
+    context: RunContext
+    options: RunOptions
+    origin: float = field(default_factory=time.monotonic)
+    registry: ResourceRegistry = field(default_factory=ResourceRegistry)
+    result: Any = None
+    error: BaseException | None = None
+    finished_at: float = 0.0
+    code: ExitCode | None = None
+    abandoned: list[Any] = field(default_factory=list)
+    """Async: the job's task, if it ignored its cancellation and was left behind."""
+    scrub: Callable[[str], str] | None = None
+    """Masks known secrets in a string: applied to params and result before they are cut to size."""
+    pid: int = field(default_factory=os.getpid)
+    """The process that owns the run: a child it forks is not the run (:mod:`jobframe._run.forks`)."""
+
+    def __post_init__(self) -> None:
+        deadline = self.context.deadline
+        self.schedule = Schedule(deadline.seconds_left() if deadline else None, self.options.budget)
+        self.interrupts = Interrupts(
+            self.schedule, origin=self.origin, process=self.options.process, on_takeover=self.take_over
+        )
+        if self.options.process is not None:
+            left = self.schedule.seconds_left
+            self.options.process.keep_deadline(None if left is None else self.origin + left)
+
+    @property
+    def name(self) -> str:
+        return self.entry.spec.name
+
+    # -- the whole life ------------------------------------------------------------------------
+
+    def execute(self) -> RunResult:
+        """Run the job to its end and return what came of it; never exits the process itself
+        (unless the supervisor has to take over a job that leaves no other way, in a CLI run)."""
+        from jobframe._run import drivers  # noqa: PLC0415 - drivers imports this module
+
+        with structlog.contextvars.bound_contextvars(job=self.name, run_id=self.context.run_id):
+            self.registry.instrument(self.container)
+            try:
+                if self.entry.spec.is_async:
+                    drivers.run_in_new_loop(self)
+                else:
+                    try:
+                        drivers.drive_sync(self)
+                    except BaseException as exc:  # noqa: BLE001 - see _rescue
+                        self._rescue(exc)
+            finally:
+                self.interrupts.restore()
+        return self.run_result()
+
+    def _rescue(self, exc: BaseException) -> None:
+        """Finish a sync run that ``exc`` tore out of the driver.
+
+        Only a handler the job installed over jobframe's can do that (``SystemExit`` raised by a
+        SIGTERM handler while the job was being finished): the signal still decides the outcome,
+        and whatever is still open is closed the usual way.
+        """
+        from jobframe._run.outcome import as_error  # noqa: PLC0415
+
+        interrupts = self.interrupts
+        interrupts.job_done()  # signals accounted for, teardown claimed, jobframe's handlers back
+        if self.code is None:
+            self.error = self.error or interrupts.foreign_reason() or as_error(exc)
+            interrupts.reason = interrupts.reason or interrupts.foreign_reason()
+            self.log_finished(self.error)
+        budget = self.teardown_budget()
+        self.registry.close_all(self.error, budget=budget, timer=interrupts if interrupts.installed else None)
+        self.registry.release()
+
+    def run_result(self) -> RunResult:
+        registry = self.registry
+        return RunResult(
+            job=self.name,
+            run_id=self.context.run_id,
+            exit_code=self.code if self.code is not None else ExitCode.FAILED,
+            started=True,
+            result=self.result,
+            error=self.error,
+            duration_s=round(self.finished_at - self.origin, 6),
+            finished_at=self.finished_at,
+            resources_opened=registry.opened_names,
+            resources_closed=list(registry.closed_names),
+            resources_failed=list(registry.failed_names),
+            resources_unmanaged=list(registry.unmanaged_names),
+        )
+
+    # -- steps shared by both modes ------------------------------------------------------------
+
+    def leave_if_forked(self) -> None:
+        """The job's code returned in a child it forked (a bare ``os.fork()``): end that child."""
+        leave_if_forked(self.pid, self.error)
+
+    def build(self) -> Any:
+        """Call the job's Factory; a wiring gap found only now is still a configuration error."""
+        self.context.observer.phase("build")
+        try:
+            return getattr(self.container, self.entry.provider_name)()
+        except Exception as exc:
+            error = build_error(self.name, exc)
+            if error is exc:
+                raise
+            raise error from exc
+
+    def succeed(self, result: Any) -> None:
+        """The job returned: keep its result and write ``--output`` — unless it was cancelled."""
+        if self.interrupts.reason is not None:
+            return  # it returned after all, but the run was cancelled: not a success
+        if self.options.output is not None:
+            try:
+                value = to_jsonable_python(result)
+            except PydanticSerializationError as exc:
+                raise TypeError(f"--output: the job's result is not JSON-serialisable: {exc}") from None
+            write_json_atomic(self.options.output, value)
+        self.result = result
+
+    def teardown_budget(self) -> float:
+        return (
+            self.interrupts.teardown_budget() if self.interrupts.installed else self.options.shutdown_timeout
+        )
+
+    def install_interrupts(self) -> None:
+        """Signal handlers and the schedule's clock, when this run handles signals."""
+        if self.options.handle_signals:
+            self.interrupts.install(is_async=self.entry.spec.is_async)
+
+    def log_started(self) -> None:
+        deadline = self.context.deadline
+        schedule = self.schedule
+        elapsed = time.monotonic() - self.origin
+        cancel_in = None if schedule.cancel_at is None else round(schedule.cancel_at - elapsed, 3)
+        params = self.params.model_dump(mode="json") if self.params is not None else {}
+        _log.info(
+            "job.started",
+            params=summarize(params, scrub=self.scrub),
+            deadline=deadline.at.isoformat().replace("+00:00", "Z") if deadline else None,
+            deadline_source=deadline.source if deadline else None,
+            seconds_left=None if schedule.seconds_left is None else round(schedule.seconds_left - elapsed, 3),
+            cancel_in_s=cancel_in,
+            **({} if self.context.shard.is_whole else {"shard": str(self.context.shard)}),
+        )
+        if deadline is not None and schedule.is_short(self.entry.spec.min_seconds):
+            assert schedule.seconds_left is not None
+            _log.warning(
+                "deadline.short",
+                seconds_left=round(schedule.seconds_left - elapsed, 3),
+                cancel_in_s=cancel_in,
+                min_seconds=self.entry.spec.min_seconds,
+                deadline_margin=self.options.deadline_margin,
+                margin_s=round(schedule.margin, 3),
+                deadline_source=deadline.source,
+            )
+
+    def log_finished(self, error: BaseException | None) -> ExitCode:
+        """Log ``job.finished`` once, with the one exit code this outcome means."""
+        self.finished_at = time.monotonic()
+        reason = self.interrupts.reason
+        code = exit_code_for(error, reason)
+        self.code = self.interrupts.outcome = code
+        if self.options.process is not None:
+            self.options.process.record_outcome(int(code))
+        self.context.observer.finished(int(code), round(self.finished_at - self.origin, 6))
+        summary = self.context.summary()
+        if self.context.run_key is not None and self.context.run_key_claimed_by is None:
+            _log.warning(
+                "ledger.unused",
+                run_key=self.context.run_key,
+                reason="--run-key was given but no run ledger was opened: nothing was recorded, and a "
+                "retry starts from the beginning (wire LedgerModule into the app: docs/resume.md)",
+            )
+        fields: dict[str, Any] = {
+            "status": code.status,
+            "exit_code": int(code),
+            "duration_s": round(self.finished_at - self.origin, 6),
+            **summary,
+        }
+        if code is ExitCode.SUCCEEDED:
+            result = summarize(self.result, RESULT_LIMITS, scrub=self.scrub)
+            _log.info("job.finished", result=result, **fields)
+        elif reason is not None or isinstance(error, JobInterrupted):
+            _log.warning("job.finished", reason=str(reason or error), **fields)
+        else:
+            assert error is not None
+            _log.error(
+                "job.finished",
+                error_type=f"{type(error).__module__}.{type(error).__qualname__}",
+                error_message=str(error),
+                exc_info=error,
+                **fields,
+            )
+        return code
+
+    # -- when the main thread leaves no other way ------------------------------------------------
+
+    def take_over(self, stage: str) -> None:
+        """Supervisor thread: finish a run the main thread cannot.
+
+        ``"cancel"``: the cancelled job ignored its cancellation past the grace — abandon it, close
+        everything from here and end the process. ``"teardown"``: a close is stuck past the
+        teardown budget (in C code a signal cannot interrupt) — close the rest and end the process.
+        Only a CLI run can end the process; in-process the job is interrupted again instead.
+        ``"force"`` (main thread, a second SIGINT): the process ends now; ``job.finished`` first.
+        """
+        process = self.options.process
+        if stage == "force":
+            if self.code is None:
+                self.log_finished(self.interrupts.reason)
+        elif stage == "cancel":
+            waited = time.monotonic() - (self.interrupts.cancelled_at or self.origin)
+            where = stack_of_thread(threading.main_thread())
+            if process is None:
+                _log.error(
+                    "job.cancel_ignored", waited_s=round(waited, 3), where=where, action="interrupting again"
+                )
+                self.interrupts.wake_main("recancel")
+                return
+            if not self.interrupts.claim_teardown("supervisor"):
+                return
+            _log.error("job.cancel_ignored", waited_s=round(waited, 3), where=where, action="abandoned")
+            error = self.interrupts.reason
+            code = self.log_finished(error)
+            self.registry.take_over(error, budget=self.interrupts.teardown_budget())
+            process.finish(int(code), self.finished_at)
+        elif stage == "teardown" and process is not None and self.code is not None:
+            self.registry.take_over(self.error, budget=0.0)
+            process.finish(int(self.code), self.finished_at)

@@ -1,0 +1,145 @@
+"""jobframe owns SIGTERM and SIGINT while a run lasts, whatever job code does about them.
+
+Job code (or a library) calling ``signal.signal`` for them does not replace jobframe's handler:
+its handler is kept to be called first when the signal arrives (``signal.handler_replaced`` says
+so, naming it and where it was installed), then jobframe's decides. Code that reaches the original
+function another way — a reference taken before the run — and really replaces the handler is
+still found: the supervisor checks the handlers while the job runs, and sees every delivery on the
+interpreter's signal wakeup fd, so a signal that reached the job's handler is not lost either.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from types import FrameType
+from typing import Any
+
+from jobframe._run.forks import DEFAULT_HANDLERS, is_jobframes
+from jobframe.logs import get_logger
+from jobframe.stacks import stack_of
+
+__all__ = ["WATCHED", "SignalOwnership", "install_handler"]
+
+_log = get_logger("jobframe.interrupts")
+
+WATCHED = (signal.SIGTERM, signal.SIGINT)
+install_handler = signal.signal
+"""The real ``signal.signal``; while a run lasts the module attribute is the guarded one."""
+
+Handler = Callable[[int, FrameType | None], Any]
+
+
+def _name(handler: Any) -> str:
+    if handler in (signal.SIG_DFL, signal.SIG_IGN) or handler is None:
+        return str(getattr(handler, "name", handler))
+    module = getattr(handler, "__module__", None) or "?"
+    return f"{module}.{getattr(handler, '__qualname__', repr(handler))}"
+
+
+class SignalOwnership:
+    """Holds SIGTERM and SIGINT for ``handler`` (jobframe's) from :meth:`take` to :meth:`give_back`."""
+
+    def __init__(self, handler: Handler) -> None:
+        self._handler = handler
+        self._previous: dict[int, Any] = {}
+        self._chained: dict[int, Handler] = {}
+        self._reported: set[tuple[int, str]] = set()
+        self._held = False
+
+    def take(self) -> None:
+        """Install jobframe's handler for both signals and guard ``signal.signal`` (main thread)."""
+        for sig in WATCHED:
+            self._previous[sig] = install_handler(sig, self._handler)
+        signal.signal = self._guarded
+        self._held = True
+
+    def give_back(self) -> None:
+        """Put back ``signal.signal`` and the handlers that were there before the run."""
+        if not self._held:
+            return
+        self._held = False
+        if signal.signal == self._guarded:
+            signal.signal = install_handler
+        for sig, handler in self._previous.items():
+            install_handler(sig, handler if handler is not None else signal.SIG_DFL)
+        self._previous.clear()
+
+    def for_child(self) -> dict[int, Any]:
+        """The handlers a forked child gets instead of jobframe's: the one job code asked for (it
+        would have had it without jobframe), else the one from before the run unless it was
+        jobframe's, else Python's default. The guard is dropped; no lock, no logging."""
+        self._held = False
+        wanted: dict[int, Any] = {}
+        for sig in WATCHED:
+            before = self._previous.get(sig)
+            if sig in self._chained:
+                wanted[sig] = self._chained[sig]
+            elif before is not None and not is_jobframes(before):
+                wanted[sig] = before
+            else:
+                wanted[sig] = DEFAULT_HANDLERS[sig]
+        return wanted
+
+    def call_chained(self, signum: int, frame: FrameType | None) -> None:
+        """A handler job code asked for runs first, as it expected to; what it raises is noted
+        (a ``SystemExit`` from it does not decide the outcome: jobframe does)."""
+        chained = self._chained.get(signum)
+        if chained is None:
+            return
+        try:
+            chained(signum, frame)
+        except BaseException as exc:  # noqa: BLE001 - see the docstring
+            _log.warning(
+                "signal.chained_handler_raised", handler=_name(chained), error_type=type(exc).__name__
+            )
+
+    def _guarded(self, signalnum: Any, handler: Any) -> Any:
+        """``signal.signal`` while the run lasts: SIGTERM/SIGINT handlers are chained, not installed."""
+        if (
+            not (self._held and signalnum in WATCHED)
+            or threading.current_thread() is not threading.main_thread()
+        ):
+            return install_handler(signalnum, handler)
+        previous = self._chained.get(signalnum, self._previous.get(signalnum))
+        if callable(handler) and handler is not signal.default_int_handler:
+            self._chained[signalnum] = handler
+        else:
+            self._chained.pop(signalnum, None)  # SIG_IGN / SIG_DFL: jobframe's handler still answers
+        self._report(signalnum, handler, stack_of(sys._getframe(1), 3), "stays")
+        return previous
+
+    def put_back(self) -> None:
+        """Main thread: reinstall jobframe's handler wherever something replaced it, keeping the
+        replacement to call first."""
+        for sig in WATCHED:
+            current = signal.getsignal(sig)
+            if current is not self._handler:
+                if callable(current) and current is not signal.default_int_handler:
+                    self._chained[sig] = current
+                install_handler(sig, self._handler)
+
+    def replaced(self) -> bool:
+        """Any thread: whether something replaced jobframe's handler (warned about once each)."""
+        found = False
+        for sig in WATCHED:
+            current = signal.getsignal(sig)
+            if current is not self._handler:
+                found = True
+                self._report(sig, current, [], "restored")
+        return found
+
+    def _report(self, sig: int, handler: Any, where: list[str], done: str) -> None:
+        key = (int(sig), _name(handler))
+        if key in self._reported:
+            return
+        self._reported.add(key)
+        _log.warning(
+            "signal.handler_replaced",
+            signal=signal.Signals(sig).name,
+            handler=key[1],
+            where=where,
+            action=f"jobframe's handler {done}; the job's is called first when the signal arrives",
+        )
