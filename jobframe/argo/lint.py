@@ -1,9 +1,9 @@
 """``python -m jobframe.argo lint FILE...``: check manifests against the app before they deploy.
 
 For rendered and hand-written manifests alike: every document of an Argo kind is validated
-against its kind's JSON schema, its templates' shapes (:mod:`jobframe.argo.workflow_rules`:
+against its kind's JSON schema, its templates' shapes (:mod:`jobframe.argo._rules.workflow`:
 fan-outs, DAG-level settings, shared claims), and every step that runs jobframe against the job it
-names (:mod:`jobframe.argo.rules`). Each finding names the file, the document, the path inside it
+names (:mod:`jobframe.argo._rules`). Each finding names the file, the document, the path inside it
 and the fix. What lint cannot tell is said as a note, not counted as a fault. A manifest silences
 a finding with the annotation ``jobframe/lint-ignore`` listing its path (one per line; a finding
 at or under a listed path is silenced). Exit 0 when clean, 1 with findings, 2 when the files or
@@ -17,11 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jobframe._app.discovery import App
+from jobframe.argo._rules import Problem, check_step, workflow_problems
 from jobframe.argo.manifests import Document, jobframe_steps, load_documents, opaque_steps, path_text
-from jobframe.argo.rules import check_step
 from jobframe.argo.schema import KINDS, schema_errors
-from jobframe.argo.step_context import Problem
-from jobframe.argo.workflow_rules import workflow_problems
 
 __all__ = ["IGNORE", "Finding", "lint_documents", "lint_files", "silenced_paths", "without_workflows"]
 

@@ -14,8 +14,8 @@ from dependency_injector import containers, providers
 
 from jobframe._app.graph import modules_of
 from jobframe.braze import FAKE_URL, BrazeModule, BrazeSettings
+from jobframe.braze._module import async_braze_client, braze_client
 from jobframe.braze.fake import FakeBraze
-from jobframe.braze.module import async_braze_client, braze_client
 from jobframe.testing._overrides import Overrides
 
 __all__ = ["braze_modules", "use_fake_braze"]

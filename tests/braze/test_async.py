@@ -147,7 +147,7 @@ def test_concurrency_tunes_itself_at_the_defaults_a_user_gets() -> None:
     # Counted by the server, not timed: the limit grew past one (slow start: 4 after two round
     # trips of 60 ms). How far it stays up depends on the machine — a client starved of CPU sees
     # its latency rise and backs off, as documented — so no wall-time speed-up is asserted here;
-    # the rules themselves are pinned in test_concurrency_unit.py.
+    # the rules themselves are pinned in test_concurrency.py.
     assert 4 <= fake.peak <= BrazeSettings.model_fields["max_concurrency"].default
 
 

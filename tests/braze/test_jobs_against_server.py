@@ -28,7 +28,7 @@ FAST_RETRY = {
     "BRAZE__RETRY__BACKOFF_BASE": "0.001",
     "BRAZE__RETRY__BACKOFF_CAP": "0.005",
 }
-DUPLICATE_HINT = "duplicate possible"  # jobframe.braze.exchange._UNSAFE_HINT starts with this
+DUPLICATE_HINT = "duplicate possible"  # jobframe.braze._exchange._UNSAFE_HINT starts with this
 
 
 @pytest.fixture
@@ -89,7 +89,7 @@ def test_5xx_on_a_send_is_not_repeated_and_exits_75(server: FakeBrazeServer) -> 
     assert len(server.app.requests_to("/messages/send")) == 1  # Braze may have sent it: never twice
     finished = ran.one("job.finished")
     assert finished["exit_code"] == 75
-    assert finished["error_type"] == "jobframe.braze.errors.BrazeServerDuplicatePossibleError"
+    assert finished["error_type"] == "jobframe.braze._errors.BrazeServerDuplicatePossibleError"
     assert DUPLICATE_HINT in finished["error_message"] and "/messages/send" in finished["error_message"]
     assert ran.one("braze.duplicate_possible")["status"] == 500
     assert retries(ran, "/messages/send") == []
@@ -130,7 +130,7 @@ def test_connection_refused_is_retried_then_exits_75() -> None:
     assert [r["attempt"] for r in found] == [1, 2]  # max_attempts=3: two retries, then give up
     assert all("ConnectError" in r["reason"] for r in found)
     finished = ran.one("job.finished")
-    assert finished["error_type"] == "jobframe.braze.errors.BrazeTransportError"
+    assert finished["error_type"] == "jobframe.braze._errors.BrazeTransportError"
     assert "gave up after 3 attempts" in finished["error_message"]
     assert DUPLICATE_HINT not in finished["error_message"]  # nothing reached Braze: a plain retry
     assert ran.named("braze.duplicate_possible") == []
@@ -154,7 +154,7 @@ def test_update_user_attributes_streams_151_objects_in_three_requests(
 
 
 def test_a_bulk_job_failing_mid_stream_reports_its_delivery_in_job_finished(tmp_path: Path) -> None:
-    from .test_delivery_report import FailsOnce  # noqa: PLC0415
+    from .test_delivery import FailsOnce  # noqa: PLC0415
 
     fake = FailsOnce(4, {"status": 503, "delay": 0.05}, api_key=CANARY, delay=0.02)
     users = tmp_path / "users.jsonl"

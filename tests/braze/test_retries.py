@@ -19,10 +19,10 @@ from jobframe.braze import (
     BrazeSettings,
     BrazeTransportError,
 )
-from jobframe.braze.endpoints import Endpoint
-from jobframe.braze.exchange import Call
+from jobframe.braze._bulk import single
+from jobframe.braze._exchange import Call
+from jobframe.braze._operations import Endpoint
 from jobframe.braze.fake import FakeBraze, FakeBrazeServer
-from jobframe.braze.plans import single
 from jobframe.errors import ConfigurationError, RetryableError
 
 from .conftest import CANARY, make_settings

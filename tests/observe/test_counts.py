@@ -15,7 +15,7 @@ import pytest
 from jobframe._app.discovery import App
 from jobframe._run import RunOptions, prepare
 from jobframe.braze import AsyncBrazeClient, BrazeClient, BrazeSettings
-from jobframe.braze.errors import BrazeError
+from jobframe.braze._errors import BrazeError
 from jobframe.braze.fake import FakeBraze
 from jobframe.ledger.ledger import Journal, RunLedger, _Ambiguous
 from jobframe.ledger.module import ledger_counts

@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 
 from jobframe.braze import AsyncBrazeClient
+from jobframe.braze._settings import BrazeSettings
 from jobframe.braze.fake import FakeBraze, FakeBrazeServer
 from jobframe.braze.fake.app import FakeResponse
-from jobframe.braze.settings import BrazeSettings
 from jobframe.ledger import DISABLED, LedgerSettings, RunLedger
 from jobframe.ledger.policy import adds_to_a_value
 

@@ -451,8 +451,8 @@ def test_a_caller_that_stops_waiting_neither_runs_its_work_nor_stops_the_writer(
 
 
 def test_reads_are_never_journaled_so_a_resumed_export_returns_every_user() -> None:
-    from jobframe.braze.planner import Planner  # noqa: PLC0415
-    from jobframe.braze.settings import BatchSizes  # noqa: PLC0415
+    from jobframe.braze._operations import Planner  # noqa: PLC0415
+    from jobframe.braze._settings import BatchSizes  # noqa: PLC0415
 
     planner = Planner(BatchSizes(), retry_unsafe=False)
     ids = Counted(lambda: iter(["u1", "u2"]), lambda: 2, fingerprint=lambda: "f")

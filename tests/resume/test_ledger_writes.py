@@ -19,11 +19,11 @@ import pytest
 import structlog
 
 from jobframe.braze import BrazeClient
-from jobframe.braze.errors import BrazeLedgerError
+from jobframe.braze._errors import BrazeLedgerError
+from jobframe.braze._settings import BrazeSettings
 from jobframe.braze.fake import FakeBraze
 from jobframe.braze.fake.app import FakeResponse
 from jobframe.braze.fake.transport import FakeTransport
-from jobframe.braze.settings import BrazeSettings
 from jobframe.ledger import BatchState, LedgerSettings, RunLedger
 from jobframe.ledger.ledger import OUTCOMES_KEPT
 from jobframe.ledger.store import Store, open_store

@@ -26,11 +26,11 @@ from jobframe.braze import (
     BrazeDuplicatePossibleError,
     BrazeError,
 )
-from jobframe.braze.delivery import DeliveryReport
-from jobframe.braze.exchange import Fail
+from jobframe.braze._bulk import Stream
+from jobframe.braze._delivery import DeliveryReport
+from jobframe.braze._exchange import Fail
 from jobframe.braze.fake import FakeBraze, FakeBrazeServer
 from jobframe.braze.fake.app import FakeResponse
-from jobframe.braze.stream import Stream
 
 from .conftest import CANARY, make_settings
 

@@ -1,10 +1,10 @@
 """``BrazeModule``: the DI container that provides Braze clients as resources.
 
 Wire it into an application container with its settings (and, for resumable bulk calls, a run
-ledger)::
+ledger); jobframe fills the ``settings`` dependency with the loaded settings::
 
     class Main(containers.DeclarativeContainer):
-        settings = providers.Singleton(AppSettings)
+        settings = providers.Dependency(instance_of=AppSettings)
         braze = providers.Container(BrazeModule, settings=settings.provided.braze)
         send_push = providers.Factory(SendPushFromFile, braze=braze.client)
 
@@ -20,15 +20,15 @@ from typing import TYPE_CHECKING
 
 from dependency_injector import containers, providers
 
-from jobframe.braze.settings import BrazeSettings
+from jobframe.braze._settings import BrazeSettings
 from jobframe.ledger.ledger import DISABLED, RunLedger
 from jobframe.observe.observer import Observer
 
 if TYPE_CHECKING:
     import httpx
 
-    from jobframe.braze.async_client import AsyncBrazeClient
-    from jobframe.braze.sync_client import BrazeClient
+    from jobframe.braze._async import AsyncBrazeClient
+    from jobframe.braze._sync import BrazeClient
 
 __all__ = ["BrazeModule", "async_braze_client", "braze_client"]
 
@@ -40,7 +40,7 @@ def braze_client(
     observer: Observer | None = None,
 ) -> Iterator[BrazeClient]:
     """Resource initialiser: a :class:`BrazeClient`, closed on teardown."""
-    from jobframe.braze.sync_client import BrazeClient  # noqa: PLC0415 - loaded when first provided
+    from jobframe.braze._sync import BrazeClient  # noqa: PLC0415 - loaded when first provided
 
     client = BrazeClient.from_settings(settings, transport=transport, ledger=ledger, observer=observer)
     try:
@@ -56,7 +56,7 @@ async def async_braze_client(
     observer: Observer | None = None,
 ) -> AsyncIterator[AsyncBrazeClient]:
     """Resource initialiser: an :class:`AsyncBrazeClient`, closed on teardown."""
-    from jobframe.braze.async_client import AsyncBrazeClient  # noqa: PLC0415 - loaded when first provided
+    from jobframe.braze._async import AsyncBrazeClient  # noqa: PLC0415 - loaded when first provided
 
     client = AsyncBrazeClient.from_settings(settings, transport=transport, ledger=ledger, observer=observer)
     try:

@@ -29,7 +29,6 @@ from dataclasses import dataclass
 
 __all__ = [
     "RESET_MARGIN",
-    "RateLimitInfo",
     "RateLimiter",
     "backoff_delay",
     "parse_rate_limit",

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from jobframe.argo.step_context import Problem, StepContext
+from jobframe.argo._rules import Problem, StepContext
 
 __all__ = ["KUBERNETES_GRACE_S", "grace_problems", "pod_problems", "quantity_bytes"]
 

@@ -17,7 +17,6 @@ __all__ = [
     "CampaignDetails",
     "CampaignSummary",
     "DataSeries",
-    "DataSeriesPoint",
     "ExportResult",
     "SendIdResult",
     "SendResponse",

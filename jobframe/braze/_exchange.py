@@ -6,7 +6,7 @@ clients drive it with the same loop, doing only the I/O each action asks for::
     action = exchange.start()
     while action is not Done/Fail:
         Wait  -> sleep(action.seconds);           reply = None
-        Send  -> reply = Answer(status, headers, body), or the httpx.TransportError raised
+        Send  -> reply = Answer(status, headers, body), or a TransportFailure (no answer)
         action = exchange.advance(reply)
 
 so retry safety, rate limiting and error mapping exist once. A retry library (tenacity, stamina)
@@ -21,13 +21,11 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-import httpx
 from pydantic import ValidationError
 
-from jobframe.braze.endpoints import Endpoint
-from jobframe.braze.errors import (
+from jobframe.braze._errors import (
     BrazeAuthError,
     BrazeBadRequestError,
     BrazeError,
@@ -40,9 +38,12 @@ from jobframe.braze.errors import (
     BrazeTransportDuplicatePossibleError,
     BrazeTransportError,
 )
-from jobframe.braze.ratelimit import RateLimiter, backoff_delay
-from jobframe.braze.settings import RateLimitSettings, RetrySettings
+from jobframe.braze._ratelimit import RateLimiter, backoff_delay
+from jobframe.braze._settings import RateLimitSettings, RetrySettings
 from jobframe.logs import Redact, library_logger
+
+if TYPE_CHECKING:
+    from jobframe.braze._operations import Endpoint
 
 __all__ = [
     "Action",
@@ -54,8 +55,8 @@ __all__ = [
     "Fail",
     "NotSentError",
     "Send",
+    "TransportFailure",
     "Wait",
-    "never_sent",
 ]
 
 T = TypeVar("T")
@@ -115,6 +116,24 @@ class Answer:
 
 
 @dataclass(frozen=True, slots=True)
+class TransportFailure:
+    """A request that got no HTTP answer, as the core needs it (the shells build it from the HTTP
+    library's error): what went wrong, and whether the request may have reached Braze.
+
+    ``sent`` is false only when the request provably never left (connect failure, pool timeout):
+    then a repeat is safe for every endpoint. A read timeout, a reset or closed connection, a
+    write error may all have reached Braze.
+    """
+
+    kind: str
+    message: str
+    sent: bool
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
 class Done(Generic[T]):
     """The call succeeded with ``value``."""
 
@@ -150,15 +169,6 @@ class ExchangeContext:
     redact: Redact
     clock: Callable[[], float] = time.time
     rng: random.Random = field(default_factory=random.Random)
-
-
-def never_sent(error: Exception) -> bool:
-    """True when the request provably did not reach Braze (safe to repeat for every endpoint).
-
-    Connect failures and a pool timeout happen before a byte is written. Everything else (read
-    timeout, reset or closed connection, write error) may have reached Braze.
-    """
-    return isinstance(error, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
 
 
 def _body(content: bytes) -> tuple[Any, str | None]:
@@ -215,12 +225,12 @@ class Exchange(Generic[T]):
         """The first action: wait for the rate limiter, or send."""
         return self.resume()
 
-    def advance(self, reply: Answer | Exception | None) -> Action[T]:
+    def advance(self, reply: Answer | TransportFailure | None) -> Action[T]:
         """The next action after the last one: ``None`` after a :class:`Wait`, the response (or
-        the transport error) after a :class:`Send`."""
+        the :class:`TransportFailure`) after a :class:`Send`."""
         if isinstance(reply, Answer):
             return self.receive(reply.status, reply.headers, reply.content)
-        if isinstance(reply, Exception):
+        if isinstance(reply, TransportFailure):
             return self.fail(reply)
         return self.resume()
 
@@ -290,12 +300,12 @@ class Exchange(Generic[T]):
         cls = _STATUS_ERRORS.get(status, BrazeBadRequestError)
         return self._fail(self._http_error(cls, status, message, errors, f"HTTP {status}: {message}"))
 
-    def fail(self, error: Exception) -> Action[T]:
-        """Interpret a transport failure (an ``httpx.TransportError`` raised while sending)."""
+    def fail(self, error: TransportFailure) -> Action[T]:
+        """Interpret a transport failure (no HTTP answer to the request just sent)."""
         self._ctx.limiter.release(self._path, None, self._ctx.clock())
         self.congested = True
-        detail = self._ctx.redact.scrub(f"{type(error).__name__}: {error}")
-        reached = not never_sent(error)
+        detail = self._ctx.redact.scrub(str(error))
+        reached = error.sent
         if reached and not self._repeatable:
             # pragma: no mutate start
             logger.warning("braze.duplicate_possible", endpoint=self._path, reason=detail)

@@ -1,7 +1,7 @@
 """The Braze exception hierarchy, and which exit code each failure ends a job with.
 
-Every class says *how* a call failed, so a job (or jobframe's runner) can decide without parsing
-messages:
+Every class says *how* a call failed, so a job (or the run that ends with it) can decide without
+parsing messages:
 
 * ``BrazeBadRequestError`` (400), ``BrazeNotFoundError`` (404) and other unexpected 4xx are plain
   failures (exit 1): running the job again sends the same bad request.
@@ -13,7 +13,7 @@ messages:
 No exception ever holds the API key: errors are built from status, endpoint and Braze's body only,
 and that body is scrubbed of the key before it is stored (see ``exchange``).
 
-A failed batched call also carries its :class:`~jobframe.braze.delivery.DeliveryReport`
+A failed batched call also carries its :class:`~jobframe.braze._delivery.DeliveryReport`
 (``delivery``): its summary ends the message and its fields join the ``job.finished`` line.
 """
 
@@ -25,7 +25,7 @@ from jobframe.errors import ConfigurationError, JobframeError, RetryableError
 from jobframe.exit_codes import ExitCode
 
 if TYPE_CHECKING:
-    from jobframe.braze.delivery import DeliveryReport
+    from jobframe.braze._delivery import DeliveryReport
 
 __all__ = [
     "BrazeAuthError",

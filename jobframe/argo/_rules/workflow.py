@@ -15,8 +15,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from jobframe.argo._rules import Problem
 from jobframe.argo.manifests import Document, Path_, Step, jobframe_steps, template_setting
-from jobframe.argo.step_context import Problem
 
 __all__ = ["workflow_problems"]
 

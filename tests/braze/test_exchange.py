@@ -12,8 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
-from jobframe.braze import endpoints as ep
-from jobframe.braze.errors import (
+from jobframe.braze import _operations as ep
+from jobframe.braze._client_base import never_sent, transport_failure
+from jobframe.braze._errors import (
     BrazeAuthError,
     BrazeBadRequestError,
     BrazeError,
@@ -25,7 +26,7 @@ from jobframe.braze.errors import (
     BrazeTransportDuplicatePossibleError,
     BrazeTransportError,
 )
-from jobframe.braze.exchange import (
+from jobframe.braze._exchange import (
     Answer,
     Call,
     Done,
@@ -35,10 +36,9 @@ from jobframe.braze.exchange import (
     NotSentError,
     Send,
     Wait,
-    never_sent,
 )
-from jobframe.braze.ratelimit import RESET_MARGIN, RateLimiter
-from jobframe.braze.settings import RateLimitSettings, RetrySettings
+from jobframe.braze._ratelimit import RESET_MARGIN, RateLimiter
+from jobframe.braze._settings import RateLimitSettings, RetrySettings
 from jobframe.logs import Redact
 
 NOW = 1_700_000_000.0
@@ -129,7 +129,7 @@ def test_an_unexpected_success_body_is_an_error() -> None:
 
 
 def _strict(body: Any) -> Any:
-    from jobframe.braze.results import SendIdResult  # noqa: PLC0415
+    from jobframe.braze._results import SendIdResult  # noqa: PLC0415
 
     return SendIdResult.model_validate(body)
 
@@ -294,7 +294,7 @@ def test_never_sent_errors_are_retried_for_every_endpoint(error: Exception) -> N
     assert never_sent(error)
     ex, _ = exchange(ep.MESSAGES_SEND)
     ex.start()
-    assert ex.advance(error) == Wait(1.0)
+    assert ex.advance(transport_failure(error)) == Wait(1.0)
     assert ex.congested and not ex.ambiguous
 
 
@@ -306,21 +306,21 @@ def test_errors_after_writing_are_ambiguous_for_sends_and_retried_for_reads(erro
     assert not never_sent(error)
     ex, _ = exchange(ep.MESSAGES_SEND)
     ex.start()
-    action = ex.advance(error)
+    action = ex.advance(transport_failure(error))
     assert isinstance(failure(action), BrazeTransportDuplicatePossibleError) and isinstance(action, Fail)
     assert action.ambiguous and failure(action).exit_code == 75
     ex, _ = exchange(ep.CAMPAIGNS_LIST)
     ex.start()
-    assert ex.advance(error) == Wait(1.0)
+    assert ex.advance(transport_failure(error)) == Wait(1.0)
 
 
 def test_transport_failures_give_up_after_max_attempts() -> None:
     ex, clock = exchange(ep.CAMPAIGNS_LIST, attempts=2)
     ex.start()
-    ex.advance(httpx.ConnectError(f"no route {SECRET}"))
+    ex.advance(transport_failure(httpx.ConnectError(f"no route {SECRET}")))
     clock.now += 1
     ex.advance(None)
-    action = ex.advance(httpx.ConnectError(f"no route {SECRET}"))
+    action = ex.advance(transport_failure(httpx.ConnectError(f"no route {SECRET}")))
     error = failure(action)
     assert type(error) is BrazeTransportError and "gave up after 2 attempts" in str(error)
     assert SECRET not in str(error) and isinstance(action, Fail) and not action.ambiguous
@@ -334,7 +334,7 @@ def test_a_stopped_call_sends_nothing_more() -> None:
     clock = Clock()
     ex = Exchange(Call(ep.USERS_TRACK, dict), context(clock), stopped=lambda: stopped)
     assert isinstance(ex.start(), Send)
-    assert isinstance(ex.advance(httpx.ConnectError("x")), Wait)
+    assert isinstance(ex.advance(transport_failure(httpx.ConnectError("x"))), Wait)
     stopped = True
     action = ex.advance(None)
     assert isinstance(failure(action), NotSentError) and isinstance(action, Fail) and not action.ambiguous
@@ -398,12 +398,12 @@ def test_unexpected_success_body_error_names_endpoint_and_attempts() -> None:
 def test_transport_errors_carry_their_detail_and_count() -> None:
     ex, _ = exchange(ep.MESSAGES_SEND)
     ex.start()
-    error = failure(ex.advance(httpx.ReadTimeout("read timed out")))
+    error = failure(ex.advance(transport_failure(httpx.ReadTimeout("read timed out"))))
     assert str(error).startswith("/messages/send: ReadTimeout: read timed out; duplicate possible")
     assert (error.endpoint, error.attempts) == ("/messages/send", 1)
     ex, _ = exchange(ep.CAMPAIGNS_LIST, attempts=1)
     ex.start()
-    error = failure(ex.advance(httpx.ConnectError("refused")))
+    error = failure(ex.advance(transport_failure(httpx.ConnectError("refused"))))
     assert str(error) == "/campaigns/list: ConnectError: refused (gave up after 1 attempts)"
     assert (error.endpoint, error.attempts) == ("/campaigns/list", 1)
 
@@ -412,7 +412,7 @@ def test_fresh_state_and_what_is_measured() -> None:
     ex, clock = exchange()
     assert ex.latency is None and ex.congested is False and ex.ambiguous is False and ex.waited == 0.0
     ex.start()
-    ex.advance(httpx.ConnectError("x"))
+    ex.advance(transport_failure(httpx.ConnectError("x")))
     assert ex.latency is None and ex.congested is True
     assert ex._ctx.limiter.in_flight("/users/track") == 0  # a failed request is accounted for
     clock.now += 1
@@ -472,14 +472,14 @@ def test_a_429_for_a_request_sent_before_the_pause_does_not_lengthen_it() -> Non
 def test_unsafe_retries_remember_a_possible_effect() -> None:
     ex, clock = exchange(ep.MESSAGES_SEND, unsafe=True, attempts=2)
     ex.start()
-    assert isinstance(ex.advance(httpx.ReadTimeout("t")), Wait) and ex.ambiguous
+    assert isinstance(ex.advance(transport_failure(httpx.ReadTimeout("t"))), Wait) and ex.ambiguous
     clock.now += 1
     ex.advance(None)
-    action = ex.advance(httpx.ConnectError("refused"))
+    action = ex.advance(transport_failure(httpx.ConnectError("refused")))
     assert isinstance(action, Fail) and action.ambiguous  # the first attempt may have been applied
     ex, clock = exchange(ep.CAMPAIGNS_LIST, attempts=1)
     ex.start()
-    action = ex.advance(httpx.ReadTimeout("t"))
+    action = ex.advance(transport_failure(httpx.ReadTimeout("t")))
     assert isinstance(action, Fail) and not action.ambiguous  # a read: repeating it is harmless
 
 
@@ -494,18 +494,18 @@ def test_not_sent_names_why() -> None:
 def test_errors_after_retries_count_every_attempt() -> None:
     ex, clock = exchange(ep.MESSAGES_SEND)
     ex.start()
-    ex.advance(httpx.ConnectError("refused"))  # never sent: retried
+    ex.advance(transport_failure(httpx.ConnectError("refused")))  # never sent: retried
     clock.now += 1
     ex.advance(None)
     assert ex._ctx.limiter.in_flight("/messages/send") == 1
-    error = failure(ex.advance(httpx.ReadTimeout("t")))
+    error = failure(ex.advance(transport_failure(httpx.ReadTimeout("t"))))
     assert error.attempts == 2 and ex._ctx.limiter.in_flight("/messages/send") == 0
     ex, clock = exchange(ep.CAMPAIGNS_LIST, attempts=2)
     ex.start()
-    ex.advance(httpx.ConnectError("refused"))
+    ex.advance(transport_failure(httpx.ConnectError("refused")))
     clock.now += 1
     ex.advance(None)
-    assert failure(ex.advance(httpx.ConnectError("refused"))).attempts == 2
+    assert failure(ex.advance(transport_failure(httpx.ConnectError("refused")))).attempts == 2
     call = Call(ep.SENDS_DATA_SERIES, _strict)
     ex = Exchange(call, context(clock := Clock()))
     ex.start()
@@ -513,3 +513,25 @@ def test_errors_after_retries_count_every_attempt() -> None:
     clock.now += 1
     ex.advance(None)
     assert failure(ex.advance(answer(200, {"message": "success"}))).attempts == 2
+
+
+def test_the_core_imports_no_http_library() -> None:
+    """Sans-I/O: the shells translate their HTTP library's errors into a ``TransportFailure``."""
+    import ast  # noqa: PLC0415
+    import inspect  # noqa: PLC0415
+
+    from jobframe.braze import _bulk, _exchange, _ratelimit  # noqa: PLC0415
+
+    for module in (_exchange, _ratelimit, _bulk):
+        tree = ast.parse(inspect.getsource(module))
+        imported = {
+            alias.name.split(".")[0]
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Import)
+            for alias in node.names
+        } | {
+            node.module.split(".")[0]
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.module
+        }
+        assert not imported & {"httpx", "asyncio", "socket"}, module.__name__

@@ -1,8 +1,8 @@
 """``AsyncBrazeClient``: the asyncio shell around the sans-I/O core, over ``httpx.AsyncClient``.
 
-Same decisions as the sync client (they come from the same core, :mod:`jobframe.braze.shell`),
+Same decisions as the sync client (they come from the same core, :mod:`jobframe.braze._client_base`),
 plus concurrency: a batched call keeps as many batches in flight as the endpoint's self-tuning
-limit allows (:mod:`jobframe.braze.concurrency`; never above ``max_concurrency`` for the whole
+limit allows (:mod:`jobframe.braze._concurrency`; never above ``max_concurrency`` for the whole
 client), and new batches are pulled from the input only when one may start, so memory stays flat.
 With a run ledger, batches that may not be repeated go one at a time (a kill leaves at most one
 ambiguous); repeatable ones keep the concurrency.
@@ -21,12 +21,12 @@ from typing import Any, TypeVar
 
 import httpx
 
-from jobframe.braze.exchange import Answer, Call, Done, Exchange, Fail, Send, Wait
-from jobframe.braze.plans import CampaignPager, Plan, single
-from jobframe.braze.results import CampaignSummary
-from jobframe.braze.settings import BrazeSettings
-from jobframe.braze.shell import ClientShell
-from jobframe.braze.stream import Stream
+from jobframe.braze._bulk import Plan, Stream, single
+from jobframe.braze._client_base import ClientShell, transport_failure
+from jobframe.braze._exchange import Answer, Call, Done, Exchange, Fail, Send, TransportFailure, Wait
+from jobframe.braze._operations import CampaignPager
+from jobframe.braze._results import CampaignSummary
+from jobframe.braze._settings import BrazeSettings
 from jobframe.http import async_client
 from jobframe.ledger.ledger import RunLedger
 from jobframe.observe.observer import Observer
@@ -111,12 +111,28 @@ class AsyncBrazeClient(ClientShell[httpx.AsyncClient]):
                 raise outcome
         return stream.result()
 
+    @staticmethod
+    async def _record_start(stream: Stream[Any], call: Call[Any]) -> Fail | None:
+        """Before sending ``call``, wait (without blocking the loop) until the ledger recorded its
+        start (``None``: go ahead)."""
+        recording = stream.before_send(call)
+        if recording is None:
+            return None
+        try:
+            await asyncio.wait_for(asyncio.wrap_future(recording), stream.ledger_timeout)
+        except Exception as exc:  # noqa: BLE001 - any store failure or timeout
+            return stream.unrecorded(call, exc)
+        return None
+
     async def _attempt(self, call: Call[Any], stream: Stream[Any]) -> None:
         exchange = self._exchange(call, stream)
         try:
             action = exchange.start()
             while not isinstance(action, Done | Fail):
-                if isinstance(action, Send) and (refused := await stream.arecord_start(call)) is not None:
+                if (
+                    isinstance(action, Send)
+                    and (refused := await self._record_start(stream, call)) is not None
+                ):
                     action = refused  # the ledger could not record it: not sent
                     break
                 action = exchange.advance(await self._perform(exchange, action))
@@ -128,7 +144,9 @@ class AsyncBrazeClient(ClientShell[httpx.AsyncClient]):
             )
             self._slot_freed.set()
 
-    async def _perform(self, exchange: Exchange[Any], action: Wait | Send) -> Answer | Exception | None:
+    async def _perform(
+        self, exchange: Exchange[Any], action: Wait | Send
+    ) -> Answer | TransportFailure | None:
         if isinstance(action, Wait):
             await asyncio.sleep(action.seconds)
             return None
@@ -138,7 +156,7 @@ class AsyncBrazeClient(ClientShell[httpx.AsyncClient]):
             answer = self._answer(await self._http.send(request))
         except httpx.TransportError as error:
             seen.failed(error)
-            return error
+            return transport_failure(error)
         except BaseException as error:  # cancelled mid-request: the span still ends, saying so
             seen.failed(error)
             raise

@@ -1,6 +1,6 @@
 """``BrazeClient``: the blocking shell around the sans-I/O core, over ``httpx.Client``.
 
-It only moves bytes and sleeps (see :mod:`jobframe.braze.shell` for everything else). Batches
+It only moves bytes and sleeps (see :mod:`jobframe.braze._client_base` for everything else). Batches
 run one after another, so after a failure at most one batch's outcome is ever unknown.
 """
 
@@ -13,12 +13,12 @@ from typing import Any, TypeVar
 
 import httpx
 
-from jobframe.braze.exchange import Answer, Call, Done, Exchange, Fail, Send, Wait
-from jobframe.braze.plans import CampaignPager, Plan, single
-from jobframe.braze.results import CampaignSummary
-from jobframe.braze.settings import BrazeSettings
-from jobframe.braze.shell import ClientShell
-from jobframe.braze.stream import Stream
+from jobframe.braze._bulk import Plan, Stream, single
+from jobframe.braze._client_base import ClientShell, transport_failure
+from jobframe.braze._exchange import Answer, Call, Done, Exchange, Fail, Send, TransportFailure, Wait
+from jobframe.braze._operations import CampaignPager
+from jobframe.braze._results import CampaignSummary
+from jobframe.braze._settings import BrazeSettings
 from jobframe.http import sync_client
 from jobframe.ledger.ledger import RunLedger
 from jobframe.observe.observer import Observer
@@ -87,12 +87,24 @@ class BrazeClient(ClientShell[httpx.Client]):
         exchange = self._exchange(call, stream)
         action = exchange.start()
         while not isinstance(action, Done | Fail):
-            if isinstance(action, Send) and (refused := stream.record_start(call)) is not None:
+            if isinstance(action, Send) and (refused := self._record_start(stream, call)) is not None:
                 return refused  # the ledger could not record it: not sent
             action = exchange.advance(self._perform(exchange, action))
         return action
 
-    def _perform(self, exchange: Exchange[Any], action: Wait | Send) -> Answer | Exception | None:
+    @staticmethod
+    def _record_start(stream: Stream[Any], call: Call[Any]) -> Fail | None:
+        """Before sending ``call``, wait until the ledger recorded its start (``None``: go ahead)."""
+        recording = stream.before_send(call)
+        if recording is None:
+            return None
+        try:
+            recording.result(stream.ledger_timeout)
+        except Exception as exc:  # noqa: BLE001 - any store failure or timeout
+            return stream.unrecorded(call, exc)
+        return None
+
+    def _perform(self, exchange: Exchange[Any], action: Wait | Send) -> Answer | TransportFailure | None:
         if isinstance(action, Wait):
             self._sleep(action.seconds)
             return None
@@ -102,7 +114,7 @@ class BrazeClient(ClientShell[httpx.Client]):
             answer = self._answer(self._http.send(request))
         except httpx.TransportError as error:
             seen.failed(error)
-            return error
+            return transport_failure(error)
         except BaseException as error:  # cancelled mid-request: the span still ends, saying so
             seen.failed(error)
             raise

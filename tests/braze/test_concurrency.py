@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from jobframe.braze.concurrency import AdaptiveLimit, Concurrency
+from jobframe.braze._concurrency import AdaptiveLimit, Concurrency
 
 
 def flow(limit: AdaptiveLimit, latency: float, answers: int, *, waited: float = 0.0) -> None:

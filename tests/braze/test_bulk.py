@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from jobframe.braze import BrazeClient
-from jobframe.braze.batching import chunked, track_batches
+from jobframe.braze._bulk import chunked, track_batches
 from jobframe.braze.fake import FakeBraze, FakeBrazeServer
 
 from .conftest import make_settings

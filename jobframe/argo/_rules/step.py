@@ -1,4 +1,4 @@
-"""The checks ``lint`` makes on each step that runs jobframe, each naming the path and the fix.
+"""Lint rules on a step's arguments and retries, each naming the path and the fix.
 
 Every rule compares the manifest with what the job says about itself (name, parameters,
 ``min_seconds``, deployment metadata) and with what jobframe will do (its budget arithmetic in
@@ -10,26 +10,22 @@ from __future__ import annotations
 
 import difflib
 import math
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from pydantic import ValidationError
 
 from jobframe._app.deployment import NEVER_RETRIED, backoff_wait
-from jobframe._app.discovery import App
 from jobframe._app.params import decode_params, split_pairs
-from jobframe.argo.flags import Flags, FlagsError, parse_flags
+from jobframe.argo._rules import Problem, StepContext
+from jobframe.argo.flags import Flags
 from jobframe.argo.manifests import Path_, Step, references
-from jobframe.argo.pod_rules import grace_problems, pod_problems
-from jobframe.argo.resolve import resolve_args
-from jobframe.argo.resume_rules import resume_problems
 from jobframe.argo.retries import expression_for, retried_codes
-from jobframe.argo.step_context import Problem, StepContext
 from jobframe.argo.timing import parse_duration, retry_shortfalls
 from jobframe.errors import UsageError
 from jobframe.exit_codes import ExitCode
 
-__all__ = ["Problem", "check_step"]
+__all__ = ["deadline_problems", "output_problems", "param_problems", "retry_problems", "shard_problems"]
 
 
 def _seconds(value: Any) -> float | None:
@@ -46,7 +42,7 @@ def _codes(codes: Any) -> str:
 # -- the job and its parameters ------------------------------------------------------------------
 
 
-def _param_problems(ctx: StepContext) -> Iterator[Problem]:
+def param_problems(ctx: StepContext) -> Iterator[Problem]:
     spec, step = ctx.spec, ctx.step
     model = spec.params_model
     pairs = list(ctx.flags.params)
@@ -119,7 +115,7 @@ def _value_problems(ctx: StepContext, pairs: list[str]) -> Iterator[Problem]:
             )
 
 
-def _shard_problems(ctx: StepContext) -> Iterator[Problem]:
+def shard_problems(ctx: StepContext) -> Iterator[Problem]:
     sharded = "--shard" in ctx.resolved.unknown or (
         ctx.flags.shard is not None and not ctx.flags.shard.is_whole
     )
@@ -134,7 +130,7 @@ def _shard_problems(ctx: StepContext) -> Iterator[Problem]:
 # -- deadlines -----------------------------------------------------------------------------------
 
 
-def _deadline_problems(ctx: StepContext) -> Iterator[Problem]:
+def deadline_problems(ctx: StepContext) -> Iterator[Problem]:
     step, flags = ctx.step, ctx.flags
     raw, path = step.setting("activeDeadlineSeconds")
     deadline = _seconds(raw)
@@ -177,7 +173,7 @@ def _deadline_problems(ctx: StepContext) -> Iterator[Problem]:
 # -- retries -------------------------------------------------------------------------------------
 
 
-def _retry_problems(ctx: StepContext) -> Iterator[Problem]:
+def retry_problems(ctx: StepContext) -> Iterator[Problem]:
     strategy, path = ctx.step.setting("retryStrategy")
     if not isinstance(strategy, Mapping):
         return
@@ -299,18 +295,7 @@ def _window_problems(
         )
 
 
-RULES: tuple[Callable[[StepContext], Iterator[Problem]], ...] = (
-    _param_problems,
-    _shard_problems,
-    _deadline_problems,
-    grace_problems,
-    pod_problems,
-    _retry_problems,
-    resume_problems,
-)
-
-
-def _output_problems(step: Step, flags: Flags) -> Iterator[Problem]:
+def output_problems(step: Step, flags: Flags) -> Iterator[Problem]:
     params = (step.template.get("outputs") or {}).get("parameters") or []
     read = {
         str((p.get("valueFrom") or {}).get("path")): (i, p)
@@ -335,34 +320,3 @@ def _output_problems(step: Step, flags: Flags) -> Iterator[Problem]:
             "it is always its default (or the step errors)",
             f"pass --output {path}" if not flags.output else f"path: {flags.output}",
         )
-
-
-def check_step(app: App, step: Step) -> list[Problem]:
-    """Every problem of one jobframe step."""
-    resolved = resolve_args(step)
-    try:
-        flags = parse_flags(resolved.args)
-    except FlagsError as exc:
-        return [
-            Problem(
-                step.args_path, f"jobframe would refuse its arguments (exit 2): {exc}", "fix the argument"
-            )
-        ]
-    if flags.extra:
-        return [Problem(step.args_path, f"unknown arguments {flags.extra}", "see `jobframe --help`")]
-    problems = list(_output_problems(step, flags))
-    if flags.job_name is None:
-        if "--job-name" in resolved.unknown:
-            return problems  # chosen at submit time: nothing more can be checked
-        return [
-            *problems,
-            Problem(step.args_path, "no --job-name", "add --job-name NAME (see `jobframe --list`)"),
-        ]
-    try:
-        spec = app.job(flags.job_name).spec
-    except UsageError as exc:
-        return [*problems, Problem(step.args_path, str(exc), "name a job of the app, or lint with --app")]
-    ctx = StepContext(step, spec, flags, resolved)
-    for rule in RULES:
-        problems.extend(rule(ctx))
-    return problems

@@ -16,7 +16,7 @@ from dependency_injector import containers, providers
 from pydantic import ValidationError
 
 from jobframe.braze import AsyncBrazeClient, BrazeClient, BrazeModule, BrazeSettings
-from jobframe.braze.ratelimit import backoff_delay
+from jobframe.braze._ratelimit import backoff_delay
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -1,8 +1,8 @@
 """Everything the sync and async clients share: construction, state, and the public methods.
 
-The public methods are declared once, here, from :class:`~jobframe.braze.planner.Planner`'s
+The public methods are declared once, here, from :class:`~jobframe.braze._operations.Planner`'s
 methods (signature and docstring written once there). Each is an :class:`operation`
-descriptor: it builds the operation's :class:`~jobframe.braze.plans.Plan` and hands it to the
+descriptor: it builds the operation's :class:`~jobframe.braze._bulk.Plan` and hands it to the
 client's ``_run`` — a blocking loop in :class:`~jobframe.braze.BrazeClient`, a coroutine in
 :class:`~jobframe.braze.AsyncBrazeClient`. Its ``__get__`` overloads tell mypy which of the two
 a caller gets. The clients themselves only move bytes and sleep.
@@ -19,31 +19,29 @@ from typing import Any, ClassVar, Concatenate, Generic, ParamSpec, TypeVar, over
 
 import httpx
 
-from jobframe.braze.concurrency import Concurrency
-from jobframe.braze.errors import BrazeHTTPError
-from jobframe.braze.exchange import Answer, Call, Done, Exchange, ExchangeContext, Fail, Send
-from jobframe.braze.planner import Planner
-from jobframe.braze.plans import CampaignPager, Plan, single
-from jobframe.braze.ratelimit import RateLimiter
-from jobframe.braze.results import CampaignSummary
-from jobframe.braze.settings import BrazeSettings
-from jobframe.braze.stream import Stream
+from jobframe.braze._bulk import Plan, Stream, single
+from jobframe.braze._concurrency import Concurrency
+from jobframe.braze._errors import BrazeHTTPError
+from jobframe.braze._exchange import (
+    Answer,
+    Call,
+    Done,
+    Exchange,
+    ExchangeContext,
+    Fail,
+    Send,
+    TransportFailure,
+)
+from jobframe.braze._operations import CampaignPager, Planner
+from jobframe.braze._ratelimit import RateLimiter
+from jobframe.braze._results import CampaignSummary
+from jobframe.braze._settings import BrazeSettings
 from jobframe.http.settings import HttpSettings
 from jobframe.ledger.ledger import RunLedger
 from jobframe.logs import Redact, library_logger
 from jobframe.observe.observer import Observer, RequestRecord
 
-__all__ = [
-    "ClientShell",
-    "auth_headers",
-    "call_op",
-    "fake_or",
-    "offline_fake",
-    "operation",
-    "pages",
-    "pages_op",
-    "plan_op",
-]
+__all__ = ["ClientShell", "never_sent", "transport_failure"]
 
 logger = library_logger("jobframe.braze")
 
@@ -78,6 +76,20 @@ def offline_fake(settings: BrazeSettings) -> Any:
 def fake_or(settings: BrazeSettings, transport: T) -> T | Any:
     """``transport`` as given, or the offline fake's when ``base_url`` is ``fake://braze``."""
     return offline_fake(settings).transport() if transport is None and settings.is_fake else transport
+
+
+def never_sent(error: Exception) -> bool:
+    """True when the request provably did not reach Braze (safe to repeat for every endpoint).
+
+    Connect failures and a pool timeout happen before a byte is written. Everything else (read
+    timeout, reset or closed connection, write error) may have reached Braze.
+    """
+    return isinstance(error, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
+
+
+def transport_failure(error: httpx.TransportError) -> TransportFailure:
+    """``error`` as the sans-I/O core reads it: what failed, and whether it may have been sent."""
+    return TransportFailure(type(error).__name__, str(error), sent=not never_sent(error))
 
 
 def _signature(build: Callable[..., Any]) -> inspect.Signature:

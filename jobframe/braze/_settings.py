@@ -16,7 +16,6 @@ from jobframe.http import HttpSettings, PoolLimits, Timeouts
 
 __all__ = [
     "FAKE_URL",
-    "KNOWN_INSTANCES",
     "BatchSizes",
     "BrazeSettings",
     "RateLimitSettings",

@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 
+from jobframe.argo._rules import Problem, StepContext
 from jobframe.argo.manifests import Step, references
 from jobframe.argo.retries import INFRASTRUCTURE, retried_codes
-from jobframe.argo.step_context import Problem, StepContext
 
 _PER_ATTEMPT = re.compile(r"\{\{\s*(pod\.name|retries|node\.name|lastRetry\.[A-Za-z]+)\s*\}\}")
 """Argo variables that differ on every retry (``{{retries}}``) or pod (``{{pod.name}}``)."""

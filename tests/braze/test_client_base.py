@@ -8,7 +8,7 @@ import inspect
 import pytest
 
 from jobframe.braze import AsyncBrazeClient, BrazeClient, BrazeSettings
-from jobframe.braze.planner import Planner
+from jobframe.braze._operations import Planner
 
 FAKE = BrazeSettings(base_url="fake://braze")
 METHODS = [

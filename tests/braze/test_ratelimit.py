@@ -11,7 +11,7 @@ from email.utils import formatdate
 
 import pytest
 
-from jobframe.braze.ratelimit import (
+from jobframe.braze._ratelimit import (
     RESET_MARGIN,
     RateLimiter,
     backoff_delay,

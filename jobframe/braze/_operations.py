@@ -1,47 +1,221 @@
-"""Request building: every operation the clients offer, as a :class:`Plan` or a single :class:`Call`.
+"""Every operation the clients offer: the Braze endpoints, and each operation's requests and result.
 
-The clients expose these methods unchanged (same signature and docstring, see ``shell``); the
-sync client runs what they return one call at a time, the async client concurrently.
+Each endpoint carries the one fact retries depend on: is it repeatable? ``repeatable`` means a
+repeat after an ambiguous failure (5xx, read timeout) cannot cause harm: reads and
+``/users/export/ids``. Sends, triggers and ``/users/track`` have no idempotency key at Braze, so
+a repeat may push a notification twice or count an event twice. ``/sends/id/create`` is counted
+as unsafe too: it is limited to 100 per day and a repeat wastes one.
+
+:class:`Planner` builds every operation as a :class:`~jobframe.braze._bulk.Plan` or a single
+:class:`~jobframe.braze._exchange.Call`; the clients expose its methods unchanged (same
+signature and docstring, see ``_client_base``). The sync client runs what they return one call
+at a time, the async client concurrently.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime
-from operator import length_hint
-from typing import Any, Literal, TypeVar
+from typing import Any, Final, Literal
 
-from jobframe.braze import endpoints as ep
-from jobframe.braze.batching import chunked, id_batches, to_json, track_batches
-from jobframe.braze.exchange import Call
-from jobframe.braze.models import Messages, Recipient, SubscriptionState, UserAlias
-from jobframe.braze.plans import (
-    CAMPAIGNS_PAGE_SIZE,
-    CampaignPager,
+from pydantic import Field
+
+from jobframe.braze._bulk import (
     Plan,
     batched_calls,
-    export_plan,
-    send_plan,
-    track_plan,
+    chunked,
+    id_batches,
+    journaled,
+    to_json,
+    total_of,
+    track_batches,
 )
-from jobframe.braze.results import (
+from jobframe.braze._exchange import Call
+from jobframe.braze._models import Messages, Recipient, SubscriptionState, UserAlias
+from jobframe.braze._results import (
     CampaignDetails,
+    CampaignSummary,
     DataSeries,
     ExportResult,
     SendIdResult,
+    SendResponse,
     SendResult,
+    TrackError,
+    TrackResponse,
     TrackResult,
 )
-from jobframe.braze.settings import BatchSizes
-from jobframe.ledger.fingerprint import digest, fingerprint_of_inputs
+from jobframe.braze._settings import BatchSizes
 from jobframe.ledger.policy import adds_to_a_value
+from jobframe.logs import library_logger
 
-__all__ = ["Planner"]
+__all__ = [
+    "CAMPAIGNS_DETAILS",
+    "CAMPAIGNS_LIST",
+    "CAMPAIGNS_TRIGGER_SEND",
+    "MESSAGES_SEND",
+    "SENDS_DATA_SERIES",
+    "SENDS_ID_CREATE",
+    "USERS_TRACK",
+    "CampaignPage",
+    "CampaignPager",
+    "Endpoint",
+    "Planner",
+]
+
+logger = library_logger("jobframe.braze")
+
+CAMPAIGNS_PAGE_SIZE = 100
+
+
+# -- the endpoints ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """Method, path and retry safety of one Braze endpoint."""
+
+    method: Literal["GET", "POST"]
+    path: str
+    repeatable: bool
+
+
+MESSAGES_SEND: Final = Endpoint("POST", "/messages/send", repeatable=False)
+CAMPAIGNS_TRIGGER_SEND: Final = Endpoint("POST", "/campaigns/trigger/send", repeatable=False)
+CANVAS_TRIGGER_SEND: Final = Endpoint("POST", "/canvas/trigger/send", repeatable=False)
+USERS_TRACK: Final = Endpoint("POST", "/users/track", repeatable=False)
+USERS_EXPORT_IDS: Final = Endpoint("POST", "/users/export/ids", repeatable=True)
+SENDS_ID_CREATE: Final = Endpoint("POST", "/sends/id/create", repeatable=False)
+CAMPAIGNS_DATA_SERIES: Final = Endpoint("GET", "/campaigns/data_series", repeatable=True)
+SENDS_DATA_SERIES: Final = Endpoint("GET", "/sends/data_series", repeatable=True)
+CAMPAIGNS_DETAILS: Final = Endpoint("GET", "/campaigns/details", repeatable=True)
+CAMPAIGNS_LIST: Final = Endpoint("GET", "/campaigns/list", repeatable=True)
+
+
+# -- what each operation's answers mean ----------------------------------------------------------
+
+
+def send_plan(
+    endpoint: Endpoint,
+    base: dict[str, Any],
+    batches: Iterable[Mapping[str, list[Any]]] | None,
+    *,
+    retry_unsafe: bool,
+    target: str,
+    total: int | None = None,
+) -> Plan[SendResult]:
+    """A send or trigger: one call with ``base``, or one per batch with ``base | batch``."""
+    result = SendResult()
+    by_batch: list[tuple[int, str]] = []
+    if batches is None:
+        calls: Iterator[Call[Any]] = iter(
+            [Call(endpoint, SendResponse.model_validate, json=base, retry_unsafe=retry_unsafe)]
+        )
+    else:
+        calls = batched_calls(endpoint, SendResponse.model_validate, base, batches, retry_unsafe=retry_unsafe)
+
+    def fold(call: Call[Any], response: SendResponse) -> None:
+        result.add(response.model_copy(update={"dispatch_id": None}), call.size)
+        if response.dispatch_id:
+            by_batch.append((call.batch_index or 0, response.dispatch_id))
+        if response.notice:
+            logger.warning(
+                "braze.canvas_notice",
+                endpoint=endpoint.path,
+                target=target,
+                notice=response.notice,
+                batch=call.batch_index,
+            )
+
+    def finish() -> None:
+        result.dispatch_ids = [dispatch_id for _, dispatch_id in sorted(by_batch)]
+
+    return Plan(endpoint, calls, result, fold, finish, total)
+
+
+def track_plan(
+    batches: Iterable[Mapping[str, list[Any]]], *, retry_unsafe: bool, total: int | None = None
+) -> Plan[TrackResult]:
+    """``/users/track``: sums processed counts; locates partial errors in the caller's input."""
+    result = TrackResult()
+
+    def counted() -> Iterator[Mapping[str, list[Any]]]:
+        for arrays in batches:
+            result.attributes_sent += len(arrays.get("attributes", ()))
+            result.events_sent += len(arrays.get("events", ()))
+            result.purchases_sent += len(arrays.get("purchases", ()))
+            yield arrays
+
+    def fold(call: Call[Any], response: TrackResponse) -> None:
+        index = call.batch_index or 0
+        result.batches += 1
+        result.attributes_processed += response.attributes_processed
+        result.events_processed += response.events_processed
+        result.purchases_processed += response.purchases_processed
+        for raw in response.errors:
+            array, at = raw.get("input_array"), raw.get("index")
+            start = call.items.get(array, (0, 0))[0] if isinstance(array, str) else None
+            located = (
+                start + at if isinstance(at, int) and array in call.items and start is not None else None
+            )
+            result.errors.append(
+                TrackError(
+                    type=str(raw.get("type", "unknown")),
+                    input_array=array,
+                    index=at,
+                    batch=index,
+                    input_index=located,
+                )
+            )
+        if response.errors:
+            logger.warning("braze.track_partial_errors", batch=index, errors=len(response.errors))
+
+    calls = batched_calls(USERS_TRACK, TrackResponse.model_validate, {}, counted(), retry_unsafe=retry_unsafe)
+    return Plan(USERS_TRACK, calls, result, fold, total=total)
+
+
+def export_plan(calls: Iterator[Call[Any]], total: int | None = None) -> Plan[ExportResult]:
+    """``/users/export/ids``: users and invalid ids of every batch, concatenated."""
+    result = ExportResult()
+
+    def fold(_call: Call[Any], response: ExportResult) -> None:
+        result.batches += 1
+        result.users.extend(response.users)
+        result.invalid_user_ids.extend(response.invalid_user_ids)
+
+    return Plan(USERS_EXPORT_IDS, calls, result, fold, total=total)
+
+
+class CampaignPage(SendResponse):
+    """One ``/campaigns/list`` answer."""
+
+    campaigns: list[CampaignSummary] = Field(default_factory=list)
+
+
+class CampaignPager:
+    """``/campaigns/list`` pages from 0 until one has fewer than 100 entries."""
+
+    def __init__(self, params: dict[str, Any]) -> None:
+        self._params = params
+        self._page: int | None = 0
+
+    def next_call(self) -> Call[CampaignPage] | None:
+        """The next page's call, or ``None`` after the last page."""
+        if self._page is None:
+            return None
+        params = {**self._params, "page": self._page}
+        return Call(CAMPAIGNS_LIST, CampaignPage.model_validate, params=params)
+
+    def receive(self, page: CampaignPage) -> list[CampaignSummary]:
+        """The page's campaigns; decides whether another page follows."""
+        more = len(page.campaigns) >= CAMPAIGNS_PAGE_SIZE
+        self._page = self._page + 1 if more and self._page is not None else None
+        return page.campaigns
+
+
+# -- building the requests -----------------------------------------------------------------------
 
 Alias = UserAlias | Mapping[str, Any]
-
-
-T = TypeVar("T")
 
 
 def _drop_none(**fields: Any) -> dict[str, Any]:
@@ -50,31 +224,6 @@ def _drop_none(**fields: Any) -> dict[str, Any]:
 
 def _iso(value: datetime | str | None) -> str | None:
     return value.isoformat() if isinstance(value, datetime) else value
-
-
-def total_of(*inputs: object) -> int | None:
-    """How many objects the inputs hold, when each one says (``len()``/``__length_hint__``)."""
-    hints = [length_hint(x, -1) for x in inputs]
-    return None if min(hints, default=0) < 0 else sum(hints)
-
-
-def _journaled(plan: Plan[T], base: Mapping[str, Any], *inputs: object, batch: Any) -> Plan[T]:
-    """Mark ``plan`` as batched and fingerprint it: endpoint, fixed body, inputs, batch sizes.
-
-    Batches are skipped by index on a resume, so anything that changes where they fall changes
-    the fingerprint; an input that cannot say what it is leaves it unknown (``None``).
-    """
-    plan.batched = True
-    inputs_fingerprint = fingerprint_of_inputs(*inputs)
-    if inputs_fingerprint is not None:
-        plan.fingerprint = digest(
-            {"endpoint": plan.endpoint.path, "base": base, "inputs": inputs_fingerprint, "batch": batch}
-        )
-        # the same without the batch sizes: a refusal can tell a changed input from a changed cut
-        plan.input_fingerprint = digest(
-            {"endpoint": plan.endpoint.path, "base": base, "inputs": inputs_fingerprint}
-        )
-    return plan
 
 
 def _recipient(value: Recipient | Mapping[str, Any]) -> Any:
@@ -139,17 +288,17 @@ class Planner:
         unsafe = self._unsafe(retry_unsafe)
         total = total_of(external_user_ids or (), user_aliases or ()) if listed else None
         plan = send_plan(
-            ep.MESSAGES_SEND, base, batches, retry_unsafe=unsafe, target=campaign_id or "", total=total
+            MESSAGES_SEND, base, batches, retry_unsafe=unsafe, target=campaign_id or "", total=total
         )
         if not listed:
             return plan
-        return _journaled(
+        return journaled(
             plan, base, external_user_ids or (), user_aliases or (), batch=self._batch.recipients
         )
 
     def _trigger(
         self,
-        endpoint: ep.Endpoint,
+        endpoint: Endpoint,
         base: dict[str, Any],
         *,
         recipients: Iterable[Recipient | Mapping[str, Any]] | None,
@@ -177,7 +326,7 @@ class Planner:
         )
         if recipients is None:
             return plan
-        return _journaled(plan, base, recipients, batch=self._batch.recipients)
+        return journaled(plan, base, recipients, batch=self._batch.recipients)
 
     def trigger_campaign(
         self,
@@ -199,7 +348,7 @@ class Planner:
             send_id=send_id,
         )
         return self._trigger(
-            ep.CAMPAIGNS_TRIGGER_SEND,
+            CAMPAIGNS_TRIGGER_SEND,
             base,
             recipients=recipients,
             broadcast=broadcast,
@@ -222,7 +371,7 @@ class Planner:
             canvas_id=canvas_id, audience=audience, broadcast=broadcast or None, context=context
         )
         return self._trigger(
-            ep.CANVAS_TRIGGER_SEND,
+            CANVAS_TRIGGER_SEND,
             base,
             recipients=recipients,
             broadcast=broadcast,
@@ -259,7 +408,7 @@ class Planner:
         sizes: tuple[Any, ...] = (self._batch.track_per_array, self._batch.track_per_request)
         if self._split:  # batches fall elsewhere: a ledger that recorded the other cut is not resumed
             sizes = (*sizes, "split-by-repeatability")
-        return _journaled(plan, {}, attributes, events, purchases, batch=sizes)
+        return journaled(plan, {}, attributes, events, purchases, batch=sizes)
 
     def export_users(
         self,
@@ -277,36 +426,34 @@ class Planner:
         single = _drop_none(device_id=device_id, email_address=email_address, phone=phone, braze_id=braze_id)
 
         if external_ids is None and user_aliases is None:
-            call = Call(ep.USERS_EXPORT_IDS, ExportResult.model_validate, json={**base, **single})
+            call = Call(USERS_EXPORT_IDS, ExportResult.model_validate, json={**base, **single})
             return export_plan(iter([call]))
         pairs = id_batches(external_ids or (), user_aliases or (), self._batch.export_ids)
         parts = ({"external_ids": ids, "user_aliases": aliases} for ids, aliases in pairs)
-        calls = batched_calls(
-            ep.USERS_EXPORT_IDS, ExportResult.model_validate, base, parts, retry_unsafe=False
-        )
+        calls = batched_calls(USERS_EXPORT_IDS, ExportResult.model_validate, base, parts, retry_unsafe=False)
         # A read is not journaled: a resumed run must return every user, so it fetches them all again.
         return export_plan(calls, total_of(external_ids or (), user_aliases or ()))
 
     def create_send_id(self, campaign_id: str, send_id: str | None = None) -> Call[SendIdResult]:
         """Create a send id for a campaign (``/sends/id/create``; 100 per day, never auto-repeated)."""
         body = _drop_none(campaign_id=campaign_id, send_id=send_id)
-        return Call(ep.SENDS_ID_CREATE, SendIdResult.model_validate, json=body)
+        return Call(SENDS_ID_CREATE, SendIdResult.model_validate, json=body)
 
     def campaign_data_series(
         self, campaign_id: str, *, length: int, ending_at: datetime | str | None = None
     ) -> Call[DataSeries]:
         """Daily statistics of a campaign over ``length`` days (``/campaigns/data_series``)."""
-        return self._series(ep.CAMPAIGNS_DATA_SERIES, campaign_id, None, length, ending_at)
+        return self._series(CAMPAIGNS_DATA_SERIES, campaign_id, None, length, ending_at)
 
     def send_data_series(
         self, campaign_id: str, send_id: str, *, length: int, ending_at: datetime | str | None = None
     ) -> Call[DataSeries]:
         """Daily statistics of one send (``/sends/data_series``; Braze keeps 14 days)."""
-        return self._series(ep.SENDS_DATA_SERIES, campaign_id, send_id, length, ending_at)
+        return self._series(SENDS_DATA_SERIES, campaign_id, send_id, length, ending_at)
 
     def _series(
         self,
-        endpoint: ep.Endpoint,
+        endpoint: Endpoint,
         campaign_id: str,
         send_id: str | None,
         length: int,
@@ -321,7 +468,7 @@ class Planner:
 
     def campaign_details(self, campaign_id: str) -> Call[CampaignDetails]:
         """One campaign's details (``/campaigns/details``)."""
-        return Call(ep.CAMPAIGNS_DETAILS, CampaignDetails.model_validate, params={"campaign_id": campaign_id})
+        return Call(CAMPAIGNS_DETAILS, CampaignDetails.model_validate, params={"campaign_id": campaign_id})
 
     def iter_campaigns(
         self,

@@ -1,0 +1,286 @@
+"""What each of the Braze client's four throttles earns: every throttle knocked out in turn, side by side.
+
+One request to Braze can be held back by four things: the httpx pool's connection cap
+(``limits.max_requests``), ``PerHostLimit`` (``limits.max_requests_per_host``, jobframe.http), the
+adaptive per-endpoint concurrency under ``max_concurrency`` (``braze/_concurrency.py``) and the
+rate limiter that spends the advertised budget (``braze/_ratelimit.py``). A throttle stays only if
+removing it moves a row by more than 5 % or causes 429s. Configurations, each in one run:
+
+    all on | no pool cap | no PerHostLimit | concurrency fixed at max_concurrency | no rate limiter
+
+Scenarios, against the fake Braze (a separate process; the binding-limit row uses an in-process
+fake on a loopback socket so the arrival time of every request can be read):
+
+    track 50ms   20,000 objects to /users/track, async client, 50 ms latency
+    track 0ms    the same, answered at once (CPU only)
+    binding      /users/track limited to 20 requests / 3 s (exact resets)
+    two calls    /users/track and /messages/send at once on one async client, 50 ms
+    8 threads    one sync client shared by 8 threads, /users/track, 50 ms
+
+Each row prints throughput relative to "all on" in the same round (median of ``--rounds``
+interleaved rounds), the 429s the fake answered, the peak number of requests inside
+``httpx.Client.send`` / ``AsyncClient.send`` at once, and the p95 of their duration (which
+includes waiting for a pool or per-host slot).
+
+    PYTHONPATH=. python benchmarks/braze_throttles.py              # ~5 minutes
+    PYTHONPATH=. python benchmarks/braze_throttles.py --quick      # smaller inputs
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import os
+import statistics
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import httpx
+
+from jobframe.braze import BrazeError
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from braze_throughput import BRAZE_LIMIT, KEY, fake_process, objects
+
+BINDING = (20, 3.0)
+
+
+class SendMeter:
+    """Requests inside httpx's ``send`` at once (peak) and how long each took."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.now = 0
+        self.peak = 0
+        self.durations: list[float] = []
+
+    def enter(self) -> float:
+        with self._lock:
+            self.now += 1
+            self.peak = max(self.peak, self.now)
+        return time.perf_counter()
+
+    def leave(self, start: float) -> None:
+        with self._lock:
+            self.now -= 1
+            self.durations.append(time.perf_counter() - start)
+
+    @property
+    def p95(self) -> float:
+        if len(self.durations) < 2:
+            return math.nan
+        return statistics.quantiles(self.durations, n=20)[-1]
+
+    @contextmanager
+    def installed(self) -> Iterator[None]:
+        sync_send, async_send = httpx.Client.send, httpx.AsyncClient.send
+        meter = self
+
+        def send(client: httpx.Client, request: httpx.Request, **kw: Any) -> httpx.Response:
+            start = meter.enter()
+            try:
+                return sync_send(client, request, **kw)
+            finally:
+                meter.leave(start)
+
+        async def asend(client: httpx.AsyncClient, request: httpx.Request, **kw: Any) -> httpx.Response:
+            start = meter.enter()
+            try:
+                return await async_send(client, request, **kw)
+            finally:
+                meter.leave(start)
+
+        with (
+            mock.patch.object(httpx.Client, "send", send),
+            mock.patch.object(httpx.AsyncClient, "send", asend),
+        ):
+            yield
+
+
+def _no_pool_cap() -> Any:
+    def limits(settings: Any) -> httpx.Limits:
+        lim = settings.limits
+        return httpx.Limits(
+            max_connections=None,
+            max_keepalive_connections=lim.max_idle_connections,
+            keepalive_expiry=lim.idle_timeout,
+        )
+
+    return mock.patch("jobframe.http.clients._limits", limits)
+
+
+def _no_per_host() -> Any:
+    stack = ExitStack()
+    stack.enter_context(mock.patch("jobframe.http.clients.PerHostLimit", lambda inner, _n: inner))
+    stack.enter_context(mock.patch("jobframe.http.clients.AsyncPerHostLimit", lambda inner, _n: inner))
+    return stack
+
+
+def _fixed_concurrency() -> Any:
+    from jobframe.braze._concurrency import AdaptiveLimit  # noqa: PLC0415
+
+    return mock.patch.object(AdaptiveLimit, "limit", property(lambda self: self.ceiling))
+
+
+def _no_rate_limiter() -> Any:
+    from jobframe.braze._ratelimit import RateLimiter  # noqa: PLC0415
+
+    stack = ExitStack()
+    stack.enter_context(mock.patch.object(RateLimiter, "acquire", lambda self, endpoint, now: 0.0))
+    stack.enter_context(mock.patch.object(RateLimiter, "wait_after", lambda self, endpoint, now: 0.0))
+    return stack
+
+
+CONFIGS: dict[str, Callable[[], Any] | None] = {
+    "all on": None,
+    "no pool cap": _no_pool_cap,
+    "no PerHostLimit": _no_per_host,
+    "fixed concurrency": _fixed_concurrency,
+    "no rate limiter": _no_rate_limiter,
+}
+
+
+def _settings(url: str) -> Any:
+    from jobframe.braze import BrazeSettings  # noqa: PLC0415
+
+    return BrazeSettings(base_url=url, api_key=KEY)
+
+
+async def _track(url: str, n: int) -> None:
+    from jobframe.braze import AsyncBrazeClient  # noqa: PLC0415
+
+    async with AsyncBrazeClient.from_settings(_settings(url)) as client:
+        result = await client.track_users(attributes=objects(n))
+    assert result.attributes_processed == n, result
+
+
+async def _two_calls(url: str, n: int) -> None:
+    from jobframe.braze import AsyncBrazeClient  # noqa: PLC0415
+
+    async with AsyncBrazeClient.from_settings(_settings(url)) as client:
+        ids = (f"user-{i}" for i in range(n))
+        messages = {"apple_push": {"alert": "hello"}}
+        track, send = await asyncio.gather(
+            client.track_users(attributes=objects(n)), client.send_message(messages, external_user_ids=ids)
+        )
+    assert track.attributes_processed == n, track
+    assert send.dispatch_ids, send
+
+
+def _threads(url: str, n: int, threads: int = 8) -> None:
+    from jobframe.braze import BrazeClient  # noqa: PLC0415
+
+    errors: list[BaseException] = []
+    with BrazeClient.from_settings(_settings(url)) as client:
+
+        def work() -> None:
+            try:
+                result = client.track_users(attributes=objects(n // threads))
+                assert result.attributes_processed == n // threads, result
+            except BaseException as exc:  # reported below
+                errors.append(exc)
+
+        pool = [threading.Thread(target=work) for _ in range(threads)]
+        for t in pool:
+            t.start()
+        for t in pool:
+            t.join()
+    if errors:
+        raise errors[0]
+
+
+def _over_process(delay: float, run: Callable[[str], None]) -> tuple[float, int]:
+    with fake_process(delay, BRAZE_LIMIT) as (url, counters):
+        start = time.perf_counter()
+        run(url)
+        seconds = time.perf_counter() - start
+    return seconds, counters.get("rate_limited", -1)
+
+
+def _binding(requests: int) -> tuple[float, int]:
+    """Seconds per request when 20 / 3 s binds (lower is better), and 429s."""
+    from jobframe.braze.fake import FakeBraze, FakeBrazeServer  # noqa: PLC0415
+
+    limit, seconds = BINDING
+    app = FakeBraze(api_key=KEY, store_users=False, record_limit=None, aligned_windows=True)
+    app.set_rate_limit("/users/track", limit, seconds)
+    with FakeBrazeServer(app) as server:
+        asyncio.run(_track(server.url, 75 * requests))
+    answered = [r.at for r in app.requests_to("/users/track")]
+    windows = Counter(math.floor(at / seconds) for at in answered)
+    inner = sorted(windows)[1:-1]
+    used = sum(windows[w] for w in inner) - app.counters.rate_limited
+    share = used / (limit * len(inner)) if inner else math.nan
+    return 1.0 / share if share else math.inf, app.counters.rate_limited
+
+
+def scenarios(n: int, binding_requests: int) -> dict[str, Callable[[], tuple[float, int]]]:
+    return {
+        "track 50ms": lambda: _over_process(0.05, lambda url: asyncio.run(_track(url, n))),
+        "track 0ms": lambda: _over_process(0.0, lambda url: asyncio.run(_track(url, n))),
+        "binding": lambda: _binding(binding_requests),
+        "two calls": lambda: _over_process(0.05, lambda url: asyncio.run(_two_calls(url, n // 2))),
+        "8 threads": lambda: _over_process(0.05, lambda url: _threads(url, n)),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--objects", type=int, default=20_000)
+    parser.add_argument("--binding-requests", type=int, default=40)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    if args.quick:
+        args.objects, args.binding_requests, args.rounds = 4_000, 30, 1
+    rows = scenarios(args.objects, args.binding_requests)
+    print(
+        f"{args.objects} objects, batches of 75, advertised limit {BRAZE_LIMIT}, binding "
+        f"{BINDING[0]}/{BINDING[1]:.0f} s ({args.binding_requests} requests); {args.rounds} interleaved "
+        f"rounds; python {sys.version.split()[0]}; load average {os.getloadavg()[0]:.1f}"
+    )
+    print("throughput vs 'all on' (>1 faster), 429s, peak requests in httpx send, p95 send seconds")
+    for scenario, run in rows.items():
+        ratios: dict[str, list[float]] = {c: [] for c in CONFIGS}
+        limited: dict[str, int] = dict.fromkeys(CONFIGS, 0)
+        peaks: dict[str, int] = dict.fromkeys(CONFIGS, 0)
+        p95s: dict[str, list[float]] = {c: [] for c in CONFIGS}
+        failures: dict[str, str] = {}
+        for _ in range(args.rounds):
+            base = math.nan
+            for config, knock_out in CONFIGS.items():
+                meter = SendMeter()
+                with ExitStack() as stack:
+                    stack.enter_context(meter.installed())
+                    if knock_out is not None:
+                        stack.enter_context(knock_out())
+                    try:
+                        seconds, rate_limited = run()
+                    except BrazeError as exc:  # a knocked-out throttle can make the call fail
+                        failures[config] = f"{type(exc).__name__}"
+                        seconds, rate_limited = math.inf, 0
+                if config == "all on":
+                    base = seconds
+                ratios[config].append(base / seconds)
+                limited[config] += max(rate_limited, 0)
+                peaks[config] = max(peaks[config], meter.peak)
+                p95s[config].append(meter.p95)
+        print(f"\n-- {scenario}")
+        for config in CONFIGS:
+            print(
+                f"   {config:<18} {statistics.median(ratios[config]):5.2f}x  429s: {limited[config]:4d}  "
+                f"peak in send: {peaks[config]:3d}  p95: {statistics.median(p95s[config]):6.3f} s"
+                + (f"  FAILED: {failures[config]}" if config in failures else "")
+            )
+
+
+if __name__ == "__main__":
+    main()
