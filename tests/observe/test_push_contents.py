@@ -153,10 +153,9 @@ def test_the_report_waits_no_longer_than_the_exit_grace_left(grace: float) -> No
     given what is left of it, not its own 2 s on top (``Budget.stop_grace``)."""
     import time  # noqa: PLC0415
 
-    from jobframe.testing import capture_events  # noqa: PLC0415
-
     from jobframe.logs import Redact  # noqa: PLC0415
     from jobframe.observe.report import REPORT_TIMEOUT_S, Reporting, report_run  # noqa: PLC0415
+    from jobframe.testing import capture_events  # noqa: PLC0415
     from tests.observe.gateway import HangingServer  # noqa: PLC0415
 
     assert grace < REPORT_TIMEOUT_S
