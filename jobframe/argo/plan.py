@@ -31,6 +31,7 @@ from jobframe.ledger.settings import LedgerSettings
 
 __all__ = [
     "OUTPUT_PATH",
+    "REGISTER_STEP",
     "InputParam",
     "RenderOptions",
     "SecretRef",
@@ -49,6 +50,8 @@ OUTPUT_PATH = "/tmp/result.json"  # noqa: S108 - /tmp is an emptyDir of the pod,
 LEDGER_CLAIM = "jobframe-ledger"
 """The workflow-scoped volume (``volumeClaimTemplates``) holding resumable jobs' SQLite ledgers."""
 LEDGER_MOUNT = "/var/lib/jobframe/ledger"
+REGISTER_STEP = "register-ledger"
+"""The step that records a resumable job's run key(s) before any attempt of the job can send."""
 NO_RESULT = "null"
 """The ``result`` output's default when the file is missing (a failed attempt writes none)."""
 
@@ -64,6 +67,8 @@ class RenderOptions:
     """The image's entrypoint, written out: Argo's emissary runs ``command`` (it would otherwise
     look the entrypoint up in the registry)."""
     combine_command: tuple[str, ...] = ("/opt/venv/bin/jobframe-argo", "combine")
+    register_command: tuple[str, ...] = ("/opt/venv/bin/python", "-m", "jobframe.ledger", "register")
+    """The ``register-ledger`` step's command: the job's image, no app loaded (docs/resume.md)."""
     profile: str = "production"
     """The settings profile, passed as ``--env``."""
     secret: str = "jobframe"  # noqa: S105 - the Secret's name, not a secret
@@ -139,6 +144,10 @@ class StepExtras:
     volumes: tuple[Volume, ...] = ()
     ledger_volume: str | None = None
     """The size of the workflow-scoped ledger volume the step mounts at ``LEDGER_MOUNT``, if any."""
+    register: tuple[str, ...] = ()
+    """A resumable job's ``register-ledger`` arguments: the same run key(s) the job's steps get."""
+    ledger_prefix: str | None = None
+    """The environment prefix of the app's ledger settings (``LEDGER``): the register step's env."""
 
 
 @dataclass(frozen=True)
@@ -293,6 +302,12 @@ def _resume_extras(app: App, spec: JobSpec, options: RenderOptions, *, sharded: 
     """
     deployment = spec.deployment
     key = "{{workflow.uid}}-{{inputs.parameters.shard}}" if sharded else "{{workflow.uid}}"
+    # the fan-out registers every shard's key in one step: {{workflow.uid}}-0 ... -(shards-1)
+    register: tuple[str, ...] = ("--run-key", "{{workflow.uid}}")
+    if sharded:
+        register += ("--shards", "{{inputs.parameters.shards}}")
+    if (ledger_prefix := ledger_setting(app)) not in (None, "LEDGER"):
+        register += ("--env-prefix", str(ledger_prefix))
     env = dict(deployment.env)
     volume = None if sharded else options.ledger_volume
     if volume is not None:
@@ -312,6 +327,8 @@ def _resume_extras(app: App, spec: JobSpec, options: RenderOptions, *, sharded: 
         env=env,
         volumes=deployment.volumes,
         ledger_volume=volume,
+        register=register,
+        ledger_prefix=ledger_prefix,
     )
 
 

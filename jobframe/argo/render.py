@@ -24,13 +24,26 @@ from hera.workflows import (
 from hera.workflows import models as m
 
 from jobframe._app.deployment import Retry
-from jobframe.argo.plan import LEDGER_CLAIM, LEDGER_MOUNT, NO_RESULT, OUTPUT_PATH, InputParam, StepPlan
+from jobframe.argo.plan import (
+    LEDGER_CLAIM,
+    LEDGER_MOUNT,
+    NO_RESULT,
+    OUTPUT_PATH,
+    REGISTER_STEP,
+    InputParam,
+    StepPlan,
+)
+from jobframe.argo.retries import INFRASTRUCTURE, expression_for
 from jobframe.argo.template_extras import metrics, pod_fields, semaphore
 
-__all__ = ["COMBINE_TIMEOUT", "MINIMUM_ARGO", "RESULT", "render_plan"]
+__all__ = ["COMBINE_TIMEOUT", "MINIMUM_ARGO", "REGISTER_TIMEOUT", "RESULT", "render_plan"]
 
 COMBINE_TIMEOUT = 300
 """Seconds for the combine step: it only merges the shards' small JSON results."""
+REGISTER_TIMEOUT = 120
+"""Seconds for the ``register-ledger`` step's pod after it starts: one small transaction."""
+REGISTER_RETRIED = (INFRASTRUCTURE, 75)
+"""What the register step retries: a lost pod, a store briefly unreachable (it sends nothing)."""
 LABEL = "jobframe/job"
 MANAGED = {"app.kubernetes.io/managed-by": "jobframe"}
 RESULT = "result"
@@ -104,7 +117,9 @@ def _security(plan: StepPlan) -> tuple[m.SecurityContext, m.PodSecurityContext]:
     return container, pod
 
 
-def _env_and_volumes(plan: StepPlan) -> tuple[list[m.EnvVar], list[m.Volume], list[m.VolumeMount]]:
+def _env_and_volumes(
+    plan: StepPlan, *, job_volumes: bool = True
+) -> tuple[list[m.EnvVar], list[m.Volume], list[m.VolumeMount]]:
     options = plan.options
     env = [m.EnvVar(name=name, value=value) for name, value in sorted(plan.extras.env.items())]
     volumes = [m.Volume(name="tmp", empty_dir=m.EmptyDirVolumeSource())]
@@ -126,7 +141,7 @@ def _env_and_volumes(plan: StepPlan) -> tuple[list[m.EnvVar], list[m.Volume], li
         mounts.append(m.VolumeMount(name="secrets", mount_path=options.secrets_dir, read_only=True))
     if plan.extras.ledger_volume is not None:
         mounts.append(m.VolumeMount(name=LEDGER_CLAIM, mount_path=LEDGER_MOUNT))
-    for volume in plan.extras.volumes:
+    for volume in plan.extras.volumes if job_volumes else ():
         claim = m.PersistentVolumeClaimVolumeSource(claim_name=volume.claim, read_only=volume.read_only)
         volumes.append(m.Volume(name=volume.claim, persistent_volume_claim=claim))
         mounts.append(
@@ -173,6 +188,78 @@ def _job_container(plan: StepPlan, name: str, *, extra_inputs: list[Parameter] |
         synchronization=semaphore(plan),
         **pod_fields(plan),
     )
+
+
+def _register_container(plan: StepPlan, inputs: list[Parameter] | None = None) -> Container:
+    """``register-ledger``: records the run key(s) before the job's step starts, in the job's own
+    store (same image, environment, Secret and ledger volume), so a retry of the job whose earlier
+    pods were lost before their main container ran is not taken for a lost ledger (docs/resume.md)."""
+    env, volumes, mounts = _env_and_volumes(plan, job_volumes=False)
+    prefix = f"{plan.extras.ledger_prefix or 'LEDGER'}__"
+    env = [var for var in env if var.name.startswith(prefix)]  # the ledger's settings only
+    args = list(plan.extras.register)
+    if plan.options.secrets_as == "dir":
+        args += ["--secrets-dir", plan.options.secrets_dir]
+    container_security, pod_security = _security(plan)
+    return Container(
+        name=REGISTER_STEP,
+        image=plan.options.image,
+        command=list(plan.options.register_command),
+        args=args,
+        inputs=inputs,
+        env=env or None,
+        resources=m.ResourceRequirements(
+            requests={"cpu": "50m", "memory": "64Mi"}, limits={"memory": "128Mi"}
+        ),
+        active_deadline_seconds=str(REGISTER_TIMEOUT + plan.options.pod_start),
+        retry_strategy=RetryStrategy(
+            limit="5",
+            retry_policy="Always",
+            expression=expression_for(REGISTER_RETRIED),
+            backoff=m.Backoff(duration="5s", factor="2", cap="60s"),
+        ),
+        security_context=container_security,
+        pod_security_context=pod_security,
+        volumes=volumes,
+        volume_mounts=mounts,
+        labels={**plan.pod.labels, LABEL: plan.spec.name},
+        **pod_fields(plan),
+    )
+
+
+def _passed(inputs: tuple[InputParam, ...]) -> dict[str, str]:
+    return {p.name: f"{{{{inputs.parameters.{p.name}}}}}" for p in inputs}
+
+
+def _registered_run(plan: StepPlan) -> None:
+    """A resumable job's entrypoint: ``register-ledger``, then the job's step (in the caller's
+    workflow context); its result is the job's."""
+    job = _job_container(plan, plan.name)
+    register = _register_container(plan)
+    with DAG(
+        name=RUN_DAG,
+        inputs=_parameters(plan.inputs, workflow=False),
+        outputs=[
+            Parameter(
+                name=RESULT,
+                value_from=m.ValueFrom(parameter=f"{{{{tasks.{plan.name}.outputs.parameters.result}}}}"),
+            )
+        ],
+    ):
+        first = Task(name=REGISTER_STEP, template=register)
+        step = Task(name=plan.name, template=job, arguments=_passed(plan.inputs) or None)
+        first >> step
+
+
+RUN_DAG = "run"
+"""A resumable job's entrypoint DAG: ``register-ledger``, then the job."""
+
+
+def _job_step(plan: StepPlan) -> None:
+    if plan.extras.register:
+        _registered_run(plan)
+    else:
+        _job_container(plan, plan.name)
 
 
 def _metadata(plan: StepPlan, name: str) -> dict[str, Any]:
@@ -239,7 +326,7 @@ def _workflow_level(plan: StepPlan) -> dict[str, Any]:
 
 def _workflow_spec(plan: StepPlan) -> dict[str, Any]:
     return {
-        "entrypoint": plan.name,
+        "entrypoint": RUN_DAG if plan.extras.register else plan.name,
         "arguments": _parameters(plan.inputs, workflow=True) or None,
         **_workflow_level(plan),
     }
@@ -249,7 +336,7 @@ def _single(plan: StepPlan) -> WorkflowTemplate | CronWorkflow:
     deployment = plan.deployment
     if deployment.schedule is None:
         with WorkflowTemplate(**_metadata(plan, plan.name), **_workflow_spec(plan)) as template:
-            _job_container(plan, plan.name)
+            _job_step(plan)
         return template
     with CronWorkflow(
         **_metadata(plan, plan.name),
@@ -259,7 +346,7 @@ def _single(plan: StepPlan) -> WorkflowTemplate | CronWorkflow:
         starting_deadline_seconds=deployment.starting_deadline,
         concurrency_policy="Forbid",
     ) as cron:
-        _job_container(plan, plan.name)
+        _job_step(plan)
     return cron
 
 
@@ -283,6 +370,11 @@ def _fanout(shard_plan: StepPlan) -> WorkflowTemplate:
         **_workflow_level(shard_plan),
     ) as template:
         shard = _job_container(shard_plan, "shard", extra_inputs=[index, Parameter(name="shards")])
+        register = (
+            _register_container(shard_plan, inputs=[Parameter(name="shards")])
+            if shard_plan.extras.register
+            else None
+        )
         combine = Container(
             name="combine",
             image=options.image,
@@ -319,7 +411,16 @@ def _fanout(shard_plan: StepPlan) -> WorkflowTemplate:
                 )
             ],
         ):
-            passed = {p.name: f"{{{{inputs.parameters.{p.name}}}}}" for p in shard_plan.inputs}
+            passed = _passed(shard_plan.inputs)
+            first = (
+                Task(
+                    name=REGISTER_STEP,
+                    template=register,
+                    arguments={"shards": "{{inputs.parameters.shards}}"},
+                )
+                if register is not None
+                else None
+            )
             shard_task = Task(
                 name="shard",
                 template=shard,
@@ -335,6 +436,8 @@ def _fanout(shard_plan: StepPlan) -> WorkflowTemplate:
                 },
             )
             shard_task >> combine_task
+            if first is not None:
+                first >> shard_task
     return template
 
 

@@ -18,12 +18,15 @@ from jobframe.ledger.store import RunRow, Store, now_text
 from jobframe.ledger.writer import Writer
 from jobframe.logs import get_logger
 
-__all__ = ["ABANDONED", "Opening", "take"]
+__all__ = ["ABANDONED", "REGISTERED", "Opening", "take"]
 
 _log = get_logger("jobframe.ledger")
 
 ABANDONED = "abandoned"
 """A run closed by hand: every later attempt under its key is refused (78)."""
+REGISTERED = "registered"
+"""A run recorded by ``python -m jobframe.ledger register`` before any attempt of it could start:
+no attempt has opened it yet (no job, fingerprint or lease); the first one to open it fills them."""
 
 
 def fresh_run_repeats(store: Store, key: str) -> str:
@@ -60,6 +63,8 @@ class Opening:
             store.forget_batches(key)
             store.restart(key, self.job, self.fingerprint)
             attempts = 1
+        elif found is not None and found.status == REGISTERED:
+            self._first_opening(store, found)
         elif found is not None:
             self._check_same_run(store, found)
         row = store.run(key)
@@ -92,6 +97,23 @@ class Opening:
             reason="no earlier attempt opened the ledger (the store holds other runs, not this one): "
             "they sent nothing; starting the run",
         )
+
+    def _first_opening(self, store: Store, found: RunRow) -> None:
+        """The run was registered before its step started, and no attempt has opened it since.
+
+        On a retry that means the earlier attempts' pods died before they opened the ledger (a pod
+        lost before its main container ran, a store down at their start): they sent nothing, and
+        the record says the ledger was not lost — so the run starts, saying so.
+        """
+        store.restart(self.key, self.job, self.fingerprint)
+        if self.retry > 0:
+            _log.warning(
+                "ledger.retry_of_registered_run",
+                run_key=self.key,
+                retry=self.retry,
+                reason="the run was registered before its step, and no earlier attempt opened it "
+                "(their pods were lost before the job ran): they sent nothing; starting the run",
+            )
 
     def _check_same_run(self, store: Store, found: RunRow) -> None:
         key, job = self.key, self.job

@@ -235,6 +235,18 @@ class Store:
         assert found is not None
         return found
 
+    def register(self, key: str) -> bool:
+        """Record ``key`` as a run no attempt has opened yet (``registered``: no job, fingerprint or
+        lease, 0 attempts); whether it was new — a key already registered or started stays as it is."""
+        now = _now()
+        cursor = self._run(
+            "INSERT INTO jobframe_ledger_runs"
+            " (run_key, job, fingerprint, status, attempts, created_at, updated_at)"
+            " VALUES (?, '', '', 'registered', 0, ?, ?) ON CONFLICT (run_key) DO NOTHING",
+            key, now, now,
+        )  # fmt: skip
+        return bool(cursor.rowcount == 1)
+
     def holds_runs(self) -> bool:
         """Whether any run is recorded here (an emptied store holds none)."""
         return self._run("SELECT 1 FROM jobframe_ledger_runs LIMIT 1").fetchone() is not None

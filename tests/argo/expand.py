@@ -9,7 +9,8 @@ at most ``parallelism`` pods at once; each pod's container command run as a loca
 process (the image's entrypoint mapped to this checkout), its env built from ``value`` and
 ``secretKeyRef``, its volumes mapped to host directories (``/tmp`` a fresh one per pod, as an
 ``emptyDir``, a ``volumeClaimTemplates`` volume one directory per workflow, shared by its pods and
-retries); ``retryStrategy`` limit and expression; output parameters read from
+retries); ``retryStrategy`` limit and expression (for every container step, a resumable job's
+``register-ledger`` too: its pod can be lost and retried like any other); output parameters read from
 ``valueFrom.path`` after exit (one trailing newline stripped, ``default`` when missing); the
 outputs of an expanded task aggregated as a JSON array of the succeeded items' values, in item
 order. Anything else in a manifest is an error here, so a render change cannot slip past.
@@ -40,7 +41,7 @@ import subprocess
 import sys
 import tempfile
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,6 +55,7 @@ REPO = Path(__file__).resolve().parents[2]
 LOCAL_COMMANDS = {
     "/opt/venv/bin/jobframe": [sys.executable, "-m", "jobframe"],
     "/opt/venv/bin/jobframe-argo": [sys.executable, "-m", "jobframe.argo"],
+    "/opt/venv/bin/python": [sys.executable],  # the register-ledger step: python -m jobframe.ledger
 }
 _SIMPLE = re.compile(r"\{\{\s*([A-Za-z0-9_.\-]+)\s*\}\}")
 _EXPR = re.compile(r"\{\{=(.*?)\}\}", re.DOTALL)
@@ -113,6 +115,9 @@ class Cluster:
     lost: set[tuple[str, str | None, int]] = field(default_factory=set)
     """Pods (template, item, attempt) deleted before their main container ran: exit code -1."""
     pods: list[Pod] = field(default_factory=list)
+    before_pod: Callable[[Workflow, str, str | None, int], None] | None = None
+    """Called before each pod (template, item, attempt) starts: what happens around the run
+    between attempts (a test deletes the ledger volume's contents here)."""
 
 
 class Workflow:
@@ -323,6 +328,8 @@ class Workflow:
         self, template: Mapping[str, Any], scope: Mapping[str, str], item: str | None, attempt: int
     ) -> Pod:
         container = template["container"]
+        if self.cluster.before_pod is not None:
+            self.cluster.before_pod(self, template["name"], item, attempt)
         if (template["name"], item, attempt) in self.cluster.lost:
             pod = Pod(template["name"], item, attempt, [], [], {}, exit_code=LOST)
             self.cluster.pods.append(pod)

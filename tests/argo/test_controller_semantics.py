@@ -17,9 +17,9 @@ from jobframe._app import load_app
 from jobframe._cli.args import argo_arg_files
 from jobframe.argo.combine import parse_results
 from jobframe.argo.files import render_job
-from jobframe.argo.plan import RenderOptions
+from jobframe.argo.plan import REGISTER_STEP, RenderOptions
 from jobframe.errors import UsageError
-from tests.argo.expand import ARG_LIMIT, LOST, Cluster, Workflow, aggregated, offload_args
+from tests.argo.expand import ARG_LIMIT, LOST, Cluster, ExpandError, Workflow, aggregated, offload_args
 from tests.resume.harness import KEY, fake_braze, write_ids
 
 TEST_APP = "tests.argo.apps.argoapp:ArgoApp"
@@ -78,25 +78,71 @@ def test_the_result_is_the_workflows_output_and_survives_an_argument_over_128_ki
     assert workflow.outputs == {"result": outputs["result"]}
 
 
+def _push_cluster(tmp_path: Path, url: str, **given: Any) -> Cluster:
+    return Cluster(
+        arguments={"path": "/data/ids.txt", "title": "Hello", "body": "Once"},
+        secrets={("jobframe", "braze__api_key"): KEY},
+        claims={"jobframe-input": tmp_path},
+        env={"BRAZE__BASE_URL": url},
+        **given,
+    )
+
+
+JOB = "send-push-from-file"
+
+
 @pytest.mark.process
-def test_a_pod_lost_before_main_of_a_resumable_job_is_retried_and_sent_once(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "lost",
+    [
+        {(JOB, None, 0)},  # node drained before the container started
+        {(JOB, None, 0), (JOB, None, 1)},  # and its first retry too
+        {(REGISTER_STEP, None, 0), (JOB, None, 0)},  # the register step's own pod lost, then the job's
+    ],
+    ids=["job-retry-0", "job-retries-0-and-1", "register-and-job"],
+)
+def test_a_pod_lost_before_main_of_a_resumable_job_is_retried_and_sent_once(
+    tmp_path: Path, lost: set[tuple[str, str | None, int]]
+) -> None:
     ids = write_ids(tmp_path / "ids.txt", 300)
     template = _template("jobs:MainContainer", "SendPushFromFile")
     with fake_braze() as (fake, server):
-        cluster = Cluster(
-            arguments={"path": "/data/ids.txt", "title": "Hello", "body": "Once"},
-            secrets={("jobframe", "braze__api_key"): KEY},
-            claims={"jobframe-input": tmp_path},
-            env={"BRAZE__BASE_URL": server.url},
-            lost={("send-push-from-file", None, 0)},  # node drained before the container started
-        )
+        cluster = _push_cluster(tmp_path, server.url, lost=lost)
         workflow = Workflow(template, cluster)
         outputs = workflow.run()
         sent = fake.ids_sent()
-    lost, retry = cluster.pods
-    assert (lost.exit_code, retry.exit_code) == (LOST, 0), retry.stdout[-2000:]
+    registers = [p for p in cluster.pods if p.template == REGISTER_STEP]
+    jobs = [p for p in cluster.pods if p.template == JOB]
+    assert registers[-1].exit_code == 0 and all(p.exit_code == LOST for p in registers[:-1])
+    assert cluster.pods.index(registers[-1]) < cluster.pods.index(jobs[0])  # registered before any attempt
+    *gone, retry = jobs
+    assert [p.exit_code for p in gone] == [LOST] * len(gone) and retry.exit_code == 0, retry.stdout[-2000:]
+    assert "ledger.retry_of_registered_run" in retry.stdout + retry.stderr
     assert sorted(sent) == sorted(ids) and max(sent.values()) == 1
     assert json.loads(workflow.outputs["result"]) == json.loads(outputs["result"])
+
+
+@pytest.mark.process
+def test_a_ledger_volume_lost_between_attempts_is_still_refused(tmp_path: Path) -> None:
+    # the register step ran and the first attempt's pod was lost; then the ledger volume's
+    # contents went (a volume not kept): the retry finds a new, empty store and refuses (78)
+    write_ids(tmp_path / "ids.txt", 300)
+    template = _template("jobs:MainContainer", "SendPushFromFile")
+
+    def lose_the_ledger(workflow: Workflow, name: str, item: str | None, attempt: int) -> None:
+        if (name, attempt) == (JOB, 1):
+            for directory in workflow.claim_templates.values():
+                for path in directory.iterdir():
+                    path.unlink()
+
+    with fake_braze() as (fake, server):
+        cluster = _push_cluster(tmp_path, server.url, lost={(JOB, None, 0)}, before_pod=lose_the_ledger)
+        with pytest.raises(ExpandError, match=f"task {JOB} failed"):
+            Workflow(template, cluster).run()
+        sent = fake.ids_sent()
+    assert [(p.template, p.exit_code) for p in cluster.pods] == [(REGISTER_STEP, 0), (JOB, LOST), (JOB, 78)]
+    assert "ledger may be lost" in cluster.pods[-1].stdout + cluster.pods[-1].stderr
+    assert not sent
 
 
 @pytest.mark.process

@@ -171,6 +171,8 @@ def test_a_missing_secret_fails_every_shard_with_78_and_nothing_is_combined(
         cluster = _cluster(server, tmp_path, {"path": "/data/users.jsonl", "shards": "2"}, ledger_dsn)
         with pytest.raises(AssertionError, match="failed"):
             Workflow(_fanout("UpdateUserAttributes"), cluster).run()
-    assert {p.exit_code for p in cluster.pods} == {78}
-    assert len(cluster.pods) == 2  # one attempt each: 78 is never retried
+    assert [(p.template, p.exit_code) for p in cluster.pods[:1]] == [("register-ledger", 0)]
+    shards = [p for p in cluster.pods if p.template == "shard"]
+    assert {p.exit_code for p in shards} == {78}
+    assert len(shards) == 2  # one attempt each: 78 is never retried
     assert not [p for p in cluster.pods if p.template == "combine"]

@@ -447,3 +447,32 @@ def test_a_rendered_resumable_job_resumes_from_a_volume_that_outlives_its_pods(v
         assert env["LEDGER__PATH"].startswith(mounts["jobframe-ledger"] + "/")
     findings = lint_documents(app, [Document(Path("x.yaml"), i, d) for i, d in enumerate(documents)])
     assert findings == []
+
+
+def _without_register(document: Doc) -> None:
+    """The document as a hand-written manifest without the register step would be."""
+    spec = document["spec"]
+    templates = [t for t in spec["templates"] if t["name"] != "register-ledger"]
+    for template in templates:
+        tasks = (template.get("dag") or {}).get("tasks") or []
+        template.get("dag", {})["tasks"] = [t for t in tasks if t["name"] != "register-ledger"]
+        for task in tasks:
+            if task.get("depends") == "register-ledger":
+                del task["depends"]
+    spec["templates"] = templates
+
+
+def test_a_resumable_step_without_a_register_step_is_a_note_not_a_fault(tmp_path: Path, capsys: Any) -> None:
+    documents = list(yaml.safe_load_all((REPO / "deploy" / "send-push-from-file.yaml").read_text()))
+    for document in documents:
+        _without_register(document)
+    app = load_app("jobs:MainContainer")
+    findings = lint_documents(app, [Document(Path("x.yaml"), i, d) for i, d in enumerate(documents)])
+    # the single step and the fan-out's shard: each can be refused after a pod lost before main
+    assert [(f.document, f.note) for f in findings] == [(0, True), (1, True)], findings
+    assert all("no step of this workflow registers its run key" in f.message for f in findings)
+    assert all("jobframe.ledger register" in f.fix for f in findings)
+    path = tmp_path / "send-push.yaml"
+    path.write_text(yaml.safe_dump_all(documents))
+    assert main(["lint", "--app", "jobs:MainContainer", str(path)]) == 0  # a note is not a fault
+    assert "note:" in capsys.readouterr().out

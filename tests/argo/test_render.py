@@ -20,7 +20,7 @@ from jobframe._app import App, load_app
 from jobframe._app.deployment import Deployment
 from jobframe.argo.cli import main
 from jobframe.argo.files import RenderError, check_directory, render_app
-from jobframe.argo.plan import RenderOptions, secret_settings
+from jobframe.argo.plan import REGISTER_STEP, RenderOptions, k8s_name, secret_settings
 from jobframe.argo.retries import retried_codes
 from jobframe.deadline import Budget
 from tests.argo.conftest import run_argo
@@ -193,7 +193,9 @@ def test_each_step_means_what_its_job_declares(app_ref: str) -> None:
             "app.kubernetes.io/managed-by": "jobframe",
             "jobframe/job": name,
         }
-        entry = _template(single, _spec(single)["entrypoint"])
+        # a resumable job's entrypoint registers its run key, then runs the job's step
+        entry = _template(single, k8s_name(name))
+        assert _spec(single)["entrypoint"] == ("run" if spec.deployment.resumable else k8s_name(name))
         _check_step(entry, spec, spec.deployment)
         _check_inputs(entry, spec.params_model)
         arguments = {p["name"]: p for p in (_spec(single).get("arguments") or {}).get("parameters") or []}
@@ -313,6 +315,61 @@ def test_the_fan_out_template(test_app: App) -> None:
     assert combine["outputs"]["parameters"][0]["valueFrom"]["path"] == _arg(args, "--output")
     assert combine["securityContext"]["runAsNonRoot"] is True
     assert "--shard" not in _template(single, "sharded")["container"]["args"]  # one whole run
+
+
+def _register_matches_the_job(register: dict[str, Any], job: dict[str, Any], *, keys: list[str]) -> None:
+    """The register step runs in the job's store with the job's key(s), and cannot fail for long."""
+    container = register["container"]
+    assert container["command"] == ["/opt/venv/bin/python", "-m", "jobframe.ledger", "register"]
+    args = container["args"]
+    assert [args[i + 1] for i, a in enumerate(args) if a == "--run-key"] == keys
+    assert container["image"] == job["container"]["image"]
+    ledger_env = [e for e in job["container"].get("env") or [] if e["name"].startswith("LEDGER__")]
+    assert container.get("env") == ledger_env  # its store's settings and Secret key, nothing else
+    job_mounts = {m["mountPath"]: m for m in job["container"]["volumeMounts"]}
+    ledger_mounts = [m for m in container["volumeMounts"] if m["mountPath"] != "/tmp"]
+    assert all(job_mounts[m["mountPath"]] == m for m in ledger_mounts)
+    assert [m["name"] for m in ledger_mounts] == [
+        m["name"] for m in job["container"]["volumeMounts"] if m["name"] == "jobframe-ledger"
+    ]
+    strategy = register["retryStrategy"]
+    assert retried_codes(strategy).codes == {-1, 75} and int(strategy["limit"]) >= 3
+    assert container["resources"]["limits"] == {"memory": "128Mi"}
+    assert register["securityContext"]["runAsNonRoot"] is True
+
+
+def test_a_resumable_job_registers_its_run_key_before_its_step(default_app: App) -> None:
+    for name, documents in _by_job(default_app).items():
+        spec = default_app.jobs[name].spec
+        single = documents[0]
+        templates = {t["name"] for t in _spec(single)["templates"]}
+        if not spec.deployment.resumable:
+            assert REGISTER_STEP not in templates
+            continue
+        job = _template(single, k8s_name(name))
+        run = _template(single, "run")
+        tasks = {t["name"]: t for t in run["dag"]["tasks"]}
+        assert tasks[k8s_name(name)]["depends"] == REGISTER_STEP and "depends" not in tasks[REGISTER_STEP]
+        assert run["outputs"]["parameters"][0]["valueFrom"]["parameter"] == (
+            f"{{{{tasks.{k8s_name(name)}.outputs.parameters.result}}}}"
+        )
+        assert _arg(job["container"]["args"], "--retry-number") == "{{retries}}"
+        _register_matches_the_job(
+            _template(single, REGISTER_STEP), job, keys=[_arg(job["container"]["args"], "--run-key")]
+        )
+        if len(documents) == 2:  # the fan-out registers every shard's key in one step
+            fanout = documents[1]
+            dag = _template(fanout, "fanout")
+            tasks = {t["name"]: t for t in dag["dag"]["tasks"]}
+            assert tasks["shard"]["depends"] == REGISTER_STEP
+            shard = _template(fanout, "shard")
+            assert (
+                _arg(shard["container"]["args"], "--run-key")
+                == "{{workflow.uid}}-{{inputs.parameters.shard}}"
+            )
+            register = _template(fanout, REGISTER_STEP)
+            _register_matches_the_job(register, shard, keys=["{{workflow.uid}}"])
+            assert _arg(register["container"]["args"], "--shards") == "{{inputs.parameters.shards}}"
 
 
 def test_only_shardable_jobs_get_a_fan_out(default_app: App) -> None:

@@ -48,12 +48,13 @@ def test_argo_retries_a_failed_send_and_the_retry_reaches_no_one_twice(tmp_path:
         workflow = Workflow(template, cluster)
         workflow.run()
         sent = fake.ids_sent()
-    first, retry = cluster.pods
+    register, first, retry = cluster.pods
+    assert (register.template, register.exit_code) == ("register-ledger", 0), register.stderr
     assert (first.exit_code, retry.exit_code) == (75, 0), first.stdout[-2000:] + retry.stdout[-2000:]
     keys = {pod.args[pod.args.index("--run-key") + 1] for pod in cluster.pods}
-    assert keys == {workflow.uid}  # one key for every retry of the step
+    assert keys == {workflow.uid}  # one key for every retry of the step, and the register step's
     # Argo's {{retries}}: the retry knows it is one, and would refuse a lost ledger
-    assert [pod.args[pod.args.index("--retry-number") + 1] for pod in cluster.pods] == ["0", "1"]
+    assert [pod.args[pod.args.index("--retry-number") + 1] for pod in (first, retry)] == ["0", "1"]
     resume = _finished(retry)["resume"]
     assert resume["attempt"] == 2
     assert resume["skipped"] == {"batches": 19, "objects": 19 * 50}
@@ -78,7 +79,8 @@ def test_a_new_submission_is_a_new_run(tmp_path: Path) -> None:
                 env={"BRAZE__BASE_URL": server.url},
             )
             Workflow(template, cluster).run()
-            (pod,) = cluster.pods
+            register, pod = cluster.pods
+            assert register.exit_code == 0 and pod.template == "send-push-from-file"
             assert pod.exit_code == 0 and _finished(pod)["resume"]["attempt"] == 1
         sent = fake.ids_sent()
     assert set(sent.values()) == {2}  # a second workflow sends again: that is what it was asked to do

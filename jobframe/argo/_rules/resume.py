@@ -127,6 +127,7 @@ def resume_problems(ctx: StepContext) -> Iterator[Problem]:
             f"--run-key {wanted}",
         )
     yield from _lost_pod_problems(ctx)
+    yield from _register_problems(ctx)
     path = (*step.path, step.kind, "env")
     for name, value in _env(step).items():
         persistent = any(value.startswith(mount.rstrip("/") + "/") for mount in _persistent_mounts(step))
@@ -153,3 +154,36 @@ def _lost_pod_problems(ctx: StepContext) -> Iterator[Problem]:
             '(node drain, eviction, spot loss: lastRetry.exitCode "-1") is not retried',
             'add "-1" to the retried exit codes (retryPolicy Always, or OnError for that case)',
         )
+
+
+def _registers(template: Mapping[str, object]) -> bool:
+    """Whether ``template`` runs ``python -m jobframe.ledger register`` (the register step)."""
+    container = template.get("container") or template.get("script")
+    if not isinstance(container, Mapping):
+        return False
+    words = [str(w) for w in [*(container.get("command") or []), *(container.get("args") or [])]]
+    return "jobframe.ledger" in words and "register" in words
+
+
+def _register_problems(ctx: StepContext) -> Iterator[Problem]:
+    """A retried step that knows its retry number (``--retry-number``) and finds no record of its
+    key in an empty store refuses (78): safe — nothing is sent twice — but after a pod lost before
+    its main container ran, the retry cannot tell "lost before main" from "ledger lost" unless a
+    step that ran before any attempt registered the key. Lint cannot see a register done some
+    other way, so this is a note."""
+    step = ctx.step
+    if not _is_retried(step) or "--retry-number" not in step.args:
+        return
+    templates = step.document.workflow_spec.get("templates") or []
+    if any(isinstance(t, Mapping) and _registers(t) for t in templates):
+        return
+    yield Problem(
+        step.args_path,
+        f"job {ctx.spec.name} is resumable and retried with --retry-number, but no step of this "
+        "workflow registers its run key first: it never sends twice, but a retry after a pod lost "
+        "before its main container ran finds an empty ledger and is refused (78) as if the ledger "
+        "were lost",
+        "run `python -m jobframe.ledger register --run-key <the same key>` in a step the job's step "
+        "depends on (jobframe-argo render does; docs/resume.md, 'The register step')",
+        note=True,
+    )
