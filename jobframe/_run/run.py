@@ -28,7 +28,8 @@ from jobframe._app.loading import where
 from jobframe._run.forks import leave_if_forked
 from jobframe._run.interrupts import Interrupts
 from jobframe._run.options import RunOptions, RunResult
-from jobframe._run.outcome import exit_code_for
+from jobframe._run.outcome import exit_code
+from jobframe._run.timers import Claimant, Stage, Timer
 from jobframe._teardown.registry import ResourceRegistry
 from jobframe.context import RunContext
 from jobframe.deadline import Schedule
@@ -227,7 +228,7 @@ class Run:
         """Log ``job.finished`` once, with the one exit code this outcome means."""
         self.finished_at = time.monotonic()
         reason = self.interrupts.reason
-        code = exit_code_for(error, reason)
+        code = exit_code(error, reason)
         self.code = self.interrupts.outcome = code
         if self.options.process is not None:
             self.options.process.record_outcome(int(code))
@@ -264,35 +265,35 @@ class Run:
 
     # -- when the main thread leaves no other way ------------------------------------------------
 
-    def take_over(self, stage: str) -> None:
+    def take_over(self, stage: Stage) -> None:
         """Supervisor thread: finish a run the main thread cannot.
 
-        ``"cancel"``: the cancelled job ignored its cancellation past the grace — abandon it, close
-        everything from here and end the process. ``"teardown"``: a close is stuck past the
+        :attr:`Stage.CANCEL`: the cancelled job ignored its cancellation past the grace — abandon it, close
+        everything from here and end the process. :attr:`Stage.TEARDOWN`: a close is stuck past the
         teardown budget (in C code a signal cannot interrupt) — close the rest and end the process.
         Only a CLI run can end the process; in-process the job is interrupted again instead.
-        ``"force"`` (main thread, a second SIGINT): the process ends now; ``job.finished`` first.
+        :attr:`Stage.FORCE` (main thread, a second SIGINT): the process ends now; ``job.finished`` first.
         """
         process = self.options.process
-        if stage == "force":
+        if stage is Stage.FORCE:
             if self.code is None:
                 self.log_finished(self.interrupts.reason)
-        elif stage == "cancel":
+        elif stage is Stage.CANCEL:
             waited = time.monotonic() - (self.interrupts.cancelled_at or self.origin)
             where = stack_of_thread(threading.main_thread())
             if process is None:
                 _log.error(
                     "job.cancel_ignored", waited_s=round(waited, 3), where=where, action="interrupting again"
                 )
-                self.interrupts.wake_main("recancel")
+                self.interrupts.wake_main(Timer.RECANCEL)
                 return
-            if not self.interrupts.claim_teardown("supervisor"):
+            if not self.interrupts.claim_teardown(Claimant.SUPERVISOR):
                 return
             _log.error("job.cancel_ignored", waited_s=round(waited, 3), where=where, action="abandoned")
             error = self.interrupts.reason
             code = self.log_finished(error)
             self.registry.take_over(error, budget=self.interrupts.teardown_budget())
             process.finish(int(code), self.finished_at)
-        elif stage == "teardown" and process is not None and self.code is not None:
+        elif stage is Stage.TEARDOWN and process is not None and self.code is not None:
             self.registry.take_over(self.error, budget=0.0)
             process.finish(int(self.code), self.finished_at)

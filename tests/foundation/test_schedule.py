@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from jobframe._run.outcome import EscapedExit, as_error, exit_code_for
-from jobframe._run.reactions import Action, Event, Phase, exit_code_of, react
+from jobframe._run.outcome import EscapedExit, as_error, exit_code
+from jobframe._run.reactions import Action, Event, Phase, react
 from jobframe.deadline import (
     MAX_MARGIN_SHARE,
     MIN_TEARDOWN_S,
@@ -281,7 +281,10 @@ def test_events_of_signals_and_their_codes() -> None:
     assert Event.of_signal(signal.SIGINT) is Event.SIGINT
     assert Event.of_signal(signal.SIGTERM) is Event.SIGTERM
     assert Event.of_signal(signal.SIGHUP) is Event.SIGTERM  # anything else asking us to stop
-    assert [exit_code_of(e) for e in (Event.SIGTERM, Event.SIGINT, Event.DEADLINE)] == [143, 130, 124]
+    assert [ExitCode.for_signal(signal.SIGTERM), ExitCode.for_signal(signal.SIGINT)] == [143, 130]
+    assert ExitCode.for_signal(signal.SIGTERM) is ExitCode.SIGTERM
+    assert ExitCode.for_signal(signal.SIGINT) is ExitCode.SIGINT
+    assert exit_code(None, JobInterrupted("deadline", ExitCode.DEADLINE)) == 124
     assert [e.value for e in Event] == ["SIGTERM", "SIGINT", "deadline"]
     assert [p.value for p in Phase] == ["running", "cancelling", "teardown"]
     assert [a.value for a in Action] == ["cancel", "note", "force_exit"]
@@ -304,12 +307,12 @@ def test_events_of_signals_and_their_codes() -> None:
     ],
 )
 def test_exit_code_for_an_outcome(error: BaseException | None, expected: ExitCode) -> None:
-    assert exit_code_for(error) is expected
+    assert exit_code(error) is expected
 
 
 @pytest.mark.parametrize("error", [None, ValueError("boom"), RetryableError("x")])
 def test_an_interruption_wins_over_what_the_job_did(error: BaseException | None) -> None:
-    assert exit_code_for(error, JobInterrupted("SIGTERM", ExitCode.SIGTERM)) is ExitCode.SIGTERM
+    assert exit_code(error, JobInterrupted("SIGTERM", ExitCode.SIGTERM)) is ExitCode.SIGTERM
 
 
 @pytest.mark.parametrize(
