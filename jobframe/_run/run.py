@@ -122,23 +122,66 @@ class Run:
                 self.interrupts.restore()
         return self.run_result()
 
+    # -- the teardown tail: the one place a run is finished -------------------------------------
+
+    def finish(self, claimed: bool) -> None:
+        """Sync: the job is over (``claimed``: the teardown is ours, not the supervisor's): log the
+        outcome, close everything, release."""
+        if not claimed:
+            park()
+        budget = self._before_close()
+        self.registry.close_all(self.error, budget=budget, timer=self._close_timer())
+        self._after_close()
+        self.registry.release()
+
+    async def afinish(self) -> ExitCode:
+        """Async: :meth:`finish` inside the job's event loop (the caller parks if not claimed)."""
+        budget = self._before_close()
+        await self.registry.aclose_all(self.error, budget=budget, timer=self._close_timer())
+        self._after_close()
+        await self.registry.arelease()
+        assert self.code is not None
+        return self.code
+
+    def _before_close(self) -> float:
+        """``job.finished`` once, then the teardown budget, told to the observer, with the
+        supervisor's takeover timer started for a close stuck past it."""
+        self.log_finished(self.error)
+        budget = self.teardown_budget()
+        self.context.observer.closing(budget)
+        self.interrupts.start_teardown(budget)
+        return budget
+
+    def _after_close(self) -> None:
+        """Closed: the takeover timer off — or, if the supervisor took over meanwhile, it ends
+        the process and this thread waits for that."""
+        self.interrupts.end_teardown()
+        if self.registry.taken_over:
+            park()
+
+    def _close_timer(self) -> Interrupts | None:
+        """What bounds each close: the run's clock, when this run handles signals."""
+        return self.interrupts if self.interrupts.installed else None
+
     def _rescue(self, exc: BaseException) -> None:
-        """Finish a sync run that ``exc`` tore out of the driver.
+        """Finish a sync run that ``exc`` tore out of the driver or out of :meth:`finish`.
 
         Only a handler the job installed over jobframe's can do that (``SystemExit`` raised by a
         SIGTERM handler while the job was being finished): the signal still decides the outcome,
-        and whatever is still open is closed the usual way.
+        and whatever is still open is closed. Unlike :meth:`finish` it does not wait for a claim
+        (it claims if no one has), logs ``job.finished`` only if that did not happen yet, and
+        starts no takeover timer: it closes what is still open within the budget left.
         """
         from jobframe._run.outcome import as_error  # noqa: PLC0415
 
         interrupts = self.interrupts
         interrupts.job_done()  # signals accounted for, teardown claimed, jobframe's handlers back
         if self.code is None:
-            self.error = self.error or interrupts.foreign_reason() or as_error(exc)
+            self.fail(interrupts.foreign_reason() or as_error(exc))
             interrupts.reason = interrupts.reason or interrupts.foreign_reason()
             self.log_finished(self.error)
         budget = self.teardown_budget()
-        self.registry.close_all(self.error, budget=budget, timer=interrupts if interrupts.installed else None)
+        self.registry.close_all(self.error, budget=budget, timer=self._close_timer())
         self.registry.release()
 
     def run_result(self) -> RunResult:
@@ -174,6 +217,11 @@ class Run:
             if error is exc:
                 raise
             raise error from exc
+
+    def fail(self, error: BaseException | None) -> None:
+        """What the job ended with, as the driver saw it; the first error stays."""
+        if self.error is None:
+            self.error = error
 
     def succeed(self, result: Any) -> None:
         """The job returned: keep its result and write ``--output`` — unless it was cancelled."""
