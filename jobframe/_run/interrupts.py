@@ -78,13 +78,15 @@ class Interrupts:
         origin: float | None = None,
         process: ProcessControl | None = None,
         on_takeover: Callable[[Stage], None] | None = None,
+        outcome: Callable[[], ExitCode | None] = lambda: None,
     ) -> None:
         self.schedule = schedule
         self.origin = time.monotonic() if origin is None else origin
         self.phase = Phase.RUNNING
         self.reason: JobInterrupted | None = None
         self.cancelled_at: float | None = None
-        self.outcome: ExitCode | None = None
+        self._outcome = outcome
+        """The run's exit code once ``job.finished`` decided it (the run is its only writer)."""
         self.sigints = 0
         self._process = process
         self._on_takeover = on_takeover
@@ -309,7 +311,7 @@ class Interrupts:
             self.sigints += 1
         action = react(self.phase, event, earlier_sigints=earlier_sigints)
         code = ExitCode.for_signal(signum)
-        known = self.reason.exit_code if self.reason is not None else self.outcome
+        known = self.reason.exit_code if self.reason is not None else self._outcome()
         _log.warning(
             "signal.received",
             signal=signal.Signals(signum).name,
@@ -349,7 +351,7 @@ class Interrupts:
         raise self.reason
 
     def _force_exit(self, code: ExitCode) -> None:
-        final = self.reason.exit_code if self.reason is not None else (self.outcome or code)
+        final = self.reason.exit_code if self.reason is not None else (self._outcome() or code)
         if self._on_takeover is not None:
             self._on_takeover(Stage.FORCE)  # job.finished is still logged, once
         if self._process is not None:

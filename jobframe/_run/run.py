@@ -91,7 +91,11 @@ class Run:
         deadline = self.context.deadline
         self.schedule = Schedule(deadline.seconds_left() if deadline else None, self.options.budget)
         self.interrupts = Interrupts(
-            self.schedule, origin=self.origin, process=self.options.process, on_takeover=self.take_over
+            self.schedule,
+            origin=self.origin,
+            process=self.options.process,
+            on_takeover=self.take_over,
+            outcome=lambda: self.code,
         )
         if self.options.process is not None:
             left = self.schedule.seconds_left
@@ -277,7 +281,7 @@ class Run:
         self.finished_at = time.monotonic()
         reason = self.interrupts.reason
         code = exit_code(error, reason)
-        self.code = self.interrupts.outcome = code
+        self.code = code
         if self.options.process is not None:
             self.options.process.record_outcome(int(code))
         self.context.observer.finished(int(code), round(self.finished_at - self.origin, 6))
