@@ -26,6 +26,7 @@ from typing import Any, NoReturn
 
 from jobframe._process.descendants import end_descendants
 from jobframe._process.exit_hooks import HOOKS_MIN_S, ended_by_hooks, run_atexit_hooks, run_thread_hooks
+from jobframe._process.exit_line import EXIT_EVENT, exit_line
 from jobframe._process.lingering import find_lingering, report, wait_for_lingering
 from jobframe.exit_codes import ExitCode
 from jobframe.logs import flush_logging, get_logger
@@ -132,7 +133,7 @@ class ProcessExit:
             handlers = logging.getLogger().handlers
             for handler in handlers:
                 handler.acquire()
-            level = logging.WARNING if fields.get("forced") or fields.get("signal") else logging.INFO
-            _log.log(level, "process.exit", exit_code=code, **fields)
+            level, line = exit_line(code, **fields)
+            getattr(_log, level)(EXIT_EVENT, **line)
             flush_logging()
             os._exit(code)

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from types import FrameType
 
+from jobframe._process.exit_line import EXIT_EVENT, exit_line
 from jobframe.exit_codes import ExitCode  # an enum, nothing more: cheap this early
 
 __all__ = ["install_startup_handlers", "process_started_at"]
@@ -24,12 +25,11 @@ __all__ = ["install_startup_handlers", "process_started_at"]
 
 def _on_signal(signum: int, frame: FrameType | None) -> None:
     code = int(ExitCode.for_signal(signum))
+    level, fields = exit_line(code, signal=signal.Signals(signum).name, phase="startup")
     line = {
-        "event": "process.exit",
-        "exit_code": code,
-        "signal": signal.Signals(signum).name,
-        "phase": "startup",
-        "level": "warning",
+        "event": EXIT_EVENT,
+        **fields,
+        "level": level,
         "logger": "jobframe",
         "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
         + f".{int(time.time() % 1 * 1e6):06d}Z",
