@@ -1,7 +1,7 @@
 """Exceptions that map to an exit code.
 
-Jobs and clients raise these to say *how* something failed; the runner turns the class into the
-documented exit code, so no code path has to pick numbers itself.
+Jobs and clients raise these to say *how* something failed; a run turns the class into the
+documented exit code (in one place: ``jobframe._run.outcome``), so no code path picks numbers itself.
 """
 
 from __future__ import annotations

@@ -31,6 +31,11 @@ class ExitCode(enum.IntEnum):
     SIGTERM = 143
     """Terminated by SIGTERM (128 + 15); the job was cancelled and torn down."""
 
+    @classmethod
+    def for_signal(cls, signum: int) -> ExitCode:
+        """The code a run ended by SIGTERM or SIGINT exits with: ``128 + signal``, the shell's way."""
+        return cls(128 + signum)
+
     @property
     def status(self) -> str:
         """The ``status`` field of ``job.finished`` for this code."""

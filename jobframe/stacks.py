@@ -14,7 +14,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-__all__ = ["stack_of", "stack_of_task", "stack_of_thread"]
+__all__ = ["describe_thread", "is_running", "stack_of", "stack_of_task", "stack_of_thread", "thread_target"]
 
 LIMIT = 6
 
@@ -42,6 +42,37 @@ def stack_of_thread(
     """Where a running thread is now (by thread or ident)."""
     ident = thread.ident if isinstance(thread, threading.Thread) else thread
     return stack_of(sys._current_frames().get(ident or -1), limit, own_code=own_code)
+
+
+def is_running(thread: threading.Thread, frames: dict[int, Any] | None = None) -> bool:
+    """Whether ``thread`` really runs: alive, or still executing Python code whatever it says.
+
+    ``is_alive()`` alone is not enough: on CPython 3.11 a ``join()`` interrupted by an exception
+    (a ``ThreadPoolExecutor.shutdown(wait=True)`` cut short by the teardown timer) marks the
+    thread it was joining as stopped while it still runs; its frames still show it.
+    """
+    if thread.is_alive():
+        return True
+    frames = sys._current_frames() if frames is None else frames
+    return thread.ident is not None and thread.ident in frames
+
+
+def thread_target(thread: threading.Thread) -> str:
+    """``module.function`` the thread runs: its target, else its class's ``run``."""
+    target = getattr(thread, "_target", None) or getattr(thread, "function", None)
+    if target is None:
+        return f"{type(thread).__module__}.{type(thread).__qualname__}.run"
+    return f"{getattr(target, '__module__', '?')}.{getattr(target, '__qualname__', repr(target))}"
+
+
+def describe_thread(thread: threading.Thread, limit: int = 4, *, own_code: bool = True) -> dict[str, Any]:
+    """A thread as ``process.lingering`` and the test helpers' leak reports show it: enough to
+    find who started it and where it is now (``name``, ``target``, ``stack``)."""
+    return {
+        "name": thread.name,
+        "target": thread_target(thread),
+        "stack": stack_of_thread(thread, limit, own_code=own_code),
+    }
 
 
 def stack_of_task(task: asyncio.Task[Any], limit: int = LIMIT) -> list[str]:

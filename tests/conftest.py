@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 
+from tests.foundation.conftest import ext_app  # noqa: F401 - a user's own app, for tests in any folder
+
 REPO = Path(__file__).resolve().parent.parent
 CANARY = "canary-3f9c2e7d1b"
 

@@ -27,11 +27,11 @@ from jobframe._process.descendants import become_subreaper
 from jobframe._process.exit import ProcessExit
 from jobframe._process.startup import install_startup_handlers, process_started_at
 from jobframe._run import RunOptions, run_job
+from jobframe._run.outcome import exit_code
 from jobframe.console import HumanConsole, use_colors
 from jobframe.context import RunContext
 from jobframe.deadline import parse_rfc3339
 from jobframe.errors import ConfigurationError, JobframeError, UsageError
-from jobframe.exit_codes import ExitCode
 from jobframe.logs import LogFormat, configure_logging
 from jobframe.observe.report import Reporting, report_run, start_reporting
 from jobframe.settings import SettingsSources, load_settings
@@ -39,9 +39,10 @@ from jobframe.settings import SettingsSources, load_settings
 __all__ = ["main"]
 
 
-def _fail(error: BaseException, code: int) -> int:
+def _fail(error: BaseException) -> int:
+    """One line on stderr, and the exit code ``error`` stands for (usage 2, configuration 78...)."""
     print(f"jobframe: error: {error}", file=sys.stderr)
-    return code
+    return int(exit_code(error))
 
 
 def _sources(args: argparse.Namespace) -> SettingsSources:
@@ -61,7 +62,7 @@ def _check(app: App, args: argparse.Namespace) -> int:
     app.fill(container, settings, RunContext(job="--check", run_id="check"))
     problems = check_container(app, container)
     if problems:
-        return _fail(wiring_error(problems), ExitCode.CONFIG)
+        return _fail(wiring_error(problems))
     if not app.jobs:
         print(
             f"jobframe: warning: {app.container_cls.__qualname__} exposes no jobs: {NO_JOBS}",
@@ -114,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parse_args(argv)
     except UsageError as exc:
-        return _fail(exc, exc.exit_code)
+        return _fail(exc)
     except SystemExit as exc:  # --help, --version
         return exc.code if isinstance(exc.code, int) else 0
     fmt = _log_format(args)
@@ -160,11 +161,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             process=process,
         )
     except JobframeError as exc:
-        return _fail(exc, exc.exit_code)
+        return _fail(exc)
     become_subreaper()  # orphans of the job's children stay ours to find and end
     result = run_job(app, args.job_name, params, sources=_sources(args), options=options, redact=redact)
     if not result.started:
         assert result.error is not None
         report_run(reporting, result.exit_code)  # a run refused before it started is a run too
-        return _fail(result.error, result.exit_code)
+        return _fail(result.error)
     process.finish(result.exit_code, result.finished_at)

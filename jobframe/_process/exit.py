@@ -27,7 +27,9 @@ from typing import Any, NoReturn
 
 from jobframe._process.descendants import end_descendants
 from jobframe._process.exit_hooks import HOOKS_MIN_S, ended_by_hooks, run_atexit_hooks, run_thread_hooks
+from jobframe._process.exit_line import EXIT_EVENT, exit_line
 from jobframe._process.lingering import find_lingering, report, wait_for_lingering
+from jobframe.exit_codes import ExitCode
 from jobframe.logs import flush_logging, get_logger
 
 __all__ = ["ProcessExit"]
@@ -67,7 +69,7 @@ class ProcessExit:
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         name = signal.Signals(signum).name
         if self.code is None:
-            self.exit_now(128 + signum, signal=name, phase="startup")
+            self.exit_now(ExitCode.for_signal(signum), signal=name, phase="startup")
         else:
             self.exit_now(self.code, signal=name, phase="exiting")
 
@@ -133,7 +135,7 @@ class ProcessExit:
             handlers = logging.getLogger().handlers
             for handler in handlers:
                 handler.acquire()
-            level = logging.WARNING if fields.get("forced") or fields.get("signal") else logging.INFO
-            _log.log(level, "process.exit", exit_code=code, **fields)
+            level, line = exit_line(code, **fields)
+            getattr(_log, level)(EXIT_EVENT, **line)
             flush_logging()
             os._exit(code)

@@ -13,11 +13,10 @@ import threading
 import time
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Any
 
 from jobframe._process.descendants import Descendant, descendants, wait_exited
 from jobframe.logs import get_logger
-from jobframe.stacks import stack_of_thread
+from jobframe.stacks import describe_thread, is_running
 
 __all__ = ["Lingering", "find_lingering", "report", "wait_for_lingering"]
 
@@ -33,19 +32,6 @@ class Lingering:
         return bool(self.threads or self.children)
 
 
-def is_running(thread: threading.Thread, frames: dict[int, Any] | None = None) -> bool:
-    """Whether ``thread`` really runs: alive, or still executing Python code whatever it says.
-
-    ``is_alive()`` alone is not enough: on CPython 3.11 a ``join()`` interrupted by an exception
-    (a ``ThreadPoolExecutor.shutdown(wait=True)`` cut short by the teardown timer) marks the
-    thread it was joining as stopped while it still runs; its frames still show it.
-    """
-    if thread.is_alive():
-        return True
-    frames = sys._current_frames() if frames is None else frames
-    return thread.ident is not None and thread.ident in frames
-
-
 def find_lingering(exclude_pids: Collection[int] = ()) -> Lingering:
     """Running non-daemon threads (but the main one and the caller) and live descendants (but
     ``exclude_pids``: helpers that end by themselves, see :mod:`jobframe._process.exit_hooks`)."""
@@ -56,19 +42,10 @@ def find_lingering(exclude_pids: Collection[int] = ()) -> Lingering:
     return Lingering(threads=threads, children=children)
 
 
-def _target(thread: threading.Thread) -> str:
-    target = getattr(thread, "_target", None) or getattr(thread, "function", None)
-    if target is None:
-        return f"{type(thread).__module__}.{type(thread).__qualname__}.run"
-    return f"{getattr(target, '__module__', '?')}.{getattr(target, '__qualname__', repr(target))}"
-
-
 def report(lingering: Lingering) -> None:
     _log.warning(
         "process.lingering",
-        threads=[
-            {"name": t.name, "target": _target(t), "stack": stack_of_thread(t, 4)} for t in lingering.threads
-        ],
+        threads=[describe_thread(t) for t in lingering.threads],
         children=[{"pid": c.pid, "ppid": c.ppid, "cmdline": c.cmdline} for c in lingering.children],
     )
 

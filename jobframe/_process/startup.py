@@ -3,8 +3,8 @@
 Until logging is configured there is no pipeline to log through, so a SIGTERM or SIGINT here writes
 one JSON ``process.exit`` line itself and ends the process with the documented code (143/130):
 never the default action's silent death (-15), and never ignored (which is what the kernel does
-to an unhandled SIGTERM sent to PID 1). Standard library only, so it is in place within
-milliseconds of the interpreter starting.
+to an unhandled SIGTERM sent to PID 1). Standard library only (and the exit-code enum), so it is
+in place within milliseconds of the interpreter starting.
 """
 
 from __future__ import annotations
@@ -17,17 +17,19 @@ import time
 from pathlib import Path
 from types import FrameType
 
+from jobframe._process.exit_line import EXIT_EVENT, exit_line
+from jobframe.exit_codes import ExitCode  # an enum, nothing more: cheap this early
+
 __all__ = ["install_startup_handlers", "process_started_at"]
 
 
 def _on_signal(signum: int, frame: FrameType | None) -> None:
-    code = 128 + signum
+    code = int(ExitCode.for_signal(signum))
+    level, fields = exit_line(code, signal=signal.Signals(signum).name, phase="startup")
     line = {
-        "event": "process.exit",
-        "exit_code": code,
-        "signal": signal.Signals(signum).name,
-        "phase": "startup",
-        "level": "warning",
+        "event": EXIT_EVENT,
+        **fields,
+        "level": level,
         "logger": "jobframe",
         "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
         + f".{int(time.time() % 1 * 1e6):06d}Z",

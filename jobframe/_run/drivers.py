@@ -1,9 +1,11 @@
 """Drive a job in the main thread: a sync ``execute``, or an async one on an event loop of its own.
 
-Both drivers do the same four things — build and execute the job, claim the teardown, log the
-outcome, close everything — and differ only in how the job is waited for: a sync job is simply
-called (a cancellation raises ``JobInterrupted`` in it); an async job's task is awaited, and if it
-ignores its cancellation past the grace it is abandoned right here while the loop is still free.
+A driver only waits for the job and reports what came of it to the :class:`~jobframe._run.run.Run`
+(:meth:`~jobframe._run.run.Run.succeed`, :meth:`~jobframe._run.run.Run.fail`); the run logs the
+outcome and closes everything (its teardown tail, :meth:`~jobframe._run.run.Run.finish`). The two
+differ only in how the job is waited for: a sync job is simply called (a cancellation raises
+``JobInterrupted`` in it); an async job's task is awaited, and if it ignores its cancellation past
+the grace it is abandoned right here while the loop is still free.
 """
 
 from __future__ import annotations
@@ -48,23 +50,13 @@ def drive_sync(run: Run) -> None:
             run.context.observer.phase("execute")
             run.succeed(call_execute(job, run.params))
         except BaseException as exc:  # noqa: BLE001 - every outcome is mapped to an exit code
-            run.error = as_error(exc)
+            run.fail(as_error(exc))
         run.leave_if_forked()
         claimed = interrupts.job_done()
     except JobInterrupted as late:  # a signal between the job's end and job_done()
-        run.error = run.error or late
+        run.fail(late)
         claimed = interrupts.job_done()
-    if not claimed:
-        park()
-    run.log_finished(run.error)
-    budget = run.teardown_budget()
-    run.context.observer.closing(budget)
-    interrupts.start_teardown(budget)
-    run.registry.close_all(run.error, budget=budget, timer=interrupts if interrupts.installed else None)
-    interrupts.end_teardown()
-    if run.registry.taken_over:
-        park()
-    run.registry.release()
+    run.finish(claimed)
 
 
 # -- async -----------------------------------------------------------------------------------------
@@ -104,19 +96,7 @@ async def drive_async(run: Run) -> ExitCode:
     if not interrupts.job_done():
         park()
     _take_outcome(run, task)
-    run.log_finished(run.error)
-    budget = run.teardown_budget()
-    run.context.observer.closing(budget)
-    interrupts.start_teardown(budget)
-    await run.registry.aclose_all(
-        run.error, budget=budget, timer=interrupts if interrupts.installed else None
-    )
-    interrupts.end_teardown()
-    if run.registry.taken_over:
-        park()
-    await run.registry.arelease()
-    assert run.code is not None
-    return run.code
+    return await run.afinish()
 
 
 def _abandon(run: Run, task: asyncio.Task[Any]) -> None:
@@ -134,17 +114,17 @@ def _abandon(run: Run, task: asyncio.Task[Any]) -> None:
 def _take_outcome(run: Run, task: asyncio.Task[Any]) -> None:
     reason = run.interrupts.reason
     if not task.done():
-        run.error = reason
+        run.fail(reason)
     elif task.cancelled():
         escaped = run.interrupts.escaped_error
-        run.error = reason or (as_error(escaped) if escaped is not None else asyncio.CancelledError())
+        run.fail(reason or (as_error(escaped) if escaped is not None else asyncio.CancelledError()))
     elif task.exception() is not None:
-        run.error = as_error(task.exception())
+        run.fail(as_error(task.exception()))
     else:
         try:
             run.succeed(task.result())
         except Exception as exc:  # noqa: BLE001 - e.g. an unserialisable result for --output
-            run.error = exc
+            run.fail(exc)
 
 
 def _discard(awaitable: Any) -> None:

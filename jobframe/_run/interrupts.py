@@ -36,9 +36,10 @@ from typing import Any
 
 from jobframe._run.forks import hooks as fork_hooks
 from jobframe._run.options import ProcessControl
-from jobframe._run.reactions import Action, Event, Phase, exit_code_of, react
-from jobframe._run.signal_guard import WATCHED, SignalOwnership, install_handler
-from jobframe._run.supervisor import WAKE_SIGNAL, Supervisor
+from jobframe._run.reactions import Action, Event, Phase, react
+from jobframe._run.signal_guard import WATCHED, SignalGuard, install_handler
+from jobframe._run.supervisor import WAKE_SIGNAL, Supervisor, TimerName
+from jobframe._run.timers import Claimant, CloseTimer, Stage, Timer
 from jobframe._teardown.closing import TeardownTimeout
 from jobframe.deadline import Schedule
 from jobframe.errors import JobInterrupted
@@ -66,8 +67,6 @@ REDELIVER_AFTER_S = 0.01
 """A cancellation swallowed where it was raised (a destructor, an at-fork hook) is raised again this
 much later, when the main thread has left that code."""
 
-_MAIN_THREAD_TIMERS = frozenset({"deadline", "blocked", "reclaim", "recancel", "nudge", "redeliver"})
-
 
 class Interrupts:
     """One run's signal handlers and clocks, and its phase (see :mod:`jobframe._run.reactions`)."""
@@ -78,26 +77,28 @@ class Interrupts:
         *,
         origin: float | None = None,
         process: ProcessControl | None = None,
-        on_takeover: Callable[[str], None] | None = None,
+        on_takeover: Callable[[Stage], None] | None = None,
+        outcome: Callable[[], ExitCode | None] = lambda: None,
     ) -> None:
         self.schedule = schedule
         self.origin = time.monotonic() if origin is None else origin
         self.phase = Phase.RUNNING
         self.reason: JobInterrupted | None = None
         self.cancelled_at: float | None = None
-        self.outcome: ExitCode | None = None
+        self._outcome = outcome
+        """The run's exit code once ``job.finished`` decided it (the run is its only writer)."""
         self.sigints = 0
         self._process = process
         self._on_takeover = on_takeover
-        self._claimed_by: str | None = None
+        self._claimed_by: Claimant | None = None
         self._claim_lock = threading.Lock()
         self._wake_lock = threading.Lock()
         self._installed = False
-        self._ownership = SignalOwnership(self._on_signal)
+        self._guard = SignalGuard(self._on_signal)
         self._previous_wake: Any = None
         self._previous_wakeup = -1
         self._foreign: JobInterrupted | None = None
-        self._due: collections.deque[str] = collections.deque()
+        self._due: collections.deque[TimerName] = collections.deque()
         self._main_ident = threading.main_thread().ident
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[Any] | None = None
@@ -129,7 +130,7 @@ class Interrupts:
             return
         self.supervisor = Supervisor(self._on_due, self._on_delivered)
         self._previous_wake = install_handler(WAKE_SIGNAL, self._on_signal)
-        self._ownership.take()
+        self._guard.take()
         self._previous_wakeup = signal.set_wakeup_fd(self.supervisor.wakeup_w, warn_on_full_buffer=False)
         self._installed = True
         self._previous_unraisable = sys.unraisablehook
@@ -138,8 +139,8 @@ class Interrupts:
         self.supervisor.start()
         cancel_at = self.schedule.cancel_at
         if cancel_at is not None:
-            self.supervisor.at("deadline", self.origin + cancel_at)
-        self.supervisor.after("check_handlers", HANDLER_CHECK_S)
+            self.supervisor.at(Timer.DEADLINE, self.origin + cancel_at)
+        self.supervisor.after(Timer.CHECK_HANDLERS, HANDLER_CHECK_S)
 
     def restore(self) -> None:
         """Stop the clock and put back the handlers that were there before the run."""
@@ -153,7 +154,7 @@ class Interrupts:
         with self._wake_lock:  # no wake-up signal is sent once the handler may be gone
             self._installed = False
         signal.set_wakeup_fd(self._previous_wakeup)
-        self._ownership.give_back()
+        self._guard.give_back()
         install_handler(
             WAKE_SIGNAL, self._previous_wake if self._previous_wake is not None else signal.SIG_DFL
         )
@@ -165,7 +166,7 @@ class Interrupts:
         supervisor, self.supervisor = self.supervisor, None
         if sys.unraisablehook == self._on_unraisable:
             sys.unraisablehook = self._previous_unraisable
-        for sig, handler in self._ownership.for_child().items():
+        for sig, handler in self._guard.for_child().items():
             install_handler(sig, handler)
         install_handler(
             WAKE_SIGNAL, self._previous_wake if self._previous_wake is not None else signal.SIG_DFL
@@ -188,7 +189,7 @@ class Interrupts:
         while isinstance(exc, JobInterrupted) and self.supervisor is not None:
             try:
                 self._swallowed = exc
-                self.supervisor.after("redeliver", REDELIVER_AFTER_S)
+                self.supervisor.after(Timer.REDELIVER, REDELIVER_AFTER_S)
                 return
             except JobInterrupted as again:
                 exc = again
@@ -214,7 +215,7 @@ class Interrupts:
 
     # -- phases --------------------------------------------------------------------------------
 
-    def claim_teardown(self, by: str) -> bool:
+    def claim_teardown(self, by: Claimant) -> bool:
         """Move to teardown, once: ``False`` if someone else (the supervisor) already did."""
         with self._claim_lock:
             if self._claimed_by is not None:
@@ -222,7 +223,9 @@ class Interrupts:
             self._claimed_by = by
             self.phase = Phase.TEARDOWN
         if self.supervisor is not None:
-            self.supervisor.cancel("deadline", "blocked", "abandon", "check_handlers", "recancel")
+            self.supervisor.cancel(
+                Timer.DEADLINE, Timer.BLOCKED, Timer.ABANDON, Timer.CHECK_HANDLERS, Timer.RECANCEL
+            )
         return True
 
     def job_done(self) -> bool:
@@ -230,9 +233,9 @@ class Interrupts:
         self.sync_signals()
         if self.reason is None and self._foreign is not None:
             self.reason = self._foreign
-        claimed = self.claim_teardown("job")
+        claimed = self.claim_teardown(Claimant.JOB)
         if claimed and self._installed:
-            self._ownership.put_back()  # teardown runs under jobframe's handlers, whatever the job did
+            self._guard.put_back()  # teardown runs under jobframe's handlers, whatever the job did
         return claimed
 
     def escaped(self, exc: BaseException) -> None:
@@ -273,11 +276,11 @@ class Interrupts:
     def start_teardown(self, budget: float) -> None:
         """Let the supervisor finish a teardown stuck past ``budget`` (a close blocked in C code)."""
         if self.supervisor is not None:
-            self.supervisor.after("takeover", budget + TAKEOVER_SLACK_S)
+            self.supervisor.after(Timer.TAKEOVER, budget + TAKEOVER_SLACK_S)
 
     def end_teardown(self) -> None:
         if self.supervisor is not None:
-            self.supervisor.cancel("takeover")
+            self.supervisor.cancel(Timer.TAKEOVER)
 
     # -- the teardown timer (see jobframe._teardown.closing.TeardownTimer) ------------------------
 
@@ -286,13 +289,13 @@ class Interrupts:
         if self.supervisor is not None and self._installed:
             self._close_generation += 1
             self._close_armed = self._close_generation
-            self.supervisor.after(f"close_timeout:{self._close_generation}", timeout)
+            self.supervisor.after(CloseTimer(self._close_generation), timeout)
 
     def disarm(self) -> None:
         """The close returned: its timer, even one already on its way, raises nothing any more."""
         armed, self._close_armed = self._close_armed, None
         if self.supervisor is not None and armed is not None:
-            self.supervisor.cancel(f"close_timeout:{armed}")
+            self.supervisor.cancel(CloseTimer(armed))
 
     # -- the handler (main thread) ---------------------------------------------------------------
 
@@ -301,14 +304,14 @@ class Interrupts:
             while self._due:
                 self._on_timer(self._due.popleft(), frame)
             return
-        self._ownership.call_chained(signum, frame)
+        self._guard.call_chained(signum, frame)
         event = Event.of_signal(signum)
         earlier_sigints = self.sigints
         if event is Event.SIGINT:
             self.sigints += 1
         action = react(self.phase, event, earlier_sigints=earlier_sigints)
-        code = exit_code_of(event)
-        known = self.reason.exit_code if self.reason is not None else self.outcome
+        code = ExitCode.for_signal(signum)
+        known = self.reason.exit_code if self.reason is not None else self._outcome()
         _log.warning(
             "signal.received",
             signal=signal.Signals(signum).name,
@@ -329,7 +332,7 @@ class Interrupts:
         grace = self.schedule.cancel_grace(now - self.origin)
         supervisor = self.supervisor
         if supervisor is not None:
-            supervisor.cancel("deadline")
+            supervisor.cancel(Timer.DEADLINE)
         if self._is_async:
             if self._task is None or self._loop is None:
                 return  # not bound yet: bind_async applies it
@@ -340,30 +343,30 @@ class Interrupts:
             with contextlib.suppress(RuntimeError):  # the loop is closing
                 self._loop.call_soon_threadsafe(self._loop_returned.set)
             if supervisor is not None:
-                supervisor.after("blocked", BLOCKED_AFTER_S)
-                supervisor.after("abandon", grace + ASYNC_ABANDON_SLACK_S)
+                supervisor.after(Timer.BLOCKED, BLOCKED_AFTER_S)
+                supervisor.after(Timer.ABANDON, grace + ASYNC_ABANDON_SLACK_S)
             return
         if supervisor is not None:
-            supervisor.after("abandon", grace)
+            supervisor.after(Timer.ABANDON, grace)
         raise self.reason
 
     def _force_exit(self, code: ExitCode) -> None:
-        final = self.reason.exit_code if self.reason is not None else (self.outcome or code)
+        final = self.reason.exit_code if self.reason is not None else (self._outcome() or code)
         if self._on_takeover is not None:
-            self._on_takeover("force")  # job.finished is still logged, once
+            self._on_takeover(Stage.FORCE)  # job.finished is still logged, once
         if self._process is not None:
             self._process.exit_now(int(final), forced=True, phase=self.phase.value)
         raise KeyboardInterrupt  # in-process: a person at a terminal insisted
 
-    def _on_timer(self, name: str, frame: FrameType | None) -> None:
-        if name == "deadline" and self.phase is Phase.RUNNING:
+    def _on_timer(self, name: TimerName, frame: FrameType | None) -> None:
+        if name is Timer.DEADLINE and self.phase is Phase.RUNNING:
             _log.warning("deadline.reached", action="cancelling job")
             self._cancel(JobInterrupted("deadline", ExitCode.DEADLINE), frame)
-        elif name == "blocked" and self.phase is Phase.CANCELLING and not self._loop_returned.is_set():
+        elif name is Timer.BLOCKED and self.phase is Phase.CANCELLING and not self._loop_returned.is_set():
             assert self.reason is not None
             if self._driver is not None and asyncio.current_task(self._loop) is self._driver:
                 if self.supervisor is not None:  # jobframe's own code is running, not the job's
-                    self.supervisor.after("blocked", BLOCKED_AFTER_S)
+                    self.supervisor.after(Timer.BLOCKED, BLOCKED_AFTER_S)
                 return
             _log.warning(
                 "loop.blocked",
@@ -372,46 +375,46 @@ class Interrupts:
                 hint="a blocking call inside an async job; interrupting it like a sync job",
             )
             raise JobInterrupted(self.reason.reason, self.reason.exit_code)
-        elif name == "recancel" and self.phase is Phase.CANCELLING and self.reason is not None:
+        elif name is Timer.RECANCEL and self.phase is Phase.CANCELLING and self.reason is not None:
             raise JobInterrupted(self.reason.reason, self.reason.exit_code)
-        elif name.startswith("close_timeout:") and self.phase is Phase.TEARDOWN:
-            if self._close_armed is not None and name == f"close_timeout:{self._close_armed}":
+        elif isinstance(name, CloseTimer) and self.phase is Phase.TEARDOWN:
+            if name.generation == self._close_armed:
                 self._close_armed = None
                 raise TeardownTimeout()
-        elif name == "reclaim":
+        elif name is Timer.RECLAIM:
             self._reclaim(frame)
-        elif name == "redeliver" and self._swallowed is not None:
+        elif name is Timer.REDELIVER and self._swallowed is not None:
             swallowed, self._swallowed = self._swallowed, None
             if self.phase is Phase.CANCELLING:
                 raise swallowed
 
     def _reclaim(self, frame: FrameType | None) -> None:
         """Main thread: jobframe's handlers back; a signal a job's handler took cancels the job."""
-        self._ownership.put_back()
+        self._guard.put_back()
         foreign = self._foreign
         if foreign is not None and self.phase is Phase.RUNNING:
             self._cancel(JobInterrupted(foreign.reason, foreign.exit_code), frame)
 
     # -- the supervisor thread ---------------------------------------------------------------
 
-    def _on_due(self, name: str) -> None:
-        if name in _MAIN_THREAD_TIMERS or name.startswith("close_timeout:"):
+    def _on_due(self, name: TimerName) -> None:
+        if name.on_main_thread:
             self._wake_main(name)
-        elif name == "check_handlers":
-            if self._ownership.replaced():
-                self._wake_main("reclaim")
+        elif name is Timer.CHECK_HANDLERS:
+            if self._guard.replaced():
+                self._wake_main(Timer.RECLAIM)
             if self.phase in (Phase.RUNNING, Phase.CANCELLING) and self.supervisor is not None:
-                self.supervisor.after("check_handlers", HANDLER_CHECK_S)
-        elif name == "abandon" and self.phase is Phase.CANCELLING and self._on_takeover is not None:
-            self._on_takeover("cancel")
-        elif name == "takeover" and self._on_takeover is not None:
-            self._on_takeover("teardown")
+                self.supervisor.after(Timer.CHECK_HANDLERS, HANDLER_CHECK_S)
+        elif name is Timer.ABANDON and self.phase is Phase.CANCELLING and self._on_takeover is not None:
+            self._on_takeover(Stage.CANCEL)
+        elif name is Timer.TAKEOVER and self._on_takeover is not None:
+            self._on_takeover(Stage.TEARDOWN)
 
-    def wake_main(self, name: str) -> None:
+    def wake_main(self, name: Timer) -> None:
         """Run timer action ``name`` in the main thread at its next instruction."""
         self._wake_main(name)
 
-    def _wake_main(self, name: str) -> None:
+    def _wake_main(self, name: TimerName) -> None:
         with self._wake_lock:
             if not self._installed or self._main_ident is None:
                 return
@@ -433,10 +436,10 @@ class Interrupts:
         on_supervisor = self.supervisor is not None and self.supervisor.is_current
         if self.phase is Phase.RUNNING:
             if self._foreign is None:
-                code = exit_code_of(Event.of_signal(signum))
+                code = ExitCode.for_signal(signum)
                 self._foreign = JobInterrupted(signal.Signals(signum).name, code)
             if on_supervisor:
-                self._ownership.replaced()
-                self._wake_main("reclaim")
+                self._guard.replaced()
+                self._wake_main(Timer.RECLAIM)
         elif on_supervisor:
-            self._wake_main("nudge")
+            self._wake_main(Timer.NUDGE)

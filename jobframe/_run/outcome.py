@@ -1,15 +1,21 @@
-"""The one mapping from a job's outcome to its exit code, and the errors that travel with it."""
+"""A job's outcome decides its exit code here, in :func:`exit_code`, and nowhere else.
+
+An error's class names its code (:class:`~jobframe.JobframeError`), a signal or the deadline names
+theirs (:meth:`ExitCode.for_signal`, :attr:`ExitCode.DEADLINE`) when it cancels the job; this
+function picks between them. The errors that travel with an outcome live here too.
+"""
 
 from __future__ import annotations
 
 from jobframe.errors import JobframeError, JobInterrupted
 from jobframe.exit_codes import ExitCode
 
-__all__ = ["EscapedExit", "as_error", "exit_code_for"]
+__all__ = ["EscapedExit", "as_error", "exit_code"]
 
 
-def exit_code_for(exc: BaseException | None, reason: JobInterrupted | None = None) -> ExitCode:
-    """The one exit code for a job's outcome: an interruption wins, then the error's class."""
+def exit_code(exc: BaseException | None, reason: JobInterrupted | None = None) -> ExitCode:
+    """The exit code for a job's outcome: an interruption wins, then the error's class; a run
+    refused before it started (bad input, bad wiring) goes by its error the same way."""
     if reason is not None:
         return reason.exit_code
     if exc is None:

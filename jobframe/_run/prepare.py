@@ -22,6 +22,7 @@ from jobframe._app.discovery import App
 from jobframe._app.params import parse_params
 from jobframe._digest import run_fingerprint
 from jobframe._run.options import RunOptions, RunResult
+from jobframe._run.outcome import exit_code
 from jobframe._run.run import Run
 from jobframe.context import RunContext
 from jobframe.deadline import effective_deadline
@@ -145,5 +146,5 @@ def run_job(
         )
     except JobframeError as exc:
         run_id = (options.run_id if options else None) or uuid.uuid4().hex
-        return RunResult(job=job_name, run_id=run_id, exit_code=exc.exit_code, started=False, error=exc)
+        return RunResult(job=job_name, run_id=run_id, exit_code=exit_code(exc), started=False, error=exc)
     return run.execute()

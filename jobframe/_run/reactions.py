@@ -11,9 +11,7 @@ from __future__ import annotations
 import enum
 import signal
 
-from jobframe.exit_codes import ExitCode
-
-__all__ = ["Action", "Event", "Phase", "exit_code_of", "react"]
+__all__ = ["Action", "Event", "Phase", "react"]
 
 
 class Phase(enum.Enum):
@@ -42,14 +40,6 @@ class Action(enum.Enum):
     """Log it and carry on: the run is already ending within its bounds."""
     FORCE_EXIT = "force_exit"
     """End the process now, teardown or not."""
-
-
-_CODES = {Event.SIGTERM: ExitCode.SIGTERM, Event.SIGINT: ExitCode.SIGINT, Event.DEADLINE: ExitCode.DEADLINE}
-
-
-def exit_code_of(event: Event) -> ExitCode:
-    """The exit code a run cancelled by ``event`` ends with."""
-    return _CODES[event]
 
 
 def react(phase: Phase, event: Event, *, earlier_sigints: int = 0) -> Action:

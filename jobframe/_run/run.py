@@ -28,7 +28,8 @@ from jobframe._app.loading import where
 from jobframe._run.forks import leave_if_forked
 from jobframe._run.interrupts import Interrupts
 from jobframe._run.options import RunOptions, RunResult
-from jobframe._run.outcome import exit_code_for
+from jobframe._run.outcome import exit_code
+from jobframe._run.timers import Claimant, Stage, Timer
 from jobframe._teardown.registry import ResourceRegistry
 from jobframe.context import RunContext
 from jobframe.deadline import Schedule
@@ -90,7 +91,11 @@ class Run:
         deadline = self.context.deadline
         self.schedule = Schedule(deadline.seconds_left() if deadline else None, self.options.budget)
         self.interrupts = Interrupts(
-            self.schedule, origin=self.origin, process=self.options.process, on_takeover=self.take_over
+            self.schedule,
+            origin=self.origin,
+            process=self.options.process,
+            on_takeover=self.take_over,
+            outcome=lambda: self.code,
         )
         if self.options.process is not None:
             left = self.schedule.seconds_left
@@ -121,23 +126,66 @@ class Run:
                 self.interrupts.restore()
         return self.run_result()
 
+    # -- the teardown tail: the one place a run is finished -------------------------------------
+
+    def finish(self, claimed: bool) -> None:
+        """Sync: the job is over (``claimed``: the teardown is ours, not the supervisor's): log the
+        outcome, close everything, release."""
+        if not claimed:
+            park()
+        budget = self._before_close()
+        self.registry.close_all(self.error, budget=budget, timer=self._close_timer())
+        self._after_close()
+        self.registry.release()
+
+    async def afinish(self) -> ExitCode:
+        """Async: :meth:`finish` inside the job's event loop (the caller parks if not claimed)."""
+        budget = self._before_close()
+        await self.registry.aclose_all(self.error, budget=budget, timer=self._close_timer())
+        self._after_close()
+        await self.registry.arelease()
+        assert self.code is not None
+        return self.code
+
+    def _before_close(self) -> float:
+        """``job.finished`` once, then the teardown budget, told to the observer, with the
+        supervisor's takeover timer started for a close stuck past it."""
+        self.log_finished(self.error)
+        budget = self.teardown_budget()
+        self.context.observer.closing(budget)
+        self.interrupts.start_teardown(budget)
+        return budget
+
+    def _after_close(self) -> None:
+        """Closed: the takeover timer off — or, if the supervisor took over meanwhile, it ends
+        the process and this thread waits for that."""
+        self.interrupts.end_teardown()
+        if self.registry.taken_over:
+            park()
+
+    def _close_timer(self) -> Interrupts | None:
+        """What bounds each close: the run's clock, when this run handles signals."""
+        return self.interrupts if self.interrupts.installed else None
+
     def _rescue(self, exc: BaseException) -> None:
-        """Finish a sync run that ``exc`` tore out of the driver.
+        """Finish a sync run that ``exc`` tore out of the driver or out of :meth:`finish`.
 
         Only a handler the job installed over jobframe's can do that (``SystemExit`` raised by a
         SIGTERM handler while the job was being finished): the signal still decides the outcome,
-        and whatever is still open is closed the usual way.
+        and whatever is still open is closed. Unlike :meth:`finish` it does not wait for a claim
+        (it claims if no one has), logs ``job.finished`` only if that did not happen yet, and
+        starts no takeover timer: it closes what is still open within the budget left.
         """
         from jobframe._run.outcome import as_error  # noqa: PLC0415
 
         interrupts = self.interrupts
         interrupts.job_done()  # signals accounted for, teardown claimed, jobframe's handlers back
         if self.code is None:
-            self.error = self.error or interrupts.foreign_reason() or as_error(exc)
+            self.fail(interrupts.foreign_reason() or as_error(exc))
             interrupts.reason = interrupts.reason or interrupts.foreign_reason()
             self.log_finished(self.error)
         budget = self.teardown_budget()
-        self.registry.close_all(self.error, budget=budget, timer=interrupts if interrupts.installed else None)
+        self.registry.close_all(self.error, budget=budget, timer=self._close_timer())
         self.registry.release()
 
     def run_result(self) -> RunResult:
@@ -173,6 +221,11 @@ class Run:
             if error is exc:
                 raise
             raise error from exc
+
+    def fail(self, error: BaseException | None) -> None:
+        """What the job ended with, as the driver saw it; the first error stays."""
+        if self.error is None:
+            self.error = error
 
     def succeed(self, result: Any) -> None:
         """The job returned: keep its result and write ``--output`` — unless it was cancelled."""
@@ -227,8 +280,8 @@ class Run:
         """Log ``job.finished`` once, with the one exit code this outcome means."""
         self.finished_at = time.monotonic()
         reason = self.interrupts.reason
-        code = exit_code_for(error, reason)
-        self.code = self.interrupts.outcome = code
+        code = exit_code(error, reason)
+        self.code = code
         if self.options.process is not None:
             self.options.process.record_outcome(int(code))
         self.context.observer.finished(int(code), round(self.finished_at - self.origin, 6))
@@ -264,35 +317,35 @@ class Run:
 
     # -- when the main thread leaves no other way ------------------------------------------------
 
-    def take_over(self, stage: str) -> None:
+    def take_over(self, stage: Stage) -> None:
         """Supervisor thread: finish a run the main thread cannot.
 
-        ``"cancel"``: the cancelled job ignored its cancellation past the grace — abandon it, close
-        everything from here and end the process. ``"teardown"``: a close is stuck past the
+        :attr:`Stage.CANCEL`: the cancelled job ignored its cancellation past the grace — abandon it, close
+        everything from here and end the process. :attr:`Stage.TEARDOWN`: a close is stuck past the
         teardown budget (in C code a signal cannot interrupt) — close the rest and end the process.
         Only a CLI run can end the process; in-process the job is interrupted again instead.
-        ``"force"`` (main thread, a second SIGINT): the process ends now; ``job.finished`` first.
+        :attr:`Stage.FORCE` (main thread, a second SIGINT): the process ends now; ``job.finished`` first.
         """
         process = self.options.process
-        if stage == "force":
+        if stage is Stage.FORCE:
             if self.code is None:
                 self.log_finished(self.interrupts.reason)
-        elif stage == "cancel":
+        elif stage is Stage.CANCEL:
             waited = time.monotonic() - (self.interrupts.cancelled_at or self.origin)
             where = stack_of_thread(threading.main_thread())
             if process is None:
                 _log.error(
                     "job.cancel_ignored", waited_s=round(waited, 3), where=where, action="interrupting again"
                 )
-                self.interrupts.wake_main("recancel")
+                self.interrupts.wake_main(Timer.RECANCEL)
                 return
-            if not self.interrupts.claim_teardown("supervisor"):
+            if not self.interrupts.claim_teardown(Claimant.SUPERVISOR):
                 return
             _log.error("job.cancel_ignored", waited_s=round(waited, 3), where=where, action="abandoned")
             error = self.interrupts.reason
             code = self.log_finished(error)
             self.registry.take_over(error, budget=self.interrupts.teardown_budget())
             process.finish(int(code), self.finished_at)
-        elif stage == "teardown" and process is not None and self.code is not None:
+        elif stage is Stage.TEARDOWN and process is not None and self.code is not None:
             self.registry.take_over(self.error, budget=0.0)
             process.finish(int(self.code), self.finished_at)

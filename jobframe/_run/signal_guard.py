@@ -21,7 +21,7 @@ from jobframe._run.forks import DEFAULT_HANDLERS, is_jobframes
 from jobframe.logs import get_logger
 from jobframe.stacks import stack_of
 
-__all__ = ["WATCHED", "SignalOwnership", "install_handler"]
+__all__ = ["WATCHED", "SignalGuard", "install_handler"]
 
 _log = get_logger("jobframe.interrupts")
 
@@ -39,7 +39,7 @@ def _name(handler: Any) -> str:
     return f"{module}.{getattr(handler, '__qualname__', repr(handler))}"
 
 
-class SignalOwnership:
+class SignalGuard:
     """Holds SIGTERM and SIGINT for ``handler`` (jobframe's) from :meth:`take` to :meth:`give_back`."""
 
     def __init__(self, handler: Handler) -> None:

@@ -22,7 +22,12 @@ import threading
 import time
 from collections.abc import Callable
 
-__all__ = ["WAKE_SIGNAL", "Supervisor"]
+from jobframe._run.timers import CloseTimer, Timer
+
+__all__ = ["WAKE_SIGNAL", "Supervisor", "TimerName"]
+
+TimerName = Timer | CloseTimer
+"""What a timer is keyed by: one of the run's timers, or the timer of one close."""
 
 WAKE_SIGNAL: int = int(getattr(signal, "SIGRTMIN", signal.SIGUSR2)) + 2
 """The signal this thread sends the main thread to run a timer's action there (Linux: SIGRTMIN+2)."""
@@ -37,7 +42,7 @@ def _pipe() -> tuple[int, int]:
 
 
 class Supervisor:
-    """Timers by name, fired in this thread; and a watch on signal delivery.
+    """Timers (:mod:`jobframe._run.timers`), fired in this thread; and a watch on signal delivery.
 
     ``on_due(name)`` runs in the supervisor thread when a timer is due. ``on_signal(signum)`` runs
     (under :attr:`signals_lock`) in this thread for each byte read from the wakeup fd. Only this
@@ -45,10 +50,10 @@ class Supervisor:
     about — between reading a byte and accounting for it. It asks with :meth:`sync` instead.
     """
 
-    def __init__(self, on_due: Callable[[str], None], on_signal: Callable[[int], None]) -> None:
+    def __init__(self, on_due: Callable[[TimerName], None], on_signal: Callable[[int], None]) -> None:
         self._on_due = on_due
         self._on_signal = on_signal
-        self._timers: dict[str, float] = {}
+        self._timers: dict[TimerName, float] = {}
         self._lock = threading.Lock()
         self.signals_lock = threading.Lock()
         self._control_r, self._control_w = _pipe()
@@ -99,7 +104,7 @@ class Supervisor:
 
     # -- timers --------------------------------------------------------------------------------
 
-    def at(self, name: str, when: float) -> None:
+    def at(self, name: TimerName, when: float) -> None:
         """Fire ``name`` at monotonic time ``when`` (replacing an earlier timer of that name)."""
         with self._lock:
             if self._stopped:
@@ -107,27 +112,25 @@ class Supervisor:
             self._timers[name] = when
         self._poke()
 
-    def after(self, name: str, seconds: float) -> None:
+    def after(self, name: TimerName, seconds: float) -> None:
         self.at(name, time.monotonic() + max(seconds, 0.0))
 
-    def cancel(self, *names: str) -> None:
+    def cancel(self, *names: TimerName) -> None:
         with self._lock:
             for name in names:
                 self._timers.pop(name, None)
-
-    def pending(self, name: str) -> bool:
-        with self._lock:
-            return name in self._timers
 
     def _poke(self) -> None:
         with contextlib.suppress(OSError):
             os.write(self._control_w, b"\0")
 
-    def _due(self) -> tuple[list[str], float | None]:
+    def _due(self) -> tuple[list[TimerName], float | None]:
         """Pop the timers that are due; return them and the seconds until the next one."""
         now = time.monotonic()
         with self._lock:
-            due = sorted((when, name) for name, when in self._timers.items() if when <= now)
+            due = sorted(
+                ((when, name) for name, when in self._timers.items() if when <= now), key=lambda due: due[0]
+            )
             for _, name in due:
                 del self._timers[name]
             upcoming = min(self._timers.values(), default=None)

@@ -76,13 +76,6 @@ class _Tracked:
         self._recorder, self._name, self._obj, self._provider = recorder, name, obj, provider
         self._entry: Entry | None = None
 
-    def _enter(self, *, is_async: bool) -> Entry:
-        entry = self._entry = self._recorder.add(
-            self._name, self._obj, is_async=is_async, provider=self._provider
-        )
-        entry.entered = True
-        return entry
-
 
 class _TrackedSync(_Tracked):
     def __enter__(self) -> Any:

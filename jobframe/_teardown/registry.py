@@ -105,10 +105,6 @@ class ResourceRegistry:
     def opened_names(self) -> list[str]:
         return [e.name for e in self.entries if e.entered]
 
-    def pending_names(self) -> list[str]:
-        """Resources entered and not closed yet, in the order they will be closed."""
-        return [e.name for e in reversed(self.entries) if e.entered and not e.closed]
-
     # -- instrumentation -----------------------------------------------------------------------
 
     def instrument(self, container: containers.Container) -> None:

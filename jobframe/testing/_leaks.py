@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import sys
 import threading
 import time
-import traceback
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from jobframe._run import RunResult
+from jobframe.stacks import describe_thread
 from jobframe.testing._opened import track_opened
 
 __all__ = ["LeakError", "LeakReport", "watch_leaks"]
@@ -138,12 +137,6 @@ def watch_leaks(*, thread_grace: float = 0.5) -> Iterator[LeakReport]:
 
 def _describe(thread: threading.Thread) -> str:
     """``name (target=module.func, at file:line in func)`` — enough to find who started it."""
-    target = getattr(thread, "_target", None) or getattr(thread, "function", None)
-    what = getattr(target, "__qualname__", None) or type(thread).__qualname__
-    where = getattr(target, "__module__", None) or type(thread).__module__
-    frame = sys._current_frames().get(thread.ident or -1)
-    at = ""
-    if frame is not None:
-        top = traceback.extract_stack(frame)[-1]
-        at = f", at {top.filename}:{top.lineno} in {top.name}"
-    return f"{thread.name!r} (target={where}.{what}{at})"
+    described = describe_thread(thread, 1, own_code=False)
+    at = f", at {described['stack'][-1]}" if described["stack"] else ""
+    return f"{described['name']!r} (target={described['target']}{at})"

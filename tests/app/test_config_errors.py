@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from jobframe._cli.args import parse_args
+from tests.cli.test_bad_input import refused
 from tests.conftest import CANARY, REPO, clean_env, run_cli
-from tests.foundation.test_bad_input import refused
 
 pytestmark = pytest.mark.process
 

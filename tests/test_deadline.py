@@ -1,17 +1,15 @@
-"""The pure decisions behind the lifecycle: the deadline schedule, what a signal means in each phase,
-and which exit code an outcome gets. Exact values and boundaries, so a mutation run cannot slip past
+"""The pure decisions behind the lifecycle, 1: the deadline schedule (``jobframe.deadline``); what
+a signal means is in ``tests/run/test_reactions.py``, which exit code an outcome gets in
+``tests/run/test_outcome.py``. Exact values and boundaries, so a mutation run cannot slip past
 (``docs/lifecycle.md`` has the mutmut command and score)."""
 
 from __future__ import annotations
 
 import math
-import signal
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from jobframe._run.outcome import EscapedExit, as_error, exit_code_for
-from jobframe._run.reactions import Action, Event, Phase, exit_code_of, react
 from jobframe.deadline import (
     MAX_MARGIN_SHARE,
     MIN_TEARDOWN_S,
@@ -22,8 +20,6 @@ from jobframe.deadline import (
     effective_deadline,
     parse_rfc3339,
 )
-from jobframe.errors import ConfigurationError, JobInterrupted, RetryableError, UsageError
-from jobframe.exit_codes import ExitCode
 
 DEFAULT = Budget()  # margin 10, shutdown 5, cancel grace 2
 
@@ -251,89 +247,3 @@ def test_seconds_left_from_now_by_default() -> None:
 def test_a_timestamp_in_another_zone_keeps_its_instant() -> None:
     east = timezone(timedelta(hours=5, minutes=30))
     assert parse_rfc3339("2026-08-21T19:30:00+05:30") == datetime(2026, 8, 21, 19, 30, tzinfo=east)
-
-
-# -- what a signal means ---------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("event", list(Event))
-def test_while_the_job_runs_every_event_cancels_it(event: Event) -> None:
-    assert react(Phase.RUNNING, event) is Action.CANCEL
-    assert react(Phase.RUNNING, event, earlier_sigints=3) is Action.CANCEL
-
-
-@pytest.mark.parametrize("phase", [Phase.CANCELLING, Phase.TEARDOWN])
-def test_once_cancelled_a_repeated_sigterm_or_the_deadline_is_only_noted(phase: Phase) -> None:
-    assert react(phase, Event.SIGTERM) is Action.NOTE
-    assert react(phase, Event.SIGTERM, earlier_sigints=1) is Action.NOTE
-    assert react(phase, Event.DEADLINE, earlier_sigints=1) is Action.NOTE
-    assert react(phase, Event.SIGINT, earlier_sigints=0) is Action.NOTE
-    assert react(phase, Event.SIGINT) is Action.NOTE  # the first SIGINT, by default
-
-
-@pytest.mark.parametrize("phase", [Phase.CANCELLING, Phase.TEARDOWN])
-def test_a_second_sigint_forces_the_exit(phase: Phase) -> None:
-    assert react(phase, Event.SIGINT, earlier_sigints=1) is Action.FORCE_EXIT
-    assert react(phase, Event.SIGINT, earlier_sigints=2) is Action.FORCE_EXIT
-
-
-def test_events_of_signals_and_their_codes() -> None:
-    assert Event.of_signal(signal.SIGINT) is Event.SIGINT
-    assert Event.of_signal(signal.SIGTERM) is Event.SIGTERM
-    assert Event.of_signal(signal.SIGHUP) is Event.SIGTERM  # anything else asking us to stop
-    assert [exit_code_of(e) for e in (Event.SIGTERM, Event.SIGINT, Event.DEADLINE)] == [143, 130, 124]
-    assert [e.value for e in Event] == ["SIGTERM", "SIGINT", "deadline"]
-    assert [p.value for p in Phase] == ["running", "cancelling", "teardown"]
-    assert [a.value for a in Action] == ["cancel", "note", "force_exit"]
-
-
-# -- which exit code an outcome gets ---------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("error", "expected"),
-    [
-        (None, ExitCode.SUCCEEDED),
-        (ValueError("boom"), ExitCode.FAILED),
-        (UsageError("x"), ExitCode.USAGE),
-        (RetryableError("x"), ExitCode.RETRYABLE),
-        (ConfigurationError("x"), ExitCode.CONFIG),
-        (JobInterrupted("deadline", ExitCode.DEADLINE), ExitCode.DEADLINE),
-        (KeyboardInterrupt(), ExitCode.SIGINT),
-        (SystemExit(3), ExitCode.FAILED),
-    ],
-)
-def test_exit_code_for_an_outcome(error: BaseException | None, expected: ExitCode) -> None:
-    assert exit_code_for(error) is expected
-
-
-@pytest.mark.parametrize("error", [None, ValueError("boom"), RetryableError("x")])
-def test_an_interruption_wins_over_what_the_job_did(error: BaseException | None) -> None:
-    assert exit_code_for(error, JobInterrupted("SIGTERM", ExitCode.SIGTERM)) is ExitCode.SIGTERM
-
-
-@pytest.mark.parametrize(
-    ("error", "expected"),
-    [
-        (SystemExit(0), None),
-        (SystemExit(None), None),
-        (EscapedExit(SystemExit(0)), None),
-        (SystemExit(2), "SystemExit(2)"),
-        (EscapedExit(KeyboardInterrupt()), "KeyboardInterrupt()"),
-        (ValueError("x"), "ValueError('x')"),
-        (None, None),
-    ],
-)
-def test_sys_exit_zero_in_a_job_is_success_and_escaped_exits_are_unwrapped(
-    error: BaseException | None, expected: str | None
-) -> None:
-    got = as_error(error)
-    assert (repr(got) if got is not None else None) == expected
-
-
-def test_an_escaped_exit_carries_the_original_and_says_what_it_was() -> None:
-    original = SystemExit(3)
-    escaped = EscapedExit(original)
-    assert escaped.original is original
-    assert str(escaped) == "SystemExit: 3"
-    assert str(EscapedExit(KeyboardInterrupt())) == "KeyboardInterrupt: "

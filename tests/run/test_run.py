@@ -1,0 +1,111 @@
+"""The run's teardown tail (:class:`jobframe._run.run.Run`): ``job.finished`` logged once, the
+observer told of the teardown's budget before the first close, everything closed and released —
+the same for a sync and an async job; and the rescue of a sync run torn out of its tail, which
+logs ``job.finished`` only if that had not happened and tells the observer of no teardown."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+from dependency_injector import containers, providers
+from structlog.testing import capture_logs
+
+from jobframe._app.discovery import App
+from jobframe._run import Run, RunOptions, prepare
+from jobframe.exit_codes import ExitCode
+from jobframe.observe import Observer
+
+_events: list[str] = []
+
+
+class _Recording(Observer):
+    def closing(self, budget: float) -> None:
+        _events.append(f"closing {budget > 0}")
+        super().closing(budget)
+
+
+def _resource() -> Iterator[str]:
+    _events.append("open")
+    yield "res"
+    _events.append("close")
+
+
+async def _aresource() -> AsyncIterator[str]:
+    _events.append("open")
+    yield "res"
+    _events.append("close")
+
+
+def _exiting() -> Iterator[str]:
+    yield "res"
+    _events.append("close")
+    raise SystemExit(0)  # what a job's SIGTERM handler does while the run is being finished
+
+
+class SyncJob:
+    def __init__(self, res: str) -> None:
+        self.res = res
+
+    def execute(self) -> str:
+        _events.append("execute")
+        return self.res
+
+
+class TornJob(SyncJob):
+    """Its resource's close raises ``SystemExit`` out of the teardown tail."""
+
+
+class AsyncJob:
+    def __init__(self, res: str) -> None:
+        self.res = res
+
+    async def execute(self) -> str:
+        _events.append("execute")
+        return self.res
+
+
+class _Jobs(containers.DeclarativeContainer):
+    sync_job = providers.Factory(SyncJob, res=providers.Resource(_resource))
+    async_job = providers.Factory(AsyncJob, res=providers.Resource(_aresource))
+    torn_job = providers.Factory(TornJob, res=providers.Resource(_exiting))
+
+
+def _run(job: str) -> tuple[Any, list[dict[str, Any]]]:
+    _events.clear()
+    run = prepare(
+        App.from_container(_Jobs), job, options=RunOptions(handle_signals=False, observer=_Recording())
+    )
+    with capture_logs() as logs:
+        result = run.execute()
+    return result, logs
+
+
+@pytest.mark.parametrize("job", ["SyncJob", "AsyncJob"])
+def test_the_tail_logs_once_tells_the_observer_then_closes_and_releases(job: str) -> None:
+    result, logs = _run(job)
+    assert result.exit_code is ExitCode.SUCCEEDED and result.result == "res"
+    assert _events == ["open", "execute", "closing True", "close"]
+    finished = [line for line in logs if line["event"] == "job.finished"]
+    assert len(finished) == 1 and finished[0]["exit_code"] == 0
+    assert result.resources_closed == result.resources_opened != []
+
+
+def test_a_sync_run_torn_out_of_its_tail_is_rescued_without_a_second_job_finished(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rescued: list[BaseException] = []
+    rescue = Run._rescue
+
+    def spy(run: Run, exc: BaseException) -> None:
+        rescued.append(exc)
+        rescue(run, exc)
+
+    monkeypatch.setattr(Run, "_rescue", spy)
+    result, logs = _run("TornJob")
+    assert [type(exc) for exc in rescued] == [SystemExit]
+    # job.finished was logged by the tail before the close that tore it out: not again
+    assert [line["event"] for line in logs].count("job.finished") == 1
+    assert result.exit_code is ExitCode.SUCCEEDED
+    assert _events.count("closing True") == 1  # the tail's; the rescue tells of no second teardown
