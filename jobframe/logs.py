@@ -296,11 +296,40 @@ def configure_logging(
     return redact
 
 
+HANDLER_LOCK_WAIT_S = 0.2
+"""How long the end of the process waits for a log handler another thread holds (one that will
+never let go: an abandoned exit hook) before it goes on without it."""
+
+
+def all_handlers() -> list[logging.Handler]:
+    """Every live handler (the root's first), as ``logging.shutdown`` would find them."""
+    found: list[logging.Handler] = list(logging.getLogger().handlers)
+    for ref in list(getattr(logging, "_handlerList", [])):
+        handler = ref()
+        if handler is not None and handler not in found:
+            found.append(handler)
+    return found
+
+
+def hold_handler(handler: logging.Handler) -> bool:
+    """Take ``handler``'s lock unless another thread keeps it past :data:`HANDLER_LOCK_WAIT_S`."""
+    lock = handler.lock
+    return lock is None or lock.acquire(timeout=HANDLER_LOCK_WAIT_S)
+
+
 def flush_logging() -> None:
-    """Flush every root handler and the standard streams; called right before the process ends."""
-    for handler in logging.getLogger().handlers:
-        with contextlib.suppress(Exception):  # a broken stream must not stop the exit
-            handler.flush()
+    """Flush every handler (what ``logging.shutdown`` would, which jobframe does not run in an
+    exit-hook thread) and the standard streams; called right before the process ends. A handler
+    whose lock another thread keeps is skipped, never waited for without end."""
+    for handler in all_handlers():
+        if not hold_handler(handler):
+            continue
+        try:
+            with contextlib.suppress(Exception):  # a broken stream must not stop the exit
+                handler.flush()
+        finally:
+            if handler.lock is not None:
+                handler.lock.release()
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):
             stream.flush()

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import atexit
 import contextvars
+import logging
 import sys
 import threading
 import time
@@ -131,6 +132,11 @@ def _run_exitfuncs(stage: _Stage) -> None:
             previous(info)
 
     sys.unraisablehook = unraisable
+    # logging.shutdown is left to the end: jobframe flushes every handler itself, on the main
+    # thread, with the last line (logs.flush_logging). Run here, in a thread that may be abandoned,
+    # it could keep a handler's lock held forever (waiting for logging's module lock while a pool
+    # thread forks), and the last line would wait for that lock.
+    atexit.unregister(logging.shutdown)
     try:
         atexit._run_exitfuncs()
     finally:

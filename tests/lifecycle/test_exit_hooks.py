@@ -85,6 +85,18 @@ def test_a_hanging_atexit_hook_is_named_and_the_exit_stays_bounded(tmp_path: Pat
     assert proc.order()[-1] == "process.exit"
 
 
+def test_records_a_library_buffered_reach_their_file_at_the_exit(tmp_path: Path) -> None:
+    # logging.shutdown is not run in an exit-hook thread (an abandoned one could keep a handler's
+    # lock); jobframe flushes every handler itself, so what logging.shutdown would have written is
+    # written
+    log_file = tmp_path / "library.log"
+    env = {"HOSTILE_ATEXIT": "buffered_log,write", "HOSTILE_LOG_FILE": str(log_file)}
+    proc = _run(tmp_path, "StdlibJob", env=env, shape="atexit")
+    assert proc.proc.returncode == 0, proc.output
+    assert "kept in memory until the exit" in log_file.read_text(), proc.output
+    assert proc.order()[-1] == "process.exit"
+
+
 def test_a_raising_atexit_hook_is_named_and_the_others_still_run(tmp_path: Path) -> None:
     proc = _run(tmp_path, "StdlibJob", env={"HOSTILE_ATEXIT": "write,raise"}, shape="atexit")
     assert proc.proc.returncode == 0, proc.output

@@ -28,6 +28,8 @@ from __future__ import annotations
 import asyncio
 import atexit
 import json
+import logging
+import logging.handlers
 import multiprocessing
 import os
 import signal
@@ -161,9 +163,23 @@ def _hook(kind: str) -> Any:
     return {"write": write, "socket": send, "hang": hang, "raise": fail}[kind]
 
 
+def _buffered_log() -> None:
+    """A library's buffered log (records kept in memory until flushed: ``logging.shutdown``'s job
+    at a normal exit) with one record in it."""
+    target = logging.FileHandler(os.environ["HOSTILE_LOG_FILE"])
+    buffered = logging.handlers.MemoryHandler(capacity=1000, flushLevel=logging.CRITICAL, target=target)
+    library = logging.getLogger("hostile.buffered")
+    library.addHandler(buffered)
+    library.propagate = False
+    library.warning("kept in memory until the exit")
+
+
 def _register_hooks() -> None:
     for kind in filter(None, os.environ.get("HOSTILE_ATEXIT", "write").split(",")):
-        atexit.register(_hook(kind))
+        if kind == "buffered_log":
+            _buffered_log()
+        else:
+            atexit.register(_hook(kind))
 
 
 class StdlibJob:
