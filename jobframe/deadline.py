@@ -18,9 +18,11 @@ from datetime import UTC, datetime, timedelta
 
 __all__ = [
     "ARGO_ZERO_TIME",
+    "EXIT_ALLOWANCE_S",
     "MAX_MARGIN_SHARE",
     "MIN_TEARDOWN_S",
     "STOP_SLACK_S",
+    "TAKEOVER_SLACK_S",
     "Budget",
     "Deadline",
     "Schedule",
@@ -36,6 +38,15 @@ MAX_MARGIN_SHARE = 0.25
 MIN_TEARDOWN_S = 0.5
 """Teardown always gets at least this long, even when the deadline has (nearly) passed: the
 platform's grace period after its SIGTERM is what bounds it then."""
+
+TAKEOVER_SLACK_S = 0.5
+"""A teardown stuck this long past its budget (a close blocked in C code) is finished by the
+supervisor — sooner when that would leave less than :data:`EXIT_ALLOWANCE_S` before the deadline."""
+
+EXIT_ALLOWANCE_S = 0.25
+"""What the end of a run needs before the deadline after the supervisor took over a stuck close:
+the closes left, the ``atexit`` hooks' least share, ``process.exit``. A teardown budget cut by the
+deadline ends :data:`TAKEOVER_SLACK_S` plus this before it, so the process still exits in time."""
 
 STOP_SLACK_S = 2.0
 """What a terminated run needs beyond its budgets: the handler's start, 0.5 s more for a close stuck
@@ -180,9 +191,21 @@ class Schedule:
         return min(grace, max(remaining - self.budget.shutdown_timeout, remaining * MAX_MARGIN_SHARE))
 
     def teardown_budget(self, now: float) -> float:
-        """How long teardown starting at ``now`` may take: ``shutdown_timeout``, but not past the
-        deadline while that is still ahead — and never less than :data:`MIN_TEARDOWN_S`."""
+        """How long teardown starting at ``now`` may take: ``shutdown_timeout``, but ending early
+        enough that a takeover of a stuck close and the exit still come before the deadline
+        (:data:`TAKEOVER_SLACK_S` + :data:`EXIT_ALLOWANCE_S`) — and never less than
+        :data:`MIN_TEARDOWN_S`."""
         budget = self.budget.shutdown_timeout
         if self.seconds_left is not None:
-            budget = min(budget, self.seconds_left - now)
+            budget = min(budget, self.seconds_left - now - TAKEOVER_SLACK_S - EXIT_ALLOWANCE_S)
         return max(budget, min(self.budget.shutdown_timeout, MIN_TEARDOWN_S))
+
+    def takeover_after(self, now: float, budget: float) -> float:
+        """Seconds after ``now`` at which the supervisor takes over a teardown (started at ``now``
+        with ``budget``) that is stuck in a close: :data:`TAKEOVER_SLACK_S` after the budget, but
+        never later than :data:`EXIT_ALLOWANCE_S` before the deadline — and never before the
+        budget ends, so the teardown timer always gets its turn first."""
+        delay = budget + TAKEOVER_SLACK_S
+        if self.seconds_left is None:
+            return delay
+        return min(delay, max(self.seconds_left - now - EXIT_ALLOWANCE_S, budget))

@@ -11,9 +11,11 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from jobframe.deadline import (
+    EXIT_ALLOWANCE_S,
     MAX_MARGIN_SHARE,
     MIN_TEARDOWN_S,
     STOP_SLACK_S,
+    TAKEOVER_SLACK_S,
     Budget,
     Deadline,
     Schedule,
@@ -29,6 +31,7 @@ def test_the_constants_the_docs_state() -> None:
     assert MAX_MARGIN_SHARE == 0.25
     assert MIN_TEARDOWN_S == 0.5
     assert STOP_SLACK_S == 2.0
+    assert (TAKEOVER_SLACK_S, EXIT_ALLOWANCE_S) == (0.5, 0.25)
 
 
 @pytest.mark.parametrize(
@@ -169,7 +172,11 @@ def test_the_cancel_grace_is_the_budgets_when_there_is_room() -> None:
     ("left", "now", "expected"),
     [
         (100.0, 10.0, 5.0),  # far from the deadline: --shutdown-timeout
-        (100.0, 97.0, 3.0),  # closer: only what is left before the deadline
+        (100.0, 94.25, 5.0),  # exactly teardown + takeover slack + exit allowance before it
+        (100.0, 97.0, 2.25),  # closer: what is left before the deadline, less takeover and exit
+        (100.0, 98.5, 0.75),
+        (100.0, 98.75, 0.5),  # the floor, reached exactly
+        (100.0, 99.0, 0.5),  # closer still: the floor
         (100.0, 99.8, 0.5),  # almost there: the floor
         (100.0, 120.0, 0.5),  # past it (the platform's grace period bounds it now)
     ],
@@ -181,6 +188,47 @@ def test_teardown_ends_before_the_deadline_when_it_can(left: float, now: float, 
 def test_the_teardown_floor_never_exceeds_the_budget_asked_for() -> None:
     assert Schedule(1.0, Budget(shutdown_timeout=0.2)).teardown_budget(5.0) == pytest.approx(0.2)
     assert Schedule(1.0, Budget(shutdown_timeout=0.0)).teardown_budget(5.0) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("left", "now", "budget", "expected"),
+    [
+        (None, 0.0, 5.0, 5.5),  # no deadline: the slack after the budget, whenever teardown starts
+        (None, 1e6, 0.2, 0.7),
+        (100.0, 10.0, 5.0, 5.5),  # far from the deadline: the same
+        (100.0, 94.25, 5.0, 5.5),  # the slack ends exactly the exit allowance before the deadline
+        (100.0, 97.0, 2.25, 2.75),  # a budget cut by the deadline: takeover at deadline - allowance
+        (100.0, 99.0, 0.5, 0.75),  # a floored budget: the slack shrinks to end at deadline - allowance
+        (100.0, 99.2, 0.5, 0.55),
+        (100.0, 99.5, 0.5, 0.5),  # no room for any slack: at the budget's end, never before it
+        (100.0, 120.0, 0.5, 0.5),  # past the deadline: at the budget's end
+        (100.0, 90.0, 1.0, 1.5),  # a budget shorter than the schedule's (asked for by the caller)
+    ],
+)
+def test_the_takeover_of_a_stuck_close_leaves_the_exit_its_allowance(
+    left: float | None, now: float, budget: float, expected: float
+) -> None:
+    assert Schedule(left, DEFAULT).takeover_after(now, budget) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("margin", [0.0, 1.0, 10.0])
+@pytest.mark.parametrize("shutdown", [0.0, 0.3, 1.0, 5.0, 30.0])
+@pytest.mark.parametrize("left", [1.0, 1.25, 2.0, 4.0, 8.0, 60.0, 3600.0])
+def test_a_stuck_close_is_taken_over_before_the_deadline_whenever_the_floor_allows(
+    left: float, shutdown: float, margin: float
+) -> None:
+    """The promise in docs/lifecycle.md, for every teardown start from the cancel to the deadline:
+    the takeover comes after the budget and, unless the floor (MIN_TEARDOWN_S) outlasts the time
+    left, at least EXIT_ALLOWANCE_S before the deadline."""
+    schedule = Schedule(left, Budget(deadline_margin=margin, shutdown_timeout=shutdown))
+    assert schedule.cancel_at is not None
+    for step in range(101):
+        now = schedule.cancel_at + (left - schedule.cancel_at) * step / 100
+        budget = schedule.teardown_budget(now)
+        takeover = schedule.takeover_after(now, budget)
+        assert budget <= takeover <= budget + TAKEOVER_SLACK_S
+        if now + min(shutdown, MIN_TEARDOWN_S) <= left - EXIT_ALLOWANCE_S:
+            assert now + takeover <= left - EXIT_ALLOWANCE_S + 1e-9
 
 
 # -- where a deadline comes from -------------------------------------------------------------------

@@ -60,9 +60,6 @@ HANDLER_CHECK_S = 0.25
 ASYNC_ABANDON_SLACK_S = 0.25
 """After the cancel grace a free event loop abandons the job itself; the supervisor steps in this later."""
 
-TAKEOVER_SLACK_S = 0.5
-"""A teardown stuck this long past its budget (a close blocked in C code) is finished by the supervisor."""
-
 REDELIVER_AFTER_S = 0.01
 """A cancellation swallowed where it was raised (a destructor, an at-fork hook) is raised again this
 much later, when the main thread has left that code."""
@@ -276,7 +273,8 @@ class Interrupts:
     def start_teardown(self, budget: float) -> None:
         """Let the supervisor finish a teardown stuck past ``budget`` (a close blocked in C code)."""
         if self.supervisor is not None:
-            self.supervisor.after(Timer.TAKEOVER, budget + TAKEOVER_SLACK_S)
+            delay = self.schedule.takeover_after(time.monotonic() - self.origin, budget)
+            self.supervisor.after(Timer.TAKEOVER, delay)
 
     def end_teardown(self) -> None:
         if self.supervisor is not None:

@@ -298,3 +298,29 @@ def test_a_signal_during_the_exit_guard_keeps_process_exit_last(shape: str) -> N
     assert proc.exited_at is not None and proc.exited_at - sent < 1.0
     assert proc.order()[-1] == "process.exit"
     assert proc.one("process.exit")["signal"] == "SIGTERM"
+
+
+@pytest.mark.parametrize("shape", ["sleep", "swallow"])
+@pytest.mark.parametrize("job", ["SyncShape", "AsyncShape"])
+def test_a_close_stuck_where_no_signal_reaches_never_overruns_the_deadline(
+    tmp_path: Path, job: str, shape: str
+) -> None:
+    """docs/lifecycle.md: a process with a deadline exits before it, even when the deadline cuts
+    teardown short and a close is stuck where no signal reaches (R3's close blocks every signal and
+    sleeps). The margin (1 s) is far below --shutdown-timeout (5 s), so the deadline limits teardown
+    however slowly the interpreter started; ``swallow`` also ignores its cancellation, so teardown is
+    taken over from a job abandoned after its cancel grace."""
+    env = {"HOSTILE_CLOSE": "stuck", "HOSTILE_CLOSE_WHICH": "3"}
+    args = ("--timeout", "8", "--deadline-margin", "1", "--shutdown-timeout", "5")
+    with _hostile(job, shape, *args, env=env, record=tmp_path / "r") as proc:
+        code = proc.wait(20)
+    assert code == 124, proc.output
+    started = proc.one("job.started")
+    assert started["seconds_left"] - started["cancel_in_s"] == pytest.approx(1.0, abs=0.002)
+    deadline = datetime.fromisoformat(started["deadline"].replace("Z", "+00:00")).timestamp()
+    assert proc.exited_wall is not None
+    overrun = proc.exited_wall - deadline
+    assert overrun < 0, f"exited {overrun:.3f}s after the deadline:\n{proc.output}"
+    assert [e["resource"] for e in proc.named("teardown.timeout")] == ["r3"], proc.output
+    assert "R3" in proc.record().still_open()
+    assert proc.order()[-1] == "process.exit"
