@@ -81,7 +81,7 @@ COPY jobs/ ./jobs/
 # Compiled here, as root: the job's user may not write /app (and PYTHONDONTWRITEBYTECODE says not
 # to), so without this every start compiles the app from source (about a tenth of SomeJob's
 # startup: docs/benchmarks.md). jobframe and its dependencies were compiled when pip installed them.
-USER root
+USER 0
 RUN ["/opt/venv/bin/python", "-m", "compileall", "-q", "/app/jobs"]
 USER ${APP_UID}:${APP_GID}
 # Smoke test: the app imports and lists its jobs.
