@@ -273,9 +273,12 @@ class ClientShell(Generic[H]):
         return Answer(response.status_code, response.headers, response.content)
 
     def _run(self, plan: Plan[R]) -> Any:
+        """Carry out ``plan``: the one hook each client implements, blocking (``_sync``) or awaitable
+        (``_async``); the shell itself never runs a plan."""
         raise NotImplementedError
 
     def _pages(self, pager: CampaignPager) -> Any:
+        """Walk ``pager``'s pages: implemented by each client, as :meth:`_run`."""
         raise NotImplementedError
 
     # -- the public methods (documented on Planner) ---------------------------------------------
