@@ -24,9 +24,7 @@ from jobframe.argo.plan import RenderOptions
 from jobframe.braze.fake import FakeBraze, FakeBrazeServer
 from jobframe.shard import shard_of
 from tests.argo.expand import Cluster, Workflow
-from tests.resume.conftest import fresh_database, postgres_dsn
-
-__all__ = ["postgres_dsn"]  # the session's PostgreSQL server: the fan-out's ledger store
+from tests.ledger.stores import fresh_database
 
 pytestmark = pytest.mark.process  # every test here starts jobframe as a process
 

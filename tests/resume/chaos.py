@@ -31,8 +31,8 @@ import psycopg
 
 from jobframe.ledger import LedgerSettings, RunLedger
 from jobframe.ledger.store import open_store
+from tests.ledger.stores import fresh_database
 
-from .conftest import fresh_database
 from .harness import SEND, TRACK, Attempt, KillingBraze, collect, fake_braze, launch, ledger_env, write_ids
 from .pg import PostgresServer
 

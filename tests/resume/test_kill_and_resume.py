@@ -22,7 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import fresh_database
+from tests.ledger.stores import fresh_database
+
 from .harness import (
     Attempt,
     bulk_job,

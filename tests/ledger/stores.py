@@ -10,8 +10,7 @@ import psycopg
 import pytest
 
 from jobframe.ledger import LedgerSettings
-
-from .pg import find_bindir, postgres_server
+from tests.resume.pg import find_bindir, postgres_server
 
 
 @pytest.fixture(scope="session")

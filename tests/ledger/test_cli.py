@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.lifecycle.jobproc import REPO
-
-from .harness import bulk_job, fake_braze, ledger_env, write_ids
+from tests.resume.harness import bulk_job, fake_braze, ledger_env, write_ids
 
 pytestmark = pytest.mark.process
 
