@@ -13,6 +13,14 @@ rotating order, so machine noise hits them alike; a job's ratio is the median ov
 for wall time. CPU is the verdict: on a loaded machine wall time mostly measures the other work.
 The load average is printed before and after.
 
+The targets are judged against the plain bare import: what starting a job without jobframe
+costs. That floor includes two things jobframe does differently for every process, whatever
+the job: the interpreter's shutdown (module teardown and a last collection over everything
+loaded, about 40 ms of CPU here), which ``os._exit`` skips, and the cyclic garbage collector
+running while modules load, which ``python -m jobframe`` pauses
+(``jobframe/_process/collector.py``). A second ratio, against a bare import treated the same
+way (collector paused, then ``os._exit``), shows what jobframe's own modules and run cost.
+
     python benchmarks/startup.py [--runs 25] [--importtime]
 
 ``--importtime`` adds ``-X importtime`` runs of each job: the self time of jobframe's and the
@@ -37,6 +45,7 @@ REPO = HERE.parent
 MIN_RUNS = 20
 
 BARE = "bare import of the four dependencies"
+BARE_PAUSED = "the same, ended as jobframe ends"
 TRIVIAL = "jobframe running a trivial job"
 SOME_JOB = "jobframe running SomeJob (default app)"
 
@@ -45,6 +54,11 @@ COMMANDS = {
         "-c",
         "import dependency_injector.containers, dependency_injector.providers,"
         " httpx, pydantic_settings, structlog",
+    ],
+    BARE_PAUSED: [
+        "-c",
+        "import gc; gc.disable(); import dependency_injector.containers, dependency_injector.providers,"
+        " httpx, pydantic_settings, structlog; gc.freeze(); gc.enable(); import os; os._exit(0)",
     ],
     TRIVIAL: ["-m", "jobframe", "--app", "trivial_app:Container", "--job-name", "Noop"],
     SOME_JOB: ["-m", "jobframe", "--job-name", "SomeJob"],
@@ -56,16 +70,31 @@ OWN = ("jobframe", "jobs", "trivial_app")
 """Top-level packages counted as jobframe's and the apps' own by ``--importtime``."""
 
 
-def _env(pycache: Path, *, write: bool) -> dict[str, str]:
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(REPO), str(HERE)]),
-        "PYTHONPYCACHEPREFIX": str(pycache),
-    }
+def bytecode_env(base: dict[str, str], pycache: Path, *, write: bool) -> dict[str, str]:
+    """``base`` reading (``write``: also writing) bytecode in ``pycache``, as a container image does.
+
+    Measured runs read it and never write it (a miss would cost every run the compile); a first,
+    uncounted run with ``write=True`` compiles what :func:`compile_sources` did not (the standard
+    library and the dependencies).
+    """
+    env = {**base, "PYTHONPYCACHEPREFIX": str(pycache)}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
-    if not write:  # measured runs read the bytecode, never write it (a miss would cost every run)
+    if not write:
         env["PYTHONDONTWRITEBYTECODE"] = "1"
     return env
+
+
+def compile_sources(pycache: Path) -> None:
+    """Compile jobframe, the default app and the benchmarks' apps into ``pycache``."""
+    os.environ["PYTHONPYCACHEPREFIX"] = str(pycache)
+    sys.pycache_prefix = str(pycache)
+    for folder in (REPO / "jobframe", REPO / "jobs", HERE):
+        compileall.compile_dir(folder, quiet=1)
+
+
+def _env(pycache: Path, *, write: bool) -> dict[str, str]:
+    base = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(HERE)])}
+    return bytecode_env(base, pycache, write=write)
 
 
 def _run(name: str, env: dict[str, str], *extra: str) -> tuple[float, float, str]:
@@ -91,10 +120,7 @@ def _run(name: str, env: dict[str, str], *extra: str) -> tuple[float, float, str
 
 def compile_all(pycache: Path) -> None:
     """Compile jobframe and the apps, then let one run of each command write the rest."""
-    os.environ["PYTHONPYCACHEPREFIX"] = str(pycache)
-    sys.pycache_prefix = str(pycache)
-    for folder in (REPO / "jobframe", REPO / "jobs", HERE):
-        compileall.compile_dir(folder, quiet=1)
+    compile_sources(pycache)
     env = _env(pycache, write=True)
     for name in COMMANDS:
         _run(name, env)
@@ -157,6 +183,9 @@ def main() -> int:
                 f"ratio {name} / bare import: CPU {cpu_ratio:.3f}x, wall {wall_ratio:.3f}x "
                 f"(target CPU <= {target}x) {verdict}"
             )
+        for name in TARGETS:  # jobframe's own cost: the same process treatment on both sides
+            own = statistics.median(c / b for c, b in zip(cpu[name], cpu[BARE_PAUSED], strict=True))
+            print(f"ratio {name} / {BARE_PAUSED}: CPU {own:.3f}x (jobframe's own cost; no target)")
         if args.importtime:
             for name in TARGETS:
                 shares = []

@@ -6,11 +6,13 @@ import contextlib
 import os
 import sys
 
+from jobframe._process.collector import pause_collector
 from jobframe._process.startup import install_startup_handlers
 
 
 def main() -> None:
     install_startup_handlers()
+    pause_collector()  # until the app is loaded: _process/collector.py
     from jobframe._cli import main as cli_main  # noqa: PLC0415 - after the handlers, on purpose
 
     code = cli_main()

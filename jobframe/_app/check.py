@@ -33,7 +33,26 @@ from jobframe.errors import ConfigurationError
 __all__ = ["NO_JOBS", "check_container", "check_job", "wiring_error"]
 
 
+_NO_ARGUMENTS = inspect.Signature()
+
+
+def _takes_nothing(target: Any) -> bool:
+    """A class with no ``__init__``, ``__new__`` or metaclass ``__call__`` of its own: what
+    :func:`inspect.signature` answers with ``object``'s signature, ``()``, parsed from its text
+    signature — which compiles :mod:`tokenize`'s regular expressions (~1.5 ms of a trivial job's
+    start). Same answer, without the parse."""
+    return (
+        isinstance(target, type)
+        and type(target).__call__ is type.__call__
+        and getattr(target, "__init__", None) is object.__init__
+        and getattr(target, "__new__", None) is object.__new__
+        and not any(getattr(base, "__text_signature__", None) for base in target.__mro__[:-1])
+    )
+
+
 def _signature(target: Any) -> inspect.Signature | None:
+    if _takes_nothing(target):
+        return _NO_ARGUMENTS
     try:
         return inspect.signature(target)
     except (TypeError, ValueError):

@@ -23,6 +23,7 @@ from jobframe._app.params import split_pairs
 from jobframe._cli.args import parse_args, path_from_env
 from jobframe._cli.listing import render_jobs
 from jobframe._cli.streams import repair_std_streams, write_stdout
+from jobframe._process.collector import resume_collector
 from jobframe._process.descendants import become_subreaper
 from jobframe._process.exit import ProcessExit
 from jobframe._process.startup import install_startup_handlers, process_started_at
@@ -162,6 +163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     except JobframeError as exc:
         return _fail(exc)
+    resume_collector()  # modules loaded: the job's objects are collected as always
     become_subreaper()  # orphans of the job's children stay ours to find and end
     result = run_job(app, args.job_name, params, sources=_sources(args), options=options, redact=redact)
     if not result.started:

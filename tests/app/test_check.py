@@ -6,6 +6,7 @@ from __future__ import annotations
 import collections.abc
 import contextlib
 import dataclasses
+import inspect
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, Protocol
 
@@ -283,3 +284,54 @@ def test_an_int_setting_fits_a_float_parameter_and_a_secret_does_not_fit_text() 
     app.fill(container, NumbersSettings(), RunContext(job="t", run_id="t"))
     (found,) = check_container(app, container)["Takes"]
     assert found.endswith("(key: str) is given job.key, which provides pydantic.types.SecretStr")
+
+
+class _Plain:
+    """No constructor of its own."""
+
+
+class _WithInit:
+    def __init__(self, a: int, *, b: str = "") -> None: ...
+
+
+class _WithNew:
+    def __new__(cls, a: int) -> _WithNew:
+        return super().__new__(cls)
+
+
+class _Called(type):
+    def __call__(cls, x: int) -> Any: ...
+
+
+class _Meta(metaclass=_Called):
+    pass
+
+
+class _TextSignature:
+    """_TextSignature(a, b)
+    --
+
+    A class whose docstring gives a signature."""
+
+
+class _FromPlain(_Plain):
+    pass
+
+
+class _FromInit(_WithInit):
+    pass
+
+
+@pytest.mark.parametrize(
+    "target",
+    [_Plain, _FromPlain, _WithInit, _FromInit, _WithNew, _Meta, _TextSignature, Exception, dict, int],
+)
+def test_a_signature_is_what_inspect_gives(target: Any) -> None:
+    """The shortcut for classes taking nothing (startup cost) answers exactly what inspect does."""
+    from jobframe._app.check import _signature  # noqa: PLC0415
+
+    try:
+        expected: inspect.Signature | None = inspect.signature(target)
+    except (TypeError, ValueError):
+        expected = None
+    assert _signature(target) == expected
