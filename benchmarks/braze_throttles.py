@@ -1,16 +1,16 @@
-"""What each of the Braze client's four throttles earns: every throttle knocked out in turn, side by side.
+"""What each of the Braze client's throttles earns: every throttle knocked out in turn, side by side.
 
-One request to Braze can be held back by four things: the httpx pool's connection cap
-(``limits.max_requests``), ``PerHostLimit`` (``limits.max_requests_per_host``, jobframe.http), the
-adaptive per-endpoint concurrency under ``max_concurrency`` (``braze/_concurrency.py``) and the
-rate limiter that spends the advertised budget (``braze/_ratelimit.py``). A throttle stays only if
-removing it moves a row by more than 5 % or causes 429s. Configurations, each in one run:
+One request to Braze can be held back by three things: the httpx pool's connection cap (the
+client's ``max_concurrency``), the adaptive per-endpoint concurrency under it
+(``braze/_concurrency.py``) and the rate limiter that spends the advertised budget
+(``braze/_ratelimit.py``). A fourth, ``PerHostLimit`` (jobframe.http), was measured here to earn
+nothing for a client of one host and is no longer part of the Braze stack (docs/braze.md,
+"Throttles"). A throttle stays only if removing it moves a row by more than 5 % — and by more
+than the control, "all on" run a second time, moves — or causes 429s. Configurations, each in
+one run:
 
-    all on | all on, again (the control) | no pool cap | no PerHostLimit |
-    concurrency fixed at max_concurrency | no rate limiter
-
-A row moves only if it moves by more than the control does: on a shared machine the same code
-moves by several per cent from run to run.
+    all on | all on, again (the control) | no pool cap | concurrency fixed at max_concurrency |
+    no rate limiter
 
 Scenarios, against the fake Braze (a separate process; the binding-limit row uses an in-process
 fake on a loopback socket so the arrival time of every request can be read):
@@ -27,7 +27,7 @@ Each row prints throughput relative to "all on" in the same round (median of ``-
 interleaved rounds after one uncounted warm-up run, with the lowest and highest in brackets; the
 order of the configurations turns by one each round, so none always runs first), the 429s the fake answered,
 the peak number of requests inside ``httpx.Client.send`` / ``AsyncClient.send`` at once, and the
-p95 of their duration (which includes waiting for a pool or per-host slot, or in the queue).
+p95 of their duration (which includes waiting for a pooled connection, or in the queue).
 
     PYTHONPATH=. python benchmarks/braze_throttles.py              # ~5 minutes
     PYTHONPATH=. python benchmarks/braze_throttles.py --quick      # smaller inputs
@@ -124,13 +124,6 @@ def _no_pool_cap() -> Any:
     return mock.patch("jobframe.http.clients._limits", limits)
 
 
-def _no_per_host() -> Any:
-    stack = ExitStack()
-    stack.enter_context(mock.patch("jobframe.http.clients.PerHostLimit", lambda inner, _n: inner))
-    stack.enter_context(mock.patch("jobframe.http.clients.AsyncPerHostLimit", lambda inner, _n: inner))
-    return stack
-
-
 def _fixed_concurrency() -> Any:
     from jobframe.braze._concurrency import AdaptiveLimit  # noqa: PLC0415
 
@@ -150,7 +143,6 @@ CONFIGS: dict[str, Callable[[], Any] | None] = {
     "all on": None,
     "all on, again": None,  # the control: how far the same code moves from run to run here
     "no pool cap": _no_pool_cap,
-    "no PerHostLimit": _no_per_host,
     "fixed concurrency": _fixed_concurrency,
     "no rate limiter": _no_rate_limiter,
 }
