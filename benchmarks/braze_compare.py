@@ -39,8 +39,8 @@ sys.path.insert(0, sys.argv[1])
 import braze_throttles as b
 url, scenario, n = sys.argv[2], sys.argv[3], int(sys.argv[4])
 def run(k):
-    b._threads(url, 8 * k) if scenario == "8 threads" else asyncio.run(b._track(url, k))
-run(75)  # warm-up: imports and schema builds are not what is compared
+    b._threads(url, k) if scenario == "8 threads" else asyncio.run(b._track(url, k))
+run(600)  # warm-up (75 objects a thread): imports and schema builds are not what is compared
 start = time.perf_counter()
 run(n)
 print(time.perf_counter() - start)
