@@ -1,12 +1,16 @@
-"""What each of the Braze client's four throttles earns: every throttle knocked out in turn, side by side.
+"""What each of the Braze client's throttles earns: every throttle knocked out in turn, side by side.
 
-One request to Braze can be held back by four things: the httpx pool's connection cap
-(``limits.max_requests``), ``PerHostLimit`` (``limits.max_requests_per_host``, jobframe.http), the
-adaptive per-endpoint concurrency under ``max_concurrency`` (``braze/_concurrency.py``) and the
-rate limiter that spends the advertised budget (``braze/_ratelimit.py``). A throttle stays only if
-removing it moves a row by more than 5 % or causes 429s. Configurations, each in one run:
+One request to Braze can be held back by three things: the httpx pool's connection cap (the
+client's ``max_concurrency``), the adaptive per-endpoint concurrency under it
+(``braze/_concurrency.py``) and the rate limiter that spends the advertised budget
+(``braze/_ratelimit.py``). A fourth, ``PerHostLimit`` (jobframe.http), was measured here to earn
+nothing for a client of one host and is no longer part of the Braze stack (docs/braze.md,
+"Throttles"). A throttle stays only if removing it moves a row by more than 5 % — and by more
+than the control, "all on" run a second time, moves — or causes 429s. Configurations, each in
+one run:
 
-    all on | no pool cap | no PerHostLimit | concurrency fixed at max_concurrency | no rate limiter
+    all on | all on, again (the control) | no pool cap | concurrency fixed at max_concurrency |
+    no rate limiter
 
 Scenarios, against the fake Braze (a separate process; the binding-limit row uses an in-process
 fake on a loopback socket so the arrival time of every request can be read):
@@ -16,11 +20,14 @@ fake on a loopback socket so the arrival time of every request can be read):
     binding      /users/track limited to 20 requests / 3 s (exact resets)
     two calls    /users/track and /messages/send at once on one async client, 50 ms
     8 threads    one sync client shared by 8 threads, /users/track, 50 ms
+    queueing     a server that works on 8 requests at once, 50 ms each: above 8 in flight the
+                 latency grows (requests queue) and nothing else changes
 
 Each row prints throughput relative to "all on" in the same round (median of ``--rounds``
-interleaved rounds), the 429s the fake answered, the peak number of requests inside
-``httpx.Client.send`` / ``AsyncClient.send`` at once, and the p95 of their duration (which
-includes waiting for a pool or per-host slot).
+interleaved rounds after one uncounted warm-up run, with the lowest and highest in brackets; the
+order of the configurations turns by one each round, so none always runs first), the 429s the fake answered,
+the peak number of requests inside ``httpx.Client.send`` / ``AsyncClient.send`` at once, and the
+p95 of their duration (which includes waiting for a pooled connection, or in the queue).
 
     PYTHONPATH=. python benchmarks/braze_throttles.py              # ~5 minutes
     PYTHONPATH=. python benchmarks/braze_throttles.py --quick      # smaller inputs
@@ -117,13 +124,6 @@ def _no_pool_cap() -> Any:
     return mock.patch("jobframe.http.clients._limits", limits)
 
 
-def _no_per_host() -> Any:
-    stack = ExitStack()
-    stack.enter_context(mock.patch("jobframe.http.clients.PerHostLimit", lambda inner, _n: inner))
-    stack.enter_context(mock.patch("jobframe.http.clients.AsyncPerHostLimit", lambda inner, _n: inner))
-    return stack
-
-
 def _fixed_concurrency() -> Any:
     from jobframe.braze._concurrency import AdaptiveLimit  # noqa: PLC0415
 
@@ -141,8 +141,8 @@ def _no_rate_limiter() -> Any:
 
 CONFIGS: dict[str, Callable[[], Any] | None] = {
     "all on": None,
+    "all on, again": None,  # the control: how far the same code moves from run to run here
     "no pool cap": _no_pool_cap,
-    "no PerHostLimit": _no_per_host,
     "fixed concurrency": _fixed_concurrency,
     "no rate limiter": _no_rate_limiter,
 }
@@ -197,6 +197,26 @@ def _threads(url: str, n: int, threads: int = 8) -> None:
         raise errors[0]
 
 
+def _queueing(n: int, workers: int = 8, latency: float = 0.05) -> tuple[float, int]:
+    """A server that works on ``workers`` requests at once: more in flight only wait their turn."""
+    from jobframe.braze.fake import FakeBraze, FakeBrazeServer  # noqa: PLC0415
+
+    desks = threading.Semaphore(workers)
+
+    class Queueing(FakeBraze):
+        def handle(self, method: str, target: str, headers: Any, body: bytes) -> Any:
+            with desks:
+                time.sleep(latency)
+                return super().handle(method, target, headers, body)
+
+    app = Queueing(api_key=KEY, store_users=False, record_limit=0)
+    with FakeBrazeServer(app) as server:
+        start = time.perf_counter()
+        asyncio.run(_track(server.url, n))
+        seconds = time.perf_counter() - start
+    return seconds, app.counters.rate_limited
+
+
 def _over_process(delay: float, run: Callable[[str], None]) -> tuple[float, int]:
     with fake_process(delay, BRAZE_LIMIT) as (url, counters):
         start = time.perf_counter()
@@ -229,21 +249,25 @@ def scenarios(n: int, binding_requests: int) -> dict[str, Callable[[], tuple[flo
         "binding": lambda: _binding(binding_requests),
         "two calls": lambda: _over_process(0.05, lambda url: asyncio.run(_two_calls(url, n // 2))),
         "8 threads": lambda: _over_process(0.05, lambda url: _threads(url, n)),
+        "queueing": lambda: _queueing(n // 2),
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--objects", type=int, default=20_000)
-    parser.add_argument("--binding-requests", type=int, default=40)
+    parser.add_argument("--binding-requests", type=int, default=70)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only", nargs="*", help="scenarios to run (default: all)")
     args = parser.parse_args()
     if args.quick:
-        args.objects, args.binding_requests, args.rounds = 4_000, 30, 1
+        args.objects, args.binding_requests, args.rounds = 4_000, 50, 1
     rows = scenarios(args.objects, args.binding_requests)
+    if args.only:
+        rows = {name: run for name, run in rows.items() if name in args.only}
     print(
-        f"{args.objects} objects, batches of 75, advertised limit {BRAZE_LIMIT}, binding "
+        f"{args.objects} objects (queueing: half), batches of 75, advertised limit {BRAZE_LIMIT}, binding "
         f"{BINDING[0]}/{BINDING[1]:.0f} s ({args.binding_requests} requests); {args.rounds} interleaved "
         f"rounds; python {sys.version.split()[0]}; load average {os.getloadavg()[0]:.1f}"
     )
@@ -254,9 +278,12 @@ def main() -> None:
         peaks: dict[str, int] = dict.fromkeys(CONFIGS, 0)
         p95s: dict[str, list[float]] = {c: [] for c in CONFIGS}
         failures: dict[str, str] = {}
-        for _ in range(args.rounds):
-            base = math.nan
-            for config, knock_out in CONFIGS.items():
+        names = list(CONFIGS)
+        run()  # warm-up, not counted: the first run of a process pays imports and schema builds
+        for round_ in range(args.rounds):
+            times: dict[str, float] = {}
+            for config in names[round_ % len(names) :] + names[: round_ % len(names)]:
+                knock_out = CONFIGS[config]
                 meter = SendMeter()
                 with ExitStack() as stack:
                     stack.enter_context(meter.installed())
@@ -267,19 +294,22 @@ def main() -> None:
                     except BrazeError as exc:  # a knocked-out throttle can make the call fail
                         failures[config] = f"{type(exc).__name__}"
                         seconds, rate_limited = math.inf, 0
-                if config == "all on":
-                    base = seconds
-                ratios[config].append(base / seconds)
+                times[config] = seconds
                 limited[config] += max(rate_limited, 0)
                 peaks[config] = max(peaks[config], meter.peak)
                 p95s[config].append(meter.p95)
-        print(f"\n-- {scenario}")
+            for config in names:
+                ratios[config].append(times["all on"] / times[config])
+        print(f"\n-- {scenario} (all on: {statistics.median(p95s['all on']):.3f} s p95)")
         for config in CONFIGS:
+            spread = f"({min(ratios[config]):.2f}-{max(ratios[config]):.2f})"
             print(
-                f"   {config:<18} {statistics.median(ratios[config]):5.2f}x  429s: {limited[config]:4d}  "
+                f"   {config:<18} {statistics.median(ratios[config]):5.2f}x {spread:<11} "
+                f"429s: {limited[config]:4d}  "
                 f"peak in send: {peaks[config]:3d}  p95: {statistics.median(p95s[config]):6.3f} s"
                 + (f"  FAILED: {failures[config]}" if config in failures else "")
             )
+        print(f"   load average now {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

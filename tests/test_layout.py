@@ -60,8 +60,6 @@ ELSEWHERE = {
     "jobframe/braze/_operations.py": "each endpoint's requests and results: tests/braze/test_client_base.py, "
     "tests/braze/test_models.py",
     "jobframe/braze/_results.py": "typed responses and aggregated results: tests/braze/test_models.py",
-    "jobframe/braze/_settings.py": "rate limits and retries: tests/braze/test_exchange.py; profiles: "
-    "tests/braze/test_profiles.py",
     "jobframe/http/": "the settings reaching both clients and NetworkModule: tests/http/test_clients.py; "
     "a transport failure as 75: tests/app/test_wiring.py",
     "jobframe/kafka/": "the producer resource with its settings and module: tests/kafka/test_producer.py",

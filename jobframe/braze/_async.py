@@ -22,8 +22,8 @@ from typing import Any, TypeVar
 import httpx
 
 from jobframe.braze._bulk import Plan, Stream, single
-from jobframe.braze._client_base import ClientShell, transport_failure
-from jobframe.braze._exchange import Answer, Call, Done, Exchange, Fail, Send, TransportFailure, Wait
+from jobframe.braze._client_base import ClientShell, Recording, Step, resume
+from jobframe.braze._exchange import Call, Wait
 from jobframe.braze._operations import CampaignPager
 from jobframe.braze._results import CampaignSummary
 from jobframe.braze._settings import BrazeSettings
@@ -111,32 +111,20 @@ class AsyncBrazeClient(ClientShell[httpx.AsyncClient]):
                 raise outcome
         return stream.result()
 
-    @staticmethod
-    async def _record_start(stream: Stream[Any], call: Call[Any]) -> Fail | None:
-        """Before sending ``call``, wait (without blocking the loop) until the ledger recorded its
-        start (``None``: go ahead)."""
-        recording = stream.before_send(call)
-        if recording is None:
-            return None
-        try:
-            await asyncio.wait_for(asyncio.wrap_future(recording), stream.ledger_timeout)
-        except Exception as exc:  # noqa: BLE001 - any store failure or timeout
-            return stream.unrecorded(call, exc)
-        return None
-
     async def _attempt(self, call: Call[Any], stream: Stream[Any]) -> None:
+        """Drive the shared attempt (:meth:`ClientShell._steps`), awaiting each wait; then give
+        the call's slot back, whatever happened."""
         exchange = self._exchange(call, stream)
+        steps = self._steps(exchange, call, stream)
+        reply: httpx.Response | None = None
+        error: BaseException | None = None
         try:
-            action = exchange.start()
-            while not isinstance(action, Done | Fail):
-                if (
-                    isinstance(action, Send)
-                    and (refused := await self._record_start(stream, call)) is not None
-                ):
-                    action = refused  # the ledger could not record it: not sent
-                    break
-                action = exchange.advance(await self._perform(exchange, action))
-            self._settle(stream, call, action)
+            while (step := resume(steps, reply, error)) is not None:
+                reply, error = None, None
+                try:
+                    reply = await self._wait(step)
+                except BaseException as exc:  # noqa: BLE001 - the attempt decides what it means
+                    error = exc
         finally:
             stream.let_go(call)
             self._concurrency.finished(
@@ -144,24 +132,14 @@ class AsyncBrazeClient(ClientShell[httpx.AsyncClient]):
             )
             self._slot_freed.set()
 
-    async def _perform(
-        self, exchange: Exchange[Any], action: Wait | Send
-    ) -> Answer | TransportFailure | None:
-        if isinstance(action, Wait):
-            await asyncio.sleep(action.seconds)
+    async def _wait(self, step: Step) -> httpx.Response | None:
+        if isinstance(step, Wait):
+            await asyncio.sleep(step.seconds)
             return None
-        request = self._request(exchange, action)
-        seen = self._observe(exchange, action)
-        try:
-            answer = self._answer(await self._http.send(request))
-        except httpx.TransportError as error:
-            seen.failed(error)
-            return transport_failure(error)
-        except BaseException as error:  # cancelled mid-request: the span still ends, saying so
-            seen.failed(error)
-            raise
-        seen.answered(answer.status)
-        return answer
+        if isinstance(step, Recording):  # without blocking the loop
+            await asyncio.wait_for(asyncio.wrap_future(step.future), step.timeout)
+            return None
+        return await self._http.send(step)
 
     async def _pages(self, pager: CampaignPager) -> AsyncIterator[CampaignSummary]:
         while (call := pager.next_call()) is not None:

@@ -5,7 +5,12 @@ methods (signature and docstring written once there). Each is an :class:`operati
 descriptor: it builds the operation's :class:`~jobframe.braze._bulk.Plan` and hands it to the
 client's ``_run`` — a blocking loop in :class:`~jobframe.braze.BrazeClient`, a coroutine in
 :class:`~jobframe.braze.AsyncBrazeClient`. Its ``__get__`` overloads tell mypy which of the two
-a caller gets. The clients themselves only move bytes and sleep.
+a caller gets.
+
+One attempt at a call is written once too, as :meth:`ClientShell._steps`: a generator (like
+httpx's ``Auth.auth_flow``) that yields what must be waited for — a :class:`Wait`, the ledger's
+:class:`Recording`, an ``httpx.Request`` to send — and is sent what came of it. The clients
+themselves only do the waiting: blocking, or awaiting.
 """
 
 from __future__ import annotations
@@ -14,7 +19,9 @@ import functools
 import inspect
 import random
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Generator, Iterator
+from concurrent.futures import Future
+from dataclasses import dataclass
 from typing import Any, ClassVar, Concatenate, Generic, ParamSpec, TypeVar, overload
 
 import httpx
@@ -31,6 +38,7 @@ from jobframe.braze._exchange import (
     Fail,
     Send,
     TransportFailure,
+    Wait,
 )
 from jobframe.braze._operations import CampaignPager, Planner
 from jobframe.braze._ratelimit import RateLimiter
@@ -41,7 +49,7 @@ from jobframe.ledger.ledger import RunLedger
 from jobframe.logs import Redact, library_logger
 from jobframe.observe.observer import Observer, RequestRecord
 
-__all__ = ["ClientShell", "never_sent", "transport_failure"]
+__all__ = ["ClientShell", "Recording", "Step", "never_sent", "resume", "transport_failure"]
 
 logger = library_logger("jobframe.braze")
 
@@ -90,6 +98,28 @@ def never_sent(error: Exception) -> bool:
 def transport_failure(error: httpx.TransportError) -> TransportFailure:
     """``error`` as the sans-I/O core reads it: what failed, and whether it may have been sent."""
     return TransportFailure(type(error).__name__, str(error), sent=not never_sent(error))
+
+
+@dataclass(frozen=True)
+class Recording:
+    """Wait at most ``timeout`` seconds for the ledger's record that a batch started (its
+    ``future``); an error or a timeout is thrown back into the attempt, which then sends nothing."""
+
+    future: Future[None]
+    timeout: float
+
+
+Step = Wait | Recording | httpx.Request
+"""What an attempt waits for: a pause (sent ``None``), the ledger (``None``), or an answer (the
+``httpx.Response``; a failure is thrown into the attempt instead)."""
+
+
+def resume(steps: Generator[Step, Any, None], reply: Any, error: BaseException | None) -> Step | None:
+    """The attempt's next step after ``reply`` (or ``error``, thrown into it); ``None``: it ended."""
+    try:
+        return steps.send(reply) if error is None else steps.throw(error)
+    except StopIteration:
+        return None
 
 
 def _signature(build: Callable[..., Any]) -> inspect.Signature:
@@ -268,9 +298,39 @@ class ClientShell(Generic[H]):
                 )
         stream.settle(call, outcome)
 
-    @staticmethod
-    def _answer(response: httpx.Response) -> Answer:
-        return Answer(response.status_code, response.headers, response.content)
+    def _steps(
+        self, exchange: Exchange[Any], call: Call[Any], stream: Stream[Any]
+    ) -> Generator[Step, Any, None]:
+        """One call from its first try to its outcome, settled on ``stream``, with every wait
+        handed to the client (module docstring). Before each send the ledger must have recorded
+        the start; a transport failure is classified here, whichever client met it."""
+        action = exchange.start()
+        while not isinstance(action, Done | Fail):
+            if isinstance(action, Wait):
+                yield action
+                action = exchange.advance(None)
+                continue
+            if (recording := stream.before_send(call)) is not None:
+                try:
+                    yield Recording(recording, stream.ledger_timeout)
+                except Exception as exc:  # noqa: BLE001 - any store failure or timeout
+                    action = stream.unrecorded(call, exc)  # not recorded: not sent
+                    break
+            request = self._request(exchange, action)
+            seen = self._observe(exchange, action)
+            try:
+                response: httpx.Response = yield request
+            except httpx.TransportError as error:
+                seen.failed(error)
+                action = exchange.advance(transport_failure(error))
+                continue
+            except BaseException as error:  # cancelled mid-request: the span still ends, saying so
+                seen.failed(error)
+                raise
+            answer = Answer(response.status_code, response.headers, response.content)
+            seen.answered(answer.status)
+            action = exchange.advance(answer)
+        self._settle(stream, call, action)
 
     def _run(self, plan: Plan[R]) -> Any:
         """Carry out ``plan``: the one hook each client implements, blocking (``_sync``) or awaitable

@@ -1,7 +1,10 @@
 """``BrazeSettings``: one typed model for everything the Braze clients need.
 
-HTTP pieces (``Timeouts``, ``PoolLimits``) are reused from :mod:`jobframe.http`, so Braze clients
-are built by the same factories as every other client in a job.
+HTTP pieces (``Timeouts``) are reused from :mod:`jobframe.http`, so Braze clients are built by the
+same factories as every other client in a job. Requests in flight have one bound,
+``max_concurrency``: the connection pool holds that many connections (both clients), and the
+async client finds its own level below it. A per-host cap of its own would only repeat it (one
+client, one host), as ``benchmarks/braze_throttles.py`` measured (docs/braze.md).
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 from typing import Final
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator
 
 from jobframe.errors import ConfigurationError
 from jobframe.http import HttpSettings, PoolLimits, Timeouts
@@ -18,6 +21,7 @@ __all__ = [
     "FAKE_URL",
     "BatchSizes",
     "BrazeSettings",
+    "KeepAlive",
     "RateLimitSettings",
     "RetrySettings",
 ]
@@ -72,8 +76,13 @@ class BatchSizes(BaseModel):
     )
 
 
-def _default_limits() -> PoolLimits:
-    return PoolLimits(max_requests=32, max_requests_per_host=16, max_idle_connections=16, idle_timeout=30.0)
+class KeepAlive(BaseModel):
+    """Idle keep-alive connections kept for the next request (how many, how long)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_idle_connections: int = Field(16, ge=0, description="Keep-alive connections kept in the pool.")
+    idle_timeout: float = Field(30.0, ge=0, description="Seconds an idle keep-alive connection is kept.")
 
 
 class BrazeSettings(BaseModel):
@@ -84,12 +93,12 @@ class BrazeSettings(BaseModel):
     base_url: str = Field(description=f"Instance REST URL, any URL for a fake server, or {FAKE_URL!r}.")
     api_key: SecretStr | None = Field(None, validate_default=True)
     timeouts: Timeouts = Field(default_factory=Timeouts)
-    limits: PoolLimits = Field(default_factory=_default_limits)
+    limits: KeepAlive = Field(default_factory=KeepAlive)
     max_concurrency: int = Field(
         16,
         ge=1,
-        description="Ceiling of requests in flight at once (async client); below it the client finds its "
-        "own level per endpoint from latency, 429s and the advertised budget.",
+        description="Requests in flight at once, the whole client (the connection pool's size); below it "
+        "the async client finds its own level per endpoint from latency, 429s and the advertised budget.",
     )
     retry: RetrySettings = Field(default_factory=RetrySettings)
     rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
@@ -121,15 +130,6 @@ class BrazeSettings(BaseModel):
             raise ValueError(f"required when base_url is not {FAKE_URL!r} (a blank key is no key)")
         return value
 
-    @model_validator(mode="after")
-    def _check_concurrency(self) -> BrazeSettings:
-        if self.max_concurrency > self.limits.max_requests_per_host:
-            raise ValueError(
-                f"max_concurrency ({self.max_concurrency}) exceeds limits.max_requests_per_host "
-                f"({self.limits.max_requests_per_host}); raise the pool limit too"
-            )
-        return self
-
     @property
     def is_fake(self) -> bool:
         """True when ``base_url`` selects the in-process fake."""
@@ -151,4 +151,10 @@ class BrazeSettings(BaseModel):
         transport answers every host.
         """
         base = "http://fake-braze.invalid" if self.is_fake else self.base_url
-        return HttpSettings(base_url=base, timeouts=self.timeouts, limits=self.limits)
+        limits = PoolLimits(
+            max_requests=self.max_concurrency,
+            max_requests_per_host=None,  # one host: max_requests is the cap
+            max_idle_connections=self.limits.max_idle_connections,
+            idle_timeout=self.limits.idle_timeout,
+        )
+        return HttpSettings(base_url=base, timeouts=self.timeouts, limits=limits)

@@ -14,8 +14,8 @@ from typing import Any, TypeVar
 import httpx
 
 from jobframe.braze._bulk import Plan, Stream, single
-from jobframe.braze._client_base import ClientShell, transport_failure
-from jobframe.braze._exchange import Answer, Call, Done, Exchange, Fail, Send, TransportFailure, Wait
+from jobframe.braze._client_base import ClientShell, Recording, Step, resume
+from jobframe.braze._exchange import Call, Wait
 from jobframe.braze._operations import CampaignPager
 from jobframe.braze._results import CampaignSummary
 from jobframe.braze._settings import BrazeSettings
@@ -78,48 +78,31 @@ class BrazeClient(ClientShell[httpx.Client]):
         stream = self._stream(plan)
         try:
             while (call := stream.next_call()) is not None:
-                self._settle(stream, call, self._attempt(call, stream))
+                self._attempt(call, stream)
             return stream.result()
         finally:
             stream.close()
 
-    def _attempt(self, call: Call[Any], stream: Stream[Any]) -> Done[Any] | Fail:
-        exchange = self._exchange(call, stream)
-        action = exchange.start()
-        while not isinstance(action, Done | Fail):
-            if isinstance(action, Send) and (refused := self._record_start(stream, call)) is not None:
-                return refused  # the ledger could not record it: not sent
-            action = exchange.advance(self._perform(exchange, action))
-        return action
+    def _attempt(self, call: Call[Any], stream: Stream[Any]) -> None:
+        """Drive the shared attempt (:meth:`ClientShell._steps`), blocking at each wait."""
+        steps = self._steps(self._exchange(call, stream), call, stream)
+        reply: httpx.Response | None = None
+        error: BaseException | None = None
+        while (step := resume(steps, reply, error)) is not None:
+            reply, error = None, None
+            try:
+                reply = self._wait(step)
+            except BaseException as exc:  # noqa: BLE001 - the attempt decides what it means
+                error = exc
 
-    @staticmethod
-    def _record_start(stream: Stream[Any], call: Call[Any]) -> Fail | None:
-        """Before sending ``call``, wait until the ledger recorded its start (``None``: go ahead)."""
-        recording = stream.before_send(call)
-        if recording is None:
+    def _wait(self, step: Step) -> httpx.Response | None:
+        if isinstance(step, Wait):
+            self._sleep(step.seconds)
             return None
-        try:
-            recording.result(stream.ledger_timeout)
-        except Exception as exc:  # noqa: BLE001 - any store failure or timeout
-            return stream.unrecorded(call, exc)
-        return None
-
-    def _perform(self, exchange: Exchange[Any], action: Wait | Send) -> Answer | TransportFailure | None:
-        if isinstance(action, Wait):
-            self._sleep(action.seconds)
+        if isinstance(step, Recording):
+            step.future.result(step.timeout)
             return None
-        request = self._request(exchange, action)
-        seen = self._observe(exchange, action)
-        try:
-            answer = self._answer(self._http.send(request))
-        except httpx.TransportError as error:
-            seen.failed(error)
-            return transport_failure(error)
-        except BaseException as error:  # cancelled mid-request: the span still ends, saying so
-            seen.failed(error)
-            raise
-        seen.answered(answer.status)
-        return answer
+        return self._http.send(step)
 
     def _pages(self, pager: CampaignPager) -> Iterator[CampaignSummary]:
         while (call := pager.next_call()) is not None:

@@ -39,12 +39,14 @@ def sync_client(
 ) -> httpx.Client:
     """A sync client with the settings' base URL, headers, timeouts and pool limits.
 
-    ``transport`` replaces the network (a fake, a recording transport); the per-host limit still
-    applies on top of it, and so does :mod:`~jobframe.http.retryable` (a transport failure exits
-    75) unless ``settings.retry_transport_errors`` is off.
+    ``transport`` replaces the network (a fake, a recording transport); the per-host limit (unless
+    ``limits.max_requests_per_host`` is null) still applies on top of it, and so does
+    :mod:`~jobframe.http.retryable` (a transport failure exits 75) unless
+    ``settings.retry_transport_errors`` is off.
     """
-    inner = transport or httpx.HTTPTransport(limits=_limits(settings))
-    limited: httpx.BaseTransport = PerHostLimit(inner, settings.limits.max_requests_per_host)
+    limited = transport or httpx.HTTPTransport(limits=_limits(settings))
+    if (per_host := settings.limits.max_requests_per_host) is not None:
+        limited = PerHostLimit(limited, per_host)
     return httpx.Client(
         base_url=settings.base_url or "",
         headers={**settings.headers, **(headers or {})},
@@ -61,8 +63,9 @@ def async_client(
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> httpx.AsyncClient:
     """The async twin of :func:`sync_client`."""
-    inner = transport or httpx.AsyncHTTPTransport(limits=_limits(settings))
-    limited: httpx.AsyncBaseTransport = AsyncPerHostLimit(inner, settings.limits.max_requests_per_host)
+    limited = transport or httpx.AsyncHTTPTransport(limits=_limits(settings))
+    if (per_host := settings.limits.max_requests_per_host) is not None:
+        limited = AsyncPerHostLimit(limited, per_host)
     return httpx.AsyncClient(
         base_url=settings.base_url or "",
         headers={**settings.headers, **(headers or {})},

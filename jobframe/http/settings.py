@@ -37,7 +37,12 @@ class PoolLimits(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     max_requests: int = Field(64, ge=1, description="Connections open at once, all hosts together.")
-    max_requests_per_host: int = Field(5, ge=1, description="Requests in flight to one host at once.")
+    max_requests_per_host: int | None = Field(
+        5,
+        ge=1,
+        description="Requests in flight to one host at once; null: no cap of its own (a client of one "
+        "host, whose max_requests already bounds it).",
+    )
     max_idle_connections: int = Field(5, ge=0, description="Keep-alive connections kept in the pool.")
     idle_timeout: float = Field(5.0, ge=0, description="Seconds an idle keep-alive connection is kept.")
 

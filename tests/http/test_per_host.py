@@ -81,3 +81,26 @@ def test_async_wait_for_a_slot_ends_in_pool_timeout() -> None:
             await held[1].aclose()
 
     asyncio.run(run())
+
+
+def test_a_null_per_host_limit_adds_no_cap_of_its_own() -> None:
+    # A client of one host (the Braze clients) is bounded by its pool; no second cap may hold it.
+    settings = HttpSettings(
+        base_url="http://service.invalid",
+        limits=PoolLimits(max_requests=2, max_requests_per_host=None),
+        timeouts=Timeouts(pool=0.2),
+    )
+    with sync_client(settings, transport=_Streamed()) as client:
+        held = [client.send(client.build_request("GET", "/a"), stream=True) for _ in range(5)]
+        assert [r.status_code for r in held] == [200] * 5  # no PoolTimeout from a per-host slot
+        for response in held:
+            response.close()
+
+    async def run() -> list[int]:
+        async with async_client(settings, transport=_Streamed()) as client:
+            held = [await client.send(client.build_request("GET", "/a"), stream=True) for _ in range(5)]
+            for response in held:
+                await response.aclose()
+            return [r.status_code for r in held]
+
+    assert asyncio.run(run()) == [200] * 5
