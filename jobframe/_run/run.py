@@ -30,6 +30,7 @@ from pydantic_core import PydanticSerializationError, to_jsonable_python
 from jobframe._app.discovery import App, JobEntry
 from jobframe._app.loading import where
 from jobframe._run import drivers
+from jobframe._run.close_timers import CloseTimers
 from jobframe._run.drivers import Ended, How
 from jobframe._run.forks import leave_if_forked
 from jobframe._run.interrupts import Interrupts
@@ -222,9 +223,9 @@ class Run:
         assert self.options.process is not None and self.code is not None
         self.options.process.finish(int(self.code), self.finished_at)
 
-    def _close_timer(self) -> Interrupts | None:
+    def _close_timer(self) -> CloseTimers | None:
         """What bounds each close: the run's clock, when this run handles signals."""
-        return self.interrupts if self.interrupts.installed else None
+        return self.interrupts.close_timers if self.interrupts.installed else None
 
     def _rescue(self, exc: BaseException) -> None:
         """Finish a sync run that ``exc`` tore out of the driver or out of :meth:`finish`.
