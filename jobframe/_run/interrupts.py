@@ -91,7 +91,10 @@ class Interrupts:
         self._claim_lock = threading.Lock()
         self._wake_lock = threading.Lock()
         self._installed = False
-        self._guard = SignalGuard(self._on_signal)
+        self._guard = SignalGuard(self._on_signal, ours=self._is_ours)
+        self._installing = False
+        self._deferred: list[int] = []
+        self._raised: BaseException | None = None
         self._previous_wake: Any = None
         self._previous_wakeup = -1
         self._foreign: JobInterrupted | None = None
@@ -126,18 +129,38 @@ class Interrupts:
         if threading.current_thread() is not threading.main_thread():
             return
         self.supervisor = Supervisor(self._on_due, self._on_delivered)
-        self._previous_wake = install_handler(WAKE_SIGNAL, self._on_signal)
-        self._guard.take()
-        self._previous_wakeup = signal.set_wakeup_fd(self.supervisor.wakeup_w, warn_on_full_buffer=False)
-        self._installed = True
-        self._previous_unraisable = sys.unraisablehook
-        sys.unraisablehook = self._on_unraisable
-        fork_hooks.watch(id(self), self._forget_in_child, self._redeliver, self.supervisor.fds)
-        self.supervisor.start()
-        cancel_at = self.schedule.cancel_at
-        if cancel_at is not None:
-            self.supervisor.at(Timer.DEADLINE, self.origin + cancel_at)
-        self.supervisor.after(Timer.CHECK_HANDLERS, HANDLER_CHECK_S)
+        self._installing = True  # a signal now is answered once everything below is in place
+        try:
+            self._previous_wake = install_handler(WAKE_SIGNAL, self._on_signal)
+            self._guard.take()
+            self._previous_wakeup = signal.set_wakeup_fd(self.supervisor.wakeup_w, warn_on_full_buffer=False)
+            self._installed = True
+            self._previous_unraisable = sys.unraisablehook
+            sys.unraisablehook = self._on_unraisable
+            fork_hooks.watch(id(self), self._forget_in_child, self._redeliver, self.supervisor.fds)
+            self.supervisor.start()
+            cancel_at = self.schedule.cancel_at
+            if cancel_at is not None:
+                self.supervisor.at(Timer.DEADLINE, self.origin + cancel_at)
+            self.supervisor.after(Timer.CHECK_HANDLERS, HANDLER_CHECK_S)
+        finally:
+            self._installing = False
+        self._answer_deferred()
+
+    def _answer_deferred(self) -> None:
+        """Answer the signals that arrived while :meth:`install` ran, in order, now that the
+        handlers, the supervisor thread and the timers are all in place: a cancellation raised in
+        the middle of it would have left a half-installed run (a supervisor thread never started,
+        handlers never given back). Each is answered; the first exception is raised after."""
+        pending, self._deferred = self._deferred, []
+        raised: BaseException | None = None
+        for signum in pending:
+            try:
+                self._on_signal(signum, None)
+            except BaseException as exc:  # noqa: BLE001 - raised below, once the rest is answered
+                raised = raised or exc
+        if raised is not None:
+            raise raised
 
     def restore(self) -> None:
         """Stop the clock and put back the handlers that were there before the run."""
@@ -298,15 +321,29 @@ class Interrupts:
     # -- the handler (main thread) ---------------------------------------------------------------
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        if self._installing:
+            self._deferred.append(signum)
+            return
+        try:
+            self._answer(signum, frame)
+        except BaseException as exc:
+            self._raised = exc  # jobframe's own: a job's handler this interrupted lets it through
+            raise
+
+    def _is_ours(self, exc: BaseException) -> bool:
+        """Whether ``exc`` was raised by this handler (nested in a job's handler it interrupted)."""
+        return exc is self._raised
+
+    def _answer(self, signum: int, frame: FrameType | None) -> None:
         if signum == WAKE_SIGNAL:
             while self._due:
                 self._on_timer(self._due.popleft(), frame)
             return
-        self._guard.call_chained(signum, frame)
         event = Event.of_signal(signum)
-        earlier_sigints = self.sigints
-        if event is Event.SIGINT:
+        earlier_sigints = self.sigints  # counted before the job's handler runs: a second SIGINT
+        if event is Event.SIGINT:  # arriving inside it is the second, not the first
             self.sigints += 1
+        self._guard.call_chained(signum, frame)
         action = react(self.phase, event, earlier_sigints=earlier_sigints)
         code = ExitCode.for_signal(signum)
         known = self.reason.exit_code if self.reason is not None else self._outcome()
@@ -320,7 +357,7 @@ class Interrupts:
         if action is Action.CANCEL:
             self._cancel(JobInterrupted(signal.Signals(signum).name, code), frame)
         elif action is Action.FORCE_EXIT:
-            self._force_exit(code)
+            self._force_exit(signum)
 
     def _cancel(self, reason: JobInterrupted, frame: FrameType | None) -> None:
         self.reason = self.reason or reason
@@ -348,7 +385,10 @@ class Interrupts:
             supervisor.after(Timer.ABANDON, grace)
         raise self.reason
 
-    def _force_exit(self, code: ExitCode) -> None:
+    def _force_exit(self, signum: int) -> None:
+        code = ExitCode.for_signal(signum)
+        if self.reason is None and self._outcome() is None:  # the first SIGINT was not answered yet
+            self.reason = JobInterrupted(signal.Signals(signum).name, code)
         final = self.reason.exit_code if self.reason is not None else (self._outcome() or code)
         if self._on_takeover is not None:
             self._on_takeover(Stage.FORCE)  # job.finished is still logged, once
