@@ -38,12 +38,13 @@ SignalHandler = Callable[[int, FrameType | None], None]
 class Handlers:
     """One run's handlers, hooks and supervisor thread, installed and put back as one.
 
-    ``on_signal`` is the run's handler, for SIGTERM, SIGINT and the wake-up signal alike.
+    ``on_signal`` is the run's handler, for SIGTERM, SIGINT and the wake-up signal alike;
+    ``ours`` tells an exception it raised, nested in a job's handler, from that handler's own.
     """
 
-    def __init__(self, on_signal: SignalHandler) -> None:
+    def __init__(self, on_signal: SignalHandler, *, ours: Callable[[BaseException], bool]) -> None:
         self._on_signal = on_signal
-        self.guard = SignalGuard(on_signal)
+        self.guard = SignalGuard(on_signal, ours=ours)
         self.installed = False
         self.supervisor: Supervisor | None = None
         self._previous_wake: Any = None

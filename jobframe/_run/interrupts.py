@@ -88,8 +88,11 @@ class Interrupts:
         self._on_takeover = on_takeover
         self._claimed_by: Claimant | None = None
         self._claim_lock = threading.Lock()
+        self._installing = False
+        self._deferred: list[int] = []
+        self._raised: BaseException | None = None
         self._foreign: JobInterrupted | None = None
-        self._handlers = Handlers(self._on_signal)
+        self._handlers = Handlers(self._on_signal, ours=self._is_ours)
         self._binding = LoopBinding()
         self.close_timers = CloseTimers(self._handlers)
         """What bounds each close of the teardown (``closing.TeardownTimer``), while installed."""
@@ -122,13 +125,32 @@ class Interrupts:
         before that is applied when they are bound.
         """
         self._binding.is_async = is_async
-        supervisor = self._handlers.install(self._on_due, self._on_delivered)
-        if supervisor is None:
-            return
-        cancel_at = self.schedule.cancel_at
-        if cancel_at is not None:
-            supervisor.at(Timer.DEADLINE, self.origin + cancel_at)
-        supervisor.after(Timer.CHECK_HANDLERS, HANDLER_CHECK_S)
+        self._installing = True  # a signal now is answered once everything below is in place
+        try:
+            supervisor = self._handlers.install(self._on_due, self._on_delivered)
+            if supervisor is not None:
+                cancel_at = self.schedule.cancel_at
+                if cancel_at is not None:
+                    supervisor.at(Timer.DEADLINE, self.origin + cancel_at)
+                supervisor.after(Timer.CHECK_HANDLERS, HANDLER_CHECK_S)
+        finally:
+            self._installing = False
+        self._answer_deferred()
+
+    def _answer_deferred(self) -> None:
+        """Answer the signals that arrived while :meth:`install` ran, in order, now that the
+        handlers, the supervisor thread and the timers are all in place: a cancellation raised in
+        the middle of it would have left a half-installed run (a supervisor thread never started,
+        handlers never given back). Each is answered; the first exception is raised after."""
+        pending, self._deferred = self._deferred, []
+        raised: BaseException | None = None
+        for signum in pending:
+            try:
+                self._on_signal(signum, None)
+            except BaseException as exc:  # noqa: BLE001 - raised below, once the rest is answered
+                raised = raised or exc
+        if raised is not None:
+            raise raised
 
     def restore(self) -> None:
         """Stop the clock and put back the handlers that were there before the run."""
@@ -224,15 +246,29 @@ class Interrupts:
     # -- the handler (main thread) ---------------------------------------------------------------
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        if self._installing:
+            self._deferred.append(signum)
+            return
+        try:
+            self._answer(signum, frame)
+        except BaseException as exc:
+            self._raised = exc  # jobframe's own: a job's handler this interrupted lets it through
+            raise
+
+    def _is_ours(self, exc: BaseException) -> bool:
+        """Whether ``exc`` was raised by this handler (nested in a job's handler it interrupted)."""
+        return exc is self._raised
+
+    def _answer(self, signum: int, frame: FrameType | None) -> None:
         if signum == WAKE_SIGNAL:
             for name in self._handlers.due():
                 self._on_timer(name, frame)
             return
-        self._handlers.guard.call_chained(signum, frame)
         event = Event.of_signal(signum)
-        earlier_sigints = self.sigints
-        if event is Event.SIGINT:
+        earlier_sigints = self.sigints  # counted before the job's handler runs: a second SIGINT
+        if event is Event.SIGINT:  # arriving inside it is the second, not the first
             self.sigints += 1
+        self._handlers.guard.call_chained(signum, frame)
         action = react(self.phase, event, earlier_sigints=earlier_sigints)
         code = ExitCode.for_signal(signum)
         known = self._reason.exit_code if self._reason is not None else self._outcome()
@@ -246,7 +282,7 @@ class Interrupts:
         if action is Action.CANCEL:
             self._cancel(JobInterrupted(signal.Signals(signum).name, code), frame)
         elif action is Action.FORCE_EXIT:
-            self._force_exit(code)
+            self._force_exit(signum)
 
     def _cancel(self, reason: JobInterrupted, frame: FrameType | None) -> None:
         self._reason = self._reason or reason
@@ -268,7 +304,10 @@ class Interrupts:
             supervisor.after(Timer.ABANDON, grace)
         raise self._reason
 
-    def _force_exit(self, code: ExitCode) -> None:
+    def _force_exit(self, signum: int) -> None:
+        code = ExitCode.for_signal(signum)
+        if self._reason is None and self._outcome() is None:  # the first SIGINT was not answered yet
+            self._reason = JobInterrupted(signal.Signals(signum).name, code)
         final = self._reason.exit_code if self._reason is not None else (self._outcome() or code)
         if self._on_takeover is not None:
             self._on_takeover(Stage.FORCE)  # job.finished is still logged, once
