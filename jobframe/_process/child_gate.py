@@ -13,15 +13,19 @@ So, before the descendants are ended:
 - :func:`stop_pool_handlers` tells every pool's worker handler to stop (the state its own
   ``terminate()`` sets first), so a dying worker is no longer replaced — for every start method;
 - :meth:`ChildGate.close` shuts the gate: a thread that then calls ``os.fork()`` (an
-  ``os.register_at_fork`` hook, registered when the CLI starts), ``_posixsubprocess.fork_exec``
-  (``subprocess``, multiprocessing's ``spawn`` and its fork server) or ``os.posix_spawn`` waits
-  there until ``os._exit`` ends it. ``close`` waits for an ``os.fork()`` already under way, so its
-  child exists and is found by the scan. Only the thread that closed the gate may still start one.
+  ``os.register_at_fork`` hook), ``fork_exec`` (``subprocess``, multiprocessing's ``spawn`` and its
+  fork server) or ``os.posix_spawn`` waits there until ``os._exit`` ends it. The hooks and the
+  launchers' wrappers are put in place when the CLI starts (:meth:`ChildGate.watch`), so ``close``
+  also waits for a child being started at that moment: it exists, and the scan finds it. Only the
+  thread that closed the gate may still start one.
+
+A process started by C code that calls ``fork()`` itself (no Python hook runs) is not held back.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sys
 import threading
@@ -29,7 +33,12 @@ from typing import Any
 
 __all__ = ["ChildGate", "gate", "stop_pool_handlers"]
 
-_LAUNCHERS = (("_posixsubprocess", "fork_exec"), ("os", "posix_spawn"), ("os", "posix_spawnp"))
+_LAUNCHERS = (
+    ("_posixsubprocess", "fork_exec"),  # multiprocessing's spawn and fork server
+    ("subprocess", "_fork_exec"),  # subprocess's own reference to it, taken at import
+    ("os", "posix_spawn"),
+    ("os", "posix_spawnp"),
+)
 """What starts a process without running the at-fork hooks, by module and attribute."""
 
 
@@ -55,35 +64,43 @@ class ChildGate:
         return self._closer is not None
 
     def watch(self) -> None:
-        """Register the at-fork hooks (once: ``os.register_at_fork`` cannot be undone)."""
+        """Register the at-fork hooks and wrap the launchers, once (``os.register_at_fork`` cannot
+        be undone); a launcher imported later (``subprocess``) is wrapped when it is loaded here."""
         if not self._registered and hasattr(os, "register_at_fork"):
             os.register_at_fork(
                 before=self._before, after_in_parent=self._after_in_parent, after_in_child=self._reset
             )
             self._registered = True
+        import subprocess  # noqa: F401, PLC0415 - loaded now, so its launcher is wrapped too
 
-    def close(self, timeout: float) -> None:
-        """Shut the gate, then wait up to ``timeout`` for ``os.fork()`` calls already past it."""
-        with self._cond:
-            self._closer = threading.get_ident()
-            self._cond.wait_for(lambda: self._forking == 0, timeout=max(timeout, 0.0))
         for module, name in _LAUNCHERS:
             owner = sys.modules.get(module)
             launcher = getattr(owner, name, None)
-            if launcher is not None:
+            if launcher is not None and not getattr(launcher, "_jobframe_gate", False):
                 setattr(owner, name, self._guarded(launcher))
 
-    def _guarded(self, launcher: Any) -> Any:
-        def guarded(*args: Any, **kwargs: Any) -> Any:
-            if self._closer not in (None, threading.get_ident()):
-                _wait_for_exit()
-            return launcher(*args, **kwargs)
+    def close(self, timeout: float) -> None:
+        """Shut the gate, then wait up to ``timeout`` for children being started right now."""
+        with self._cond:
+            self._closer = threading.get_ident()
+            self._cond.wait_for(lambda: self._forking == 0, timeout=max(timeout, 0.0))
 
+    def _guarded(self, launcher: Any) -> Any:
+        @functools.wraps(launcher)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            self._before()
+            try:
+                return launcher(*args, **kwargs)
+            finally:
+                self._after_in_parent()
+
+        guarded._jobframe_gate = True  # type: ignore[attr-defined]
         return guarded
 
     # -- the at-fork hooks (the forking thread, holding the GIL) --------------------------------
 
     def _before(self) -> None:
+        """Count a child being started — or, once the gate is shut, wait here for the exit."""
         with self._cond:
             if self._closer in (None, threading.get_ident()):
                 self._forking += 1
