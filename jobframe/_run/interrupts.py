@@ -173,6 +173,7 @@ class Interrupts:
             sys.unraisablehook = self._previous_unraisable
         with self._wake_lock:  # no wake-up signal is sent once the handler may be gone
             self._installed = False
+        self._raised = None  # its traceback holds the job's frames
         signal.set_wakeup_fd(self._previous_wakeup)
         self._guard.give_back()
         install_handler(
