@@ -155,6 +155,7 @@ class Interrupts:
     def restore(self) -> None:
         """Stop the clock and put back the handlers that were there before the run."""
         self._handlers.restore()
+        self._raised = None  # its traceback holds the job's frames
 
     def bind_async(
         self,

@@ -65,7 +65,8 @@ class Shape:
     """Seconds past a deadline this shape may end: a close stuck where no signal reaches is taken
     over by the supervisor 0.5 s after the teardown budget, which ends at the deadline."""
     flushes: bool = False
-    """Registers an ``atexit`` hook that writes ``close atexit-write``: it must have run, unless the
+    """Registers an ``atexit`` hook that writes ``close atexit-write``: once registered (``registered
+    atexit-write``; a signal may cancel the job before it gets there), it must have run, unless the
     process ended at once (a signal in the exit guard, a forced exit)."""
     finish_bound: float | None = None
     """Without a signal: ``job.finished`` → exit within this (an idle executor costs no exit grace)."""
@@ -344,7 +345,9 @@ def _check(
         bad(f"processes of the job's session still alive: {survivors}")
     # 7. the exit hooks ran, and ran before the exit grace was spent
     quick_exit = forced or any(e.get("signal") for e in exits)
-    if shape.flushes and not quick_exit and "atexit-write" not in Record.read(record).closed:
+    hooks = Record.read(record)
+    registered = ("registered", "atexit-write", "-") in hooks.lines  # not if cancelled before that
+    if shape.flushes and not quick_exit and registered and "atexit-write" not in hooks.closed:
         bad("an atexit hook was skipped")
     if shape.finish_bound is not None and first_signal is None and deadline is None and finished:
         at = next(line.at for line in proc.lines if line.event and line.event.get("event") == "job.finished")

@@ -250,6 +250,7 @@ def _register_hooks() -> None:
             _buffered_log()
         else:
             atexit.register(_hook(kind))
+            record(f"registered atexit-{kind}")  # a run cancelled before this has no hook to run
 
 
 class StdlibJob:
