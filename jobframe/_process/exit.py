@@ -3,7 +3,8 @@
 :class:`ProcessExit` is the CLI's :class:`~jobframe._run.ProcessControl`. After a run it runs the
 standard library's thread exit hooks (idle executors end), reports and bounds what is still alive
 (:mod:`jobframe._process.lingering`), runs the ``atexit`` hooks libraries registered (their flushes;
-:mod:`jobframe._process.exit_hooks`), ends every descendant, logs ``process.exit`` and calls
+:mod:`jobframe._process.exit_hooks`), shuts the gate no thread then starts a child through
+(:mod:`jobframe._process.child_gate`), ends every descendant, logs ``process.exit`` and calls
 ``os._exit`` — so no thread or hook a library left behind can keep a finished job alive, and none
 is skipped silently either. Worst case after teardown: ``--exit-grace`` for the report
 (``before_exit``), the thread hooks and lingering threads together, then at least
@@ -25,6 +26,7 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any, NoReturn
 
+from jobframe._process.child_gate import gate, stop_pool_handlers
 from jobframe._process.descendants import end_descendants
 from jobframe._process.exit_hooks import HOOKS_MIN_S, ended_by_hooks, run_atexit_hooks, run_thread_hooks
 from jobframe._process.exit_line import EXIT_EVENT, exit_line
@@ -42,6 +44,14 @@ MIN_STEP_S = 0.05
 """The least each exit step (the ``atexit`` hooks, ending descendants) gets, even at the deadline."""
 EXIT_RESERVE_S = 0.2
 """With a deadline, the exit guard's waits end this long before it: room for the last steps."""
+
+
+def _end_descendants(grace: float, rounds: int = 5) -> None:
+    """No thread starts another child from now on (:mod:`jobframe._process.child_gate`); then
+    every descendant is ended."""
+    stop_pool_handlers()
+    gate.close(timeout=grace)
+    end_descendants(grace=grace, rounds=rounds)
 
 
 class ProcessExit:
@@ -65,6 +75,7 @@ class ProcessExit:
         it, the job's own code (phase ``exiting``)."""
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self._on_signal)
+        gate.watch()
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         name = signal.Signals(signum).name
@@ -102,8 +113,9 @@ class ProcessExit:
             report(lingering)
             lingering = wait_for_lingering(lingering, max(grace_ends - time.monotonic(), 0.0), own)
         hooks_end = max(grace_ends, time.monotonic() + HOOKS_MIN_S)
+        stop_pool_handlers()  # a worker multiprocessing's exit hook terminates is not replaced
         run_atexit_hooks(self._by_deadline(hooks_end - time.monotonic()))
-        end_descendants(grace=self._by_deadline(DESCENDANT_GRACE_S) - time.monotonic())
+        _end_descendants(self._by_deadline(DESCENDANT_GRACE_S) - time.monotonic())
         self._final(
             self.code,
             exit_latency_s=round(time.monotonic() - finished_at, 6),
@@ -119,7 +131,7 @@ class ProcessExit:
         with self._lock:
             if self._exiting:
                 return
-            end_descendants(grace=0.05, rounds=3)
+            _end_descendants(grace=0.05, rounds=3)
             skipped = atexit._ncallbacks()
             if skipped:  # at once means no flush: said, not silent
                 fields.setdefault("atexit_hooks_skipped", skipped)

@@ -1,29 +1,36 @@
 """Drive a job in the main thread: a sync ``execute``, or an async one on an event loop of its own.
 
-A driver only waits for the job and reports what came of it to the :class:`~jobframe._run.run.Run`
-(:meth:`~jobframe._run.run.Run.succeed`, :meth:`~jobframe._run.run.Run.fail`); the run logs the
-outcome and closes everything (its teardown tail, :meth:`~jobframe._run.run.Run.finish`). The two
-differ only in how the job is waited for: a sync job is simply called (a cancellation raises
-``JobInterrupted`` in it); an async job's task is awaited, and if it ignores its cancellation past
-the grace it is abandoned right here while the loop is still free.
+A driver only waits for the job and says how it ended (:class:`Ended`: what it returned, what it
+raised, or the task left behind); it sees the run through :class:`RunView` and decides nothing:
+the :class:`~jobframe._run.run.Run` takes the outcome, logs it and closes everything (its teardown
+tail). The two differ only in how the job is waited for: a sync job is simply called (a
+cancellation raises ``JobInterrupted`` in it); an async job's task is awaited, and if it ignores
+its cancellation past the grace it is abandoned right here while the loop is still free.
 """
 
 from __future__ import annotations
 
 import asyncio
+import enum
 import inspect
 import time
-from typing import Any
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 from jobframe._app.spec import call_execute
 from jobframe._run.outcome import EscapedExit, as_error
-from jobframe._run.run import Run, build_error, park
-from jobframe.errors import ConfigurationError, JobInterrupted
-from jobframe.exit_codes import ExitCode
+from jobframe.errors import ConfigurationError
 from jobframe.logs import get_logger
 from jobframe.stacks import stack_of_task
 
-__all__ = ["drive_async", "drive_sync", "run_in_new_loop"]
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from jobframe._run.interrupts import Interrupts
+    from jobframe.context import RunContext
+
+__all__ = ["Ended", "How", "RunView", "drive_async", "drive_sync", "run_in_new_loop"]
 
 _log = get_logger("jobframe")
 
@@ -31,52 +38,90 @@ CLEANUP_WAIT_S = 0.25
 """Tasks the job left behind get this long to finish after their cancellation, when the loop ends."""
 
 
+class RunView(Protocol):
+    """What a driver sees of its run: the job to build and call, and the run's interrupts."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def params(self) -> BaseModel | None: ...
+
+    @property
+    def context(self) -> RunContext: ...
+
+    @property
+    def origin(self) -> float: ...
+
+    @property
+    def interrupts(self) -> Interrupts: ...
+
+    @property
+    def abandoned(self) -> Sequence[asyncio.Task[Any]]: ...
+
+    def install_interrupts(self) -> None: ...
+
+    def log_started(self) -> None: ...
+
+    def build(self) -> Any: ...
+
+    async def abuild(self) -> Any: ...
+
+
+class How(enum.Enum):
+    """How the job ended, as its driver saw it."""
+
+    RETURNED = "returned"
+    RAISED = "raised"
+    CANCELLED = "cancelled"
+    """An async job's task ended cancelled: the run's cancellation (if any) stands for it."""
+    ABANDONED = "abandoned"
+    """An async job ignored its cancellation past the grace and was left behind."""
+
+
+@dataclass(frozen=True)
+class Ended:
+    """What a driver reports: ``result`` if the job returned, ``error`` if it raised (``None`` for
+    ``sys.exit(0)``), the ``task`` left behind if it was abandoned."""
+
+    how: How
+    result: Any = None
+    error: BaseException | None = None
+    task: asyncio.Task[Any] | None = None
+
+
 # -- sync ------------------------------------------------------------------------------------------
 
 
-def drive_sync(run: Run) -> None:
-    interrupts = run.interrupts
-    run.install_interrupts()
+def drive_sync(run: RunView) -> Ended:
+    """Call the job (the run's interrupts are installed already) and say how it ended."""
     try:
-        try:
-            run.log_started()
-            job = run.build()
-            if inspect.isawaitable(job):
-                _discard(job)
-                raise ConfigurationError(
-                    f"job {run.name} has a sync execute() but depends on an async resource; "
-                    "make execute async or provide a sync resource"
-                )
-            run.context.observer.phase("execute")
-            run.succeed(call_execute(job, run.params))
-        except BaseException as exc:  # noqa: BLE001 - every outcome is mapped to an exit code
-            run.fail(as_error(exc))
-        run.leave_if_forked()
-        claimed = interrupts.job_done()
-    except JobInterrupted as late:  # a signal between the job's end and job_done()
-        run.fail(late)
-        claimed = interrupts.job_done()
-    run.finish(claimed)
+        run.log_started()
+        job = run.build()
+        if inspect.isawaitable(job):
+            _discard(job)
+            raise ConfigurationError(
+                f"job {run.name} has a sync execute() but depends on an async resource; "
+                "make execute async or provide a sync resource"
+            )
+        run.context.observer.phase("execute")
+        return Ended(How.RETURNED, result=call_execute(job, run.params))
+    except BaseException as exc:  # noqa: BLE001 - every outcome is mapped to an exit code
+        return Ended(How.RAISED, error=as_error(exc))
 
 
 # -- async -----------------------------------------------------------------------------------------
 
 
-async def _build_and_execute(run: Run) -> Any:
-    job = run.build()
-    if inspect.isawaitable(job):
-        try:
-            job = await job
-        except Exception as exc:
-            error = build_error(run.name, exc)
-            if error is exc:
-                raise
-            raise error from exc
+async def _build_and_execute(run: RunView) -> Any:
+    job = await run.abuild()
     run.context.observer.phase("execute")
     return await call_execute(job, run.params)
 
 
-async def drive_async(run: Run) -> ExitCode:
+async def drive_async(run: RunView) -> Ended:
+    """Start the job's task, install the interrupts, wait for the task — or abandon it past the
+    cancel grace — and say how it ended."""
     loop = asyncio.get_running_loop()
     interrupts = run.interrupts
     task = loop.create_task(_build_and_execute(run), name=f"job:{run.name}")
@@ -91,15 +136,17 @@ async def drive_async(run: Run) -> ExitCode:
     told.cancel()
     if not task.done():
         _abandon(run, task)
-        run.abandoned.append(task)
-    run.leave_if_forked()
-    if not interrupts.job_done():
-        park()
-    _take_outcome(run, task)
-    return await run.afinish()
+        return Ended(How.ABANDONED, task=task)
+    if task.cancelled():
+        escaped = interrupts.escaped_error
+        error = as_error(escaped) if escaped is not None else asyncio.CancelledError()
+        return Ended(How.CANCELLED, error=error)
+    if task.exception() is not None:
+        return Ended(How.RAISED, error=as_error(task.exception()))
+    return Ended(How.RETURNED, result=task.result())
 
 
-def _abandon(run: Run, task: asyncio.Task[Any]) -> None:
+def _abandon(run: RunView, task: asyncio.Task[Any]) -> None:
     """The job ignored its cancellation past the grace: go on without it (it is cancelled again
     when the loop ends, and never waited for beyond :data:`CLEANUP_WAIT_S`)."""
     cancelled_at = run.interrupts.cancelled_at or run.origin
@@ -109,22 +156,6 @@ def _abandon(run: Run, task: asyncio.Task[Any]) -> None:
         where=stack_of_task(task),
         action="abandoned",
     )
-
-
-def _take_outcome(run: Run, task: asyncio.Task[Any]) -> None:
-    reason = run.interrupts.reason
-    if not task.done():
-        run.fail(reason)
-    elif task.cancelled():
-        escaped = run.interrupts.escaped_error
-        run.fail(reason or (as_error(escaped) if escaped is not None else asyncio.CancelledError()))
-    elif task.exception() is not None:
-        run.fail(as_error(task.exception()))
-    else:
-        try:
-            run.succeed(task.result())
-        except Exception as exc:  # noqa: BLE001 - e.g. an unserialisable result for --output
-            run.fail(exc)
 
 
 def _discard(awaitable: Any) -> None:
@@ -150,8 +181,9 @@ def _containing_exits(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any)
     return asyncio.Task(_contained(coro), loop=loop, **kwargs)
 
 
-def run_in_new_loop(run: Run) -> Any:
-    """Drive ``run`` like ``asyncio.run`` would, but without its waits, and to the end.
+def run_in_new_loop(run: RunView, main: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run ``main()`` (the run's async life: :func:`drive_async`, then its tail) like ``asyncio.run``
+    would, but without its waits, and to the end.
 
     ``asyncio.run`` joins executor threads still running blocking calls, which is exactly the kind
     of wait jobframe promises not to have; lingering threads are the exit guard's business. Tasks
@@ -163,10 +195,11 @@ def run_in_new_loop(run: Run) -> Any:
     loop = asyncio.new_event_loop()
     loop.set_task_factory(_containing_exits)
     try:
-        driver = loop.create_task(drive_async(run), name="jobframe:run")
+        driver = loop.create_task(main(), name="jobframe:run")
         while True:
             try:
-                return loop.run_until_complete(driver)
+                loop.run_until_complete(driver)
+                return
             except BaseException as exc:
                 if driver.done():
                     raise

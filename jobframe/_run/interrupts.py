@@ -18,29 +18,32 @@ run with 143, never with success. A child the job forks gets none of this (:mod:
 
 A handler's ``JobInterrupted`` can land where the interpreter swallows exceptions — a destructor,
 an at-fork hook — and would be lost; the run's ``sys.unraisablehook`` catches it there and the
-supervisor raises it again in the main thread a moment later (:data:`REDELIVER_AFTER_S`).
+supervisor raises it again in the main thread a moment later.
+
+:class:`Interrupts` decides; what it installs in the process and puts back is
+:class:`~jobframe._run.handlers.Handlers`, how it reaches an async job's loop is
+:class:`~jobframe._run.loop_binding.LoopBinding`, and the timer bounding each close of the
+teardown is :class:`~jobframe._run.close_timers.CloseTimers`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
-import contextlib
 import signal
-import sys
 import threading
 import time
 from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
-from jobframe._run.forks import hooks as fork_hooks
+from jobframe._run.close_timers import CloseTimers
+from jobframe._run.handlers import Handlers
+from jobframe._run.loop_binding import LoopBinding
 from jobframe._run.options import ProcessControl
 from jobframe._run.reactions import Action, Event, Phase, react
-from jobframe._run.signal_guard import WATCHED, SignalGuard, install_handler
+from jobframe._run.signal_guard import WATCHED
 from jobframe._run.supervisor import WAKE_SIGNAL, Supervisor, TimerName
 from jobframe._run.timers import Claimant, CloseTimer, Stage, Timer
-from jobframe._teardown.closing import TeardownTimeout
 from jobframe.deadline import Schedule
 from jobframe.errors import JobInterrupted
 from jobframe.exit_codes import ExitCode
@@ -60,13 +63,9 @@ HANDLER_CHECK_S = 0.25
 ASYNC_ABANDON_SLACK_S = 0.25
 """After the cancel grace a free event loop abandons the job itself; the supervisor steps in this later."""
 
-REDELIVER_AFTER_S = 0.01
-"""A cancellation swallowed where it was raised (a destructor, an at-fork hook) is raised again this
-much later, when the main thread has left that code."""
-
 
 class Interrupts:
-    """One run's signal handlers and clocks, and its phase (see :mod:`jobframe._run.reactions`)."""
+    """One run's phase (see :mod:`jobframe._run.reactions`), and what signals and its clock do to it."""
 
     def __init__(
         self,
@@ -80,7 +79,7 @@ class Interrupts:
         self.schedule = schedule
         self.origin = time.monotonic() if origin is None else origin
         self.phase = Phase.RUNNING
-        self.reason: JobInterrupted | None = None
+        self._reason: JobInterrupted | None = None
         self.cancelled_at: float | None = None
         self._outcome = outcome
         """The run's exit code once ``job.finished`` decided it (the run is its only writer)."""
@@ -89,30 +88,33 @@ class Interrupts:
         self._on_takeover = on_takeover
         self._claimed_by: Claimant | None = None
         self._claim_lock = threading.Lock()
-        self._wake_lock = threading.Lock()
-        self._installed = False
-        self._guard = SignalGuard(self._on_signal)
-        self._previous_wake: Any = None
-        self._previous_wakeup = -1
+        self._installing = False
+        self._deferred: list[int] = []
+        self._raised: BaseException | None = None
         self._foreign: JobInterrupted | None = None
-        self._due: collections.deque[TimerName] = collections.deque()
-        self._main_ident = threading.main_thread().ident
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._task: asyncio.Task[Any] | None = None
-        self._on_cancel: Callable[[], None] | None = None
-        self._driver: asyncio.Task[Any] | None = None
-        self.escaped_error: BaseException | None = None
-        self._close_armed: int | None = None
-        self._close_generation = 0
-        self._is_async = False
-        self._loop_returned = threading.Event()
-        self.supervisor: Supervisor | None = None
-        self._swallowed: BaseException | None = None
-        self._previous_unraisable: Callable[[Any], Any] = sys.unraisablehook
+        self._handlers = Handlers(self._on_signal, ours=self._is_ours)
+        self._binding = LoopBinding()
+        self.close_timers = CloseTimers(self._handlers)
+        """What bounds each close of the teardown (``closing.TeardownTimer``), while installed."""
+
+    @property
+    def reason(self) -> JobInterrupted | None:
+        """What cancelled the job — a signal or the deadline — if anything did; only this object
+        writes it."""
+        return self._reason
 
     @property
     def installed(self) -> bool:
-        return self._installed
+        return self._handlers.installed
+
+    @property
+    def supervisor(self) -> Supervisor | None:
+        return self._handlers.supervisor
+
+    @property
+    def escaped_error(self) -> BaseException | None:
+        """Async: the first exception that escaped the event loop itself (see :meth:`escaped`)."""
+        return self._binding.escaped_error
 
     # -- installation ------------------------------------------------------------------------
 
@@ -122,74 +124,38 @@ class Interrupts:
         An async run binds its loop and task (:meth:`bind_async`); a cancellation that arrives
         before that is applied when they are bound.
         """
-        self._is_async = is_async
-        if threading.current_thread() is not threading.main_thread():
-            return
-        self.supervisor = Supervisor(self._on_due, self._on_delivered)
-        self._previous_wake = install_handler(WAKE_SIGNAL, self._on_signal)
-        self._guard.take()
-        self._previous_wakeup = signal.set_wakeup_fd(self.supervisor.wakeup_w, warn_on_full_buffer=False)
-        self._installed = True
-        self._previous_unraisable = sys.unraisablehook
-        sys.unraisablehook = self._on_unraisable
-        fork_hooks.watch(id(self), self._forget_in_child, self._redeliver, self.supervisor.fds)
-        self.supervisor.start()
-        cancel_at = self.schedule.cancel_at
-        if cancel_at is not None:
-            self.supervisor.at(Timer.DEADLINE, self.origin + cancel_at)
-        self.supervisor.after(Timer.CHECK_HANDLERS, HANDLER_CHECK_S)
+        self._binding.is_async = is_async
+        self._installing = True  # a signal now is answered once everything below is in place
+        try:
+            supervisor = self._handlers.install(self._on_due, self._on_delivered)
+            if supervisor is not None:
+                cancel_at = self.schedule.cancel_at
+                if cancel_at is not None:
+                    supervisor.at(Timer.DEADLINE, self.origin + cancel_at)
+                supervisor.after(Timer.CHECK_HANDLERS, HANDLER_CHECK_S)
+        finally:
+            self._installing = False
+        self._answer_deferred()
+
+    def _answer_deferred(self) -> None:
+        """Answer the signals that arrived while :meth:`install` ran, in order, now that the
+        handlers, the supervisor thread and the timers are all in place: a cancellation raised in
+        the middle of it would have left a half-installed run (a supervisor thread never started,
+        handlers never given back). Each is answered; the first exception is raised after."""
+        pending, self._deferred = self._deferred, []
+        raised: BaseException | None = None
+        for signum in pending:
+            try:
+                self._on_signal(signum, None)
+            except BaseException as exc:  # noqa: BLE001 - raised below, once the rest is answered
+                raised = raised or exc
+        if raised is not None:
+            raise raised
 
     def restore(self) -> None:
         """Stop the clock and put back the handlers that were there before the run."""
-        if not self._installed:
-            return
-        assert self.supervisor is not None
-        fork_hooks.unwatch(id(self), self.supervisor.fds)
-        self.supervisor.stop()
-        if sys.unraisablehook == self._on_unraisable:
-            sys.unraisablehook = self._previous_unraisable
-        with self._wake_lock:  # no wake-up signal is sent once the handler may be gone
-            self._installed = False
-        signal.set_wakeup_fd(self._previous_wakeup)
-        self._guard.give_back()
-        install_handler(
-            WAKE_SIGNAL, self._previous_wake if self._previous_wake is not None else signal.SIG_DFL
-        )
-
-    def _forget_in_child(self) -> None:
-        """In a forked child (see :mod:`jobframe._run.forks`): this run is the parent's. No locks,
-        no logging, only the real ``signal`` functions: another thread may have held anything."""
-        self._installed = False
-        supervisor, self.supervisor = self.supervisor, None
-        if sys.unraisablehook == self._on_unraisable:
-            sys.unraisablehook = self._previous_unraisable
-        for sig, handler in self._guard.for_child().items():
-            install_handler(sig, handler)
-        install_handler(
-            WAKE_SIGNAL, self._previous_wake if self._previous_wake is not None else signal.SIG_DFL
-        )
-        if supervisor is not None:
-            supervisor.close_fds()  # the child's copies; the wakeup fd was reset first
-
-    def _on_unraisable(self, info: Any) -> None:
-        """The cancellation raised where the interpreter swallows exceptions — a destructor, an
-        at-fork hook (``os.fork()`` runs them), a weakref callback — is raised again, not lost."""
-        if isinstance(info.exc_value, JobInterrupted) and self._installed:
-            self._redeliver(info.exc_value)
-        else:
-            self._previous_unraisable(info)
-
-    def _redeliver(self, exc: BaseException) -> None:
-        """Raise ``exc`` (swallowed where it was raised) again in the main thread, by the
-        supervisor's wake-up a moment later (out of the swallowing code), while the job still runs.
-        A cancellation raised here too — this also runs where exceptions are swallowed — is kept."""
-        while isinstance(exc, JobInterrupted) and self.supervisor is not None:
-            try:
-                self._swallowed = exc
-                self.supervisor.after(Timer.REDELIVER, REDELIVER_AFTER_S)
-                return
-            except JobInterrupted as again:
-                exc = again
+        self._handlers.restore()
+        self._raised = None  # its traceback holds the job's frames
 
     def bind_async(
         self,
@@ -204,11 +170,9 @@ class Interrupts:
         ``driver`` is the task that waits for the job (jobframe's own): a blocked loop is never
         answered by raising into it.
         """
-        self._is_async = True
-        self._loop, self._task, self._on_cancel, self._driver = loop, task, on_cancel, driver
+        self._binding.bind(loop, task, on_cancel, driver)
         if self.phase is Phase.CANCELLING:
-            task.cancel()
-            on_cancel()
+            self._binding.cancel_bound()
 
     # -- phases --------------------------------------------------------------------------------
 
@@ -228,11 +192,11 @@ class Interrupts:
     def job_done(self) -> bool:
         """The job is over: account for any signal a foreign handler took, then claim teardown."""
         self.sync_signals()
-        if self.reason is None and self._foreign is not None:
-            self.reason = self._foreign
+        if self._reason is None and self._foreign is not None:
+            self._reason = self._foreign
         claimed = self.claim_teardown(Claimant.JOB)
-        if claimed and self._installed:
-            self._guard.put_back()  # teardown runs under jobframe's handlers, whatever the job did
+        if claimed and self.installed:
+            self._handlers.guard.put_back()  # teardown runs under jobframe's handlers, whatever the job did
         return claimed
 
     def escaped(self, exc: BaseException) -> None:
@@ -240,7 +204,7 @@ class Interrupts:
         installed (``SystemExit`` from a SIGTERM handler) or a plain callback, not by a task. The
         loop is resumed; while the job runs, this cancels it with what the signal meant."""
         self.sync_signals()
-        self.escaped_error = self.escaped_error or exc
+        self._binding.escaped_error = self._binding.escaped_error or exc
         if self.phase is not Phase.RUNNING:
             return
         reason = self._foreign
@@ -248,12 +212,12 @@ class Interrupts:
             reason = JobInterrupted("SIGINT", ExitCode.SIGINT)
         if reason is not None:
             self._cancel(JobInterrupted(reason.reason, reason.exit_code), None)
-        elif self._task is not None:
-            self._task.cancel()
+        else:
+            self._binding.cancel_task()
 
     def sync_signals(self) -> None:
         """Account for every signal delivered so far, including any a job's own handler took."""
-        if self.supervisor is not None and self._installed:
+        if self.supervisor is not None and self.installed:
             self.supervisor.sync()
 
     def foreign_reason(self) -> JobInterrupted | None:
@@ -280,36 +244,35 @@ class Interrupts:
         if self.supervisor is not None:
             self.supervisor.cancel(Timer.TAKEOVER)
 
-    # -- the teardown timer (see jobframe._teardown.closing.TeardownTimer) ------------------------
-
-    def arm_teardown(self, timeout: float) -> None:
-        """Raise :class:`TeardownTimeout` into the close running ``timeout`` seconds from now."""
-        if self.supervisor is not None and self._installed:
-            self._close_generation += 1
-            self._close_armed = self._close_generation
-            self.supervisor.after(CloseTimer(self._close_generation), timeout)
-
-    def disarm(self) -> None:
-        """The close returned: its timer, even one already on its way, raises nothing any more."""
-        armed, self._close_armed = self._close_armed, None
-        if self.supervisor is not None and armed is not None:
-            self.supervisor.cancel(CloseTimer(armed))
-
     # -- the handler (main thread) ---------------------------------------------------------------
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
-        if signum == WAKE_SIGNAL:
-            while self._due:
-                self._on_timer(self._due.popleft(), frame)
+        if self._installing:
+            self._deferred.append(signum)
             return
-        self._guard.call_chained(signum, frame)
+        try:
+            self._answer(signum, frame)
+        except BaseException as exc:
+            self._raised = exc  # jobframe's own: a job's handler this interrupted lets it through
+            raise
+
+    def _is_ours(self, exc: BaseException) -> bool:
+        """Whether ``exc`` was raised by this handler (nested in a job's handler it interrupted)."""
+        return exc is self._raised
+
+    def _answer(self, signum: int, frame: FrameType | None) -> None:
+        if signum == WAKE_SIGNAL:
+            for name in self._handlers.due():
+                self._on_timer(name, frame)
+            return
         event = Event.of_signal(signum)
-        earlier_sigints = self.sigints
-        if event is Event.SIGINT:
+        earlier_sigints = self.sigints  # counted before the job's handler runs: a second SIGINT
+        if event is Event.SIGINT:  # arriving inside it is the second, not the first
             self.sigints += 1
+        self._handlers.guard.call_chained(signum, frame)
         action = react(self.phase, event, earlier_sigints=earlier_sigints)
         code = ExitCode.for_signal(signum)
-        known = self.reason.exit_code if self.reason is not None else self._outcome()
+        known = self._reason.exit_code if self._reason is not None else self._outcome()
         _log.warning(
             "signal.received",
             signal=signal.Signals(signum).name,
@@ -320,10 +283,10 @@ class Interrupts:
         if action is Action.CANCEL:
             self._cancel(JobInterrupted(signal.Signals(signum).name, code), frame)
         elif action is Action.FORCE_EXIT:
-            self._force_exit(code)
+            self._force_exit(signum)
 
     def _cancel(self, reason: JobInterrupted, frame: FrameType | None) -> None:
-        self.reason = self.reason or reason
+        self._reason = self._reason or reason
         self.phase = Phase.CANCELLING
         now = time.monotonic()
         self.cancelled_at = now
@@ -331,25 +294,22 @@ class Interrupts:
         supervisor = self.supervisor
         if supervisor is not None:
             supervisor.cancel(Timer.DEADLINE)
-        if self._is_async:
-            if self._task is None or self._loop is None:
+        if self._binding.is_async:
+            if not self._binding.cancel():
                 return  # not bound yet: bind_async applies it
-            self._loop_returned.clear()
-            self._task.cancel()
-            if self._on_cancel is not None:
-                self._on_cancel()
-            with contextlib.suppress(RuntimeError):  # the loop is closing
-                self._loop.call_soon_threadsafe(self._loop_returned.set)
             if supervisor is not None:
                 supervisor.after(Timer.BLOCKED, BLOCKED_AFTER_S)
                 supervisor.after(Timer.ABANDON, grace + ASYNC_ABANDON_SLACK_S)
             return
         if supervisor is not None:
             supervisor.after(Timer.ABANDON, grace)
-        raise self.reason
+        raise self._reason
 
-    def _force_exit(self, code: ExitCode) -> None:
-        final = self.reason.exit_code if self.reason is not None else (self._outcome() or code)
+    def _force_exit(self, signum: int) -> None:
+        code = ExitCode.for_signal(signum)
+        if self._reason is None and self._outcome() is None:  # the first SIGINT was not answered yet
+            self._reason = JobInterrupted(signal.Signals(signum).name, code)
+        final = self._reason.exit_code if self._reason is not None else (self._outcome() or code)
         if self._on_takeover is not None:
             self._on_takeover(Stage.FORCE)  # job.finished is still logged, once
         if self._process is not None:
@@ -360,9 +320,9 @@ class Interrupts:
         if name is Timer.DEADLINE and self.phase is Phase.RUNNING:
             _log.warning("deadline.reached", action="cancelling job")
             self._cancel(JobInterrupted("deadline", ExitCode.DEADLINE), frame)
-        elif name is Timer.BLOCKED and self.phase is Phase.CANCELLING and not self._loop_returned.is_set():
-            assert self.reason is not None
-            if self._driver is not None and asyncio.current_task(self._loop) is self._driver:
+        elif name is Timer.BLOCKED and self.phase is Phase.CANCELLING and not self._binding.returned:
+            assert self._reason is not None
+            if self._binding.driver_running():
                 if self.supervisor is not None:  # jobframe's own code is running, not the job's
                     self.supervisor.after(Timer.BLOCKED, BLOCKED_AFTER_S)
                 return
@@ -372,23 +332,21 @@ class Interrupts:
                 where=stack_of(frame),
                 hint="a blocking call inside an async job; interrupting it like a sync job",
             )
-            raise JobInterrupted(self.reason.reason, self.reason.exit_code)
-        elif name is Timer.RECANCEL and self.phase is Phase.CANCELLING and self.reason is not None:
-            raise JobInterrupted(self.reason.reason, self.reason.exit_code)
+            raise JobInterrupted(self._reason.reason, self._reason.exit_code)
+        elif name is Timer.RECANCEL and self.phase is Phase.CANCELLING and self._reason is not None:
+            raise JobInterrupted(self._reason.reason, self._reason.exit_code)
         elif isinstance(name, CloseTimer) and self.phase is Phase.TEARDOWN:
-            if name.generation == self._close_armed:
-                self._close_armed = None
-                raise TeardownTimeout()
+            self.close_timers.fire(name)
         elif name is Timer.RECLAIM:
             self._reclaim(frame)
-        elif name is Timer.REDELIVER and self._swallowed is not None:
-            swallowed, self._swallowed = self._swallowed, None
-            if self.phase is Phase.CANCELLING:
+        elif name is Timer.REDELIVER:
+            swallowed = self._handlers.take_swallowed()
+            if swallowed is not None and self.phase is Phase.CANCELLING:
                 raise swallowed
 
     def _reclaim(self, frame: FrameType | None) -> None:
         """Main thread: jobframe's handlers back; a signal a job's handler took cancels the job."""
-        self._guard.put_back()
+        self._handlers.guard.put_back()
         foreign = self._foreign
         if foreign is not None and self.phase is Phase.RUNNING:
             self._cancel(JobInterrupted(foreign.reason, foreign.exit_code), frame)
@@ -397,10 +355,10 @@ class Interrupts:
 
     def _on_due(self, name: TimerName) -> None:
         if name.on_main_thread:
-            self._wake_main(name)
+            self._handlers.wake_main(name)
         elif name is Timer.CHECK_HANDLERS:
-            if self._guard.replaced():
-                self._wake_main(Timer.RECLAIM)
+            if self._handlers.guard.replaced():
+                self._handlers.wake_main(Timer.RECLAIM)
             if self.phase in (Phase.RUNNING, Phase.CANCELLING) and self.supervisor is not None:
                 self.supervisor.after(Timer.CHECK_HANDLERS, HANDLER_CHECK_S)
         elif name is Timer.ABANDON and self.phase is Phase.CANCELLING and self._on_takeover is not None:
@@ -410,14 +368,7 @@ class Interrupts:
 
     def wake_main(self, name: Timer) -> None:
         """Run timer action ``name`` in the main thread at its next instruction."""
-        self._wake_main(name)
-
-    def _wake_main(self, name: TimerName) -> None:
-        with self._wake_lock:
-            if not self._installed or self._main_ident is None:
-                return
-            self._due.append(name)
-            signal.pthread_kill(self._main_ident, WAKE_SIGNAL)
+        self._handlers.wake_main(name)
 
     def _on_delivered(self, signum: int) -> None:
         """A signal reached *some* Python handler (one byte on the wakeup fd).
@@ -437,7 +388,7 @@ class Interrupts:
                 code = ExitCode.for_signal(signum)
                 self._foreign = JobInterrupted(signal.Signals(signum).name, code)
             if on_supervisor:
-                self._guard.replaced()
-                self._wake_main(Timer.RECLAIM)
+                self._handlers.guard.replaced()
+                self._handlers.wake_main(Timer.RECLAIM)
         elif on_supervisor:
-            self._wake_main(Timer.NUDGE)
+            self._handlers.wake_main(Timer.NUDGE)

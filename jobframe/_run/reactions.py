@@ -43,9 +43,12 @@ class Action(enum.Enum):
 
 
 def react(phase: Phase, event: Event, *, earlier_sigints: int = 0) -> Action:
-    """What to do about ``event`` in ``phase``; ``earlier_sigints`` counts SIGINTs already seen."""
-    if phase is Phase.RUNNING:
-        return Action.CANCEL
+    """What to do about ``event`` in ``phase``; ``earlier_sigints`` counts SIGINTs already seen.
+
+    A second SIGINT forces the exit in every phase: while the job still runs, it is one that
+    arrived before the first was answered (inside a handler of the job's own, called first)."""
     if event is Event.SIGINT and earlier_sigints > 0:
         return Action.FORCE_EXIT
+    if phase is Phase.RUNNING:
+        return Action.CANCEL
     return Action.NOTE

@@ -2,14 +2,18 @@
 
 The schedule (when to cancel, how long a cancelled job may take to stop, how long teardown may
 take) is computed once, when the run starts. The job runs in the main thread — sync, or as a task
-on a fresh event loop (:mod:`jobframe._run.drivers`) — so a signal reaches it wherever it is. Its
-outcome is logged once (``job.finished``) and every resource is closed. When the job leaves no
-other way — it ignores its cancellation, or a close is stuck in C code — the supervisor thread
-takes the run over (:meth:`Run.take_over`) and, in a CLI run, ends the process.
+on a fresh event loop — waited for by a driver (:mod:`jobframe._run.drivers`), which reports how
+it ended (:class:`~jobframe._run.drivers.Ended`). The run alone takes that outcome, logs it once
+(``job.finished``) and closes every resource, through one teardown tail in two halves
+(``_before_close``, ``_after_close``). When the job leaves no other way — it ignores its
+cancellation, or a close is stuck in C code — the supervisor thread takes the run over
+(:meth:`Run.take_over`) through the same tail, unwatched, and in a CLI run ends the process.
 """
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import os
 import threading
 import time
@@ -25,10 +29,13 @@ from pydantic_core import PydanticSerializationError, to_jsonable_python
 
 from jobframe._app.discovery import App, JobEntry
 from jobframe._app.loading import where
+from jobframe._run import drivers
+from jobframe._run.close_timers import CloseTimers
+from jobframe._run.drivers import Ended, How
 from jobframe._run.forks import leave_if_forked
 from jobframe._run.interrupts import Interrupts
 from jobframe._run.options import RunOptions, RunResult
-from jobframe._run.outcome import exit_code
+from jobframe._run.outcome import as_error, exit_code
 from jobframe._run.timers import Claimant, Stage, Timer
 from jobframe._teardown.registry import ResourceRegistry
 from jobframe.context import RunContext
@@ -80,7 +87,7 @@ class Run:
     error: BaseException | None = None
     finished_at: float = 0.0
     code: ExitCode | None = None
-    abandoned: list[Any] = field(default_factory=list)
+    abandoned: list[asyncio.Task[Any]] = field(default_factory=list)
     """Async: the job's task, if it ignored its cancellation and was left behind."""
     scrub: Callable[[str], str] | None = None
     """Masks known secrets in a string: applied to params and result before they are cut to size."""
@@ -110,62 +117,115 @@ class Run:
     def execute(self) -> RunResult:
         """Run the job to its end and return what came of it; never exits the process itself
         (unless the supervisor has to take over a job that leaves no other way, in a CLI run)."""
-        from jobframe._run import drivers  # noqa: PLC0415 - drivers imports this module
-
         with structlog.contextvars.bound_contextvars(job=self.name, run_id=self.context.run_id):
             self.registry.instrument(self.container)
             try:
                 if self.entry.spec.is_async:
-                    drivers.run_in_new_loop(self)
+                    drivers.run_in_new_loop(self, self._execute_async)
                 else:
                     try:
-                        drivers.drive_sync(self)
+                        self._execute_sync()
                     except BaseException as exc:  # noqa: BLE001 - see _rescue
                         self._rescue(exc)
             finally:
                 self.interrupts.restore()
         return self.run_result()
 
+    def _execute_sync(self) -> None:
+        """The sync job in this thread: its outcome taken, the teardown claimed, the tail run."""
+        self.install_interrupts()
+        try:
+            try:
+                self._take(drivers.drive_sync(self))
+            except BaseException as exc:  # noqa: BLE001 - a signal as the job ended, an unwritable --output
+                self.fail(as_error(exc))
+            self.leave_if_forked()
+            claimed = self.interrupts.job_done()
+        except JobInterrupted as late:  # a signal between the job's end and job_done()
+            self.fail(late)
+            claimed = self.interrupts.job_done()
+        self.finish(claimed)
+
+    async def _execute_async(self) -> None:
+        """The async job on the run's loop: the teardown claimed (or this thread parks), then the
+        outcome taken — a signal a job's own handler took counts — and the tail run."""
+        ended = await drivers.drive_async(self)
+        if ended.task is not None:
+            self.abandoned.append(ended.task)
+        self.leave_if_forked()
+        if not self.interrupts.job_done():
+            park()
+        try:
+            self._take(ended)
+        except Exception as exc:  # noqa: BLE001 - e.g. an unserialisable result for --output
+            self.fail(exc)
+        await self.afinish()
+
+    def _take(self, ended: Ended) -> None:
+        """The outcome as the driver reported it; a job cancelled or abandoned stands for the
+        run's cancellation."""
+        if ended.how is How.RETURNED:
+            self.succeed(ended.result)
+        elif ended.how is How.RAISED:
+            self.fail(ended.error)
+        else:
+            self.fail(self.interrupts.reason or ended.error)
+
     # -- the teardown tail: the one place a run is finished -------------------------------------
+
+    # Every way a run is finished goes through the same two halves. The main thread's tail
+    # (finish/afinish) is *watched*: the observer is told of the teardown and the supervisor's
+    # takeover timer bounds it, and if the supervisor took over meanwhile this thread parks. The
+    # rescue of a sync run torn out of it, and the supervisor's own takeover, are not: nothing
+    # watches the watcher (tests/run/test_tail.py pins each difference).
 
     def finish(self, claimed: bool) -> None:
         """Sync: the job is over (``claimed``: the teardown is ours, not the supervisor's): log the
         outcome, close everything, release."""
         if not claimed:
             park()
-        budget = self._before_close()
+        budget = self._before_close(self.error, watched=True)
         self.registry.close_all(self.error, budget=budget, timer=self._close_timer())
-        self._after_close()
+        self._after_close(watched=True)
         self.registry.release()
 
-    async def afinish(self) -> ExitCode:
+    async def afinish(self) -> None:
         """Async: :meth:`finish` inside the job's event loop (the caller parks if not claimed)."""
-        budget = self._before_close()
+        budget = self._before_close(self.error, watched=True)
         await self.registry.aclose_all(self.error, budget=budget, timer=self._close_timer())
-        self._after_close()
+        self._after_close(watched=True)
         await self.registry.arelease()
-        assert self.code is not None
-        return self.code
 
-    def _before_close(self) -> float:
-        """``job.finished`` once, then the teardown budget, told to the observer, with the
-        supervisor's takeover timer started for a close stuck past it."""
-        self.log_finished(self.error)
+    def _before_close(self, error: BaseException | None, *, watched: bool) -> float:
+        """``job.finished`` (unwatched: only if it was not logged yet), then the teardown budget;
+        watched, the observer is told of it and the supervisor's takeover timer started for a
+        close stuck past it."""
+        if watched or self.code is None:
+            self.log_finished(error)
         budget = self.teardown_budget()
-        self.context.observer.closing(budget)
-        self.interrupts.start_teardown(budget)
+        if watched:
+            self.context.observer.closing(budget)
+            self.interrupts.start_teardown(budget)
         return budget
 
-    def _after_close(self) -> None:
-        """Closed: the takeover timer off — or, if the supervisor took over meanwhile, it ends
-        the process and this thread waits for that."""
+    def _after_close(self, *, watched: bool) -> None:
+        """Closed: watched, the takeover timer off — or, if the supervisor took over meanwhile, it
+        ends the process and this thread waits for that."""
+        if not watched:
+            return
         self.interrupts.end_teardown()
         if self.registry.taken_over:
             park()
 
-    def _close_timer(self) -> Interrupts | None:
+    def _end_process(self) -> None:
+        """Supervisor: the exit guard, ``process.exit`` and the end (the tail's release, for a run
+        taken over)."""
+        assert self.options.process is not None and self.code is not None
+        self.options.process.finish(int(self.code), self.finished_at)
+
+    def _close_timer(self) -> CloseTimers | None:
         """What bounds each close: the run's clock, when this run handles signals."""
-        return self.interrupts if self.interrupts.installed else None
+        return self.interrupts.close_timers if self.interrupts.installed else None
 
     def _rescue(self, exc: BaseException) -> None:
         """Finish a sync run that ``exc`` tore out of the driver or out of :meth:`finish`.
@@ -173,19 +233,17 @@ class Run:
         Only a handler the job installed over jobframe's can do that (``SystemExit`` raised by a
         SIGTERM handler while the job was being finished): the signal still decides the outcome,
         and whatever is still open is closed. Unlike :meth:`finish` it does not wait for a claim
-        (it claims if no one has), logs ``job.finished`` only if that did not happen yet, and
-        starts no takeover timer: it closes what is still open within the budget left.
+        (it claims if no one has) and runs the tail unwatched: ``job.finished`` only if that did
+        not happen yet, no takeover timer; it closes what is still open within the budget left.
         """
-        from jobframe._run.outcome import as_error  # noqa: PLC0415
-
-        interrupts = self.interrupts
-        interrupts.job_done()  # signals accounted for, teardown claimed, jobframe's handlers back
+        # signals accounted for (one a job's handler took becomes the reason), teardown claimed,
+        # jobframe's handlers back
+        self.interrupts.job_done()
         if self.code is None:
-            self.fail(interrupts.foreign_reason() or as_error(exc))
-            interrupts.reason = interrupts.reason or interrupts.foreign_reason()
-            self.log_finished(self.error)
-        budget = self.teardown_budget()
+            self.fail(self.interrupts.foreign_reason() or as_error(exc))
+        budget = self._before_close(self.error, watched=False)
         self.registry.close_all(self.error, budget=budget, timer=self._close_timer())
+        self._after_close(watched=False)
         self.registry.release()
 
     def run_result(self) -> RunResult:
@@ -216,6 +274,19 @@ class Run:
         self.context.observer.phase("build")
         try:
             return getattr(self.container, self.entry.provider_name)()
+        except Exception as exc:
+            error = build_error(self.name, exc)
+            if error is exc:
+                raise
+            raise error from exc
+
+    async def abuild(self) -> Any:
+        """:meth:`build`, awaiting the job if an async resource makes it awaitable."""
+        job = self.build()
+        if not inspect.isawaitable(job):
+            return job
+        try:
+            return await job
         except Exception as exc:
             error = build_error(self.name, exc)
             if error is exc:
@@ -343,9 +414,11 @@ class Run:
                 return
             _log.error("job.cancel_ignored", waited_s=round(waited, 3), where=where, action="abandoned")
             error = self.interrupts.reason
-            code = self.log_finished(error)
-            self.registry.take_over(error, budget=self.interrupts.teardown_budget())
-            process.finish(int(code), self.finished_at)
+            budget = self._before_close(error, watched=False)
+            self.registry.take_over(error, budget=budget)
+            self._after_close(watched=False)
+            self._end_process()
         elif stage is Stage.TEARDOWN and process is not None and self.code is not None:
-            self.registry.take_over(self.error, budget=0.0)
-            process.finish(int(self.code), self.finished_at)
+            self.registry.take_over(self.error, budget=0.0)  # the budget is spent
+            self._after_close(watched=False)
+            self._end_process()

@@ -42,8 +42,10 @@ def _name(handler: Any) -> str:
 class SignalGuard:
     """Holds SIGTERM and SIGINT for ``handler`` (jobframe's) from :meth:`take` to :meth:`give_back`."""
 
-    def __init__(self, handler: Handler) -> None:
+    def __init__(self, handler: Handler, *, ours: Callable[[BaseException], bool] = lambda _: False) -> None:
         self._handler = handler
+        self._ours = ours
+        """Whether an exception came from ``handler`` itself, run nested inside a job's handler."""
         self._previous: dict[int, Any] = {}
         self._chained: dict[int, Handler] = {}
         self._reported: set[tuple[int, str]] = set()
@@ -85,13 +87,17 @@ class SignalGuard:
 
     def call_chained(self, signum: int, frame: FrameType | None) -> None:
         """A handler job code asked for runs first, as it expected to; what it raises is noted
-        (a ``SystemExit`` from it does not decide the outcome: jobframe does)."""
+        (a ``SystemExit`` from it does not decide the outcome: jobframe does). What jobframe's own
+        handler raised, run for a signal that arrived while the job's handler ran (a second
+        signal's cancellation, a forced exit), goes through: it is not the job's handler's."""
         chained = self._chained.get(signum)
         if chained is None:
             return
         try:
             chained(signum, frame)
-        except BaseException as exc:  # noqa: BLE001 - see the docstring
+        except BaseException as exc:  # see the docstring
+            if self._ours(exc):
+                raise
             _log.warning(
                 "signal.chained_handler_raised", handler=_name(chained), error_type=type(exc).__name__
             )

@@ -54,7 +54,9 @@ class Supervisor:
         self._on_due = on_due
         self._on_signal = on_signal
         self._timers: dict[TimerName, float] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        """Reentrant: a signal handler in the main thread sets and cancels timers, and it may run
+        while the main thread is inside :meth:`at` or :meth:`cancel` holding this very lock."""
         self.signals_lock = threading.Lock()
         self._control_r, self._control_w = _pipe()
         self.wakeup_r, self.wakeup_w = _pipe()
@@ -83,7 +85,8 @@ class Supervisor:
         self._poke()
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
-            thread.join(1.0)
+            with contextlib.suppress(RuntimeError):  # never started: it sees _stopped first thing
+                thread.join(1.0)
         if thread is None or not thread.is_alive():  # never close a descriptor it may still select on
             self.close_fds()
 

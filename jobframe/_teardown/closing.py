@@ -1,7 +1,7 @@
 """How one close runs during teardown: bounded in time, sync or async, never hanging the exit.
 
 A sync close in the main thread is bounded by a timer that raises :class:`TeardownTimeout` into it
-(see :mod:`jobframe._run.interrupts`); an async close by ``asyncio.timeout``; a close run by the
+(see :mod:`jobframe._run.close_timers`); an async close by ``asyncio.timeout``; a close run by the
 supervisor thread (which cannot be interrupted that way) in a thread of its own that is waited for
 at most its limit. Each reports whether the close returned, so the registry can tell "closed" from
 "abandoned".

@@ -370,3 +370,26 @@ def signal_trial(
             finished_status=finished[0].get("status") if finished else None,
             output=proc.output,
         )
+
+
+def session_alive(sid: int) -> list[int]:
+    """Live processes of session ``sid`` (a job started with ``start_new_session`` leads its own),
+    from the kernel's process table: whatever the job started, however deep or re-parented."""
+    alive = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == sid and fields[0] not in ("Z", "X"):
+            alive.append(int(stat.parent.name))
+    return [pid for pid in alive if pid_alive(pid)]
+
+
+def end_session(sid: int) -> list[int]:
+    """SIGKILL what is left of session ``sid`` (so a failing test leaks nothing); returns it."""
+    left = session_alive(sid)
+    for pid in left:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+    return left

@@ -23,7 +23,6 @@ Used by ``test_matrix.py`` (a sample that covers every shape and every event) an
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
 import time
@@ -31,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from .jobproc import JobProcess, Record, pid_alive
+from .jobproc import JobProcess, Record, end_session
 
 CANCEL_GRACE = 1.0
 SHUTDOWN_TIMEOUT = 2.0
@@ -66,7 +65,8 @@ class Shape:
     """Seconds past a deadline this shape may end: a close stuck where no signal reaches is taken
     over by the supervisor 0.5 s after the teardown budget, which ends at the deadline."""
     flushes: bool = False
-    """Registers an ``atexit`` hook that writes ``close atexit-write``: it must have run, unless the
+    """Registers an ``atexit`` hook that writes ``close atexit-write``: once registered (``registered
+    atexit-write``; a signal may cancel the job before it gets there), it must have run, unless the
     process ended at once (a signal in the exit guard, a forced exit)."""
     finish_bound: float | None = None
     """Without a signal: ``job.finished`` → exit within this (an idle executor costs no exit grace)."""
@@ -195,19 +195,6 @@ class Trial:
 
 def _rfc3339(at: datetime) -> str:
     return at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _session(sid: int) -> list[int]:
-    """Live processes whose session is ``sid`` (the job's, since it is the session leader)."""
-    alive = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[3]) == sid and fields[0] not in ("Z", "X"):
-            alive.append(int(stat.parent.name))
-    return alive
 
 
 def run_trial(shape: Shape, event: str, workdir: Path, seed: int) -> Trial:
@@ -353,14 +340,14 @@ def _check(
     if timed_out and not shape.hanging and deadline is None:
         bad(f"closes abandoned though only --shutdown-timeout bounded them: {sorted(map(str, timed_out))}")
     # 5. nothing of the job's session alive afterwards
-    survivors = [pid for pid in _session(proc.pid) if pid_alive(pid)]
+    survivors = end_session(proc.pid)
     if survivors:
         bad(f"processes of the job's session still alive: {survivors}")
-        for pid in survivors:
-            os.kill(pid, signal.SIGKILL)
     # 7. the exit hooks ran, and ran before the exit grace was spent
     quick_exit = forced or any(e.get("signal") for e in exits)
-    if shape.flushes and not quick_exit and "atexit-write" not in Record.read(record).closed:
+    hooks = Record.read(record)
+    registered = ("registered", "atexit-write", "-") in hooks.lines  # not if cancelled before that
+    if shape.flushes and not quick_exit and registered and "atexit-write" not in hooks.closed:
         bad("an atexit hook was skipped")
     if shape.finish_bound is not None and first_signal is None and deadline is None and finished:
         at = next(line.at for line in proc.lines if line.event and line.event.get("event") == "job.finished")

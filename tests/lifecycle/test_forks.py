@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from .jobproc import JobProcess, pid_alive, running
+from .jobproc import JobProcess, end_session, running
 
 pytestmark = pytest.mark.process
 
@@ -108,7 +108,7 @@ def test_sigterm_while_pools_come_and_go_means_143_and_nothing_left(tmp_path: Pa
         assert "JobInterrupted" not in proc.stderr, proc.output
         assert proc.order()[-1] == "process.exit", proc.output
         assert proc.record().still_open() == [], proc.output
-        assert not pid_alive(proc.pid)
+        assert end_session(proc.pid) == [], f"the job's session outlived it:\n{proc.output}"
 
 
 def test_the_deadline_while_pools_come_and_go_means_124_before_it(tmp_path: Path) -> None:
@@ -122,3 +122,4 @@ def test_the_deadline_while_pools_come_and_go_means_124_before_it(tmp_path: Path
     assert proc.exited_wall is not None and proc.exited_wall < started + 4.0, proc.output
     assert "JobInterrupted" not in proc.stderr, proc.output
     assert proc.record().still_open() == [], proc.output
+    assert end_session(proc.pid) == [], f"the job's session outlived it:\n{proc.output}"

@@ -18,7 +18,19 @@ from jobframe.exit_codes import ExitCode
 @pytest.mark.parametrize("event", list(Event))
 def test_while_the_job_runs_every_event_cancels_it(event: Event) -> None:
     assert react(Phase.RUNNING, event) is Action.CANCEL
+    assert react(Phase.RUNNING, event, earlier_sigints=0) is Action.CANCEL
+
+
+@pytest.mark.parametrize("event", [Event.SIGTERM, Event.DEADLINE])
+def test_earlier_sigints_change_nothing_for_sigterm_or_the_deadline(event: Event) -> None:
+    assert react(Phase.RUNNING, event, earlier_sigints=1) is Action.CANCEL
     assert react(Phase.RUNNING, event, earlier_sigints=3) is Action.CANCEL
+
+
+def test_a_second_sigint_before_the_first_was_answered_forces_the_exit() -> None:
+    # still running: the first is being answered (a handler of the job's own runs first)
+    assert react(Phase.RUNNING, Event.SIGINT, earlier_sigints=1) is Action.FORCE_EXIT
+    assert react(Phase.RUNNING, Event.SIGINT, earlier_sigints=2) is Action.FORCE_EXIT
 
 
 @pytest.mark.parametrize("phase", [Phase.CANCELLING, Phase.TEARDOWN])

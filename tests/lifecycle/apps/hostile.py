@@ -6,7 +6,8 @@ to ``$LIFECYCLE_RECORD`` like the lifecycle app's (see ``lifeapp.py``); ``LIFECY
 ``LIFECYCLE_CLOSE_DELAY`` slow every open / close down, and ``HOSTILE_CLOSE`` makes the first
 resource's (``HOSTILE_CLOSE_WHICH=3``: the third's) close ``hang`` (60 s), ``raise``, or get
 ``stuck`` (60 s with every signal blocked: code that never returns to the interpreter, which no
-signal can interrupt).
+signal can interrupt), or ``hold`` (until the test says go: ``holds.py``, which also holds other
+stages of the run open with ``HOSTILE_HOLD``).
 
 Shapes (``--param shape=...``), each a way real code behaves:
 
@@ -19,6 +20,8 @@ Shapes (``--param shape=...``), each a way real code behaves:
 - ``grandchild``: starts ``bash -c "sleep 600; echo done"`` (bash's own child outlives bash) and returns.
 - ``handler``: installs its own SIGTERM handler that raises ``SystemExit(0)``, then sleeps.
 - ``ignore_handler``: installs a SIGTERM handler that does nothing, then sleeps.
+- ``holding_handler``: installs SIGTERM and SIGINT handlers that take their time (``holds.py``:
+  each call waits for the test's go), then sleeps.
 - ``raw_handler``: like ``handler``, through a reference to ``signal.signal`` taken at import time
   (so it really replaces jobframe's handler, as a library that kept one would).
 - ``thread_signal``: waits on a ``threading.Event`` while a thread of its own receives SIGTERM
@@ -42,6 +45,7 @@ from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 
+import holds
 from dependency_injector import containers, providers
 from lifeapp import _delay, _exc_name, record  # the apps directory is the working directory
 from pydantic import BaseModel, SecretStr
@@ -59,6 +63,7 @@ import jobframe
 log = jobframe.get_logger("hostile")
 
 _raw_signal = signal.signal  # taken before any run: calling it really replaces a handler
+holds.arm()
 
 Shape = Literal[
     "sleep",
@@ -70,6 +75,7 @@ Shape = Literal[
     "grandchild",
     "handler",
     "ignore_handler",
+    "holding_handler",
     "raw_handler",
     "thread_signal",
     "quick",
@@ -96,8 +102,8 @@ def _close_mode(name: str) -> str:
 def sync_resource(name: str) -> Iterator[str]:
     exc_type: type[BaseException] | None = None
     time.sleep(_delay("INIT"))
-    record(f"open {name}")
-    try:
+    try:  # opened inside the try: a signal right after it still reaches the close
+        record(f"open {name}")
         yield name
     except BaseException as exc:
         exc_type = type(exc)
@@ -112,6 +118,8 @@ def sync_resource(name: str) -> Iterator[str]:
         elif mode == "wait":  # a close blocked on a lock while its own thread gets the signals
             signal_own_thread(0.2)
             threading.Event().wait(60)
+        elif mode == "hold":
+            holds.hold("closing")
         time.sleep(_delay("CLOSE"))
         record(f"close {name} {_exc_name(exc_type)}")
         if mode == "raise":
@@ -121,8 +129,8 @@ def sync_resource(name: str) -> Iterator[str]:
 async def async_resource(name: str) -> AsyncIterator[str]:
     exc_type: type[BaseException] | None = None
     await asyncio.sleep(_delay("INIT"))
-    record(f"open {name}")
-    try:
+    try:  # opened inside the try: a signal right after it still reaches the close
+        record(f"open {name}")
         yield name
     except BaseException as exc:
         exc_type = type(exc)
@@ -168,6 +176,8 @@ def _install_own_handler(shape: str) -> None:
         _raw_signal(signal.SIGTERM, _on_term_exit)
     elif shape == "ignore_handler":
         signal.signal(signal.SIGTERM, _on_term_ignore)
+    else:
+        holds.install_own(shape)
 
 
 def _cpu(seconds: float) -> int:
@@ -222,7 +232,7 @@ class SyncShape:
         if _start(params):
             return {"shape": params.shape}
         end = time.monotonic() + params.seconds
-        ready = params.shape != "worst"
+        ready = params.shape != "worst" and holds.stage() != "cancelling"
         while time.monotonic() < end:
             try:
                 if not ready:  # said inside the try: a signal from now on is swallowed
@@ -231,6 +241,7 @@ class SyncShape:
                 if not _block_or_spin(params):
                     time.sleep(0.01)
             except jobframe.JobInterrupted:
+                holds.hold("cancelling")
                 if params.shape not in ("swallow", "worst"):
                     raise
                 log.info("app.swallowed")

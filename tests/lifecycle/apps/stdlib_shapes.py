@@ -8,6 +8,12 @@ Used by ``hostile.py`` (the ``StdlibShape`` job) and by ``test_forks.py`` / ``te
 - ``terminate``: ``Process(target=wait_forever).start()`` then ``.terminate()``, over and over;
   each child's exit code is kept (``-15`` when SIGTERM ended it, as in plain Python);
 - ``fork``: a bare ``os.fork()`` child that waits until its parent SIGTERMs it, over and over;
+- ``pool_held``: ``Pool(2)`` held open where a cancellation lands inside it — its workers and
+  worker handler run, the pool's finalizer is not registered yet (the task handler's
+  ``Thread.start`` waits, logging ``app.pool_window``); waits until the run is cancelled;
+- ``respawn``: two threads each keep one child running and start a new one whenever it dies
+  (``HOSTILE_START``: a start method, or ``bare`` for ``os.fork()``), as a pool's worker handler
+  does; logs ``app.children`` once both run, then waits ``seconds``;
 - ``fork_return``: a bare ``os.fork()`` child that returns from ``execute`` into jobframe;
 - ``fork_probe``: a bare ``os.fork()`` child reports what it got (its handlers, the wakeup fd,
   whether ``signal.signal`` is the real one) and exits; the job returns the report;
@@ -27,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import json
 import logging
 import logging.handlers
@@ -49,7 +56,16 @@ import jobframe
 log = jobframe.get_logger("hostile")
 
 StdlibShape = Literal[
-    "pool", "terminate", "fork", "fork_return", "fork_probe", "atexit", "executor", "c_close"
+    "pool",
+    "terminate",
+    "fork",
+    "pool_held",
+    "respawn",
+    "fork_return",
+    "fork_probe",
+    "atexit",
+    "executor",
+    "c_close",
 ]
 
 _real_signal = signal.signal  # taken at import, before the run guards the module attribute
@@ -92,6 +108,60 @@ def _fork_round() -> int:
     os.kill(pid, signal.SIGTERM)
     _, status = os.waitpid(pid, 0)
     return -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+
+
+def _pool_held() -> None:
+    """Enter ``Pool(2)`` and stay where a cancellation can land inside it: the workers and the
+    worker handler run, the finalizer that would terminate them at the exit is not registered."""
+    start = threading.Thread.start
+
+    def held(thread: threading.Thread) -> None:
+        if getattr(getattr(thread, "_target", None), "__name__", "") == "_handle_tasks":
+            log.info("app.pool_window", workers=[p.pid for p in multiprocessing.active_children()])
+            threading.Event().wait()  # where Thread.start waits for the thread to run
+        start(thread)
+
+    threading.Thread.start = held  # type: ignore[method-assign]
+    try:
+        with _context().Pool(2) as pool:
+            pool.map(square, range(20))
+    finally:
+        threading.Thread.start = start  # type: ignore[method-assign]
+
+
+def _keep_one_child(ready: threading.Event) -> None:
+    method = os.environ.get("HOSTILE_START", "fork")
+    while True:
+        if method == "bare":
+            pid = os.fork()
+            if pid == 0:
+                time.sleep(600)
+                os._exit(0)
+            ready.set()
+            os.waitpid(pid, 0)
+        else:
+            child = _context().Process(target=wait_forever, daemon=True)
+            child.start()
+            ready.set()
+            child.join()
+
+
+def _respawn(seconds: float) -> None:
+    events = [threading.Event() for _ in range(2)]
+    for ready in events:
+        threading.Thread(target=_keep_one_child, args=(ready,), name="respawner", daemon=True).start()
+    for ready in events:
+        ready.wait()
+    log.info("app.children", children=[int(p) for p in _children_of(os.getpid())])
+    time.sleep(seconds)
+
+
+def _children_of(pid: int) -> list[str]:
+    found: list[str] = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with contextlib.suppress(OSError), open(f"/proc/{pid}/task/{task}/children") as children:
+            found += children.read().split()
+    return sorted(set(found))
 
 
 def _probe_child() -> dict[str, Any]:
@@ -180,6 +250,7 @@ def _register_hooks() -> None:
             _buffered_log()
         else:
             atexit.register(_hook(kind))
+            record(f"registered atexit-{kind}")  # a run cancelled before this has no hook to run
 
 
 class StdlibJob:
@@ -195,7 +266,11 @@ class StdlibJob:
             return {"shape": params.shape, "child": pid == 0}
         if params.shape == "fork_probe":
             return {"shape": params.shape, "child": _probe_child()}
-        if params.shape == "atexit":
+        if params.shape == "pool_held":
+            _pool_held()
+        elif params.shape == "respawn":
+            _respawn(params.seconds)
+        elif params.shape == "atexit":
             _register_hooks()
         elif params.shape == "executor":
             self.executor.submit(square, 3).result()
