@@ -345,10 +345,16 @@ class Interrupts:
                 raise swallowed
 
     def _reclaim(self, frame: FrameType | None) -> None:
-        """Main thread: jobframe's handlers back; a signal a job's handler took cancels the job."""
+        """Main thread: jobframe's handlers back; a signal a job's handler took cancels the job.
+
+        Not while jobframe's own handler is answering a signal further up this stack: the wake-up
+        can be run nested inside it — at its very first instruction, before it called the job's
+        handler or logged anything — and the signal it is answering is the one the wake-up is
+        about. That handler cancels the job itself, after the job's handler ran, as promised.
+        """
         self._handlers.guard.put_back()
         foreign = self._foreign
-        if foreign is not None and self.phase is Phase.RUNNING:
+        if foreign is not None and self.phase is Phase.RUNNING and not _answering(frame):
             self._cancel(JobInterrupted(foreign.reason, foreign.exit_code), frame)
 
     # -- the supervisor thread ---------------------------------------------------------------
@@ -392,3 +398,15 @@ class Interrupts:
                 self._handlers.wake_main(Timer.RECLAIM)
         elif on_supervisor:
             self._handlers.wake_main(Timer.NUDGE)
+
+
+def _answering(frame: FrameType | None) -> bool:
+    """Whether jobframe's signal handler is on the stack that ``frame`` belongs to."""
+    while frame is not None:
+        if frame.f_code is _ON_SIGNAL:
+            return True
+        frame = frame.f_back
+    return False
+
+
+_ON_SIGNAL = Interrupts._on_signal.__code__
