@@ -197,10 +197,10 @@ class Run:
         await self.registry.arelease()
 
     def _before_close(self, error: BaseException | None, *, watched: bool) -> float:
-        """``job.finished`` (unwatched: only if it was not logged yet), then the teardown budget;
-        watched, the observer is told of it and the supervisor's takeover timer started for a
-        close stuck past it."""
-        if watched or self.code is None:
+        """``job.finished`` unless it was logged already (a forced exit logs it first, and in-process
+        the run goes on to this tail), then the teardown budget; watched, the observer is told of
+        it and the supervisor's takeover timer started for a close stuck past it."""
+        if self.code is None:
             self.log_finished(error)
         budget = self.teardown_budget()
         if watched:

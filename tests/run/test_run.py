@@ -5,6 +5,9 @@ logs ``job.finished`` only if that had not happened and tells the observer of no
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -109,3 +112,35 @@ def test_a_sync_run_torn_out_of_its_tail_is_rescued_without_a_second_job_finishe
     assert [line["event"] for line in logs].count("job.finished") == 1
     assert result.exit_code is ExitCode.SUCCEEDED
     assert _events.count("closing True") == 1  # the tail's; the rescue tells of no second teardown
+
+
+class SecondSigint:
+    """Sends itself SIGINT, and again while its cancellation unwinds: a person insisting."""
+
+    def execute(self) -> None:
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            _wait_for_signal()
+        except BaseException:
+            os.kill(os.getpid(), signal.SIGINT)
+            _wait_for_signal()
+
+
+def _wait_for_signal() -> None:
+    # the handler runs at the next instruction; the wait only bounds a test that would hang
+    threading.Event().wait(5)
+
+
+class _Insisting(containers.DeclarativeContainer):
+    second_sigint = providers.Factory(SecondSigint)
+
+
+def test_a_forced_exit_in_process_logs_job_finished_once() -> None:
+    run = prepare(App.from_container(_Insisting), "SecondSigint", options=RunOptions())
+    with capture_logs() as logs:
+        result = run.execute()
+    assert result.exit_code is ExitCode.SIGINT
+    events = [line["event"] for line in logs]
+    assert events.count("signal.received") == 2
+    finished = [line for line in logs if line["event"] == "job.finished"]
+    assert [line["exit_code"] for line in finished] == [130]
