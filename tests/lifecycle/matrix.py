@@ -306,7 +306,7 @@ def _check(
     code = trial.exit_code
     # 1. never killed
     if sigkilled or code is None or code < 0:
-        bad(f"killed (returncode {code}, SIGKILL needed: {sigkilled})")
+        bad(f"killed (returncode {code}, SIGKILL needed: {sigkilled}) {proc.death()}".rstrip())
         return
     # 4. JSON lines only, process.exit once and last
     raw = [line.raw for line in proc.lines if line.raw.strip()]
