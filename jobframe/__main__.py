@@ -18,6 +18,7 @@ def main() -> None:
 
         code = cli_main()
     except BaseException as exc:  # noqa: BLE001 - never the interpreter's own shutdown, see below
+        _take_signals_back()
         code = _escaped(exc)
     # --list, --check and errors return here (a run ends the process itself), and so does whatever
     # escaped the CLI. End it the same way: the interpreter's own shutdown restores the default
@@ -27,6 +28,18 @@ def main() -> None:
         with contextlib.suppress(Exception):
             stream.flush()
     os._exit(code)
+
+
+def _take_signals_back() -> None:
+    """The earliest handlers again: whatever escaped may have left a run's handlers in place,
+    whose exception would escape this too. ``signal.signal`` first runs a pending signal's
+    handler, and what that raises leaves the handler unchanged: so, again."""
+    for _ in range(3):
+        try:
+            install_startup_handlers()
+            return
+        except BaseException:  # noqa: BLE001, S112 - a pending handler's exception: install again
+            continue
 
 
 def _escaped(exc: BaseException) -> int:

@@ -44,10 +44,14 @@ def _on_signal(signum: int, frame: FrameType | None) -> None:
     os._exit(code)
 
 
+_real_signal = signal.signal
+"""Taken at import, before any run guards the module attribute (``jobframe._run.signal_guard``)."""
+
+
 def install_startup_handlers() -> None:
     """SIGTERM → 143, SIGINT → 130, each with one JSON ``process.exit`` line (phase ``startup``)."""
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, _on_signal)
+        _real_signal(sig, _on_signal)
 
 
 def process_started_at() -> float:
