@@ -219,11 +219,11 @@ class JobProcess:
         if code is None or code >= 0:
             return ""
         first = self.sent[0].at if self.sent else self.started_at
-        parts = [f"died of {signal.Signals(-code).name}"]
+        parts = [f"died of {_signal_name(-code)}"]
         if self.exited_at is not None:
             parts.append(f"{self.exited_at - first:+.3f}s after the first signal")
         for sent in self.sent:
-            parts.append(f"{signal.Signals(sent.sig).name} at {sent.at - first:+.3f}s found {sent.state}")
+            parts.append(f"{_signal_name(sent.sig)} at {sent.at - first:+.3f}s found {sent.state}")
         last = [str(e.get("event")) for e in self.events][-3:]
         return "; ".join(parts) + f"; its last lines: {last}; stderr: {self.stderr[-600:]!r}"
 
@@ -397,6 +397,13 @@ def signal_trial(
             finished_status=finished[0].get("status") if finished else None,
             output=proc.output,
         )
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:  # a real-time signal other than SIGRTMIN/SIGRTMAX (the run's timer signal)
+        return f"signal {number}"
 
 
 def signal_state(pid: int) -> str:
