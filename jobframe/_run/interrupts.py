@@ -91,6 +91,9 @@ class Interrupts:
         self._installing = False
         self._deferred: list[int] = []
         self._raised: BaseException | None = None
+        self._chaining = 0
+        """How many of jobframe's handlers are inside a job's own (nested calls count): a signal
+        delivered meanwhile is jobframe's to answer when that handler returns, not a foreign one's."""
         self._foreign: JobInterrupted | None = None
         self._handlers = Handlers(self._on_signal, ours=self._is_ours)
         self._binding = LoopBinding()
@@ -269,7 +272,11 @@ class Interrupts:
         earlier_sigints = self.sigints  # counted before the job's handler runs: a second SIGINT
         if event is Event.SIGINT:  # arriving inside it is the second, not the first
             self.sigints += 1
-        self._handlers.guard.call_chained(signum, frame)
+        self._chaining += 1
+        try:
+            self._handlers.guard.call_chained(signum, frame)
+        finally:
+            self._chaining -= 1
         action = react(self.phase, event, earlier_sigints=earlier_sigints)
         code = ExitCode.for_signal(signum)
         known = self._reason.exit_code if self._reason is not None else self._outcome()
@@ -348,7 +355,7 @@ class Interrupts:
         """Main thread: jobframe's handlers back; a signal a job's handler took cancels the job."""
         self._handlers.guard.put_back()
         foreign = self._foreign
-        if foreign is not None and self.phase is Phase.RUNNING:
+        if foreign is not None and self.phase is Phase.RUNNING and not self._chaining:
             self._cancel(JobInterrupted(foreign.reason, foreign.exit_code), frame)
 
     # -- the supervisor thread ---------------------------------------------------------------
