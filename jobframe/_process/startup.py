@@ -20,29 +20,38 @@ from types import FrameType
 from jobframe._process.exit_line import EXIT_EVENT, exit_line
 from jobframe.exit_codes import ExitCode  # an enum, nothing more: cheap this early
 
-__all__ = ["install_startup_handlers", "process_started_at"]
+__all__ = ["install_startup_handlers", "process_started_at", "write_exit_line"]
 
 
-def _on_signal(signum: int, frame: FrameType | None) -> None:
-    code = int(ExitCode.for_signal(signum))
-    level, fields = exit_line(code, signal=signal.Signals(signum).name, phase="startup")
+def write_exit_line(code: int, **fields: object) -> None:
+    """One raw JSON ``process.exit`` line on stdout, for an end that logging cannot write."""
+    level, described = exit_line(code, **fields)
     line = {
         "event": EXIT_EVENT,
-        **fields,
+        **described,
         "level": level,
         "logger": "jobframe",
         "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
         + f".{int(time.time() % 1 * 1e6):06d}Z",
     }
     with contextlib.suppress(OSError):  # stdout closed: the exit code still says it
-        os.write(1, (json.dumps(line) + "\n").encode())
+        os.write(1, (json.dumps(line, default=str) + "\n").encode())
+
+
+def _on_signal(signum: int, frame: FrameType | None) -> None:
+    code = int(ExitCode.for_signal(signum))
+    write_exit_line(code, signal=signal.Signals(signum).name, phase="startup")
     os._exit(code)
+
+
+_real_signal = signal.signal
+"""Taken at import, before any run guards the module attribute (``jobframe._run.signal_guard``)."""
 
 
 def install_startup_handlers() -> None:
     """SIGTERM → 143, SIGINT → 130, each with one JSON ``process.exit`` line (phase ``startup``)."""
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, _on_signal)
+        _real_signal(sig, _on_signal)
 
 
 def process_started_at() -> float:

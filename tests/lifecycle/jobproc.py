@@ -51,6 +51,15 @@ def jobframe_cmd(job: str, *args: str, params: dict[str, Any] | None = None, app
     return [*cmd, *args]
 
 
+@dataclass(frozen=True)
+class Sent:
+    """A signal sent to the job's group, when, and how the job process stood toward it then."""
+
+    sig: int
+    at: float
+    state: str
+
+
 @dataclass
 class Line:
     """One stdout line of the child, parsed when it is JSON, with the time it was read."""
@@ -84,6 +93,7 @@ class JobProcess:
         self.exited_wall: float | None = None
         self._cond = threading.Condition()
         self.started_at = time.monotonic()
+        self.sent: list[Sent] = []
         self.proc = subprocess.Popen(
             self.cmd,
             cwd=cwd,
@@ -196,9 +206,26 @@ class JobProcess:
         return at
 
     def send_group(self, sig: int) -> float:
+        state = signal_state(self.pid)  # what the kernel would do with it: a kill names its cause
         at = time.monotonic()
         os.killpg(self.pid, sig)
+        self.sent.append(Sent(int(sig), at, state))
         return at
+
+    def death(self) -> str:
+        """How a process that died of a signal's default action was found by each signal sent to
+        it: whether it caught the signal then, and when, relative to the first one."""
+        code = self.proc.returncode
+        if code is None or code >= 0:
+            return ""
+        first = self.sent[0].at if self.sent else self.started_at
+        parts = [f"died of {_signal_name(-code)}"]
+        if self.exited_at is not None:
+            parts.append(f"{self.exited_at - first:+.3f}s after the first signal")
+        for sent in self.sent:
+            parts.append(f"{_signal_name(sent.sig)} at {sent.at - first:+.3f}s found {sent.state}")
+        last = [str(e.get("event")) for e in self.events][-3:]
+        return "; ".join(parts) + f"; its last lines: {last}; stderr: {self.stderr[-600:]!r}"
 
     def kill(self) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -370,6 +397,44 @@ def signal_trial(
             finished_status=finished[0].get("status") if finished else None,
             output=proc.output,
         )
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:  # a real-time signal other than SIGRTMIN/SIGRTMAX (the run's timer signal)
+        return f"signal {number}"
+
+
+def signal_state(pid: int) -> str:
+    """Whether ``pid`` catches, blocks or ignores SIGTERM and SIGINT right now (``/proc``), e.g.
+    ``TERM caught, INT caught``; ``gone`` once it has exited."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return "gone"
+    masks = {
+        name: int(line.split()[1], 16)
+        for line in status.splitlines()
+        for name in ("SigBlk", "SigIgn", "SigCgt")
+        if line.startswith(name + ":")
+    }
+    if status.split("State:", 1)[-1].split()[0] in ("Z", "X"):
+        return "exited"
+    described = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        bit = 1 << (sig - 1)
+        how = (
+            "caught"
+            if masks.get("SigCgt", 0) & bit
+            else "ignored"
+            if masks.get("SigIgn", 0) & bit
+            else "DEFAULT"
+        )
+        if masks.get("SigBlk", 0) & bit:
+            how += " (blocked in the main thread)"
+        described.append(f"{sig.name.removeprefix('SIG')} {how}")
+    return ", ".join(described)
 
 
 def session_alive(sid: int) -> list[int]:

@@ -6,7 +6,8 @@ whole group, deadlines come from ``ARGO_DEADLINE`` or ``--timeout`` with the pla
 the deadline instant — and checks every invariant the lifecycle promises (docs/lifecycle.md):
 
 1. never killed: the process ends by itself, never by a signal's default action or the
-   platform's SIGKILL;
+   platform's SIGKILL, and never through the interpreter's own shutdown (something escaped the
+   CLI: ``process.exit`` says ``phase: escaped``);
 2. the documented exit code for what happened, and ``job.finished`` agrees with it;
 3. every resource opened is closed — except one whose close outlasts the teardown budget
    (``teardown.timeout`` names it) and after a forced exit (a second SIGINT);
@@ -306,7 +307,7 @@ def _check(
     code = trial.exit_code
     # 1. never killed
     if sigkilled or code is None or code < 0:
-        bad(f"killed (returncode {code}, SIGKILL needed: {sigkilled})")
+        bad(f"killed (returncode {code}, SIGKILL needed: {sigkilled}) {proc.death()}".rstrip())
         return
     # 4. JSON lines only, process.exit once and last
     raw = [line.raw for line in proc.lines if line.raw.strip()]
@@ -319,6 +320,9 @@ def _check(
     if exits and exits[-1].get("exit_code") != code:
         bad(f"process.exit says {exits[-1].get('exit_code')}, the process ended with {code}")
     forced = any(e.get("forced") for e in exits)
+    escaped = [e.get("error_type") for e in exits if e.get("phase") == "escaped"]
+    if escaped:  # python -m jobframe caught what escaped its CLI: a bug of jobframe's, never a pass
+        bad(f"{escaped[0]} escaped the CLI: {proc.stderr[-600:]!r}")
     # 2. the documented exit code
     started = proc.named("job.started")
     finished = proc.named("job.finished")
