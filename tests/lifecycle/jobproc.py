@@ -107,7 +107,8 @@ class JobProcess:
         self._stderr: list[bytes] = []
         self._stdout_reader = threading.Thread(target=self._read_stdout, daemon=True)
         self._stdout_reader.start()
-        threading.Thread(target=self._read_stderr, daemon=True).start()
+        self._stderr_reader = threading.Thread(target=self._read_stderr, daemon=True)
+        self._stderr_reader.start()
         threading.Thread(target=self._wait, daemon=True).start()
 
     # -- background readers ----------------------------------------------------------------------
@@ -194,8 +195,11 @@ class JobProcess:
         self._cond.wait(1.0)
 
     def drain(self, timeout: float = 2.0) -> None:
-        """Wait until stdout reached EOF, i.e. every line the child wrote has been read."""
-        self._stdout_reader.join(timeout)
+        """Wait until stdout and stderr reached EOF, i.e. everything the child wrote has been read
+        (bounded: a descendant that outlived the child may still hold a pipe open)."""
+        deadline = time.monotonic() + timeout
+        for reader in (self._stdout_reader, self._stderr_reader):
+            reader.join(max(deadline - time.monotonic(), 0.0))
 
     # -- signals -------------------------------------------------------------------------------
 
