@@ -42,7 +42,14 @@ if TYPE_CHECKING:
         TrackError,
         TrackResult,
     )
-    from jobframe.braze._settings import FAKE_URL, BatchSizes, BrazeSettings, RateLimitSettings, RetrySettings
+    from jobframe.braze._settings import (
+        FAKE_URL,
+        BatchSizes,
+        BrazeSettings,
+        KeepAlive,
+        RateLimitSettings,
+        RetrySettings,
+    )
     from jobframe.braze._sync import BrazeClient
 
 __all__ = [
@@ -68,6 +75,7 @@ __all__ = [
     "CampaignSummary",
     "DataSeries",
     "ExportResult",
+    "KeepAlive",
     "Messages",
     "RateLimitSettings",
     "Recipient",
@@ -105,6 +113,7 @@ _HOMES: dict[str, str] = {
     "DataSeries": "_results",
     "ExportResult": "_results",
     "FAKE_URL": "_settings",
+    "KeepAlive": "_settings",
     "Messages": "_models",
     "RateLimitSettings": "_settings",
     "Recipient": "_models",

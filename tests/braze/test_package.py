@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import typing
 
 import pytest
+from pydantic import BaseModel
 
 import jobframe.braze
+import jobframe.http
 
 
 def _loaded_after(statement: str) -> set[str]:
@@ -40,3 +43,25 @@ def test_every_public_name_resolves_and_is_listed(name: str) -> None:
 def test_an_unknown_name_is_an_attribute_error() -> None:
     with pytest.raises(AttributeError, match="has no attribute 'Nope'"):
         jobframe.braze.Nope  # noqa: B018
+
+
+def _models_inside(model: type[BaseModel]) -> set[type[BaseModel]]:
+    """Every pydantic model a field of ``model`` holds, recursively (``X``, ``X | None``, ``list[X]``)."""
+    found: set[type[BaseModel]] = set()
+    for field in model.model_fields.values():
+        for candidate in (field.annotation, *typing.get_args(field.annotation)):
+            if isinstance(candidate, type) and issubclass(candidate, BaseModel) and candidate not in found:
+                found |= {candidate, *_models_inside(candidate)}
+    return found
+
+
+_SETTINGS_MODELS = sorted(_models_inside(jobframe.braze.BrazeSettings), key=lambda m: m.__name__)
+
+
+@pytest.mark.parametrize("model", _SETTINGS_MODELS)
+def test_every_settings_model_inside_braze_settings_is_public(model: type[BaseModel]) -> None:
+    """A user building ``BrazeSettings`` in code (or a test) imports each part from a public package."""
+    public = {getattr(jobframe.braze, n) for n in jobframe.braze.__all__} | {
+        getattr(jobframe.http, n) for n in jobframe.http.__all__
+    }
+    assert model in public, f"{model.__name__} is not exported from jobframe.braze or jobframe.http"
