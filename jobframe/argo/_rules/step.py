@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -25,7 +26,17 @@ from jobframe.argo.timing import parse_duration, retry_shortfalls
 from jobframe.errors import UsageError
 from jobframe.exit_codes import ExitCode
 
-__all__ = ["deadline_problems", "output_problems", "param_problems", "retry_problems", "shard_problems"]
+__all__ = [
+    "deadline_problems",
+    "output_problems",
+    "param_problems",
+    "retry_problems",
+    "retry_tag_problems",
+    "shard_problems",
+]
+
+_RETRY_TAG = re.compile(r"\{\{\s*(retries|lastRetry\.[A-Za-z]+)\s*\}\}")
+"""Argo variables it sets only in a template with a retry strategy."""
 
 
 def _seconds(value: Any) -> float | None:
@@ -240,6 +251,43 @@ def retry_problems(ctx: StepContext) -> Iterator[Problem]:
         )
     if limit:
         yield from _window_problems(ctx, strategy, path, limit)
+
+
+def retry_tag_problems(ctx: StepContext) -> Iterator[Problem]:
+    """``{{retries}}`` and ``{{lastRetry.*}}`` where Argo never sets them: it adds them to a
+    template's scope only when the template has a retry strategy (its own, ``templateDefaults``'
+    or the workflow's: ``executeTemplate`` in ``workflow/controller/operator.go``) and leaves an
+    unknown tag as text, so the process gets ``{{retries}}`` itself."""
+    step = ctx.step
+    if isinstance(step.setting("retryStrategy")[0], Mapping):
+        return
+    container = step.container
+    places: list[tuple[Path_, Any]] = [
+        ((*step.path, step.kind, field, i), text)
+        for field in ("command", "args")
+        for i, text in enumerate(container.get(field) or [])
+    ]
+    places += [
+        ((*step.path, step.kind, "env", i, "value"), var.get("value"))
+        for i, var in enumerate(container.get("env") or [])
+        if isinstance(var, dict)
+    ]
+    places.append(((*step.path, step.kind, "source"), container.get("source")))
+    for where, text in places:
+        match = _RETRY_TAG.search(str(text or ""))
+        if match is None:
+            continue
+        tag = match.group(0)
+        refused = "--retry-number" in step.args and any(_RETRY_TAG.search(a) for a in step.args)
+        yield Problem(
+            where,
+            f"{tag} without a retryStrategy: Argo sets it only in a template that has one and leaves "
+            f"it as text here, so the process gets {tag!r}"
+            + (" and jobframe refuses --retry-number (exit 2) on every run" if refused else ""),
+            "remove it (a step that is never retried has only attempt 0, jobframe's default "
+            "--retry-number), or give the template its retryStrategy",
+        )
+        return
 
 
 def _window_problems(
