@@ -542,6 +542,28 @@ FAULTS: list[tuple[str, str, list[tuple[str, str]], str, str]] = [
         f"{T0}.container.env[0].value",
         "so the process gets '{{retries}}'",
     ),
+    # -- back-off values the controller cannot read: the step errors at its first retry
+    (
+        "backoff factor with a decimal",
+        SINGLE,
+        [('factor: "2", cap: 10m', 'factor: "1.5", cap: 10m')],
+        f"{T0}.retryStrategy.backoff.factor",
+        "'1.5' is not a whole number: Argo fails the step at its first retry",
+    ),
+    (
+        "backoff duration with a point and no unit",
+        SINGLE,
+        [("{duration: 30s,", '{duration: "30.0",')],
+        f"{T0}.retryStrategy.backoff.duration",
+        "'30.0' is not a duration",
+    ),
+    (
+        "backoff without a duration",
+        SINGLE,
+        [("{duration: 30s, ", "{")],
+        f"{T0}.retryStrategy.backoff",
+        "a backoff without a duration",
+    ),
     # -- fields an Argo v4 controller no longer reads
     (
         "a semaphore written the v3.5 way",
