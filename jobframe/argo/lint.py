@@ -18,6 +18,7 @@ from pathlib import Path
 
 from jobframe._app.discovery import App
 from jobframe.argo._rules import Problem, check_step, workflow_problems
+from jobframe.argo._rules.removed import removed_field_problems
 from jobframe.argo.manifests import Document, jobframe_steps, load_documents, opaque_steps, path_text
 from jobframe.argo.schema import KINDS, schema_errors
 
@@ -101,7 +102,7 @@ def lint_documents(app: App, documents: Iterable[Document], *, schema: bool = Tr
         if schema:
             for error in schema_errors(data):
                 add(Problem(tuple(error.path), f"schema: {error.message}", _schema_fix(error.message)))
-        for problem in workflow_problems(document):
+        for problem in (*workflow_problems(document), *removed_field_problems(document)):
             add(problem)
         for where in opaque_steps(document):
             add(

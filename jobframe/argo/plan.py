@@ -322,8 +322,12 @@ def _resume_extras(app: App, spec: JobSpec, options: RenderOptions, *, sharded: 
     elif (prefix := ledger_setting(app)) is not None:
         # No volume: a SQLite file would die with the pod and a retry would start over
         env.setdefault(f"{prefix}__STORE", "postgres")
+    # Argo sets {{retries}} only in a template with a retryStrategy (executeTemplate in
+    # workflow/controller/operator.go); elsewhere it leaves the tag as text, which jobframe would
+    # refuse (exit 2). A step never retried has only a first attempt: the default 0.
+    attempt = ("--retry-number", "{{retries}}") if deployment.retry.limit else ()
     return StepExtras(
-        args=(*deployment.args, "--run-key", key, "--retry-number", "{{retries}}"),
+        args=(*deployment.args, "--run-key", key, *attempt),
         env=env,
         volumes=deployment.volumes,
         ledger_volume=volume,

@@ -17,11 +17,17 @@ __all__ = ["metrics", "pod_fields", "semaphore"]
 
 
 def metrics(job: str, step: str) -> m.Metrics:
-    """Argo's own Prometheus metrics for every attempt and for the step as a whole (its retry
-    node): a cluster that scrapes the controller sees every job with nothing else deployed.
+    """Argo's own Prometheus metrics, one emission per attempt: a cluster that scrapes the
+    controller sees every job with nothing else deployed.
 
-    The exit code is its own metric: ``{{exitCode}}`` is unset for a pod lost before its main
-    container ran, and Argo drops a metric whose variables do not resolve.
+    The controller emits a template's metrics for each attempt that is retried and, instead of
+    the last attempt's, once for the step (its retry node) when it ends: the step's status, its
+    whole duration (back-off waits included) and the last attempt's exit code
+    (``executeTemplate`` in ``workflow/controller/operator.go``). A step without retries has one
+    node and one emission. The exit code is its own metric: ``{{exitCode}}`` is unset for a pod
+    lost before its main container ran, and Argo skips a metric whose variables do not resolve.
+    Argo refuses a metric whose help differs from the one it first registered under that name
+    (``matchExistingMetric``), until the controller restarts: the help texts never change.
     """
     labels = [m.MetricLabel(key="job", value=job), m.MetricLabel(key="step", value=step)]
     status = [*labels, m.MetricLabel(key="status", value="{{status}}")]
@@ -29,13 +35,15 @@ def metrics(job: str, step: str) -> m.Metrics:
         prometheus=[
             m.Prometheus(
                 name="jobframe_argo_step_duration_seconds",
-                help="Seconds the last attempt (or the whole step, retries included) of a jobframe job took.",
+                help="Seconds a jobframe job's retried attempt, or its whole step when it ends, took "
+                "(docs/argo.md).",
                 labels=status,
                 gauge=m.Gauge(value="{{duration}}", realtime=False),
             ),
             m.Prometheus(
                 name="jobframe_argo_step_total",
-                help="Finished attempts and steps of a jobframe job, by status.",
+                help="Attempts of a jobframe job by status, the last one counted when its step ends "
+                "(docs/argo.md).",
                 labels=status,
                 counter=m.Counter(value="1"),
             ),

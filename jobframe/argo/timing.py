@@ -16,32 +16,45 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["Shortfall", "parse_duration", "retry_shortfalls"]
+__all__ = ["Shortfall", "argo_int", "parse_duration", "retry_shortfalls"]
 
-_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
-_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
+_WHOLE = re.compile(r"[+-]?[0-9]+")
+"""What Go's ``strconv.Atoi`` reads: a sign and digits, no space, no point."""
+
+
+def argo_int(value: object) -> int:
+    """An IntOrString as Argo reads it (``Int`` in ``util/intstr/parametrizable.go``): an integer,
+    or a string of one (``strconv.Atoi``); ``"1.5"`` or ``" 2"`` make Argo fail the field."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and _WHOLE.fullmatch(value):
+        return int(value)
+    raise ValueError(f"{value!r} is not a whole number")
 
 
 def parse_duration(text: str | int | float) -> float:
-    """Seconds of an Argo duration: a number of seconds (``"30"``, ``30``) or Go's form (``"1h30m"``)."""
+    """Seconds of an Argo duration as the controller reads it (``ParseStringToDuration`` in
+    ``pkg/apis/workflow/v1alpha1/utils.go``): whole seconds (``"30"``, ``strconv.Atoi``) or Go's
+    form (``"1h30m"``, ``"1.5h"``, ``time.ParseDuration``). Anything else (``"1.5"``, ``" 30"``)
+    makes Argo fail the step when it first needs the value: at its first retry."""
     if isinstance(text, bool):
         raise ValueError(f"{text!r} is not a duration")
-    if isinstance(text, int | float):
+    if isinstance(text, int | float):  # not a string: the schema reports the type
         seconds = float(text)
+    elif _WHOLE.fullmatch(text):
+        seconds = float(int(text))
     else:
-        value = text.strip()
-        try:
-            seconds = float(value)
-        except ValueError:
-            pos, seconds = 0, 0.0
-            while pos < len(value):
-                match = _PART.match(value, pos)
-                if match is None:
-                    raise ValueError(f"{text!r} is not a duration (e.g. 90, 90s, 5m, 1h30m)") from None
-                seconds += float(match.group(1)) * _UNITS[match.group(2)]
-                pos = match.end()
-            if not value:
-                raise ValueError("an empty string is not a duration") from None
+        pos, seconds = 0, 0.0
+        while pos < len(text):
+            match = _PART.match(text, pos)
+            if match is None:
+                raise ValueError(f"{text!r} is not a duration (e.g. 90, 90s, 5m, 1h30m)")
+            seconds += float(match.group(1)) * _UNITS[match.group(2)]
+            pos = match.end()
+        if not text:
+            raise ValueError("an empty string is not a duration")
     if not math.isfinite(seconds) or seconds < 0:
         raise ValueError(f"{text!r} is not a duration >= 0")
     return seconds

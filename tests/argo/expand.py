@@ -10,7 +10,8 @@ process (the image's entrypoint mapped to this checkout), its env built from ``v
 ``secretKeyRef``, its volumes mapped to host directories (``/tmp`` a fresh one per pod, as an
 ``emptyDir``, a ``volumeClaimTemplates`` volume one directory per workflow, shared by its pods and
 retries); ``retryStrategy`` limit and expression (for every container step, a resumable job's
-``register-ledger`` too: its pod can be lost and retried like any other); output parameters read from
+``register-ledger`` too: its pod can be lost and retried like any other), and ``{{retries}}`` only
+in a template that has one (elsewhere Argo leaves the tag as text); output parameters read from
 ``valueFrom.path`` after exit (one trailing newline stripped, ``default`` when missing); the
 outputs of an expanded task aggregated as a JSON array of the succeeded items' values, in item
 order. Anything else in a manifest is an error here, so a render change cannot slip past.
@@ -258,7 +259,9 @@ class Workflow:
         strategy = template.get("retryStrategy")
         limit = int(strategy["limit"]) if strategy else 0
         for attempt in range(limit + 1):
-            pod = self.start_pod(template, {**scope, "retries": str(attempt)}, item, attempt)
+            # {{retries}} exists only with a retryStrategy (executeTemplate): without one it is unresolved
+            given = {**scope, "retries": str(attempt)} if strategy else scope
+            pod = self.start_pod(template, given, item, attempt)
             if pod.exit_code == 0:
                 return pod.outputs
             if not strategy or not self.retries(strategy, pod):

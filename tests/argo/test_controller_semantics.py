@@ -23,6 +23,7 @@ from tests.argo.expand import ARG_LIMIT, LOST, Cluster, ExpandError, Workflow, a
 from tests.resume.harness import KEY, fake_braze, write_ids
 
 TEST_APP = "tests.argo.apps.argoapp:ArgoApp"
+ONCE_APP = "tests.argo.apps.onceapp:OnceApp"
 
 
 def _template(app: str, job: str) -> dict[str, Any]:
@@ -157,3 +158,21 @@ def test_a_pod_lost_before_main_of_any_other_job_is_not_retried(
     cluster = Cluster(arguments=arguments, secrets={}, lost={(template["spec"]["entrypoint"], None, 0)})
     assert Workflow(template, cluster).run() is None
     assert [p.exit_code for p in cluster.pods] == [LOST]
+
+
+@pytest.mark.process
+def test_a_resumable_job_never_retried_runs_without_argos_retry_number(tmp_path: Path) -> None:
+    # Argo sets {{retries}} only in a template with a retryStrategy (executeTemplate) and leaves
+    # the tag as text elsewhere; jobframe would refuse `--retry-number {{retries}}` (exit 2)
+    (tmp_path / "production.yaml").write_text("")
+    env = {"JOBFRAME_APP": ONCE_APP, "JOBFRAME_CONFIG_DIR": str(tmp_path)}
+    template = _template(ONCE_APP, "Once")
+    job = next(t for t in template["spec"]["templates"] if t["name"] == "once")
+    assert "retryStrategy" not in job
+    cluster = Cluster(arguments={}, secrets={}, env=env)
+    workflow = Workflow(template, cluster)
+    workflow.run()
+    assert [(p.template, p.exit_code) for p in cluster.pods] == [(REGISTER_STEP, 0), ("once", 0)], (
+        cluster.pods[-1].stdout[-2000:] + cluster.pods[-1].stderr[-2000:]
+    )
+    assert json.loads(workflow.outputs["result"]) == {"ran": "once"}

@@ -160,6 +160,20 @@ GRACE = '{"terminationGracePeriodSeconds": 15}'
 EXPRESSION = 'lastRetry.exitCode in ["75", "124", "137", "143"]'
 DAG_INPUTS = "      inputs: {parameters: [{name: shards}]}\n"
 RUN_KEY = '"{{workflow.uid}}-{{inputs.parameters.index}}"'
+STATS_STRATEGY = """\
+      retryStrategy:
+        limit: "3"
+        retryPolicy: Always
+        expression: lastRetry.exitCode in ["75", "124", "137", "143"]
+        backoff: {duration: 30s, factor: "2", cap: 10m}
+"""
+STATS_PARAM = "--param, campaigns=20]"
+STATS_RETRY_NUMBER = '--param, campaigns=20, --retry-number, "{{retries}}"]'
+SEMAPHORE = "configMapKeyRef: {name: jobframe-semaphores, key: braze-workspace}"
+RETRY_ENV = '        env: [{name: JOBFRAME_RETRY_NUMBER, value: "{{retries}}"}]\n'
+ENTRY = "  entrypoint: stats\n"
+DEFAULT_STRATEGY = "".join(["  templateDefaults:\n", *(line[2:] for line in STATS_STRATEGY.splitlines(True))])
+SEMAPHORES = f"      synchronization:\n        semaphores: [{{{SEMAPHORE}}}]\n"
 
 # (name, base, [(old, new), ...], path of the one finding, phrase in it)
 FAULTS: list[tuple[str, str, list[tuple[str, str]], str, str]] = [
@@ -513,10 +527,86 @@ FAULTS: list[tuple[str, str, list[tuple[str, str]], str, str]] = [
         f"{T1}.retryStrategy.expression",
         'lastRetry.exitCode "-1") is not retried',
     ),
+    # -- Argo variables of retries where Argo sets none: the process gets the tag as text
+    (
+        "retry number without a retry strategy",
+        SINGLE,
+        [(STATS_STRATEGY, ""), (STATS_PARAM, STATS_RETRY_NUMBER)],
+        f"{T0}.container.args[11]",
+        "jobframe refuses --retry-number (exit 2)",
+    ),
+    (
+        "retry number from the environment without a retry strategy",
+        SINGLE,
+        [(STATS_STRATEGY, ""), ("        resources:", RETRY_ENV + "        resources:")],
+        f"{T0}.container.env[0].value",
+        "so the process gets '{{retries}}'",
+    ),
+    # -- back-off values the controller cannot read: the step errors at its first retry
+    (
+        "backoff factor with a decimal",
+        SINGLE,
+        [('factor: "2", cap: 10m', 'factor: "1.5", cap: 10m')],
+        f"{T0}.retryStrategy.backoff.factor",
+        "'1.5' is not a whole number: Argo fails the step at its first retry",
+    ),
+    (
+        "backoff duration with a point and no unit",
+        SINGLE,
+        [("{duration: 30s,", '{duration: "30.0",')],
+        f"{T0}.retryStrategy.backoff.duration",
+        "'30.0' is not a duration",
+    ),
+    (
+        "backoff without a duration",
+        SINGLE,
+        [("{duration: 30s, ", "{")],
+        f"{T0}.retryStrategy.backoff",
+        "a backoff without a duration",
+    ),
+    # -- fields an Argo v4 controller no longer reads
+    (
+        "a semaphore written the v3.5 way",
+        SINGLE,
+        [(STATS_STRATEGY, STATS_STRATEGY + f"      synchronization:\n        semaphore: {{{SEMAPHORE}}}\n")],
+        f"{T0}.synchronization.semaphore",
+        "synchronization.semaphore was removed in Argo v4",
+    ),
+    (
+        "a workflow mutex written the v3.5 way",
+        SINGLE,
+        [(ENTRY, ENTRY + "  synchronization:\n    mutex: {name: stats}\n")],
+        "spec.synchronization.mutex",
+        "this mutex holds nothing back",
+    ),
+    (
+        "podPriority",
+        SINGLE,
+        [(ENTRY, ENTRY + "  podPriority: 10\n")],
+        "spec.podPriority",
+        "podPriority was removed in Argo v4",
+    ),
 ]
 
 VALID: list[tuple[str, str, list[tuple[str, str]]]] = [
     ("the stats job", SINGLE, []),
+    (
+        "a retry number with the strategy from templateDefaults",
+        SINGLE,
+        [
+            (STATS_STRATEGY, ""),
+            ("  templates:\n", DEFAULT_STRATEGY + "  templates:\n"),
+            (STATS_PARAM, STATS_RETRY_NUMBER),
+        ],
+    ),
+    (
+        "semaphores and mutexes as lists",
+        SINGLE,
+        [
+            (ENTRY, ENTRY + "  synchronization:\n    mutexes: [{name: stats}]\n"),
+            (STATS_STRATEGY, STATS_STRATEGY + SEMAPHORES),
+        ],
+    ),
     ("the fan-out", FANOUT, []),
     ("a steps fan-out", STEPS, []),
     ("matches", SINGLE, [(EXPRESSION, "lastRetry.exitCode matches '^(75|124|137|143)$'")]),

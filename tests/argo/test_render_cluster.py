@@ -189,6 +189,37 @@ def test_every_job_template_has_argos_metrics(test_app: App) -> None:
                 assert not any("{{" in label["value"] for label in exit_code["labels"])
 
 
+def test_a_metric_name_has_one_help_and_one_type_in_every_rendered_template(test_app: App) -> None:
+    # the controller registers a metric once, by name, and refuses (MetricsError, not emitted) one
+    # whose help or type differs from the first (matchExistingMetric in metrics_custom.go)
+    seen: dict[str, tuple[str, frozenset[str]]] = {}
+    for app in (load_app("jobs:MainContainer"), test_app):
+        for docs in _render(app).values():
+            for document in docs:
+                for template in _spec(document)["templates"]:
+                    for metric in (template.get("metrics") or {}).get("prometheus", []):
+                        said = (metric["help"], frozenset(metric) & {"gauge", "counter", "histogram"})
+                        assert seen.setdefault(metric["name"], said) == said
+    assert len(seen) == 3
+
+
+def test_argos_retry_variables_appear_only_where_argo_sets_them(test_app: App) -> None:
+    # {{retries}} and {{lastRetry.*}} are in a template's scope only when it has a retryStrategy
+    # (executeTemplate in operator.go); elsewhere Argo leaves the tag as text, and jobframe would
+    # refuse `--retry-number {{retries}}` (exit 2)
+    apps = (load_app("jobs:MainContainer"), test_app, load_app("tests.argo.apps.onceapp:OnceApp"))
+    checked = 0
+    for app in apps:
+        for docs in _render(app).values():
+            for document in docs:
+                for template in _spec(document)["templates"]:
+                    text = json.dumps(template.get("container"))
+                    if "{{retries}}" in text or "{{lastRetry." in text:
+                        checked += 1
+                        assert "retryStrategy" in template, (document["metadata"]["name"], template["name"])
+    assert checked >= 4  # the default app's resumable steps say it: the check has something to check
+
+
 def test_the_kubelets_deadline_leaves_room_for_the_pods_start(test_app: App, tmp_path: Path) -> None:
     for options, start in ((RenderOptions(), 120), (_options_with_config(tmp_path, test_app), 300)):
         template = _template(_render(test_app, options)["Typed"][0])

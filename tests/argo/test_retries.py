@@ -11,7 +11,7 @@ import pytest
 from jobframe._app.deployment import RETRYABLE, backoff_wait
 from jobframe.argo.combine import CombineError, merge, parse_results
 from jobframe.argo.retries import KNOWN_CODES, expression_for, retried_codes
-from jobframe.argo.timing import Shortfall, parse_duration, retry_shortfalls
+from jobframe.argo.timing import Shortfall, argo_int, parse_duration, retry_shortfalls
 
 FAILURES = frozenset(c for c in KNOWN_CODES if c != 0)
 
@@ -108,16 +108,33 @@ def test_the_rendered_expression_of_a_resumable_job_retries_a_lost_pod() -> None
 @pytest.mark.parametrize(
     ("text", "seconds"),
     [("30", 30), (45, 45), (2.5, 2.5), ("90s", 90), ("5m", 300), ("1h30m", 5400), ("1.5h", 5400),
-     ("250ms", 0.25), ("2h0m3s", 7203), (" 10 ", 10), ("0", 0)],
+     ("250ms", 0.25), ("2h0m3s", 7203), ("+10", 10), ("0", 0), ("3μs", 3e-6), (".5s", 0.5)],
 )  # fmt: skip
 def test_durations(text: str | int | float, seconds: float) -> None:
     assert parse_duration(text) == pytest.approx(seconds)
 
 
-@pytest.mark.parametrize("text", ["", "abc", "5 minutes", "1d", "-5", "-1s", "1h-1m", True, "inf"])
+# Argo's ParseStringToDuration: strconv.Atoi, else time.ParseDuration; a number with a point but
+# no unit, or with spaces around it, is neither, and fails the step at its first retry
+@pytest.mark.parametrize(
+    "text",
+    ["", "abc", "5 minutes", "1d", "-5", "-1s", "1h-1m", True, "inf", " 10 ", "10 ", "1.5", "30.0",
+     "1e3", "5s "],
+)  # fmt: skip
 def test_what_is_not_a_duration(text: Any) -> None:
     with pytest.raises(ValueError, match="duration"):
         parse_duration(text)
+
+
+@pytest.mark.parametrize(("value", "number"), [(2, 2), ("2", 2), ("+3", 3), ("-1", -1), ("10", 10)])
+def test_whole_numbers_as_argo_reads_an_int_or_string(value: Any, number: int) -> None:
+    assert argo_int(value) == number
+
+
+@pytest.mark.parametrize("value", ["1.5", " 2", "2 ", "", "two", 1.5, True, None, "0x10", "1e3"])
+def test_what_argo_cannot_read_as_a_whole_number(value: Any) -> None:
+    with pytest.raises(ValueError, match="is not a whole number"):
+        argo_int(value)
 
 
 def test_backoff_waits() -> None:
@@ -220,5 +237,5 @@ def test_a_problem_keeps_the_policy_it_was_found_under() -> None:
 def test_combine_and_duration_errors_say_what_they_got() -> None:
     with pytest.raises(CombineError, match="got dict"):
         parse_results("{}", 1)
-    with pytest.raises(ValueError, match="empty"):
+    with pytest.raises(ValueError, match=r"^an empty string is not a duration$"):
         parse_duration("")

@@ -51,6 +51,7 @@ from jobframe.argo._rules.step import (  # noqa: E402
     output_problems,
     param_problems,
     retry_problems,
+    retry_tag_problems,
     shard_problems,
 )
 from jobframe.argo._rules.workflow import workflow_problems  # noqa: E402
@@ -62,6 +63,7 @@ RULES: tuple[Callable[[StepContext], Iterator[Problem]], ...] = (
     grace_problems,
     pod_problems,
     retry_problems,
+    retry_tag_problems,
     resume_problems,
 )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -21,11 +22,21 @@ from jobframe.argo._rules import Problem, StepContext
 from jobframe.argo.flags import Flags
 from jobframe.argo.manifests import Path_, Step, references
 from jobframe.argo.retries import expression_for, retried_codes
-from jobframe.argo.timing import parse_duration, retry_shortfalls
+from jobframe.argo.timing import argo_int, parse_duration, retry_shortfalls
 from jobframe.errors import UsageError
 from jobframe.exit_codes import ExitCode
 
-__all__ = ["deadline_problems", "output_problems", "param_problems", "retry_problems", "shard_problems"]
+__all__ = [
+    "deadline_problems",
+    "output_problems",
+    "param_problems",
+    "retry_problems",
+    "retry_tag_problems",
+    "shard_problems",
+]
+
+_RETRY_TAG = re.compile(r"\{\{\s*(retries|lastRetry\.[A-Za-z]+)\s*\}\}")
+"""Argo variables it sets only in a template with a retry strategy."""
 
 
 def _seconds(value: Any) -> float | None:
@@ -189,6 +200,8 @@ def retry_problems(ctx: StepContext) -> Iterator[Problem]:
         limit = None if "{{" in str(limit_raw) else int(str(limit_raw))
     if limit == 0:
         return
+    unreadable = list(_backoff_problems(strategy, path))
+    yield from unreadable
     if strategy.get("retryPolicy") == "Always" and not strategy.get("expression"):
         yield Problem(
             (*path, "retryPolicy"),
@@ -238,8 +251,77 @@ def retry_problems(ctx: StepContext) -> Iterator[Problem]:
             f"{_codes(analysis.codes) or 'no exit code'}",
             fix_expression + " (lastRetry.exitCode is a string)",
         )
-    if limit:
+    if limit and not unreadable:
         yield from _window_problems(ctx, strategy, path, limit)
+
+
+def _backoff_problems(strategy: Mapping[str, Any], path: Path_) -> Iterator[Problem]:
+    """Back-off fields the controller cannot read. It reads them only when a retry is due
+    (``processNodeRetries`` in ``workflow/controller/operator.go``: ``ParseStringToDuration``,
+    ``intstr.Int32``, "no base duration specified"), and then fails the step instead of retrying:
+    a manifest that runs fine until its first failure."""
+    backoff = strategy.get("backoff")
+    if not isinstance(backoff, Mapping):
+        return
+    at = (*path, "backoff")
+    then = "Argo fails the step at its first retry instead of retrying"
+    if not backoff.get("duration"):
+        yield Problem(at, f"a backoff without a duration: {then}", 'duration: "30s"')
+    for field in ("duration", "cap", "maxDuration"):
+        value = backoff.get(field)
+        if value in (None, "") or "{{" in str(value):
+            continue
+        try:
+            parse_duration(value)
+        except ValueError as exc:
+            yield Problem(
+                (*at, field),
+                f"backoff.{field}: {exc}: {then}",
+                'whole seconds ("30") or a Go duration ("30s", "5m", "1h30m")',
+            )
+    factor = backoff.get("factor")
+    if factor is not None and "{{" not in str(factor):
+        try:
+            argo_int(factor)
+        except ValueError as exc:
+            yield Problem((*at, "factor"), f"backoff.factor: {exc}: {then}", 'a whole number: factor: "2"')
+
+
+def retry_tag_problems(ctx: StepContext) -> Iterator[Problem]:
+    """``{{retries}}`` and ``{{lastRetry.*}}`` where Argo never sets them: it adds them to a
+    template's scope only when the template has a retry strategy (its own, ``templateDefaults``'
+    or the workflow's: ``executeTemplate`` in ``workflow/controller/operator.go``) and leaves an
+    unknown tag as text, so the process gets ``{{retries}}`` itself."""
+    step = ctx.step
+    if isinstance(step.setting("retryStrategy")[0], Mapping):
+        return
+    container = step.container
+    places: list[tuple[Path_, Any]] = [
+        ((*step.path, step.kind, field, i), text)
+        for field in ("command", "args")
+        for i, text in enumerate(container.get(field) or [])
+    ]
+    places += [
+        ((*step.path, step.kind, "env", i, "value"), var.get("value"))
+        for i, var in enumerate(container.get("env") or [])
+        if isinstance(var, dict)
+    ]
+    places.append(((*step.path, step.kind, "source"), container.get("source")))
+    for where, text in places:
+        match = _RETRY_TAG.search(str(text or ""))
+        if match is None:
+            continue
+        tag = match.group(0)
+        refused = "--retry-number" in step.args and any(_RETRY_TAG.search(a) for a in step.args)
+        yield Problem(
+            where,
+            f"{tag} without a retryStrategy: Argo sets it only in a template that has one and leaves "
+            f"it as text here, so the process gets {tag!r}"
+            + (" and jobframe refuses --retry-number (exit 2) on every run" if refused else ""),
+            "remove it (a step that is never retried has only attempt 0, jobframe's default "
+            "--retry-number), or give the template its retryStrategy",
+        )
+        return
 
 
 def _window_problems(
@@ -255,7 +337,7 @@ def _window_problems(
         return
     try:
         duration = parse_duration(backoff.get("duration", 0) or 0)
-        factor = float(backoff.get("factor", 1) or 1)
+        factor = argo_int(backoff.get("factor", 1) or 1)
         cap = parse_duration(backoff["cap"]) if backoff.get("cap") else None
         windows: list[tuple[float, Path_, str]] = []
         if backoff.get("maxDuration"):
