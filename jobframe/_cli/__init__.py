@@ -168,6 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     result = run_job(app, args.job_name, params, sources=_sources(args), options=options, redact=redact)
     if not result.started:
         assert result.error is not None
-        report_run(reporting, result.exit_code)  # a run refused before it started is a run too
+        if args.job_name in app.jobs:  # a run refused before it started is a run too; a typo is not
+            report_run(reporting, result.exit_code)
         return _fail(result.error)
     process.finish(result.exit_code, result.finished_at)

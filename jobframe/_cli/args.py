@@ -95,14 +95,20 @@ def _one_of(*choices: str) -> Callable[[str], str]:
 
 
 def gateway_url(text: str) -> str:
-    """``--pushgateway``: an ``http(s)://host[:port]`` URL (a path prefix is kept)."""
-    parsed = urlsplit(text.strip())
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an http(s)://HOST[:PORT] URL")
+    """``--pushgateway``: an ``http(s)://[user:password@]host[:port][/path]`` URL (a path prefix is kept).
+
+    An error shows the URL with its password masked: the value may come from a secret.
+    """
+    from jobframe.observe.report import public_url  # noqa: PLC0415 - only when the option is given
+
+    shown = repr(public_url(text.strip()))
     try:
+        parsed = urlsplit(text.strip())
         parsed.port  # noqa: B018 - raises on a port that is not a number
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} has an invalid port") from None
+        raise argparse.ArgumentTypeError(f"{shown} is not a valid URL (host or port)") from None
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise argparse.ArgumentTypeError(f"{shown} is not an http(s)://HOST[:PORT] URL")
     return text.strip().rstrip("/")
 
 

@@ -10,11 +10,11 @@ daemons and the process leaves them behind.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
+from dataclasses import dataclass, field
 
 from jobframe.logs import MASK, get_logger
 from jobframe.observe.observer import Observer
@@ -37,7 +37,7 @@ class Reporting:
 
     job: str
     observer: Observer
-    pushgateway: str | None = None
+    pushgateway: str | None = field(default=None, repr=False)  # may hold a password
     shard: str | None = None
     timeout: float = REPORT_TIMEOUT_S
 
@@ -117,14 +117,18 @@ def report_run(reporting: Reporting, exit_code: int, grace: float | None = None)
 
 
 def public_url(url: str | None) -> str:
-    """``url`` without a password (``http://user:***@gw:9091``): what a log line may show."""
+    """``url`` without a password (``http://user:***@gw:9091``): what a log line or an error may show.
+
+    Read without parsing the URL, so a malformed one (an IPv6 literal not closed, a port that
+    is no number) is masked as well as a good one.
+    """
     if not url:
         return ""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rpartition("@")
-    return urlunsplit(parts._replace(netloc=f"{parts.username}:{MASK}@{netloc[2]}"))
+    return _USERINFO.sub(lambda m: f"{m[1]}{m[2]}:{MASK}@" if m[3] is not None else m[0], url, count=1)
+
+
+_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)([^:@/?#]*)(:[^@/?#]*)?@")
+"""``scheme://user[:password]@``: the password is group 3 (with its colon)."""
 
 
 def start_reporting(

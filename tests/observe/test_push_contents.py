@@ -167,3 +167,29 @@ def test_the_report_waits_no_longer_than_the_exit_grace_left(grace: float) -> No
     # abandoned at the bound, or timed out by the push's own timeout (the same bound) just before
     assert failed["error"] in (f"no answer within {grace:g} s", "TimeoutError: timed out"), failed
     assert failed["waited_s"] <= grace + 1.0 and took <= grace + 1.0, (failed, took)  # < its own 2 s
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://ops:pw-canary-1@gw.example",  # not http(s)
+        "http://ops:pw-canary-1@gw.example:port",  # a port that is no number
+        "http://ops:pw-canary-1@",  # no host
+        "http://ops:pw-canary-1@[::1",  # an IPv6 literal not closed
+    ],
+)
+def test_a_gateway_url_that_is_almost_right_is_refused_without_its_password(url: str) -> None:
+    with pytest.raises(UsageError, match="--pushgateway") as refused:
+        parse_args(["--pushgateway", url])
+    assert "pw-canary-1" not in str(refused.value)
+    assert "ops:***@" in str(refused.value)
+
+
+def test_the_reporting_of_a_run_never_shows_the_gateway_password() -> None:
+    from jobframe.observe.report import start_reporting  # noqa: PLC0415
+
+    reporting = start_reporting(
+        "SomeJob", pushgateway="http://ops:pw-canary-2@gw:9091", traceparent=None, shard=None
+    )
+    assert "pw-canary-2" not in repr(reporting) and "pw-canary-2" not in str(reporting)
+    assert reporting.pushgateway == "http://ops:pw-canary-2@gw:9091"  # the push itself still has it

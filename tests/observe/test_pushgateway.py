@@ -19,7 +19,7 @@ import pytest
 
 from jobframe.observe.report import REPORT_TIMEOUT_S
 from tests.conftest import REPO, Ran, clean_env, run_cli
-from tests.observe.gateway import HangingServer, Sample, closed_port_url, scrape
+from tests.observe.gateway import BASIC_AUTH, HangingServer, Sample, closed_port_url, pushgateway, scrape
 from tests.observe.pushjob import push_args, write_ids
 
 pytestmark = pytest.mark.process
@@ -216,3 +216,62 @@ def test_a_resumed_run_pushes_what_the_ledger_skipped(gateway: str, tmp_path: Pa
     assert _value(samples, "jobframe_ledger_skipped_objects_total", **send) == 120
     assert _value(samples, "jobframe_braze_objects_sent_total", **send) == 0
     assert _value(samples, "jobframe_braze_requests_total", **send) == 0
+
+
+def test_a_job_name_the_app_does_not_have_pushes_nothing(gateway: str) -> None:
+    """A typo would leave a group for a job that does not exist (and a never-succeeded alert) forever;
+    a known job's bad ``--param`` is its scheduled run failing, and is pushed (exit 2)."""
+    typo = run_cli(["--job-name", "SomeJbo", "--pushgateway", gateway])
+    bad_param = run_cli(["--job-name", "SomeJob", "--param", "nope=1", "--pushgateway", gateway])
+    assert (typo.code, bad_param.code) == (2, 2)
+    samples = scrape(gateway)
+    assert {dict(labels)["job"] for _, labels in samples} == {"SomeJob"}
+    assert _value(samples, "jobframe_job_exit_code", job="SomeJob") == 2
+
+
+def test_a_gateway_behind_basic_auth_gets_the_user_and_password_of_the_url(tmp_path: Path) -> None:
+    """``http://user:password@host`` (percent-escaped) authenticates, and the password is never shown."""
+    from urllib.parse import quote  # noqa: PLC0415
+
+    user, password, _ = BASIC_AUTH
+    with pushgateway(basic_auth=True) as url:
+        with_auth = url.replace("http://", f"http://{user}:{quote(password, safe='')}@")
+        ran = _send(_ids(tmp_path, 5), "--pushgateway", with_auth)
+        wrong = _send(_ids(tmp_path, 5), "--pushgateway", url.replace("http://", "http://jobframe:nope@"))
+        samples = scrape(url, basic_auth=True)
+    assert (ran.code, wrong.code) == (0, 0)
+    assert not ran.named("metrics.push_failed"), ran.stdout
+    assert (
+        _value(
+            samples, "jobframe_braze_objects_sent_total", job="SendPushFromFile", endpoint="/messages/send"
+        )
+        == 5
+    )
+    failed = wrong.one("metrics.push_failed")
+    assert "401" in failed["error"] and failed["target"] == url.replace("http://", "http://jobframe:***@")
+    for output in (ran.stdout + ran.stderr, wrong.stdout + wrong.stderr):
+        assert quote(password, safe="") not in output and "nope" not in output
+
+
+def test_success_failure_success_leaves_what_each_push_promises(gateway: str, tmp_path: Path) -> None:
+    """A failure adds to the group (the last success stays); the next success replaces all of it."""
+    first = _send(_ids(tmp_path, 5), "--pushgateway", gateway)
+    after_first = scrape(gateway)
+    failed = _send(tmp_path / "missing.txt", "--pushgateway", gateway)
+    after_failure = scrape(gateway)
+    again = _send(_ids(tmp_path, 7), "--pushgateway", gateway)
+    after_again = scrape(gateway)
+    assert (first.code, failed.code, again.code) == (0, 1, 0)
+    job = {"job": "SendPushFromFile"}
+    success = "jobframe_job_last_success_timestamp_seconds"
+    last_run = "jobframe_job_last_run_timestamp_seconds"
+    assert _value(after_failure, success, **job) == _value(after_first, success, **job)
+    assert _value(after_failure, last_run, **job) > _value(after_first, last_run, **job)
+    assert _value(after_failure, "jobframe_job_exit_code", **job) == 1
+    # the failed run called no endpoint: the first run's counters are still there
+    send = {**job, "endpoint": "/messages/send"}
+    assert _value(after_failure, "jobframe_braze_objects_sent_total", **send) == 5
+    assert _value(after_again, success, **job) == _value(after_again, last_run, **job)
+    assert _value(after_again, success, **job) > _value(after_failure, last_run, **job)
+    assert _value(after_again, "jobframe_job_exit_code", **job) == 0
+    assert _value(after_again, "jobframe_braze_objects_sent_total", **send) == 7
