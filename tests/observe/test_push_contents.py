@@ -83,22 +83,11 @@ def test_a_pushgateway_url_keeps_its_path_and_loses_a_trailing_slash() -> None:
     )
 
 
-@pytest.mark.parametrize(
-    "value",
-    [
-        "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331",  # no flags
-        "00-00000000000000000000000000000000-b7ad6b7169203331-01",  # zero trace id
-        "00-0af7651916cd43dd8448eb211c80319c-0000000000000000-01",  # zero parent id
-        "00-0AF7651916CD43DD8448EB211C80319C-b7ad6b7169203331-01",  # upper case
-        "ff-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",  # forbidden version
-    ],
-)
-def test_a_malformed_traceparent_is_a_usage_error(value: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    with pytest.raises(UsageError, match="traceparent"):
-        parse_args(["--traceparent", value])
-    monkeypatch.setenv("TRACEPARENT", value)
-    with pytest.raises(UsageError, match="TRACEPARENT"):
-        parse_args([])
+def test_a_malformed_traceparent_is_no_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Judged by the tracing (ignored as W3C says, tests/observe/test_tracing.py), never by the parser."""
+    assert parse_args(["--traceparent", " garbage "]).traceparent == "garbage"
+    monkeypatch.setenv("TRACEPARENT", "00-0AF7")
+    assert parse_args([]).traceparent == "00-0AF7"
 
 
 def test_a_valid_traceparent_is_taken_from_the_option_or_the_environment(
