@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
+from urllib.error import HTTPError
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from jobframe.observe.observer import COUNTS, Observer
@@ -129,7 +130,25 @@ def push(
     key = grouping_key(job, shard)
     job_name = key.pop("job")
     gateway, handler = _authenticated(url)
-    send(gateway, job=job_name, registry=registry, grouping_key=key, timeout=max(timeout, 0.001), **handler)
+    try:
+        send(
+            gateway, job=job_name, registry=registry, grouping_key=key, timeout=max(timeout, 0.001), **handler
+        )
+    except HTTPError as exc:  # the gateway's answer says why (a 400: metrics inconsistent with others)
+        raise RuntimeError(f"HTTP {exc.code} {exc.reason}: {_said(exc)}") from None
+
+
+def _said(answer: HTTPError) -> str:
+    """The first line of an error answer's body, bounded: the gateway's reason, never a page."""
+    try:
+        body = answer.read(_SAID_LIMIT).decode("utf-8", "replace")
+    except OSError:
+        return ""
+    first = body.strip().splitlines()[0] if body.strip() else ""
+    return first[:_SAID_LIMIT]
+
+
+_SAID_LIMIT = 500
 
 
 def _authenticated(url: str) -> tuple[str, dict[str, Any]]:

@@ -275,3 +275,17 @@ def test_success_failure_success_leaves_what_each_push_promises(gateway: str, tm
     assert _value(after_again, success, **job) > _value(after_failure, last_run, **job)
     assert _value(after_again, "jobframe_job_exit_code", **job) == 0
     assert _value(after_again, "jobframe_braze_objects_sent_total", **send) == 7
+
+
+def test_a_push_the_gateway_refuses_says_why(gateway: str) -> None:
+    """A 400 names its reason (here: another pusher's ``jobframe_job_exit_code`` is a counter)."""
+    import urllib.request  # noqa: PLC0415
+
+    clash = b"# TYPE jobframe_job_exit_code counter\njobframe_job_exit_code 3\n"
+    with urllib.request.urlopen(urllib.request.Request(f"{gateway}/metrics/job/other", clash, method="PUT")):
+        pass
+    ran = run_cli(["--job-name", "SomeJob", "--log-format", "json", "--pushgateway", gateway])
+    assert ran.code == 0
+    error = ran.one("metrics.push_failed")["error"]
+    assert "400" in error and "inconsistent with existing metrics" in error, error
+    assert "jobframe_job_exit_code" in error, error
