@@ -19,7 +19,15 @@ import pytest
 
 from jobframe.observe.report import REPORT_TIMEOUT_S
 from tests.conftest import REPO, Ran, clean_env, run_cli
-from tests.observe.gateway import BASIC_AUTH, HangingServer, Sample, closed_port_url, pushgateway, scrape
+from tests.observe.gateway import (
+    BASIC_AUTH,
+    HangingServer,
+    Sample,
+    closed_port_url,
+    pushgateway,
+    scrape,
+    without,
+)
 from tests.observe.pushjob import push_args, write_ids
 
 pytestmark = pytest.mark.process
@@ -137,42 +145,49 @@ def test_a_gateway_that_hangs_delays_the_exit_by_the_bound_at_most(tmp_path: Pat
     assert ran.events[-1]["event"] == "process.exit"
 
 
-def test_sigterm_during_the_push_ends_the_process_at_once_with_the_jobs_code(tmp_path: Path) -> None:
-    with HangingServer() as hanging:
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+@pytest.mark.parametrize("hanging", ["gateway", "collector", "both"])
+@pytest.mark.parametrize("missing", [False, True], ids=["succeeds", "fails"])
+def test_a_signal_during_the_report_ends_the_process_at_once_with_the_jobs_code(
+    tmp_path: Path, sig: signal.Signals, hanging: str, missing: bool
+) -> None:
+    """Whatever hangs at the end (the push, the trace flush, both), a signal ends the wait at once."""
+    path = tmp_path / "missing.txt" if missing else _ids(tmp_path, 5)
+    with HangingServer() as gateway, HangingServer() as collector:
+        servers = {"gateway": [gateway], "collector": [collector], "both": [gateway, collector]}[hanging]
+        args = [*push_args(path), "--log-format", "json"]
+        env = {}
+        if gateway in servers:
+            args += ["--pushgateway", gateway.url]
+        if collector in servers:
+            env["OTEL_EXPORTER_OTLP_ENDPOINT"] = collector.url
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "jobframe",
-                "--job-name",
-                "SomeJob",
-                "--log-format",
-                "json",
-                "--pushgateway",
-                hanging.url,
-            ],
+            [sys.executable, "-m", "jobframe", *args],
             cwd=REPO,
-            env=clean_env(),
+            env=clean_env(env),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
         try:
-            assert hanging.accepted.wait(60), "jobframe never tried to push"
+            for server in servers:
+                assert server.accepted.wait(60), f"jobframe never reached the {hanging}"
             sent = time.monotonic()
-            proc.send_signal(signal.SIGTERM)
-            out, _ = proc.communicate(timeout=30)
+            proc.send_signal(sig)
+            out, err = proc.communicate(timeout=30)
             took = time.monotonic() - sent
         finally:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
     events: list[dict[str, Any]] = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
-    assert proc.returncode == 0  # the job succeeded: a signal after it finished keeps its code
+    code = 1 if missing else 0
+    assert proc.returncode == code, err  # the job had ended: a signal after it keeps its code
     last = events[-1]
     assert last["event"] == "process.exit"
-    assert (last["exit_code"], last["signal"], last["phase"]) == (0, "SIGTERM", "exiting")
-    assert took < SLACK_S  # at once: not after the push's bound
+    assert (last["exit_code"], last["signal"], last["phase"]) == (code, sig.name, "exiting")
+    assert "Traceback" not in err
+    assert took < SLACK_S  # at once: not after the report's bound
 
 
 def test_a_run_refused_before_it_starts_is_pushed_too(gateway: str, tmp_path: Path) -> None:
@@ -289,3 +304,16 @@ def test_a_push_the_gateway_refuses_says_why(gateway: str) -> None:
     error = ran.one("metrics.push_failed")["error"]
     assert "400" in error and "inconsistent with existing metrics" in error, error
     assert "jobframe_job_exit_code" in error, error
+
+
+def test_without_the_metrics_extra_pushgateway_is_a_usage_error_before_the_run(
+    gateway: str, tmp_path: Path
+) -> None:
+    env = without(tmp_path / "site", "prometheus_client")
+    ran = run_cli(["--job-name", "SomeJob", "--log-format", "json", "--pushgateway", gateway], env=env)
+    assert ran.code == 2 and "Traceback" not in ran.stderr
+    assert (
+        ran.stderr.strip()
+        == "jobframe: error: --pushgateway needs prometheus-client: pip install 'jobframe[metrics]'"
+    )
+    assert not ran.named("job.started") and not scrape(gateway)

@@ -12,7 +12,7 @@ import pytest
 from jobframe.observe.report import REPORT_TIMEOUT_S
 from jobframe.observe.tracing import tracing_requested, valid_traceparent
 from tests.conftest import CANARY, REPO, clean_env, run_cli
-from tests.observe.gateway import HangingServer, closed_port_url
+from tests.observe.gateway import HangingServer, closed_port_url, without
 from tests.observe.otlp import OtlpReceiver, attributes
 from tests.observe.pushjob import push_args, write_ids
 
@@ -252,3 +252,13 @@ def test_an_otlp_protocol_other_than_http_protobuf_is_said_not_tried(tmp_path: P
     assert ran.code == 0
     assert "grpc" in ran.one("trace.unavailable")["reason"]
     assert not collector.spans and not ran.named("trace.export_failed")
+
+
+@pytest.mark.process
+def test_without_the_otel_extra_the_run_says_so_and_goes_on_untraced(tmp_path: Path) -> None:
+    with OtlpReceiver() as collector:
+        env = {"OTEL_EXPORTER_OTLP_ENDPOINT": collector.url, **without(tmp_path / "site", "opentelemetry")}
+        ran = run_cli(["--job-name", "SomeJob", "--log-format", "json"], env=env)
+    assert ran.code == 0 and "Traceback" not in ran.stdout + ran.stderr
+    assert "jobframe[otel]" in ran.one("trace.unavailable")["reason"]
+    assert not collector.spans
