@@ -109,6 +109,14 @@ def gateway_url(text: str) -> str:
         raise argparse.ArgumentTypeError(f"{shown} is not a valid URL (host or port)") from None
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise argparse.ArgumentTypeError(f"{shown} is not an http(s)://HOST[:PORT] URL")
+    if parsed.query or parsed.fragment or text.strip().endswith(("?", "#")):
+        raise argparse.ArgumentTypeError(f"{shown}: a Pushgateway URL has no query or fragment")
+    path = parsed.path.rstrip("/")
+    if path.endswith("/metrics") or "/metrics/job/" in f"{path}/":
+        raise argparse.ArgumentTypeError(
+            f"{shown}: give the gateway's base URL, without /metrics (e.g. http://pushgateway:9091): "
+            "jobframe adds /metrics/job/<job name>"
+        )
     return text.strip().rstrip("/")
 
 

@@ -182,3 +182,28 @@ def test_the_reporting_of_a_run_never_shows_the_gateway_password() -> None:
     )
     assert "pw-canary-2" not in repr(reporting) and "pw-canary-2" not in str(reporting)
     assert reporting.pushgateway == "http://ops:pw-canary-2@gw:9091"  # the push itself still has it
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("http://gw:9091/metrics", "without /metrics"),  # the scrape URL, copied
+        ("http://gw:9091/metrics/", "without /metrics"),
+        ("http://gw:9091/prefix/metrics/job/SomeJob", "without /metrics"),  # a group's URL
+        ("http://gw:9091?x=1", "no query"),
+        ("http://gw:9091/#top", "no query"),
+    ],
+)
+def test_a_gateway_url_that_names_more_than_the_gateway_is_a_usage_error(url: str, says: str) -> None:
+    """jobframe adds ``/metrics/job/<job>``: a URL that has it already would push where nothing listens."""
+    with pytest.raises(UsageError, match="--pushgateway") as refused:
+        parse_args(["--pushgateway", url])
+    assert says in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://gw:9091", "https://gw.example/pushgateway", "http://[::1]:9091", "http://u:p@gw/metricsproxy"],
+)
+def test_a_gateway_base_url_with_or_without_a_prefix_is_taken(url: str) -> None:
+    assert parse_args(["--pushgateway", url]).pushgateway == url
