@@ -229,10 +229,14 @@ def start_tracing(
             reason="not a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>, lower case): a new trace begins",
         )
         traceparent = None
-    resource = Resource.create(
-        {"service.name": os.environ.get("OTEL_SERVICE_NAME") or "jobframe", "jobframe.job": job}
-    )
-    provider = TracerProvider(resource=resource, shutdown_on_exit=False)
-    exporter = _Recording(OTLPSpanExporter(timeout=timeout))
-    provider.add_span_processor(BatchSpanProcessor(exporter))  # type: ignore[arg-type]
-    return OtelTracer(provider, job, traceparent, {"jobframe.job": job, **(attributes or {})}, exporter)
+    try:  # the SDK reads OTEL_BSP_* and more itself, and refuses some values with an exception
+        resource = Resource.create(
+            {"service.name": os.environ.get("OTEL_SERVICE_NAME") or "jobframe", "jobframe.job": job}
+        )
+        provider = TracerProvider(resource=resource, shutdown_on_exit=False)
+        exporter = _Recording(OTLPSpanExporter(timeout=timeout))
+        provider.add_span_processor(BatchSpanProcessor(exporter))  # type: ignore[arg-type]
+        return OtelTracer(provider, job, traceparent, {"jobframe.job": job, **(attributes or {})}, exporter)
+    except Exception as exc:  # noqa: BLE001 - a trace is never worth a run
+        _log.warning("trace.unavailable", reason=f"OpenTelemetry refused its OTEL_* settings: {exc}")
+        return None

@@ -262,3 +262,23 @@ def test_without_the_otel_extra_the_run_says_so_and_goes_on_untraced(tmp_path: P
     assert ran.code == 0 and "Traceback" not in ran.stdout + ran.stderr
     assert "jobframe[otel]" in ran.one("trace.unavailable")["reason"]
     assert not collector.spans
+
+
+@pytest.mark.process
+@pytest.mark.parametrize(
+    ("variables", "says"),
+    [
+        ({"OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "0"}, "max_export_batch_size"),
+        ({"OTEL_BSP_MAX_QUEUE_SIZE": "10", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "20"}, "max_queue_size"),
+        ({"OTEL_BSP_SCHEDULE_DELAY": "-1"}, "schedule_delay"),
+    ],
+)
+def test_otel_settings_the_sdk_refuses_leave_the_run_untraced_not_failed(
+    variables: dict[str, str], says: str
+) -> None:
+    with OtlpReceiver() as collector:
+        env = {"OTEL_EXPORTER_OTLP_ENDPOINT": collector.url, **variables}
+        ran = run_cli(["--job-name", "SomeJob", "--log-format", "json"], env=env)
+    assert ran.code == 0 and "Traceback" not in ran.stdout + ran.stderr, ran.stderr
+    assert says in ran.one("trace.unavailable")["reason"]
+    assert ran.one("job.finished")["status"] == "succeeded" and not collector.spans
