@@ -98,6 +98,13 @@ def _reporting(args: argparse.Namespace) -> Reporting:
         raise UsageError(str(exc)) from None
 
 
+def _report_refusal(app: App, job_name: str, reporting: Reporting, error: BaseException) -> None:
+    """A run refused before it started is a run too (a 78, a bad ``--param``): it is pushed — unless
+    the job is not the app's, whose group would be one for a job that does not exist."""
+    if job_name in app.jobs:
+        report_run(reporting, int(exit_code(error)))
+
+
 def _log_format(args: argparse.Namespace) -> LogFormat:
     if args.log_format is not None:
         return args.log_format  # type: ignore[no-any-return]
@@ -124,6 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     redact = configure_logging(fmt, args.log_level, console=console)
     process = ProcessExit(exit_grace=args.exit_grace)
     process.install()
+    reporting: Reporting | None = None
     try:
         app = load_app(args.app)
         if args.list:
@@ -133,12 +141,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check(app, args)
         if not args.job_name:
             raise UsageError("nothing to do: give --job-name NAME, --list or --check; see jobframe --help")
+        reporting = _reporting(args)  # from here on, a refusal of a job the app has is reported
         if (args.fresh_run or args.resend_ambiguous or args.new_run) and not args.run_key:
             raise UsageError(
                 "--fresh-run, --new-run and --resend-ambiguous act on a run ledger: give --run-key KEY"
             )
         params = split_pairs(args.param)
-        reporting = _reporting(args)
         if console is not None:
             console.counts = reporting.observer.counts
         process.before_exit = functools.partial(report_run, reporting)
@@ -162,13 +170,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             process=process,
         )
     except JobframeError as exc:
+        if reporting is not None:
+            _report_refusal(app, args.job_name, reporting, exc)
         return _fail(exc)
     resume_collector()  # modules loaded: the job's objects are collected as always
     become_subreaper()  # orphans of the job's children stay ours to find and end
     result = run_job(app, args.job_name, params, sources=_sources(args), options=options, redact=redact)
     if not result.started:
         assert result.error is not None
-        if args.job_name in app.jobs:  # a run refused before it started is a run too; a typo is not
-            report_run(reporting, result.exit_code)
+        _report_refusal(app, args.job_name, reporting, result.error)
         return _fail(result.error)
     process.finish(result.exit_code, result.finished_at)

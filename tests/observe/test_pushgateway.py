@@ -317,3 +317,26 @@ def test_without_the_metrics_extra_pushgateway_is_a_usage_error_before_the_run(
         == "jobframe: error: --pushgateway needs prometheus-client: pip install 'jobframe[metrics]'"
     )
     assert not ran.named("job.started") and not scrape(gateway)
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "code"),
+    [
+        ([], {"ARGO_DEADLINE": "tomorrow"}, 78),  # a configuration error found before the job started
+        (["--param", "users"], {}, 2),  # a --param without =
+        (["--fresh-run"], {}, 2),  # an option that needs --run-key
+        (["--env", "nowhere"], {}, 78),
+    ],
+    ids=["argo-deadline", "param-syntax", "fresh-run", "profile"],
+)
+def test_every_refusal_of_a_known_job_is_pushed_with_its_exit_code(
+    gateway: str, args: list[str], env: dict[str, str], code: int
+) -> None:
+    ran = run_cli(["--job-name", "SomeJob", "--pushgateway", gateway, *args], env=env)
+    assert ran.code == code, ran.stderr
+    samples = scrape(gateway)
+    assert _value(samples, "jobframe_job_exit_code", job="SomeJob") == code
+    assert (
+        "jobframe_job_last_success_timestamp_seconds",
+        frozenset({"instance": "", "job": "SomeJob"}.items()),
+    ) not in samples
