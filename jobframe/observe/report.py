@@ -127,7 +127,7 @@ def public_url(url: str | None) -> str:
     return _USERINFO.sub(lambda m: f"{m[1]}{m[2]}:{MASK}@" if m[3] is not None else m[0], url, count=1)
 
 
-_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)([^:@/?#]*)(:[^@/?#]*)?@")
+_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)([^:@/?#]*)(:[^/?#]*)?@")
 """``scheme://user[:password]@``: the password is group 3 (with its colon)."""
 
 

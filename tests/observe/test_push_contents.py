@@ -111,6 +111,11 @@ def test_a_gateway_password_never_reaches_the_log() -> None:
 
     assert public_url("https://ops:s3cret-pw@gw.example:9091/x") == "https://ops:***@gw.example:9091/x"
     assert public_url("http://gw:9091") == "http://gw:9091"
+    assert public_url("http://ops@gw:9091") == "http://ops@gw:9091"  # a user alone is no secret
+    # an unescaped @ in the password: the host is after the last one, as urllib reads it
+    assert public_url("http://ops:p@ss:w@gw:9091/x@y") == "http://ops:***@gw:9091/x@y"
+    assert public_url("http://[::1]:9091") == "http://[::1]:9091"
+    assert public_url("https://ops:pw@[::1]:9091") == "https://ops:***@[::1]:9091"
 
 
 class _BrokenTracer:
