@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from jobframe.logs import MASK, get_logger
-from jobframe.observe.observer import Observer
+from jobframe.observe.observer import Observer, Outcome
 
 __all__ = ["REPORT_TIMEOUT_S", "Reporting", "public_url", "report_run", "start_reporting"]
 
@@ -69,8 +69,9 @@ def report_run(reporting: Reporting, exit_code: int, grace: float | None = None)
     if observer.deadline is not None:
         bound = max(0.0, min(bound, observer.deadline.seconds_left() - DEADLINE_MARGIN_S))
     started = time.monotonic()
-    outcome = observer.outcome
-    duration = outcome.duration_s if outcome is not None else 0.0
+    # a run refused before it started has no job.finished: its outcome is the exit code alone
+    outcome = observer.outcome if observer.outcome is not None else Outcome(exit_code, 0.0)
+    duration = outcome.duration_s
     failures: dict[str, str] = {}
     tasks: dict[str, threading.Thread] = {}
     trace_bound = bound

@@ -282,3 +282,23 @@ def test_otel_settings_the_sdk_refuses_leave_the_run_untraced_not_failed(
     assert ran.code == 0 and "Traceback" not in ran.stdout + ran.stderr, ran.stderr
     assert says in ran.one("trace.unavailable")["reason"]
     assert ran.one("job.finished")["status"] == "succeeded" and not collector.spans
+
+
+@pytest.mark.process
+@pytest.mark.parametrize(
+    ("args", "env", "code"),
+    [(["--param", "nope=1"], {}, 2), ([], {"ARGO_DEADLINE": "tomorrow"}, 78)],
+    ids=["bad-param", "argo-deadline"],
+)
+def test_a_run_refused_before_it_started_is_a_trace_with_its_exit_code(
+    args: list[str], env: dict[str, str], code: int
+) -> None:
+    with OtlpReceiver() as collector:
+        ran = run_cli(
+            ["--job-name", "SomeJob", *args], env={"OTEL_EXPORTER_OTLP_ENDPOINT": collector.url, **env}
+        )
+    assert ran.code == code
+    (run,) = collector.spans
+    assert run.name == "run SomeJob"
+    assert attributes(run)["jobframe.exit_code"] == code
+    assert run.status.code == 2  # STATUS_CODE_ERROR
