@@ -113,6 +113,22 @@ def test_any_no_color_but_the_empty_string_turns_colours_off(tmp_path: Path, val
     assert "\x1b[" not in text
 
 
+@pytest.mark.process
+@pytest.mark.parametrize(
+    "how", [["--log-format", "json"], ["--log-format", "console"]], ids=["json", "console"]
+)
+def test_an_explicit_format_wins_over_the_terminal(how: list[str]) -> None:
+    """JSON asked for at a terminal is JSON to the last line: no colour, no sentence."""
+    code, text = on_a_terminal(["--job-name", "SomeJob", *how])
+    lines = [line for line in text.splitlines() if line.strip()]
+    assert code == 0
+    if how[1] == "json":
+        assert all(line.startswith("{") and line.endswith("}") for line in lines), lines
+        assert '"process.exit"' in lines[-1] and "\x1b[" not in text
+    else:
+        assert lines[-1].startswith("SomeJob succeeded in")
+
+
 def test_the_sentence_names_what_was_sent() -> None:
     finished = {"job": "Sync", "status": "succeeded", "duration_s": 75.25, "exit_code": 0}
     track = {"/users/track": EndpointCounts(objects_sent=70, objects_rejected=5, ledger_skipped=10)}
