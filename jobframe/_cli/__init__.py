@@ -33,7 +33,7 @@ from jobframe.console import HumanConsole, use_colors
 from jobframe.context import RunContext
 from jobframe.deadline import parse_rfc3339
 from jobframe.errors import ConfigurationError, JobframeError, UsageError
-from jobframe.logs import LogFormat, configure_logging
+from jobframe.logs import LogFormat, Redact, configure_logging
 from jobframe.observe.report import Reporting, report_run, start_reporting
 from jobframe.settings import SettingsSources, load_settings
 
@@ -86,13 +86,14 @@ def _argo_deadline() -> datetime | None:
         raise ConfigurationError(f"ARGO_DEADLINE: {exc}") from None
 
 
-def _reporting(args: argparse.Namespace) -> Reporting:
+def _reporting(args: argparse.Namespace, redact: Redact) -> Reporting:
     try:
         return start_reporting(
             args.job_name,
             pushgateway=args.pushgateway,
             traceparent=args.traceparent,
             shard=None if args.shard is None or args.shard.is_whole else str(args.shard),
+            redact=redact,
         )
     except ImportError as exc:
         raise UsageError(str(exc)) from None
@@ -141,7 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check(app, args)
         if not args.job_name:
             raise UsageError("nothing to do: give --job-name NAME, --list or --check; see jobframe --help")
-        reporting = _reporting(args)  # from here on, a refusal of a job the app has is reported
+        reporting = _reporting(args, redact)  # from here on, a refusal of a job the app has is reported
         if (args.fresh_run or args.resend_ambiguous or args.new_run) and not args.run_key:
             raise UsageError(
                 "--fresh-run, --new-run and --resend-ambiguous act on a run ledger: give --run-key KEY"

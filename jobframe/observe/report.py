@@ -15,8 +15,9 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from urllib.parse import unquote, urlsplit
 
-from jobframe.logs import MASK, get_logger
+from jobframe.logs import MASK, Redact, get_logger
 from jobframe.observe.observer import Observer, Outcome
 
 __all__ = ["REPORT_TIMEOUT_S", "Reporting", "public_url", "report_run", "start_reporting"]
@@ -133,13 +134,26 @@ _USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)([^:@/?#]*)(:[^/?#]*)?@")
 
 
 def start_reporting(
-    job: str, *, pushgateway: str | None, traceparent: str | None, shard: str | None
+    job: str,
+    *,
+    pushgateway: str | None,
+    traceparent: str | None,
+    shard: str | None,
+    redact: Redact | None = None,
 ) -> Reporting:
     """The run's observer and where its end is reported: traced when ``OTEL_*`` asks for it.
 
     ``--pushgateway`` without ``prometheus_client`` raises ``ImportError`` naming the extra, before
-    the job starts. Without a gateway and without ``OTEL_*`` nothing is imported.
+    the job starts. Without a gateway and without ``OTEL_*`` nothing is imported. ``redact``
+    learns the gateway's password and the OTLP headers' values, masked in every log line after.
     """
+    from jobframe.observe.tracing import otlp_secrets  # noqa: PLC0415 - reads the environment alone
+
+    if redact is not None:
+        secrets = otlp_secrets()
+        if pushgateway is not None and (password := urlsplit(pushgateway).password):
+            secrets += [password, unquote(password)]
+        redact.add_secrets(secrets)
     if pushgateway is not None:
         from jobframe.observe.pushgateway import require_client  # noqa: PLC0415
 

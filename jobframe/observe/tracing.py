@@ -20,11 +20,12 @@ import os
 import re
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from jobframe.logs import get_logger
 from jobframe.observe.observer import Outcome, SpanHandle, Tracer
 
-__all__ = ["TRACEPARENT", "start_tracing", "tracing_requested", "valid_traceparent"]
+__all__ = ["TRACEPARENT", "otlp_secrets", "start_tracing", "tracing_requested", "valid_traceparent"]
 
 _log = get_logger("jobframe")
 
@@ -62,6 +63,30 @@ def tracing_requested(environ: Mapping[str, str] = os.environ) -> bool:
         environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip()
         or environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "").strip()
     )
+
+
+def otlp_secrets(environ: Mapping[str, str] = os.environ) -> list[str]:
+    """The OTLP headers' values and the endpoints' passwords: for the log to mask wherever they appear.
+
+    OpenTelemetry quotes a header it cannot parse (``Authorization: Bearer …``, a colon for ``=``)
+    in its own warning; the run's log must never show the token.
+    """
+    found: list[str] = []
+    for variable in ("OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS"):
+        for part in environ.get(variable, "").split(","):
+            _, equals, value = part.partition("=")
+            if not equals:
+                _, _, value = part.partition(":")
+            for text in {value.strip(), unquote(value).strip()} - {""}:
+                found += [text, text.split()[-1]]  # the whole value, and the token after "Bearer"
+    for variable in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
+        try:
+            password = urlsplit(environ.get(variable, "")).password
+        except ValueError:
+            continue
+        if password:
+            found += [password, unquote(password)]
+    return found
 
 
 def _unsupported(environ: Mapping[str, str]) -> str | None:

@@ -302,3 +302,33 @@ def test_a_run_refused_before_it_started_is_a_trace_with_its_exit_code(
     assert run.name == "run SomeJob"
     assert attributes(run)["jobframe.exit_code"] == code
     assert run.status.code == 2  # STATUS_CODE_ERROR
+
+
+@pytest.mark.process
+@pytest.mark.parametrize(
+    "headers",
+    [
+        "Authorization: Bearer otlp-token-canary",  # a colon where the spec wants =
+        "Authorization=Bearer otlp-token-canary",  # a space not percent-escaped
+        "x-api-key=otlp-token-canary,broken",
+        "Authorization=Bearer%20otlp-token-canary",  # right: sent, never logged
+    ],
+)
+def test_otlp_headers_never_reach_the_log_even_when_malformed(headers: str) -> None:
+    """OpenTelemetry quotes a header it cannot parse in its warning: the run's log masks it."""
+    with OtlpReceiver() as collector:
+        env = {"OTEL_EXPORTER_OTLP_ENDPOINT": collector.url, "OTEL_EXPORTER_OTLP_TRACES_HEADERS": headers}
+        ran = run_cli(["--job-name", "SomeJob", "--log-format", "json"], env=env)
+    assert ran.code == 0
+    assert "otlp-token-canary" not in ran.stdout + ran.stderr
+    assert collector.spans  # traced all the same
+
+
+@pytest.mark.process
+def test_an_otlp_endpoint_password_never_reaches_the_log() -> None:
+    endpoint = closed_port_url().replace("http://", "http://ops:otlp-pw-canary@")
+    ran = run_cli(
+        ["--job-name", "SomeJob", "--log-format", "json"], env={"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint}
+    )
+    assert ran.code == 0 and ran.named("trace.export_failed")
+    assert "otlp-pw-canary" not in ran.stdout + ran.stderr
