@@ -340,3 +340,39 @@ def test_every_refusal_of_a_known_job_is_pushed_with_its_exit_code(
         "jobframe_job_last_success_timestamp_seconds",
         frozenset({"instance": "", "job": "SomeJob"}.items()),
     ) not in samples
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_run_ended_by_a_signal_is_pushed_with_its_exit_code(gateway: str, sig: signal.Signals) -> None:
+    """Killed mid-job (143, 130): the alert on exit codes sees it like any other failure."""
+    proc = subprocess.Popen(
+        [
+            *[sys.executable, "-m", "jobframe", "--job-name", "Sleep", "--param", "seconds=120"],
+            *["--log-format", "json", "--pushgateway", gateway],
+        ],
+        cwd=REPO,
+        env=clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:  # the event, not a delay: the job is running
+            if '"job.started"' in line:
+                break
+        proc.send_signal(sig)
+        proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    code = 128 + sig.value
+    assert proc.returncode == code
+    samples = scrape(gateway)
+    assert _value(samples, "jobframe_job_exit_code", job="Sleep") == code
+    assert _value(samples, "jobframe_job_duration_seconds", job="Sleep") < 120
+    assert (
+        "jobframe_job_last_success_timestamp_seconds",
+        frozenset({"instance": "", "job": "Sleep"}.items()),
+    ) not in samples
