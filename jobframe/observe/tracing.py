@@ -255,9 +255,10 @@ def start_tracing(
         )
         traceparent = None
     try:  # the SDK reads OTEL_BSP_* and more itself, and refuses some values with an exception
-        resource = Resource.create(
-            {"service.name": os.environ.get("OTEL_SERVICE_NAME") or "jobframe", "jobframe.job": job}
-        )
+        # OTEL_SERVICE_NAME, else service.name in OTEL_RESOURCE_ATTRIBUTES (read by the SDK), else ours
+        resource = Resource.create({"jobframe.job": job})
+        if str(resource.attributes.get("service.name", "")).startswith("unknown_service"):
+            resource = resource.merge(Resource({"service.name": "jobframe"}))
         provider = TracerProvider(resource=resource, shutdown_on_exit=False)
         exporter = _Recording(OTLPSpanExporter(timeout=timeout))
         provider.add_span_processor(BatchSpanProcessor(exporter))  # type: ignore[arg-type]

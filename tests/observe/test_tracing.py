@@ -332,3 +332,25 @@ def test_an_otlp_endpoint_password_never_reaches_the_log() -> None:
     )
     assert ran.code == 0 and ran.named("trace.export_failed")
     assert "otlp-pw-canary" not in ran.stdout + ran.stderr
+
+
+@pytest.mark.process
+@pytest.mark.parametrize(
+    ("variables", "service"),
+    [
+        ({}, "jobframe"),
+        ({"OTEL_RESOURCE_ATTRIBUTES": "service.name=pushes,deployment.environment=prod"}, "pushes"),
+        ({"OTEL_RESOURCE_ATTRIBUTES": "service.name=pushes", "OTEL_SERVICE_NAME": "wins"}, "wins"),
+    ],
+)
+def test_the_service_name_comes_from_the_otel_variables_then_jobframe(
+    variables: dict[str, str], service: str
+) -> None:
+    with OtlpReceiver() as collector:
+        env = {"OTEL_EXPORTER_OTLP_ENDPOINT": collector.url, **variables}
+        ran = run_cli(["--job-name", "SomeJob", "--log-format", "json"], env=env)
+    assert ran.code == 0
+    resource = collector.resources[0]
+    assert resource["service.name"] == service and resource["jobframe.job"] == "SomeJob"
+    if "deployment.environment" in variables.get("OTEL_RESOURCE_ATTRIBUTES", ""):
+        assert resource["deployment.environment"] == "prod"
