@@ -105,6 +105,8 @@ def report_run(reporting: Reporting, exit_code: int, grace: float | None = None)
         tasks["metrics.push_failed"] = _task("metrics.push_failed", send, failures)
     for thread in tasks.values():
         thread.start()
+    from jobframe.observe.tracing import traces_endpoint  # noqa: PLC0415 - reads the environment alone
+
     limits = {"trace.export_failed": trace_bound, "metrics.push_failed": bound}
     for event, thread in tasks.items():
         thread.join(max(0.0, limits[event] - (time.monotonic() - started)))
@@ -113,7 +115,7 @@ def report_run(reporting: Reporting, exit_code: int, grace: float | None = None)
         if thread.is_alive():
             failures.setdefault(event, f"no answer within {limits[event]:g} s")
         if event in failures:
-            target = public_url(reporting.pushgateway) if event.startswith("metrics") else "OTLP exporter"
+            target = public_url(reporting.pushgateway if event.startswith("metrics") else traces_endpoint())
             error = failures[event].replace(reporting.pushgateway or "\0", target)
             _log.warning(event, target=target, error=error, waited_s=waited)
 

@@ -25,7 +25,14 @@ from urllib.parse import unquote, urlsplit
 from jobframe.logs import get_logger
 from jobframe.observe.observer import Outcome, SpanHandle, Tracer
 
-__all__ = ["TRACEPARENT", "otlp_secrets", "start_tracing", "tracing_requested", "valid_traceparent"]
+__all__ = [
+    "TRACEPARENT",
+    "otlp_secrets",
+    "start_tracing",
+    "traces_endpoint",
+    "tracing_requested",
+    "valid_traceparent",
+]
 
 _log = get_logger("jobframe")
 
@@ -87,6 +94,15 @@ def otlp_secrets(environ: Mapping[str, str] = os.environ) -> list[str]:
         if password:
             found += [password, unquote(password)]
     return found
+
+
+def traces_endpoint(environ: Mapping[str, str] = os.environ) -> str:
+    """Where the OTLP/HTTP exporter sends spans, read from the variables as it reads them."""
+    traces = environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "").strip()
+    if traces:
+        return traces
+    base = environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip() or "http://localhost:4318"
+    return f"{base.rstrip('/')}/v1/traces"
 
 
 def _unsupported(environ: Mapping[str, str]) -> str | None:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from jobframe.observe.report import REPORT_TIMEOUT_S
-from jobframe.observe.tracing import tracing_requested, valid_traceparent
+from jobframe.observe.tracing import traces_endpoint, tracing_requested, valid_traceparent
 from tests.conftest import CANARY, REPO, clean_env, run_cli
 from tests.observe.gateway import HangingServer, closed_port_url, without
 from tests.observe.otlp import OtlpReceiver, attributes
@@ -225,10 +225,13 @@ def test_a_later_versions_traceparent_is_continued(tmp_path: Path) -> None:
 @pytest.mark.process
 def test_a_collector_that_refuses_the_connection_is_reported(tmp_path: Path) -> None:
     """Refused (nothing listens): the spans are lost, and ``trace.export_failed`` says so."""
-    ran = _send(tmp_path, 5, {"OTEL_EXPORTER_OTLP_ENDPOINT": closed_port_url()})
+    endpoint = closed_port_url().replace("http://", "http://ops:pw-canary-3@")
+    ran = _send(tmp_path, 5, {"OTEL_EXPORTER_OTLP_ENDPOINT": f"{endpoint}/"})
     assert ran.code == 0
     failed = ran.one("trace.export_failed")
-    assert failed["target"] == "OTLP exporter" and "not accepted" in failed["error"], failed
+    assert "not accepted" in failed["error"], failed
+    # where it was sent, as the exporter builds it (the base endpoint + /v1/traces), password masked
+    assert failed["target"] == endpoint.replace("pw-canary-3", "***") + "/v1/traces"
     assert failed["waited_s"] <= REPORT_TIMEOUT_S + 0.5
     assert ran.events[-1]["event"] == "process.exit"
 
@@ -354,3 +357,19 @@ def test_the_service_name_comes_from_the_otel_variables_then_jobframe(
     assert resource["service.name"] == service and resource["jobframe.job"] == "SomeJob"
     if "deployment.environment" in variables.get("OTEL_RESOURCE_ATTRIBUTES", ""):
         assert resource["deployment.environment"] == "prod"
+
+
+@pytest.mark.parametrize(
+    ("environ", "endpoint"),
+    [
+        ({}, "http://localhost:4318/v1/traces"),
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318"}, "http://c:4318/v1/traces"),
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318/"}, "http://c:4318/v1/traces"),
+        (
+            {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c/x", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://t/y"},
+            "http://t/y",
+        ),
+    ],
+)
+def test_the_traces_endpoint_is_read_as_the_exporter_reads_it(environ: dict[str, str], endpoint: str) -> None:
+    assert traces_endpoint(environ) == endpoint
