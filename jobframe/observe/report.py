@@ -113,7 +113,7 @@ def report_run(reporting: Reporting, exit_code: int, grace: float | None = None)
     waited = round(time.monotonic() - started, 3)
     for event, thread in tasks.items():
         if thread.is_alive():
-            failures.setdefault(event, f"no answer within {limits[event]:g} s")
+            failures.setdefault(event, f"no answer within {round(limits[event], 2):g} s")
         if event in failures:
             target = public_url(reporting.pushgateway if event.startswith("metrics") else traces_endpoint())
             error = failures[event].replace(reporting.pushgateway or "\0", target)
