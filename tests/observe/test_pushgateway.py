@@ -26,8 +26,8 @@ from tests.observe.gateway import (
     closed_port_url,
     pushgateway,
     scrape,
-    without,
 )
+from tests.observe.missing import without
 from tests.observe.pushjob import push_args, write_ids
 
 pytestmark = pytest.mark.process

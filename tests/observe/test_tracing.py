@@ -12,7 +12,8 @@ import pytest
 from jobframe.observe.report import REPORT_TIMEOUT_S
 from jobframe.observe.tracing import traces_endpoint, tracing_requested, valid_traceparent
 from tests.conftest import CANARY, REPO, clean_env, run_cli
-from tests.observe.gateway import HangingServer, closed_port_url, without
+from tests.observe.gateway import HangingServer, closed_port_url
+from tests.observe.missing import without
 from tests.observe.otlp import OtlpReceiver, attributes
 from tests.observe.pushjob import push_args, write_ids
 
