@@ -72,7 +72,10 @@ def summary_line(
         text += f" in {_seconds(float(duration))}"
     code = exit_fields.get("exit_code", finished.get("exit_code"))
     if code not in (None, 0):
-        why = f", {exit_fields['signal']}" if exit_fields.get("signal") else ""
+        # the signal that ended the run: at exit (process.exit) or during the job (job.finished)
+        reason = str(finished.get("reason", ""))
+        signal = exit_fields.get("signal") or (reason if reason.startswith("SIG") else None)
+        why = f", {signal}" if signal else ""
         text += f" (exit {code}{why})"
     sent = sum(c.objects_sent for c in counts.values())
     rejected = sum(c.objects_rejected for c in counts.values())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pty
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -19,8 +20,16 @@ from tests.observe.pushjob import push_args, write_ids
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
-def on_a_terminal(args: list[str], env: dict[str, str] | None = None, timeout: float = 60) -> tuple[int, str]:
-    """Run ``python -m jobframe ARGS`` with stdout and stderr on a pty; its exit code and output."""
+def on_a_terminal(
+    args: list[str],
+    env: dict[str, str] | None = None,
+    timeout: float = 60,
+    sigterm_after: bytes | None = None,
+) -> tuple[int, str]:
+    """Run ``python -m jobframe ARGS`` with stdout and stderr on a pty; its exit code and output.
+
+    ``sigterm_after``: send SIGTERM once the output shows these bytes (an event, not a delay).
+    """
     master, slave = pty.openpty()
     proc = subprocess.Popen(
         [sys.executable, "-m", "jobframe", *args],
@@ -40,6 +49,9 @@ def on_a_terminal(args: list[str], env: dict[str, str] | None = None, timeout: f
         if not chunk:
             break
         chunks.append(chunk)
+        if sigterm_after is not None and sigterm_after in b"".join(chunks):
+            proc.send_signal(signal.SIGTERM)
+            sigterm_after = None
     os.close(master)
     code = proc.wait(timeout)
     text = b"".join(chunks).decode("utf-8", "replace").replace("\r\n", "\n")
@@ -82,6 +94,41 @@ def test_a_failure_says_so_in_the_last_sentence(tmp_path: Path) -> None:
     assert re.fullmatch(r"SendPushFromFile failed in \d+\.\d s \(exit 1\)", last), last
 
 
+@pytest.mark.process
+def test_a_signal_during_the_run_is_named_in_the_last_sentence() -> None:
+    """``Sleep terminated in 0.1 s (exit 143, SIGTERM)``: the signal is in ``job.finished``'s reason."""
+    args = ["--job-name", "Sleep", "--param", "seconds=60"]
+    code, text = on_a_terminal(args, env={"NO_COLOR": "1"}, sigterm_after=b"job.started")
+    assert code == 143
+    last = text.strip().splitlines()[-1]
+    assert re.fullmatch(r"Sleep terminated in \d+\.\d s \(exit 143, SIGTERM\)", last), text
+
+
+@pytest.mark.process
+@pytest.mark.parametrize("value", ["0", "false", " "])
+def test_any_no_color_but_the_empty_string_turns_colours_off(tmp_path: Path, value: str) -> None:
+    """no-color.org: "when present and not an empty string", whatever its value."""
+    code, text = on_a_terminal(["--job-name", "SomeJob"], env={"NO_COLOR": value})
+    assert code == 0 and "SomeJob succeeded in" in text
+    assert "\x1b[" not in text
+
+
+@pytest.mark.process
+@pytest.mark.parametrize(
+    "how", [["--log-format", "json"], ["--log-format", "console"]], ids=["json", "console"]
+)
+def test_an_explicit_format_wins_over_the_terminal(how: list[str]) -> None:
+    """JSON asked for at a terminal is JSON to the last line: no colour, no sentence."""
+    code, text = on_a_terminal(["--job-name", "SomeJob", *how])
+    lines = [line for line in text.splitlines() if line.strip()]
+    assert code == 0
+    if how[1] == "json":
+        assert all(line.startswith("{") and line.endswith("}") for line in lines), lines
+        assert '"process.exit"' in lines[-1] and "\x1b[" not in text
+    else:
+        assert lines[-1].startswith("SomeJob succeeded in")
+
+
 def test_the_sentence_names_what_was_sent() -> None:
     finished = {"job": "Sync", "status": "succeeded", "duration_s": 75.25, "exit_code": 0}
     track = {"/users/track": EndpointCounts(objects_sent=70, objects_rejected=5, ledger_skipped=10)}
@@ -99,6 +146,10 @@ def test_the_sentence_names_what_was_sent() -> None:
     assert summary_line(
         {"job": "Sleep", "status": "deadline_exceeded", "duration_s": 7200}, {}, {"exit_code": 124}
     ) == ("Sleep deadline exceeded in 2 h 0 min (exit 124)")
+    during = {**interrupted, "reason": "SIGINT", "exit_code": 130}
+    assert summary_line(during, {}, {"exit_code": 130}) == "Push terminated in 3.0 s (exit 130, SIGINT)"
+    failed = {"job": "Push", "status": "failed", "reason": "Braze said no", "exit_code": 1}
+    assert summary_line(failed, {}, {"exit_code": 1}) == "Push failed (exit 1)"
 
 
 def test_progress_reads_done_total_rate_then_eta() -> None:

@@ -33,7 +33,7 @@ from jobframe.console import HumanConsole, use_colors
 from jobframe.context import RunContext
 from jobframe.deadline import parse_rfc3339
 from jobframe.errors import ConfigurationError, JobframeError, UsageError
-from jobframe.logs import LogFormat, configure_logging
+from jobframe.logs import LogFormat, Redact, configure_logging
 from jobframe.observe.report import Reporting, report_run, start_reporting
 from jobframe.settings import SettingsSources, load_settings
 
@@ -86,16 +86,24 @@ def _argo_deadline() -> datetime | None:
         raise ConfigurationError(f"ARGO_DEADLINE: {exc}") from None
 
 
-def _reporting(args: argparse.Namespace) -> Reporting:
+def _reporting(args: argparse.Namespace, redact: Redact) -> Reporting:
     try:
         return start_reporting(
             args.job_name,
             pushgateway=args.pushgateway,
             traceparent=args.traceparent,
             shard=None if args.shard is None or args.shard.is_whole else str(args.shard),
+            redact=redact,
         )
     except ImportError as exc:
         raise UsageError(str(exc)) from None
+
+
+def _report_refusal(app: App, job_name: str, reporting: Reporting, error: BaseException) -> None:
+    """A run refused before it started is a run too (a 78, a bad ``--param``): it is pushed — unless
+    the job is not the app's, whose group would be one for a job that does not exist."""
+    if job_name in app.jobs:
+        report_run(reporting, int(exit_code(error)))
 
 
 def _log_format(args: argparse.Namespace) -> LogFormat:
@@ -124,6 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     redact = configure_logging(fmt, args.log_level, console=console)
     process = ProcessExit(exit_grace=args.exit_grace)
     process.install()
+    reporting: Reporting | None = None
     try:
         app = load_app(args.app)
         if args.list:
@@ -133,12 +142,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check(app, args)
         if not args.job_name:
             raise UsageError("nothing to do: give --job-name NAME, --list or --check; see jobframe --help")
+        reporting = _reporting(args, redact)  # from here on, a refusal of a job the app has is reported
         if (args.fresh_run or args.resend_ambiguous or args.new_run) and not args.run_key:
             raise UsageError(
                 "--fresh-run, --new-run and --resend-ambiguous act on a run ledger: give --run-key KEY"
             )
         params = split_pairs(args.param)
-        reporting = _reporting(args)
         if console is not None:
             console.counts = reporting.observer.counts
         process.before_exit = functools.partial(report_run, reporting)
@@ -162,12 +171,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             process=process,
         )
     except JobframeError as exc:
+        if reporting is not None:
+            _report_refusal(app, args.job_name, reporting, exc)
         return _fail(exc)
     resume_collector()  # modules loaded: the job's objects are collected as always
     become_subreaper()  # orphans of the job's children stay ours to find and end
     result = run_job(app, args.job_name, params, sources=_sources(args), options=options, redact=redact)
     if not result.started:
         assert result.error is not None
-        report_run(reporting, result.exit_code)  # a run refused before it started is a run too
+        _report_refusal(app, args.job_name, reporting, result.error)
         return _fail(result.error)
     process.finish(result.exit_code, result.finished_at)

@@ -95,23 +95,37 @@ def _one_of(*choices: str) -> Callable[[str], str]:
 
 
 def gateway_url(text: str) -> str:
-    """``--pushgateway``: an ``http(s)://host[:port]`` URL (a path prefix is kept)."""
-    parsed = urlsplit(text.strip())
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an http(s)://HOST[:PORT] URL")
+    """``--pushgateway``: an ``http(s)://[user:password@]host[:port][/path]`` URL (a path prefix is kept).
+
+    An error shows the URL with its password masked: the value may come from a secret.
+    """
+    from jobframe.observe.report import public_url  # noqa: PLC0415 - only when the option is given
+
+    shown = repr(public_url(text.strip()))
     try:
+        parsed = urlsplit(text.strip())
         parsed.port  # noqa: B018 - raises on a port that is not a number
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} has an invalid port") from None
+        raise argparse.ArgumentTypeError(f"{shown} is not a valid URL (host or port)") from None
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise argparse.ArgumentTypeError(f"{shown} is not an http(s)://HOST[:PORT] URL")
+    if parsed.query or parsed.fragment or text.strip().endswith(("?", "#")):
+        raise argparse.ArgumentTypeError(f"{shown}: a Pushgateway URL has no query or fragment")
+    path = parsed.path.rstrip("/")
+    if path.endswith("/metrics") or "/metrics/job/" in f"{path}/":
+        raise argparse.ArgumentTypeError(
+            f"{shown}: give the gateway's base URL, without /metrics (e.g. http://pushgateway:9091): "
+            "jobframe adds /metrics/job/<job name>"
+        )
     return text.strip().rstrip("/")
 
 
 def traceparent(text: str) -> str:
-    """``--traceparent``: a W3C trace context ``traceparent`` to continue."""
-    from jobframe.observe.tracing import valid_traceparent  # noqa: PLC0415 - no OpenTelemetry import
+    """``--traceparent``: a W3C trace context ``traceparent`` to continue.
 
-    if not valid_traceparent(text.strip()):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>)")
+    Not judged here: one W3C does not accept is ignored by the tracing (a new trace begins), and
+    a run that is not traced never looks at it (:func:`jobframe.observe.tracing.start_tracing`).
+    """
     return text.strip()
 
 

@@ -14,8 +14,10 @@ no default registry, no process-wide state.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
+from urllib.error import HTTPError
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from jobframe.observe.observer import COUNTS, Observer
 
@@ -127,4 +129,45 @@ def push(
     send: Any = push_to_gateway if exit_code == 0 else pushadd_to_gateway
     key = grouping_key(job, shard)
     job_name = key.pop("job")
-    send(url, job=job_name, registry=registry, grouping_key=key, timeout=max(timeout, 0.001))
+    gateway, handler = _authenticated(url)
+    try:
+        send(
+            gateway, job=job_name, registry=registry, grouping_key=key, timeout=max(timeout, 0.001), **handler
+        )
+    except HTTPError as exc:  # the gateway's answer says why (a 400: metrics inconsistent with others)
+        raise RuntimeError(f"HTTP {exc.code} {exc.reason}: {_said(exc)}") from None
+
+
+def _said(answer: HTTPError) -> str:
+    """The first line of an error answer's body, bounded: the gateway's reason, never a page."""
+    try:
+        body = answer.read(_SAID_LIMIT).decode("utf-8", "replace")
+    except OSError:
+        return ""
+    first = body.strip().splitlines()[0] if body.strip() else ""
+    return first[:_SAID_LIMIT]
+
+
+_SAID_LIMIT = 500
+
+
+def _authenticated(url: str) -> tuple[str, dict[str, Any]]:
+    """``url`` without its ``user:password@``, and the handler sending them as HTTP basic auth.
+
+    urllib would take the credentials for part of the host name; prometheus-client's
+    ``basic_auth_handler`` sends them in the ``Authorization`` header instead.
+    """
+    parts = urlsplit(url)
+    if parts.username is None:
+        return url, {}
+    from prometheus_client.exposition import basic_auth_handler  # noqa: PLC0415 - the metrics extra
+
+    user, password = unquote(parts.username), unquote(parts.password or "")
+
+    def handler(
+        url: str, method: str, timeout: float | None, headers: Any, data: bytes
+    ) -> Callable[[], None]:
+        return basic_auth_handler(url, method, timeout, headers, data, user, password)
+
+    bare = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+    return bare, {"handler": handler}

@@ -10,14 +10,15 @@ daemons and the process leaves them behind.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
+from dataclasses import dataclass, field
+from urllib.parse import unquote, urlsplit
 
-from jobframe.logs import MASK, get_logger
-from jobframe.observe.observer import Observer
+from jobframe.logs import MASK, Redact, get_logger
+from jobframe.observe.observer import Observer, Outcome
 
 __all__ = ["REPORT_TIMEOUT_S", "Reporting", "public_url", "report_run", "start_reporting"]
 
@@ -37,7 +38,7 @@ class Reporting:
 
     job: str
     observer: Observer
-    pushgateway: str | None = None
+    pushgateway: str | None = field(default=None, repr=False)  # may hold a password
     shard: str | None = None
     timeout: float = REPORT_TIMEOUT_S
 
@@ -69,8 +70,9 @@ def report_run(reporting: Reporting, exit_code: int, grace: float | None = None)
     if observer.deadline is not None:
         bound = max(0.0, min(bound, observer.deadline.seconds_left() - DEADLINE_MARGIN_S))
     started = time.monotonic()
-    outcome = observer.outcome
-    duration = outcome.duration_s if outcome is not None else 0.0
+    # a run refused before it started has no job.finished: its outcome is the exit code alone
+    outcome = observer.outcome if observer.outcome is not None else Outcome(exit_code, 0.0)
+    duration = outcome.duration_s
     failures: dict[str, str] = {}
     tasks: dict[str, threading.Thread] = {}
     trace_bound = bound
@@ -103,38 +105,57 @@ def report_run(reporting: Reporting, exit_code: int, grace: float | None = None)
         tasks["metrics.push_failed"] = _task("metrics.push_failed", send, failures)
     for thread in tasks.values():
         thread.start()
+    from jobframe.observe.tracing import traces_endpoint  # noqa: PLC0415 - reads the environment alone
+
     limits = {"trace.export_failed": trace_bound, "metrics.push_failed": bound}
     for event, thread in tasks.items():
         thread.join(max(0.0, limits[event] - (time.monotonic() - started)))
     waited = round(time.monotonic() - started, 3)
     for event, thread in tasks.items():
         if thread.is_alive():
-            failures.setdefault(event, f"no answer within {limits[event]:g} s")
+            failures.setdefault(event, f"no answer within {round(limits[event], 2):g} s")
         if event in failures:
-            target = public_url(reporting.pushgateway) if event.startswith("metrics") else "OTLP exporter"
+            target = public_url(reporting.pushgateway if event.startswith("metrics") else traces_endpoint())
             error = failures[event].replace(reporting.pushgateway or "\0", target)
             _log.warning(event, target=target, error=error, waited_s=waited)
 
 
 def public_url(url: str | None) -> str:
-    """``url`` without a password (``http://user:***@gw:9091``): what a log line may show."""
+    """``url`` without a password (``http://user:***@gw:9091``): what a log line or an error may show.
+
+    Read without parsing the URL, so a malformed one (an IPv6 literal not closed, a port that
+    is no number) is masked as well as a good one.
+    """
     if not url:
         return ""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rpartition("@")
-    return urlunsplit(parts._replace(netloc=f"{parts.username}:{MASK}@{netloc[2]}"))
+    return _USERINFO.sub(lambda m: f"{m[1]}{m[2]}:{MASK}@" if m[3] is not None else m[0], url, count=1)
+
+
+_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)([^:@/?#]*)(:[^/?#]*)?@")
+"""``scheme://user[:password]@``: the password is group 3 (with its colon)."""
 
 
 def start_reporting(
-    job: str, *, pushgateway: str | None, traceparent: str | None, shard: str | None
+    job: str,
+    *,
+    pushgateway: str | None,
+    traceparent: str | None,
+    shard: str | None,
+    redact: Redact | None = None,
 ) -> Reporting:
     """The run's observer and where its end is reported: traced when ``OTEL_*`` asks for it.
 
     ``--pushgateway`` without ``prometheus_client`` raises ``ImportError`` naming the extra, before
-    the job starts. Without a gateway and without ``OTEL_*`` nothing is imported.
+    the job starts. Without a gateway and without ``OTEL_*`` nothing is imported. ``redact``
+    learns the gateway's password and the OTLP headers' values, masked in every log line after.
     """
+    from jobframe.observe.tracing import otlp_secrets  # noqa: PLC0415 - reads the environment alone
+
+    if redact is not None:
+        secrets = otlp_secrets()
+        if pushgateway is not None and (password := urlsplit(pushgateway).password):
+            secrets += [password, unquote(password)]
+        redact.add_secrets(secrets)
     if pushgateway is not None:
         from jobframe.observe.pushgateway import require_client  # noqa: PLC0415
 

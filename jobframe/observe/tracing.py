@@ -20,35 +20,125 @@ import os
 import re
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from jobframe.logs import get_logger
 from jobframe.observe.observer import Outcome, SpanHandle, Tracer
 
-__all__ = ["TRACEPARENT", "start_tracing", "tracing_requested", "valid_traceparent"]
+__all__ = [
+    "TRACEPARENT",
+    "otlp_secrets",
+    "start_tracing",
+    "traces_endpoint",
+    "tracing_requested",
+    "valid_traceparent",
+]
 
 _log = get_logger("jobframe")
 
-TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$")
-"""W3C trace context ``traceparent``: version-trace_id-parent_id-flags, lowercase hex."""
+TRACEPARENT = re.compile(r"^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$")
+"""W3C trace context ``traceparent``: version-trace_id-parent_id-flags, lowercase hex; a version
+after ``00`` may add fields after a dash."""
 
 
 def valid_traceparent(value: str) -> bool:
-    """A well-formed ``traceparent`` whose ids are not all zeros (W3C's invalid value)."""
+    """A ``traceparent`` W3C trace context lets a run continue; any other is ignored (a new trace).
+
+    Version ``ff`` is forbidden, version ``00`` has exactly four fields, ids of all zeros are
+    invalid; a later version is read by its first four fields, as the specification asks.
+    """
     match = TRACEPARENT.match(value.strip())
-    return bool(match) and value[:2] != "ff" and set(match[1]) != {"0"} and set(match[2]) != {"0"}  # type: ignore[index]
+    if match is None or match[1] == "ff" or (match[1] == "00" and match[5] is not None):
+        return False
+    return set(match[2]) != {"0"} and set(match[3]) != {"0"}
+
+
+def _exporters(environ: Mapping[str, str]) -> list[str]:
+    """``OTEL_TRACES_EXPORTER``: a comma-separated list, as the OpenTelemetry specification has it."""
+    names = environ.get("OTEL_TRACES_EXPORTER", "").lower().split(",")
+    return [name.strip() for name in names if name.strip()]
 
 
 def tracing_requested(environ: Mapping[str, str] = os.environ) -> bool:
     """True when the ``OTEL_*`` variables ask for traces to be exported (module docstring)."""
     if environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
         return False
-    exporter = environ.get("OTEL_TRACES_EXPORTER", "").strip().lower()
-    if exporter:
-        return exporter != "none"
+    exporters = _exporters(environ)
+    if exporters:
+        return any(name != "none" for name in exporters)
     return bool(
         environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip()
         or environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "").strip()
     )
+
+
+def otlp_secrets(environ: Mapping[str, str] = os.environ) -> list[str]:
+    """The OTLP headers' values and the endpoints' passwords: for the log to mask wherever they appear.
+
+    OpenTelemetry quotes a header it cannot parse (``Authorization: Bearer …``, a colon for ``=``)
+    in its own warning; the run's log must never show the token.
+    """
+    found: list[str] = []
+    for variable in ("OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS"):
+        for part in environ.get(variable, "").split(","):
+            _, equals, value = part.partition("=")
+            if not equals:
+                _, _, value = part.partition(":")
+            for text in {value.strip(), unquote(value).strip()} - {""}:
+                found += [text, text.split()[-1]]  # the whole value, and the token after "Bearer"
+    for variable in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
+        try:
+            password = urlsplit(environ.get(variable, "")).password
+        except ValueError:
+            continue
+        if password:
+            found += [password, unquote(password)]
+    return found
+
+
+def traces_endpoint(environ: Mapping[str, str] = os.environ) -> str:
+    """Where the OTLP/HTTP exporter sends spans, read from the variables as it reads them."""
+    traces = environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "").strip()
+    if traces:
+        return traces
+    base = environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip() or "http://localhost:4318"
+    return f"{base.rstrip('/')}/v1/traces"
+
+
+def _unsupported(environ: Mapping[str, str]) -> str | None:
+    """Why the environment asks for an export this module cannot do, or ``None``."""
+    exporters = _exporters(environ)
+    if exporters and "otlp" not in exporters:
+        return f"OTEL_TRACES_EXPORTER={','.join(exporters)!r}: only 'otlp' is supported"
+    for variable in ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"):
+        protocol = environ.get(variable, "").strip()
+        if protocol:
+            if protocol != "http/protobuf":
+                return f"{variable}={protocol!r}: only 'http/protobuf' is supported (port 4318)"
+            return None
+    return None
+
+
+class _Recording:
+    """The OTLP exporter, remembering whether a batch was refused: ``force_flush`` does not say."""
+
+    def __init__(self, exporter: Any) -> None:
+        self._exporter = exporter
+        self.refused = 0
+
+    def export(self, spans: Any) -> Any:
+        from opentelemetry.sdk.trace.export import SpanExportResult  # noqa: PLC0415
+
+        result = self._exporter.export(spans)
+        if result is not SpanExportResult.SUCCESS:
+            self.refused += len(spans)
+        return result
+
+    def shutdown(self) -> None:
+        self._exporter.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return bool(self._exporter.force_flush(timeout_millis))
 
 
 class _Span:
@@ -75,13 +165,19 @@ class OtelTracer:
     """The run's spans on an SDK tracer provider of its own (never the global one)."""
 
     def __init__(
-        self, provider: Any, job: str, traceparent: str | None, attributes: Mapping[str, Any]
+        self,
+        provider: Any,
+        job: str,
+        traceparent: str | None,
+        attributes: Mapping[str, Any],
+        exporter: _Recording | None = None,
     ) -> None:
         from opentelemetry import trace  # noqa: PLC0415
         from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator  # noqa: PLC0415
 
         self._trace = trace
         self._provider = provider
+        self._exporter = exporter
         self._tracer = provider.get_tracer("jobframe")
         parent = (
             TraceContextTextMapPropagator().extract({"traceparent": traceparent}) if traceparent else None
@@ -133,19 +229,28 @@ class OtelTracer:
         self._run.end()
 
     def flush(self, timeout: float) -> bool:
-        """Export every ended span; blocking (the caller bounds it in a daemon thread)."""
-        return bool(self._provider.force_flush(int(timeout * 1000)))
+        """Export every ended span; blocking (the caller bounds it in a daemon thread).
+
+        Raises when the collector refused spans (connection refused, an HTTP error): the SDK's
+        flush reports only whether it ended in time.
+        """
+        flushed = bool(self._provider.force_flush(int(timeout * 1000)))
+        if self._exporter is not None and self._exporter.refused:
+            raise RuntimeError(f"{self._exporter.refused} spans not accepted by the collector")
+        return flushed
 
 
 def start_tracing(
     job: str, *, traceparent: str | None, timeout: float, attributes: Mapping[str, Any] | None = None
 ) -> Tracer | None:
-    """The run's tracer when the ``otel`` extra is installed; ``None`` (and a warning) otherwise."""
-    exporter = os.environ.get("OTEL_TRACES_EXPORTER", "otlp").strip().lower() or "otlp"
-    if exporter != "otlp":
-        _log.warning(
-            "trace.unavailable", reason=f"OTEL_TRACES_EXPORTER={exporter!r}: only 'otlp' is supported"
-        )
+    """The run's tracer when the ``otel`` extra is installed; ``None`` (and a warning) otherwise.
+
+    A ``traceparent`` W3C trace context does not accept is ignored, as the specification says:
+    the run starts a trace of its own, and a warning names the value.
+    """
+    unsupported = _unsupported(os.environ)
+    if unsupported is not None:
+        _log.warning("trace.unavailable", reason=unsupported)
         return None
     try:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter  # noqa: PLC0415
@@ -158,9 +263,22 @@ def start_tracing(
             reason=f"OTEL_* asks for traces but {exc.name} is missing: pip install 'jobframe[otel]'",
         )
         return None
-    resource = Resource.create(
-        {"service.name": os.environ.get("OTEL_SERVICE_NAME") or "jobframe", "jobframe.job": job}
-    )
-    provider = TracerProvider(resource=resource, shutdown_on_exit=False)
-    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(timeout=timeout)))
-    return OtelTracer(provider, job, traceparent, {"jobframe.job": job, **(attributes or {})})
+    if traceparent is not None and not valid_traceparent(traceparent):
+        _log.warning(
+            "trace.traceparent_ignored",
+            traceparent=traceparent[:100],
+            reason="not a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>, lower case): a new trace begins",
+        )
+        traceparent = None
+    try:  # the SDK reads OTEL_BSP_* and more itself, and refuses some values with an exception
+        # OTEL_SERVICE_NAME, else service.name in OTEL_RESOURCE_ATTRIBUTES (read by the SDK), else ours
+        resource = Resource.create({"jobframe.job": job})
+        if str(resource.attributes.get("service.name", "")).startswith("unknown_service"):
+            resource = resource.merge(Resource({"service.name": "jobframe"}))
+        provider = TracerProvider(resource=resource, shutdown_on_exit=False)
+        exporter = _Recording(OTLPSpanExporter(timeout=timeout))
+        provider.add_span_processor(BatchSpanProcessor(exporter))  # type: ignore[arg-type]
+        return OtelTracer(provider, job, traceparent, {"jobframe.job": job, **(attributes or {})}, exporter)
+    except Exception as exc:  # noqa: BLE001 - a trace is never worth a run
+        _log.warning("trace.unavailable", reason=f"OpenTelemetry refused its OTEL_* settings: {exc}")
+        return None

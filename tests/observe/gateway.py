@@ -8,6 +8,7 @@ directory. ``.ci/pushgateway`` installs the package; without it these tests are 
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import shutil
@@ -22,12 +23,24 @@ from pathlib import Path
 
 import pytest
 
-__all__ = ["HangingServer", "Sample", "closed_port_url", "pushgateway", "require_pushgateway", "scrape"]
+__all__ = [
+    "BASIC_AUTH",
+    "HangingServer",
+    "Sample",
+    "closed_port_url",
+    "pushgateway",
+    "require_pushgateway",
+    "scrape",
+]
 
 BINARY = "prometheus-pushgateway"
 _LISTENING = re.compile(r'msg="Listening on" address=127\.0\.0\.1:(\d+)')
 
 Sample = tuple[str, frozenset[tuple[str, str]]]
+
+BASIC_AUTH = ("jobframe", "s3cr@t:pw/x", "$2b$04$KIm24Wr1S5gsN6XKWi0zl.xIHdSpdJMWZ5KIPvURHjFV/a65g53Ia")
+"""A user, its password (``@``, ``:`` and ``/`` in it, as a URL must escape them) and the password's
+bcrypt hash, for a gateway behind HTTP basic auth (its ``--web.config.file``)."""
 
 
 def require_pushgateway() -> str:
@@ -42,12 +55,20 @@ def require_pushgateway() -> str:
 
 
 @contextmanager
-def pushgateway(timeout: float = 30.0) -> Iterator[str]:
-    """Start a throwaway Pushgateway; yields its base URL (``http://127.0.0.1:PORT``)."""
+def pushgateway(timeout: float = 30.0, *, basic_auth: bool = False) -> Iterator[str]:
+    """Start a throwaway Pushgateway; yields its base URL (``http://127.0.0.1:PORT``).
+
+    ``basic_auth``: the gateway answers 401 unless given :data:`BASIC_AUTH`'s user and password.
+    """
     binary = require_pushgateway()
     root = Path(tempfile.mkdtemp(prefix="jobframe-pushgateway-"))
+    command = [binary, "--web.listen-address=127.0.0.1:0", f"--persistence.file={root / 'metrics'}"]
+    if basic_auth:
+        user, _, hashed = BASIC_AUTH
+        (root / "web.yml").write_text(f'basic_auth_users:\n  {user}: "{hashed}"\n')
+        command.append(f"--web.config.file={root / 'web.yml'}")
     proc = subprocess.Popen(
-        [binary, "--web.listen-address=127.0.0.1:0", f"--persistence.file={root / 'metrics'}"],
+        command,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -80,11 +101,16 @@ def pushgateway(timeout: float = 30.0) -> Iterator[str]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def scrape(url: str) -> dict[Sample, float]:
+def scrape(url: str, *, basic_auth: bool = False) -> dict[Sample, float]:
     """Every ``jobframe_*`` sample the gateway exposes: ``(name, labels) -> value``."""
     from prometheus_client.parser import text_string_to_metric_families  # noqa: PLC0415
 
-    with urllib.request.urlopen(f"{url}/metrics", timeout=10) as response:
+    request = urllib.request.Request(f"{url}/metrics")
+    if basic_auth:
+        user, password, _ = BASIC_AUTH
+        token = base64.b64encode(f"{user}:{password}".encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+    with urllib.request.urlopen(request, timeout=10) as response:
         text = response.read().decode()
     samples: dict[Sample, float] = {}
     for family in text_string_to_metric_families(text):

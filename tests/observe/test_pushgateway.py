@@ -19,7 +19,15 @@ import pytest
 
 from jobframe.observe.report import REPORT_TIMEOUT_S
 from tests.conftest import REPO, Ran, clean_env, run_cli
-from tests.observe.gateway import HangingServer, Sample, closed_port_url, scrape
+from tests.observe.gateway import (
+    BASIC_AUTH,
+    HangingServer,
+    Sample,
+    closed_port_url,
+    pushgateway,
+    scrape,
+)
+from tests.observe.missing import without
 from tests.observe.pushjob import push_args, write_ids
 
 pytestmark = pytest.mark.process
@@ -137,42 +145,49 @@ def test_a_gateway_that_hangs_delays_the_exit_by_the_bound_at_most(tmp_path: Pat
     assert ran.events[-1]["event"] == "process.exit"
 
 
-def test_sigterm_during_the_push_ends_the_process_at_once_with_the_jobs_code(tmp_path: Path) -> None:
-    with HangingServer() as hanging:
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+@pytest.mark.parametrize("hanging", ["gateway", "collector", "both"])
+@pytest.mark.parametrize("missing", [False, True], ids=["succeeds", "fails"])
+def test_a_signal_during_the_report_ends_the_process_at_once_with_the_jobs_code(
+    tmp_path: Path, sig: signal.Signals, hanging: str, missing: bool
+) -> None:
+    """Whatever hangs at the end (the push, the trace flush, both), a signal ends the wait at once."""
+    path = tmp_path / "missing.txt" if missing else _ids(tmp_path, 5)
+    with HangingServer() as gateway, HangingServer() as collector:
+        servers = {"gateway": [gateway], "collector": [collector], "both": [gateway, collector]}[hanging]
+        args = [*push_args(path), "--log-format", "json"]
+        env = {}
+        if gateway in servers:
+            args += ["--pushgateway", gateway.url]
+        if collector in servers:
+            env["OTEL_EXPORTER_OTLP_ENDPOINT"] = collector.url
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "jobframe",
-                "--job-name",
-                "SomeJob",
-                "--log-format",
-                "json",
-                "--pushgateway",
-                hanging.url,
-            ],
+            [sys.executable, "-m", "jobframe", *args],
             cwd=REPO,
-            env=clean_env(),
+            env=clean_env(env),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
         try:
-            assert hanging.accepted.wait(60), "jobframe never tried to push"
+            for server in servers:
+                assert server.accepted.wait(60), f"jobframe never reached the {hanging}"
             sent = time.monotonic()
-            proc.send_signal(signal.SIGTERM)
-            out, _ = proc.communicate(timeout=30)
+            proc.send_signal(sig)
+            out, err = proc.communicate(timeout=30)
             took = time.monotonic() - sent
         finally:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
     events: list[dict[str, Any]] = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
-    assert proc.returncode == 0  # the job succeeded: a signal after it finished keeps its code
+    code = 1 if missing else 0
+    assert proc.returncode == code, err  # the job had ended: a signal after it keeps its code
     last = events[-1]
     assert last["event"] == "process.exit"
-    assert (last["exit_code"], last["signal"], last["phase"]) == (0, "SIGTERM", "exiting")
-    assert took < SLACK_S  # at once: not after the push's bound
+    assert (last["exit_code"], last["signal"], last["phase"]) == (code, sig.name, "exiting")
+    assert "Traceback" not in err
+    assert took < SLACK_S  # at once: not after the report's bound
 
 
 def test_a_run_refused_before_it_starts_is_pushed_too(gateway: str, tmp_path: Path) -> None:
@@ -216,3 +231,148 @@ def test_a_resumed_run_pushes_what_the_ledger_skipped(gateway: str, tmp_path: Pa
     assert _value(samples, "jobframe_ledger_skipped_objects_total", **send) == 120
     assert _value(samples, "jobframe_braze_objects_sent_total", **send) == 0
     assert _value(samples, "jobframe_braze_requests_total", **send) == 0
+
+
+def test_a_job_name_the_app_does_not_have_pushes_nothing(gateway: str) -> None:
+    """A typo would leave a group for a job that does not exist (and a never-succeeded alert) forever;
+    a known job's bad ``--param`` is its scheduled run failing, and is pushed (exit 2)."""
+    typo = run_cli(["--job-name", "SomeJbo", "--pushgateway", gateway])
+    bad_param = run_cli(["--job-name", "SomeJob", "--param", "nope=1", "--pushgateway", gateway])
+    assert (typo.code, bad_param.code) == (2, 2)
+    samples = scrape(gateway)
+    assert {dict(labels)["job"] for _, labels in samples} == {"SomeJob"}
+    assert _value(samples, "jobframe_job_exit_code", job="SomeJob") == 2
+
+
+def test_a_gateway_behind_basic_auth_gets_the_user_and_password_of_the_url(tmp_path: Path) -> None:
+    """``http://user:password@host`` (percent-escaped) authenticates, and the password is never shown."""
+    from urllib.parse import quote  # noqa: PLC0415
+
+    user, password, _ = BASIC_AUTH
+    with pushgateway(basic_auth=True) as url:
+        with_auth = url.replace("http://", f"http://{user}:{quote(password, safe='')}@")
+        ran = _send(_ids(tmp_path, 5), "--pushgateway", with_auth)
+        wrong = _send(_ids(tmp_path, 5), "--pushgateway", url.replace("http://", "http://jobframe:nope@"))
+        samples = scrape(url, basic_auth=True)
+    assert (ran.code, wrong.code) == (0, 0)
+    assert not ran.named("metrics.push_failed"), ran.stdout
+    assert (
+        _value(
+            samples, "jobframe_braze_objects_sent_total", job="SendPushFromFile", endpoint="/messages/send"
+        )
+        == 5
+    )
+    failed = wrong.one("metrics.push_failed")
+    assert "401" in failed["error"] and failed["target"] == url.replace("http://", "http://jobframe:***@")
+    for output in (ran.stdout + ran.stderr, wrong.stdout + wrong.stderr):
+        assert quote(password, safe="") not in output and "nope" not in output
+
+
+def test_success_failure_success_leaves_what_each_push_promises(gateway: str, tmp_path: Path) -> None:
+    """A failure adds to the group (the last success stays); the next success replaces all of it."""
+    first = _send(_ids(tmp_path, 5), "--pushgateway", gateway)
+    after_first = scrape(gateway)
+    failed = _send(tmp_path / "missing.txt", "--pushgateway", gateway)
+    after_failure = scrape(gateway)
+    again = _send(_ids(tmp_path, 7), "--pushgateway", gateway)
+    after_again = scrape(gateway)
+    assert (first.code, failed.code, again.code) == (0, 1, 0)
+    job = {"job": "SendPushFromFile"}
+    success = "jobframe_job_last_success_timestamp_seconds"
+    last_run = "jobframe_job_last_run_timestamp_seconds"
+    assert _value(after_failure, success, **job) == _value(after_first, success, **job)
+    assert _value(after_failure, last_run, **job) > _value(after_first, last_run, **job)
+    assert _value(after_failure, "jobframe_job_exit_code", **job) == 1
+    # the failed run called no endpoint: the first run's counters are still there
+    send = {**job, "endpoint": "/messages/send"}
+    assert _value(after_failure, "jobframe_braze_objects_sent_total", **send) == 5
+    assert _value(after_again, success, **job) == _value(after_again, last_run, **job)
+    assert _value(after_again, success, **job) > _value(after_failure, last_run, **job)
+    assert _value(after_again, "jobframe_job_exit_code", **job) == 0
+    assert _value(after_again, "jobframe_braze_objects_sent_total", **send) == 7
+
+
+def test_a_push_the_gateway_refuses_says_why(gateway: str) -> None:
+    """A 400 names its reason (here: another pusher's ``jobframe_job_exit_code`` is a counter)."""
+    import urllib.request  # noqa: PLC0415
+
+    clash = b"# TYPE jobframe_job_exit_code counter\njobframe_job_exit_code 3\n"
+    with urllib.request.urlopen(urllib.request.Request(f"{gateway}/metrics/job/other", clash, method="PUT")):
+        pass
+    ran = run_cli(["--job-name", "SomeJob", "--log-format", "json", "--pushgateway", gateway])
+    assert ran.code == 0
+    error = ran.one("metrics.push_failed")["error"]
+    assert "400" in error and "inconsistent with existing metrics" in error, error
+    assert "jobframe_job_exit_code" in error, error
+
+
+def test_without_the_metrics_extra_pushgateway_is_a_usage_error_before_the_run(
+    gateway: str, tmp_path: Path
+) -> None:
+    env = without(tmp_path / "site", "prometheus_client")
+    ran = run_cli(["--job-name", "SomeJob", "--log-format", "json", "--pushgateway", gateway], env=env)
+    assert ran.code == 2 and "Traceback" not in ran.stderr
+    assert (
+        ran.stderr.strip()
+        == "jobframe: error: --pushgateway needs prometheus-client: pip install 'jobframe[metrics]'"
+    )
+    assert not ran.named("job.started") and not scrape(gateway)
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "code"),
+    [
+        ([], {"ARGO_DEADLINE": "tomorrow"}, 78),  # a configuration error found before the job started
+        (["--param", "users"], {}, 2),  # a --param without =
+        (["--fresh-run"], {}, 2),  # an option that needs --run-key
+        (["--env", "nowhere"], {}, 78),
+    ],
+    ids=["argo-deadline", "param-syntax", "fresh-run", "profile"],
+)
+def test_every_refusal_of_a_known_job_is_pushed_with_its_exit_code(
+    gateway: str, args: list[str], env: dict[str, str], code: int
+) -> None:
+    ran = run_cli(["--job-name", "SomeJob", "--pushgateway", gateway, *args], env=env)
+    assert ran.code == code, ran.stderr
+    samples = scrape(gateway)
+    assert _value(samples, "jobframe_job_exit_code", job="SomeJob") == code
+    assert (
+        "jobframe_job_last_success_timestamp_seconds",
+        frozenset({"instance": "", "job": "SomeJob"}.items()),
+    ) not in samples
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_run_ended_by_a_signal_is_pushed_with_its_exit_code(gateway: str, sig: signal.Signals) -> None:
+    """Killed mid-job (143, 130): the alert on exit codes sees it like any other failure."""
+    proc = subprocess.Popen(
+        [
+            *[sys.executable, "-m", "jobframe", "--job-name", "Sleep", "--param", "seconds=120"],
+            *["--log-format", "json", "--pushgateway", gateway],
+        ],
+        cwd=REPO,
+        env=clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:  # the event, not a delay: the job is running
+            if '"job.started"' in line:
+                break
+        proc.send_signal(sig)
+        proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    code = 128 + sig.value
+    assert proc.returncode == code
+    samples = scrape(gateway)
+    assert _value(samples, "jobframe_job_exit_code", job="Sleep") == code
+    assert _value(samples, "jobframe_job_duration_seconds", job="Sleep") < 120
+    assert (
+        "jobframe_job_last_success_timestamp_seconds",
+        frozenset({"instance": "", "job": "Sleep"}.items()),
+    ) not in samples
