@@ -112,6 +112,73 @@ class SendMeter:
             yield
 
 
+class TunerTrace:
+    """Every answer as the concurrency tuner judged it: value, limit, best, recent, hold, cuts.
+
+    ``--trace`` installs it on the "all on" runs: it shows whether the tuner cut (and on what),
+    and how many answers it took to reach the ceiling — the evidence behind docs/braze.md's
+    "Concurrency tunes itself"."""
+
+    def __init__(self) -> None:
+        self.rows: list[
+            tuple[float, str, float | None, bool, float, int, float | None, float | None, int]
+        ] = []
+        self.start = time.perf_counter()
+
+    @contextmanager
+    def installed(self) -> Iterator[None]:
+        from jobframe.braze._concurrency import AdaptiveLimit  # noqa: PLC0415
+
+        original = AdaptiveLimit.finished
+        trace = self
+
+        def finished(
+            self: AdaptiveLimit, latency: float | None, *, failed: bool = False, waited: float = 0.0
+        ) -> None:
+            before = self.value
+            original(self, latency, failed=failed, waited=waited)
+            kind = "failure" if failed and self.value < before else "latency" if self.value < before else ""
+            at = time.perf_counter() - trace.start
+            trace.rows.append(
+                (
+                    at,
+                    kind,
+                    latency,
+                    failed,
+                    self.value,
+                    self.limit,
+                    self.best,
+                    getattr(self, "recent", None),
+                    id(self),
+                )
+            )
+
+        with mock.patch.object(AdaptiveLimit, "finished", finished):
+            yield
+
+    def summary(self, ceiling: int = 16) -> str:
+        cuts = Counter(kind for _, kind, *_ in self.rows if kind)
+        by_limit: dict[int, list[int]] = {}
+        for row in self.rows:
+            by_limit.setdefault(row[-1], []).append(row[5])
+        reach = [
+            next((i + 1 for i, lim in enumerate(lims) if lim >= ceiling), None) for lims in by_limit.values()
+        ]
+        below = sum(1 for row in self.rows if row[5] < ceiling)
+        return (
+            f"answers {len(self.rows)}, endpoints {len(by_limit)}, cuts {dict(cuts) or 0}, answers to reach "
+            f"{ceiling}: {reach}, answers judged below {ceiling}: {below}"
+        )
+
+    def dump(self) -> str:
+        return "\n".join(
+            f"      {at:7.3f}s {'CUT ' + kind if kind else '':12} latency "
+            f"{(latency or 0) * 1000:6.1f} ms value {value:5.2f} limit {limit:2d} best "
+            f"{(best or 0) * 1000:6.1f} recent {(recent or 0) * 1000:6.1f}"
+            for at, kind, latency, _, value, limit, best, recent, _ in self.rows
+        )
+
+
 def _no_pool_cap() -> Any:
     def limits(settings: Any) -> httpx.Limits:
         lim = settings.limits
@@ -260,6 +327,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only", nargs="*", help="scenarios to run (default: all)")
+    parser.add_argument(
+        "--trace", action="store_true", help="summarise the tuner's decisions on 'all on' runs"
+    )
+    parser.add_argument("--dump", action="store_true", help="with --trace: every answer of the last round")
     args = parser.parse_args()
     if args.quick:
         args.objects, args.binding_requests, args.rounds = 4_000, 50, 1
@@ -278,6 +349,7 @@ def main() -> None:
         peaks: dict[str, int] = dict.fromkeys(CONFIGS, 0)
         p95s: dict[str, list[float]] = {c: [] for c in CONFIGS}
         failures: dict[str, str] = {}
+        traces: list[TunerTrace] = []
         names = list(CONFIGS)
         run()  # warm-up, not counted: the first run of a process pays imports and schema builds
         for round_ in range(args.rounds):
@@ -289,6 +361,9 @@ def main() -> None:
                     stack.enter_context(meter.installed())
                     if knock_out is not None:
                         stack.enter_context(knock_out())
+                    elif args.trace and config == "all on":
+                        traces.append(TunerTrace())
+                        stack.enter_context(traces[-1].installed())
                     try:
                         seconds, rate_limited = run()
                     except BrazeError as exc:  # a knocked-out throttle can make the call fail
@@ -309,6 +384,10 @@ def main() -> None:
                 f"peak in send: {peaks[config]:3d}  p95: {statistics.median(p95s[config]):6.3f} s"
                 + (f"  FAILED: {failures[config]}" if config in failures else "")
             )
+        for trace in traces:
+            print(f"   tuner: {trace.summary()}")
+        if traces and args.dump:
+            print(traces[-1].dump())
         print(f"   load average now {os.getloadavg()[0]:.1f}")
 
 

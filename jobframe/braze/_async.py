@@ -122,7 +122,7 @@ class AsyncBrazeClient(ClientShell[httpx.AsyncClient]):
             while (step := resume(steps, reply, error)) is not None:
                 reply, error = None, None
                 try:
-                    reply = await self._wait(step)
+                    reply = await self._wait(step, stream.endpoint)
                 except BaseException as exc:  # noqa: BLE001 - the attempt decides what it means
                     error = exc
         finally:
@@ -132,9 +132,13 @@ class AsyncBrazeClient(ClientShell[httpx.AsyncClient]):
             )
             self._slot_freed.set()
 
-    async def _wait(self, step: Step) -> httpx.Response | None:
-        if isinstance(step, Wait):
-            await asyncio.sleep(step.seconds)
+    async def _wait(self, step: Step, endpoint: str) -> httpx.Response | None:
+        if isinstance(step, Wait):  # the tuner does not grow while a request waits for its turn
+            self._concurrency.wait_began(endpoint)
+            try:
+                await asyncio.sleep(step.seconds)
+            finally:
+                self._concurrency.wait_ended(endpoint)
             return None
         if isinstance(step, Recording):  # without blocking the loop
             await asyncio.wait_for(asyncio.wrap_future(step.future), step.timeout)

@@ -7,12 +7,22 @@ congestion window does:
 
 * it starts at 1 — the first request of an endpoint goes alone and learns the budget and the
   latency (an endpoint that rejects the key is asked once, not once per slot);
-* it grows while the limit is what holds requests back: by one per answer at first (doubling
-  every round trip), by about one per round trip after the first back-off;
-* it shrinks by half on a 429 or a failure, and by a tenth when latency rises well above the
-  best seen (requests are queueing somewhere), then waits one round before judging again;
-* it never grows while the rate limiter is what makes requests wait (more in flight cannot
-  help), and never goes above ``ceiling`` (``max_concurrency``) or below 1.
+* it grows while the limit is what holds requests back, on each answer that itself shows no
+  queueing (so one slow answer only skips a step): by ``SLOW_START_GAIN`` per answer at
+  first (four times as many each round trip: the default ceiling of 16 is two round trips after
+  the probe), by about one per round trip after the first cut;
+* it shrinks by half on a 429 or a failure; when latency rises well above the best seen
+  (requests are queueing somewhere) it shrinks in proportion, to the level whose latency would
+  be back at the threshold (Little's law: same throughput, less queue), by a tenth at least and
+  by half at most;
+* the best latency is the lowest seen, except that a request alone in flight at a limit of 1
+  queues behind nothing of ours: its latency is the baseline, lower or higher (a network that
+  became slower is learnt once the cuts reach 1). It never drifts up on its own: a drifting best
+  let a client whose own CPU is the bottleneck creep back to the ceiling over a long job;
+* after a cut, the answers to requests sent before it say nothing about the new level: they are
+  not judged (nor averaged into the recent latency) until every one of them is in;
+* it never grows while the rate limiter makes a request of the endpoint wait (more in flight
+  cannot help), and never goes above ``ceiling`` (``max_concurrency``) or below 1.
 """
 
 from __future__ import annotations
@@ -23,11 +33,11 @@ __all__ = ["AdaptiveLimit", "Concurrency"]
 
 TOLERANCE = 1.5  # latency above this multiple of the best seen (plus SLACK) means queueing
 SLACK = 0.002  # seconds: jitter that small is noise, not queueing (matters at sub-ms latencies)
-DRIFT = 0.001  # the best-seen latency forgets this share per answer, so it follows a slower network
 SMOOTHING = 0.2  # weight of the newest answer in the recent latency
 WAIT_SHARE = 0.5  # a request the rate limiter held back longer than this share of its latency
-LATENCY_CUT = 0.9
-FAILURE_CUT = 0.5
+SLOW_START_GAIN = 3.0  # added per answer in slow start: the limit quadruples every round trip
+LATENCY_CUT = 0.9  # the mildest cut on a latency rise
+FAILURE_CUT = 0.5  # the cut on a 429 or failure, and the deepest on a latency rise
 
 
 @dataclass
@@ -37,10 +47,13 @@ class AdaptiveLimit:
     ceiling: int
     value: float = 1.0
     in_flight: int = 0
+    waiting: int = 0
+    """Requests of this endpoint the rate limiter (or a back-off) holds back right now."""
     best: float | None = None
     recent: float | None = None
     slow_start: bool = True
     hold: int = 0
+    """Answers still due to requests sent before the last cut."""
 
     @property
     def limit(self) -> int:
@@ -53,6 +66,12 @@ class AdaptiveLimit:
     def started(self) -> None:
         self.in_flight += 1
 
+    def wait_began(self) -> None:
+        self.waiting += 1
+
+    def wait_ended(self) -> None:
+        self.waiting = max(self.waiting - 1, 0)
+
     def finished(self, latency: float | None, *, failed: bool = False, waited: float = 0.0) -> None:
         """One request is over: ``latency`` from send to answer (``None``: never answered).
 
@@ -61,27 +80,32 @@ class AdaptiveLimit:
         concurrency, was what limited it.
         """
         busy = self.in_flight >= self.limit
+        alone = self.in_flight == 1 and self.limit == 1
         self.in_flight = max(self.in_flight - 1, 0)
+        if latency is not None:
+            self.best = latency if self.best is None or alone else min(latency, self.best)
+        if self.hold > 0:
+            self.hold -= 1  # sent before the last cut: it has been answered for already
+            return
         if failed:
             self._cut(FAILURE_CUT)
             return
         if latency is None:
             return
-        self.best = latency if self.best is None else min(latency, self.best * (1 + DRIFT))
+        assert self.best is not None  # set above from this very answer at the latest
         self.recent = latency if self.recent is None else self.recent + SMOOTHING * (latency - self.recent)
-        if self.hold > 0:
-            self.hold -= 1
-        elif self.recent > self.best * TOLERANCE + SLACK:
-            self._cut(LATENCY_CUT)
-        elif busy and waited <= latency * WAIT_SHARE:
-            self.value = min(float(self.ceiling), self.value + (1.0 if self.slow_start else 1.0 / self.value))
+        threshold = self.best * TOLERANCE + SLACK
+        if self.recent > threshold:
+            self._cut(max(FAILURE_CUT, min(LATENCY_CUT, threshold / self.recent)))
+        elif busy and not self.waiting and latency <= threshold and waited <= latency * WAIT_SHARE:
+            self.value = min(
+                float(self.ceiling), self.value + (SLOW_START_GAIN if self.slow_start else 1.0 / self.value)
+            )
 
     def _cut(self, factor: float) -> None:
-        if self.hold > 0:
-            return  # already cut for this round of answers
         self.value = max(1.0, self.value * factor)
         self.slow_start = False
-        self.hold = self.limit
+        self.hold = self.in_flight
         self.recent = None
 
 
@@ -105,6 +129,12 @@ class Concurrency:
     def started(self, endpoint: str) -> None:
         self.in_flight += 1
         self.of(endpoint).started()
+
+    def wait_began(self, endpoint: str) -> None:
+        self.of(endpoint).wait_began()
+
+    def wait_ended(self, endpoint: str) -> None:
+        self.of(endpoint).wait_ended()
 
     def finished(
         self, endpoint: str, latency: float | None, *, failed: bool = False, waited: float = 0.0
