@@ -133,9 +133,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check(app, args)
         if not args.job_name:
             raise UsageError("nothing to do: give --job-name NAME, --list or --check; see jobframe --help")
-        if (args.fresh_run or args.resend_ambiguous or args.new_run) and not args.run_key:
+        if (args.fresh_run or args.resend_ambiguous or args.new_run or args.registered) and not args.run_key:
             raise UsageError(
-                "--fresh-run, --new-run and --resend-ambiguous act on a run ledger: give --run-key KEY"
+                "--fresh-run, --new-run, --resend-ambiguous and --registered act on a run ledger: "
+                "give --run-key KEY"
             )
         params = split_pairs(args.param)
         reporting = _reporting(args)
@@ -157,6 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             resend_ambiguous=args.resend_ambiguous,
             retry_number=args.retry_number,
             new_run=args.new_run,
+            registered=args.registered,
             progress_file=path_from_env("ARGO_PROGRESS_FILE"),
             observer=reporting.observer,
             process=process,
