@@ -107,14 +107,14 @@ def decide(
 class Unrecorded(enum.Enum):
     """What an attempt does when the store holds no record of its run key."""
 
-    START = "start"
+    START = enum.auto()
     """A first attempt of a new run (or ``--fresh-run``): start it."""
-    START_SAYING_SO = "start_saying_so"
+    START_SAYING_SO = enum.auto()
     """A retry whose earlier attempts never reached this store, which is in use (it holds other
     runs, so it was not emptied): they sent nothing; start the run, and log it."""
-    REFUSE_LOST = "refuse_lost"
+    REFUSE_LOST = enum.auto()
     """A retry, and the store looks new or emptied: the earlier attempts' ledger may be lost."""
-    REFUSE_REGISTERED = "refuse_registered"
+    REFUSE_REGISTERED = enum.auto()
     """The key was registered before any attempt of the step could send (``--registered``), and
     the store has no record of it: this is not the store the workflow began with."""
 
