@@ -146,7 +146,8 @@ def test_a_ledger_volume_lost_between_attempts_is_still_refused(tmp_path: Path) 
             Workflow(template, cluster).run()
         sent = fake.ids_sent()
     assert [(p.template, p.exit_code) for p in cluster.pods] == [(REGISTER_STEP, 0), (JOB, LOST), (JOB, 78)]
-    assert "ledger may be lost" in cluster.pods[-1].stdout + cluster.pods[-1].stderr
+    # told the key was registered before any attempt, it names that as what is missing
+    assert "registered this key before any attempt" in cluster.pods[-1].stdout + cluster.pods[-1].stderr
     assert not sent
 
 
