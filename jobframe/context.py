@@ -37,6 +37,8 @@ class RunContext:
     """``--retry-number`` (Argo's ``{{retries}}``): 0 on a first attempt, 1 on the first retry..."""
     new_run: bool = False
     """``--new-run``: start ``run_key`` even though an unfinished earlier run key sent the same input."""
+    registered: bool = False
+    """``--registered``: the workflow recorded ``run_key`` before any attempt; a ledger without it refuses."""
     fingerprint: str = ""
     """What this run was asked to do (job and parameters); a ledger refuses another under its key."""
     shard: Shard = field(default_factory=Shard)

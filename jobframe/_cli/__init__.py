@@ -143,9 +143,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.job_name:
             raise UsageError("nothing to do: give --job-name NAME, --list or --check; see jobframe --help")
         reporting = _reporting(args, redact)  # from here on, a refusal of a job the app has is reported
-        if (args.fresh_run or args.resend_ambiguous or args.new_run) and not args.run_key:
+        if (args.fresh_run or args.resend_ambiguous or args.new_run or args.registered) and not args.run_key:
             raise UsageError(
-                "--fresh-run, --new-run and --resend-ambiguous act on a run ledger: give --run-key KEY"
+                "--fresh-run, --new-run, --resend-ambiguous and --registered act on a run ledger: "
+                "give --run-key KEY"
             )
         params = split_pairs(args.param)
         if console is not None:
@@ -166,6 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             resend_ambiguous=args.resend_ambiguous,
             retry_number=args.retry_number,
             new_run=args.new_run,
+            registered=args.registered,
             progress_file=path_from_env("ARGO_PROGRESS_FILE"),
             observer=reporting.observer,
             process=process,

@@ -150,6 +150,18 @@ def retry_number(text: str) -> int:
     return value
 
 
+_YES = frozenset({"1", "true", "yes", "on"})
+_NO = frozenset({"0", "false", "no", "off"})
+
+
+def yes_no(text: str) -> bool:
+    """A switch's variable: ``1``/``true``/``yes``/``on`` or ``0``/``false``/``no``/``off``."""
+    value = text.strip().lower()
+    if value in _YES or value in _NO:
+        return value in _YES
+    raise argparse.ArgumentTypeError(f"{text!r} is not a yes/no value (1, true, yes, on; 0, false, no, off)")
+
+
 @dataclass(frozen=True)
 class EnvOption:
     """An option whose default comes from an environment variable, then from ``default``."""
@@ -161,6 +173,8 @@ class EnvOption:
     metavar: str
     help: str
     shown_default: str | None = None
+    switch: bool = False
+    """A flag that takes no value (``--registered``); its variable is read by ``convert``."""
 
     @property
     def dest(self) -> str:
@@ -212,6 +226,18 @@ ENVIRONMENT = (
         "record of its --run-key refuses (78) instead of starting over",
     ),
     EnvOption(
+        "--registered",
+        "JOBFRAME_REGISTERED",
+        yes_no,
+        False,
+        "",
+        "the workflow registered --run-key before any attempt of this step ran (the renderer's "
+        "register-ledger step): an attempt that finds no record of it refuses (78), whatever its "
+        "retry number, instead of starting over",
+        "no",
+        switch=True,
+    ),
+    EnvOption(
         "--pushgateway",
         "JOBFRAME_PUSHGATEWAY",
         gateway_url,
@@ -248,7 +274,7 @@ parameters:
 environment:
   JOBFRAME_APP, JOBFRAME_ENV, JOBFRAME_CONFIG_DIR, JOBFRAME_ENV_FILE, JOBFRAME_SECRETS_DIR,
   JOBFRAME_LOG_FORMAT, JOBFRAME_LOG_LEVEL, JOBFRAME_RUN_KEY, JOBFRAME_RETRY_NUMBER,
-  JOBFRAME_PUSHGATEWAY, TRACEPARENT
+  JOBFRAME_REGISTERED, JOBFRAME_PUSHGATEWAY, TRACEPARENT
                       defaults for the options above; the option wins, an empty value is unset
   ARGO_DEADLINE       RFC 3339 deadline set by Argo; the earliest of it, --deadline and
                       --timeout wins (malformed: exit 78)
@@ -274,7 +300,9 @@ class Parser(argparse.ArgumentParser):
 
 
 def _positional_hint(message: str) -> str:
-    """``jobframe SomeJob``: the job is named with ``--job-name``."""
+    """``jobframe SomeJob``: the job is named with ``--job-name``; ``--registered=yes``: a switch."""
+    if "ignored explicit argument" in message:
+        return " (the option is a switch and takes no value)"
     prefix = "unrecognized arguments: "
     if not message.startswith(prefix):
         return ""
@@ -313,7 +341,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add = parser.add_argument
     for option in ENVIRONMENT:
-        add(option.flag, metavar=option.metavar, type=option.convert, help=_env_help(option))
+        if option.switch:
+            add(option.flag, action="store_const", const=True, help=_env_help(option))
+        else:
+            add(option.flag, metavar=option.metavar, type=option.convert, help=_env_help(option))
     add(
         "--timeout",
         type=positive_seconds,

@@ -65,6 +65,8 @@ class RunOptions:
     """``--retry-number``: 0 on a first attempt; a retry finding no record of ``run_key`` refuses."""
     new_run: bool = False
     """``--new-run``: start ``run_key`` though an unfinished earlier key sent the same input."""
+    registered: bool = False
+    """``--registered``: ``run_key`` was registered before any attempt; a ledger without it refuses."""
     shard: Shard | None = None
     """``--shard INDEX/COUNT``: the part of the input this run processes (shardable jobs only)."""
     observer: Observer | None = None

@@ -93,6 +93,7 @@ def prepare(
         resend_ambiguous=options.resend_ambiguous,
         retry_number=options.retry_number,
         new_run=options.new_run,
+        registered=options.registered,
         fingerprint=run_fingerprint(
             entry.spec.name,
             parsed.model_dump(mode="json") if parsed else None,

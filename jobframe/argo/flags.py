@@ -55,6 +55,8 @@ class Flags:
     run_key: str | None = None
     fresh_run: bool = False
     resend_ambiguous: bool = False
+    registered: bool = False
+    """``--registered``: the run key must already be in the ledger (a register step recorded it)."""
     extra: tuple[str, ...] = field(default=())
     """Anything jobframe does not know (it would refuse it)."""
 
@@ -84,6 +86,7 @@ def parse_flags(args: Sequence[str]) -> Flags:
         run_key=namespace.run_key,
         fresh_run=namespace.fresh_run,
         resend_ambiguous=namespace.resend_ambiguous,
+        registered=bool(namespace.registered),
         extra=tuple(extra),
     )
 

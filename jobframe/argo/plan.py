@@ -326,8 +326,10 @@ def _resume_extras(app: App, spec: JobSpec, options: RenderOptions, *, sharded: 
     # workflow/controller/operator.go); elsewhere it leaves the tag as text, which jobframe would
     # refuse (exit 2). A step never retried has only a first attempt: the default 0.
     attempt = ("--retry-number", "{{retries}}") if deployment.retry.limit else ()
+    # the register step runs before any attempt, so an attempt that finds no record of its key
+    # (an `argo retry` restarts the step at retry 0) knows the ledger is not the one it began with
     return StepExtras(
-        args=(*deployment.args, "--run-key", key, *attempt),
+        args=(*deployment.args, "--run-key", key, "--registered", *attempt),
         env=env,
         volumes=deployment.volumes,
         ledger_volume=volume,

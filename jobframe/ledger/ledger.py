@@ -91,13 +91,15 @@ class RunLedger:
         resend_ambiguous: bool = False,
         retry: int = 0,
         new_run: bool = False,
+        registered: bool = False,
     ) -> RunLedger:
         """Open (or create) the ledger of run ``key`` and take its lease.
 
         Refused (78): a run started with other parameters, an abandoned one, and a retry (``retry``
-        > 0) that finds no record of its key — the earlier attempts' ledger is lost. Another
-        attempt holding the key: 75 (after ``settings.lease_wait``). A store failure: 75 when it
-        may pass, 78 when it cannot (:mod:`jobframe.ledger.failures`).
+        > 0) that finds no record of its key — the earlier attempts' ledger is lost — or any
+        attempt told the key was ``registered`` before the step ran that finds no record of it.
+        Another attempt holding the key: 75 (after ``settings.lease_wait``). A store failure: 75
+        when it may pass, 78 when it cannot (:mod:`jobframe.ledger.failures`).
         """
         from jobframe.ledger.opening import Opening, take  # noqa: PLC0415 - only a run with a key
         from jobframe.ledger.store import describe, open_store  # noqa: PLC0415
@@ -110,7 +112,9 @@ class RunLedger:
             raise type(exc)(f"run key {key!r}: {exc}") from None
         writer = Writer(store)
         lease = Lease(key, new_token(), settings.lease)
-        opening = Opening(key, job, fingerprint, fresh=fresh, retry=retry, lease=lease, where=where)
+        opening = Opening(
+            key, job, fingerprint, fresh=fresh, retry=retry, lease=lease, where=where, registered=registered
+        )
         try:
             row = take(writer, opening, settings)
         except BaseException:
@@ -136,6 +140,7 @@ class RunLedger:
             store=ledger.store_name,
             attempt=row.attempts,
             retry=retry,
+            registered=registered,
             status=row.status,
             fresh=fresh,
             lease_s=settings.lease,

@@ -56,6 +56,7 @@ def open_ledger(settings: LedgerSettings, run: RunContext) -> RunLedger | _Open:
         fresh=run.fresh_run,
         resend_ambiguous=run.resend_ambiguous,
         retry=run.retry_number,
+        registered=run.registered,
         new_run=run.new_run,
     )
     opened.append(ledger)

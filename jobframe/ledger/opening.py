@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from jobframe.errors import ConfigurationError
 from jobframe.ledger.failures import LedgerDamagedError, classify
 from jobframe.ledger.lease import Lease, LeaseHeldError, acquire
+from jobframe.ledger.policy import Unrecorded, unrecorded
 from jobframe.ledger.settings import LedgerSettings
 from jobframe.ledger.store import RunRow, Store, now_text
 from jobframe.ledger.writer import Writer
@@ -51,12 +52,14 @@ class Opening:
     retry: int
     lease: Lease
     where: str
+    registered: bool = False
+    """``--registered``: the workflow recorded the key before any attempt; it must be found."""
 
     def __call__(self, store: Store) -> RunRow:
         """In the opening transaction: refuse (raise), or take the lease and count the attempt."""
         key = self.key
         found = store.run(key)
-        if found is None and self.retry > 0 and not self.fresh:
+        if found is None:
             self._check_not_lost(store)
         attempts = acquire(store, self.job, self.fingerprint, self.lease, now=now_text())
         if found is not None and self.fresh:
@@ -72,16 +75,33 @@ class Opening:
         return RunRow(row.key, row.job, row.fingerprint, row.status, attempts, row.owner, row.lease_left)
 
     def _check_not_lost(self, store: Store) -> None:
-        """A retry finds no record of its key: refuse when the store shows it lost its records.
+        """No record of the key: refuse when the key was registered, or the store shows it lost
+        its records (:func:`~jobframe.ledger.policy.unrecorded`).
 
         An earlier attempt that never opened the ledger (the store was down at its start) sent
         nothing and left nothing; one that opened it left its run's row before sending anything.
         A store with no tables (a file deleted, a database replaced) or no runs at all (emptied)
-        cannot tell the two apart, so it is refused; a store that holds other runs but not this
-        one was not emptied, and the retry starts the run, saying so.
+        cannot tell the two apart, so a retry is refused; a store that holds other runs but not
+        this one was not emptied, and the retry starts the run, saying so. A key registered before
+        any attempt (``--registered``) must be there, whatever the attempt and the store.
         """
         key = self.key
-        if store.created or not store.holds_runs():
+        in_use = not store.created and store.holds_runs()
+        decision = unrecorded(
+            retry=self.retry, registered=self.registered, fresh=self.fresh, store_in_use=in_use
+        )
+        if decision is Unrecorded.REFUSE_REGISTERED:
+            raise LedgerDamagedError(
+                f"run key {key!r}: the workflow registered this key before any attempt of its step "
+                f"ran (--registered), but {self.where} holds no record of it"
+                f"{'' if in_use else ' and no run at all'}: this is not the ledger the workflow began "
+                "with (a volume not kept, a file deleted or emptied, a database replaced, LEDGER__* "
+                "pointing elsewhere). Starting over could send again to everyone earlier attempts "
+                "reached, so nothing was sent. Point the ledger at the store the workflow began with "
+                "(LEDGER__PATH, LEDGER__DSN) and retry; if you know no attempt sent anything, "
+                "--fresh-run starts the run"
+            )
+        if decision is Unrecorded.REFUSE_LOST:
             raise LedgerDamagedError(
                 f"run key {key!r}: this is retry {self.retry} of the step, but {self.where} holds no "
                 "record of the key and no run at all: the earlier attempts' ledger may be lost (a volume "
@@ -90,13 +110,14 @@ class Opening:
                 "(LEDGER__PATH, LEDGER__DSN); if their logs show no ledger.opened (the store was down "
                 "when they started) they sent nothing, and --fresh-run starts the run"
             )
-        _log.warning(
-            "ledger.retry_without_record",
-            run_key=key,
-            retry=self.retry,
-            reason="no earlier attempt opened the ledger (the store holds other runs, not this one): "
-            "they sent nothing; starting the run",
-        )
+        if decision is Unrecorded.START_SAYING_SO:
+            _log.warning(
+                "ledger.retry_without_record",
+                run_key=key,
+                retry=self.retry,
+                reason="no earlier attempt opened the ledger (the store holds other runs, not this one): "
+                "they sent nothing; starting the run",
+            )
 
     def _first_opening(self, store: Store, found: RunRow) -> None:
         """The run was registered before its step started, and no attempt has opened it since.

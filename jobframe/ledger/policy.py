@@ -17,10 +17,12 @@ from typing import Any
 __all__ = [
     "BatchState",
     "Decision",
+    "Unrecorded",
     "adds_to_a_value",
     "decide",
     "is_idempotent",
     "records_start",
+    "unrecorded",
     "updates_relatively",
 ]
 
@@ -100,3 +102,36 @@ def decide(
             return Decision.RESEND_AMBIGUOUS
         return Decision.SKIP_AMBIGUOUS
     return Decision.SEND
+
+
+class Unrecorded(enum.Enum):
+    """What an attempt does when the store holds no record of its run key."""
+
+    START = enum.auto()
+    """A first attempt of a new run (or ``--fresh-run``): start it."""
+    START_SAYING_SO = enum.auto()
+    """A retry whose earlier attempts never reached this store, which is in use (it holds other
+    runs, so it was not emptied): they sent nothing; start the run, and log it."""
+    REFUSE_LOST = enum.auto()
+    """A retry, and the store looks new or emptied: the earlier attempts' ledger may be lost."""
+    REFUSE_REGISTERED = enum.auto()
+    """The key was registered before any attempt of the step could send (``--registered``), and
+    the store has no record of it: this is not the store the workflow began with."""
+
+
+def unrecorded(*, retry: int, registered: bool, fresh: bool, store_in_use: bool) -> Unrecorded:
+    """What attempt ``retry`` of a run does when the store holds no record of its key.
+
+    ``registered``: the workflow recorded the key before any attempt ran, so its absence means
+    the ledger was lost or is another one — whatever the retry number (``argo retry`` restarts a
+    failed step at 0) and whatever else the store holds. Without it only a retry can tell, and
+    only when the store looks new or emptied (``store_in_use`` false). ``fresh``: the operator
+    knows nothing was sent.
+    """
+    if fresh:
+        return Unrecorded.START
+    if registered:
+        return Unrecorded.REFUSE_REGISTERED
+    if retry <= 0:
+        return Unrecorded.START
+    return Unrecorded.START_SAYING_SO if store_in_use else Unrecorded.REFUSE_LOST

@@ -11,10 +11,13 @@ process (the image's entrypoint mapped to this checkout), its env built from ``v
 ``emptyDir``, a ``volumeClaimTemplates`` volume one directory per workflow, shared by its pods and
 retries); ``retryStrategy`` limit and expression (for every container step, a resumable job's
 ``register-ledger`` too: its pod can be lost and retried like any other), and ``{{retries}}`` only
-in a template that has one (elsewhere Argo leaves the tag as text); output parameters read from
-``valueFrom.path`` after exit (one trailing newline stripped, ``default`` when missing); the
-outputs of an expanded task aggregated as a JSON array of the succeeded items' values, in item
-order. Anything else in a manifest is an error here, so a render change cannot slip past.
+in a template that has one (elsewhere Argo leaves the tag as text); ``argo retry`` of a failed
+workflow (:meth:`Workflow.retry`: the same uid and claim volumes, succeeded tasks and items kept
+with their outputs, a failed step started again from attempt 0 with its whole limit); output
+parameters read from ``valueFrom.path`` after exit (one trailing newline stripped, ``default``
+when missing); the outputs of an expanded task aggregated as a JSON array of the succeeded
+items' values, in item order. Anything else in a manifest is an error here, so a render change
+cannot slip past.
 
 Also as the controller does (argo-workflows v4.1.2, the functions named): a pod lost before its
 main container ran (``Cluster.lost``) has no exit code, so ``lastRetry.exitCode`` is ``"-1"``,
@@ -132,6 +135,8 @@ class Workflow:
         self.uid = str(uuid.uuid4())
         self.outputs: dict[str, str] = {}
         """The workflow's own outputs (``status.outputs``): outputs with a ``globalName``."""
+        self.succeeded: dict[tuple[str, str, str | None], dict[str, str]] = {}
+        """Outputs of each (DAG, task, item) that succeeded: what ``argo retry`` keeps."""
         self.claim_templates: dict[str, Path] = {}
         for claim in self.spec.get("volumeClaimTemplates") or []:
             claim_spec = claim["spec"]
@@ -180,6 +185,23 @@ class Workflow:
         entry = self.templates[self.spec["entrypoint"]]
         return self.run_template(entry, self.workflow_parameters(), item=None)
 
+    def retry(self) -> dict[str, str]:
+        """``argo retry`` of this failed workflow: run it again in place — the same workflow, so
+        the same ``{{workflow.uid}}`` and claim-template volumes; succeeded tasks (and items of an
+        expanded task) are kept with their outputs and not run again; a failed step's attempts are
+        gone and it starts again from attempt 0, with its whole ``limit`` (``FormulateRetryWorkflow``
+        in ``workflow/util/util.go`` resets its retry node)."""
+        return self.run()
+
+    def _once(self, key: tuple[str, str, str | None], run: Callable[[], Any]) -> Any:
+        """``run`` unless ``key`` already succeeded (kept by ``argo retry``); a success is kept."""
+        if key in self.succeeded:
+            return self.succeeded[key]
+        outputs = run()
+        if outputs is not None:
+            self.succeeded[key] = outputs
+        return outputs
+
     def run_template(
         self, template: Mapping[str, Any], given: Mapping[str, str], item: str | None
     ) -> dict[str, str]:
@@ -200,7 +222,7 @@ class Workflow:
             if not ready:
                 raise ExpandError(f"DAG {template['name']}: a dependency cycle or unknown task")
             for task in ready:
-                scope.update(self.run_task(task, scope, parallelism))
+                scope.update(self.run_task(task, scope, parallelism, dag=template["name"]))
                 done.add(task["name"])
         outputs = {}
         for param in (template.get("outputs") or {}).get("parameters") or []:
@@ -216,13 +238,17 @@ class Workflow:
             return names
         return list(task.get("dependencies") or [])
 
-    def run_task(self, task: Mapping[str, Any], scope: Mapping[str, str], parallelism: int) -> dict[str, str]:
+    def run_task(
+        self, task: Mapping[str, Any], scope: Mapping[str, str], parallelism: int, *, dag: str = ""
+    ) -> dict[str, str]:
         template = self.templates[task["template"]]
         arguments = (task.get("arguments") or {}).get("parameters") or []
         sequence = task.get("withSequence")
         if sequence is None:
             given = {p["name"]: substitute(str(p["value"]), scope) for p in arguments}
-            outputs = self.run_template(template, given, item=None)
+            outputs = self._once(
+                (dag, task["name"], None), lambda: self.run_template(template, given, item=None)
+            )
             if outputs is None:
                 raise ExpandError(f"task {task['name']} failed")
             return {f"tasks.{task['name']}.outputs.parameters.{k}": v for k, v in outputs.items()}
@@ -235,7 +261,9 @@ class Workflow:
         def one(item: str) -> dict[str, str]:
             local = {**scope, "item": item}
             given = {p["name"]: substitute(str(p["value"]), local) for p in arguments}
-            return self.run_template(template, given, item=item)
+            return self._once(
+                (dag, task["name"], item), lambda: self.run_template(template, given, item=item)
+            )
 
         with ThreadPoolExecutor(max_workers=min(parallelism, max(count, 1))) as pool:
             results = list(pool.map(one, items))

@@ -19,7 +19,11 @@ from jobframe.argo.combine import parse_results
 from jobframe.argo.files import render_job
 from jobframe.argo.plan import REGISTER_STEP, RenderOptions
 from jobframe.errors import UsageError
+from jobframe.ledger import LedgerSettings
+from jobframe.ledger.store import open_store
+from jobframe.shard import shard_of
 from tests.argo.expand import ARG_LIMIT, LOST, Cluster, ExpandError, Workflow, aggregated, offload_args
+from tests.ledger.stores import fresh_database
 from tests.resume.harness import KEY, fake_braze, write_ids
 
 TEST_APP = "tests.argo.apps.argoapp:ArgoApp"
@@ -142,7 +146,8 @@ def test_a_ledger_volume_lost_between_attempts_is_still_refused(tmp_path: Path) 
             Workflow(template, cluster).run()
         sent = fake.ids_sent()
     assert [(p.template, p.exit_code) for p in cluster.pods] == [(REGISTER_STEP, 0), (JOB, LOST), (JOB, 78)]
-    assert "ledger may be lost" in cluster.pods[-1].stdout + cluster.pods[-1].stderr
+    # told the key was registered before any attempt, it names that as what is missing
+    assert "registered this key before any attempt" in cluster.pods[-1].stdout + cluster.pods[-1].stderr
     assert not sent
 
 
@@ -176,3 +181,157 @@ def test_a_resumable_job_never_retried_runs_without_argos_retry_number(tmp_path:
         cluster.pods[-1].stdout[-2000:] + cluster.pods[-1].stderr[-2000:]
     )
     assert json.loads(workflow.outputs["result"]) == {"ran": "once"}
+
+
+# -- argo retry: the same uid, the register step kept, the failed step again from attempt 0 -------
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.process)])
+def retry_store(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str | None]:
+    """The single step's ledger: SQLite on the workflow's claim volume (the rendered default), or
+    a real PostgreSQL database (rendered with ``--ledger-volume none``): (store, DSN)."""
+    if request.param == "sqlite":
+        return "sqlite", None
+    dsn = fresh_database(request.getfixturevalue("postgres_dsn"), f"retry{abs(hash(request.node.nodeid))}")
+    return "postgres", dsn
+
+
+def _failed_push_workflow(tmp_path: Path, url: str, store: str, dsn: str | None) -> Workflow:
+    """SendPushFromFile whose first attempt sends 2 batches, has the 3rd applied but answered 503
+    (75), and whose every retry's pod is lost before main: the workflow fails."""
+    options = RenderOptions() if store == "sqlite" else RenderOptions(ledger_volume=None)
+    template = next(
+        iter(yaml.safe_load_all(render_job(load_app("jobs:MainContainer"), "SendPushFromFile", options)))
+    )
+    job = next(t for t in template["spec"]["templates"] if t["name"] == JOB)
+    limit = int(job["retryStrategy"]["limit"])
+    cluster = _push_cluster(tmp_path, url, lost={(JOB, None, n) for n in range(1, limit + 1)})
+    if dsn is not None:
+        cluster.secrets = {**cluster.secrets, ("jobframe", "ledger__dsn"): dsn}
+    workflow = Workflow(template, cluster)
+    with pytest.raises(ExpandError, match=f"task {JOB} failed"):
+        workflow.run()
+    assert [(p.template, p.exit_code) for p in cluster.pods] == [
+        (REGISTER_STEP, 0),
+        (JOB, 75),
+        *[(JOB, LOST)] * limit,
+    ], cluster.pods[1].stdout[-2000:] + cluster.pods[1].stderr[-2000:]
+    cluster.lost.clear()  # the node problem is over; the operator runs `argo retry`
+    return workflow
+
+
+def _lose_the_ledger(workflow: Workflow, store: str, dsn: str | None) -> None:
+    """Between the failure and `argo retry`: the claim's files deleted (SQLite); the database
+    replaced by one that holds another workflow's run (PostgreSQL) — not this key, whatever else."""
+    if dsn is None:
+        for directory in workflow.claim_templates.values():
+            for path in directory.iterdir():
+                path.unlink()
+        return
+    name = dsn.split("?", 1)[0].rsplit("/", 1)[-1]
+    fresh_database(dsn.replace(f"/{name}?", "/postgres?"), name)  # dropped and created again
+    other = open_store(LedgerSettings(store="postgres", dsn=dsn))
+    try:
+        assert other.transaction(lambda s: s.register("another-workflows-uid"))
+    finally:
+        other.close()
+
+
+@pytest.mark.process
+def test_argo_retry_after_the_ledger_was_lost_refuses_at_attempt_0_and_sends_nothing(
+    tmp_path: Path, retry_store: tuple[str, str | None]
+) -> None:
+    store, dsn = retry_store
+    write_ids(tmp_path / "ids.txt", 300)
+    with fake_braze() as (fake, server):
+        fake.fail_at = 3
+        workflow = _failed_push_workflow(tmp_path, server.url, store, dsn)
+        before = fake.ids_sent()
+        assert len(before) == 150  # two batches delivered, the third applied and answered 503
+        _lose_the_ledger(workflow, store, dsn)
+        failed_pods = len(workflow.cluster.pods)
+        with pytest.raises(ExpandError, match=f"task {JOB} failed"):
+            workflow.retry()
+        after = fake.ids_sent()
+    retried = workflow.cluster.pods[failed_pods:]
+    # the register step succeeded and is kept; the job's step starts again at attempt 0 and,
+    # told its key was registered, finds no record of it: 78 (not retried), nothing sent
+    assert [(p.template, p.attempt, p.exit_code) for p in retried] == [(JOB, 0, 78)], retried
+    (pod,) = retried
+    assert pod.args[pod.args.index("--run-key") + 1] == workflow.uid
+    assert "--registered" in pod.args and pod.args[pod.args.index("--retry-number") + 1] == "0"
+    said = pod.stdout + pod.stderr
+    assert f"run key '{workflow.uid}'" in said and "registered this key before any attempt" in said
+    assert "nothing was sent" in said and "--fresh-run" in said
+    assert after == before
+
+
+@pytest.mark.process
+def test_argo_retry_with_the_ledger_intact_resumes_and_reaches_each_user_once(
+    tmp_path: Path, retry_store: tuple[str, str | None]
+) -> None:
+    store, dsn = retry_store
+    ids = write_ids(tmp_path / "ids.txt", 300)
+    with fake_braze() as (fake, server):
+        fake.fail_at = 3
+        workflow = _failed_push_workflow(tmp_path, server.url, store, dsn)
+        failed_pods = len(workflow.cluster.pods)
+        outputs = workflow.retry()
+        sent = fake.ids_sent()
+    retried = workflow.cluster.pods[failed_pods:]
+    assert [(p.template, p.attempt, p.exit_code) for p in retried] == [(JOB, 0, 0)], (
+        retried[-1].stdout[-2000:] + retried[-1].stderr[-2000:]
+    )
+    finished = [json.loads(line) for line in retried[0].stdout.splitlines() if '"job.finished"' in line]
+    resume = finished[0]["resume"]
+    assert resume["attempt"] == 2 and resume["skipped"] == {"batches": 2, "objects": 100}
+    assert [batch["batch"] for batch in resume["ambiguous"]] == [2]  # applied, answered 503: not repeated
+    assert sorted(sent) == sorted(ids) and max(sent.values()) == 1
+    assert json.loads(workflow.outputs["result"]) == json.loads(outputs["result"])
+
+
+@pytest.mark.process
+@pytest.mark.parametrize("ledger", ["intact", "replaced"])
+def test_argo_retry_of_a_fanout_passes_registered_for_each_shards_key(
+    tmp_path: Path, ledger: str, postgres_dsn: str
+) -> None:
+    # shard 1's pods are all lost (it never ran); the other shards succeed and are kept by
+    # `argo retry`; shard 1 starts again at attempt 0 with its own key uid-1, registered
+    dsn = fresh_database(postgres_dsn, f"fanretry{ledger}")
+    ids = write_ids(tmp_path / "ids.txt", 400)
+    documents = list(
+        yaml.safe_load_all(render_job(load_app("jobs:MainContainer"), "SendPushFromFile", RenderOptions()))
+    )
+    fanout = documents[1]
+    shard = next(t for t in fanout["spec"]["templates"] if t["name"] == "shard")
+    limit = int(shard["retryStrategy"]["limit"])
+    with fake_braze() as (fake, server):
+        cluster = _push_cluster(tmp_path, server.url, lost={("shard", "1", n) for n in range(limit + 1)})
+        cluster.arguments = {**cluster.arguments, "shards": "3"}
+        cluster.secrets = {**cluster.secrets, ("jobframe", "ledger__dsn"): dsn}
+        workflow = Workflow(fanout, cluster)
+        with pytest.raises(ExpandError, match=r"items \['1'\] failed"):
+            workflow.run()
+        cluster.lost.clear()
+        if ledger == "replaced":
+            _lose_the_ledger(workflow, "postgres", dsn)
+        failed_pods = len(cluster.pods)
+        if ledger == "replaced":
+            with pytest.raises(ExpandError, match=r"items \['1'\] failed"):
+                workflow.retry()
+        else:
+            workflow.retry()
+        sent = fake.ids_sent()
+    retried = cluster.pods[failed_pods:]
+    shards = [p for p in retried if p.template == "shard"]
+    assert [(p.item, p.attempt) for p in shards] == [("1", 0)]  # the succeeded shards are kept
+    (pod,) = shards
+    assert pod.args[pod.args.index("--run-key") + 1] == f"{workflow.uid}-1" and "--registered" in pod.args
+    mine = {i for i in ids if shard_of(i, 3) == 1}
+    if ledger == "replaced":
+        assert pod.exit_code == 78 and "registered this key before any attempt" in pod.stdout + pod.stderr
+        assert set(sent) == set(ids) - mine  # shard 1 sent nothing
+    else:
+        assert pod.exit_code == 0, pod.stdout[-2000:] + pod.stderr[-2000:]
+        assert sorted(sent) == sorted(ids)
+    assert max(sent.values()) == 1

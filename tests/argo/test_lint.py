@@ -449,11 +449,15 @@ def test_a_rendered_resumable_job_resumes_from_a_volume_that_outlives_its_pods(v
     assert findings == []
 
 
-def _without_register(document: Doc) -> None:
-    """The document as a hand-written manifest without the register step would be."""
+def _without_register(document: Doc, *, keep_registered: bool = False) -> None:
+    """The document as a hand-written manifest without the register step would be (and so,
+    unless ``keep_registered``, without the job's ``--registered``)."""
     spec = document["spec"]
     templates = [t for t in spec["templates"] if t["name"] != "register-ledger"]
     for template in templates:
+        container = template.get("container") or {}
+        if "args" in container and not keep_registered:
+            container["args"] = [a for a in container["args"] if a != "--registered"]
         tasks = (template.get("dag") or {}).get("tasks") or []
         template.get("dag", {})["tasks"] = [t for t in tasks if t["name"] != "register-ledger"]
         for task in tasks:
@@ -476,3 +480,56 @@ def test_a_resumable_step_without_a_register_step_is_a_note_not_a_fault(tmp_path
     path.write_text(yaml.safe_dump_all(documents))
     assert main(["lint", "--app", "jobs:MainContainer", str(path)]) == 0  # a note is not a fault
     assert "note:" in capsys.readouterr().out
+
+
+def _job_steps(document: Doc) -> list[dict[str, Any]]:
+    return [
+        t for t in document["spec"]["templates"] if "--job-name" in (t.get("container") or {}).get("args", [])
+    ]
+
+
+@pytest.mark.parametrize(
+    ("told", "fault"),
+    [("flag", True), ("yes", True), ("1", True), ("no", False), ("0", False)],
+    ids=["--registered", "JOBFRAME_REGISTERED=yes", "JOBFRAME_REGISTERED=1", "=no", "=0"],
+)
+def test_registered_without_a_register_step_is_a_fault(
+    told: str, fault: bool, tmp_path: Path, capsys: Any
+) -> None:
+    # told the key was registered, with no step that registers it: every attempt refuses (78)
+    documents = list(yaml.safe_load_all((REPO / "deploy" / "send-push-from-file.yaml").read_text()))
+    for document in documents:
+        _without_register(document, keep_registered=told == "flag")
+        if told != "flag":
+            for step in _job_steps(document):
+                step["container"].setdefault("env", []).append({"name": "JOBFRAME_REGISTERED", "value": told})
+    app = load_app("jobs:MainContainer")
+    findings = lint_documents(app, [Document(Path("x.yaml"), i, d) for i, d in enumerate(documents)])
+    faults = [f for f in findings if not f.note]
+    if not fault:
+        assert faults == [], faults
+        return
+    # the single step and the fan-out's shard
+    assert [f.document for f in faults] == [0, 1], findings
+    assert all("no step of this workflow registers its run key" in f.message for f in faults)
+    assert all("refused (78)" in f.message and "jobframe.ledger register" in f.fix for f in faults)
+    path = tmp_path / "send-push.yaml"
+    path.write_text(yaml.safe_dump_all(documents))
+    assert main(["lint", "--app", "jobs:MainContainer", str(path)]) == 1
+    assert "refused (78)" in capsys.readouterr().out
+
+
+def test_the_rendered_register_step_satisfies_registered_and_a_step_without_a_key_is_a_fault() -> None:
+    documents = list(yaml.safe_load_all((REPO / "deploy" / "send-push-from-file.yaml").read_text()))
+    app = load_app("jobs:MainContainer")
+    assert all("--registered" in step["container"]["args"] for d in documents for step in _job_steps(d))
+    assert lint_documents(app, [Document(Path("x.yaml"), i, d) for i, d in enumerate(documents)]) == []
+    # --registered without --run-key: jobframe refuses the arguments (exit 2)
+    for document in documents:
+        for step in _job_steps(document):
+            args = step["container"]["args"]
+            at = args.index("--run-key")
+            del args[at : at + 2]
+    findings = lint_documents(app, [Document(Path("x.yaml"), i, d) for i, d in enumerate(documents)])
+    keyless = [f for f in findings if "--registered but no --run-key" in f.message]
+    assert [f.document for f in keyless] == [0, 1] and not any(f.note for f in keyless), findings

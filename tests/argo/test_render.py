@@ -354,6 +354,9 @@ def test_a_resumable_job_registers_its_run_key_before_its_step(default_app: App)
             f"{{{{tasks.{k8s_name(name)}.outputs.parameters.result}}}}"
         )
         assert _arg(job["container"]["args"], "--retry-number") == "{{retries}}"
+        # registered before any attempt: an attempt that finds no record of its key refuses,
+        # whatever its retry number (argo retry restarts the step at 0)
+        assert "--registered" in job["container"]["args"]
         _register_matches_the_job(
             _template(single, REGISTER_STEP), job, keys=[_arg(job["container"]["args"], "--run-key")]
         )
@@ -367,6 +370,7 @@ def test_a_resumable_job_registers_its_run_key_before_its_step(default_app: App)
                 _arg(shard["container"]["args"], "--run-key")
                 == "{{workflow.uid}}-{{inputs.parameters.shard}}"
             )
+            assert "--registered" in shard["container"]["args"]  # each shard's own key
             register = _template(fanout, REGISTER_STEP)
             _register_matches_the_job(register, shard, keys=["{{workflow.uid}}"])
             assert _arg(register["container"]["args"], "--shards") == "{{inputs.parameters.shards}}"

@@ -23,7 +23,15 @@ from jobframe.ledger.fingerprint import (
     fingerprint_of_inputs,
     run_fingerprint,
 )
-from jobframe.ledger.policy import adds_to_a_value, decide, is_idempotent, records_start, updates_relatively
+from jobframe.ledger.policy import (
+    Unrecorded,
+    adds_to_a_value,
+    decide,
+    is_idempotent,
+    records_start,
+    unrecorded,
+    updates_relatively,
+)
 from jobframe.ledger.store import MIGRATIONS, open_store
 
 SEND, TRACK, EXPORT, TRIGGER = (
@@ -79,6 +87,36 @@ def test_an_ambiguous_send_is_not_repeated_unless_asked() -> None:
     assert (
         decide(BatchState.STARTED, TRACK, ["attributes"], resend_ambiguous=False) is Decision.RESEND_AMBIGUOUS
     )
+
+
+@pytest.mark.parametrize("in_use", [False, True])
+@pytest.mark.parametrize("retry", [0, 1, 2, 7])
+def test_a_key_registered_before_the_step_must_be_found_whatever_the_retry_and_the_store(
+    retry: int, in_use: bool
+) -> None:
+    # argo retry restarts the step at 0; a store holding other runs does not vouch for this one
+    told = unrecorded(retry=retry, registered=True, fresh=False, store_in_use=in_use)
+    assert told is Unrecorded.REFUSE_REGISTERED
+    # --fresh-run: the operator knows nothing was sent
+    assert unrecorded(retry=retry, registered=True, fresh=True, store_in_use=in_use) is Unrecorded.START
+    assert unrecorded(retry=retry, registered=False, fresh=True, store_in_use=in_use) is Unrecorded.START
+
+
+@pytest.mark.parametrize(
+    ("retry", "in_use", "expected"),
+    [
+        (0, False, Unrecorded.START),  # a first attempt of a new run, in a new store
+        (0, True, Unrecorded.START),
+        (1, False, Unrecorded.REFUSE_LOST),  # a retry in a new or emptied store: lost
+        (2, False, Unrecorded.REFUSE_LOST),
+        (1, True, Unrecorded.START_SAYING_SO),  # earlier attempts never reached a store in use
+        (3, True, Unrecorded.START_SAYING_SO),
+    ],
+)
+def test_without_a_register_step_only_a_retry_in_a_store_that_looks_new_is_refused(
+    retry: int, in_use: bool, expected: Unrecorded
+) -> None:
+    assert unrecorded(retry=retry, registered=False, fresh=False, store_in_use=in_use) is expected
 
 
 def test_the_names_the_docs_use() -> None:

@@ -8,8 +8,10 @@ a fan-out) and a ledger that outlives the pod; a retried step must not forget th
 from __future__ import annotations
 
 import re
+from argparse import ArgumentTypeError
 from collections.abc import Iterator, Mapping
 
+from jobframe._cli.args import yes_no
 from jobframe.argo._rules import Problem, StepContext
 from jobframe.argo.manifests import Step, references
 from jobframe.argo.retries import INFRASTRUCTURE, retried_codes
@@ -87,6 +89,7 @@ def resume_problems(ctx: StepContext) -> Iterator[Problem]:
         ):  # fmt: skip
             if flag:
                 yield Problem(ctx.step.args_path, f"a retried step passes {what}", "run it by hand, once")
+    yield from _registered_problems(ctx)
     if not ctx.spec.deployment.resumable:
         return
     key, step = _run_key(ctx), ctx.step
@@ -163,6 +166,42 @@ def _registers(template: Mapping[str, object]) -> bool:
         return False
     words = [str(w) for w in [*(container.get("command") or []), *(container.get("args") or [])]]
     return "jobframe.ledger" in words and "register" in words
+
+
+def _told_registered(ctx: StepContext) -> str | None:
+    """How the step tells jobframe its key was registered (``--registered``), if it does."""
+    if ctx.flags.registered:
+        return "--registered"
+    value = _env(ctx.step).get("JOBFRAME_REGISTERED")
+    try:
+        return f"JOBFRAME_REGISTERED={value}" if value is not None and yes_no(value) else None
+    except ArgumentTypeError:
+        return None  # jobframe refuses the value itself (exit 2)
+
+
+def _registered_problems(ctx: StepContext) -> Iterator[Problem]:
+    """``--registered`` says a step of this workflow recorded the run key before any attempt:
+    without such a step no attempt finds it, and every run is refused (78)."""
+    told = _told_registered(ctx)
+    if told is None:
+        return
+    step = ctx.step
+    if _run_key(ctx) is None and "JOBFRAME_RUN_KEY" not in _per_pod_env(step):
+        yield Problem(
+            step.args_path,
+            f"the step passes {told} but no --run-key: jobframe refuses it (exit 2)",
+            "give --run-key {{workflow.uid}}, or drop " + told,
+        )
+        return
+    templates = step.document.workflow_spec.get("templates") or []
+    if not any(isinstance(t, Mapping) and _registers(t) for t in templates):
+        yield Problem(
+            step.args_path,
+            f"the step passes {told}, but no step of this workflow registers its run key: every "
+            "attempt finds no record of the key and is refused (78); nothing is ever sent",
+            "run `python -m jobframe.ledger register --run-key <the same key>` in a step the job's "
+            f"step depends on (jobframe-argo render does), or drop {told}",
+        )
 
 
 def _register_problems(ctx: StepContext) -> Iterator[Problem]:
