@@ -15,7 +15,7 @@ at a time, the async client concurrently.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Final, Literal
 
@@ -246,6 +246,15 @@ class Planner:
     def _unsafe(self, override: bool | None) -> bool:
         return self._retry_unsafe if override is None else override
 
+    def _to_audience(self, plan: Plan[SendResult], base: Mapping[str, Any]) -> Plan[SendResult]:
+        """A send to an audience Braze resolves (a segment, everyone, a filter) is one request
+        that lists no users — and reaches the most. With a run ledger it is recorded as a batch of
+        one, like any batch that may not be repeated: a retry never sends it again."""
+        if not self._split:  # no run ledger: nothing to record it in
+            return plan
+        plan.calls = (replace(call, batch_index=0) for call in plan.calls)
+        return journaled(plan, base, batch=None)
+
     def send_message(
         self,
         messages: Messages | Mapping[str, Any],
@@ -291,7 +300,7 @@ class Planner:
             MESSAGES_SEND, base, batches, retry_unsafe=unsafe, target=campaign_id or "", total=total
         )
         if not listed:
-            return plan
+            return self._to_audience(plan, base)
         return journaled(
             plan, base, external_user_ids or (), user_aliases or (), batch=self._batch.recipients
         )
@@ -325,7 +334,7 @@ class Planner:
             total=None if recipients is None else total_of(recipients),
         )
         if recipients is None:
-            return plan
+            return self._to_audience(plan, base)
         return journaled(plan, base, recipients, batch=self._batch.recipients)
 
     def trigger_campaign(

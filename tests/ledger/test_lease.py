@@ -239,6 +239,24 @@ def test_refusals_name_their_cause_and_what_fresh_run_repeats(ledger_settings: L
     third.finish(succeeded=False)
 
 
+def test_a_refusal_after_a_send_to_an_audience_never_says_it_reached_no_one(
+    ledger_settings: LedgerSettings,
+) -> None:
+    """A send to a segment lists no users (a batch of 0 objects): --fresh-run would still repeat it."""
+    first = _open(ledger_settings)
+    journal = first.journal(SEND, "segment-send")
+    assert journal is not None
+    future = journal.before_send(0, {"segment_id": "s1"}, {}, 0)
+    assert future is not None
+    future.result(5)
+    journal.settled(0, BatchState.DELIVERED)
+    first.finish(succeeded=False)
+    with pytest.raises(ConfigurationError) as refused:
+        _open(ledger_settings, fingerprint="f2")
+    assert "reached no one" not in str(refused.value)
+    assert "sends again the 1 request it made to a segment, an audience or everyone" in str(refused.value)
+
+
 def test_a_damaged_sqlite_ledger_is_refused_not_started_over(tmp_path: Path) -> None:
     settings = LedgerSettings(path=tmp_path / "ledger.sqlite3")
     _open(settings).finish(succeeded=False)
