@@ -284,6 +284,52 @@ def test_a_write_ahead_log_cut_inside_a_frame_is_refused(tmp_path: Path) -> None
         _open(LedgerSettings(path=copy / "ledger.sqlite3"), retry=1)
 
 
+def _killed_holder_files(tmp_path: Path, batches: int) -> tuple[Path, int]:
+    """The ledger's files as a holder killed after recording ``batches`` sends leaves them: the
+    database, its log not checkpointed, and the log's index (``-shm``); the log's size."""
+    settings = LedgerSettings(path=tmp_path / "ledger.sqlite3")
+    holder = _open(settings)
+    for index in range(batches):
+        _send(holder, index)
+    assert holder.journals[0].unrecorded(5) == []  # every delivery is committed
+    copy = tmp_path / "killed"
+    copy.mkdir()
+    for name in ("ledger.sqlite3", "ledger.sqlite3-wal", "ledger.sqlite3-shm"):
+        (copy / name).write_bytes((tmp_path / name).read_bytes())
+    holder.finish(succeeded=False)
+    return copy / "ledger.sqlite3", (copy / "ledger.sqlite3-wal").stat().st_size
+
+
+@pytest.mark.parametrize("torn", [24, 24 + 1000, 24 + 4095])
+def test_a_log_whose_last_write_failed_on_a_full_disk_resumes_with_every_record(
+    tmp_path: Path, torn: int
+) -> None:
+    """A full disk tears the frame being appended (the index still counts only the commits
+    before it): SQLite ignores it, so the retry resumes — never taken for a log cut short (78)."""
+    path, _ = _killed_holder_files(tmp_path, 3)
+    with path.with_name("ledger.sqlite3-wal").open("ab") as log:
+        log.write(b"\x00\x00\x00\x05" + b"\xa5" * (torn - 4))  # a frame header and part of a page
+    store = open_store(LedgerSettings(path=path))  # what a retry's open checks, its lease aside
+    try:
+        recorded = [(batch, state) for batch, state, _ in store.batches("run-1", 0)]
+    finally:
+        store.close()
+    assert sorted(recorded) == [(i, BatchState.DELIVERED) for i in range(3)]
+
+
+@pytest.mark.parametrize("index", ["kept", "gone"])
+def test_a_log_cut_inside_a_committed_frame_is_refused_whatever_its_index_says(
+    tmp_path: Path, index: str
+) -> None:
+    path, size = _killed_holder_files(tmp_path, 3)
+    if index == "gone":
+        path.with_name("ledger.sqlite3-shm").unlink()
+    with path.with_name("ledger.sqlite3-wal").open("r+b") as log:
+        log.truncate(size - 100)  # the last commit's frame, cut
+    with pytest.raises(LedgerDamagedError, match="cut short"):
+        _open(LedgerSettings(path=path), retry=1)
+
+
 @pytest.mark.parametrize(
     ("error", "transient"),
     [
