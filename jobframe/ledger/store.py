@@ -252,13 +252,15 @@ class Store:
         """Whether any run is recorded here (an emptied store holds none)."""
         return self._run("SELECT 1 FROM jobframe_ledger_runs LIMIT 1").fetchone() is not None
 
-    def set_status(self, key: str, status: str) -> None:
+    def abandon(self, key: str) -> None:
+        """Close ``key`` by hand: every later attempt is refused, and the lease is taken from the
+        attempt holding it (its fence raised), so it records and sends nothing more and its end
+        cannot write its own status over this one."""
         self._run(
-            "UPDATE jobframe_ledger_runs SET status = ?, updated_at = ? WHERE run_key = ?",
-            status,
-            _now(),
-            key,
-        )
+            "UPDATE jobframe_ledger_runs SET status = 'abandoned', owner = NULL, lease_expires = NULL,"
+            " fence = fence + 1, updated_at = ? WHERE run_key = ?",
+            _now(), key,
+        )  # fmt: skip
 
     def forget_batches(self, key: str) -> None:
         """Delete what ``key``'s calls recorded, keeping its row (and lease): a fresh run."""
