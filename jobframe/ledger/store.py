@@ -286,26 +286,40 @@ class Store:
         return found.get("delivered", 0), found.get("started", 0)
 
     def earlier_run(
-        self, key: str, job: str, run_fingerprint: str, *, number: int, endpoint: str, fingerprint: str
+        self,
+        key: str,
+        job: str,
+        run_fingerprint: str,
+        *,
+        number: int,
+        endpoint: str,
+        fingerprint: str,
+        input_fingerprint: str | None = None,
     ) -> tuple[str, int, bool] | None:
         """An unfinished run under another key that sent call ``number`` of the same job, parameters
         and input (a resubmitted workflow), or is sending it now (a live lease: it may not have
-        recorded its first batch yet); with how many objects it reached, and whether it is live."""
+        recorded its first batch yet); with how many objects it reached, and whether it is live.
+
+        The same input is the same call fingerprint, or the same ``input_fingerprint`` (the input
+        without its batch sizes): the same file cut in batches of another size reaches the same
+        users."""
+        same_input = input_fingerprint or fingerprint
         if self.dialect.name == "postgres":  # two new runs of one input check one at a time
-            self._run("SELECT pg_advisory_xact_lock(hashtext(?))", fingerprint)
+            self._run("SELECT pg_advisory_xact_lock(hashtext(?))", same_input)
         row = self._run(
             "SELECT r.run_key, COALESCE(SUM(b.size), 0), MAX(CASE WHEN r.owner IS NOT NULL"
             " AND r.lease_expires > {now} THEN 1 ELSE 0 END) FROM jobframe_ledger_streams s"
             " JOIN jobframe_ledger_runs r ON r.run_key = s.run_key"
             " LEFT JOIN jobframe_ledger_batches b ON b.run_key = s.run_key AND b.stream = s.stream"
             " AND b.state IN ('delivered', 'started')"
-            " WHERE s.fingerprint = ? AND s.stream = ? AND s.endpoint = ? AND s.run_key <> ?"
+            " WHERE (s.fingerprint = ? OR s.input_fingerprint = ?)"
+            " AND s.stream = ? AND s.endpoint = ? AND s.run_key <> ?"
             " AND r.job = ? AND r.fingerprint = ? AND r.status = 'open'"
             " GROUP BY r.run_key, r.updated_at"
             " HAVING COUNT(b.batch) > 0 OR MAX(CASE WHEN r.owner IS NOT NULL"
             " AND r.lease_expires > {now} THEN 1 ELSE 0 END) = 1"
             " ORDER BY r.updated_at DESC LIMIT 1",
-            fingerprint, number, endpoint, key, job, run_fingerprint,
+            fingerprint, same_input, number, endpoint, key, job, run_fingerprint,
         ).fetchone()  # fmt: skip
         return None if row is None else (str(row[0]), int(row[1] or 0), bool(row[2]))
 

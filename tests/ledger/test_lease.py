@@ -218,6 +218,25 @@ def test_a_run_of_the_same_input_under_another_key_that_is_alive_is_refused_befo
     later.finish(succeeded=True)
 
 
+def test_a_resubmitted_run_of_the_same_file_cut_in_other_batches_is_refused(
+    ledger_settings: LedgerSettings,
+) -> None:
+    """The same file with another ``BRAZE__BATCH__*``: the same users, so the same refusal — a
+    new run would reach again everyone the earlier one reached."""
+    earlier = _open(ledger_settings, key="wf-a")
+    journal = earlier.journal(SEND, "input-1/batches-of-2", "input-1")
+    assert journal is not None
+    _send(earlier, 0)
+    earlier.finish(succeeded=False)
+    recut = _open(ledger_settings, key="wf-b")
+    with pytest.raises(ConfigurationError, match=r"run key 'wf-a' already sent .* --run-key wf-a"):
+        recut.journal(SEND, "input-1/batches-of-3", "input-1")
+    recut.finish(succeeded=False)
+    another = _open(ledger_settings, key="wf-c")
+    assert another.journal(SEND, "input-2/batches-of-3", "input-2") is not None  # another file
+    another.finish(succeeded=True)
+
+
 def test_refusals_name_their_cause_and_what_fresh_run_repeats(ledger_settings: LedgerSettings) -> None:
     first = _open(ledger_settings)
     assert first.journal(SEND, "input-1/batches-of-2", "input-1") is not None
