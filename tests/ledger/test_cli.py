@@ -100,7 +100,7 @@ def test_a_run_abandoned_while_an_attempt_holds_it_stops_that_attempt_and_stays_
     assert abandoned.returncode == 0 and "abandoned" in abandoned.stdout, abandoned.stderr
     started = journal.before_send(0, {"external_user_ids": ["u0"]}, {"external_user_ids": (0, 1)}, 1)
     assert started is not None
-    with pytest.raises(LeaseLostError):  # the batch is not sent: its start cannot be recorded
+    with pytest.raises(LeaseLostError, match="by hand"):  # not sent: its start cannot be recorded
         started.result(5)
     holder.finish(succeeded=True)
     with pytest.raises(ConfigurationError, match="abandoned"):
