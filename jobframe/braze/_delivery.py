@@ -73,7 +73,13 @@ def batch_ids(body: Mapping[str, Any]) -> list[Any]:
         found.extend(body.get(key) or ())
     for key in ("recipients", "attributes", "events", "purchases"):
         found.extend(_identity(obj) for obj in body.get(key) or ())
+    if not found:  # a send to an audience Braze resolves: name it, since no user is listed
+        found.extend({key: body[key]} for key in _AUDIENCES if body.get(key))
     return found
+
+
+_AUDIENCES = ("segment_id", "audience", "broadcast")
+"""What a send or trigger that lists no users is sent to."""
 
 
 @dataclass(frozen=True, slots=True)

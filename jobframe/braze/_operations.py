@@ -15,7 +15,7 @@ at a time, the async client concurrently.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Final, Literal
 
@@ -240,11 +240,21 @@ class Planner:
         self._batch = batch
         self._retry_unsafe = retry_unsafe
         # With a run ledger: attributes that add to a value never share a batch with ones that set
-        # one, so a kill leaves the plain sets re-sendable (never ambiguous, never held back).
-        self._split = split_by_repeatability
+        # one, so a kill leaves the plain sets re-sendable (never ambiguous, never held back); and
+        # a send to an audience is recorded too (``_to_audience``).
+        self._recorded = split_by_repeatability
 
     def _unsafe(self, override: bool | None) -> bool:
         return self._retry_unsafe if override is None else override
+
+    def _to_audience(self, plan: Plan[SendResult], base: Mapping[str, Any]) -> Plan[SendResult]:
+        """A send to an audience Braze resolves (a segment, everyone, a filter) is one request
+        that lists no users — and reaches the most. With a run ledger it is recorded as a batch of
+        one, like any batch that may not be repeated: a retry never sends it again."""
+        if not self._recorded:  # no run ledger: nothing to record it in
+            return plan
+        plan.calls = (replace(call, batch_index=0) for call in plan.calls)
+        return journaled(plan, base, batch=None)
 
     def send_message(
         self,
@@ -291,7 +301,7 @@ class Planner:
             MESSAGES_SEND, base, batches, retry_unsafe=unsafe, target=campaign_id or "", total=total
         )
         if not listed:
-            return plan
+            return self._to_audience(plan, base)
         return journaled(
             plan, base, external_user_ids or (), user_aliases or (), batch=self._batch.recipients
         )
@@ -325,7 +335,7 @@ class Planner:
             total=None if recipients is None else total_of(recipients),
         )
         if recipients is None:
-            return plan
+            return self._to_audience(plan, base)
         return journaled(plan, base, recipients, batch=self._batch.recipients)
 
     def trigger_campaign(
@@ -398,7 +408,7 @@ class Planner:
             purchases,
             per_array=self._batch.track_per_array,
             per_request=self._batch.track_per_request,
-            attributes_alike=adds_to_a_value if self._split else None,
+            attributes_alike=adds_to_a_value if self._recorded else None,
         )
         plan = track_plan(
             (batch.arrays for batch in batches),
@@ -406,7 +416,7 @@ class Planner:
             total=total_of(attributes, events, purchases),
         )
         sizes: tuple[Any, ...] = (self._batch.track_per_array, self._batch.track_per_request)
-        if self._split:  # batches fall elsewhere: a ledger that recorded the other cut is not resumed
+        if self._recorded:  # batches fall elsewhere: a ledger that recorded the other cut is not resumed
             sizes = (*sizes, "split-by-repeatability")
         return journaled(plan, {}, attributes, events, purchases, batch=sizes)
 

@@ -36,7 +36,6 @@ from pydantic import SecretStr, ValidationError
 from jobframe.errors import ConfigurationError, JobframeError, UsageError
 from jobframe.exit_codes import ExitCode
 from jobframe.ledger.failures import classify
-from jobframe.ledger.opening import ABANDONED
 from jobframe.ledger.settings import LedgerSettings
 from jobframe.ledger.store import Store, describe, open_store
 
@@ -161,8 +160,11 @@ def _change(store: Store, command: str, key: str | None) -> None:
     if store.run(key) is None:
         raise UsageError(f"no run {key!r} in this ledger")
     if command == "abandon":
-        store.transaction(lambda s: s.set_status(key, ABANDONED))
-        print(f"run {key!r} abandoned: every later attempt under this key is refused (78)")
+        store.transaction(lambda s: s.abandon(key))
+        print(
+            f"run {key!r} abandoned: an attempt running under this key sends nothing more (75), "
+            "every later one is refused (78)"
+        )
     else:
         store.transaction(lambda s: s.forget(key))
         print(f"run {key!r} forgotten: the next attempt under this key starts from the first object")

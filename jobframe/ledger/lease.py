@@ -110,8 +110,8 @@ class Lease:
     def lost_message(self) -> str:
         return (
             f"run key {self.key!r}: this attempt's lease was taken over by another attempt (it was "
-            f"frozen or cut off for longer than the lease, {self.seconds:g} s): it records and sends "
-            "nothing more; the attempt holding the key now continues the run"
+            f"frozen or cut off for longer than the lease, {self.seconds:g} s), or by hand (ledger "
+            "abandon or forget): it records and sends nothing more; whoever holds the key now decides"
         )
 
 

@@ -188,7 +188,13 @@ class RunLedger:
         def load(store: Store) -> tuple[str, str | None, list[tuple[int, BatchState, str]], str, bool]:
             if fingerprint is not None and not new_run and not store.has_stream(key, number):
                 earlier = store.earlier_run(
-                    key, job, run_fingerprint, number=number, endpoint=endpoint, fingerprint=fingerprint
+                    key,
+                    job,
+                    run_fingerprint,
+                    number=number,
+                    endpoint=endpoint,
+                    fingerprint=fingerprint,
+                    input_fingerprint=input_fingerprint,
                 )
                 if earlier is not None:
                     raise _resubmitted(key, endpoint, *earlier)

@@ -34,6 +34,13 @@ def fresh_run_repeats(store: Store, key: str) -> str:
     """What ``--fresh-run`` would repeat for run ``key``, for a message."""
     delivered, unconfirmed = store.reached(key)
     if not delivered and not unconfirmed:
+        batches = store.counts(key)
+        requests = batches.get("delivered", 0) + batches.get("started", 0)
+        if requests:  # sends to an audience Braze resolves: batches of no listed user
+            return (
+                f"--fresh-run starts this key over and sends again the {requests} request"
+                f"{'s' if requests > 1 else ''} it made to a segment, an audience or everyone"
+            )
         return "--fresh-run starts this key over (it has reached no one yet)"
     maybe = f" and may have reached {unconfirmed} more" if unconfirmed else ""
     return (

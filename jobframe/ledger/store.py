@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
+import struct
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -251,13 +252,15 @@ class Store:
         """Whether any run is recorded here (an emptied store holds none)."""
         return self._run("SELECT 1 FROM jobframe_ledger_runs LIMIT 1").fetchone() is not None
 
-    def set_status(self, key: str, status: str) -> None:
+    def abandon(self, key: str) -> None:
+        """Close ``key`` by hand: every later attempt is refused, and the lease is taken from the
+        attempt holding it (its fence raised), so it records and sends nothing more and its end
+        cannot write its own status over this one."""
         self._run(
-            "UPDATE jobframe_ledger_runs SET status = ?, updated_at = ? WHERE run_key = ?",
-            status,
-            _now(),
-            key,
-        )
+            "UPDATE jobframe_ledger_runs SET status = 'abandoned', owner = NULL, lease_expires = NULL,"
+            " fence = fence + 1, updated_at = ? WHERE run_key = ?",
+            _now(), key,
+        )  # fmt: skip
 
     def forget_batches(self, key: str) -> None:
         """Delete what ``key``'s calls recorded, keeping its row (and lease): a fresh run."""
@@ -283,26 +286,40 @@ class Store:
         return found.get("delivered", 0), found.get("started", 0)
 
     def earlier_run(
-        self, key: str, job: str, run_fingerprint: str, *, number: int, endpoint: str, fingerprint: str
+        self,
+        key: str,
+        job: str,
+        run_fingerprint: str,
+        *,
+        number: int,
+        endpoint: str,
+        fingerprint: str,
+        input_fingerprint: str | None = None,
     ) -> tuple[str, int, bool] | None:
         """An unfinished run under another key that sent call ``number`` of the same job, parameters
         and input (a resubmitted workflow), or is sending it now (a live lease: it may not have
-        recorded its first batch yet); with how many objects it reached, and whether it is live."""
+        recorded its first batch yet); with how many objects it reached, and whether it is live.
+
+        The same input is the same call fingerprint, or the same ``input_fingerprint`` (the input
+        without its batch sizes): the same file cut in batches of another size reaches the same
+        users."""
+        same_input = input_fingerprint or fingerprint
         if self.dialect.name == "postgres":  # two new runs of one input check one at a time
-            self._run("SELECT pg_advisory_xact_lock(hashtext(?))", fingerprint)
+            self._run("SELECT pg_advisory_xact_lock(hashtext(?))", same_input)
         row = self._run(
             "SELECT r.run_key, COALESCE(SUM(b.size), 0), MAX(CASE WHEN r.owner IS NOT NULL"
             " AND r.lease_expires > {now} THEN 1 ELSE 0 END) FROM jobframe_ledger_streams s"
             " JOIN jobframe_ledger_runs r ON r.run_key = s.run_key"
             " LEFT JOIN jobframe_ledger_batches b ON b.run_key = s.run_key AND b.stream = s.stream"
             " AND b.state IN ('delivered', 'started')"
-            " WHERE s.fingerprint = ? AND s.stream = ? AND s.endpoint = ? AND s.run_key <> ?"
+            " WHERE (s.fingerprint = ? OR s.input_fingerprint = ?)"
+            " AND s.stream = ? AND s.endpoint = ? AND s.run_key <> ?"
             " AND r.job = ? AND r.fingerprint = ? AND r.status = 'open'"
             " GROUP BY r.run_key, r.updated_at"
             " HAVING COUNT(b.batch) > 0 OR MAX(CASE WHEN r.owner IS NOT NULL"
             " AND r.lease_expires > {now} THEN 1 ELSE 0 END) = 1"
             " ORDER BY r.updated_at DESC LIMIT 1",
-            fingerprint, number, endpoint, key, job, run_fingerprint,
+            fingerprint, same_input, number, endpoint, key, job, run_fingerprint,
         ).fetchone()  # fmt: skip
         return None if row is None else (str(row[0]), int(row[1] or 0), bool(row[2]))
 
@@ -482,9 +499,12 @@ def open_store(settings: LedgerSettings) -> Store:
     dialect = _postgres(settings) if settings.store == "postgres" else _sqlite(settings)
     store: Store | None = None
     try:
+        # what the WAL index says was committed, read before SQLite opens (and rebuilds) it
+        committed = last_commit(Path(settings.path)) if settings.store == "sqlite" else None
         store = Store(dialect)
         if settings.store == "sqlite":
-            store.transaction(lambda opened: check_sqlite(opened, Path(settings.path)))  # write-locked
+            check = lambda opened: check_sqlite(opened, Path(settings.path), committed)  # noqa: E731
+            store.transaction(check)  # write-locked
         store.migrate()
     except Exception as exc:  # noqa: BLE001 - sqlite3/psycopg errors: one line, never the DSN
         if store is not None:
@@ -512,11 +532,55 @@ WAL_HEADER = 32
 WAL_FRAME_HEADER = 24
 
 
-def check_sqlite(store: Store, path: Path) -> None:
+WAL_INDEX_HEADER = 48
+WAL_INDEX_VERSION = 3007000
+
+
+@dataclass(frozen=True)
+class Commit:
+    """The WAL index's (``-shm``) record of the log's last commit: its frames, page size, salts."""
+
+    frames: int
+    page: int
+    salts: bytes
+
+
+def last_commit(path: Path) -> Commit | None:
+    """What the WAL index of ``path`` says the log held at its last commit — read before SQLite
+    opens the file, since the first connection rebuilds the index from the log — or ``None`` when
+    it cannot say (no index, a header being written, an unknown version)."""
+    try:
+        with path.with_name(path.name + "-shm").open("rb") as handle:
+            head = handle.read(2 * WAL_INDEX_HEADER)
+    except OSError:
+        return None
+    if len(head) < 2 * WAL_INDEX_HEADER or head[:WAL_INDEX_HEADER] != head[WAL_INDEX_HEADER:]:
+        return None  # the two copies differ: a writer was updating it
+    version, _, _, initialised, _, page, frames = struct.unpack("=IIIBBHI", head[:20])
+    if version != WAL_INDEX_VERSION or not initialised:
+        return None
+    page = page if page != 1 else 65536  # SQLite's encoding of a 64 KiB page
+    return Commit(frames, page, head[32:40])
+
+
+def _failed_append(header: bytes, size: int, committed: Commit | None) -> bool:
+    """Whether a log that ends inside a frame still holds every commit its index counted: the
+    torn frame then belongs to a write that failed (a full disk), which SQLite ignores — not to
+    commits cut away."""
+    if committed is None or len(header) < WAL_HEADER:
+        return False
+    page = int.from_bytes(header[8:12], "big")
+    whole = WAL_HEADER + committed.frames * (WAL_FRAME_HEADER + page)
+    return committed.page == page and committed.salts == header[16:24] and whole <= size
+
+
+def check_sqlite(store: Store, path: Path, committed: Commit | None = None) -> None:
     """Refuse a SQLite ledger that lost part of itself (run while holding the write lock).
 
     ``PRAGMA quick_check`` finds a damaged database; a write-ahead log that ends inside a frame was
-    cut short (SQLite would silently drop its last commits: records of batches that were sent).
+    cut short (SQLite would silently drop its last commits: records of batches that were sent) —
+    unless ``committed``, the WAL index as it was before this open, shows that every commit is
+    still in the log: then the torn frame is a write that failed when the disk was full.
     """
     wal = path.with_name(path.name + "-wal")
     with contextlib.suppress(FileNotFoundError):
@@ -525,7 +589,8 @@ def check_sqlite(store: Store, path: Path) -> None:
             with wal.open("rb") as handle:
                 header = handle.read(WAL_HEADER)
             page = int.from_bytes(header[8:12], "big") if len(header) == WAL_HEADER else 0
-            if page == 0 or (size - WAL_HEADER) % (WAL_FRAME_HEADER + page):
+            torn = page == 0 or (size - WAL_HEADER) % (WAL_FRAME_HEADER + page)
+            if torn and not _failed_append(header, size, committed):
                 raise LedgerDamagedError(
                     f"ledger {path}: its write-ahead log ({wal.name}, {size} bytes) ends inside a "
                     "frame: it was cut short, and the records it lost may be of batches that were sent. "

@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from jobframe.errors import ConfigurationError
+from jobframe.ledger import LedgerSettings, RunLedger
+from jobframe.ledger.lease import LeaseLostError
 from tests.lifecycle.jobproc import REPO
 from tests.resume.harness import bulk_job, fake_braze, ledger_env, write_ids
 
@@ -82,3 +85,23 @@ def test_bad_requests_exit_2_with_one_line(tmp_path: Path, args: list[str], phra
 def test_a_missing_ledger_file_is_named(tmp_path: Path) -> None:
     done = ledger_cli("show", "--path", str(tmp_path / "none.sqlite3"))
     assert done.returncode == 2 and "no ledger at" in done.stderr, done
+
+
+def test_a_run_abandoned_while_an_attempt_holds_it_stops_that_attempt_and_stays_abandoned(
+    tmp_path: Path,
+) -> None:
+    """``abandon`` is how a person stops a run: the attempt still running under the key may send
+    nothing more, and its end does not undo the decision (its status is not written over it)."""
+    settings = LedgerSettings(path=tmp_path / "ledger.sqlite3")
+    holder = RunLedger.open(settings, key="k", job="Job", fingerprint="f1")
+    journal = holder.journal("/messages/send", "input-1")
+    assert journal is not None
+    abandoned = ledger_cli("abandon", "--path", str(settings.path), "--run-key", "k")
+    assert abandoned.returncode == 0 and "abandoned" in abandoned.stdout, abandoned.stderr
+    started = journal.before_send(0, {"external_user_ids": ["u0"]}, {"external_user_ids": (0, 1)}, 1)
+    assert started is not None
+    with pytest.raises(LeaseLostError, match="by hand"):  # not sent: its start cannot be recorded
+        started.result(5)
+    holder.finish(succeeded=True)
+    with pytest.raises(ConfigurationError, match="abandoned"):
+        RunLedger.open(settings, key="k", job="Job", fingerprint="f1", retry=1)

@@ -218,6 +218,25 @@ def test_a_run_of_the_same_input_under_another_key_that_is_alive_is_refused_befo
     later.finish(succeeded=True)
 
 
+def test_a_resubmitted_run_of_the_same_file_cut_in_other_batches_is_refused(
+    ledger_settings: LedgerSettings,
+) -> None:
+    """The same file with another ``BRAZE__BATCH__*``: the same users, so the same refusal — a
+    new run would reach again everyone the earlier one reached."""
+    earlier = _open(ledger_settings, key="wf-a")
+    journal = earlier.journal(SEND, "input-1/batches-of-2", "input-1")
+    assert journal is not None
+    _send(earlier, 0)
+    earlier.finish(succeeded=False)
+    recut = _open(ledger_settings, key="wf-b")
+    with pytest.raises(ConfigurationError, match=r"run key 'wf-a' already sent .* --run-key wf-a"):
+        recut.journal(SEND, "input-1/batches-of-3", "input-1")
+    recut.finish(succeeded=False)
+    another = _open(ledger_settings, key="wf-c")
+    assert another.journal(SEND, "input-2/batches-of-3", "input-2") is not None  # another file
+    another.finish(succeeded=True)
+
+
 def test_refusals_name_their_cause_and_what_fresh_run_repeats(ledger_settings: LedgerSettings) -> None:
     first = _open(ledger_settings)
     assert first.journal(SEND, "input-1/batches-of-2", "input-1") is not None
@@ -237,6 +256,24 @@ def test_refusals_name_their_cause_and_what_fresh_run_repeats(ledger_settings: L
         third.journal(SEND, "input-2/batches-of-2", "input-2")
     assert "reads another input" in str(changed.value) and "batches" not in str(changed.value)
     third.finish(succeeded=False)
+
+
+def test_a_refusal_after_a_send_to_an_audience_never_says_it_reached_no_one(
+    ledger_settings: LedgerSettings,
+) -> None:
+    """A send to a segment lists no users (a batch of 0 objects): --fresh-run would still repeat it."""
+    first = _open(ledger_settings)
+    journal = first.journal(SEND, "segment-send")
+    assert journal is not None
+    future = journal.before_send(0, {"segment_id": "s1"}, {}, 0)
+    assert future is not None
+    future.result(5)
+    journal.settled(0, BatchState.DELIVERED)
+    first.finish(succeeded=False)
+    with pytest.raises(ConfigurationError) as refused:
+        _open(ledger_settings, fingerprint="f2")
+    assert "reached no one" not in str(refused.value)
+    assert "sends again the 1 request it made to a segment, an audience or everyone" in str(refused.value)
 
 
 def test_a_damaged_sqlite_ledger_is_refused_not_started_over(tmp_path: Path) -> None:
@@ -264,6 +301,52 @@ def test_a_write_ahead_log_cut_inside_a_frame_is_refused(tmp_path: Path) -> None
         handle.truncate(size - 100)
     with pytest.raises(LedgerDamagedError, match="cut short"):
         _open(LedgerSettings(path=copy / "ledger.sqlite3"), retry=1)
+
+
+def _killed_holder_files(tmp_path: Path, batches: int) -> tuple[Path, int]:
+    """The ledger's files as a holder killed after recording ``batches`` sends leaves them: the
+    database, its log not checkpointed, and the log's index (``-shm``); the log's size."""
+    settings = LedgerSettings(path=tmp_path / "ledger.sqlite3")
+    holder = _open(settings)
+    for index in range(batches):
+        _send(holder, index)
+    assert holder.journals[0].unrecorded(5) == []  # every delivery is committed
+    copy = tmp_path / "killed"
+    copy.mkdir()
+    for name in ("ledger.sqlite3", "ledger.sqlite3-wal", "ledger.sqlite3-shm"):
+        (copy / name).write_bytes((tmp_path / name).read_bytes())
+    holder.finish(succeeded=False)
+    return copy / "ledger.sqlite3", (copy / "ledger.sqlite3-wal").stat().st_size
+
+
+@pytest.mark.parametrize("torn", [24, 24 + 1000, 24 + 4095])
+def test_a_log_whose_last_write_failed_on_a_full_disk_resumes_with_every_record(
+    tmp_path: Path, torn: int
+) -> None:
+    """A full disk tears the frame being appended (the index still counts only the commits
+    before it): SQLite ignores it, so the retry resumes — never taken for a log cut short (78)."""
+    path, _ = _killed_holder_files(tmp_path, 3)
+    with path.with_name("ledger.sqlite3-wal").open("ab") as log:
+        log.write(b"\x00\x00\x00\x05" + b"\xa5" * (torn - 4))  # a frame header and part of a page
+    store = open_store(LedgerSettings(path=path))  # what a retry's open checks, its lease aside
+    try:
+        recorded = [(batch, state) for batch, state, _ in store.batches("run-1", 0)]
+    finally:
+        store.close()
+    assert sorted(recorded) == [(i, BatchState.DELIVERED) for i in range(3)]
+
+
+@pytest.mark.parametrize("index", ["kept", "gone"])
+def test_a_log_cut_inside_a_committed_frame_is_refused_whatever_its_index_says(
+    tmp_path: Path, index: str
+) -> None:
+    path, size = _killed_holder_files(tmp_path, 3)
+    if index == "gone":
+        path.with_name("ledger.sqlite3-shm").unlink()
+    with path.with_name("ledger.sqlite3-wal").open("r+b") as log:
+        log.truncate(size - 100)  # the last commit's frame, cut
+    with pytest.raises(LedgerDamagedError, match="cut short"):
+        _open(LedgerSettings(path=path), retry=1)
 
 
 @pytest.mark.parametrize(

@@ -496,3 +496,36 @@ def test_reads_are_never_journaled_so_a_resumed_export_returns_every_user() -> N
     ids = Counted(lambda: iter(["u1", "u2"]), lambda: 2, fingerprint=lambda: "f")
     assert planner.export_users(external_ids=ids).batched is False
     assert planner.track_users(attributes=ids).batched is True  # what changes something is
+
+
+@pytest.mark.parametrize(
+    ("operation", "names"),
+    [
+        ("send_message", {"segment_id": "s1"}),
+        ("send_message", {"broadcast": True}),
+        ("send_message", {"audience": {"AND": []}}),
+        ("trigger_campaign", {"broadcast": True}),
+        ("trigger_canvas", {"audience": {"AND": []}}),
+    ],
+)
+def test_a_send_to_an_audience_is_journaled_as_one_batch_that_may_not_be_repeated(
+    operation: str, names: dict[str, Any]
+) -> None:
+    """A send that lists no users (a segment, everyone, a filter) reaches the most: with a run
+    ledger it is recorded like a batch of one, so a retry never sends it again."""
+    from jobframe.braze._delivery import batch_ids  # noqa: PLC0415
+    from jobframe.braze._operations import Planner  # noqa: PLC0415
+    from jobframe.braze._settings import BatchSizes  # noqa: PLC0415
+
+    sends = operation == "send_message"
+    args: dict[str, Any] = {"messages": {"apple_push": {"alert": "hi"}}} if sends else {}
+    target = () if sends else ("target-1",)
+    ledgered = getattr(Planner(BatchSizes(), retry_unsafe=False, split_by_repeatability=True), operation)
+    plan = ledgered(*target, **args, **names)
+    assert plan.batched and plan.fingerprint is not None
+    [call] = list(plan.calls)
+    assert call.batch_index == 0
+    assert records_start(plan.endpoint.path, call.items, call.json)
+    assert batch_ids(call.json) == [names]  # what a resume lists as ambiguous, since no user is
+    plain = getattr(Planner(BatchSizes(), retry_unsafe=False), operation)(*target, **args, **names)
+    assert plain.batched is False  # no ledger: nothing to record it in, nothing changes

@@ -11,7 +11,9 @@ twice, and account for every id.
 
 from __future__ import annotations
 
+import contextlib
 import resource
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -86,6 +88,41 @@ def test_a_full_disk_under_the_sqlite_ledger_mid_run(tmp_path: Path) -> None:
         resource.prlimit(pid, resource.RLIMIT_FSIZE, (size, size))
 
     first, final, sent, ids = _run_with_failure(tmp_path, env, disk_full, lambda: None)
+    _check(first, final, sent, ids)
+
+
+@pytest.fixture
+def small_filesystem(tmp_path: Path) -> Iterator[Path]:
+    """A filesystem of its own (a 2 MiB tmpfs) that a test can fill: a real full disk (ENOSPC),
+    which tears the log frame SQLite is appending — unlike ``RLIMIT_FSIZE``, which refuses it whole."""
+    mount = tmp_path / "volume"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)], capture_output=True, check=False
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (needs root): {done.stderr.decode().strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_a_filesystem_that_fills_up_under_the_sqlite_ledger_mid_run(
+    tmp_path: Path, small_filesystem: Path
+) -> None:
+    """The retry, the disk freed, resumes (75, then 0): the frame the full disk tore is not taken
+    for a log cut short (which would refuse, 78, with nothing lost)."""
+    env = {**ledger_env("sqlite", tmp_path), "LEDGER__PATH": str(small_filesystem / "ledger.sqlite3")}
+    filler = small_filesystem / "filler"
+
+    def fill(_pid: int) -> None:
+        with filler.open("wb") as out, contextlib.suppress(OSError):
+            while True:
+                out.write(b"\0" * 65536)
+                out.flush()
+
+    first, final, sent, ids = _run_with_failure(tmp_path, env, fill, filler.unlink)
     _check(first, final, sent, ids)
 
 
