@@ -279,3 +279,42 @@ def test_dotenv_reads_fields_by_validation_alias(tmp_path: Path) -> None:
     ran = run_cli(["--app", "aliased:C", "--job-name", "Show", "--output", str(out)], cwd=tmp_path)
     assert ran.code == 0, ran.stdout + ran.stderr
     assert json.loads(out.read_text()) == "postgres://db"
+
+
+# -- --check --job-name: the one job a run would build, with its --param and --shard ------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--job-name", "SomeJob", "--param", "max_campaigns=lots"],
+        ["--job-name", "SomeJob", "--param", "colour=red"],
+        ["--job-name", "SomeJob", "--param", "title=a", "--param", "title=b"],
+        ["--job-name", "SomeJob", "--param", "users="],
+        ["--job-name", "somejob"],
+        ["--job-name", "SomeJob", "--shard", "0/2"],
+    ],
+    ids=["wrong-type", "unknown-name", "twice", "empty", "case", "not-shardable"],
+)
+def test_check_with_a_job_name_refuses_what_the_run_would_refuse(args: list[str]) -> None:
+    checked = run_cli(["--check", *args])
+    ran = run_cli(args)
+    assert ran.code == 2, (ran.stderr, ran.stdout[-2000:])
+    assert (checked.code, checked.stderr, checked.stdout) == (ran.code, ran.stderr, ""), checked.stderr
+    assert ran.stderr.startswith("jobframe: error: ") and len(ran.stderr.strip().splitlines()) == 1
+
+
+def test_check_with_a_job_name_says_ok_for_a_command_line_that_runs() -> None:
+    args = ["--job-name", "SomeJob", "--param", "users=u1", "--param", "max_campaigns=2"]
+    checked = run_cli(["--check", *args])
+    assert (checked.code, checked.stderr) == (0, ""), checked.stderr
+    assert checked.stdout == "ok: settings valid (local), job SomeJob wired, its parameters valid\n"
+    assert run_cli(args).code == 0
+
+
+def test_check_never_ignores_params_it_cannot_tie_to_a_job() -> None:
+    ran = run_cli(["--check", "--param", "max_campaigns=lots"])
+    assert ran.code == 2
+    assert ran.stderr == (
+        "jobframe: error: --check --param: parameters belong to one job: give --job-name NAME too\n"
+    )
