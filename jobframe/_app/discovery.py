@@ -98,6 +98,14 @@ class App:
             hint += " (job names are case-sensitive)"
         raise UsageError(f"unknown job {name!r}{hint}; jobframe --list shows every job")
 
+    def case_clashes(self) -> list[list[str]]:
+        """Job names that differ only in case: each runs by its exact name, but a person typing it,
+        and Kubernetes (whose names are lower-case: ``jobframe-argo render``), cannot tell them apart."""
+        spellings: dict[str, list[str]] = {}
+        for job_name in sorted(self.jobs):
+            spellings.setdefault(job_name.lower(), []).append(job_name)
+        return [names for names in spellings.values() if len(names) > 1]
+
     def fill(self, container: containers.Container, settings: Settings | None, context: RunContext) -> None:
         """Give the container the run's settings and context (tests may already have overridden them)."""
         if self.settings_provider is not None and settings is not None:

@@ -79,6 +79,13 @@ def _check(app: App, args: argparse.Namespace) -> int:
     problems = check_container(app, container)
     if problems:
         return _fail(wiring_error(problems))
+    for names in app.case_clashes():
+        print(
+            f"jobframe: warning: jobs {' and '.join(names)} differ only in case: rename one "
+            "(each runs by its exact --job-name only; Kubernetes names are lower-case, so "
+            "jobframe-argo render may refuse them)",
+            file=sys.stderr,
+        )
     if not app.jobs:
         print(
             f"jobframe: warning: {app.container_cls.__qualname__} exposes no jobs: {NO_JOBS}",

@@ -310,3 +310,16 @@ def test_correct_apps_of_the_same_shapes_check_clean_and_run(
     assert ran.code == 0, (ran.stderr, ran.stdout[-2000:])
     assert ran.one("job.finished")["result"] == result
     assert (opened.read_text() if opened.exists() else None) == opened_log
+
+
+def test_job_names_that_differ_only_in_case_are_a_warning_and_each_runs_by_its_name(opened: Path) -> None:
+    checked = almost("CaseOnly", "--check", opened=opened)
+    assert checked.code == 0
+    assert checked.stdout == "ok: settings valid (local), 2 jobs wired: CountItemS, CountItems\n"
+    assert checked.stderr == (
+        "jobframe: warning: jobs CountItemS and CountItems differ only in case: rename one "
+        "(each runs by its exact --job-name only; Kubernetes names are lower-case, so "
+        "jobframe-argo render may refuse them)\n"
+    )
+    assert almost("CaseOnly", "--job-name", "CountItemS", opened=opened).one("job.finished")["result"] == 0
+    assert almost("CaseOnly", "--job-name", "CountItems", opened=opened).one("job.finished")["result"] == 1

@@ -216,3 +216,18 @@ class Resize:
 class WithParams(_Base):
     resize = providers.Factory(Resize)
     count_items = providers.Factory(CountItems, store=providers.Factory(Store, where="x"))
+
+
+# -- names that differ only in case -------------------------------------------------------------
+
+
+class CountItemS:
+    """Count the items again, under a name that differs only in case."""
+
+    def execute(self) -> int:
+        return 0
+
+
+class CaseOnly(_Base):
+    count_items = providers.Factory(CountItems, store=providers.Factory(Store, where="x"))
+    count_items_again = providers.Factory(CountItemS)
