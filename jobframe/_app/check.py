@@ -260,11 +260,16 @@ class _Walk:
 
     def __init__(self, container: containers.Container, names: dict[int, str]) -> None:
         self.container, self.names = container, names
+        self._markers: dict[int, list[Marker]] = {}
 
     def markers(self, provider: Any) -> list[Marker]:
         if not isinstance(provider, CALLING) or isinstance(provider, providers.Resource):
             return []
-        return list(markers_of(provider.provides, self.container, set(provider.kwargs), self.names))
+        found = self._markers.get(id(provider))
+        if found is None:
+            found = list(markers_of(provider.provides, self.container, set(provider.kwargs), self.names))
+            self._markers[id(provider)] = found
+        return found
 
     def follow(self, provider: Any) -> list[Any] | None:
         if isinstance(provider, providers.Selector):
