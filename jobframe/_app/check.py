@@ -267,7 +267,8 @@ class _Walk:
             return []
         found = self._markers.get(id(provider))
         if found is None:
-            found = list(markers_of(provider.provides, self.container, set(provider.kwargs), self.names))
+            given = (set(provider.kwargs), len(provider.args))
+            found = list(markers_of(provider.provides, self.container, given, self.names))
             self._markers[id(provider)] = found
         return found
 

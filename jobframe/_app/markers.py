@@ -48,17 +48,31 @@ def _text(marker: Any, names: dict[int, str]) -> str:
     return f"{type(marker).__name__}[{shown}]"
 
 
+def _positional(patched: Any, count: int, *, method: bool) -> set[str]:
+    """The parameters ``count`` positional arguments fill (after ``self`` for a method)."""
+    if not count:
+        return set()
+    try:
+        parameters = list(inspect.signature(patched.original).parameters)
+    except (TypeError, ValueError):
+        return set()
+    return set(parameters[int(method) : int(method) + count])
+
+
 def markers_of(
-    target: Any, container: containers.Container, given: set[str], names: dict[int, str]
+    target: Any, container: containers.Container, given: tuple[set[str], int], names: dict[int, str]
 ) -> Iterator[Marker]:
     """Each ``@inject`` marker of ``target`` (a class's ``__init__``, or a function) that the
-    provider calling it leaves to wiring (``given``: the keywords it passes itself)."""
+    provider calling it leaves to wiring (``given``: the keywords it passes itself, and how many
+    positional arguments)."""
     patched = _patched(target)
     if patched is None:
         return
-    owner = f"{getattr(target, '__qualname__', target)}{'.__init__' if inspect.isclass(target) else ''}"
+    method = inspect.isclass(target)
+    passed = given[0] | _positional(patched, given[1], method=method)
+    owner = f"{getattr(target, '__qualname__', target)}{'.__init__' if method else ''}"
     for parameter, marker in patched.reference_injections.items():
-        if parameter in given:
+        if parameter in passed:
             continue
         injected = patched.injections.get(parameter)
         if injected is not None:

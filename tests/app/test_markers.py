@@ -39,24 +39,27 @@ class NotWired(containers.DeclarativeContainer):
 
 def test_a_resolved_marker_gives_its_provider_and_a_misspelt_one_a_did_you_mean() -> None:
     container = Wired()
-    found = {m.parameter: m for m in markers_of(Needs, container, set(), {})}
+    found = {m.parameter: m for m in markers_of(Needs, container, (set(), 0), {})}
     assert found["store"].provider is container.store and found["store"].problem is None
     assert found["other"].provider is None
     assert found["other"].problem == (
         "Needs.__init__(other): Provide['stroe'] names no provider of Wired (did you mean 'store'?)"
     )
-    (function,) = markers_of(build, container, set(), {})
+    (function,) = markers_of(build, container, (set(), 0), {})
     assert function.provider is container.store
 
 
-def test_a_keyword_the_provider_passes_itself_is_not_left_to_wiring() -> None:
-    assert [m.parameter for m in markers_of(Needs, Wired(), {"other"}, {})] == ["store"]
+def test_what_the_provider_passes_itself_is_not_left_to_wiring() -> None:
+    assert [m.parameter for m in markers_of(Needs, Wired(), ({"other"}, 0), {})] == ["store"]
+    assert [m.parameter for m in markers_of(Needs, Wired(), (set(), 1), {})] == ["other"]  # store
+    assert list(markers_of(Needs, Wired(), (set(), 2), {})) == []
+    assert list(markers_of(build, Wired(), (set(), 1), {})) == []  # a function: no self
 
 
 def test_a_module_the_container_never_wires() -> None:
     container = NotWired()
     Wired().unwire()  # what another container wired is not this one's
-    found = {m.parameter: m for m in markers_of(Needs, container, set(), {})}
+    found = {m.parameter: m for m in markers_of(Needs, container, (set(), 0), {})}
     assert found["store"].problem == (
         f"Needs.__init__(store): Provide['store'] is never injected: module {__name__} is not wired "
         "(list it in NotWired.wiring_config)"
@@ -64,5 +67,5 @@ def test_a_module_the_container_never_wires() -> None:
 
 
 def test_what_inject_never_decorated_has_no_markers() -> None:
-    assert list(markers_of(Plain, Wired(), set(), {})) == []
-    assert list(markers_of(len, Wired(), set(), {})) == []
+    assert list(markers_of(Plain, Wired(), (set(), 0), {})) == []
+    assert list(markers_of(len, Wired(), (set(), 0), {})) == []
