@@ -98,6 +98,18 @@ class App:
             hint += " (job names are case-sensitive)"
         raise UsageError(f"unknown job {name!r}{hint}; jobframe --list shows every job")
 
+    def create(self) -> containers.Container:
+        """A fresh instance of the app's container; creating it runs code (a ``Configuration``
+        loads its ``yaml_files``, a container's own ``__init__``): a failure is one line, 78."""
+        try:
+            return self.container_cls()
+        except Exception as exc:  # noqa: BLE001 - the app's code, reported in one line
+            from jobframe._app.loading import where  # noqa: PLC0415 (loading imports this module)
+
+            raise ConfigurationError(
+                f"cannot create {self.container_cls.__qualname__}: {where(exc)}"
+            ) from None
+
     def case_clashes(self) -> list[list[str]]:
         """Job names that differ only in case: each runs by its exact name, but a person typing it,
         and Kubernetes (whose names are lower-case: ``jobframe-argo render``), cannot tell them apart."""

@@ -67,7 +67,7 @@ def _check(app: App, args: argparse.Namespace) -> int:
     if args.job_name:  # refused first, as a run refuses them: a usage error (2) before the settings
         entry, _ = chosen(app, args.job_name, split_pairs(args.param), args.shard or Shard())
     settings = load_settings(app.settings_cls, _sources(args)) if app.settings_cls else None
-    container = app.container_cls()
+    container = app.create()
     app.fill(container, settings, RunContext(job="--check", run_id="check"))
     if entry is not None:
         name = entry.spec.name

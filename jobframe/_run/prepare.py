@@ -91,7 +91,7 @@ def prepare(
     if settings is not None and redact is not None:
         redact.add_secrets(secret_values(settings))
     if container is None:
-        container = app.container_cls()
+        container = app.create()
     context = RunContext(
         job=entry.spec.name,
         run_id=options.run_id or uuid.uuid4().hex,

@@ -323,3 +323,14 @@ def test_job_names_that_differ_only_in_case_are_a_warning_and_each_runs_by_its_n
     )
     assert almost("CaseOnly", "--job-name", "CountItemS", opened=opened).one("job.finished")["result"] == 0
     assert almost("CaseOnly", "--job-name", "CountItems", opened=opened).one("job.finished")["result"] == 1
+
+
+def test_a_container_that_cannot_be_created_is_one_line_and_78(opened: Path) -> None:
+    for args in (["--check"], ["--job-name", "CountItems"]):
+        ran = almost("BrokenCreation", *args, opened=opened)
+        assert ran.code == 78, (ran.stderr, ran.stdout[-2000:])
+        (line,) = ran.stderr.strip().splitlines()
+        assert line.startswith("jobframe: error: cannot create BrokenCreation: FileNotFoundError: "), line
+        assert "absent.yml" in line
+        assert "jobframe/_" not in line, "the place named is the app's, never jobframe's own"
+        assert "Traceback" not in ran.stderr + ran.stdout

@@ -10,6 +10,7 @@ each through ``--check`` and through a run, on real processes (``tests/app/test_
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import httpx
 from dependency_injector import containers, providers
@@ -231,3 +232,13 @@ class CountItemS:
 class CaseOnly(_Base):
     count_items = providers.Factory(CountItems, store=providers.Factory(Store, where="x"))
     count_items_again = providers.Factory(CountItemS)
+
+
+# -- a container that cannot even be created ---------------------------------------------------
+
+
+class BrokenCreation(_Base):
+    """dependency-injector loads a Configuration's ``yaml_files`` when the container is created."""
+
+    config = providers.Configuration(yaml_files=[Path(__file__).parent / "absent.yml"], strict=True)
+    count_items = providers.Factory(CountItems, store=providers.Factory(Store, where=config.where))
