@@ -5,13 +5,17 @@ with the arguments the provider injects (a missing argument, an unexpected keywo
 mean"), each injected provider's declared type with the parameter's annotation, each
 ``x.provided.a.b`` chain with the settings model it walks, and every ``Dependency`` must be
 satisfied. A settings section reached by a job may also say it is incomplete
-(``problems_when_wired``: an HTTP module without a base URL). So what a run would trip over is
-found in CI or at deploy time, no resource opens a connection while checking, and a run makes the
-same check for its job before the job starts (:mod:`jobframe._run.prepare`).
+(``problems_when_wired``: an HTTP module without a base URL). What the loaded settings decide is
+decided here too (:mod:`jobframe._app.values`): a ``Selector``'s choice — only the chosen branch
+is checked — and an undefined ``Configuration`` option. ``@inject`` markers must resolve
+(:mod:`jobframe._app.markers`), and a sync ``execute()`` must reach nothing async. So what a run
+would trip over is found in CI or at deploy time, no resource opens a connection while checking,
+and a run makes the same check for its job before the job starts (:mod:`jobframe._run.prepare`).
 
 What it cannot see: anything decided by calling code — a value an ``Object`` or an override
-holds, what a function without a return annotation returns, a ``Selector``'s choice, a
-resource's ``init`` failing at run time, a ``Protocol`` annotation (structural).
+holds, what a function without a return annotation returns, a ``Selector`` on anything but a
+setting or a Configuration option, a resource's ``init`` failing at run time, a ``Protocol``
+annotation (structural).
 """
 
 from __future__ import annotations
@@ -22,12 +26,22 @@ import typing
 from collections.abc import Iterator
 from typing import Any
 
-from dependency_injector import containers, providers
+from dependency_injector import containers, providers, resources
 
 from jobframe._app import App, graph
 from jobframe._app.discovery import NO_JOBS
 from jobframe._app.graph import CALLING
-from jobframe._app.provided import Chain, annotations_of, as_class, chain_of, fields_of, provided_type
+from jobframe._app.markers import Marker, markers_of
+from jobframe._app.provided import (
+    Chain,
+    annotations_of,
+    as_class,
+    chain_of,
+    fields_of,
+    provided_type,
+    unwrapped,
+)
+from jobframe._app.values import UNKNOWN, configuration_problem, selector_choice, settings_path, static_value
 from jobframe.errors import ConfigurationError
 
 __all__ = ["NO_JOBS", "check_container", "check_job", "wiring_error"]
@@ -112,6 +126,11 @@ def _type_problems(
             continue
         if not providers.is_provider(value) or name not in hints:
             continue
+        if isinstance(value, providers.ConfigurationOption) and not _accepts_none(hints[name]):
+            undefined = configuration_problem(value, accepts_none=False)
+            if undefined is not None and static_value(value) is None:  # strict: named on its own
+                yield f"{_describe(target)}({name}) is given {undefined}"
+                continue
         given = provided_type(value)
         wanted = _accepted(hints[name])
         if given is None or wanted is None or any(_fits(given, w) for w in wanted):
@@ -129,6 +148,15 @@ _PROMOTED = {float: (int,), complex: (int, float)}
 
 def _fits(given: type, wanted: type) -> bool:
     return issubclass(given, wanted) or issubclass(given, _PROMOTED.get(wanted, ()))
+
+
+def _accepts_none(annotation: Any) -> bool:
+    if annotation in (Any, object, None, type(None)):
+        return True
+    if typing.get_origin(annotation) is typing.Annotated:
+        return _accepts_none(typing.get_args(annotation)[0])
+    union = typing.get_origin(annotation) in (typing.Union, types.UnionType)
+    return union and any(_accepts_none(member) for member in typing.get_args(annotation))
 
 
 def _accepted(annotation: Any) -> list[type] | None:
@@ -170,8 +198,7 @@ def _chain_problems(provider: Any, names: dict[int, str]) -> Iterator[str]:
             f"its fields: {', '.join(known) or 'none'}"
         )
         return
-    root, path = _settings_path(chain.root, chain.names)
-    value = _static_value(root, path)
+    value, path = _static_section(chain.root, chain.names)
     check = getattr(value, "problems_when_wired", None)
     if callable(check):
         key = ".".join(path)
@@ -180,46 +207,108 @@ def _chain_problems(provider: Any, names: dict[int, str]) -> Iterator[str]:
             yield f"settings {key}.{field}: {reason} (variable {variable})"
 
 
-def _settings_path(root: Any, names: tuple[str, ...]) -> tuple[Any, tuple[str, ...]]:
-    """Follow a module's ``Dependency`` to the chain that fills it: ``quotes_network.settings
-    .provided.http`` is ``settings.provided.quotes.http`` of the app, named as the settings key."""
-    while isinstance(root, providers.Dependency) and root.overridden:
-        outer = chain_of(root.last_overriding)
-        if outer is None:
-            break
-        root, names = outer.root, (*outer.names, *names)
-    return root, names
-
-
-def _static_value(root: Any, path: tuple[str, ...]) -> Any:
-    """The value at ``path`` when ``root`` is filled with a plain object (the run's settings)."""
-    source = root.last_overriding if getattr(root, "overridden", ()) else root
-    if not isinstance(source, providers.Object):
-        return None
-    value = source.provides
+def _static_section(root: Any, names: tuple[str, ...]) -> tuple[Any, tuple[str, ...]]:
+    root, path = settings_path(root, names)
+    value = static_value(root)
     for name in path:
-        value = getattr(value, name, None)
-    return value
+        value = getattr(value, name, None) if value is not UNKNOWN else UNKNOWN
+    return (None if value is UNKNOWN else value), path
 
 
-def _problems_for(root: Any, names: dict[int, str]) -> Iterator[str]:
-    for provider in graph.reached(root):
-        name = names.get(id(provider), type(provider).__name__)
-        if isinstance(provider, providers.Dependency) and not provider.overridden:
-            if provider.last_overriding is None and getattr(provider, "default", None) is None:
-                yield f"{name}: dependency is not provided"
-        elif isinstance(provider, CALLING) and not provider.overridden:
-            for problem in _call_problems(provider, names):
-                yield f"{name}: {problem}"
-        elif isinstance(provider, providers.AttributeGetter):
-            yield from _chain_problems(provider, names)
+def _async_kind(provider: Any) -> str | None:
+    """``"an async resource"`` (or provider) when building ``provider`` gives an awaitable."""
+    if isinstance(provider, providers.Coroutine):
+        return "an async provider"
+    if not isinstance(provider, CALLING):
+        return None
+    target = unwrapped(provider.provides)
+    kind = "an async resource" if isinstance(provider, providers.Resource) else "an async provider"
+    if inspect.iscoroutinefunction(target) or inspect.isasyncgenfunction(target):
+        return kind
+    if isinstance(provider, providers.Resource) and inspect.isclass(target):
+        if issubclass(target, resources.AsyncResource):
+            return kind
+        if hasattr(target, "__aenter__") and not hasattr(target, "__enter__"):
+            return kind
+    return None
+
+
+def _sync_problems(provider: Any, name: str) -> Iterator[str]:
+    kind = _async_kind(provider)
+    if kind is not None:
+        yield (
+            f"{name}: {kind} ({_describe(unwrapped(provider.provides))}), reached by a sync execute(): "
+            "make execute() async, or provide a sync resource"
+        )
+
+
+def _choice_problems(provider: Any, name: str) -> Iterator[str]:
+    """A value known before the run that a build would fail on: a Selector's, a Configuration's."""
+    problem = None
+    if isinstance(provider, providers.Selector):
+        problem = selector_choice(provider)[1]
+        problem = None if problem is None else f"{name}: {problem}"
+    elif isinstance(provider, providers.ConfigurationOption):
+        problem = configuration_problem(provider, accepts_none=True)
+    if problem is not None:
+        yield problem
+
+
+class _Walk:
+    """One job's graph as a build of this run reaches it: a ``Selector``'s chosen branch only,
+    and what ``@inject`` markers resolve to as well as what providers inject."""
+
+    def __init__(self, container: containers.Container, names: dict[int, str]) -> None:
+        self.container, self.names = container, names
+        self._markers: dict[int, list[Marker]] = {}
+
+    def markers(self, provider: Any) -> list[Marker]:
+        if not isinstance(provider, CALLING) or isinstance(provider, providers.Resource):
+            return []
+        found = self._markers.get(id(provider))
+        if found is None:
+            given = (set(provider.kwargs), len(provider.args))
+            found = list(markers_of(provider.provides, self.container, given, self.names))
+            self._markers[id(provider)] = found
+        return found
+
+    def follow(self, provider: Any) -> list[Any] | None:
+        if isinstance(provider, providers.Selector):
+            chosen, problem = selector_choice(provider)
+            if chosen is not None:
+                return [provider.selector, chosen]
+            return [provider.selector] if problem is not None else None
+        extra = [m.provider for m in self.markers(provider) if m.provider is not None]
+        return [*provider.related, *extra] if extra else None
+
+    def problems(self, root: Any, *, sync: bool) -> Iterator[str]:
+        for provider in graph.reached(root, self.follow):
+            name = self.names.get(id(provider), type(provider).__name__)
+            if isinstance(provider, providers.Dependency) and not provider.overridden:
+                if provider.last_overriding is None and getattr(provider, "default", None) is None:
+                    yield f"{name}: dependency is not provided"
+                continue
+            if provider.overridden:
+                continue
+            if isinstance(provider, CALLING):
+                for problem in _call_problems(provider, self.names):
+                    yield f"{name}: {problem}"
+                for marker in self.markers(provider):
+                    if marker.problem is not None:
+                        yield f"{name}: {marker.problem}"
+            if sync:
+                yield from _sync_problems(provider, name)
+            yield from _choice_problems(provider, name)
+            if isinstance(provider, providers.AttributeGetter):
+                yield from _chain_problems(provider, self.names)
 
 
 def check_job(app: App, container: containers.Container, job_name: str) -> list[str]:
     """Every problem building ``job_name`` would hit (empty: it can be built)."""
     entry = app.jobs[job_name]
     root = getattr(container, entry.provider_name)
-    return list(dict.fromkeys(_problems_for(root, graph.names(container))))
+    walk = _Walk(container, graph.names(container))
+    return list(dict.fromkeys(walk.problems(root, sync=not entry.spec.is_async)))
 
 
 def check_container(app: App, container: containers.Container) -> dict[str, list[str]]:

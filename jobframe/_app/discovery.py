@@ -98,6 +98,26 @@ class App:
             hint += " (job names are case-sensitive)"
         raise UsageError(f"unknown job {name!r}{hint}; jobframe --list shows every job")
 
+    def create(self) -> containers.Container:
+        """A fresh instance of the app's container; creating it runs code (a ``Configuration``
+        loads its ``yaml_files``, a container's own ``__init__``): a failure is one line, 78."""
+        try:
+            return self.container_cls()
+        except Exception as exc:  # noqa: BLE001 - the app's code, reported in one line
+            from jobframe._app.loading import where  # noqa: PLC0415 (loading imports this module)
+
+            raise ConfigurationError(
+                f"cannot create {self.container_cls.__qualname__}: {where(exc)}"
+            ) from None
+
+    def case_clashes(self) -> list[list[str]]:
+        """Job names that differ only in case: each runs by its exact name, but a person typing it,
+        and Kubernetes (whose names are lower-case: ``jobframe-argo render``), cannot tell them apart."""
+        spellings: dict[str, list[str]] = {}
+        for job_name in sorted(self.jobs):
+            spellings.setdefault(job_name.lower(), []).append(job_name)
+        return [names for names in spellings.values() if len(names) > 1]
+
     def fill(self, container: containers.Container, settings: Settings | None, context: RunContext) -> None:
         """Give the container the run's settings and context (tests may already have overridden them)."""
         if self.settings_provider is not None and settings is not None:

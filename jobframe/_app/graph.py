@@ -13,7 +13,7 @@ depth as a field, so swapping a client for a fake in a test does not rename it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,9 +82,10 @@ def names(container: ContainerLike) -> dict[int, str]:
     return {id(node.provider): node.path for node in walk(container)}
 
 
-def reached(provider: Any) -> Iterator[Any]:
+def reached(provider: Any, follow: Callable[[Any], list[Any] | None] | None = None) -> Iterator[Any]:
     """What building ``provider`` now would touch, each once: through its newest override when it
-    has one (the original is then never called), else through what it injects."""
+    has one (the original is then never called), else through what it injects — or what
+    ``follow`` says a provider leads to instead (a ``Selector``'s one chosen branch)."""
     seen: set[int] = set()
     stack = [provider]
     while stack:
@@ -93,7 +94,11 @@ def reached(provider: Any) -> Iterator[Any]:
             continue
         seen.add(id(current))
         yield current
-        following = [current.last_overriding] if current.overridden else list(current.related)
+        if current.overridden:
+            following = [current.last_overriding]
+        else:
+            chosen = follow(current) if follow is not None else None
+            following = list(current.related) if chosen is None else chosen
         stack.extend(reversed(following))
 
 

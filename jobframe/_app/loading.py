@@ -23,12 +23,13 @@ def where(exc: BaseException) -> str:
     """``Type: message (file:line)``: where an import (or a build) failed, without a traceback.
 
     The line is the deepest one in the app's own code, not inside the standard library, an
-    installed package or compiled code (dependency-injector's ``providers.pyx``), since that is
+    installed package, jobframe or compiled code (dependency-injector's ``providers.pyx``), since that is
     the line a user can fix. A misspelt provider of a nested module names the module's providers.
     """
     if isinstance(exc, SyntaxError):
         return f"{type(exc).__name__}: {exc.msg} ({exc.filename}:{exc.lineno})"
-    library = (sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["purelib"], "<frozen")
+    own = str(Path(__file__).resolve().parent.parent) + "/"  # jobframe itself, installed editable or not
+    library = (sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["purelib"], "<frozen", own)
     frames = [
         f
         for f in traceback.extract_tb(exc.__traceback__)

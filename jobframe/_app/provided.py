@@ -21,7 +21,7 @@ from typing import Any
 from dependency_injector import providers, resources
 from pydantic import BaseModel
 
-__all__ = ["Chain", "annotations_of", "as_class", "chain_of", "fields_of", "provided_type"]
+__all__ = ["Chain", "annotations_of", "as_class", "chain_of", "fields_of", "provided_type", "unwrapped"]
 
 _UNIONS = (typing.Union, types.UnionType)
 _YIELDING = (
@@ -57,9 +57,10 @@ def as_class(annotation: Any) -> type | None:
     return annotation
 
 
-def _unwrap_resource(target: Any) -> Any:
-    wrapped = getattr(target, "__wrapped__", None)  # jobframe's tracking wrapper, contextmanager
-    return _unwrap_resource(wrapped) if wrapped is not None else target
+def unwrapped(target: Any) -> Any:
+    """What a Resource really calls, under jobframe's tracking wrapper (and ``contextmanager``'s)."""
+    wrapped = getattr(target, "__wrapped__", None)
+    return unwrapped(wrapped) if wrapped is not None else target
 
 
 def _returned(function: Any, *, entered: bool = False) -> Any:
@@ -74,7 +75,7 @@ def _returned(function: Any, *, entered: bool = False) -> Any:
 
 
 def _resource_type(target: Any) -> type | None:
-    target = _unwrap_resource(target)
+    target = unwrapped(target)
     if inspect.isclass(target):
         if issubclass(target, resources.Resource | resources.AsyncResource):
             return as_class(_returned(target.init, entered=True))

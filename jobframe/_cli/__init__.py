@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from jobframe._app import App, load_app
-from jobframe._app.check import NO_JOBS, check_container, wiring_error
+from jobframe._app.check import NO_JOBS, check_container, check_job, wiring_error
 from jobframe._app.params import split_pairs
 from jobframe._cli.args import parse_args, path_from_env
 from jobframe._cli.listing import render_jobs
@@ -29,6 +29,7 @@ from jobframe._process.exit import ProcessExit
 from jobframe._process.startup import install_startup_handlers, process_started_at
 from jobframe._run import RunOptions, run_job
 from jobframe._run.outcome import exit_code
+from jobframe._run.prepare import chosen
 from jobframe.console import HumanConsole, use_colors
 from jobframe.context import RunContext
 from jobframe.deadline import parse_rfc3339
@@ -36,6 +37,7 @@ from jobframe.errors import ConfigurationError, JobframeError, UsageError
 from jobframe.logs import LogFormat, Redact, configure_logging
 from jobframe.observe.report import Reporting, report_run, start_reporting
 from jobframe.settings import SettingsSources, load_settings
+from jobframe.shard import Shard
 
 __all__ = ["main"]
 
@@ -57,13 +59,33 @@ def _sources(args: argparse.Namespace) -> SettingsSources:
 
 
 def _check(app: App, args: argparse.Namespace) -> int:
+    """``--check``: every job; with ``--job-name``, the one job a run would build, its params and shard."""
+    if args.param and not args.job_name:
+        raise UsageError("--check --param: parameters belong to one job: give --job-name NAME too")
     _argo_deadline()  # a run would refuse a malformed one (78): so does the check
+    entry = None
+    if args.job_name:  # refused first, as a run refuses them: a usage error (2) before the settings
+        entry, _ = chosen(app, args.job_name, split_pairs(args.param), args.shard or Shard())
     settings = load_settings(app.settings_cls, _sources(args)) if app.settings_cls else None
-    container = app.container_cls()
+    container = app.create()
     app.fill(container, settings, RunContext(job="--check", run_id="check"))
+    if entry is not None:
+        name = entry.spec.name
+        found = check_job(app, container, name)
+        if found:
+            return _fail(wiring_error({name: found}))
+        write_stdout(f"ok: settings valid ({args.env}), job {name} wired, its parameters valid\n")
+        return 0
     problems = check_container(app, container)
     if problems:
         return _fail(wiring_error(problems))
+    for names in app.case_clashes():
+        print(
+            f"jobframe: warning: jobs {' and '.join(names)} differ only in case: rename one "
+            "(each runs by its exact --job-name only; Kubernetes names are lower-case, so "
+            "jobframe-argo render may refuse them)",
+            file=sys.stderr,
+        )
     if not app.jobs:
         print(
             f"jobframe: warning: {app.container_cls.__qualname__} exposes no jobs: {NO_JOBS}",

@@ -329,8 +329,11 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument(
         "--list", action="store_true", help="print every job with its description and parameters"
     )
-    what.add_argument(
-        "--check", action="store_true", help="validate settings and every job's wiring, run nothing"
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="validate settings and every job's wiring, run nothing; with --job-name: that job's "
+        "wiring, --param and --shard",
     )
     parser.add_argument(
         "--param",
@@ -453,7 +456,10 @@ def _take_params(argv: Sequence[str]) -> tuple[list[str], list[str]]:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """Parse ``argv``; bad input raises :class:`UsageError`, ``--help``/``--version`` ``SystemExit(0)``."""
     rest, params = _take_params(argo_arg_files(sys.argv[1:] if argv is None else argv))
-    args = build_parser().parse_args(rest)
+    parser = build_parser()
+    args = parser.parse_args(rest)
+    if args.check and args.list:
+        parser.error("argument --list: not allowed with argument --check")
     args.param = params + args.param
     # Options given by flag or variable, not defaulted: an explicit --env-file must exist.
     args.explicit = {

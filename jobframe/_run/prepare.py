@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from dependency_injector import containers
+from pydantic import BaseModel
 
 from jobframe._app.check import check_job, wiring_error
-from jobframe._app.discovery import App
+from jobframe._app.discovery import App, JobEntry
 from jobframe._app.params import parse_params
 from jobframe._digest import run_fingerprint
 from jobframe._run.options import RunOptions, RunResult
@@ -34,7 +35,7 @@ from jobframe.observe.progress import Progress
 from jobframe.settings import Settings, SettingsSources, load_settings, secret_values
 from jobframe.shard import Shard
 
-__all__ = ["prepare", "run_job"]
+__all__ = ["chosen", "prepare", "run_job"]
 
 
 def _check_output(path: Path | None) -> None:
@@ -42,6 +43,20 @@ def _check_output(path: Path | None) -> None:
     reason = None if path is None else unwritable_reason(path)
     if reason is not None:
         raise UsageError(f"--output {str(path)!r}: {reason}")
+
+
+def chosen(
+    app: App, job_name: str, params: Mapping[str, Any] | None, shard: Shard
+) -> tuple[JobEntry, BaseModel | None]:
+    """The job ``job_name`` and its parsed params, or a usage error: what ``--check --job-name``
+    proves of a command line, and the first thing a run refuses."""
+    entry = app.job(job_name)
+    if not shard.is_whole and not entry.spec.deployment.shardable:
+        raise UsageError(
+            f"--shard {shard}: job {entry.spec.name} is not shardable "
+            "(it must read RunContext.shard and declare @jobframe.job(shardable=True))"
+        )
+    return entry, parse_params(entry.spec, dict(params or {}))
 
 
 def prepare(
@@ -58,14 +73,8 @@ def prepare(
     """Everything up to the job's start; raises a :class:`~jobframe.JobframeError` on bad input."""
     options = options or RunOptions()
     _check_output(options.output)
-    entry = app.job(job_name)
     shard = options.shard or Shard()
-    if not shard.is_whole and not entry.spec.deployment.shardable:
-        raise UsageError(
-            f"--shard {shard}: job {entry.spec.name} is not shardable "
-            "(it must read RunContext.shard and declare @jobframe.job(shardable=True))"
-        )
-    parsed = parse_params(entry.spec, dict(params or {}))
+    entry, parsed = chosen(app, job_name, params, shard)
     deadline = effective_deadline(
         now=options.timeout_origin or datetime.now(UTC),
         timeout=options.timeout,
@@ -82,7 +91,7 @@ def prepare(
     if settings is not None and redact is not None:
         redact.add_secrets(secret_values(settings))
     if container is None:
-        container = app.container_cls()
+        container = app.create()
     context = RunContext(
         job=entry.spec.name,
         run_id=options.run_id or uuid.uuid4().hex,

@@ -27,6 +27,7 @@ class Fault:
     container: str
     needles: tuple[str, ...]
     env: str = "local"
+    job: str = "FetchQuote"
 
 
 FAULTS = [
@@ -63,10 +64,17 @@ def opened(tmp_path: Path) -> Iterator[Path]:
     yield tmp_path / "opened.log"
 
 
-def jobframe(container: str, *args: str, opened: Path, env: dict[str, str] | None = None) -> Ran:
-    app = f"tests.app.apps.quotes:{container}"
+def jobframe(
+    container: str,
+    *args: str,
+    opened: Path,
+    env: dict[str, str] | None = None,
+    module: str = "quotes",
+    config: tuple[str, ...] = tuple(CONFIG),
+) -> Ran:
+    app = f"tests.app.apps.{module}:{container}"
     return run_cli(
-        ["--app", app, *CONFIG, *args], cwd=REPO, env={"QUOTES_OPENED_LOG": str(opened), **(env or {})}
+        ["--app", app, *config, *args], cwd=REPO, env={"QUOTES_OPENED_LOG": str(opened), **(env or {})}
     )
 
 
@@ -203,3 +211,126 @@ def test_a_module_can_opt_out_of_retryable_transport_failures(refusing_port: int
     ran = jobframe("Good", "--job-name", "FetchQuote", opened=opened, env=env)
     assert ran.code == 1
     assert ran.one("job.finished")["error_type"] == "httpx.ConnectError"
+
+
+# -- almost right: what a build decides from values known before the run (apps/almost.py) -------
+
+ALMOST_CONFIG = ["--config-dir", str(APPS / "almost_config")]
+
+
+def almost(container: str, *args: str, opened: Path) -> Ran:
+    return jobframe(container, *args, opened=opened, module="almost", config=tuple(ALMOST_CONFIG))
+
+
+def _almost(container: str, job: str, needles: tuple[str, ...], env: str = "local") -> Fault:
+    return Fault(container, needles, env, job)
+
+
+ALMOST = [
+    _almost(
+        "SelectorChoice",
+        "CountItems",
+        (
+            "store: Selector chooses 'dsk' (settings store.kind), which it has no provider for "
+            "(did you mean 'disk'?); its choices: disk, memory, remote",
+        ),
+        env="typo",
+    ),
+    _almost(
+        "SyncJobAsyncResource",
+        "CountItems",
+        (
+            "store: an async resource (open_async_store), reached by a sync execute(): "
+            "make execute() async, or provide a sync resource",
+        ),
+    ),
+    _almost("SyncJobCoroutine", "CountItems", ("store: an async provider (_make_store)",)),
+    _almost(
+        "InjectTypo",
+        "CountInjected",
+        (
+            "count_injected: CountInjected.__init__(store): Provide['stor'] names no provider of InjectTypo "
+            "(did you mean 'store'?)",
+        ),
+    ),
+    _almost(
+        "InjectNotWired",
+        "CountInjectedWell",
+        (
+            "count_injected_well: CountInjectedWell.__init__(store): Provide['store'] is never injected: "
+            "module tests.app.apps.almost is not wired (list it in InjectNotWired.wiring_config)",
+        ),
+    ),
+    _almost("InjectUnfilled", "CountInjectedWell", ("store: dependency is not provided",)),
+    _almost(
+        "StrictConfiguration",
+        "CountItems",
+        (
+            "config.store.where: undefined configuration option (jobframe loads settings into the app's "
+            "Settings model, never into a providers.Configuration: use settings.provided...)",
+        ),
+    ),
+    _almost(
+        "UnloadedConfiguration",
+        "CountItems",
+        ("store: Store(where) is given config.store.where: undefined configuration option",),
+    ),
+]
+
+
+@pytest.mark.parametrize("case", ALMOST, ids=lambda c: c.container)
+def test_check_finds_what_a_build_would_decide_and_a_run_refuses_it(case: Fault, opened: Path) -> None:
+    checked = almost(case.container, "--check", "--env", case.env, opened=opened)
+    wiring_failed(checked, *(f"{case.job}: {n}" for n in case.needles))
+    ran = almost(case.container, "--job-name", case.job, "--env", case.env, opened=opened)
+    wiring_failed(ran, *case.needles)
+    assert ran.stderr == checked.stderr, "a run refuses with what --check says"
+    assert not opened.exists(), "nothing was opened"
+
+
+@pytest.mark.parametrize(
+    ("container", "job", "env", "result", "opened_log"),
+    [
+        ("SelectorChoice", "CountItems", "local", 6, None),  # the remote branch lacks a base URL: unused
+        ("SelectorChoice", "CountItems", "disk", 4, "store\n"),
+        ("GoodAsyncJobAsyncResource", "CountItemsAsync", "local", 5, "async_store\n"),
+        ("GoodAsyncJobSyncResource", "CountItemsAsync", "local", 4, "store\n"),
+        ("GoodInjected", "CountInjectedWell", "local", 4, "store\n"),
+        ("GoodConfiguration", "CountItems", "local", 10, None),
+    ],
+)
+def test_correct_apps_of_the_same_shapes_check_clean_and_run(
+    container: str, job: str, env: str, result: int, opened_log: str | None, opened: Path
+) -> None:
+    checked = almost(container, "--check", "--env", env, opened=opened)
+    assert (checked.code, checked.stderr) == (0, ""), checked.stderr
+    assert checked.stdout == f"ok: settings valid ({env}), 1 job wired: {job}\n"
+    assert not opened.exists(), "--check opens nothing"
+    ran = almost(container, "--job-name", job, "--env", env, opened=opened)
+    assert ran.code == 0, (ran.stderr, ran.stdout[-2000:])
+    assert ran.one("job.finished")["result"] == result
+    assert (opened.read_text() if opened.exists() else None) == opened_log
+
+
+def test_job_names_that_differ_only_in_case_are_a_warning_and_each_runs_by_its_name(opened: Path) -> None:
+    checked = almost("CaseOnly", "--check", opened=opened)
+    assert checked.code == 0
+    assert checked.stdout == "ok: settings valid (local), 2 jobs wired: CountItemS, CountItems\n"
+    assert checked.stderr == (
+        "jobframe: warning: jobs CountItemS and CountItems differ only in case: rename one "
+        "(each runs by its exact --job-name only; Kubernetes names are lower-case, so "
+        "jobframe-argo render may refuse them)\n"
+    )
+    assert almost("CaseOnly", "--job-name", "CountItemS", opened=opened).one("job.finished")["result"] == 0
+    assert almost("CaseOnly", "--job-name", "CountItems", opened=opened).one("job.finished")["result"] == 1
+
+
+def test_a_container_that_cannot_be_created_is_one_line_and_78(opened: Path) -> None:
+    for args in (["--check"], ["--job-name", "CountItems"]):
+        ran = almost("BrokenCreation", *args, opened=opened)
+        assert ran.code == 78, (ran.stderr, ran.stdout[-2000:])
+        (line,) = ran.stderr.strip().splitlines()
+        assert line.startswith("jobframe: error: cannot create BrokenCreation: FileNotFoundError: "), line
+        assert "absent.yml" in line
+        assert "jobframe/_" not in line, "the place named is the app's, never jobframe's own"
+        assert "Traceback" not in ran.stderr + ran.stdout

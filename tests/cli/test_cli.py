@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -279,3 +281,78 @@ def test_dotenv_reads_fields_by_validation_alias(tmp_path: Path) -> None:
     ran = run_cli(["--app", "aliased:C", "--job-name", "Show", "--output", str(out)], cwd=tmp_path)
     assert ran.code == 0, ran.stdout + ran.stderr
     assert json.loads(out.read_text()) == "postgres://db"
+
+
+# -- --check --job-name: the one job a run would build, with its --param and --shard ------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--job-name", "SomeJob", "--param", "max_campaigns=lots"],
+        ["--job-name", "SomeJob", "--param", "colour=red"],
+        ["--job-name", "SomeJob", "--param", "title=a", "--param", "title=b"],
+        ["--job-name", "SomeJob", "--param", "users="],
+        ["--job-name", "somejob"],
+        ["--job-name", "SomeJob", "--shard", "0/2"],
+    ],
+    ids=["wrong-type", "unknown-name", "twice", "empty", "case", "not-shardable"],
+)
+def test_check_with_a_job_name_refuses_what_the_run_would_refuse(args: list[str]) -> None:
+    checked = run_cli(["--check", *args])
+    ran = run_cli(args)
+    assert ran.code == 2, (ran.stderr, ran.stdout[-2000:])
+    assert (checked.code, checked.stderr, checked.stdout) == (ran.code, ran.stderr, ""), checked.stderr
+    assert ran.stderr.startswith("jobframe: error: ") and len(ran.stderr.strip().splitlines()) == 1
+
+
+def test_check_with_a_job_name_says_ok_for_a_command_line_that_runs() -> None:
+    args = ["--job-name", "SomeJob", "--param", "users=u1", "--param", "max_campaigns=2"]
+    checked = run_cli(["--check", *args])
+    assert (checked.code, checked.stderr) == (0, ""), checked.stderr
+    assert checked.stdout == "ok: settings valid (local), job SomeJob wired, its parameters valid\n"
+    assert run_cli(args).code == 0
+
+
+def test_check_never_ignores_params_it_cannot_tie_to_a_job() -> None:
+    ran = run_cli(["--check", "--param", "max_campaigns=lots"])
+    assert ran.code == 2
+    assert ran.stderr == (
+        "jobframe: error: --check --param: parameters belong to one job: give --job-name NAME too\n"
+    )
+
+
+@pytest.fixture
+def listener() -> Iterator[socket.socket]:
+    """A loopback server nobody answers: a connection attempt waits in its backlog, so whether
+    a process connected is read after it ended, without a clock."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(16)
+        sock.setblocking(False)
+        yield sock
+
+
+def _connected(sock: socket.socket) -> bool:
+    try:
+        sock.accept()[0].close()
+    except BlockingIOError:
+        return False
+    return True
+
+
+def test_check_never_connects_sends_or_writes_the_ledger(listener: socket.socket, tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    ledger = tmp_path / "ledger" / "ledger.sqlite3"
+    env = {"BRAZE__BASE_URL": url, "HTTP__BASE_URL": url, "LEDGER__PATH": str(ledger)}
+    job = ["--job-name", "SomeJob", "--param", "users=u1", "--run-key", "k1"]
+    reporting = ["--env", "production", "--pushgateway", url, "--output", str(tmp_path / "out.json")]
+    for args in (["--check"], ["--check", *job]):
+        ran = run_cli([*args, *reporting], env=env)  # run_cli: the API key never appears
+        assert ran.code == 0, ran.stderr
+        assert not _connected(listener), f"{args}: --check connected"
+    assert list(tmp_path.iterdir()) == [], "--check wrote nothing: no ledger, no output"
+    ran = run_cli([*job, *reporting, "--timeout", "2"], env=env)  # the same, run: it does connect
+    assert ran.code in (75, 124), ran.stdout[-2000:]  # the silent server: a deadline or a retry
+    assert _connected(listener)
+    assert ledger.exists()

@@ -1,0 +1,120 @@
+"""Values the wiring check may read before the run, without calling the app's code.
+
+Once a run's settings fill the container, what a ``settings.provided.a.b`` chain holds is known;
+so is what a ``providers.Configuration`` option holds (jobframe never loads one: only its
+``default``, its ``yaml_files``... at the container's creation). From those, a ``Selector``'s
+choice is known, and so is which of its branches a build reaches: only that one is checked, and
+a choice it has no provider for is a finding — as it is a failure when the job is built.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dependency_injector import errors, providers
+
+from jobframe._app.provided import chain_of
+
+__all__ = [
+    "UNKNOWN",
+    "configuration_problem",
+    "describe_source",
+    "selector_choice",
+    "settings_path",
+    "static_value",
+]
+
+UNKNOWN: Any = object()
+"""What :func:`static_value` answers when only running code could tell."""
+
+
+def settings_path(root: Any, names: tuple[str, ...]) -> tuple[Any, tuple[str, ...]]:
+    """Follow a module's ``Dependency`` to the chain that fills it: ``quotes_network.settings
+    .provided.http`` is ``settings.provided.quotes.http`` of the app, named as the settings key."""
+    while isinstance(root, providers.Dependency) and root.overridden:
+        outer = chain_of(root.last_overriding)
+        if outer is None:
+            break
+        root, names = outer.root, (*outer.names, *names)
+    return root, names
+
+
+def _object_value(provider: Any) -> Any:
+    source = provider.last_overriding if getattr(provider, "overridden", ()) else provider
+    return source.provides if isinstance(source, providers.Object) else UNKNOWN
+
+
+def _option_value(option: Any) -> Any:
+    """A Configuration option's value: a lookup in the values it holds, no app code called."""
+    try:
+        return option()
+    except errors.Error:
+        return UNKNOWN  # strict and undefined: configuration_problem says so
+
+
+def static_value(provider: Any) -> Any:
+    """What ``provider`` gives a build of this run, when that is known now; else :data:`UNKNOWN`."""
+    if isinstance(provider, providers.ConfigurationOption | providers.Configuration):
+        return _option_value(provider)  # overridden: by a value only (dependency-injector's rule)
+    if isinstance(provider, providers.Object | providers.Dependency):
+        return _object_value(provider)  # a Dependency: what the run filled it with
+    chain = chain_of(provider)
+    if chain is None:
+        return UNKNOWN
+    root, path = settings_path(chain.root, chain.names)
+    value = _object_value(root)
+    for name in path:
+        value = getattr(value, name, UNKNOWN) if value is not UNKNOWN else UNKNOWN
+    return value
+
+
+def describe_source(provider: Any) -> str:
+    """Where a selector's value comes from: ``settings store.kind``, ``config.kind``."""
+    if isinstance(provider, providers.ConfigurationOption | providers.Configuration):
+        return str(provider.get_name())
+    chain = chain_of(provider)
+    if chain is not None:
+        return "settings " + ".".join(settings_path(chain.root, chain.names)[1])
+    return type(provider).__name__
+
+
+def configuration_problem(option: Any, *, accepts_none: bool) -> str | None:
+    """An undefined option of a ``providers.Configuration``: a build fails on it when the
+    configuration is strict (or the option ``.required()``), and hands ``None`` to whatever it is
+    injected into otherwise — a finding where that parameter's annotation does not take ``None``."""
+    if not isinstance(option, providers.ConfigurationOption) or option.overridden:
+        return None
+    try:
+        value = option()
+    except errors.Error:
+        pass
+    else:
+        if value is not None or accepts_none:
+            return None
+    return (
+        f"{option.get_name()}: undefined configuration option (jobframe loads settings into the "
+        "app's Settings model, never into a providers.Configuration: use settings.provided...)"
+    )
+
+
+def selector_choice(selector: Any) -> tuple[Any, str | None]:
+    """``(the provider a build of this run picks or None, a problem or None)`` for a ``Selector``
+    whose selector value is known now; ``(None, None)`` when only running code could tell."""
+    value = static_value(selector.selector)
+    if value is UNKNOWN:
+        return None, None
+    choices = sorted(selector.providers)
+    source = describe_source(selector.selector)
+    if value is None:
+        return None, f"Selector's value ({source}) is undefined; its choices: {', '.join(choices)}"
+    chosen = selector.providers.get(value) if isinstance(value, str) else None
+    if chosen is not None:
+        return chosen, None
+    import difflib  # noqa: PLC0415 (only when a problem is found: not on every run's path)
+
+    close = difflib.get_close_matches(str(value), choices, n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return None, (
+        f"Selector chooses {value!r} ({source}), which it has no provider for{hint}; "
+        f"its choices: {', '.join(choices)}"
+    )
