@@ -8,22 +8,28 @@ failure never overwrites it. Every other family a run carries (duration, exit co
 the Braze and ledger counters of the endpoints it called) is the latest run's.
 
 Only this module imports ``prometheus_client`` (the ``metrics`` extra), and only when a push is
-asked for. The families are built by a collector of this run's numbers on a registry of its own:
-no default registry, no process-wide state.
+asked for. The families are built by a collector of this run's numbers, pushed as it is: no
+registry, no process-wide state. The request goes through :mod:`http.client`, which every run
+has loaded already (:func:`http_handler`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import http.client
+import socket
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
+from urllib.error import HTTPError, URLError
+from urllib.parse import urlsplit, urlunsplit
+from urllib.request import getproxies
 
 from jobframe.observe.observer import COUNTS, Observer
 
 if TYPE_CHECKING:
-    from prometheus_client import CollectorRegistry
     from prometheus_client.metrics_core import Metric
+    from prometheus_client.registry import Collector
 
-__all__ = ["COUNTERS", "grouping_key", "push", "registry_for", "require_client"]
+__all__ = ["COUNTERS", "grouping_key", "http_handler", "push", "registry_for", "require_client"]
 
 COUNTERS: dict[str, tuple[str, str]] = {
     "requests": ("jobframe_braze_requests", "HTTP requests sent to Braze, retries included."),
@@ -73,10 +79,11 @@ class _RunCollector:
         return iter(self._families)
 
 
-def registry_for(observer: Observer, exit_code: int, duration_s: float, now: float) -> CollectorRegistry:
-    """A registry holding this run's families; the last success only when ``exit_code`` is 0."""
-    from prometheus_client import CollectorRegistry  # noqa: PLC0415 - the metrics extra
-    from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily  # noqa: PLC0415
+def registry_for(observer: Observer, exit_code: int, duration_s: float, now: float) -> Collector:
+    """This run's families, as ``push_to_gateway(registry=...)`` takes them (any collector does);
+    the last success only when ``exit_code`` is 0."""
+    # metrics_core, not core: the package has loaded it; core would be one more module to load
+    from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily  # noqa: PLC0415
 
     families: list[Metric] = [
         GaugeMetricFamily(
@@ -104,9 +111,47 @@ def registry_for(observer: Observer, exit_code: int, duration_s: float, now: flo
             family.add_metric([endpoint], getattr(counts[endpoint], field))
         if family.samples:
             families.append(family)
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(_RunCollector(families))
-    return registry
+    return _RunCollector(families)
+
+
+def http_handler(
+    url: str, method: str, timeout: float | None, headers: Sequence[tuple[str, str]], data: bytes
+) -> Callable[[], None]:
+    """``push_to_gateway``'s ``handler``: the request over :mod:`http.client`, loaded by every run.
+
+    The library's default handler builds a urllib opener (ten handler objects) per push, and
+    resolves the host as a ``str``, which makes :func:`socket.getaddrinfo` load the ``idna``
+    codec. Here an ASCII host is resolved as bytes, and the request is the same: method, headers
+    (``Connection: close``, as urllib sends), body, timeout; a failure to connect or send is a
+    ``URLError``, an answer other than 2xx an ``HTTPError``, as from urllib. An ``https`` URL,
+    credentials in the URL and an ``http_proxy`` from the environment keep the library's handler.
+    """
+    parts = urlsplit(url)
+    host = parts.hostname
+    if parts.scheme != "http" or host is None or "@" in parts.netloc or "http" in getproxies():
+        from prometheus_client.exposition import default_handler  # noqa: PLC0415 - the metrics extra
+
+        return default_handler(url, method, timeout, list(headers), data)
+    port = parts.port or http.client.HTTP_PORT
+    target = urlunsplit(("", "", parts.path or "/", parts.query, ""))
+
+    def handle() -> None:
+        connection = http.client.HTTPConnection(host, port, timeout=timeout)
+        try:
+            try:
+                address = host.encode() if host.isascii() else host  # a str loads the idna codec
+                # getaddrinfo takes bytes (typeshed's create_connection says str only)
+                connection.sock = socket.create_connection((address, port), timeout)  # type: ignore[arg-type]
+                connection.request(method, target, data, {**dict(headers), "Connection": "close"})
+            except OSError as exc:
+                raise URLError(exc) from exc
+            response = connection.getresponse()
+            if not 200 <= response.status < 300:
+                raise HTTPError(url, response.status, response.reason, response.headers, None)
+        finally:
+            connection.close()
+
+    return handle
 
 
 def push(
@@ -127,4 +172,11 @@ def push(
     send: Any = push_to_gateway if exit_code == 0 else pushadd_to_gateway
     key = grouping_key(job, shard)
     job_name = key.pop("job")
-    send(url, job=job_name, registry=registry, grouping_key=key, timeout=max(timeout, 0.001))
+    send(
+        url,
+        job=job_name,
+        registry=registry,
+        grouping_key=key,
+        timeout=max(timeout, 0.001),
+        handler=http_handler,
+    )
