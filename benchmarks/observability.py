@@ -80,7 +80,7 @@ def _phases(cmd: list[str], env: dict[str, str]) -> dict[str, float]:
         proc = subprocess.Popen(
             cmd,
             cwd=REPO,
-            env={**env, "PUSH_PHASES_OUT": marks.name},
+            env={**env, "PUSH_PHASES_OUT": marks.name, "PYTHONPATH": os.pathsep.join([str(REPO), str(HERE)])},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -170,7 +170,7 @@ def main() -> int:
     if args.runs < 4:
         parser.error("--runs must be at least 4 (the spread is the middle half of the rounds)")
     base_env = {k: v for k, v in os.environ.items() if not k.startswith(("JOBFRAME_", "OTEL_", "ARGO_"))}
-    base_env["PYTHONPATH"] = os.pathsep.join([str(REPO), str(HERE)])
+    base_env["PYTHONPATH"] = str(REPO)
     with ExitStack() as stack:
         pycache = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="jobframe-pycache-")))
         compile_sources(pycache)  # as an image runs: without bytecode every start compiles jobframe
