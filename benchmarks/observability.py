@@ -20,7 +20,10 @@ processes' noise). The control's spread says how far apart two identical runs la
 
 Then, unless ``--no-phases``: where the Pushgateway's extra CPU goes. Plain and ``--pushgateway``
 runs again, interleaved, through ``push_phases.py`` (the same run with CPU timers around
-jobframe's own functions); the median per phase and the median of the per-round differences.
+jobframe's own functions); the median per phase and the median of the per-round differences,
+and their sum over the segments where ``--pushgateway`` does work of its own (reporting, report,
+exit) as a share of the plain run: the fixed cost without the noise of the segments that run the
+same code (startup, the job).
 
     python benchmarks/observability.py [--runs 20] [--no-phases]
 """
@@ -54,6 +57,8 @@ BULK = 20_000
 PLAIN, CONTROL, GATEWAY, TRACING = "plain", "plain (control)", "--pushgateway", "OTel tracing"
 SEGMENTS = ("startup", "reporting", "run", "report", "exit")
 """push_phases.py's segments of a process, in order; they add up to its CPU time."""
+FIXED = ("reporting", "report", "exit")
+"""The segments where --pushgateway does work of its own; startup and run run the same code."""
 PUSH_PHASES = ("import", "families", "send", "thread")
 """Inside ``reporting`` and ``report`` with ``--pushgateway``."""
 T = TypeVar("T")
@@ -151,6 +156,11 @@ def _print_phases(samples: dict[str, list[dict[str, float]]]) -> None:
             f"  {key:24s} {statistics.median(p[key] for p in plain):8.2f} "
             f"{statistics.median(g[key] for g in gateway):14.2f}   {median:+7.2f} [{low:+.2f} .. {high:+.2f}]"
         )
+    fixed = statistics.median(
+        sum(g[key] - p[key] for key in FIXED) for g, p in zip(gateway, plain, strict=True)
+    )
+    share = 100 * fixed / statistics.median(p["total"] for p in plain)
+    print(f"  extra in {' + '.join(FIXED)}: {fixed:+.2f} ms = {share:.2f} % of the plain run's CPU")
     labels = {
         "import": "  import prometheus-client (reporting)",
         "families": "  this run's families (report)",

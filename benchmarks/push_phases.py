@@ -8,8 +8,8 @@ process exits:
 
 * ``startup``: everything before the run's reporting is set up (interpreter, jobframe, the app,
   the command line: ``--pushgateway``'s URL is checked here);
-* ``reporting``: ``start_reporting`` — with ``--pushgateway``, importing prometheus-client
-  (``import``), with the collector paused;
+* ``reporting``: ``start_reporting`` — with ``--pushgateway``, loading jobframe's pushgateway
+  module and importing prometheus-client (``import``), with the collector paused;
 * ``run``: building, running and closing the job;
 * ``report``: ``report_run`` — with ``--pushgateway`` the push thread: the run's families
   (``families``), the exposition text and the HTTP request (``send``), the rest being the
@@ -54,13 +54,13 @@ _report_run = report.report_run
 
 
 def start_reporting(*args: Any, **kwargs: Any) -> Any:
-    if kwargs.get("pushgateway") is not None:
-        import jobframe.observe.pushgateway as pushgateway  # noqa: PLC0415 - as start_reporting would
+    marks["startup"] = cpu()
+    if kwargs.get("pushgateway") is not None:  # loaded here, as start_reporting loads it
+        import jobframe.observe.pushgateway as pushgateway  # noqa: PLC0415
 
         _timed(pushgateway, "require_client", "import")
         _timed(pushgateway, "registry_for", "families")
         _timed(pushgateway, "push", "push")
-    marks["startup"] = cpu()
     try:
         return _start_reporting(*args, **kwargs)
     finally:
