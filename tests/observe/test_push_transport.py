@@ -69,6 +69,13 @@ class Recorder:
         self._server.server_close()
 
 
+@pytest.fixture(autouse=True)
+def _no_proxy_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A proxy the test machine sets would take every request elsewhere (the subprocess's too)."""
+    for name in ("http_proxy", "HTTP_PROXY", "no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture
 def recorder() -> Iterator[Recorder]:
     server = Recorder()
@@ -160,8 +167,6 @@ def test_an_ascii_host_is_resolved_without_loading_the_idna_codec(gateway: str, 
 def test_a_proxy_from_the_environment_is_used_as_urllib_uses_it(
     recorder: Recorder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name in ("no_proxy", "NO_PROXY", "HTTP_PROXY"):
-        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("http_proxy", recorder.url)
     url = f"{closed_port_url()}/metrics/job/proxied"  # reachable only through the proxy
     http_handler(url, "PUT", 10.0, list(HEADERS), BODY)()
