@@ -8,24 +8,29 @@ failure never overwrites it. Every other family a run carries (duration, exit co
 the Braze and ledger counters of the endpoints it called) is the latest run's.
 
 Only this module imports ``prometheus_client`` (the ``metrics`` extra), and only when a push is
-asked for. The families are built by a collector of this run's numbers on a registry of its own:
-no default registry, no process-wide state.
+asked for. The families are built by a collector of this run's numbers, pushed as it is: no
+registry, no process-wide state. The request goes through :mod:`http.client`, which every run
+has loaded already (:func:`http_handler`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import http.client
+import io
+import socket
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
-from urllib.error import HTTPError
+from urllib.error import HTTPError, URLError
 from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.request import getproxies
 
 from jobframe.observe.observer import COUNTS, Observer
 
 if TYPE_CHECKING:
-    from prometheus_client import CollectorRegistry
     from prometheus_client.metrics_core import Metric
+    from prometheus_client.registry import Collector
 
-__all__ = ["COUNTERS", "grouping_key", "push", "registry_for", "require_client"]
+__all__ = ["COUNTERS", "grouping_key", "http_handler", "push", "registry_for", "require_client"]
 
 COUNTERS: dict[str, tuple[str, str]] = {
     "requests": ("jobframe_braze_requests", "HTTP requests sent to Braze, retries included."),
@@ -75,10 +80,11 @@ class _RunCollector:
         return iter(self._families)
 
 
-def registry_for(observer: Observer, exit_code: int, duration_s: float, now: float) -> CollectorRegistry:
-    """A registry holding this run's families; the last success only when ``exit_code`` is 0."""
-    from prometheus_client import CollectorRegistry  # noqa: PLC0415 - the metrics extra
-    from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily  # noqa: PLC0415
+def registry_for(observer: Observer, exit_code: int, duration_s: float, now: float) -> Collector:
+    """This run's families, as ``push_to_gateway(registry=...)`` takes them (any collector does);
+    the last success only when ``exit_code`` is 0."""
+    # metrics_core, not core: the package has loaded it; core would be one more module to load
+    from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily  # noqa: PLC0415
 
     families: list[Metric] = [
         GaugeMetricFamily(
@@ -106,9 +112,49 @@ def registry_for(observer: Observer, exit_code: int, duration_s: float, now: flo
             family.add_metric([endpoint], getattr(counts[endpoint], field))
         if family.samples:
             families.append(family)
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(_RunCollector(families))
-    return registry
+    return _RunCollector(families)
+
+
+def http_handler(
+    url: str, method: str, timeout: float | None, headers: Sequence[tuple[str, str]], data: bytes
+) -> Callable[[], None]:
+    """``push_to_gateway``'s ``handler``: the request over :mod:`http.client`, loaded by every run.
+
+    The library's default handler builds a urllib opener (ten handler objects) per push, and
+    resolves the host as a ``str``, which makes :func:`socket.getaddrinfo` load the ``idna``
+    codec. Here an ASCII host is resolved as bytes, and the request is the same: method, headers
+    (``Connection: close``, as urllib sends), body, timeout; a failure to connect or send is a
+    ``URLError``, an answer other than 2xx an ``HTTPError``, as from urllib. An ``https`` URL,
+    credentials in the URL (:func:`_authenticated` sends those with the library's basic-auth handler)
+    and an ``http_proxy`` from the environment keep the library's handler.
+    """
+    parts = urlsplit(url)
+    host = parts.hostname
+    if parts.scheme != "http" or host is None or "@" in parts.netloc or "http" in getproxies():
+        from prometheus_client.exposition import default_handler  # noqa: PLC0415 - the metrics extra
+
+        return default_handler(url, method, timeout, list(headers), data)
+    port = parts.port or http.client.HTTP_PORT
+    target = urlunsplit(("", "", parts.path or "/", parts.query, ""))
+
+    def handle() -> None:
+        connection = http.client.HTTPConnection(host, port, timeout=timeout)
+        try:
+            try:
+                address = host.encode() if host.isascii() else host  # a str loads the idna codec
+                # getaddrinfo takes bytes (typeshed's create_connection says str only)
+                connection.sock = socket.create_connection((address, port), timeout)  # type: ignore[arg-type]
+                connection.request(method, target, data, {**dict(headers), "Connection": "close"})
+            except OSError as exc:
+                raise URLError(exc) from exc
+            response = connection.getresponse()
+            if not 200 <= response.status < 300:
+                said = io.BytesIO(response.read(_SAID_LIMIT))  # the gateway's reason (:func:`_said`)
+                raise HTTPError(url, response.status, response.reason, response.headers, said)
+        finally:
+            connection.close()
+
+    return handle
 
 
 def push(
@@ -152,14 +198,15 @@ _SAID_LIMIT = 500
 
 
 def _authenticated(url: str) -> tuple[str, dict[str, Any]]:
-    """``url`` without its ``user:password@``, and the handler sending them as HTTP basic auth.
+    """``url`` without its ``user:password@``, and the handler to push it with.
 
     urllib would take the credentials for part of the host name; prometheus-client's
-    ``basic_auth_handler`` sends them in the ``Authorization`` header instead.
+    ``basic_auth_handler`` sends them in the ``Authorization`` header instead. A URL without
+    credentials goes through :func:`http_handler`.
     """
     parts = urlsplit(url)
     if parts.username is None:
-        return url, {}
+        return url, {"handler": http_handler}
     from prometheus_client.exposition import basic_auth_handler  # noqa: PLC0415 - the metrics extra
 
     user, password = unquote(parts.username), unquote(parts.password or "")
