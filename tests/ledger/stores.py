@@ -9,7 +9,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from jobframe.ledger import LedgerSettings
+from jobframe.ledger import LedgerSettings, RunLedger
 from tests.resume.pg import find_bindir, postgres_server
 
 
@@ -44,3 +44,9 @@ def fresh_database(dsn: str, name: str) -> str:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
         conn.execute(f'CREATE DATABASE "{name}"')
     return dsn.replace("/postgres?", f"/{name}?")
+
+
+def open_run(settings: LedgerSettings, key: str, **kw: object) -> RunLedger:
+    """Open ``key`` as job ``Job``, fingerprint ``f1``; ``kw``: :meth:`RunLedger.open`'s other options."""
+    options: dict[str, object] = {"job": "Job", "fingerprint": "f1", **kw}
+    return RunLedger.open(settings, key=key, **options)  # type: ignore[arg-type]

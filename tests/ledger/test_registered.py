@@ -10,11 +10,12 @@ from structlog.testing import capture_logs
 
 from jobframe._cli.args import parse_args
 from jobframe.errors import UsageError
-from jobframe.ledger import LedgerSettings, RunLedger
+from jobframe.ledger import LedgerSettings
 from jobframe.ledger.failures import LedgerDamagedError
 from jobframe.ledger.store import describe, open_store
 from tests.cli.test_bad_input import SOME_JOB, refused
 from tests.conftest import run_cli
+from tests.ledger.stores import open_run
 
 
 def _register(settings: LedgerSettings, *keys: str) -> None:
@@ -34,17 +35,12 @@ def _keys(settings: LedgerSettings) -> dict[str, tuple[str, int]]:
         store.close()
 
 
-def _open(settings: LedgerSettings, key: str, **kw: object) -> RunLedger:
-    options: dict[str, object] = {"job": "Job", "fingerprint": "f1", **kw}
-    return RunLedger.open(settings, key=key, **options)  # type: ignore[arg-type]
-
-
 @pytest.mark.parametrize("retry", [0, 1, 3])
 def test_a_registered_key_missing_from_a_new_store_is_refused_at_any_retry(
     ledger_settings: LedgerSettings, retry: int
 ) -> None:
     with pytest.raises(LedgerDamagedError) as refused_:
-        _open(ledger_settings, "wf-uid", registered=True, retry=retry)
+        open_run(ledger_settings, "wf-uid", registered=True, retry=retry)
     message = str(refused_.value)
     assert refused_.value.exit_code == 78
     assert "run key 'wf-uid'" in message and "registered this key before any attempt" in message
@@ -61,14 +57,14 @@ def test_a_registered_key_missing_from_a_store_holding_other_runs_is_refused(
     # another workflow's runs, registered and opened: this store is in use, but not the one
     # this workflow began with
     _register(ledger_settings, "other-uid")
-    _open(ledger_settings, "other-started").finish(succeeded=False)
+    open_run(ledger_settings, "other-started").finish(succeeded=False)
     with pytest.raises(LedgerDamagedError, match="registered this key before any attempt") as refused_:
-        _open(ledger_settings, "wf-uid", registered=True, retry=retry)
+        open_run(ledger_settings, "wf-uid", registered=True, retry=retry)
     assert "no run at all" not in str(refused_.value)
     assert sorted(_keys(ledger_settings)) == ["other-started", "other-uid"]
     # without --registered the store cannot tell: a first attempt starts, a retry starts saying so
     with capture_logs() as logs:
-        ledger = _open(ledger_settings, "wf-uid", retry=retry)
+        ledger = open_run(ledger_settings, "wf-uid", retry=retry)
     said = [e["event"] for e in logs if e["event"] == "ledger.retry_without_record"]
     assert said == (["ledger.retry_without_record"] if retry else [])
     assert ledger.attempt == 1
@@ -80,10 +76,10 @@ def test_a_registered_attempt_that_finds_its_key_proceeds_as_without_the_option(
     ledger_settings: LedgerSettings, retry: int
 ) -> None:
     _register(ledger_settings, "wf-uid")
-    first = _open(ledger_settings, "wf-uid", registered=True, retry=retry)  # registered: starts
+    first = open_run(ledger_settings, "wf-uid", registered=True, retry=retry)  # registered: starts
     assert first.attempt == 1 and not first.resumed
     first.finish(succeeded=False)
-    again = _open(ledger_settings, "wf-uid", registered=True, retry=0)  # open: resumes (argo retry)
+    again = open_run(ledger_settings, "wf-uid", registered=True, retry=0)  # open: resumes (argo retry)
     assert again.attempt == 2 and again.resumed
     again.finish(succeeded=False)
     assert _keys(ledger_settings) == {"wf-uid": ("open", 2)}
@@ -92,7 +88,7 @@ def test_a_registered_attempt_that_finds_its_key_proceeds_as_without_the_option(
 def test_fresh_run_starts_a_registered_key_the_ledger_has_no_record_of(
     ledger_settings: LedgerSettings,
 ) -> None:
-    ledger = _open(ledger_settings, "wf-uid", registered=True, fresh=True)
+    ledger = open_run(ledger_settings, "wf-uid", registered=True, fresh=True)
     assert ledger.attempt == 1
     ledger.finish(succeeded=True)
     assert _keys(ledger_settings) == {"wf-uid": ("closed", 1)}
