@@ -12,7 +12,9 @@ nothing, as a library should (the ``jobframe`` stdlib logger carries a ``NullHan
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
+import os
 import re
 import sys
 from collections.abc import Iterable, MutableMapping
@@ -279,7 +281,7 @@ def configure_logging(
         renderer = HumanConsole(colors=use_colors(stream))
 
     numeric = level if isinstance(level, int) else logging.getLevelNamesMapping()[level.upper()]
-    handler = chain.attach(logging.StreamHandler(stream), renderer, numeric)
+    handler = chain.attach(LineHandler(stream), renderer, numeric)
     logging.raiseExceptions = False  # a closed stdout must not turn into tracebacks on stderr
     root = logging.getLogger()
     for old in list(root.handlers):
@@ -294,6 +296,50 @@ def configure_logging(
         cache_logger_on_first_use=True,
     )
     return redact
+
+
+class LineHandler(logging.StreamHandler[TextIO]):
+    """The log's stream handler, which outlives a job that closes its stream.
+
+    Job code calling ``sys.stdout.close()`` closes the very object the handler writes to, and every
+    later line — ``job.finished``, ``process.exit`` — was dropped without a word. A closed stream is
+    replaced by a new one on its descriptor, which such a close leaves open; a descriptor closed too
+    (``os.close(1)``) by stderr's, as for a process started with stdout closed.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__(stream)
+        self._fd: int | None = None
+        with contextlib.suppress(AttributeError, OSError, ValueError):
+            self._fd = stream.fileno()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self._fd is not None and self._gone():
+            self.stream = self._reopened()
+        super().emit(record)
+
+    def _gone(self) -> bool:
+        if getattr(self.stream, "closed", False):
+            return True
+        try:
+            os.fstat(self.stream.fileno())
+        except (AttributeError, OSError, ValueError):
+            return True
+        return False
+
+    def _reopened(self) -> TextIO:
+        for fd in (self._fd, 2):
+            if fd is None:
+                continue
+            try:
+                os.fstat(fd)
+            except OSError:
+                continue
+            self._fd = fd
+            raw = open(fd, "wb", buffering=0, closefd=False)  # noqa: SIM115 - as long as the process
+            return io.TextIOWrapper(raw, encoding="utf-8", errors="backslashreplace", line_buffering=True)
+        self._fd = None  # both closed: the exit code still says what happened
+        return self.stream
 
 
 HANDLER_LOCK_WAIT_S = 0.2

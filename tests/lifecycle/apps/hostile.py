@@ -52,6 +52,7 @@ from typing import Any, Literal
 
 import holds
 from dependency_injector import containers, providers
+from library_shapes import AsyncLibraryJob, EndsItself, LibraryJob
 from lifeapp import _delay, _exc_name, record  # the apps directory is the working directory
 from pydantic import BaseModel, SecretStr
 from stdlib_shapes import (
@@ -301,3 +302,6 @@ class Container(containers.DeclarativeContainer):
     busy_executor_job = providers.Factory(BusyExecutorJob, executor=busy_executor)
     stoppable = providers.Singleton(Stoppable)
     async_flush_job = providers.Factory(AsyncFlushJob, client=flush_client, stoppable=stoppable)
+    library_job = providers.Factory(LibraryJob, r1=r1, r2=r2)
+    async_library_job = providers.Factory(AsyncLibraryJob, a1=a1, r2=r2)
+    ends_itself = providers.Factory(EndsItself, r1=r1, r2=r2)
