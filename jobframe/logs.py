@@ -35,6 +35,7 @@ __all__ = [
     "get_logger",
     "library_logger",
     "pipeline",
+    "reclaim_logging",
 ]
 
 MASK = "***"
@@ -282,6 +283,7 @@ def configure_logging(
 
     numeric = level if isinstance(level, int) else logging.getLevelNamesMapping()[level.upper()]
     handler = chain.attach(LineHandler(stream), renderer, numeric)
+    _CONFIGURED.handler, _CONFIGURED.level = handler, numeric
     logging.raiseExceptions = False  # a closed stdout must not turn into tracebacks on stderr
     root = logging.getLogger()
     for old in list(root.handlers):
@@ -296,6 +298,54 @@ def configure_logging(
         cache_logger_on_first_use=True,
     )
     return redact
+
+
+@dataclass
+class _Configured:
+    """What :func:`configure_logging` installed, for :func:`reclaim_logging` to put back."""
+
+    handler: logging.Handler | None = None
+    level: int = logging.INFO
+
+
+_CONFIGURED = _Configured()
+
+
+def reclaim_logging() -> list[str]:
+    """Undo what job code changed of the logging jobframe configured, so that jobframe's own
+    lines — ``job.finished``, teardown's, ``process.exit`` — are written as documented; returns
+    what was undone (nothing when :func:`configure_logging` never ran: the testing toolkit's runs).
+
+    Jobs and libraries configure logging their own way — ``logging.basicConfig(force=True)``,
+    ``logging.config.dictConfig`` (which also disables every logger it does not name),
+    ``logging.disable`` — and each silenced the lines the exit code is read with. Their own
+    handlers stay: a line goes to them too.
+    """
+    handler, level = _CONFIGURED.handler, _CONFIGURED.level
+    if handler is None:
+        return []
+    undone: list[str] = []
+    root = logging.getLogger()
+    if handler not in root.handlers:
+        root.addHandler(handler)
+        undone.append("jobframe's handler removed from the root logger")
+    if root.manager.disable >= level:
+        undone.append(f"logging.disable({logging.getLevelName(root.manager.disable)})")
+        logging.disable(logging.NOTSET)
+    for name, logger in list(root.manager.loggerDict.items()):
+        if not (name == "jobframe" or name.startswith("jobframe.")) or not isinstance(logger, logging.Logger):
+            continue
+        if logger.disabled or not logger.propagate:
+            undone.append(f"logger {name} {'disabled' if logger.disabled else 'not propagating'}")
+            logger.disabled, logger.propagate = False, True
+        if logger.level > level:
+            undone.append(f"logger {name} at {logging.getLevelName(logger.level)}")
+            logger.setLevel(level)
+    own = logging.getLogger("jobframe")
+    if own.getEffectiveLevel() > level:
+        undone.append(f"root logger at {logging.getLevelName(own.getEffectiveLevel())}")
+        own.setLevel(level)
+    return undone
 
 
 class LineHandler(logging.StreamHandler[TextIO]):

@@ -1,5 +1,5 @@
 """--output is written atomically on success only; ARGO_PROGRESS_FILE gets N/M; the log lines
-outlive a job that closes stdout."""
+outlive a job that closes stdout or configures logging its own way."""
 
 from __future__ import annotations
 
@@ -98,3 +98,25 @@ def _wait_for_line(proc: JobProcess, where: str, event: str) -> None:
     while not any(line.get("event") == event for line in _json_lines(proc.output, where)):
         assert time.monotonic() < deadline and proc.proc.poll() is None, proc.output
         time.sleep(0.01)  # polling the pipe's reader, not waiting for time to pass
+
+
+@pytest.mark.parametrize("shape", ["basic_config", "dict_config", "logging_disabled"])
+@pytest.mark.parametrize("then", ["return", "timeout"])
+def test_a_job_configuring_logging_its_own_way_keeps_jobframes_lines(
+    tmp_path: Path, shape: str, then: str
+) -> None:
+    # before: the job's configuration took job.finished, resource.closed and process.exit away
+    params = {"shape": shape, "seconds": 600 if then == "timeout" else 0}
+    args = ["--timeout", "4"] if then == "timeout" else []
+    with running("LibraryJob", *args, app="hostile:Container", params=params, record=tmp_path / "r") as proc:
+        code = proc.wait(20)
+    expected = 124 if then == "timeout" else 0
+    assert code == expected, proc.output
+    finished = proc.one("job.finished")
+    assert finished["exit_code"] == expected
+    assert proc.one("logging.reconfigured")["undone"], proc.output
+    order = proc.order()
+    assert order.index("logging.reconfigured") < order.index("job.finished")
+    assert {e["resource"] for e in proc.named("resource.closed")} == {"r1", "r2"}
+    assert order[-1] == "process.exit" and proc.one("process.exit")["exit_code"] == expected
+    assert proc.record().still_open() == []

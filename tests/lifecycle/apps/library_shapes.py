@@ -24,7 +24,11 @@ for ``seconds``, then returns — the leftover still there):
   interpreter's place);
 - ``atexit_exit``: an ``atexit`` hook that calls ``sys.exit(5)`` (the exit code stays the job's);
 - ``closes_stdout``: ``sys.stdout.close()`` (descriptor 1 stays open);
-- ``closes_stdout_fd``: ``os.close(1)``: the descriptor itself.
+- ``closes_stdout_fd``: ``os.close(1)``: the descriptor itself;
+- ``basic_config``: ``logging.basicConfig(level=WARNING, force=True)``, as a script would;
+- ``dict_config``: ``logging.config.dictConfig`` with a root logger of its own at WARNING (and, as
+  by default, every logger that exists disabled);
+- ``logging_disabled``: ``logging.disable(CRITICAL)``, as a library quieting everything would.
 
 ``EndsItself`` ends its run the ways Python code can: ``sys.exit(VALUE)`` (``value``, JSON) or
 ``raise KeyboardInterrupt`` (``value`` ``"ctrl-c"``).
@@ -38,6 +42,7 @@ import concurrent.futures
 import faulthandler
 import json
 import logging
+import logging.config
 import logging.handlers
 import multiprocessing
 import os
@@ -72,6 +77,9 @@ LibraryShape = Literal[
     "atexit_exit",
     "closes_stdout",
     "closes_stdout_fd",
+    "basic_config",
+    "dict_config",
+    "logging_disabled",
 ]
 
 _LEFT: list[Any] = []  # what the job leaves referenced, as a module global of a library would
@@ -179,6 +187,18 @@ def _set_up(shape: str) -> None:
         faulthandler.register(signal.SIGTERM)
     elif shape == "atexit_exit":
         atexit.register(sys.exit, 5)
+    elif shape == "basic_config":
+        logging.basicConfig(level=logging.WARNING, force=True)
+    elif shape == "dict_config":
+        logging.config.dictConfig(
+            {
+                "version": 1,
+                "handlers": {"err": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr"}},
+                "root": {"level": "WARNING", "handlers": ["err"]},
+            }
+        )
+    elif shape == "logging_disabled":
+        logging.disable(logging.CRITICAL)
     elif shape == "closes_stdout":
         sys.stdout.close()
     elif shape == "closes_stdout_fd":
