@@ -196,6 +196,7 @@ SHAPES: dict[str, Shape] = {
         _library("log-handlers", "log_handlers", lingers=False),
         _library("faulthandler-sigterm", "fault_handler", lingers=False),
         _library("atexit-sys-exit", "atexit_exit", lingers=False),
+        _library("closes-stdout", "closes_stdout", job="AsyncLibraryJob", lingers=False),
     ]
 }
 
