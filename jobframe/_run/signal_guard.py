@@ -235,7 +235,7 @@ def _sigaction() -> Any:
     try:
         import ctypes  # noqa: PLC0415 - see c_handler
 
-        function = ctypes.CDLL(None, use_errno=True).sigaction
+        function = ctypes.PyDLL(None, use_errno=True).sigaction  # keeps the GIL: see _run/backstop.py
     except (ImportError, OSError, AttributeError):
         return None
     function.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p]

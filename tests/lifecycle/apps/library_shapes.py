@@ -28,7 +28,9 @@ for ``seconds``, then returns — the leftover still there):
 - ``basic_config``: ``logging.basicConfig(level=WARNING, force=True)``, as a script would;
 - ``dict_config``: ``logging.config.dictConfig`` with a root logger of its own at WARNING (and, as
   by default, every logger that exists disabled);
-- ``logging_disabled``: ``logging.disable(CRITICAL)``, as a library quieting everything would.
+- ``logging_disabled``: ``logging.disable(CRITICAL)``, as a library quieting everything would;
+- ``regex``: a regular expression that backtracks for ever: C code that holds the GIL (so no other
+  thread runs) and only checks for signals.
 
 ``EndsItself`` ends its run the ways Python code can: ``sys.exit(VALUE)`` (``value``, JSON) or
 ``raise KeyboardInterrupt`` (``value`` ``"ctrl-c"``).
@@ -47,6 +49,7 @@ import logging.handlers
 import multiprocessing
 import os
 import queue
+import re
 import signal
 import socket
 import sys
@@ -80,6 +83,7 @@ LibraryShape = Literal[
     "basic_config",
     "dict_config",
     "logging_disabled",
+    "regex",
 ]
 
 _LEFT: list[Any] = []  # what the job leaves referenced, as a module global of a library would
@@ -228,6 +232,8 @@ class LibraryJob:
     def execute(self, params: LibraryParams) -> dict[str, Any]:
         _set_up(params.shape)
         log.info("app.working", shape=params.shape, pid=os.getpid())
+        if params.shape == "regex":
+            re.match(r"(a+)+$", "a" * 64 + "b")
         end = time.monotonic() + params.seconds
         while time.monotonic() < end:
             time.sleep(0.01)
