@@ -66,14 +66,16 @@ class Supervisor:
         self._synced = threading.Condition()
         self._requested = 0
         self._served = 0
-        self._backstop = Backstop(WAKE_SIGNAL, threading.main_thread().native_id)
-        """Wakes the main thread when a due timer finds this thread starved of the GIL."""
+        self._backstop: Backstop | None = None
+        """Wakes the main thread when a due timer finds this thread starved of the GIL; only while
+        the thread runs (its signal's handler is installed by then, and until :meth:`stop`)."""
 
     # -- lifetime ------------------------------------------------------------------------------
 
     def start(self) -> None:
         """Start the thread in a copy of the caller's context (so its log lines carry job and run_id)."""
         context = contextvars.copy_context()
+        self._backstop = Backstop(WAKE_SIGNAL, threading.main_thread().native_id)
         self._thread = threading.Thread(
             target=context.run, args=(self._loop,), name="jobframe-supervisor", daemon=True
         )
@@ -83,7 +85,8 @@ class Supervisor:
         with self._lock:
             self._stopped = True
             self._timers.clear()
-        self._backstop.close()  # before the run's handler for its signal goes
+        if self._backstop is not None:
+            self._backstop.close()  # before the run's handler for its signal goes
         with self._synced:
             self._synced.notify_all()
         self._poke()
@@ -147,7 +150,8 @@ class Supervisor:
             acting = [when for when, name in due if name.on_main_thread]
             acting += [when for name, when in self._timers.items() if name is not Timer.CHECK_HANDLERS]
             stopped = self._stopped
-        self._backstop.arm(None if stopped else min(acting, default=None))
+        if self._backstop is not None:
+            self._backstop.arm(None if stopped else min(acting, default=None))
         wait = None if upcoming is None else max(upcoming - now, 0.0)
         return ([] if stopped else [name for _, name in due]), wait
 

@@ -84,3 +84,19 @@ def test_without_a_thread_or_once_closed_it_does_nothing(arrivals: list[Any]) ->
     finally:
         probe.close()
     assert len(arrivals) == 1  # the probe's only
+
+
+def test_a_supervisor_that_is_not_running_arms_no_timer() -> None:
+    # its signal's handler is the run's: a timer left armed after the run would end the process
+    # (a unit test driving _due by hand was killed by the real-time signal's default action)
+    from jobframe._run.supervisor import Supervisor  # noqa: PLC0415
+    from jobframe._run.timers import CloseTimer  # noqa: PLC0415
+
+    supervisor = Supervisor(lambda name: None, lambda signum: None)
+    try:
+        supervisor.at(CloseTimer(1), 0.0)
+        due, _ = supervisor._due()
+        assert due == [CloseTimer(1)]
+        assert supervisor._backstop is None
+    finally:
+        supervisor.close_fds()
