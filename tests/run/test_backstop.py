@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 
 from jobframe._run.backstop import SLACK_S, Backstop
+from jobframe._run.supervisor import Supervisor
+from jobframe._run.timers import CloseTimer
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="POSIX timers: Linux")
 
@@ -89,9 +91,6 @@ def test_without_a_thread_or_once_closed_it_does_nothing(arrivals: list[Any]) ->
 def test_a_supervisor_that_is_not_running_arms_no_timer() -> None:
     # its signal's handler is the run's: a timer left armed after the run would end the process
     # (a unit test driving _due by hand was killed by the real-time signal's default action)
-    from jobframe._run.supervisor import Supervisor  # noqa: PLC0415
-    from jobframe._run.timers import CloseTimer  # noqa: PLC0415
-
     supervisor = Supervisor(lambda name: None, lambda signum: None)
     try:
         supervisor.at(CloseTimer(1), 0.0)
