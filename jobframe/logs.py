@@ -12,7 +12,9 @@ nothing, as a library should (the ``jobframe`` stdlib logger carries a ``NullHan
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
+import os
 import re
 import sys
 from collections.abc import Iterable, MutableMapping
@@ -33,6 +35,7 @@ __all__ = [
     "get_logger",
     "library_logger",
     "pipeline",
+    "reclaim_logging",
 ]
 
 MASK = "***"
@@ -279,7 +282,8 @@ def configure_logging(
         renderer = HumanConsole(colors=use_colors(stream))
 
     numeric = level if isinstance(level, int) else logging.getLevelNamesMapping()[level.upper()]
-    handler = chain.attach(logging.StreamHandler(stream), renderer, numeric)
+    handler = chain.attach(LineHandler(stream), renderer, numeric)
+    _CONFIGURED.handler, _CONFIGURED.level = handler, numeric
     logging.raiseExceptions = False  # a closed stdout must not turn into tracebacks on stderr
     root = logging.getLogger()
     for old in list(root.handlers):
@@ -294,6 +298,98 @@ def configure_logging(
         cache_logger_on_first_use=True,
     )
     return redact
+
+
+@dataclass
+class _Configured:
+    """What :func:`configure_logging` installed, for :func:`reclaim_logging` to put back."""
+
+    handler: logging.Handler | None = None
+    level: int = logging.INFO
+
+
+_CONFIGURED = _Configured()
+
+
+def reclaim_logging() -> list[str]:
+    """Undo what job code changed of the logging jobframe configured, so that jobframe's own
+    lines — ``job.finished``, teardown's, ``process.exit`` — are written as documented; returns
+    what was undone (nothing when :func:`configure_logging` never ran: the testing toolkit's runs).
+
+    Jobs and libraries configure logging their own way — ``logging.basicConfig(force=True)``,
+    ``logging.config.dictConfig`` (which also disables every logger it does not name),
+    ``logging.disable`` — and each silenced the lines the exit code is read with. Their own
+    handlers stay: a line goes to them too.
+    """
+    handler, level = _CONFIGURED.handler, _CONFIGURED.level
+    if handler is None:
+        return []
+    undone: list[str] = []
+    root = logging.getLogger()
+    if handler not in root.handlers:
+        root.addHandler(handler)
+        undone.append("jobframe's handler removed from the root logger")
+    if root.manager.disable >= level:
+        undone.append(f"logging.disable({logging.getLevelName(root.manager.disable)})")
+        logging.disable(logging.NOTSET)
+    for name, logger in list(root.manager.loggerDict.items()):
+        if not (name == "jobframe" or name.startswith("jobframe.")) or not isinstance(logger, logging.Logger):
+            continue
+        if logger.disabled or not logger.propagate:
+            undone.append(f"logger {name} {'disabled' if logger.disabled else 'not propagating'}")
+            logger.disabled, logger.propagate = False, True
+        if logger.level > level:
+            undone.append(f"logger {name} at {logging.getLevelName(logger.level)}")
+            logger.setLevel(level)
+    own = logging.getLogger("jobframe")
+    if own.getEffectiveLevel() > level:
+        undone.append(f"root logger at {logging.getLevelName(own.getEffectiveLevel())}")
+        own.setLevel(level)
+    return undone
+
+
+class LineHandler(logging.StreamHandler[TextIO]):
+    """The log's stream handler, which outlives a job that closes its stream.
+
+    Job code calling ``sys.stdout.close()`` closes the very object the handler writes to, and every
+    later line — ``job.finished``, ``process.exit`` — was dropped without a word. A closed stream is
+    replaced by a new one on its descriptor, which such a close leaves open; a descriptor closed too
+    (``os.close(1)``) by stderr's, as for a process started with stdout closed.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__(stream)
+        self._fd: int | None = None
+        with contextlib.suppress(AttributeError, OSError, ValueError):
+            self._fd = stream.fileno()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self._fd is not None and self._gone():
+            self.stream = self._reopened()
+        super().emit(record)
+
+    def _gone(self) -> bool:
+        if getattr(self.stream, "closed", False):
+            return True
+        try:
+            os.fstat(self.stream.fileno())
+        except (AttributeError, OSError, ValueError):
+            return True
+        return False
+
+    def _reopened(self) -> TextIO:
+        for fd in (self._fd, 2):
+            if fd is None:
+                continue
+            try:
+                os.fstat(fd)
+            except OSError:
+                continue
+            self._fd = fd
+            raw = open(fd, "wb", buffering=0, closefd=False)  # noqa: SIM115 - as long as the process
+            return io.TextIOWrapper(raw, encoding="utf-8", errors="backslashreplace", line_buffering=True)
+        self._fd = None  # both closed: the exit code still says what happened
+        return self.stream
 
 
 HANDLER_LOCK_WAIT_S = 0.2

@@ -32,7 +32,7 @@ from jobframe._process.exit_hooks import HOOKS_MIN_S, ended_by_hooks, run_atexit
 from jobframe._process.exit_line import EXIT_EVENT, exit_line
 from jobframe._process.lingering import find_lingering, report, wait_for_lingering
 from jobframe.exit_codes import ExitCode
-from jobframe.logs import flush_logging, get_logger, hold_handler
+from jobframe.logs import flush_logging, get_logger, hold_handler, reclaim_logging
 
 __all__ = ["ProcessExit"]
 
@@ -144,6 +144,7 @@ class ProcessExit:
         other thread can write a line after it."""
         with self._lock:
             self._exiting = True
+            reclaim_logging()  # an exit hook may have configured logging too: this line is written
             for handler in logging.getLogger().handlers:
                 hold_handler(handler)  # held to the end: os._exit releases nothing
             level, line = exit_line(code, **fields)

@@ -44,7 +44,7 @@ class Handlers:
 
     def __init__(self, on_signal: SignalHandler, *, ours: Callable[[BaseException], bool]) -> None:
         self._on_signal = on_signal
-        self.guard = SignalGuard(on_signal, ours=ours)
+        self.guard = SignalGuard(on_signal, ours=ours, reference=WAKE_SIGNAL)
         self.installed = False
         self.supervisor: Supervisor | None = None
         self._previous_wake: Any = None

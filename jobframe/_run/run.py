@@ -43,7 +43,7 @@ from jobframe.deadline import Schedule
 from jobframe.errors import ConfigurationError, JobframeError, JobInterrupted
 from jobframe.exit_codes import ExitCode
 from jobframe.files import write_json_atomic
-from jobframe.logs import get_logger
+from jobframe.logs import get_logger, reclaim_logging
 from jobframe.stacks import stack_of_thread
 from jobframe.summary import Limits, summarize
 
@@ -349,6 +349,16 @@ class Run:
 
     def log_finished(self, error: BaseException | None) -> ExitCode:
         """Log ``job.finished`` once, with the one exit code this outcome means."""
+        # the CLI owns the process's logging (an embedder its own): a job that configured logging
+        # its own way gets jobframe's lines back first
+        undone = reclaim_logging() if self.options.process is not None else []
+        if undone:
+            _log.warning(
+                "logging.reconfigured",
+                undone=undone,
+                action="jobframe's handler, levels and loggers put back for its own lines; "
+                "the job's handlers stay",
+            )
         self.finished_at = time.monotonic()
         reason = self.interrupts.reason
         code = exit_code(error, reason)

@@ -22,6 +22,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from jobframe._run.backstop import Backstop
 from jobframe._run.timers import CloseTimer, Timer
 
 __all__ = ["WAKE_SIGNAL", "Supervisor", "TimerName"]
@@ -65,12 +66,16 @@ class Supervisor:
         self._synced = threading.Condition()
         self._requested = 0
         self._served = 0
+        self._backstop: Backstop | None = None
+        """Wakes the main thread when a due timer finds this thread starved of the GIL; only while
+        the thread runs (its signal's handler is installed by then, and until :meth:`stop`)."""
 
     # -- lifetime ------------------------------------------------------------------------------
 
     def start(self) -> None:
         """Start the thread in a copy of the caller's context (so its log lines carry job and run_id)."""
         context = contextvars.copy_context()
+        self._backstop = Backstop(WAKE_SIGNAL, threading.main_thread().native_id)
         self._thread = threading.Thread(
             target=context.run, args=(self._loop,), name="jobframe-supervisor", daemon=True
         )
@@ -80,6 +85,8 @@ class Supervisor:
         with self._lock:
             self._stopped = True
             self._timers.clear()
+        if self._backstop is not None:
+            self._backstop.close()  # before the run's handler for its signal goes
         with self._synced:
             self._synced.notify_all()
         self._poke()
@@ -128,7 +135,8 @@ class Supervisor:
             os.write(self._control_w, b"\0")
 
     def _due(self) -> tuple[list[TimerName], float | None]:
-        """Pop the timers that are due; return them and the seconds until the next one."""
+        """Pop the timers that are due; return them and the seconds until the next one (and arm
+        the backstop; the periodic handler check needs none)."""
         now = time.monotonic()
         with self._lock:
             due = sorted(
@@ -137,7 +145,13 @@ class Supervisor:
             for _, name in due:
                 del self._timers[name]
             upcoming = min(self._timers.values(), default=None)
+            # the backstop stays armed for a due timer the main thread acts on until this thread
+            # has woken it (the next call), and is then armed for the next one that acts
+            acting = [when for when, name in due if name.on_main_thread]
+            acting += [when for name, when in self._timers.items() if name is not Timer.CHECK_HANDLERS]
             stopped = self._stopped
+        if self._backstop is not None:
+            self._backstop.arm(None if stopped else min(acting, default=None))
         wait = None if upcoming is None else max(upcoming - now, 0.0)
         return ([] if stopped else [name for _, name in due]), wait
 

@@ -23,7 +23,9 @@ Used by ``test_matrix.py`` (a sample that covers every shape and every event) an
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import random
 import signal
 import time
@@ -31,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from .jobproc import JobProcess, Record, end_session
+from .jobproc import JobProcess, Record, end_session, pid_alive
 
 CANCEL_GRACE = 1.0
 SHUTDOWN_TIMEOUT = 2.0
@@ -77,6 +79,28 @@ _MP_BOUND = CANCEL_GRACE + EXIT_GRACE
 """A worker the group's SIGTERM killed holding its pool's lock deadlocks the pool's own cleanup (as in
 plain Python): the cancel grace; a child forked a moment before the cancellation that nobody ends
 lingers: the exit grace."""
+_LINGER = EXIT_GRACE + 0.5 + 0.5
+"""A thread or process still running after teardown: the exit grace, then the exit hooks' 0.5 s
+floor (multiprocessing's joins a child), then 0.5 s between the descendants' SIGTERM and SIGKILL."""
+_LOAD_SLACK = 0.5
+"""What a loaded machine may add to a bound made of several waits in a row."""
+
+
+def _library(
+    name: str, shape: str, start: str = "fork", *, job: str = "LibraryJob", lingers: bool = True
+) -> Shape:
+    """A shape of apps/library_shapes.py; ``lingers``: what it leaves is still running after
+    teardown (else the standard library's own exit hooks end it at once)."""
+    return Shape(
+        name,
+        job,
+        shape,
+        env={"HOSTILE_START": start},
+        extra_bound=_LINGER if lingers else 0.0,
+        finish_bound=_LINGER + _LOAD_SLACK if lingers else 0.5,
+    )
+
+
 _SLOW_CLOSE = {"LIFECYCLE_CLOSE_DELAY": "0.3"}
 _SLOW_OPEN = {"LIFECYCLE_INIT_DELAY": "0.15"}
 _HANG = {"HOSTILE_CLOSE": "hang"}
@@ -157,6 +181,22 @@ SHAPES: dict[str, Shape] = {
             hanging="flush_client",
         ),
         Shape("idle-executor", "StdlibJob", "executor", endless=False, finish_bound=0.5),
+        # what jobs built on the standard library leave behind when their work ends
+        # (apps/library_shapes.py): plain Python would wait for most of them for ever
+        _library("process-pool-pending", "process_pool_pending", "spawn"),
+        _library("child-ignoring-sigterm", "child_ignoring_sigterm", "fork"),
+        _library("daemon-child", "daemon_child", "forkserver", lingers=False),
+        _library("grandchild-ignoring-sigterm", "grandchild", "spawn"),
+        _library("daemonized-grandchild", "daemonized", "fork"),
+        _library("thread-pool-pending", "thread_pool_pending"),
+        _library("thread-on-socket", "thread_on_socket", job="AsyncLibraryJob"),
+        _library("executor-thread", "executor_thread", job="AsyncLibraryJob"),
+        _library("async-subprocess", "subprocess", job="AsyncLibraryJob"),
+        _library("pending-task", "pending_task", job="AsyncLibraryJob", lingers=False),
+        _library("log-handlers", "log_handlers", lingers=False),
+        _library("faulthandler-sigterm", "fault_handler", lingers=False),
+        _library("atexit-sys-exit", "atexit_exit", lingers=False),
+        _library("closes-stdout", "closes_stdout", job="AsyncLibraryJob", lingers=False),
     ]
 }
 
@@ -343,10 +383,17 @@ def _check(
         bad(f"{shape.hanging} left open without teardown.timeout")
     if timed_out and not shape.hanging and deadline is None:
         bad(f"closes abandoned though only --shutdown-timeout bounded them: {sorted(map(str, timed_out))}")
-    # 5. nothing of the job's session alive afterwards
+    # 5. nothing of the job's session alive afterwards, nor a descendant that left it (``pid N``)
     survivors = end_session(proc.pid)
     if survivors:
         bad(f"processes of the job's session still alive: {survivors}")
+    left_session = [int(pid) for verb, pid, _ in Record.read(record).lines if verb == "pid"]
+    left_alive = [pid for pid in left_session if pid_alive(pid)]
+    for pid in left_alive:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    if left_alive:
+        bad(f"descendants that left the job's session still alive: {left_alive}")
     # 7. the exit hooks ran, and ran before the exit grace was spent
     quick_exit = forced or any(e.get("signal") for e in exits)
     hooks = Record.read(record)
@@ -418,6 +465,14 @@ _MUST |= {
     ("idle-executor", "none"),
     ("c-blocking-close", "sigterm-running"),
     ("c-blocking-close", "timeout"),
+    ("process-pool-pending", "none"),
+    ("child-ignoring-sigterm", "sigterm-running"),
+    ("grandchild-ignoring-sigterm", "timeout"),
+    ("daemonized-grandchild", "none"),
+    ("daemonized-grandchild", "sigint-twice"),
+    ("thread-pool-pending", "sigterm-running"),
+    ("faulthandler-sigterm", "sigterm-running"),
+    ("atexit-sys-exit", "none"),
 }
 """Cells the sample always runs: the hostile shapes while their own code runs; the standard
 library's shapes with no event, a signal while they work, and a deadline."""

@@ -9,6 +9,8 @@ import pytest
 
 from .jobproc import JobProcess, running
 
+APP = "hostile:Container"
+
 pytestmark = pytest.mark.process
 
 
@@ -128,3 +130,24 @@ def test_enough_time_logs_no_warning(tmp_path: Path) -> None:
     assert code == 0, proc.output
     assert "deadline.short" not in proc.order()
     assert proc.one("job.started")["seconds_left"] == pytest.approx(60, abs=2)
+
+
+def test_the_deadline_reaches_c_code_that_holds_the_gil(tmp_path: Path) -> None:
+    # a backtracking regex never lets another thread run: the supervisor, whose clock cancels the
+    # job, never got to; only the platform's SIGKILL ended it. A kernel timer now wakes the main
+    # thread at the supervisor's due time, and the regex, which checks for signals, gives way.
+    with running(
+        "LibraryJob",
+        "--timeout",
+        "4",
+        app="hostile:Container",
+        params={"shape": "regex"},
+        record=tmp_path / "r",
+    ) as proc:
+        proc.wait_for("app.working")
+        code = proc.wait(20)
+        gone = proc.exited_at
+    assert code == 124, proc.output
+    assert gone is not None and gone - proc.started_at < 4.0, proc.output
+    assert proc.one("job.finished")["status"] == "deadline_exceeded"
+    assert proc.record().still_open() == []

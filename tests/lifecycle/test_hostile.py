@@ -241,16 +241,43 @@ def test_a_replaced_sigterm_handler_is_noticed_and_sigterm_still_means_143(
 
 
 @pytest.mark.parametrize("job", ["SyncShape", "AsyncShape"])
+@pytest.mark.parametrize(
+    ("shape", "handler"),
+    [
+        ("raw_handler", "hostile._on_term_exit"),
+        # faulthandler's C handler, through a reference taken before the run: only what the kernel
+        # calls says so (before, nothing noticed and the SIGTERM was swallowed whole)
+        ("raw_fault_handler", "a handler outside Python (faulthandler, C code)"),
+    ],
+)
 def test_a_handler_that_really_replaced_jobframes_is_found_and_jobframes_put_back(
-    tmp_path: Path, job: str
+    tmp_path: Path, job: str, shape: str, handler: str
 ) -> None:
-    with _hostile(job, "raw_handler", record=tmp_path / "r") as proc:
+    with _hostile(job, shape, record=tmp_path / "r") as proc:
         replaced = proc.wait_for("signal.handler_replaced", timeout=5).event
-        assert replaced is not None and replaced["handler"] == "hostile._on_term_exit"
+        assert replaced is not None and replaced["handler"] == handler
         assert not proc.wait_exit(0.5)  # still running: nothing asked it to stop
         proc.send_group(signal.SIGTERM)
         code = proc.wait(10)
     assert code == 143, proc.output
+    _closed_all(proc)
+
+
+@pytest.mark.parametrize("job", ["SyncShape", "AsyncShape"])
+def test_faulthandler_registered_for_sigterm_dumps_the_stacks_and_sigterm_still_means_143(
+    tmp_path: Path, job: str
+) -> None:
+    # faulthandler.register(SIGTERM) puts a C handler in Python's place: without chaining, it
+    # dumps the stacks and nothing else hears the signal (the job ran on until the SIGKILL)
+    with _hostile(job, "fault_handler", record=tmp_path / "r") as proc:
+        proc.wait_for("signal.handler_replaced")
+        proc.send_group(signal.SIGTERM)
+        code = proc.wait(10)
+    assert code == 143, proc.output
+    replaced = proc.one("signal.handler_replaced")
+    assert replaced["signal"] == "SIGTERM" and replaced["handler"] == "faulthandler.register"
+    assert proc.one("job.finished")["status"] == "terminated"
+    assert "most recent call first" in proc.stderr  # the job's wish: its stacks, dumped
     _closed_all(proc)
 
 

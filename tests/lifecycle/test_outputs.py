@@ -1,13 +1,16 @@
-"""--output is written atomically on success only; ARGO_PROGRESS_FILE gets N/M."""
+"""--output is written atomically on success only; ARGO_PROGRESS_FILE gets N/M; the log lines
+outlive a job that closes stdout or configures logging its own way."""
 
 from __future__ import annotations
 
 import json
+import signal
+import time
 from pathlib import Path
 
 import pytest
 
-from .jobproc import running
+from .jobproc import JobProcess, running
 
 pytestmark = pytest.mark.process
 
@@ -53,3 +56,67 @@ def test_output_of_a_successful_async_job(tmp_path: Path) -> None:
         code = proc.wait(10)
     assert code == 0, proc.output
     assert json.loads(out.read_text()) == {"resources": ["aa", "ab", "ac", "c"]}
+
+
+@pytest.mark.parametrize(
+    ("shape", "where"),
+    [
+        ("closes_stdout", "stdout"),  # sys.stdout.close(): descriptor 1 is still there
+        ("closes_stdout_fd", "stderr"),  # os.close(1): "if stdout is closed, log lines go to stderr"
+    ],
+)
+@pytest.mark.parametrize("then", ["return", "sigterm"])
+def test_a_job_closing_stdout_loses_no_line(tmp_path: Path, shape: str, where: str, then: str) -> None:
+    # before: every line after the close was dropped, job.finished and process.exit with them
+    params = {"shape": shape, "seconds": 600 if then == "sigterm" else 0}
+    with running("LibraryJob", app="hostile:Container", params=params, record=tmp_path / "r") as proc:
+        if then == "sigterm":
+            proc.wait_for("job.started")
+            _wait_for_line(proc, where, "app.working")
+            proc.send_group(signal.SIGTERM)
+        code = proc.wait(20)
+    expected = 143 if then == "sigterm" else 0
+    assert code == expected, proc.output
+    lines = _json_lines(proc.output, where)
+    events = [line["event"] for line in lines]
+    assert "app.working" in events and events.count("job.finished") == 1, proc.output
+    assert events[-1] == "process.exit" and lines[-1]["exit_code"] == expected, proc.output
+    assert proc.record().still_open() == []
+
+
+def _json_lines(output: str, where: str) -> list[dict[str, object]]:
+    section = output.split("--- stderr ---")[0 if where == "stdout" else 1]
+    return [json.loads(text) for text in section.splitlines() if text.startswith("{")]
+
+
+def _wait_for_line(proc: JobProcess, where: str, event: str) -> None:
+    """Wait until ``event`` was written to ``where`` (stderr has no reader that notifies)."""
+    if where == "stdout":
+        proc.wait_for(event)
+        return
+    deadline = time.monotonic() + 20
+    while not any(line.get("event") == event for line in _json_lines(proc.output, where)):
+        assert time.monotonic() < deadline and proc.proc.poll() is None, proc.output
+        time.sleep(0.01)  # polling the pipe's reader, not waiting for time to pass
+
+
+@pytest.mark.parametrize("shape", ["basic_config", "dict_config", "logging_disabled"])
+@pytest.mark.parametrize("then", ["return", "timeout"])
+def test_a_job_configuring_logging_its_own_way_keeps_jobframes_lines(
+    tmp_path: Path, shape: str, then: str
+) -> None:
+    # before: the job's configuration took job.finished, resource.closed and process.exit away
+    params = {"shape": shape, "seconds": 600 if then == "timeout" else 0}
+    args = ["--timeout", "4"] if then == "timeout" else []
+    with running("LibraryJob", *args, app="hostile:Container", params=params, record=tmp_path / "r") as proc:
+        code = proc.wait(20)
+    expected = 124 if then == "timeout" else 0
+    assert code == expected, proc.output
+    finished = proc.one("job.finished")
+    assert finished["exit_code"] == expected
+    assert proc.one("logging.reconfigured")["undone"], proc.output
+    order = proc.order()
+    assert order.index("logging.reconfigured") < order.index("job.finished")
+    assert {e["resource"] for e in proc.named("resource.closed")} == {"r1", "r2"}
+    assert order[-1] == "process.exit" and proc.one("process.exit")["exit_code"] == expected
+    assert proc.record().still_open() == []

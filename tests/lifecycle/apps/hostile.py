@@ -24,6 +24,10 @@ Shapes (``--param shape=...``), each a way real code behaves:
   each call waits for the test's go), then sleeps.
 - ``raw_handler``: like ``handler``, through a reference to ``signal.signal`` taken at import time
   (so it really replaces jobframe's handler, as a library that kept one would).
+- ``fault_handler``: ``faulthandler.register(SIGTERM)`` (``chain=False``: faulthandler's C handler
+  takes the signal's place, dumps the stacks and calls nothing else), then sleeps.
+- ``raw_fault_handler``: the same through a reference to ``faulthandler.register`` taken at import
+  time, as a library that imported the name would.
 - ``thread_signal``: waits on a ``threading.Event`` while a thread of its own receives SIGTERM
   (``HOSTILE_SIGNAL``: SIGINT twice) — a signal the kernel handed to a thread other than the main one.
 - ``quick``: returns at once (for signals that land in teardown or the exit guard).
@@ -36,6 +40,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import faulthandler
 import os
 import signal
 import subprocess
@@ -47,6 +52,7 @@ from typing import Any, Literal
 
 import holds
 from dependency_injector import containers, providers
+from library_shapes import AsyncLibraryJob, EndsItself, LibraryJob
 from lifeapp import _delay, _exc_name, record  # the apps directory is the working directory
 from pydantic import BaseModel, SecretStr
 from stdlib_shapes import (
@@ -63,6 +69,7 @@ import jobframe
 log = jobframe.get_logger("hostile")
 
 _raw_signal = signal.signal  # taken before any run: calling it really replaces a handler
+_raw_fault_register = faulthandler.register  # likewise
 holds.arm()
 
 Shape = Literal[
@@ -77,6 +84,8 @@ Shape = Literal[
     "ignore_handler",
     "holding_handler",
     "raw_handler",
+    "fault_handler",
+    "raw_fault_handler",
     "thread_signal",
     "quick",
     "worst",
@@ -176,6 +185,10 @@ def _install_own_handler(shape: str) -> None:
         _raw_signal(signal.SIGTERM, _on_term_exit)
     elif shape == "ignore_handler":
         signal.signal(signal.SIGTERM, _on_term_ignore)
+    elif shape == "fault_handler":
+        faulthandler.register(signal.SIGTERM)
+    elif shape == "raw_fault_handler":
+        _raw_fault_register(signal.SIGTERM)
     else:
         holds.install_own(shape)
 
@@ -289,3 +302,6 @@ class Container(containers.DeclarativeContainer):
     busy_executor_job = providers.Factory(BusyExecutorJob, executor=busy_executor)
     stoppable = providers.Singleton(Stoppable)
     async_flush_job = providers.Factory(AsyncFlushJob, client=flush_client, stoppable=stoppable)
+    library_job = providers.Factory(LibraryJob, r1=r1, r2=r2)
+    async_library_job = providers.Factory(AsyncLibraryJob, a1=a1, r2=r2)
+    ends_itself = providers.Factory(EndsItself, r1=r1, r2=r2)
