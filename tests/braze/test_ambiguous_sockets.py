@@ -42,6 +42,8 @@ class RawServer:
         self.answered: list[int] = []  # batches answered 2xx
         self.faulted: int | None = None
         self._lock = threading.Lock()
+        self._settled = threading.Condition(self._lock)
+        self._busy = 0  # requests read and not yet answered, dropped or stalled
         self._release = threading.Event()
         self._sock = socket.create_server(("127.0.0.1", 0), backlog=128)
         self._threads: list[threading.Thread] = []
@@ -53,6 +55,15 @@ class RawServer:
         accept.start()
         self._threads.append(accept)
         return self
+
+    def settle(self, timeout: float = 60) -> None:
+        """Wait until every request read is answered, dropped or stalled: the logs are complete.
+
+        The client can read an answer before the thread that sent it has logged it; the logs are
+        read once the server is done with everything it received.
+        """
+        with self._settled:
+            assert self._settled.wait_for(lambda: self._busy == 0, timeout), "the server never settled"
 
     def __exit__(self, *exc: object) -> None:
         self._release.set()
@@ -76,31 +87,46 @@ class RawServer:
     def _serve(self, conn: socket.socket) -> None:
         with conn, conn.makefile("rb") as reader:
             while (body := self._read_request(reader)) is not None:
-                batch = int(json.loads(body)["attributes"][0]["external_id"][1:]) // 75
                 with self._lock:
-                    self.received.append(batch)
-                    fault = self.fault if len(self.received) == self.fault_at else None
-                    if fault:
-                        self.faulted = batch
-                if fault == "close":
-                    conn.shutdown(socket.SHUT_RDWR)  # FIN after the body was read: no answer
-                    return
-                if fault == "reset":
-                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                    return  # closing with linger 0 sends a RST
-                if fault == "stall":
-                    self._release.wait()  # held open by the test; the client's read timeout ends it
-                    return
-                answer = json.dumps({"message": "success", "attributes_processed": 75}).encode()
+                    self._busy += 1
                 try:
-                    conn.sendall(
-                        b"HTTP/1.1 201 Created\r\nContent-Type: application/json\r\n"
-                        b"Content-Length: %d\r\n\r\n%s" % (len(answer), answer)
-                    )
-                except OSError:
-                    return  # the client went away (it closes its pool at the end)
-                with self._lock:
-                    self.answered.append(batch)
+                    then = self._handle(conn, body)
+                finally:
+                    with self._settled:
+                        self._busy -= 1
+                        self._settled.notify_all()
+                if then == "stall":
+                    self._release.wait()  # held open by the test; the client's read timeout ends it
+                if then != "next":
+                    return
+
+    def _handle(self, conn: socket.socket, body: bytes) -> str:
+        """Answer or drop one request; what the connection does then: ``next``, ``stall``, ``end``."""
+        batch = int(json.loads(body)["attributes"][0]["external_id"][1:]) // 75
+        with self._lock:
+            self.received.append(batch)
+            fault = self.fault if len(self.received) == self.fault_at else None
+            if fault:
+                self.faulted = batch
+        if fault == "close":
+            conn.shutdown(socket.SHUT_RDWR)  # FIN after the body was read: no answer
+            return "end"
+        if fault == "reset":
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            return "end"  # closing with linger 0 sends a RST
+        if fault == "stall":
+            return "stall"
+        answer = json.dumps({"message": "success", "attributes_processed": 75}).encode()
+        try:
+            conn.sendall(
+                b"HTTP/1.1 201 Created\r\nContent-Type: application/json\r\n"
+                b"Content-Length: %d\r\n\r\n%s" % (len(answer), answer)
+            )
+        except OSError:
+            return "end"  # the client went away (it closes its pool at the end)
+        with self._lock:
+            self.answered.append(batch)
+        return "next"
 
     @staticmethod
     def _read_request(reader: BinaryIO) -> bytes | None:
@@ -125,6 +151,7 @@ def test_received_and_never_answered_is_ambiguous(client_kind: str, fault: str, 
     # A read timeout 1 s: healthy answers come at once, so only the stalled request reaches it.
     with RawServer(fault, fault_at) as server:
         error = run_track(client_kind, server.url, ATTRIBUTES, read=1.0)
+        server.settle()
         received, answered, faulted = list(server.received), list(server.answered), server.faulted
     assert isinstance(error, BrazeTransportDuplicatePossibleError), repr(error)
     assert faulted is not None and error.batch_index == faulted
