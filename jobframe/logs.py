@@ -24,6 +24,8 @@ from typing import Any, Literal, TextIO
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
+from jobframe._log_records import MaskedRecords
+
 __all__ = [
     "MASK",
     "ErrorFields",
@@ -166,6 +168,11 @@ class Redact:
         found = {v for v in values if len(v) >= 4}
         self._secrets = tuple(sorted(set(self._secrets) | found, key=len, reverse=True))
 
+    @property
+    def knows_secrets(self) -> bool:
+        """Whether any secret value was added (before settings load, only keys are masked)."""
+        return bool(self._secrets)
+
     def is_sensitive(self, key: str) -> bool:
         """``api_key``, ``X-Api-Key``, ``accessToken``, ``dbpassword``: yes; ``tokens_used``: no."""
         k = _CAMEL.sub("_", key).lower().replace("-", "_")
@@ -284,6 +291,7 @@ def configure_logging(
     numeric = level if isinstance(level, int) else logging.getLevelNamesMapping()[level.upper()]
     handler = chain.attach(LineHandler(stream), renderer, numeric)
     _CONFIGURED.handler, _CONFIGURED.level = handler, numeric
+    MaskedRecords.install(redact)  # a handler the job adds itself reads masked records too
     logging.raiseExceptions = False  # a closed stdout must not turn into tracebacks on stderr
     root = logging.getLogger()
     for old in list(root.handlers):
