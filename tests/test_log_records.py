@@ -37,16 +37,20 @@ def factory() -> Iterator[MaskedRecords]:
         logging.setLogRecordFactory(previous)
 
 
+def _record(msg: object, args: object, exc_info: object = None) -> logging.LogRecord:
+    """A record as a logger makes it (through the factory), without creating a logger."""
+    return logging.getLogRecordFactory()("tests.log_records", logging.INFO, __file__, 1, msg, args, exc_info)
+
+
 def _printed(*args: object, exc: bool = False) -> str:
     """What a plain formatter prints of a record made with ``args`` (a handler the job adds)."""
-    logger = logging.getLogger("jobframe.tests.log_records")
     exc_info = None
     if exc:
         try:
             raise RuntimeError(f"failed with {SECRET}")
         except RuntimeError as error:
             exc_info = (type(error), error, error.__traceback__)
-    record = logger.makeRecord(logger.name, logging.INFO, __file__, 1, args[0], args[1:] or None, exc_info)
+    record = _record(args[0], args[1:] or None, exc_info)
     return logging.Formatter("%(message)s").format(record)
 
 
@@ -78,11 +82,10 @@ def test_an_exceptions_text_is_masked_once_formatted(factory: MaskedRecords) -> 
 
 def test_arguments_without_secrets_are_left_as_they_are(factory: MaskedRecords) -> None:
     url = _Url()
-    logger = logging.getLogger("x")
-    record = logger.makeRecord("x", logging.INFO, __file__, 1, "%d %s %r", (3, "a", None), None)
+    record = _record("%d %s %r", (3, "a", None))
     assert record.args == (3, "a", None)
     factory.redact = Redact()  # no secret known yet: an object keeps its type
-    record = logger.makeRecord("x", logging.INFO, __file__, 1, "%s", (url,), None)
+    record = _record("%s", (url,))
     assert record.args is not None and record.args[0] is url  # type: ignore[index]
 
 

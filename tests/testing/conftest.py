@@ -11,6 +11,11 @@ import textwrap
 
 import pytest
 
+# pytester's in-process runs drop every module first imported inside them, and the next run
+# imports it again as new classes, while what stays loaded (the plugin's modules) kept the old
+# ones: NetworkModule then no longer matched and a file run alone failed. Loaded here, once.
+import jobframe.http  # noqa: F401
+
 pytest_plugins = ["pytester"]
 
 # The plugin as an installed entry point would load it. "no:jobframe" keeps the entry point (once
