@@ -145,7 +145,7 @@ class Opening:
 
     def _check_same_run(self, store: Store, found: RunRow) -> None:
         key, job = self.key, self.job
-        if found.status == ABANDONED and found.job == job and found.fingerprint == self.fingerprint:
+        if found.status == ABANDONED:  # whatever job or parameters come: the key is closed
             raise ConfigurationError(
                 f"run key {key!r} was abandoned by hand (python -m jobframe.ledger abandon): no "
                 f"attempt under it sends anything; use a new --run-key ({fresh_run_repeats(store, key)})"
