@@ -198,21 +198,13 @@ def _chain_problems(provider: Any, names: dict[int, str]) -> Iterator[str]:
             f"its fields: {', '.join(known) or 'none'}"
         )
         return
-    value, path = _static_section(chain.root, chain.names)
-    check = getattr(value, "problems_when_wired", None)
+    value, path = static_value(provider), settings_path(chain.root, chain.names)[1]
+    check = None if value is UNKNOWN else getattr(value, "problems_when_wired", None)
     if callable(check):
         key = ".".join(path)
         for field, reason in check():
             variable = "__".join([*path, field]).upper()
             yield f"settings {key}.{field}: {reason} (variable {variable})"
-
-
-def _static_section(root: Any, names: tuple[str, ...]) -> tuple[Any, tuple[str, ...]]:
-    root, path = settings_path(root, names)
-    value = static_value(root)
-    for name in path:
-        value = getattr(value, name, None) if value is not UNKNOWN else UNKNOWN
-    return (None if value is UNKNOWN else value), path
 
 
 def _async_kind(provider: Any) -> str | None:
