@@ -31,7 +31,7 @@ from dependency_injector import containers, providers, resources
 from jobframe._app import App, graph
 from jobframe._app.discovery import NO_JOBS
 from jobframe._app.graph import CALLING
-from jobframe._app.markers import Marker, markers_of
+from jobframe._app.markers import Marker, hidden_generator, markers_of
 from jobframe._app.provided import (
     Chain,
     annotations_of,
@@ -234,6 +234,19 @@ def _sync_problems(provider: Any, name: str) -> Iterator[str]:
         )
 
 
+def _resource_problems(provider: Any, name: str) -> Iterator[str]:
+    """A ``Resource`` dependency-injector cannot enter: a generator function under ``@inject``."""
+    hidden = hidden_generator(provider.provides) if isinstance(provider, providers.Resource) else None
+    if hidden is not None:
+        yield (
+            f"{name}: {_describe(hidden)} is a generator function under @inject, which "
+            "dependency-injector's Resource never enters (its wrapper is a plain function: the "
+            "generator is taken for a coroutine, an async resource whose cleanup never runs); give "
+            f"its dependencies as the Resource's arguments, providers.Resource({_describe(hidden)}, "
+            "name=provider), instead of @inject markers"
+        )
+
+
 def _choice_problems(provider: Any, name: str) -> Iterator[str]:
     """A value known before the run that a build would fail on: a Selector's, a Configuration's."""
     problem = None
@@ -288,6 +301,7 @@ class _Walk:
                 for marker in self.markers(provider):
                     if marker.problem is not None:
                         yield f"{name}: {marker.problem}"
+            yield from _resource_problems(provider, name)
             if sync:
                 yield from _sync_problems(provider, name)
             yield from _choice_problems(provider, name)
