@@ -31,7 +31,7 @@ from dependency_injector import containers, providers, resources
 from jobframe._app import App, graph
 from jobframe._app.discovery import NO_JOBS
 from jobframe._app.graph import CALLING
-from jobframe._app.markers import Marker, hidden_generator, markers_of
+from jobframe._app.markers import Marker, hidden_generator, injected, markers_of
 from jobframe._app.provided import (
     Chain,
     annotations_of,
@@ -268,12 +268,15 @@ class _Walk:
         self._markers: dict[int, list[Marker]] = {}
 
     def markers(self, provider: Any) -> list[Marker]:
-        if not isinstance(provider, CALLING) or isinstance(provider, providers.Resource):
+        if not isinstance(provider, CALLING):
             return []
         found = self._markers.get(id(provider))
         if found is None:
+            target = provider.provides
+            if isinstance(provider, providers.Resource):  # a function: under jobframe's wrapper
+                target = None if inspect.isclass(unwrapped(target)) else injected(target)
             given = (set(provider.kwargs), len(provider.args))
-            found = list(markers_of(provider.provides, self.container, given, self.names))
+            found = [] if target is None else list(markers_of(target, self.container, given, self.names))
             self._markers[id(provider)] = found
         return found
 
