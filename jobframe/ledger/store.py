@@ -325,9 +325,17 @@ class Store:
         return None if row is None else (str(row[0]), int(row[1] or 0), bool(row[2]), int(row[3] or 0))
 
     def forget(self, key: str) -> None:
-        """Delete everything recorded under ``key`` (a fresh run)."""
-        for table in ("jobframe_ledger_batches", "jobframe_ledger_streams", "jobframe_ledger_runs"):
-            self._run(f"DELETE FROM {table} WHERE run_key = ?", key)  # noqa: S608 - table names are ours
+        """Delete what ``key`` recorded, by hand, and leave it as :meth:`register` does: a run no
+        attempt has opened. The next attempt starts it from the first object — a retry too, and
+        one told ``--registered``: a key that vanished would read as a lost ledger and be
+        refused. The lease goes as with :meth:`abandon` (an attempt holding it sends nothing more)."""
+        self.forget_batches(key)
+        self._run(
+            "UPDATE jobframe_ledger_runs SET job = '', fingerprint = '', status = 'registered',"
+            " attempts = 0, owner = NULL, lease_expires = NULL, fence = fence + 1, updated_at = ?"
+            " WHERE run_key = ?",
+            _now(), key,
+        )  # fmt: skip
 
     # -- streams and batches ---------------------------------------------------------------------
 
