@@ -31,7 +31,7 @@ from dependency_injector import containers, providers, resources
 from jobframe._app import App, graph
 from jobframe._app.discovery import NO_JOBS
 from jobframe._app.graph import CALLING
-from jobframe._app.markers import Marker, markers_of
+from jobframe._app.markers import Marker, hidden_generator, injected, markers_of
 from jobframe._app.provided import (
     Chain,
     annotations_of,
@@ -198,21 +198,13 @@ def _chain_problems(provider: Any, names: dict[int, str]) -> Iterator[str]:
             f"its fields: {', '.join(known) or 'none'}"
         )
         return
-    value, path = _static_section(chain.root, chain.names)
-    check = getattr(value, "problems_when_wired", None)
+    value, path = static_value(provider), settings_path(chain.root, chain.names)[1]
+    check = None if value is UNKNOWN else getattr(value, "problems_when_wired", None)
     if callable(check):
         key = ".".join(path)
         for field, reason in check():
             variable = "__".join([*path, field]).upper()
             yield f"settings {key}.{field}: {reason} (variable {variable})"
-
-
-def _static_section(root: Any, names: tuple[str, ...]) -> tuple[Any, tuple[str, ...]]:
-    root, path = settings_path(root, names)
-    value = static_value(root)
-    for name in path:
-        value = getattr(value, name, None) if value is not UNKNOWN else UNKNOWN
-    return (None if value is UNKNOWN else value), path
 
 
 def _async_kind(provider: Any) -> str | None:
@@ -242,6 +234,19 @@ def _sync_problems(provider: Any, name: str) -> Iterator[str]:
         )
 
 
+def _resource_problems(provider: Any, name: str) -> Iterator[str]:
+    """A ``Resource`` dependency-injector cannot enter: a generator function under ``@inject``."""
+    hidden = hidden_generator(provider.provides) if isinstance(provider, providers.Resource) else None
+    if hidden is not None:
+        yield (
+            f"{name}: {_describe(hidden)} is a generator function under @inject, which "
+            "dependency-injector's Resource never enters (its wrapper is a plain function: the "
+            "generator is taken for a coroutine, an async resource whose cleanup never runs); give "
+            f"its dependencies as the Resource's arguments, providers.Resource({_describe(hidden)}, "
+            "name=provider), instead of @inject markers"
+        )
+
+
 def _choice_problems(provider: Any, name: str) -> Iterator[str]:
     """A value known before the run that a build would fail on: a Selector's, a Configuration's."""
     problem = None
@@ -263,12 +268,15 @@ class _Walk:
         self._markers: dict[int, list[Marker]] = {}
 
     def markers(self, provider: Any) -> list[Marker]:
-        if not isinstance(provider, CALLING) or isinstance(provider, providers.Resource):
+        if not isinstance(provider, CALLING):
             return []
         found = self._markers.get(id(provider))
         if found is None:
+            target = provider.provides
+            if isinstance(provider, providers.Resource):  # a function: under jobframe's wrapper
+                target = None if inspect.isclass(unwrapped(target)) else injected(target)
             given = (set(provider.kwargs), len(provider.args))
-            found = list(markers_of(provider.provides, self.container, given, self.names))
+            found = [] if target is None else list(markers_of(target, self.container, given, self.names))
             self._markers[id(provider)] = found
         return found
 
@@ -296,6 +304,7 @@ class _Walk:
                 for marker in self.markers(provider):
                     if marker.problem is not None:
                         yield f"{name}: {marker.problem}"
+            yield from _resource_problems(provider, name)
             if sync:
                 yield from _sync_problems(provider, name)
             yield from _choice_problems(provider, name)

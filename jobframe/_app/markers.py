@@ -18,7 +18,7 @@ from dependency_injector import containers
 
 from jobframe._app.graph import declared
 
-__all__ = ["Marker", "markers_of"]
+__all__ = ["Marker", "hidden_generator", "injected", "markers_of"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,31 @@ def _patched(target: Any) -> Any | None:
         return registry.get_callable(function) if registry is not None else None
     except TypeError:  # an unhashable callable: not one @inject registered
         return None
+
+
+def injected(target: Any) -> Any | None:
+    """The ``@inject``-patched function in ``target``'s ``__wrapped__`` chain (jobframe wraps a
+    Resource's function to track it), or ``None``."""
+    while target is not None and not inspect.isclass(target):
+        if _patched(target) is not None:
+            return target
+        target = getattr(target, "__wrapped__", None)
+    return None
+
+
+def hidden_generator(target: Any) -> Any | None:
+    """The generator function ``@inject`` hides from a ``Resource`` of ``target``, if it does.
+
+    dependency-injector's ``@inject`` wraps a generator function in a plain function, so the
+    ``Resource`` never makes it a context manager: it calls it, takes the generator object it
+    gets for a coroutine, and builds a task of it — an async resource whose cleanup never runs.
+    ``target`` may be under jobframe's tracking wrapper (a ``__wrapped__`` chain).
+    """
+    target = injected(target)
+    patched = None if target is None else _patched(target)
+    if patched is None or not inspect.isgeneratorfunction(patched.original):
+        return None
+    return None if inspect.isgeneratorfunction(target) else patched.original
 
 
 def _text(marker: Any, names: dict[int, str]) -> str:

@@ -233,9 +233,7 @@ class ClientShell(Generic[H]):
             retry=retry, rate_limit=settings.rate_limit, limiter=limiter, redact=redact, clock=clock, rng=rng
         )
         recording = ledger is not None and ledger.enabled
-        self._planner = Planner(
-            settings.batch, retry_unsafe=retry.retry_unsafe, split_by_repeatability=recording
-        )
+        self._planner = Planner(settings.batch, retry_unsafe=retry.retry_unsafe, recorded=recording)
         self._concurrency = Concurrency(settings.max_concurrency)
 
     @classmethod

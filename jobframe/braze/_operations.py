@@ -234,15 +234,13 @@ def _recipient(value: Recipient | Mapping[str, Any]) -> Any:
 class Planner:
     """Builds the calls of every Braze operation from arguments and the batch settings."""
 
-    def __init__(
-        self, batch: BatchSizes, *, retry_unsafe: bool, split_by_repeatability: bool = False
-    ) -> None:
+    def __init__(self, batch: BatchSizes, *, retry_unsafe: bool, recorded: bool = False) -> None:
         self._batch = batch
         self._retry_unsafe = retry_unsafe
-        # With a run ledger: attributes that add to a value never share a batch with ones that set
-        # one, so a kill leaves the plain sets re-sendable (never ambiguous, never held back); and
-        # a send to an audience is recorded too (``_to_audience``).
-        self._recorded = split_by_repeatability
+        # ``recorded``: a run ledger records the calls. Then attributes that add to a value never
+        # share a batch with ones that set one, so a kill leaves the plain sets re-sendable (never
+        # ambiguous, never held back); and a send to an audience is recorded too (``_to_audience``).
+        self._recorded = recorded
 
     def _unsafe(self, override: bool | None) -> bool:
         return self._retry_unsafe if override is None else override

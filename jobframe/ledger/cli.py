@@ -3,13 +3,13 @@
     python -m jobframe.ledger show                     # every run: status, attempts, batches
     python -m jobframe.ledger show --run-key KEY       # one run, with its unconfirmed batches
     python -m jobframe.ledger abandon --run-key KEY    # later attempts under KEY are refused (78)
-    python -m jobframe.ledger forget --run-key KEY     # delete it: the next attempt starts over
+    python -m jobframe.ledger forget --run-key KEY     # clear it (registered): the next attempt starts over
     python -m jobframe.ledger register --run-key KEY [--run-key KEY2 ...]
 
 ``show``, ``abandon`` and ``forget`` read the SQLite file ``--path`` (default
 ``.jobframe/ledger.sqlite3``, the settings' default) or, with ``--dsn`` or ``LEDGER__DSN``, a
-PostgreSQL database. Exit codes: 0 done, 2 a bad command line or an unknown run key, 78 a store
-that cannot be opened.
+PostgreSQL database. Exit codes: 0 done, 2 a bad command line or an unknown run key, 75 a store
+briefly unavailable (a later try may pass), 78 a store that cannot work as configured.
 
 ``register`` is the step a rendered workflow runs before a resumable job's step: it records each
 key as a run no attempt has opened yet, so a retry that finds its key registered knows the

@@ -197,7 +197,7 @@ class RunLedger:
                     input_fingerprint=input_fingerprint,
                 )
                 if earlier is not None:
-                    raise _resubmitted(key, endpoint, *earlier)
+                    raise _resubmitted(key, endpoint, earlier)
             recorded_endpoint, recorded, recorded_input = store.stream(
                 key, number, endpoint, fingerprint, input_fingerprint
             )
@@ -273,7 +273,15 @@ class _Refused(Exception):  # noqa: N818 - a carrier, never seen outside this mo
         self.error = error
 
 
-def _resubmitted(key: str, endpoint: str, earlier: str, reached: int, live: bool) -> _Refused:
+def _resubmitted(key: str, endpoint: str, found: tuple[str, int, bool, int]) -> _Refused:
+    """``found``: the earlier run (:meth:`Store.earlier_run`) — its key, the objects it reached,
+    whether it is live, and the batches it sent."""
+    earlier, reached, live, sent = found
+    if reached or not sent:
+        so_far, again = f"reaching {reached} users so far", f"to send to those {reached} users again"
+    else:  # sends to an audience Braze resolves: requests that list no user, and reach the most
+        so_far = f"having sent {sent} request{'s' if sent > 1 else ''} to a segment, an audience or everyone"
+        again = "to send those again"
     if live:
         what = f"is sending this job's {endpoint} call with the same parameters and input right now"
         advice = f"let it finish (or continue it with --run-key {earlier} later)"
@@ -285,8 +293,8 @@ def _resubmitted(key: str, endpoint: str, earlier: str, reached: int, live: bool
         advice = f"continue that run with --run-key {earlier} (or `argo retry` its workflow)"
     return _Refused(
         ConfigurationError(
-            f"run key {key!r}: run key {earlier!r} {what}, reaching {reached} users so far: {advice}; "
-            f"to send to those {reached} users again as well, pass --new-run"
+            f"run key {key!r}: run key {earlier!r} {what}, {so_far}: {advice}; "
+            f"{again} as well, pass --new-run"
         )
     )
 

@@ -26,8 +26,9 @@ _log = get_logger("jobframe.ledger")
 ABANDONED = "abandoned"
 """A run closed by hand: every later attempt under its key is refused (78)."""
 REGISTERED = "registered"
-"""A run recorded by ``python -m jobframe.ledger register`` before any attempt of it could start:
-no attempt has opened it yet (no job, fingerprint or lease); the first one to open it fills them."""
+"""A run recorded by ``python -m jobframe.ledger register`` before any attempt of it could start
+(or cleared by ``forget``): no attempt has opened it yet (no job, fingerprint or lease); the first
+one to open it fills them."""
 
 
 def fresh_run_repeats(store: Store, key: str) -> str:
@@ -127,11 +128,13 @@ class Opening:
             )
 
     def _first_opening(self, store: Store, found: RunRow) -> None:
-        """The run was registered before its step started, and no attempt has opened it since.
+        """The run was registered before its step started (or forgotten by hand since, ``ledger
+        forget``), and no attempt has opened it since.
 
         On a retry that means the earlier attempts' pods died before they opened the ledger (a pod
         lost before its main container ran, a store down at their start): they sent nothing, and
-        the record says the ledger was not lost — so the run starts, saying so.
+        the record says the ledger was not lost — so the run starts, saying so. After ``forget``
+        a person decided that the run starts over.
         """
         store.restart(self.key, self.job, self.fingerprint)
         if self.retry > 0:
@@ -139,13 +142,13 @@ class Opening:
                 "ledger.retry_of_registered_run",
                 run_key=self.key,
                 retry=self.retry,
-                reason="the run was registered before its step, and no earlier attempt opened it "
-                "(their pods were lost before the job ran): they sent nothing; starting the run",
+                reason="the run was registered before its step (or forgotten by hand), and no earlier "
+                "attempt opened it since (their pods were lost before the job ran): starting the run",
             )
 
     def _check_same_run(self, store: Store, found: RunRow) -> None:
         key, job = self.key, self.job
-        if found.status == ABANDONED and found.job == job and found.fingerprint == self.fingerprint:
+        if found.status == ABANDONED:  # whatever job or parameters come: the key is closed
             raise ConfigurationError(
                 f"run key {key!r} was abandoned by hand (python -m jobframe.ledger abandon): no "
                 f"attempt under it sends anything; use a new --run-key ({fresh_run_repeats(store, key)})"

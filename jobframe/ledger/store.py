@@ -295,10 +295,11 @@ class Store:
         endpoint: str,
         fingerprint: str,
         input_fingerprint: str | None = None,
-    ) -> tuple[str, int, bool] | None:
+    ) -> tuple[str, int, bool, int] | None:
         """An unfinished run under another key that sent call ``number`` of the same job, parameters
         and input (a resubmitted workflow), or is sending it now (a live lease: it may not have
-        recorded its first batch yet); with how many objects it reached, and whether it is live.
+        recorded its first batch yet); with how many objects it reached, whether it is live, and
+        how many batches it sent (a send to an audience is one that reached no listed object).
 
         The same input is the same call fingerprint, or the same ``input_fingerprint`` (the input
         without its batch sizes): the same file cut in batches of another size reaches the same
@@ -308,7 +309,7 @@ class Store:
             self._run("SELECT pg_advisory_xact_lock(hashtext(?))", same_input)
         row = self._run(
             "SELECT r.run_key, COALESCE(SUM(b.size), 0), MAX(CASE WHEN r.owner IS NOT NULL"
-            " AND r.lease_expires > {now} THEN 1 ELSE 0 END) FROM jobframe_ledger_streams s"
+            " AND r.lease_expires > {now} THEN 1 ELSE 0 END), COUNT(b.batch) FROM jobframe_ledger_streams s"
             " JOIN jobframe_ledger_runs r ON r.run_key = s.run_key"
             " LEFT JOIN jobframe_ledger_batches b ON b.run_key = s.run_key AND b.stream = s.stream"
             " AND b.state IN ('delivered', 'started')"
@@ -321,12 +322,20 @@ class Store:
             " ORDER BY r.updated_at DESC LIMIT 1",
             fingerprint, same_input, number, endpoint, key, job, run_fingerprint,
         ).fetchone()  # fmt: skip
-        return None if row is None else (str(row[0]), int(row[1] or 0), bool(row[2]))
+        return None if row is None else (str(row[0]), int(row[1] or 0), bool(row[2]), int(row[3] or 0))
 
     def forget(self, key: str) -> None:
-        """Delete everything recorded under ``key`` (a fresh run)."""
-        for table in ("jobframe_ledger_batches", "jobframe_ledger_streams", "jobframe_ledger_runs"):
-            self._run(f"DELETE FROM {table} WHERE run_key = ?", key)  # noqa: S608 - table names are ours
+        """Delete what ``key`` recorded, by hand, and leave it as :meth:`register` does: a run no
+        attempt has opened. The next attempt starts it from the first object — a retry too, and
+        one told ``--registered``: a key that vanished would read as a lost ledger and be
+        refused. The lease goes as with :meth:`abandon` (an attempt holding it sends nothing more)."""
+        self.forget_batches(key)
+        self._run(
+            "UPDATE jobframe_ledger_runs SET job = '', fingerprint = '', status = 'registered',"
+            " attempts = 0, owner = NULL, lease_expires = NULL, fence = fence + 1, updated_at = ?"
+            " WHERE run_key = ?",
+            _now(), key,
+        )  # fmt: skip
 
     # -- streams and batches ---------------------------------------------------------------------
 

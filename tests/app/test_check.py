@@ -13,6 +13,7 @@ from typing import Any, Protocol
 import httpx
 import pytest
 from dependency_injector import containers, providers, resources
+from dependency_injector.wiring import Provide, inject
 from pydantic import BaseModel, SecretStr
 
 import jobframe
@@ -335,3 +336,25 @@ def test_a_signature_is_what_inspect_gives(target: Any) -> None:
     except (TypeError, ValueError):
         expected = None
     assert _signature(target) == expected
+
+
+@inject
+def injected_gen_service(other: Other = Provide["other"]) -> Iterator[Service]:
+    yield Service()
+
+
+def test_a_generator_under_inject_is_a_resource_dependency_injector_cannot_enter() -> None:
+    """dependency-injector's ``@inject`` wraps a generator function in a plain function, so a
+    ``Resource`` of it never enters it (it takes the generator object for a coroutine): a sync
+    job fails on "an async resource" after it started, an async one gets a task, not a Service."""
+    resource = providers.Resource(injected_gen_service)
+    assert not inspect.isgeneratorfunction(resource.provides)  # not made a context manager
+    found = problems(job=providers.Factory(Needs, service=resource))
+    hidden = [p for p in found if "injected_gen_service is a generator function under @inject" in p]
+    assert len(hidden) == 1, found
+    assert "providers.Resource(injected_gen_service, " in hidden[0]
+    assert [p for p in found if p not in hidden] == [  # its marker too: this container wires nothing
+        "job.service: injected_gen_service(other): Provide['other'] names no provider of C"
+    ]
+    plain = problems(job=providers.Factory(Needs, service=providers.Resource(gen_service)))
+    assert plain == []

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dependency_injector import containers, providers
 from dependency_injector.wiring import Provide, inject
 
+import jobframe
+from jobframe._app import App
+from jobframe._app.check import check_container
 from jobframe._app.markers import markers_of
 
 
@@ -69,3 +72,39 @@ def test_a_module_the_container_never_wires() -> None:
 def test_what_inject_never_decorated_has_no_markers() -> None:
     assert list(markers_of(Plain, Wired(), (set(), 0), {})) == []
     assert list(markers_of(len, Wired(), (set(), 0), {})) == []
+
+
+@inject
+def open_counted(store: Store = Provide["stroe"]) -> Store:
+    return store
+
+
+class UsesCounted:
+    def __init__(self, counted: Store) -> None:
+        self.counted = counted
+
+    def execute(self) -> None:
+        pass
+
+
+class ResourceMarkers(containers.DeclarativeContainer):
+    """A plain function under @inject is a Resource dependency-injector runs: its markers count."""
+
+    wiring_config = containers.WiringConfiguration(modules=[__name__])
+    settings = providers.Dependency(instance_of=jobframe.Settings)
+    run = providers.Dependency(instance_of=jobframe.RunContext)
+    store = providers.Factory(Store)
+    counted = providers.Resource(open_counted)
+    uses_counted = providers.Factory(UsesCounted, counted=counted)
+
+
+def test_the_markers_of_a_resource_function_are_checked_too() -> None:
+    app = App.from_container(ResourceMarkers)
+    container = ResourceMarkers()
+    app.fill(container, jobframe.Settings(), jobframe.RunContext(job="t", run_id="t"))
+    assert check_container(app, container) == {
+        "UsesCounted": [
+            "counted: open_counted(store): Provide['stroe'] names no provider of ResourceMarkers "
+            "(did you mean 'store'?)"
+        ]
+    }

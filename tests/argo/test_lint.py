@@ -387,7 +387,8 @@ def test_a_field_of_the_wrong_shape_is_a_finding_not_a_traceback(
     _set(field, value)(documents[0])
     code, out, _ = _lint(tmp_path, documents, capsys)
     assert code == 1
-    assert f"{T}: cannot check this step" in out or "schema:" in out, out
+    named = f"{T}.{field}: " in out and "  fix: " in out  # what it must be, at its own path
+    assert named or f"{T}: cannot check this step" in out or "schema:" in out, out
 
 
 def test_a_job_declared_never_to_be_retried_must_not_be(capsys: Any) -> None:

@@ -558,6 +558,20 @@ FAULTS: list[tuple[str, str, list[tuple[str, str]], str, str]] = [
         "'30.0' is not a duration",
     ),
     (
+        "retry limit with a space",
+        SINGLE,
+        [('limit: "3"\n        retryPolicy', 'limit: " 3"\n        retryPolicy')],
+        f"{T0}.retryStrategy.limit",
+        "' 3' is not a whole number: Argo fails the step at its first retry",
+    ),
+    (
+        "retry limit with a decimal",
+        SINGLE,
+        [('limit: "3"\n        retryPolicy', 'limit: "1.5"\n        retryPolicy')],
+        f"{T0}.retryStrategy.limit",
+        "'1.5' is not a whole number",
+    ),
+    (
         "backoff without a duration",
         SINGLE,
         [("{duration: 30s, ", "{")],

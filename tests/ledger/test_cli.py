@@ -105,3 +105,51 @@ def test_a_run_abandoned_while_an_attempt_holds_it_stops_that_attempt_and_stays_
     holder.finish(succeeded=True)
     with pytest.raises(ConfigurationError, match="abandoned"):
         RunLedger.open(settings, key="k", job="Job", fingerprint="f1", retry=1)
+
+
+@pytest.mark.parametrize(
+    ("registered_only", "job", "fingerprint"),
+    [(True, "Job", "f1"), (False, "OtherJob", "f1"), (False, "Job", "f2")],
+    ids=["registered-never-opened", "another-job", "other-parameters"],
+)
+def test_an_abandoned_key_is_refused_as_abandoned_whatever_attempt_comes(
+    tmp_path: Path, registered_only: bool, job: str, fingerprint: str
+) -> None:
+    """An abandoned key refuses every later attempt, and says it was abandoned: also when it was
+    abandoned before any attempt opened it (a registered key), or the attempt that comes has
+    another job or other parameters — never "started with another job ()"."""
+    settings = LedgerSettings(path=tmp_path / "ledger.sqlite3")
+    if registered_only:
+        assert ledger_cli("register", "--path", str(settings.path), "--run-key", "k").returncode == 0
+    else:
+        RunLedger.open(settings, key="k", job="Job", fingerprint="f1").finish(succeeded=False)
+    assert ledger_cli("abandon", "--path", str(settings.path), "--run-key", "k").returncode == 0
+    with pytest.raises(ConfigurationError, match="was abandoned by hand") as refused:
+        RunLedger.open(settings, key="k", job=job, fingerprint=fingerprint, retry=1, registered=True)
+    assert "started with" not in str(refused.value)
+
+
+@pytest.mark.parametrize("registered", [True, False])
+def test_a_forgotten_key_is_started_over_by_the_next_attempt_whatever_its_retry(
+    tmp_path: Path, registered: bool
+) -> None:
+    """``forget`` says the next attempt under the key starts from the first object: also when it
+    is a retry of a rendered step (``--registered``, ``--retry-number N``) in a store that holds
+    no other run — not refused as if the ledger were lost."""
+    settings = LedgerSettings(path=tmp_path / "ledger.sqlite3")
+    if registered:  # what the rendered workflow's register-ledger step does first
+        assert ledger_cli("register", "--path", str(settings.path), "--run-key", "k").returncode == 0
+    first = RunLedger.open(settings, key="k", job="Job", fingerprint="f1", registered=registered)
+    journal = first.journal("/messages/send", "input-1")
+    assert journal is not None
+    started = journal.before_send(0, {"external_user_ids": ["u0"]}, {"external_user_ids": (0, 1)}, 1)
+    assert started is not None
+    started.result(5)
+    first.finish(succeeded=False)
+    forgotten = ledger_cli("forget", "--path", str(settings.path), "--run-key", "k")
+    assert forgotten.returncode == 0 and "starts from the first object" in forgotten.stdout
+    again = RunLedger.open(settings, key="k", job="Job", fingerprint="f1", retry=2, registered=registered)
+    assert (again.attempt, again.resumed) == (1, False)
+    journal = again.journal("/messages/send", "input-1")
+    assert journal is not None and not journal.known  # nothing of the forgotten attempt is kept
+    again.finish(succeeded=True)

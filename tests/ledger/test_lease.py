@@ -417,3 +417,26 @@ def test_the_retry_number_comes_from_the_flag_or_argo_s_variable(monkeypatch: py
     for bad in ("-1", "{{retries}}", "1.5"):
         with pytest.raises(UsageError, match="retry-number"):
             parse_args(["--job-name", "J", "--retry-number", bad])
+
+
+def test_a_resubmitted_send_to_an_audience_is_refused_naming_the_requests_not_zero_users(
+    ledger_settings: LedgerSettings,
+) -> None:
+    """A send to a segment lists no users, yet reaches the most: the refusal of its resubmission
+    must not say it reached "0 users" — that reads as if ``--new-run`` would repeat nothing."""
+    earlier = _open(ledger_settings, key="wf-a")
+    journal = earlier.journal(SEND, "segment-send")
+    assert journal is not None
+    future = journal.before_send(0, {"segment_id": "seg-1", "messages": {}}, {}, 0)
+    assert future is not None
+    future.result(5)
+    journal.settled(0, BatchState.DELIVERED)
+    earlier.finish(succeeded=False)
+    resubmit = _open(ledger_settings, key="wf-b")
+    with pytest.raises(ConfigurationError) as refused:
+        resubmit.journal(SEND, "segment-send")
+    message = str(refused.value)
+    resubmit.finish(succeeded=False)
+    assert "'wf-a'" in message and "--new-run" in message
+    assert "0 users" not in message, message
+    assert "1 request to a segment, an audience or everyone" in message, message

@@ -520,7 +520,7 @@ def test_a_send_to_an_audience_is_journaled_as_one_batch_that_may_not_be_repeate
     sends = operation == "send_message"
     args: dict[str, Any] = {"messages": {"apple_push": {"alert": "hi"}}} if sends else {}
     target = () if sends else ("target-1",)
-    ledgered = getattr(Planner(BatchSizes(), retry_unsafe=False, split_by_repeatability=True), operation)
+    ledgered = getattr(Planner(BatchSizes(), retry_unsafe=False, recorded=True), operation)
     plan = ledgered(*target, **args, **names)
     assert plan.batched and plan.fingerprint is not None
     [call] = list(plan.calls)

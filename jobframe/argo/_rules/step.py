@@ -197,7 +197,9 @@ def retry_problems(ctx: StepContext) -> Iterator[Problem]:
         )
         limit = None
     else:
-        limit = None if "{{" in str(limit_raw) else int(str(limit_raw))
+        limit, unreadable_limit = _limit(limit_raw, path)
+        if unreadable_limit is not None:
+            yield unreadable_limit
     if limit == 0:
         return
     unreadable = list(_backoff_problems(strategy, path))
@@ -255,6 +257,23 @@ def retry_problems(ctx: StepContext) -> Iterator[Problem]:
         yield from _window_problems(ctx, strategy, path, limit)
 
 
+_AT_FIRST_RETRY = "Argo fails the step at its first retry instead of retrying"
+"""What the controller does with a retry field it cannot read: it reads them when a retry is due."""
+
+
+def _limit(raw: Any, path: Path_) -> tuple[int | None, Problem | None]:
+    """``retryStrategy.limit`` as the controller reads it (``intstr.Int32`` in
+    ``processNodeRetries``): a value it cannot read fails the step at its first retry."""
+    if "{{" in str(raw):
+        return None, None
+    try:
+        return argo_int(raw), None
+    except ValueError as exc:
+        return None, Problem(
+            (*path, "limit"), f"retryStrategy.limit: {exc}: {_AT_FIRST_RETRY}", 'a whole number: limit: "3"'
+        )
+
+
 def _backoff_problems(strategy: Mapping[str, Any], path: Path_) -> Iterator[Problem]:
     """Back-off fields the controller cannot read. It reads them only when a retry is due
     (``processNodeRetries`` in ``workflow/controller/operator.go``: ``ParseStringToDuration``,
@@ -264,7 +283,7 @@ def _backoff_problems(strategy: Mapping[str, Any], path: Path_) -> Iterator[Prob
     if not isinstance(backoff, Mapping):
         return
     at = (*path, "backoff")
-    then = "Argo fails the step at its first retry instead of retrying"
+    then = _AT_FIRST_RETRY
     if not backoff.get("duration"):
         yield Problem(at, f"a backoff without a duration: {then}", 'duration: "30s"')
     for field in ("duration", "cap", "maxDuration"):
