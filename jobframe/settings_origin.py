@@ -33,23 +33,29 @@ def check_dotenv(path: Path | None, *, required: bool) -> Path | None:
     if not path.is_file():
         if not required:
             return None
-        what = "is a directory" if path.is_dir() else "does not exist"
+        what = (
+            "is a directory"
+            if path.is_dir()
+            else "is not a regular file"
+            if path.exists()
+            else "does not exist"
+        )
         raise ConfigurationError(
             f"env file {str(path)!r} (--env-file / JOBFRAME_ENV_FILE) {what}: give a dotenv file, "
             "or leave the option out (the default .env is read only if it exists)"
         )
     try:
-        stream = path.open(encoding="utf-8", errors="replace")
+        with path.open(encoding="utf-8", errors="replace") as stream:
+            bindings = list(parse_stream(stream))
     except OSError as exc:
         raise ConfigurationError(f"env file {str(path)!r} cannot be read: {exc.strerror or exc}") from None
-    with stream:
-        for binding in parse_stream(stream):
-            if binding.error or (binding.key is not None and not _KEY.match(binding.key)):
-                raise ConfigurationError(
-                    f"{str(path)!r} line {_first_line(binding.original.string, binding.original.line)}: "
-                    "not KEY=VALUE (an unterminated quote, or a key that is not a name); "
-                    "fix or remove the line"
-                )
+    for binding in bindings:
+        if binding.error or (binding.key is not None and not _KEY.match(binding.key)):
+            raise ConfigurationError(
+                f"{str(path)!r} line {_first_line(binding.original.string, binding.original.line)}: "
+                "not KEY=VALUE (an unterminated quote, or a key that is not a name); "
+                "fix or remove the line"
+            )
     return path
 
 
