@@ -186,7 +186,12 @@ ENVIRONMENT = (
     EnvOption("--env", "JOBFRAME_ENV", name, "local", "NAME", "settings profile: CONFIG_DIR/NAME.yaml"),
     EnvOption("--config-dir", "JOBFRAME_CONFIG_DIR", path, Path("config"), "DIR", "profiles directory"),
     EnvOption(
-        "--env-file", "JOBFRAME_ENV_FILE", path, Path(".env"), "FILE", "dotenv file, read if it exists"
+        "--env-file",
+        "JOBFRAME_ENV_FILE",
+        path,
+        Path(".env"),
+        "FILE",
+        "dotenv file; one given must exist, the default is read only if it does",
     ),
     EnvOption(
         "--secrets-dir",
