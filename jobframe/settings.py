@@ -220,7 +220,7 @@ def load_settings(cls: type[S], sources: SettingsSources) -> S:
     except ConfigurationError:
         raise
     except SettingsError as exc:
-        named = unparsable_json_sources(str(exc), dotenv)
+        named = unparsable_json_sources(str(exc), dotenv, bound)
         if named is None:
             raise ConfigurationError(
                 f"cannot load settings ({_describe(sources)}): {_safe_reason(exc)}"

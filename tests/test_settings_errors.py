@@ -114,3 +114,14 @@ def test_an_env_file_that_exists_but_is_not_a_file_is_not_called_missing(config:
     sources = SettingsSources(config_dir=config, dotenv=Path("/dev/null"), dotenv_required=True)
     with pytest.raises(ConfigurationError, match="is not a regular file"):
         load_settings(AppSettings, sources)
+
+
+@pytest.mark.parametrize("value", ["not json", '{"url":', "u=1"])
+def test_a_section_variable_that_is_not_json_is_named_whatever_it_starts_with(
+    config: Path, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("SECTION", value)
+    monkeypatch.setenv("SECTION__URL", "plain text is fine for a str field")
+    message = load(config, "token: t\n")
+    assert "environment variable SECTION: not valid JSON" in message, message
+    assert "SECTION__URL" not in message and value not in message
