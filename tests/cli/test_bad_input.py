@@ -262,6 +262,17 @@ def test_argparse_errors_are_one_line_with_a_hint_to_help(args: list[str]) -> No
     assert "usage:" not in ran.stderr
 
 
+@pytest.mark.parametrize("second", ["Sleep", "someJob"])
+def test_two_different_job_names_are_refused_not_the_last_one_run(second: str) -> None:
+    refused(run_cli([*SOME_JOB, "--job-name", second]), 2, "--job-name", "'SomeJob'", repr(second))
+
+
+def test_the_same_job_name_twice_runs_it() -> None:
+    """What a rendered step's empty optional parameter does (docs/argo.md): a no-op repeat."""
+    ran = run_cli([*SOME_JOB, "--job-name=SomeJob"])
+    assert ran.code == 0, ran.stderr
+
+
 # -- row 11: which keys are read -----------------------------------------------------------------
 
 
