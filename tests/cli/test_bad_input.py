@@ -267,6 +267,10 @@ def test_two_different_job_names_are_refused_not_the_last_one_run(second: str) -
     refused(run_cli([*SOME_JOB, "--job-name", second]), 2, "--job-name", "'SomeJob'", repr(second))
 
 
+def test_list_with_a_param_is_refused_rather_than_ignored() -> None:
+    refused(run_cli(["--list", "--param", "users=a"]), 2, "--list --param", "--job-name")
+
+
 def test_the_same_job_name_twice_runs_it() -> None:
     """What a rendered step's empty optional parameter does (docs/argo.md): a no-op repeat."""
     ran = run_cli([*SOME_JOB, "--job-name=SomeJob"])
