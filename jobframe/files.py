@@ -19,6 +19,13 @@ def unwritable_reason(path: Path) -> str | None:
     """
     if not str(path) or path == Path("."):
         return "an empty path"
+    try:
+        return _unwritable_reason(path)
+    except OSError as exc:  # looking itself failed: a name too long, a directory not searchable
+        return exc.strerror or str(exc)
+
+
+def _unwritable_reason(path: Path) -> str | None:
     if path.is_dir():
         return "is a directory"
     if path.exists() and not path.is_file():

@@ -204,9 +204,12 @@ def _unreadable_dir(directory: Path) -> str | None:
 
 def load_settings(cls: type[S], sources: SettingsSources) -> S:
     """Load ``cls`` from ``sources``; any problem becomes one :class:`ConfigurationError` (exit 78)."""
-    _check_sources(sources)
-    bound = bind_profiles(cls, [p for p in sources.profile_files() if p.is_file()])
-    dotenv = check_dotenv(sources.dotenv, required=sources.dotenv_required)
+    try:
+        _check_sources(sources)
+        bound = bind_profiles(cls, [p for p in sources.profile_files() if p.is_file()])
+        dotenv = check_dotenv(sources.dotenv, required=sources.dotenv_required)
+    except OSError as exc:  # a name too long to look up, a directory not searchable, a read error
+        raise ConfigurationError(f"cannot load settings ({_describe(sources)}): {_os_reason(exc)}") from None
     try:
         return bound(_env_file=dotenv, _secrets_dir=sources.secrets_dir)
     except ValidationError as exc:
@@ -217,7 +220,7 @@ def load_settings(cls: type[S], sources: SettingsSources) -> S:
     except ConfigurationError:
         raise
     except SettingsError as exc:
-        named = unparsable_json_sources(str(exc), dotenv)
+        named = unparsable_json_sources(str(exc), dotenv, bound)
         if named is None:
             raise ConfigurationError(
                 f"cannot load settings ({_describe(sources)}): {_safe_reason(exc)}"
@@ -227,6 +230,10 @@ def load_settings(cls: type[S], sources: SettingsSources) -> S:
         raise ConfigurationError(
             f"cannot load settings ({_describe(sources)}): {_safe_reason(exc)}"
         ) from None
+
+
+def _os_reason(exc: OSError) -> str:
+    return f"{exc.filename!r}: {exc.strerror}" if exc.filename and exc.strerror else str(exc)
 
 
 class _Hints:

@@ -2,12 +2,11 @@
 
 :func:`jobframe.settings.load_settings` reports every bad value with its source and never with
 the value. The readers here look at names and positions only: which variable or ``.env`` key
-holds JSON that does not parse, which profile file sets a key, which ``.env`` line does not parse.
+holds a value that does not decode as JSON, which profile file sets a key, which ``.env`` line does not parse.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Iterator
@@ -16,6 +15,8 @@ from typing import Any
 
 import yaml
 from dotenv.parser import parse_stream
+from pydantic_settings import BaseSettings, EnvSettingsSource
+from pydantic_settings.exceptions import SettingsError
 
 from jobframe.errors import ConfigurationError
 
@@ -33,23 +34,29 @@ def check_dotenv(path: Path | None, *, required: bool) -> Path | None:
     if not path.is_file():
         if not required:
             return None
-        what = "is a directory" if path.is_dir() else "does not exist"
+        what = (
+            "is a directory"
+            if path.is_dir()
+            else "is not a regular file"
+            if path.exists()
+            else "does not exist"
+        )
         raise ConfigurationError(
             f"env file {str(path)!r} (--env-file / JOBFRAME_ENV_FILE) {what}: give a dotenv file, "
             "or leave the option out (the default .env is read only if it exists)"
         )
     try:
-        stream = path.open(encoding="utf-8", errors="replace")
+        with path.open(encoding="utf-8", errors="replace") as stream:
+            bindings = list(parse_stream(stream))
     except OSError as exc:
         raise ConfigurationError(f"env file {str(path)!r} cannot be read: {exc.strerror or exc}") from None
-    with stream:
-        for binding in parse_stream(stream):
-            if binding.error or (binding.key is not None and not _KEY.match(binding.key)):
-                raise ConfigurationError(
-                    f"{str(path)!r} line {_first_line(binding.original.string, binding.original.line)}: "
-                    "not KEY=VALUE (an unterminated quote, or a key that is not a name); "
-                    "fix or remove the line"
-                )
+    for binding in bindings:
+        if binding.error or (binding.key is not None and not _KEY.match(binding.key)):
+            raise ConfigurationError(
+                f"{str(path)!r} line {_first_line(binding.original.string, binding.original.line)}: "
+                "not KEY=VALUE (an unterminated quote, or a key that is not a name); "
+                "fix or remove the line"
+            )
     return path
 
 
@@ -80,17 +87,17 @@ def profile_origin(files: list[Path], path: list[str]) -> str | None:
     return None
 
 
-def unparsable_json_sources(message: str, dotenv: Path | None) -> str | None:
+def unparsable_json_sources(message: str, dotenv: Path | None, cls: type[BaseSettings]) -> str | None:
     """For pydantic-settings' ``error parsing value for field "http" from source "EnvSettingsSource"``:
-    the variables (or ``.env`` keys) of that field whose value starts like JSON and does not parse."""
+    the variables (or ``.env`` keys) of that field whose value ``cls`` cannot decode as JSON."""
     match = _FIELD.search(message)
     if match is None:
         return None
     field, source = match["field"].lower(), match["source"]
     if source.startswith("DotEnv") and dotenv is not None:
-        found = [f"{str(dotenv)!r} key {k}" for k in _bad_json(_dotenv_items(dotenv), field)]
+        found = [f"{str(dotenv)!r} key {k}" for k in _undecodable(cls, _dotenv_items(dotenv), field)]
     else:
-        found = [f"environment variable {k}" for k in _bad_json(os.environ.items(), field)]
+        found = [f"environment variable {k}" for k in _undecodable(cls, os.environ.items(), field)]
     if not found:
         return None
     return (
@@ -106,16 +113,18 @@ def _dotenv_items(path: Path) -> Iterator[tuple[str, str]]:
                 yield binding.key, binding.value
 
 
-def _bad_json(items: Any, field: str) -> list[str]:
+def _undecodable(cls: type[BaseSettings], items: Any, field: str) -> list[str]:
+    """Each key of ``field`` tried alone through pydantic-settings' own decoding: a section, list or
+    dict setting's value is JSON whatever it starts with; a text setting's is text, never named."""
     bad = []
     for key, value in items:
         name = key.lower()
         if name != field and not name.startswith(f"{field}__"):
             continue
-        if value.lstrip()[:1] not in ("{", "["):
-            continue
+        source = EnvSettingsSource(cls)
+        source.env_vars = {name: value}
         try:
-            json.loads(value)
-        except ValueError:
+            source()
+        except SettingsError:
             bad.append(key)
     return sorted(bad)

@@ -81,3 +81,47 @@ def test_values_never_appear_in_the_message(config: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("SECTION__URLL", "value-that-must-not-show")
     message = load(config, "token: t\nsection: {url: u}\n")
     assert "value-that-must-not-show" not in message
+
+
+TOO_LONG = "a" * 300  # a name the file system refuses even to look up (ENAMETOOLONG)
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        {"config_dir": Path("/tmp") / TOO_LONG},
+        {"env": TOO_LONG},
+        {"dotenv": Path("/tmp") / TOO_LONG, "dotenv_required": True},
+        {"dotenv": Path("/proc/self/mem"), "dotenv_required": True},  # exists; reading it fails (EIO)
+        {"secrets_dir": Path("/tmp") / TOO_LONG},
+    ],
+    ids=["config dir", "profile", "env file", "env file read", "secrets dir"],
+)
+def test_a_source_the_file_system_refuses_to_look_at_is_a_configuration_error(
+    config: Path, where: dict[str, object]
+) -> None:
+    (config / "local.yaml").write_text("section: {url: u}\ntoken: t\n")
+    sources = {"config_dir": config, "dotenv": None, **where}
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(AppSettings, SettingsSources(**sources))  # type: ignore[arg-type]
+    message = str(caught.value)
+    assert ("File name too long" in message) or ("Input/output error" in message), message
+    assert len(message.splitlines()) == 1
+
+
+def test_an_env_file_that_exists_but_is_not_a_file_is_not_called_missing(config: Path) -> None:
+    (config / "local.yaml").write_text("section: {url: u}\ntoken: t\n")
+    sources = SettingsSources(config_dir=config, dotenv=Path("/dev/null"), dotenv_required=True)
+    with pytest.raises(ConfigurationError, match="is not a regular file"):
+        load_settings(AppSettings, sources)
+
+
+@pytest.mark.parametrize("value", ["not json", '{"url":', "u=1"])
+def test_a_section_variable_that_is_not_json_is_named_whatever_it_starts_with(
+    config: Path, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("SECTION", value)
+    monkeypatch.setenv("SECTION__URL", "plain text is fine for a str field")
+    message = load(config, "token: t\n")
+    assert "environment variable SECTION: not valid JSON" in message, message
+    assert "SECTION__URL" not in message and value not in message

@@ -158,6 +158,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         app = load_app(args.app)
         if args.list:
+            if args.param:  # refused rather than ignored, as with --check
+                raise UsageError("--list --param: parameters belong to one job's run: give --job-name NAME")
             write_stdout(render_jobs(app))
             return 0
         if args.check:

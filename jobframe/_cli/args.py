@@ -186,7 +186,12 @@ ENVIRONMENT = (
     EnvOption("--env", "JOBFRAME_ENV", name, "local", "NAME", "settings profile: CONFIG_DIR/NAME.yaml"),
     EnvOption("--config-dir", "JOBFRAME_CONFIG_DIR", path, Path("config"), "DIR", "profiles directory"),
     EnvOption(
-        "--env-file", "JOBFRAME_ENV_FILE", path, Path(".env"), "FILE", "dotenv file, read if it exists"
+        "--env-file",
+        "JOBFRAME_ENV_FILE",
+        path,
+        Path(".env"),
+        "FILE",
+        "dotenv file; one given must exist, the default is read only if it does",
     ),
     EnvOption(
         "--secrets-dir",
@@ -312,6 +317,23 @@ def _positional_hint(message: str) -> str:
     return f" (to run a job: --job-name {first})"
 
 
+class _OneJob(argparse.Action):
+    """``--job-name A --job-name B`` names two jobs: refused, rather than running the last one. The
+    same name again is a no-op (a rendered step's empty optional parameter repeats it)."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        before = getattr(namespace, self.dest, None)
+        if before is not None and before != values:
+            parser.error(f"argument --job-name: given twice, {before!r} and {values!r}: name one job")
+        setattr(namespace, self.dest, values)
+
+
 def _env_help(option: EnvOption) -> str:
     default = option.shown_default or (str(option.default) if option.default is not None else "none")
     return f"{option.help} (env {option.variable}; default {default})"
@@ -325,7 +347,13 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     what = parser.add_mutually_exclusive_group()
-    what.add_argument("--job-name", metavar="NAME", type=name, help="the job to run (exact name; see --list)")
+    what.add_argument(
+        "--job-name",
+        metavar="NAME",
+        type=name,
+        action=_OneJob,
+        help="the job to run (exact name; see --list)",
+    )
     what.add_argument(
         "--list", action="store_true", help="print every job with its description and parameters"
     )

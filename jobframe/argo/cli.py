@@ -176,7 +176,11 @@ def _render(args: argparse.Namespace) -> int:
         options = apply_config(options, load_config(args.config), args.config, set(app.jobs))
     if not args.profile.strip():
         raise UsageError("--profile: give the settings profile (e.g. production)")
-    if args.out is not None and args.out.exists() and not args.out.is_dir():
+    try:
+        a_file = args.out is not None and args.out.exists() and not args.out.is_dir()
+    except OSError as exc:  # a name too long to look up, a directory not searchable
+        raise UsageError(f"--out {args.out}: cannot write: {exc.strerror or exc}") from None
+    if a_file:
         raise UsageError(f"--out {args.out}: is a file; give a directory (one manifest per job goes there)")
     files = render_app(app, options, jobs=args.job or None)
     if args.out is None:
@@ -241,10 +245,13 @@ def _lint(args: argparse.Namespace) -> int:
 
 def _combine(args: argparse.Namespace) -> int:
     from jobframe.argo.combine import CombineError, merge, parse_results  # noqa: PLC0415
-    from jobframe.files import write_json_atomic  # noqa: PLC0415
+    from jobframe.files import unwritable_reason, write_json_atomic  # noqa: PLC0415
 
     if args.shards < 1:
         raise UsageError(f"--shards must be >= 1, got {args.shards}")
+    reason = None if args.output is None else unwritable_reason(args.output)
+    if reason is not None:
+        raise UsageError(f"--output {str(args.output)!r}: {reason}")
     try:
         results = parse_results(args.results, args.shards)
     except CombineError as exc:

@@ -82,8 +82,12 @@ def _settings(args: argparse.Namespace) -> LedgerSettings:
     dsn = args.dsn or os.environ.get("LEDGER__DSN")
     if dsn:
         return LedgerSettings(store="postgres", dsn=SecretStr(dsn))
-    if not args.path.is_file():
-        raise UsageError(f"no ledger at {args.path} (give --path FILE, or --dsn for PostgreSQL)")
+    try:
+        found, reason = args.path.is_file(), ""
+    except OSError as exc:  # a name too long to look up, a directory not searchable
+        found, reason = False, f": {exc.strerror}"
+    if not found:
+        raise UsageError(f"no ledger at {args.path}{reason} (give --path FILE, or --dsn for PostgreSQL)")
     return LedgerSettings(path=args.path)
 
 
@@ -95,10 +99,15 @@ def _register_settings(args: argparse.Namespace) -> LedgerSettings:
         for name, value in os.environ.items()
         if name.upper().startswith(prefix + "__")
     }
-    if args.secrets_dir is not None and args.secrets_dir.is_dir():  # as pydantic-settings reads it
-        for path in args.secrets_dir.iterdir():
-            if path.is_file() and path.name.upper().startswith(prefix + "__"):
-                given.setdefault(path.name[len(prefix) + 2 :].lower(), path.read_text().strip())
+    if args.secrets_dir is not None:  # as pydantic-settings reads it; one the job refuses, refused
+        try:
+            for path in args.secrets_dir.iterdir():
+                if path.is_file() and path.name.upper().startswith(prefix + "__"):
+                    given.setdefault(path.name[len(prefix) + 2 :].lower(), path.read_text().strip())
+        except OSError as exc:
+            raise ConfigurationError(
+                f"secrets directory {str(args.secrets_dir)!r} cannot be read: {exc.strerror or exc}"
+            ) from None
     try:
         settings = LedgerSettings.model_validate(given)
     except ValidationError as exc:

@@ -33,7 +33,12 @@ def config(tmp_path: Path) -> Path:
 @pytest.mark.parametrize("args", [SOME_JOB, ["--check"]])
 @pytest.mark.parametrize(
     ("variable", "value"),
-    [("HTTP__HEADERS", '{"a":'), ("BRAZE", "{bad"), ("HTTP__TIMEOUTS", "[1,")],
+    [
+        ("HTTP__HEADERS", '{"a":'),
+        ("BRAZE", "{bad"),
+        ("HTTP__TIMEOUTS", "[1,"),
+        ("HTTP__HEADERS", "X-Api-Key: k"),  # not JSON-looking: still read as JSON, and named
+    ],
 )
 def test_json_that_does_not_parse_in_a_variable_names_the_variable(
     variable: str, value: str, args: list[str]

@@ -355,6 +355,14 @@ BAD = [
     (["lint"], 2, "the following arguments are required"),
     (["lint", "missing.yaml"], 2, "cannot read"),
     (["combine", "--shards", "0", "--results", "[]"], 2, "--shards must be >= 1"),
+    (["render", "--out", f"/tmp/{'a' * 300}"], 2, "File name too long"),
+    (["render", "--out", f"/tmp/{'a' * 300}", "--check"], 2, "File name too long"),
+    (["combine", "--shards", "1", "--results", '[{"a": 1}]', "--output", "/tmp"], 2, "is a directory"),
+    (
+        ["combine", "--shards", "1", "--results", '[{"a": 1}]', "--output", "/nonexistent/r.json"],
+        2,
+        "does not exist",
+    ),
 ]
 
 

@@ -81,6 +81,24 @@ def test_fake_command_line_serves_until_sigterm() -> None:
         assert proc.wait(timeout=10) == 0
 
 
+@pytest.mark.process
+@pytest.mark.parametrize(
+    ("args", "phrase"),
+    [(["--port", "99999"], "port must be 0-65535"), (["--host", "192.0.2.1"], "cannot listen on 192.0.2.1")],
+)
+def test_fake_command_line_that_cannot_listen_is_one_usage_error(args: list[str], phrase: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "jobframe.braze.fake", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2, done
+    assert phrase in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
 def test_backoff_is_exponential_jittered_and_capped() -> None:
     rng = random.Random(1)
     delays = [backoff_delay(n, 0.5, 4.0, rng) for n in range(1, 7)]

@@ -45,6 +45,7 @@ def refused(ran: Ran, code: int, *needles: str) -> None:
         ("/dev/null", "not a regular file"),
         ("/nonexistent/dir/out.json", "does not exist"),
         (f"{REPO / 'README.md'}/out.json", "does not exist"),
+        (f"/tmp/{'a' * 300}.json", "File name too long"),
     ],
 )
 def test_output_that_cannot_be_written_is_refused_before_the_job_runs(output: str, needle: str) -> None:
@@ -57,6 +58,18 @@ def test_output_in_a_directory_without_write_permission(tmp_path: Path) -> None:
     locked.chmod(0o555)
     ran = _run_without_privileges([*SOME_JOB, "--output", str(locked / "out.json")])
     refused(ran, 2, "cannot create a file in", "Permission denied")
+
+
+def test_output_in_a_directory_that_cannot_be_searched(tmp_path: Path) -> None:
+    """Even looking at the path fails (EACCES on stat): still the one line and 2, not a traceback."""
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o600)
+    try:
+        ran = _run_without_privileges([*SOME_JOB, "--output", str(locked / "out.json")])
+    finally:
+        locked.chmod(0o700)
+    refused(ran, 2, "--output", "Permission denied")
 
 
 # -- rows 2 and 3: --param values that are almost right ------------------------------------------
@@ -247,6 +260,21 @@ def test_argparse_errors_are_one_line_with_a_hint_to_help(args: list[str]) -> No
     ran = run_cli(args)
     refused(ran, 2, "see jobframe --help")
     assert "usage:" not in ran.stderr
+
+
+@pytest.mark.parametrize("second", ["Sleep", "someJob"])
+def test_two_different_job_names_are_refused_not_the_last_one_run(second: str) -> None:
+    refused(run_cli([*SOME_JOB, "--job-name", second]), 2, "--job-name", "'SomeJob'", repr(second))
+
+
+def test_list_with_a_param_is_refused_rather_than_ignored() -> None:
+    refused(run_cli(["--list", "--param", "users=a"]), 2, "--list --param", "--job-name")
+
+
+def test_the_same_job_name_twice_runs_it() -> None:
+    """What a rendered step's empty optional parameter does (docs/argo.md): a no-op repeat."""
+    ran = run_cli([*SOME_JOB, "--job-name=SomeJob"])
+    assert ran.code == 0, ran.stderr
 
 
 # -- row 11: which keys are read -----------------------------------------------------------------

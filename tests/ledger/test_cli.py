@@ -87,6 +87,27 @@ def test_a_missing_ledger_file_is_named(tmp_path: Path) -> None:
     assert done.returncode == 2 and "no ledger at" in done.stderr, done
 
 
+def test_a_path_the_file_system_refuses_to_look_up_is_named_not_a_traceback(tmp_path: Path) -> None:
+    done = ledger_cli("show", "--path", str(tmp_path / ("a" * 300)))
+    assert done.returncode == 2, done
+    assert done.stderr.count("\n") == 1 and "no ledger at" in done.stderr, done.stderr
+    assert "File name too long" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("secrets", ["missing", "a file"])
+def test_register_refuses_a_secrets_directory_the_job_would_refuse(tmp_path: Path, secrets: str) -> None:
+    """The step opens the store as the job does: a --secrets-dir the job refuses (78) is not skipped,
+    or the step would register the key in another store (the default SQLite file) than the job's."""
+    directory = tmp_path / "secrets"
+    if secrets == "a file":
+        directory.write_text("ledger__dsn=postgresql://x@db/j\n")
+    path = tmp_path / "l.sqlite3"
+    done = ledger_cli("register", "--run-key", "k", "--secrets-dir", str(directory), "--path", str(path))
+    assert done.returncode == 78, done
+    assert done.stderr.count("\n") == 1 and f"secrets directory '{directory}'" in done.stderr, done
+    assert not path.exists()
+
+
 def test_a_run_abandoned_while_an_attempt_holds_it_stops_that_attempt_and_stays_abandoned(
     tmp_path: Path,
 ) -> None:

@@ -62,7 +62,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    with FakeBrazeServer(app, host=args.host, port=args.port) as server:
+    try:
+        server = FakeBrazeServer(app, host=args.host, port=args.port)  # binds: what can fail
+    except (OSError, OverflowError) as exc:  # a port out of range, an address not this machine's
+        parser.error(f"cannot listen on {args.host}:{args.port}: {exc}")
+    with server:
         print(server.url, flush=True)
         while not stop.wait(0.5):
             pass
