@@ -102,6 +102,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--profile", default="production", help="settings profile passed as --env (%(default)s)"
     )
     render.add_argument(
+        "--config-dir",
+        type=Path,
+        metavar="DIR",
+        help="the app's profiles, as the image has them: --profile must be one (default: config, "
+        "checked when it exists)",
+    )
+    render.add_argument(
         "--secret",
         type=_k8s_name,
         default="jobframe",
@@ -148,6 +155,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check_profile(profile: str, config_dir: Path | None) -> None:
+    """A profile the image lacks makes every pod exit 78 at start: refuse it here, where the app's
+    profiles are (``config/`` is what the Dockerfile copies). Rendered away from them, it trusts."""
+    where = config_dir if config_dir is not None else Path("config")
+    try:
+        if not where.is_dir():
+            if config_dir is None:
+                return
+            raise UsageError(f"--config-dir {where}: does not exist or is not a directory")
+        if profile == "default" or (where / f"{profile}.yaml").is_file():
+            return
+        known = sorted(p.stem for p in where.glob("*.yaml") if p.stem != "default")
+    except OSError as exc:
+        raise UsageError(f"--config-dir {where}: cannot read: {exc.strerror or exc}") from None
+    raise UsageError(
+        f"--profile {profile!r}: no {where / (profile + '.yaml')}, so every pod would exit 78 "
+        f"(known: {', '.join(known) or 'none'})"
+    )
+
+
 def _render(args: argparse.Namespace) -> int:
     from jobframe._app.loading import load_app  # noqa: PLC0415 - keeps `combine` light
 
@@ -176,6 +203,7 @@ def _render(args: argparse.Namespace) -> int:
         options = apply_config(options, load_config(args.config), args.config, set(app.jobs))
     if not args.profile.strip():
         raise UsageError("--profile: give the settings profile (e.g. production)")
+    _check_profile(args.profile, args.config_dir)
     try:
         a_file = args.out is not None and args.out.exists() and not args.out.is_dir()
     except OSError as exc:  # a name too long to look up, a directory not searchable

@@ -446,6 +446,34 @@ def test_render_errors_are_one_line_with_exit_2(capsys: Any) -> None:
     assert main(["render", "--check"]) == 2
 
 
+def test_a_profile_the_app_does_not_have_is_refused_before_any_manifest(tmp_path: Path, capsys: Any) -> None:
+    # every pod would exit 78 ("no profile 'prodution'"): the render refuses it, naming those there are
+    assert main(["render", "--profile", "prodution", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "--profile 'prodution'" in err and "config/prodution.yaml" in err
+    assert "local, production, test" in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    (profiles / "staging.yaml").write_text("{}\n")
+    assert main(["render", "--profile", "staging", "--config-dir", str(profiles)]) == 0
+    assert "--env" in capsys.readouterr().out
+    assert main(["render", "--profile", "production", "--config-dir", str(profiles)]) == 2
+    assert "known: staging" in capsys.readouterr().err
+    assert main(["render", "--profile", "staging", "--config-dir", str(tmp_path / "nowhere")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_without_the_profiles_at_hand_any_profile_renders(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    # rendered away from the app's config/ (the image has it, this directory does not)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(REPO))
+    assert main(["render", "--profile", "anything", "--job", "SomeJob"]) == 0
+    assert "anything" in capsys.readouterr().out
+
+
 @pytest.mark.process
 def test_a_scheduled_job_needs_defaults_for_every_parameter(tmp_path: Path) -> None:
     app = tmp_path / "cronapp.py"
