@@ -41,6 +41,7 @@ from jobframe._app.provided import (
     provided_type,
     unwrapped,
 )
+from jobframe._app.suggest import did_you_mean
 from jobframe._app.values import UNKNOWN, configuration_problem, selector_choice, settings_path, static_value
 from jobframe.errors import ConfigurationError
 
@@ -81,13 +82,6 @@ def _type_name(cls: type) -> str:
     return cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
 
 
-def _did_you_mean(name: str, choices: list[str]) -> str:
-    import difflib  # noqa: PLC0415 (only when a problem is found: not on every run's path)
-
-    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
 def _call_problems(provider: Any, names: dict[int, str]) -> Iterator[str]:
     target = provider.provides
     target = getattr(target, "__wrapped__", target)  # jobframe's tracking wrapper on a Resource
@@ -103,7 +97,7 @@ def _call_problems(provider: Any, names: dict[int, str]) -> Iterator[str]:
         for key in [k for k in kwargs if k not in keywords]:
             kwargs.pop(key)
             yield (
-                f"{_describe(target)}() got an unexpected keyword {key!r}{_did_you_mean(key, keywords)}; "
+                f"{_describe(target)}() got an unexpected keyword {key!r}{did_you_mean(key, keywords)}; "
                 f"it takes: {', '.join(keywords) or 'no keywords'}"
             )
     try:
@@ -194,7 +188,7 @@ def _chain_problems(provider: Any, names: dict[int, str]) -> Iterator[str]:
     if owner is not None and fields is not None and last not in fields and not hasattr(owner, last):
         known = sorted(fields)
         yield (
-            f"{text}: {owner.__qualname__} has no field {last!r}{_did_you_mean(last, known)}; "
+            f"{text}: {owner.__qualname__} has no field {last!r}{did_you_mean(last, known)}; "
             f"its fields: {', '.join(known) or 'none'}"
         )
         return

@@ -17,6 +17,7 @@ from typing import Any
 from dependency_injector import containers
 
 from jobframe._app.graph import declared
+from jobframe._app.suggest import did_you_mean
 
 __all__ = ["Marker", "hidden_generator", "injected", "markers_of"]
 
@@ -116,12 +117,7 @@ def _why(marker: Any, container: containers.Container, module: str) -> str:
         return f"is never injected: module {module} is not wired (list it in {container_name}.wiring_config)"
     if not isinstance(marker.provider, str):
         return f"names a provider that is not {container_name}'s"
-    import difflib  # noqa: PLC0415 (only when a problem is found)
-
-    known = sorted(_paths(container))
-    close = difflib.get_close_matches(marker.provider, known, n=1, cutoff=0.6)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    return f"names no provider of {container_name}{hint}"
+    return f"names no provider of {container_name}{did_you_mean(marker.provider, _paths(container))}"
 
 
 def _paths(container: containers.Container) -> Iterator[str]:

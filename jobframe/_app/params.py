@@ -29,6 +29,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined, to_jsonable_python
 
 from jobframe._app.spec import JobSpec
+from jobframe._app.suggest import did_you_mean
 from jobframe.errors import UsageError
 from jobframe.validation import describe_errors
 
@@ -183,12 +184,7 @@ def decode_params(spec: JobSpec, values: Mapping[str, Any]) -> dict[str, Any]:
     fields = _fields_by_key(model)
     unknown = [k for k in values if k not in fields]
     if unknown:
-        import difflib  # noqa: PLC0415 (only for a wrong parameter: not on every run's path)
-
-        hints = []
-        for key in unknown[:SHOWN]:
-            close = difflib.get_close_matches(key, sorted(fields), n=1)
-            hints.append(f"{_short(key)!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        hints = [f"{_short(key)!r}{did_you_mean(key, fields)}" for key in unknown[:SHOWN]]
         more = f" and {len(unknown) - SHOWN} more" if len(unknown) > SHOWN else ""
         raise UsageError(
             f"job {spec.name}: unknown parameter {', '.join(hints)}{more}; known: {_listed(sorted(fields))}"

@@ -14,6 +14,7 @@ from typing import Any
 from dependency_injector import errors, providers
 
 from jobframe._app.provided import chain_of
+from jobframe._app.suggest import did_you_mean
 
 __all__ = [
     "UNKNOWN",
@@ -110,10 +111,7 @@ def selector_choice(selector: Any) -> tuple[Any, str | None]:
     chosen = selector.providers.get(value) if isinstance(value, str) else None
     if chosen is not None:
         return chosen, None
-    import difflib  # noqa: PLC0415 (only when a problem is found: not on every run's path)
-
-    close = difflib.get_close_matches(str(value), choices, n=1, cutoff=0.6)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    hint = did_you_mean(str(value), choices)
     return None, (
         f"Selector chooses {value!r} ({source}), which it has no provider for{hint}; "
         f"its choices: {', '.join(choices)}"
