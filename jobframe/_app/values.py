@@ -82,7 +82,8 @@ def describe_source(provider: Any) -> str:
 def configuration_problem(option: Any, *, accepts_none: bool) -> str | None:
     """An undefined option of a ``providers.Configuration``: a build fails on it when the
     configuration is strict (or the option ``.required()``), and hands ``None`` to whatever it is
-    injected into otherwise — a finding where that parameter's annotation does not take ``None``."""
+    injected into otherwise — a finding where that parameter's annotation does not take ``None``,
+    as is an option the configuration holds as ``None``."""
     if not isinstance(option, providers.ConfigurationOption) or option.overridden:
         return None
     try:
@@ -92,6 +93,12 @@ def configuration_problem(option: Any, *, accepts_none: bool) -> str | None:
     else:
         if value is not None or accepts_none:
             return None
+        try:
+            option.required()()  # undefined raises; a key the configuration holds as None does not
+        except errors.Error:
+            pass
+        else:
+            return f"{option.get_name()}: set to None, which the parameter it is given to does not take"
     return (
         f"{option.get_name()}: undefined configuration option (jobframe loads settings into the "
         "app's Settings model, never into a providers.Configuration: use settings.provided...)"

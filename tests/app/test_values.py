@@ -70,6 +70,15 @@ def test_an_undefined_configuration_option() -> None:
     assert configuration_problem(defined.db.url, accepts_none=False) is None
 
 
+def test_an_option_set_to_none_is_named_as_none_not_undefined() -> None:
+    # defined, but None: a parameter that does not take None still gets None; the finding says so
+    config = providers.Configuration(default={"db": {"url": None}}, strict=True)
+    problem = configuration_problem(config.db.url, accepts_none=False)
+    assert problem is not None and problem.startswith("config.db.url: set to None")
+    assert "undefined" not in problem
+    assert configuration_problem(config.db.url, accepts_none=True) is None
+
+
 def _selector(kind: Any) -> providers.Selector[Any]:
     return providers.Selector(
         kind, disk=providers.Factory(Store, kind="d"), memory=providers.Factory(Store, kind="m")
