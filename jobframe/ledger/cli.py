@@ -215,6 +215,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         finally:
             store.close()
     except JobframeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"jobframe.ledger: error: {exc}", file=sys.stderr)  # named like jobframe's own errors
         return int(exc.exit_code)
     return int(ExitCode.SUCCEEDED)

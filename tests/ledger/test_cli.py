@@ -79,7 +79,7 @@ def test_bad_requests_exit_2_with_one_line(tmp_path: Path, args: list[str], phra
     done = ledger_cli(*args, "--path", str(path))
     assert done.returncode == 2, done
     assert done.stderr.count("\n") == 1 and phrase in done.stderr, done.stderr
-    assert "Traceback" not in done.stderr
+    assert done.stderr.startswith("jobframe.ledger: error: ") and "Traceback" not in done.stderr
 
 
 def test_a_missing_ledger_file_is_named(tmp_path: Path) -> None:
