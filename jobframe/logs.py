@@ -18,7 +18,7 @@ import os
 import re
 import sys
 from collections.abc import Iterable, MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, TextIO
 
 import structlog
@@ -305,7 +305,18 @@ def configure_logging(
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
+    _CONFIGURED.structlog = {
+        key: _copy(value) for key, value in structlog.get_config().items() if key in _RENDERING
+    }
     return redact
+
+
+_RENDERING = ("processors", "context_class", "wrapper_class", "logger_factory")
+"""What of structlog's configuration decides how and where a line is written."""
+
+
+def _copy(value: Any) -> Any:
+    return list(value) if isinstance(value, list) else value  # a list changed in place is found too
 
 
 @dataclass
@@ -314,6 +325,7 @@ class _Configured:
 
     handler: logging.Handler | None = None
     level: int = logging.INFO
+    structlog: dict[str, Any] = field(default_factory=dict)
 
 
 _CONFIGURED = _Configured()
@@ -326,8 +338,9 @@ def reclaim_logging() -> list[str]:
 
     Jobs and libraries configure logging their own way — ``logging.basicConfig(force=True)``,
     ``logging.config.dictConfig`` (which also disables every logger it does not name),
-    ``logging.disable`` — and each silenced the lines the exit code is read with. Their own
-    handlers stay: a line goes to them too.
+    ``logging.disable``, ``structlog.configure`` with a renderer of their own — and each silenced
+    (or reshaped) the lines the exit code is read with. Their own handlers stay: a line goes to
+    them too.
     """
     handler, level = _CONFIGURED.handler, _CONFIGURED.level
     if handler is None:
@@ -353,6 +366,11 @@ def reclaim_logging() -> list[str]:
     if own.getEffectiveLevel() > level:
         undone.append(f"root logger at {logging.getLevelName(own.getEffectiveLevel())}")
         own.setLevel(level)
+    current = structlog.get_config()
+    if any(current[key] != value for key, value in _CONFIGURED.structlog.items()):
+        # structlog.configure / reset_defaults of the job's: jobframe's lines went to its renderer
+        undone.append("structlog.configure")
+        structlog.configure(**{key: _copy(value) for key, value in _CONFIGURED.structlog.items()})
     return undone
 
 

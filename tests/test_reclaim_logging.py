@@ -70,6 +70,14 @@ def test_nothing_to_reclaim_when_the_job_left_logging_alone(configured: io.Strin
             ),
             "jobframe.teardown disabled",
         ),
+        (
+            lambda: structlog.configure(
+                processors=[structlog.processors.KeyValueRenderer()],
+                logger_factory=structlog.PrintLoggerFactory(),
+            ),
+            "structlog.configure",
+        ),
+        (structlog.reset_defaults, "structlog.configure"),
     ],
 )
 def test_what_a_job_changed_is_undone_for_jobframes_lines(

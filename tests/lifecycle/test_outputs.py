@@ -100,7 +100,7 @@ def _wait_for_line(proc: JobProcess, where: str, event: str) -> None:
         time.sleep(0.01)  # polling the pipe's reader, not waiting for time to pass
 
 
-@pytest.mark.parametrize("shape", ["basic_config", "dict_config", "logging_disabled"])
+@pytest.mark.parametrize("shape", ["basic_config", "dict_config", "logging_disabled", "structlog_config"])
 @pytest.mark.parametrize("then", ["return", "timeout"])
 def test_a_job_configuring_logging_its_own_way_keeps_jobframes_lines(
     tmp_path: Path, shape: str, then: str
