@@ -12,6 +12,7 @@ nothing, as a library should (the ``jobframe`` stdlib logger carries a ``NullHan
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import logging
 import os
@@ -301,7 +302,7 @@ def configure_logging(
 
     structlog.configure(
         processors=chain.structlog_side,
-        logger_factory=structlog.stdlib.LoggerFactory(),
+        logger_factory=_LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
@@ -317,6 +318,45 @@ _RENDERING = ("processors", "context_class", "wrapper_class", "logger_factory")
 
 def _copy(value: Any) -> Any:
     return list(value) if isinstance(value, list) else value  # a list changed in place is found too
+
+
+def _is_own(name: str) -> bool:
+    return name == "jobframe" or name.startswith("jobframe.")
+
+
+class _LoggerFactory(structlog.stdlib.LoggerFactory):
+    """structlog's stdlib logger factory, with jobframe's own loggers (``jobframe``, ``jobframe.*``)
+    handing each line to every handler though one of them raises.
+
+    A handler a job adds with a filter written for its own records (``record.request_id``)
+    raises on jobframe's — in ``Handler.handle``, which the standard library does not guard —
+    and the exception escaped jobframe's logging call: ``job.finished``, a deadline's warning in
+    a signal handler, ``process.exit``; a finished job exited 1 with a traceback. For jobframe's
+    lines the failing handler is skipped, as :meth:`logging.Handler.handleError` skips one that
+    fails to write (silently: ``logging.raiseExceptions`` is off); the job's own loggers are left
+    as they are.
+    """
+
+    def __call__(self, *args: Any) -> logging.Logger:
+        logger = super().__call__(*args)
+        if _is_own(logger.name) and "callHandlers" not in vars(logger):
+            vars(logger)["callHandlers"] = functools.partial(_call_every_handler, logger)
+        return logger
+
+
+def _call_every_handler(logger: logging.Logger, record: logging.LogRecord) -> None:
+    """:meth:`logging.Logger.callHandlers`, with each handler's exception contained."""
+    found = 0
+    current: logging.Logger | None = logger
+    while current is not None:
+        for handler in current.handlers:
+            found += 1
+            if record.levelno >= handler.level:
+                with contextlib.suppress(Exception):
+                    handler.handle(record)
+        current = current.parent if current.propagate else None
+    if not found and logging.lastResort is not None and record.levelno >= logging.lastResort.level:
+        logging.lastResort.handle(record)
 
 
 @dataclass
@@ -354,7 +394,7 @@ def reclaim_logging() -> list[str]:
         undone.append(f"logging.disable({logging.getLevelName(root.manager.disable)})")
         logging.disable(logging.NOTSET)
     for name, logger in list(root.manager.loggerDict.items()):
-        if not (name == "jobframe" or name.startswith("jobframe.")) or not isinstance(logger, logging.Logger):
+        if not _is_own(name) or not isinstance(logger, logging.Logger):
             continue
         if logger.disabled or not logger.propagate:
             undone.append(f"logger {name} {'disabled' if logger.disabled else 'not propagating'}")

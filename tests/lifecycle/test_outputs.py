@@ -84,6 +84,25 @@ def test_a_job_closing_stdout_loses_no_line(tmp_path: Path, shape: str, where: s
     assert proc.record().still_open() == []
 
 
+@pytest.mark.parametrize("then", ["return", "timeout", "sigterm"])
+def test_a_handler_whose_filter_raises_never_changes_the_exit_code(tmp_path: Path, then: str) -> None:
+    # before: the filter's AttributeError on process.exit escaped the exit: a traceback, exit 1
+    params = {"shape": "raising_filter", "seconds": 0 if then == "return" else 600}
+    args = ["--timeout", "4"] if then == "timeout" else []
+    with running("LibraryJob", *args, app="hostile:Container", params=params, record=tmp_path / "r") as proc:
+        if then == "sigterm":
+            proc.wait_for("app.working")
+            proc.send_group(signal.SIGTERM)
+        code = proc.wait(20)
+    expected = {"return": 0, "timeout": 124, "sigterm": 143}[then]
+    assert code == expected, proc.output
+    assert proc.one("job.finished")["exit_code"] == expected
+    assert {e["resource"] for e in proc.named("resource.closed")} == {"r1", "r2"}, proc.output
+    assert proc.order()[-1] == "process.exit" and proc.one("process.exit")["exit_code"] == expected
+    assert "Traceback" not in proc.output, proc.output
+    assert proc.record().still_open() == []
+
+
 def _json_lines(output: str, where: str) -> list[dict[str, object]]:
     section = output.split("--- stderr ---")[0 if where == "stdout" else 1]
     return [json.loads(text) for text in section.splitlines() if text.startswith("{")]
