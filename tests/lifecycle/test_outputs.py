@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import clean_env
 
 from .jobproc import JobProcess, running
 
@@ -139,3 +143,70 @@ def test_a_job_configuring_logging_its_own_way_keeps_jobframes_lines(
     assert {e["resource"] for e in proc.named("resource.closed")} == {"r1", "r2"}
     assert order[-1] == "process.exit" and proc.one("process.exit")["exit_code"] == expected
     assert proc.record().still_open() == []
+
+
+FLOOD_JOB = '''
+import time
+
+import jobframe
+from dependency_injector import containers, providers
+
+
+class Flood:
+    """Logs far more than a pipe holds, then works for a long time."""
+
+    def execute(self) -> None:
+        log = jobframe.get_logger("acme.flood")
+        for i in range(5000):
+            log.info("line", i=i, padding="x" * 100)
+        time.sleep(600)
+
+
+class Container(containers.DeclarativeContainer):
+    flood = providers.Factory(Flood)
+'''
+
+
+@pytest.mark.parametrize("until", ["deadline", "sigterm"])
+def test_a_stdout_nobody_reads_never_keeps_the_job_past_its_end(ext_app: Path, until: str) -> None:
+    # before: the log's write blocked on the full pipe, the deadline's line and every line after
+    # it too (in the signal handler, under the handler's lock): the process never ended
+    (ext_app / "acme_jobs" / "flood.py").write_text(FLOOD_JOB)
+    args = ["--app", "acme_jobs.flood:Container", "--job-name", "Flood", "--log-format", "json"]
+    args += ["--timeout", "3"] if until == "deadline" else []
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jobframe", *args],
+        cwd=ext_app,
+        env=clean_env(),
+        stdout=subprocess.PIPE,  # held open, never read while the job runs: the pipe fills
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        if until == "sigterm":
+            assert proc.stdout is not None
+            _wait_until_full(proc.stdout.fileno())
+            proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=60)  # the promise: it ends; the bound only keeps a failure short
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        assert proc.stdout is not None
+        proc.stdout.close()
+    assert code == (124 if until == "deadline" else 143)
+
+
+def _wait_until_full(fd: int) -> None:
+    """Until the job's writes filled most of the pipe (nobody reads it: the rest fills at once)."""
+    import fcntl  # noqa: PLC0415
+    import termios  # noqa: PLC0415
+
+    size = fcntl.fcntl(fd, 1032)  # F_GETPIPE_SZ
+    queued = bytearray(4)
+    deadline = time.monotonic() + 60
+    while True:
+        fcntl.ioctl(fd, termios.FIONREAD, queued)
+        if int.from_bytes(queued, sys.byteorder) >= size // 2:
+            return
+        assert time.monotonic() < deadline, "the job never filled its stdout"
+        time.sleep(0.01)  # polling the pipe's fill level: nothing to wait on
