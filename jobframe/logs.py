@@ -466,11 +466,12 @@ class LineHandler(logging.StreamHandler[TextIO]):
         """Lines not written since the stream last took one (it was full)."""
         with contextlib.suppress(AttributeError, OSError, ValueError):
             self._fd = stream.fileno()
+        self._pipe = self._fd is not None and _is_pipe(self._fd)
 
     def emit(self, record: logging.LogRecord) -> None:
         if self._fd is not None and self._gone():
             self.stream = self._reopened()
-        if self._fd is not None and _is_pipe(self._fd):
+        if self._fd is not None and self._pipe:
             self._stalled = not has_room(self._fd, 0.0 if self._stalled else STALLED_S)
             if self._stalled:
                 self.dropped += 1
@@ -499,7 +500,7 @@ class LineHandler(logging.StreamHandler[TextIO]):
                 os.fstat(fd)
             except OSError:
                 continue
-            self._fd = fd
+            self._fd, self._pipe = fd, _is_pipe(fd)
             raw = open(fd, "wb", buffering=0, closefd=False)  # noqa: SIM115 - as long as the process
             return io.TextIOWrapper(raw, encoding="utf-8", errors="backslashreplace", line_buffering=True)
         self._fd = None  # both closed: the exit code still says what happened
