@@ -335,8 +335,8 @@ class _LoggerFactory(structlog.stdlib.LoggerFactory):
     and the exception escaped jobframe's logging call: ``job.finished``, a deadline's warning in
     a signal handler, ``process.exit``; a finished job exited 1 with a traceback. For jobframe's
     lines the failing handler is skipped, as :meth:`logging.Handler.handleError` skips one that
-    fails to write (silently: ``logging.raiseExceptions`` is off); the job's own loggers are left
-    as they are.
+    fails to write (silently: ``logging.raiseExceptions`` is off), and so is a stream handler of
+    the job's whose pipe is full (:func:`_has_room_now`); the job's own loggers are left as they are.
     """
 
     def __call__(self, *args: Any) -> logging.Logger:
@@ -353,12 +353,29 @@ def _call_every_handler(logger: logging.Logger, record: logging.LogRecord) -> No
     while current is not None:
         for handler in current.handlers:
             found += 1
-            if record.levelno >= handler.level:
+            if record.levelno >= handler.level and _has_room_now(handler):
                 with contextlib.suppress(Exception):
                     handler.handle(record)
         current = current.parent if current.propagate else None
     if not found and logging.lastResort is not None and record.levelno >= logging.lastResort.level:
         logging.lastResort.handle(record)
+
+
+def _has_room_now(handler: logging.Handler) -> bool:
+    """Whether a stream handler of the job's, on a pipe, takes jobframe's line without waiting.
+
+    One whose reader stopped would hold jobframe's lines for ever — the deadline's in its signal
+    handler, teardown's, ``process.exit`` — as a full stdout did (:class:`LineHandler`, which
+    waits for room itself). The job's own lines through it wait as the job chose; jobframe's are
+    left out of it while the pipe is full.
+    """
+    if isinstance(handler, LineHandler) or not isinstance(handler, logging.StreamHandler):
+        return True
+    try:
+        fd = handler.stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return True
+    return not _is_pipe(fd) or has_room(fd, 0.0)
 
 
 @dataclass

@@ -7,6 +7,7 @@ import json
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -210,3 +211,64 @@ def _wait_until_full(fd: int) -> None:
             return
         assert time.monotonic() < deadline, "the job never filled its stdout"
         time.sleep(0.01)  # polling the pipe's fill level: nothing to wait on
+
+
+OWN_HANDLER_FLOOD_JOB = '''
+import logging
+import sys
+import time
+
+import jobframe
+from dependency_injector import containers, providers
+
+
+class OwnFlood:
+    """Adds a handler of its own on stderr, then logs far more than a pipe holds."""
+
+    def execute(self) -> None:
+        logging.getLogger().addHandler(logging.StreamHandler(sys.stderr))
+        log = jobframe.get_logger("acme.flood")
+        for i in range(5000):
+            log.info("line", i=i, padding="x" * 100)
+        time.sleep(600)
+
+
+class Container(containers.DeclarativeContainer):
+    own_flood = providers.Factory(OwnFlood)
+'''
+
+
+def test_a_handler_of_the_jobs_on_a_pipe_nobody_reads_never_keeps_it_past_its_deadline(
+    ext_app: Path,
+) -> None:
+    # before: the job's own line blocked in its handler's write (its choice); the deadline's
+    # signal ended that, and then jobframe's own lines — the deadline's, teardown's,
+    # process.exit — went to the same full pipe and blocked for ever
+    (ext_app / "acme_jobs" / "own_flood.py").write_text(OWN_HANDLER_FLOOD_JOB)
+    args = ["--app", "acme_jobs.own_flood:Container", "--job-name", "OwnFlood", "--timeout", "3"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jobframe", *args, "--log-format", "json"],
+        cwd=ext_app,
+        env=clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,  # held open, never read: the job's handler fills it
+    )
+    out: list[bytes] = []
+    assert proc.stdout is not None
+    reader = threading.Thread(target=lambda: out.append(proc.stdout.read()), daemon=True)  # type: ignore[union-attr]
+    reader.start()  # jobframe's own stream is read, as a collector would
+    try:
+        code = proc.wait(timeout=60)
+        reader.join(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for stream in (proc.stdout, proc.stderr):
+            assert stream is not None
+            stream.close()
+    assert code == 124
+    events = [
+        json.loads(line)["event"] for line in b"".join(out).decode().splitlines() if line.startswith("{")
+    ]
+    assert "deadline.reached" in events and events[-1] == "process.exit", events[-5:]
