@@ -147,6 +147,9 @@ def test_a_job_configuring_logging_its_own_way_keeps_jobframes_lines(
 
 
 FLOOD_JOB = '''
+import logging
+import os
+import sys
 import time
 
 import jobframe
@@ -154,9 +157,12 @@ from dependency_injector import containers, providers
 
 
 class Flood:
-    """Logs far more than a pipe holds, then works for a long time."""
+    """Logs far more than a pipe holds (through a handler of its own on stderr too, with
+    FLOOD_OWN_HANDLER set), then works for a long time."""
 
     def execute(self) -> None:
+        if os.environ.get("FLOOD_OWN_HANDLER"):
+            logging.getLogger().addHandler(logging.StreamHandler(sys.stderr))
         log = jobframe.get_logger("acme.flood")
         for i in range(5000):
             log.info("line", i=i, padding="x" * 100)
@@ -168,20 +174,26 @@ class Container(containers.DeclarativeContainer):
 '''
 
 
+def _flood(
+    ext_app: Path, *args: str, stderr: int, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    (ext_app / "acme_jobs" / "flood.py").write_text(FLOOD_JOB)
+    command = ["--app", "acme_jobs.flood:Container", "--job-name", "Flood", "--log-format", "json", *args]
+    return subprocess.Popen(
+        [sys.executable, "-m", "jobframe", *command],
+        cwd=ext_app,
+        env=clean_env(env),
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+    )
+
+
 @pytest.mark.parametrize("until", ["deadline", "sigterm"])
 def test_a_stdout_nobody_reads_never_keeps_the_job_past_its_end(ext_app: Path, until: str) -> None:
     # before: the log's write blocked on the full pipe, the deadline's line and every line after
     # it too (in the signal handler, under the handler's lock): the process never ended
-    (ext_app / "acme_jobs" / "flood.py").write_text(FLOOD_JOB)
-    args = ["--app", "acme_jobs.flood:Container", "--job-name", "Flood", "--log-format", "json"]
-    args += ["--timeout", "3"] if until == "deadline" else []
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "jobframe", *args],
-        cwd=ext_app,
-        env=clean_env(),
-        stdout=subprocess.PIPE,  # held open, never read while the job runs: the pipe fills
-        stderr=subprocess.DEVNULL,
-    )
+    args = ["--timeout", "3"] if until == "deadline" else []
+    proc = _flood(ext_app, *args, stderr=subprocess.DEVNULL)  # stdout held open, never read: it fills
     try:
         if until == "sigterm":
             assert proc.stdout is not None
@@ -213,46 +225,14 @@ def _wait_until_full(fd: int) -> None:
         time.sleep(0.01)  # polling the pipe's fill level: nothing to wait on
 
 
-OWN_HANDLER_FLOOD_JOB = '''
-import logging
-import sys
-import time
-
-import jobframe
-from dependency_injector import containers, providers
-
-
-class OwnFlood:
-    """Adds a handler of its own on stderr, then logs far more than a pipe holds."""
-
-    def execute(self) -> None:
-        logging.getLogger().addHandler(logging.StreamHandler(sys.stderr))
-        log = jobframe.get_logger("acme.flood")
-        for i in range(5000):
-            log.info("line", i=i, padding="x" * 100)
-        time.sleep(600)
-
-
-class Container(containers.DeclarativeContainer):
-    own_flood = providers.Factory(OwnFlood)
-'''
-
-
 def test_a_handler_of_the_jobs_on_a_pipe_nobody_reads_never_keeps_it_past_its_deadline(
     ext_app: Path,
 ) -> None:
     # before: the job's own line blocked in its handler's write (its choice); the deadline's
     # signal ended that, and then jobframe's own lines — the deadline's, teardown's,
     # process.exit — went to the same full pipe and blocked for ever
-    (ext_app / "acme_jobs" / "own_flood.py").write_text(OWN_HANDLER_FLOOD_JOB)
-    args = ["--app", "acme_jobs.own_flood:Container", "--job-name", "OwnFlood", "--timeout", "3"]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "jobframe", *args, "--log-format", "json"],
-        cwd=ext_app,
-        env=clean_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,  # held open, never read: the job's handler fills it
-    )
+    # stderr held open, never read: the job's handler fills it
+    proc = _flood(ext_app, "--timeout", "3", stderr=subprocess.PIPE, env={"FLOOD_OWN_HANDLER": "1"})
     out: list[bytes] = []
     assert proc.stdout is not None
     reader = threading.Thread(target=lambda: out.append(proc.stdout.read()), daemon=True)  # type: ignore[union-attr]
