@@ -26,8 +26,10 @@ class MaskedRecords:
     """A record factory wrapping the one before it: masks what a formatter would print.
 
     ``msg`` and ``args`` are masked as :class:`~jobframe.logs.Redact` masks an event (sensitive
-    keys of a mapping, known secret values in text); an argument of any other type is turned into
-    its text only when that text holds a secret (``httpx.URL`` with a key in its query). An
+    keys of a mapping, known secret values in text); a message or argument of any other type (an
+    exception, ``httpx.URL`` with a key in its query) is turned into its text only when that text
+    holds a secret, and left alone when it has none (its ``str()`` raises: the handler reports it
+    when it formats, as always — never the logging call). An
     exception's text is formatted once and masked (``exc_text``, which :class:`logging.Formatter`
     prints instead of formatting the exception again).
     """
@@ -38,8 +40,7 @@ class MaskedRecords:
     def __call__(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
         record = self.make(*args, **kwargs)
         redact = self.redact
-        if isinstance(record.msg, str | Mapping):
-            record.msg = redact.scrub(record.msg)
+        record.msg = self._arg(record.msg)  # ``log.error(exc)``: the message is the object, printed as text
         if isinstance(record.args, Mapping):
             record.args = redact.scrub(record.args)
         elif record.args:
@@ -49,11 +50,17 @@ class MaskedRecords:
         return record
 
     def _arg(self, arg: object) -> object:
+        if isinstance(arg, str | Mapping):
+            return self.redact.scrub(arg)
         if isinstance(arg, _PLAIN) or not self.redact.knows_secrets:
             return arg
-        if isinstance(arg, str | Mapping | list | tuple):
-            return self.redact.scrub(arg)
-        text = str(arg)
+        if isinstance(arg, list | tuple):
+            masked = self.redact.scrub(arg)
+            return tuple(masked) if isinstance(arg, tuple) else masked  # printed as it was: ``(1, 2)``
+        try:
+            text = str(arg)
+        except Exception:  # noqa: BLE001 - the handler reports it when it formats, as without the factory
+            return arg
         masked = self.redact.scrub(text)
         return masked if masked != text else arg
 

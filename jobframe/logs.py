@@ -12,13 +12,16 @@ nothing, as a library should (the ``jobframe`` stdlib logger carries a ``NullHan
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import logging
 import os
 import re
+import select
+import stat
 import sys
 from collections.abc import Iterable, MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, TextIO
 
 import structlog
@@ -301,11 +304,78 @@ def configure_logging(
 
     structlog.configure(
         processors=chain.structlog_side,
-        logger_factory=structlog.stdlib.LoggerFactory(),
+        logger_factory=_LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
+    _CONFIGURED.structlog = {
+        key: _copy(value) for key, value in structlog.get_config().items() if key in _RENDERING
+    }
     return redact
+
+
+_RENDERING = ("processors", "context_class", "wrapper_class", "logger_factory")
+"""What of structlog's configuration decides how and where a line is written."""
+
+
+def _copy(value: Any) -> Any:
+    return list(value) if isinstance(value, list) else value  # a list changed in place is found too
+
+
+def _is_own(name: str) -> bool:
+    return name == "jobframe" or name.startswith("jobframe.")
+
+
+class _LoggerFactory(structlog.stdlib.LoggerFactory):
+    """structlog's stdlib logger factory, with jobframe's own loggers (``jobframe``, ``jobframe.*``)
+    handing each line to every handler though one of them raises.
+
+    A handler a job adds with a filter written for its own records (``record.request_id``)
+    raises on jobframe's — in ``Handler.handle``, which the standard library does not guard —
+    and the exception escaped jobframe's logging call: ``job.finished``, a deadline's warning in
+    a signal handler, ``process.exit``; a finished job exited 1 with a traceback. For jobframe's
+    lines the failing handler is skipped, as :meth:`logging.Handler.handleError` skips one that
+    fails to write (silently: ``logging.raiseExceptions`` is off), and so is a stream handler of
+    the job's whose pipe is full (:func:`_has_room_now`); the job's own loggers are left as they are.
+    """
+
+    def __call__(self, *args: Any) -> logging.Logger:
+        logger = super().__call__(*args)
+        if _is_own(logger.name) and "callHandlers" not in vars(logger):
+            vars(logger)["callHandlers"] = functools.partial(_call_every_handler, logger)
+        return logger
+
+
+def _call_every_handler(logger: logging.Logger, record: logging.LogRecord) -> None:
+    """:meth:`logging.Logger.callHandlers`, with each handler's exception contained."""
+    found = 0
+    current: logging.Logger | None = logger
+    while current is not None:
+        for handler in current.handlers:
+            found += 1
+            if record.levelno >= handler.level and _has_room_now(handler):
+                with contextlib.suppress(Exception):
+                    handler.handle(record)
+        current = current.parent if current.propagate else None
+    if not found and logging.lastResort is not None and record.levelno >= logging.lastResort.level:
+        logging.lastResort.handle(record)
+
+
+def _has_room_now(handler: logging.Handler) -> bool:
+    """Whether a stream handler of the job's, on a pipe, takes jobframe's line without waiting.
+
+    One whose reader stopped would hold jobframe's lines for ever — the deadline's in its signal
+    handler, teardown's, ``process.exit`` — as a full stdout did (:class:`LineHandler`, which
+    waits for room itself). The job's own lines through it wait as the job chose; jobframe's are
+    left out of it while the pipe is full.
+    """
+    if isinstance(handler, LineHandler) or not isinstance(handler, logging.StreamHandler):
+        return True
+    try:
+        fd = handler.stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return True
+    return not _is_pipe(fd) or has_room(fd, 0.0)
 
 
 @dataclass
@@ -314,6 +384,7 @@ class _Configured:
 
     handler: logging.Handler | None = None
     level: int = logging.INFO
+    structlog: dict[str, Any] = field(default_factory=dict)
 
 
 _CONFIGURED = _Configured()
@@ -326,8 +397,9 @@ def reclaim_logging() -> list[str]:
 
     Jobs and libraries configure logging their own way — ``logging.basicConfig(force=True)``,
     ``logging.config.dictConfig`` (which also disables every logger it does not name),
-    ``logging.disable`` — and each silenced the lines the exit code is read with. Their own
-    handlers stay: a line goes to them too.
+    ``logging.disable``, ``structlog.configure`` with a renderer of their own — and each silenced
+    (or reshaped) the lines the exit code is read with. Their own handlers stay: a line goes to
+    them too.
     """
     handler, level = _CONFIGURED.handler, _CONFIGURED.level
     if handler is None:
@@ -341,7 +413,7 @@ def reclaim_logging() -> list[str]:
         undone.append(f"logging.disable({logging.getLevelName(root.manager.disable)})")
         logging.disable(logging.NOTSET)
     for name, logger in list(root.manager.loggerDict.items()):
-        if not (name == "jobframe" or name.startswith("jobframe.")) or not isinstance(logger, logging.Logger):
+        if not _is_own(name) or not isinstance(logger, logging.Logger):
             continue
         if logger.disabled or not logger.propagate:
             undone.append(f"logger {name} {'disabled' if logger.disabled else 'not propagating'}")
@@ -353,27 +425,79 @@ def reclaim_logging() -> list[str]:
     if own.getEffectiveLevel() > level:
         undone.append(f"root logger at {logging.getLevelName(own.getEffectiveLevel())}")
         own.setLevel(level)
+    current = structlog.get_config()
+    if any(current[key] != value for key, value in _CONFIGURED.structlog.items()):
+        # structlog.configure / reset_defaults of the job's: jobframe's lines went to its renderer
+        undone.append("structlog.configure")
+        structlog.configure(**{key: _copy(value) for key, value in _CONFIGURED.structlog.items()})
     return undone
 
 
+STALLED_S = 1.0
+"""How long a line waits for room in a stream nobody reads (a pipe whose reader stopped) before it
+is dropped; while the stream stays full, the lines after it are dropped at once."""
+
+
+def has_room(fd: int, wait: float) -> bool:
+    """Whether ``fd`` takes a write within ``wait`` seconds (a full pipe does not); a descriptor
+    that cannot be asked is let through, for the write to say what is wrong."""
+    try:
+        return bool(select.select([], [fd], [], wait)[1])
+    except (OSError, ValueError):
+        return True
+
+
+def _is_pipe(fd: int) -> bool:
+    """A pipe or a socket: where a reader can stop reading (a terminal paused by a person is not
+    judged: its lines wait, as ever)."""
+    try:
+        mode = os.fstat(fd).st_mode
+    except OSError:
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
+
+
 class LineHandler(logging.StreamHandler[TextIO]):
-    """The log's stream handler, which outlives a job that closes its stream.
+    """The log's stream handler, which outlives a job that closes its stream, and never blocks the
+    job on a stream nobody reads.
 
     Job code calling ``sys.stdout.close()`` closes the very object the handler writes to, and every
     later line — ``job.finished``, ``process.exit`` — was dropped without a word. A closed stream is
     replaced by a new one on its descriptor, which such a close leaves open; a descriptor closed too
     (``os.close(1)``) by stderr's, as for a process started with stdout closed.
+
+    A stream whose reader stopped reading (a stalled log collector, a parent that never reads the
+    pipe) blocked the write for ever — in the job's call, in the deadline's signal handler, under
+    the lock every other thread's line waits for — and the process never ended. A line now waits
+    :data:`STALLED_S` at most for room, then is dropped, and so is every line after it at once
+    while the stream stays full; the first line written after that is ``log.lines_dropped``
+    (``lines``). A line is dropped whole or written whole (one up to a pipe's page, 4 KiB, always
+    fits once there is room; a longer one may still wait for the reader, and a signal ends that wait).
     """
 
     def __init__(self, stream: TextIO) -> None:
         super().__init__(stream)
         self._fd: int | None = None
+        self._stalled = False
+        self.dropped = 0
+        """Lines not written since the stream last took one (it was full)."""
         with contextlib.suppress(AttributeError, OSError, ValueError):
             self._fd = stream.fileno()
+        self._pipe = self._fd is not None and _is_pipe(self._fd)
 
     def emit(self, record: logging.LogRecord) -> None:
         if self._fd is not None and self._gone():
             self.stream = self._reopened()
+        if self._fd is not None and self._pipe:
+            self._stalled = not has_room(self._fd, 0.0 if self._stalled else STALLED_S)
+            if self._stalled:
+                self.dropped += 1
+                return
+            if self.dropped:
+                lines, self.dropped = self.dropped, 0
+                get_logger("jobframe").warning(
+                    "log.lines_dropped", lines=lines, reason="the log's stream was full"
+                )
         super().emit(record)
 
     def _gone(self) -> bool:
@@ -393,7 +517,7 @@ class LineHandler(logging.StreamHandler[TextIO]):
                 os.fstat(fd)
             except OSError:
                 continue
-            self._fd = fd
+            self._fd, self._pipe = fd, _is_pipe(fd)
             raw = open(fd, "wb", buffering=0, closefd=False)  # noqa: SIM115 - as long as the process
             return io.TextIOWrapper(raw, encoding="utf-8", errors="backslashreplace", line_buffering=True)
         self._fd = None  # both closed: the exit code still says what happened
@@ -436,4 +560,5 @@ def flush_logging() -> None:
                 handler.lock.release()
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):
-            stream.flush()
+            if has_room(stream.fileno(), 0.0):  # a full pipe would hold the exit for ever
+                stream.flush()

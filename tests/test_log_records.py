@@ -155,3 +155,31 @@ def test_a_handler_the_job_adds_itself_never_gets_the_secret(ext_app: Path, tmp_
     # and jobframe's own output is what it always was: one traceback, masked, in the JSON line
     broke = [e for e in ran.events if e.get("event") == "it broke"]
     assert len(broke) == 1 and "***" in str(broke[0]), broke
+
+
+class _Unprintable:
+    """An argument whose ``str()`` raises: the standard library reports it at format time, in the
+    handler (``handleError``), never from the logging call itself."""
+
+    def __str__(self) -> str:
+        raise RuntimeError("no text")
+
+
+def test_a_message_that_is_an_object_is_masked_too(factory: MaskedRecords) -> None:
+    # ``log.error(exc)``, ``log.warning(response)``: the message is the object, printed as its text
+    printed = logging.Formatter("%(message)s").format(_record(ValueError(f"token {SECRET} refused"), None))
+    assert SECRET not in printed
+    assert f"token {MASK} refused" in printed
+
+
+def test_an_argument_without_text_never_makes_the_logging_call_raise(factory: MaskedRecords) -> None:
+    unprintable = _Unprintable()
+    record = _record("value %s", (unprintable,))
+    assert record.args == (unprintable,)  # left for the handler to report, as without the factory
+    record = _record(unprintable, None)
+    assert record.msg is unprintable
+
+
+def test_a_tuple_argument_without_a_secret_keeps_its_type(factory: MaskedRecords) -> None:
+    record = _record("pair %s", ((1, 2),))
+    assert logging.Formatter("%(message)s").format(record) == "pair (1, 2)"

@@ -70,6 +70,14 @@ def test_nothing_to_reclaim_when_the_job_left_logging_alone(configured: io.Strin
             ),
             "jobframe.teardown disabled",
         ),
+        (
+            lambda: structlog.configure(
+                processors=[structlog.processors.KeyValueRenderer()],
+                logger_factory=structlog.PrintLoggerFactory(),
+            ),
+            "structlog.configure",
+        ),
+        (structlog.reset_defaults, "structlog.configure"),
     ],
 )
 def test_what_a_job_changed_is_undone_for_jobframes_lines(
@@ -94,3 +102,18 @@ def test_without_configure_logging_nothing_is_touched() -> None:
     handlers = root.handlers[:]
     assert reclaim_logging() == []
     assert root.handlers == handlers
+
+
+def test_a_handler_whose_filter_raises_never_stops_jobframes_line(configured: io.StringIO) -> None:
+    # a filter written for the job's own records: it reads an attribute jobframe's do not carry
+    own = logging.StreamHandler(io.StringIO())
+    own.addFilter(lambda record: record.request_id)  # type: ignore[attr-defined]
+    root = logging.getLogger()
+    root.handlers.insert(0, own)  # before jobframe's, as after a basicConfig(force=True) and the reclaim
+
+    get_logger("jobframe").warning("deadline.reached")  # raised out of the call (a signal handler)
+    get_logger("jobframe.teardown").info("resource.closed")
+
+    assert _events(configured) == ["deadline.reached", "resource.closed"]
+    with pytest.raises(AttributeError):  # the job's own loggers behave as the standard library's
+        logging.getLogger("acme").warning("its own line")

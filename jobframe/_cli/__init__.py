@@ -121,11 +121,16 @@ def _reporting(args: argparse.Namespace, redact: Redact) -> Reporting:
         raise UsageError(str(exc)) from None
 
 
-def _report_refusal(app: App, job_name: str, reporting: Reporting, error: BaseException) -> None:
-    """A run refused before it started is a run too (a 78, a bad ``--param``): it is pushed — unless
-    the job is not the app's, whose group would be one for a job that does not exist."""
+def _refuse(app: App, job_name: str, reporting: Reporting, error: BaseException, process: ProcessExit) -> int:
+    """A run refused before it started is a run too (a 78, a bad ``--param``): said first, then
+    pushed — unless the job is not the app's, whose group would be one for a job that does not
+    exist. As after a run: within the exit grace, and a signal meanwhile ends the process with the
+    refusal's code."""
+    code = _fail(error)
     if job_name in app.jobs:
-        report_run(reporting, int(exit_code(error)))
+        process.record_outcome(code)
+        report_run(reporting, code, grace=process.exit_grace)
+    return code
 
 
 def _log_format(args: argparse.Namespace) -> LogFormat:
@@ -197,14 +202,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             process=process,
         )
     except JobframeError as exc:
-        if reporting is not None:
-            _report_refusal(app, args.job_name, reporting, exc)
-        return _fail(exc)
+        if reporting is None:
+            return _fail(exc)
+        return _refuse(app, args.job_name, reporting, exc, process)
     resume_collector()  # modules loaded: the job's objects are collected as always
     become_subreaper()  # orphans of the job's children stay ours to find and end
     result = run_job(app, args.job_name, params, sources=_sources(args), options=options, redact=redact)
     if not result.started:
         assert result.error is not None
-        _report_refusal(app, args.job_name, reporting, result.error)
-        return _fail(result.error)
+        return _refuse(app, args.job_name, reporting, result.error, process)
     process.finish(result.exit_code, result.finished_at)

@@ -80,8 +80,10 @@ class Backstop:
             libc = ctypes.PyDLL(None, use_errno=True)
             if not hasattr(libc, "timer_create"):  # glibc before 2.34: librt
                 libc = ctypes.PyDLL("librt.so.1", use_errno=True)
-            event = (ctypes.c_int * 16)()  # struct sigevent (64 bytes): sigval, signo, notify, tid…
-            event[2], event[3], event[4] = self._signum, _SIGEV_THREAD_ID, self._thread or 0
+            # struct sigevent (64 bytes): sigval (a pointer's size), signo, notify, then the tid
+            at = ctypes.sizeof(ctypes.c_void_p) // ctypes.sizeof(ctypes.c_int)  # 2; 1 on 32-bit
+            event = (ctypes.c_int * 16)()
+            event[at], event[at + 1], event[at + 2] = self._signum, _SIGEV_THREAD_ID, self._thread or 0
             timer = ctypes.c_void_p()
             if libc.timer_create(_CLOCK_MONOTONIC, event, ctypes.byref(timer)) != 0:
                 raise OSError(ctypes.get_errno(), "timer_create")

@@ -5,8 +5,9 @@ Tracing is on when the standard variables name an exporter — ``OTEL_TRACES_EXP
 ``OTEL_SDK_DISABLED=true``. Then a run is one trace: a span ``run <job>`` (continued from the
 caller's W3C ``traceparent`` when given), children ``build``, ``execute``, ``close``, and a client
 span per Braze request (method, endpoint, status, batch size, attempt — no body, no header, no
-query). The endpoint, headers and timeout of the exporter come from the usual ``OTEL_EXPORTER_OTLP_*``
-variables, read by OpenTelemetry itself.
+query). The endpoint and headers of the exporter come from the usual ``OTEL_EXPORTER_OTLP_*``
+variables, read by OpenTelemetry itself; its timeout is the report's bound
+(:data:`~jobframe.observe.report.REPORT_TIMEOUT_S`), whatever ``OTEL_EXPORTER_OTLP_TIMEOUT`` says.
 
 This module imports OpenTelemetry only in :func:`start_tracing`; :func:`tracing_requested` reads
 the environment alone, so a run without tracing pays nothing. The provider is never registered for

@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
+import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import clean_env
 
 from .jobproc import JobProcess, running
 
@@ -84,6 +89,25 @@ def test_a_job_closing_stdout_loses_no_line(tmp_path: Path, shape: str, where: s
     assert proc.record().still_open() == []
 
 
+@pytest.mark.parametrize("then", ["return", "timeout", "sigterm"])
+def test_a_handler_whose_filter_raises_never_changes_the_exit_code(tmp_path: Path, then: str) -> None:
+    # before: the filter's AttributeError on process.exit escaped the exit: a traceback, exit 1
+    params = {"shape": "raising_filter", "seconds": 0 if then == "return" else 600}
+    args = ["--timeout", "4"] if then == "timeout" else []
+    with running("LibraryJob", *args, app="hostile:Container", params=params, record=tmp_path / "r") as proc:
+        if then == "sigterm":
+            proc.wait_for("app.working")
+            proc.send_group(signal.SIGTERM)
+        code = proc.wait(20)
+    expected = {"return": 0, "timeout": 124, "sigterm": 143}[then]
+    assert code == expected, proc.output
+    assert proc.one("job.finished")["exit_code"] == expected
+    assert {e["resource"] for e in proc.named("resource.closed")} == {"r1", "r2"}, proc.output
+    assert proc.order()[-1] == "process.exit" and proc.one("process.exit")["exit_code"] == expected
+    assert "Traceback" not in proc.output, proc.output
+    assert proc.record().still_open() == []
+
+
 def _json_lines(output: str, where: str) -> list[dict[str, object]]:
     section = output.split("--- stderr ---")[0 if where == "stdout" else 1]
     return [json.loads(text) for text in section.splitlines() if text.startswith("{")]
@@ -100,7 +124,7 @@ def _wait_for_line(proc: JobProcess, where: str, event: str) -> None:
         time.sleep(0.01)  # polling the pipe's reader, not waiting for time to pass
 
 
-@pytest.mark.parametrize("shape", ["basic_config", "dict_config", "logging_disabled"])
+@pytest.mark.parametrize("shape", ["basic_config", "dict_config", "logging_disabled", "structlog_config"])
 @pytest.mark.parametrize("then", ["return", "timeout"])
 def test_a_job_configuring_logging_its_own_way_keeps_jobframes_lines(
     tmp_path: Path, shape: str, then: str
@@ -120,3 +144,111 @@ def test_a_job_configuring_logging_its_own_way_keeps_jobframes_lines(
     assert {e["resource"] for e in proc.named("resource.closed")} == {"r1", "r2"}
     assert order[-1] == "process.exit" and proc.one("process.exit")["exit_code"] == expected
     assert proc.record().still_open() == []
+
+
+FLOOD_JOB = '''
+import logging
+import os
+import sys
+import time
+
+import jobframe
+from dependency_injector import containers, providers
+
+
+class Flood:
+    """Logs far more than a pipe holds (through a handler of its own on stderr too, with
+    FLOOD_OWN_HANDLER set), then works for a long time."""
+
+    def execute(self) -> None:
+        if os.environ.get("FLOOD_OWN_HANDLER"):
+            logging.getLogger().addHandler(logging.StreamHandler(sys.stderr))
+        log = jobframe.get_logger("acme.flood")
+        for i in range(5000):
+            log.info("line", i=i, padding="x" * 100)
+        time.sleep(600)
+
+
+class Container(containers.DeclarativeContainer):
+    flood = providers.Factory(Flood)
+'''
+
+
+def _flood(
+    ext_app: Path, *args: str, stderr: int, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    (ext_app / "acme_jobs" / "flood.py").write_text(FLOOD_JOB)
+    command = ["--app", "acme_jobs.flood:Container", "--job-name", "Flood", "--log-format", "json", *args]
+    return subprocess.Popen(
+        [sys.executable, "-m", "jobframe", *command],
+        cwd=ext_app,
+        env=clean_env(env),
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+    )
+
+
+@pytest.mark.parametrize("until", ["deadline", "sigterm"])
+def test_a_stdout_nobody_reads_never_keeps_the_job_past_its_end(ext_app: Path, until: str) -> None:
+    # before: the log's write blocked on the full pipe, the deadline's line and every line after
+    # it too (in the signal handler, under the handler's lock): the process never ended
+    args = ["--timeout", "3"] if until == "deadline" else []
+    proc = _flood(ext_app, *args, stderr=subprocess.DEVNULL)  # stdout held open, never read: it fills
+    try:
+        if until == "sigterm":
+            assert proc.stdout is not None
+            _wait_until_full(proc.stdout.fileno())
+            proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=60)  # the promise: it ends; the bound only keeps a failure short
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        assert proc.stdout is not None
+        proc.stdout.close()
+    assert code == (124 if until == "deadline" else 143)
+
+
+def _wait_until_full(fd: int) -> None:
+    """Until the job's writes filled most of the pipe (nobody reads it: the rest fills at once)."""
+    import fcntl  # noqa: PLC0415
+    import termios  # noqa: PLC0415
+
+    size = fcntl.fcntl(fd, 1032)  # F_GETPIPE_SZ
+    queued = bytearray(4)
+    deadline = time.monotonic() + 60
+    while True:
+        fcntl.ioctl(fd, termios.FIONREAD, queued)
+        if int.from_bytes(queued, sys.byteorder) >= size // 2:
+            return
+        assert time.monotonic() < deadline, "the job never filled its stdout"
+        time.sleep(0.01)  # polling the pipe's fill level: nothing to wait on
+
+
+def test_a_handler_of_the_jobs_on_a_pipe_nobody_reads_never_keeps_it_past_its_deadline(
+    ext_app: Path,
+) -> None:
+    # before: the job's own line blocked in its handler's write (its choice); the deadline's
+    # signal ended that, and then jobframe's own lines — the deadline's, teardown's,
+    # process.exit — went to the same full pipe and blocked for ever
+    # stderr held open, never read: the job's handler fills it
+    proc = _flood(ext_app, "--timeout", "3", stderr=subprocess.PIPE, env={"FLOOD_OWN_HANDLER": "1"})
+    out: list[bytes] = []
+    assert proc.stdout is not None
+    reader = threading.Thread(target=lambda: out.append(proc.stdout.read()), daemon=True)  # type: ignore[union-attr]
+    reader.start()  # jobframe's own stream is read, as a collector would
+    try:
+        code = proc.wait(timeout=60)
+        reader.join(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for stream in (proc.stdout, proc.stderr):
+            assert stream is not None
+            stream.close()
+    assert code == 124
+    events = [
+        json.loads(line)["event"] for line in b"".join(out).decode().splitlines() if line.startswith("{")
+    ]
+    assert "deadline.reached" in events and events[-1] == "process.exit", events[-5:]

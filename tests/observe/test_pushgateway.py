@@ -376,3 +376,52 @@ def test_a_run_ended_by_a_signal_is_pushed_with_its_exit_code(gateway: str, sig:
         "jobframe_job_last_success_timestamp_seconds",
         frozenset({"instance": "", "job": "Sleep"}.items()),
     ) not in samples
+
+
+def _refused_with_hanging_gateway(gateway: HangingServer, *extra: str) -> subprocess.Popen[str]:
+    """A run refused before it starts (no profile ``nowhere``: 78), pushing to ``gateway``."""
+    args = ["--job-name", "SomeJob", "--env", "nowhere", "--log-format", "json", "--pushgateway", gateway.url]
+    return subprocess.Popen(
+        [sys.executable, "-m", "jobframe", *args, *extra],
+        cwd=REPO,
+        env=clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_during_a_refusals_push_keeps_the_refusals_code(sig: signal.Signals) -> None:
+    # before: 143/130, as if the run had been stopped: the configuration error (78) was lost
+    with HangingServer() as gateway:
+        proc = _refused_with_hanging_gateway(gateway)
+        try:
+            assert gateway.accepted.wait(60), "jobframe never reached the gateway"
+            proc.send_signal(sig)
+            out, err = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert proc.returncode == 78, err
+    assert "jobframe: error: no profile 'nowhere'" in err  # said before the push, not lost with it
+    last = json.loads([line for line in out.splitlines() if line.startswith("{")][-1])
+    assert (last["event"], last["exit_code"], last["signal"]) == ("process.exit", 78, sig.name)
+
+
+def test_a_refusals_push_is_bounded_by_the_exit_grace_too() -> None:
+    # "never more than --exit-grace": before, a refused run waited the full REPORT_TIMEOUT_S
+    grace = 0.5
+    with HangingServer() as gateway:
+        proc = _refused_with_hanging_gateway(gateway, "--exit-grace", str(grace))
+        try:
+            out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert proc.returncode == 78, err
+    failed = [json.loads(line) for line in out.splitlines() if '"metrics.push_failed"' in line]
+    assert len(failed) == 1, out
+    assert failed[0]["waited_s"] < grace + 1.0, failed  # generous, and still well short of the 2 s

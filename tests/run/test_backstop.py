@@ -1,5 +1,6 @@
 """The kernel timer behind the supervisor (``jobframe/_run/backstop.py``): it sends its signal to
-the thread it was made for, at the time last armed plus the slack, once. In-process, main thread;
+the thread it was made for, at the time last armed plus the slack, then every slack again until
+armed anew (the supervisor, once it runs, re-arms it). In-process, main thread;
 the promise it keeps is in ``tests/lifecycle/test_deadlines.py`` (C code that holds the GIL)."""
 
 from __future__ import annotations

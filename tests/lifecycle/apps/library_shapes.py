@@ -29,6 +29,10 @@ for ``seconds``, then returns — the leftover still there):
 - ``dict_config``: ``logging.config.dictConfig`` with a root logger of its own at WARNING (and, as
   by default, every logger that exists disabled);
 - ``logging_disabled``: ``logging.disable(CRITICAL)``, as a library quieting everything would;
+- ``raising_filter``: a handler of its own on the root logger, with a filter written for the app's
+  own records, reading an attribute only they carry (``record.request_id``): it raises on jobframe's;
+- ``structlog_config``: ``structlog.configure`` with processors and a logger factory of its own
+  (key=value lines printed to stdout), as a job using structlog its own way would;
 - ``regex``: a regular expression that backtracks for ever: C code that holds the GIL (so no other
   thread runs) and only checks for signals.
 
@@ -83,6 +87,8 @@ LibraryShape = Literal[
     "basic_config",
     "dict_config",
     "logging_disabled",
+    "structlog_config",
+    "raising_filter",
     "regex",
 ]
 
@@ -203,6 +209,18 @@ def _set_up(shape: str) -> None:
         )
     elif shape == "logging_disabled":
         logging.disable(logging.CRITICAL)
+    elif shape == "structlog_config":
+        import structlog  # noqa: PLC0415 - only this shape
+
+        structlog.configure(
+            processors=[structlog.processors.KeyValueRenderer()],
+            logger_factory=structlog.PrintLoggerFactory(),
+        )
+    elif shape == "raising_filter":
+        handler = logging.StreamHandler(sys.stderr)
+        # written for the app's own records; on any other record the attribute is missing
+        handler.addFilter(lambda record: record.name == "library_shapes" or record.request_id)  # type: ignore[attr-defined]
+        logging.getLogger().addHandler(handler)
     elif shape == "closes_stdout":
         sys.stdout.close()
     elif shape == "closes_stdout_fd":
