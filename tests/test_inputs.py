@@ -109,11 +109,15 @@ def test_csv_quoted_cells_may_hold_commas_and_newlines(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("data", "line", "problem"),
     [
-        (b"name,tier\nx,1\n", 1, "the header has no external_id or email column (it has: name, tier)"),
+        (
+            b"name,tier\nx,1\n",
+            1,
+            "the header needs one of the columns external_id, email (it has: name, tier)",
+        ),
         (
             b"externalid,tier\nx,1\n",
             1,
-            "the header has no external_id or email column (it has: externalid, tier)",
+            "the header needs one of the columns external_id, email (it has: externalid, tier)",
         ),
         (b"", 1, "no header line (the first line names the columns)"),
         (b"\n\n", 1, "no header line (the first line names the columns)"),
