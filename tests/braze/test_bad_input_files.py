@@ -8,12 +8,13 @@ before the first send by the counting pass that reads every line, never by luck.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
 
-from jobframe.braze.fake import FakeBrazeServer
+from jobframe.braze.fake import FakeBraze, FakeBrazeServer, FakeResponse
 from tests.conftest import CANARY, Ran
 
 from .test_jobs_against_server import run_job
@@ -152,3 +153,95 @@ def test_a_path_that_is_no_readable_file_is_a_bad_param(
     assert ran.stderr.strip() == f"jobframe: error: job {job}: invalid parameters: path: {path}: {reason}"
     assert ran.named("job.started") == []  # refused before the job was built
     assert list(server.app.requests) == [] and server.total_connections == 0
+
+
+# -- a line that becomes malformed while the job sends ----------------------------------------------
+
+BIG = 6000  # lines: the bad one is far past what is read ahead while the first requests are held
+
+
+class SpoilsTheFile(FakeBraze):
+    """Before answering any request, overwrites line ``line`` of ``path`` with ``spoiled`` (same
+    length, so line numbers hold): the counting pass checked the file, the sending pass has not
+    reached that line, since no batch was answered yet."""
+
+    def __init__(self, path: Path, line: int, spoiled: bytes) -> None:
+        super().__init__(api_key=CANARY)
+        self.path, self.line, self.spoiled = path, line, spoiled
+        self._once = threading.Lock()
+        self.spoiled_it = False
+
+    def handle(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> FakeResponse:
+        with self._once:
+            if not self.spoiled_it:
+                data = self.path.read_bytes()
+                lines = data.splitlines(keepends=True)
+                old = lines[self.line - 1]
+                assert len(old) == len(self.spoiled) + 1  # the newline stays
+                at = len(b"".join(lines[: self.line - 1]))
+                with self.path.open("r+b") as handle:  # in place: the job's open handle reads it
+                    handle.seek(at)
+                    handle.write(self.spoiled)
+                self.spoiled_it = True
+        return super().handle(method, target, headers, body)
+
+
+def sent_ids(server: FakeBrazeServer, endpoint: str) -> list[str]:
+    if endpoint == "/users/track":
+        return [a["external_id"] for r in server.app.requests_to(endpoint) for a in r.json["attributes"]]
+    return [i for r in server.app.requests_to(endpoint) for i in r.json["external_user_ids"]]
+
+
+@pytest.mark.parametrize("job", ["UpdateUserAttributes", "SendPushFromFile"])
+def test_a_line_spoiled_while_sending_ends_with_its_file_line_and_the_delivery_report(
+    tmp_path: Path, job: str
+) -> None:
+    bad = 5001  # 5000 objects before it: /users/track sends 66 batches of 75 (4950), /messages/send 100 of 50
+    if job == "UpdateUserAttributes":
+        path = jsonl(tmp_path, b"", name="big.jsonl")
+        path.write_text(
+            "".join(json.dumps({"external_id": f"u{i}", "tier": i % 3}) + "\n" for i in range(BIG))
+        )
+        width = len(json.dumps({"external_id": "u5000", "tier": 2}))
+        spoiled, problem, per_batch, endpoint = (
+            b"[" + b" " * (width - 2) + b"]",
+            "expected a JSON object, got an array",
+            75,
+            "/users/track",
+        )
+        extra: tuple[str, ...] = ()
+    else:
+        path = tmp_path / "big.txt"
+        path.write_text("".join(f"u{i}\n" for i in range(BIG)))
+        spoiled, problem, per_batch, endpoint = (
+            b"u\xff000",
+            "not UTF-8 (byte 0xff at column 2)",
+            50,
+            "/messages/send",
+        )
+        extra = PUSH
+    fake = SpoilsTheFile(path, bad, spoiled)
+    with FakeBrazeServer(fake) as server:
+        ran = run_job(server.url, job, "--param", f"path={path}", *extra)
+        assert fake.spoiled_it
+
+    assert ran.code == 2, ran.stdout[-3000:] + ran.stderr
+    finished = ran.one("job.finished")
+    message = finished["error_message"]
+    assert "\n" not in message
+    assert f"{path}:{bad}: {problem}" in message and "nothing more was sent" in message, message
+    taken = (bad - 1) // per_batch  # batches taken before the bad line: the one it fell in never was
+    delivery = finished["delivery"]
+    assert delivery["endpoint"] == endpoint
+    assert delivery["unknown"] == [] and delivery["failed"] == []
+    # Each batch taken is told once: delivered (what the server got, once), or never sent — one
+    # taken while others were on the wire is held back once the input failed.
+    delivered = {i for a, b in delivery["delivered"]["ranges"] for i in range(a, b + 1)}
+    never_sent = {b["batch"] for b in delivery["never_sent"]["batches"]}
+    assert delivered | never_sent == set(range(taken)) and not delivered & never_sent
+    expected = [f"u{i}" for b in delivered for i in range(b * per_batch, (b + 1) * per_batch)]
+    assert sorted(sent_ids(server, endpoint)) == sorted(expected)
+    assert delivery["delivered"]["items"] == len(expected)
+    assert f"delivered {len(delivered)} batches" in message, message
+    assert delivery["never_sent"]["rest_from"]["batch"] == taken
+    assert delivery["never_sent"]["rest_items"] == BIG - taken * per_batch
