@@ -28,7 +28,19 @@ from pydantic_core import PydanticCustomError
 
 from jobframe.errors import UsageError
 
-__all__ = ["InputError", "InputFile", "csv_rows", "json_objects", "numbered_lines", "unreadable_reason"]
+__all__ = [
+    "FILE_CHECKS",
+    "InputError",
+    "InputFile",
+    "csv_rows",
+    "json_objects",
+    "numbered_lines",
+    "unreadable_reason",
+]
+
+FILE_CHECKS = frozenset({"input_file", "path_not_file", "path_not_directory", "path_exists"})
+"""The pydantic error types of checks made on this machine's files (``InputFile``, ``FilePath``,
+``DirectoryPath``, ``NewPath``): what a manifest linter leaves to the pod, whose volumes hold them."""
 
 
 class InputError(UsageError):
