@@ -63,7 +63,12 @@ def user_key(obj: dict[str, Any]) -> str:
 # Attribute updates are idempotent: a retry repeats them harmlessly. Shardable by user.
 @jobframe.job(resumable=True, shardable=True, volumes=(jobframe.Volume("jobframe-input", "/data"),))
 class UpdateUserAttributes:
-    """Bulk-update user attributes from a CSV or JSONL file, streamed in concurrent batches."""
+    """Bulk-update user attributes from a CSV or JSONL file, streamed in concurrent batches.
+
+    A ``path`` that names no readable file, a JSONL line that is not a JSON object, a CSV whose
+    header names no user key column (``external_id``...) or a line that is not UTF-8 ends the job
+    with exit 2 and ``file:line`` before anything is sent (docs/braze.md, "Input files").
+    """
 
     def __init__(self, braze: AsyncBrazeClient, run: jobframe.RunContext | None = None) -> None:
         self._braze = braze

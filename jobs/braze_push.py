@@ -52,7 +52,11 @@ def read_ids(path: Path) -> Counted[str]:
     volumes=(jobframe.Volume("jobframe-input", "/data"),),
 )
 class SendPushFromFile:
-    """Send a push notification to every user listed in a file (one external id per line)."""
+    """Send a push notification to every user listed in a file (one external id per line).
+
+    A ``path`` that names no readable file, or a line that is not UTF-8, ends the job with exit 2
+    and ``file:line`` before anything is sent (docs/braze.md, "Input files").
+    """
 
     def __init__(self, braze: BrazeClient, run: jobframe.RunContext | None = None) -> None:
         self._braze = braze
