@@ -21,6 +21,10 @@ class Counted(Generic[T]):
     delivery report; a generator cannot tell, this can: ``count`` runs once, on first demand.
     ``Counted(lambda: read_ids(path), lambda: count_lines(path))``.
 
+    Without ``count``, the count is one pass over the items: a reader that checks what it reads
+    (:mod:`jobframe.inputs`) then finds a malformed line before the first object is sent, since
+    bulk clients ask for the count before they send anything.
+
     ``fingerprint`` (optional) says what the input is — a resumed run refuses an input that
     changed (``Counted(..., fingerprint=lambda: file_fingerprint(path))``); also run once.
     """
@@ -28,12 +32,12 @@ class Counted(Generic[T]):
     def __init__(
         self,
         items: Callable[[], Iterator[T]],
-        count: Callable[[], int],
+        count: Callable[[], int] | None = None,
         *,
         fingerprint: Callable[[], str] | None = None,
     ) -> None:
         self._items = items
-        self._count = count
+        self._count = count if count is not None else lambda: sum(1 for _ in items())
         self._counted: int | None = None
         self._fingerprint = fingerprint
         self._fingerprinted: str | None = None

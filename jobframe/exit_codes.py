@@ -19,7 +19,8 @@ class ExitCode(enum.IntEnum):
     FAILED = 1
     """The job raised an error that is not known to be transient: retrying will likely fail again."""
     USAGE = 2
-    """The command line was wrong: unknown job, bad ``--param``, bad ``--app``, bad option."""
+    """The command line was wrong: unknown job, bad ``--param``, bad ``--app``, bad option — or the
+    input file it names is malformed (``jobframe.inputs.InputError``: ``file:line``)."""
     RETRYABLE = 75
     """A transient failure (EX_TEMPFAIL): the same run may succeed later; safe for a retry policy."""
     CONFIG = 78

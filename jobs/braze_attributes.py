@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,15 +12,19 @@ from pydantic import BaseModel, Field
 import jobframe
 from jobframe import Counted
 from jobframe.braze import AsyncBrazeClient
+from jobframe.inputs import InputFile, csv_rows, json_objects
 from jobframe.ledger.fingerprint import file_fingerprint
 
-__all__ = ["UpdateAttributesParams", "UpdateUserAttributes", "read_attributes", "user_key"]
+__all__ = ["USER_KEYS", "UpdateAttributesParams", "UpdateUserAttributes", "read_attributes", "user_key"]
+
+USER_KEYS = ("external_id", "braze_id", "user_alias", "email", "phone")
+"""The fields that say which user an object is about; a CSV's header must name one of them."""
 
 
 class UpdateAttributesParams(BaseModel):
     """``--param path=users.csv`` (CSV with an ``external_id`` column, or JSONL objects)."""
 
-    path: Path
+    path: InputFile
     format: Literal["auto", "csv", "jsonl"] = "auto"
     max_errors_reported: int = Field(20, ge=0, description="Rejected objects listed in the result.")
 
@@ -31,34 +34,19 @@ def _kind(path: Path, fmt: str) -> str:
 
 
 def _attributes(path: Path, kind: str) -> Iterator[dict[str, Any]]:
-    with path.open(encoding="utf-8", newline="") as handle:
-        if kind == "jsonl":
-            for line in handle:
-                if line.strip():
-                    yield json.loads(line)
-            return
-        for row in csv.DictReader(handle):
-            yield {key: value for key, value in row.items() if key and value not in (None, "")}
-
-
-def _count(path: Path, kind: str) -> int:
-    with path.open("rb") as handle:
-        lines = sum(1 for line in handle if line.strip())
-    return lines if kind == "jsonl" else max(lines - 1, 0)  # CSV: the header is no object
+    return json_objects(path) if kind == "jsonl" else csv_rows(path, keys=USER_KEYS)
 
 
 def read_attributes(path: Path, fmt: str = "auto") -> Counted[dict[str, Any]]:
     """Attribute objects read one line at a time. Empty CSV cells are left out (not cleared).
 
-    The object count (for progress ``N/M``) is one cheap pass over the lines, made when first asked;
-    the file's sha256 tells a resumed run (``--run-key``) whether the input is still the same.
+    The object count (for progress ``N/M``) is one pass that reads every object, made when first
+    asked — before the first send — so a malformed line (not UTF-8, not JSON, JSON but no object;
+    a CSV header without a user key column) stops the job there: exit 2, ``file:line``, nothing
+    sent. The file's sha256 tells a resumed run (``--run-key``) whether the input is the same.
     """
     kind = _kind(path, fmt)
-    return Counted(
-        lambda: _attributes(path, kind),
-        lambda: _count(path, kind),
-        fingerprint=lambda: file_fingerprint(path),
-    )
+    return Counted(lambda: _attributes(path, kind), fingerprint=lambda: file_fingerprint(path))
 
 
 def user_key(obj: dict[str, Any]) -> str:
@@ -66,7 +54,7 @@ def user_key(obj: dict[str, Any]) -> str:
     order. An external id is the key itself, so a user lands in the same shard as in a send."""
     if "external_id" in obj:
         return str(obj["external_id"])
-    for field in ("braze_id", "user_alias", "email", "phone"):
+    for field in USER_KEYS[1:]:
         if field in obj:
             return f"{field}:{json.dumps(obj[field], sort_keys=True, default=str)}"
     return json.dumps(obj, sort_keys=True, default=str)  # no user: Braze rejects it, in one shard
@@ -75,7 +63,12 @@ def user_key(obj: dict[str, Any]) -> str:
 # Attribute updates are idempotent: a retry repeats them harmlessly. Shardable by user.
 @jobframe.job(resumable=True, shardable=True, volumes=(jobframe.Volume("jobframe-input", "/data"),))
 class UpdateUserAttributes:
-    """Bulk-update user attributes from a CSV or JSONL file, streamed in concurrent batches."""
+    """Bulk-update user attributes from a CSV or JSONL file, streamed in concurrent batches.
+
+    A ``path`` that names no readable file, a JSONL line that is not a JSON object, a CSV whose
+    header names no user key column (``external_id``...) or a line that is not UTF-8 ends the job
+    with exit 2 and ``file:line`` before anything is sent (docs/braze.md, "Input files").
+    """
 
     def __init__(self, braze: AsyncBrazeClient, run: jobframe.RunContext | None = None) -> None:
         self._braze = braze

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 import jobframe
 from jobframe import Counted
 from jobframe.braze import BrazeClient, Messages
+from jobframe.inputs import InputFile, numbered_lines
 from jobframe.ledger.fingerprint import file_fingerprint
 
 __all__ = ["SendPushFromFile", "SendPushParams", "read_ids"]
@@ -18,7 +19,7 @@ __all__ = ["SendPushFromFile", "SendPushParams", "read_ids"]
 class SendPushParams(BaseModel):
     """``--param path=users.txt --param title=Hi --param body=...``."""
 
-    path: Path
+    path: InputFile
     title: str = Field(min_length=1)
     body: str = Field(min_length=1)
     campaign_id: str | None = None
@@ -26,22 +27,20 @@ class SendPushParams(BaseModel):
 
 
 def _ids(path: Path) -> Iterator[str]:
-    with path.open(encoding="utf-8") as lines:
-        for line in lines:
-            external_id = line.strip()
-            if external_id and not external_id.startswith("#"):
-                yield external_id
+    for _, line in numbered_lines(path):
+        external_id = line.strip()
+        if external_id and not external_id.startswith("#"):
+            yield external_id
 
 
 def read_ids(path: Path) -> Counted[str]:
-    """External ids, one per line, read lazily; blank lines and ``#`` comments are skipped.
+    """External ids, one per line (UTF-8), read lazily; blank lines and ``#`` comments are skipped.
 
-    The count (for progress ``N/M``) is one cheap pass over the file, made when first asked; the
-    file's sha256 tells a resumed run (``--run-key``) whether the input is still the same.
+    The count (for progress ``N/M``) is one pass over the file, made when first asked — before the
+    first send — so a line that is not UTF-8 stops the job there (exit 2, ``file:line``) with
+    nothing sent. The file's sha256 tells a resumed run (``--run-key``) whether it is the same.
     """
-    return Counted(
-        lambda: _ids(path), lambda: sum(1 for _ in _ids(path)), fingerprint=lambda: file_fingerprint(path)
-    )
+    return Counted(lambda: _ids(path), fingerprint=lambda: file_fingerprint(path))
 
 
 # Resumable: a retry (75, 124, the platform's kills) continues through the run ledger and never
@@ -53,7 +52,11 @@ def read_ids(path: Path) -> Counted[str]:
     volumes=(jobframe.Volume("jobframe-input", "/data"),),
 )
 class SendPushFromFile:
-    """Send a push notification to every user listed in a file (one external id per line)."""
+    """Send a push notification to every user listed in a file (one external id per line).
+
+    A ``path`` that names no readable file, or a line that is not UTF-8, ends the job with exit 2
+    and ``file:line`` before anything is sent (docs/braze.md, "Input files").
+    """
 
     def __init__(self, braze: BrazeClient, run: jobframe.RunContext | None = None) -> None:
         self._braze = braze

@@ -15,7 +15,7 @@ import pytest
 from jobframe.console import progress_text, summary_line, use_colors
 from jobframe.observe import EndpointCounts
 from tests.conftest import CANARY, REPO, clean_env
-from tests.observe.pushjob import push_args, write_ids
+from tests.observe.pushjob import malformed_ids, push_args, write_ids
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -87,11 +87,11 @@ def test_no_color_and_none_fields(tmp_path: Path) -> None:
 
 @pytest.mark.process
 def test_a_failure_says_so_in_the_last_sentence(tmp_path: Path) -> None:
-    args = push_args(tmp_path / "none")
+    args = push_args(malformed_ids(tmp_path))
     code, text = on_a_terminal(args, env={"NO_COLOR": "1"})
-    assert code == 1
+    assert code == 2
     last = text.strip().splitlines()[-1]
-    assert re.fullmatch(r"SendPushFromFile failed in \d+\.\d s \(exit 1\)", last), last
+    assert re.fullmatch(r"SendPushFromFile failed in \d+\.\d s \(exit 2\)", last), last
 
 
 @pytest.mark.process

@@ -71,6 +71,12 @@ def test_jobframe_exports_exactly_what_job_authors_are_documented_to_get() -> No
         assert getattr(jobframe, name) is not None
 
 
+def test_jobframe_inputs_exports_exactly_what_is_documented() -> None:
+    import jobframe.inputs  # noqa: PLC0415
+
+    assert sorted(jobframe.inputs.__all__) == documented("jobframe.inputs")
+
+
 def test_jobframe_embed_exports_exactly_what_embedders_are_documented_to_get() -> None:
     assert sorted(dir(jobframe.embed)) == documented("jobframe.embed")
     assert sorted(jobframe.embed.__all__) == documented("jobframe.embed")

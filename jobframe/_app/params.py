@@ -253,9 +253,18 @@ _CONSTRAINTS = {
 }
 
 
+_PATH_TYPES = {
+    "file": "an existing file",
+    "dir": "an existing directory",
+    "new": "a path that does not exist yet",
+}
+
+
 def _constraint(key: str, value: Any, unit: str) -> str | None:
     if key == "allow_inf_nan":
         return None if value else "finite"
+    if key == "path_type":  # pydantic's FilePath, DirectoryPath, NewPath
+        return _PATH_TYPES.get(value, f"a path of type {value}")
     if value is None:
         return None
     if key == "min_length" and value == 1:
@@ -267,6 +276,10 @@ def _constraints(field: FieldInfo) -> str:
     unit = "items" if _is_sequence(field.annotation) else "characters"
     parts = []
     for item in field.metadata:  # annotated-types dataclasses (Ge, MinLen...) and pydantic's own
+        said = getattr(item, "constraint", None)
+        if isinstance(said, str):  # a validator that says what it checks (jobframe.inputs.InputFile)
+            parts.append(said)
+            continue
         values = (
             {f.name: getattr(item, f.name) for f in dataclasses.fields(item)}
             if dataclasses.is_dataclass(item)

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
 from pydantic import BaseModel
 
 from jobframe.braze._delivery import BatchRef, DeliveryReport, IndexRanges, batch_ids
-from jobframe.braze._errors import BrazeError, BrazeLedgerError
+from jobframe.braze._errors import BrazeError, BrazeInputError, BrazeLedgerError
 from jobframe.braze._exchange import Call, Done, Fail, NotSentError
 from jobframe.ledger.fingerprint import digest, fingerprint_of_inputs
 from jobframe.ledger.ledger import Journal
@@ -312,6 +312,7 @@ class Stream(Generic[R]):
         self._make_progress = progress
         self._progress: ProgressSink | None = None
         self.error: BrazeError | None = None
+        self._input_error: BrazeInputError | None = None
         self._failed_call: Call[Any] | None = None
         self._exhausted = False
         self._next_index = 0
@@ -327,8 +328,8 @@ class Stream(Generic[R]):
 
     @property
     def stopped(self) -> bool:
-        """True once a call failed: no further call is handed out or sent."""
-        return self.error is not None
+        """True once a call or the input failed: no further call is handed out or sent."""
+        return self.error is not None or self._input_error is not None
 
     @property
     def endpoint(self) -> str:
@@ -355,7 +356,16 @@ class Stream(Generic[R]):
             self._unrepeatable = self._held.popleft()
             return self._unrepeatable
         while not (self.stopped or self._exhausted) and len(self._held) < MAX_HELD:
-            call = next(self.plan.calls, None)
+            try:
+                call = next(self.plan.calls, None)
+            except Exception as exc:
+                if self._next_index == 0:
+                    raise  # nothing was taken, so nothing sent: the input's own error says it all
+                # batches went out before it: the call ends once those in flight settled, with its report
+                self._input_error = BrazeInputError.of(exc, endpoint=self.endpoint)
+                self._input_error.__cause__ = exc
+                self._input_error.batch_index = self._next_index
+                return None
             if call is None:
                 self._exhausted = True
                 return None
@@ -522,6 +532,11 @@ class Stream(Generic[R]):
             lost.partial_result = self.plan.result
             lost.delivery = self.report()
             raise lost
+        if self.error is None and self._input_error is not None:  # the calls that went out succeeded
+            self.plan.finish()
+            self._input_error.partial_result = self.plan.result
+            self._input_error.delivery = self.report()
+            raise self._input_error
         if self.error is None or self._failed_call is None:
             return self.plan.done()
         error, call = self.error, self._failed_call

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from jobframe.errors import ConfigurationError, JobframeError, RetryableError
+from jobframe.errors import ConfigurationError, JobframeError, RetryableError, UsageError
 from jobframe.exit_codes import ExitCode
 
 if TYPE_CHECKING:
@@ -33,6 +33,8 @@ __all__ = [
     "BrazeDuplicatePossibleError",
     "BrazeError",
     "BrazeHTTPError",
+    "BrazeInputError",
+    "BrazeInputUsageError",
     "BrazeLedgerError",
     "BrazeNotFoundError",
     "BrazePermissionError",
@@ -159,3 +161,24 @@ class BrazeLedgerError(BrazeError, RetryableError):
     ledger is reachable again, and lists the batches it cannot know about as ambiguous."""
 
     exit_code = ExitCode.RETRYABLE
+
+
+class BrazeInputError(BrazeError):
+    """The caller's input raised after a bulk call had taken batches from it (exit 1): those on
+    the wire were answered, no further one was sent, and ``delivery`` says which. The input's own
+    error is ``__cause__``; its message ends this one's. An input that fails before its first
+    batch raises its own error: nothing was sent."""
+
+    @classmethod
+    def of(cls, cause: Exception, *, endpoint: str) -> BrazeInputError:
+        """The error for ``cause``: a :class:`~jobframe.errors.UsageError` (a malformed line of an
+        input file named on the command line) keeps its exit code, 2."""
+        kind = BrazeInputUsageError if isinstance(cause, UsageError) else cls
+        return kind(f"the input failed, nothing more was sent: {cause}", endpoint=endpoint)
+
+
+class BrazeInputUsageError(BrazeInputError, UsageError):
+    """:class:`BrazeInputError` whose cause is a usage error, such as a line of an input file that
+    became malformed after the counting pass had checked it (exit 2, like the same line found then)."""
+
+    exit_code = ExitCode.USAGE

@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import pytest
-from pydantic import BaseModel, Field, SecretStr, StringConstraints
+from pydantic import BaseModel, DirectoryPath, Field, FilePath, SecretStr, StringConstraints
 
 from jobframe._app.params import describe_params, parse_params, split_pairs, type_name
 from jobframe._app.spec import spec_for
 from jobframe.errors import UsageError
+from jobframe.inputs import InputFile
 
 
 class Color(enum.StrEnum):
@@ -364,3 +365,17 @@ def test_a_long_list_of_names_is_cut_and_counted() -> None:
         parse_params(spec_for(NoParams), {f"k{i:02}": "v" for i in range(20)})
     shown = ", ".join(f"k{i:02}" for i in range(15))
     assert str(caught.value) == f"job NoParams takes no parameters, got: {shown} and 5 more"
+
+
+def test_list_says_a_path_must_be_an_existing_or_readable_file() -> None:
+    class Model(BaseModel):
+        source: InputFile
+        pinned: FilePath
+        folder: DirectoryPath
+
+    docs = {d.key: (d.type, d.constraints) for d in describe_params(Model)}
+    assert docs == {
+        "source": ("Path", "a readable file"),
+        "pinned": ("Path", "an existing file"),
+        "folder": ("Path", "an existing directory"),
+    }

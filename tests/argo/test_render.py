@@ -178,7 +178,8 @@ def _check_inputs(template: dict[str, Any], model: type[BaseModel] | None) -> No
 
 
 def _required_fill(model: type[BaseModel]) -> dict[str, Any]:
-    return {(i.alias or n): "x" for n, i in model.model_fields.items() if i.is_required()}
+    # a readable file's path: fills text and path parameters alike, an `InputFile` too
+    return {(i.alias or n): __file__ for n, i in model.model_fields.items() if i.is_required()}
 
 
 @pytest.mark.parametrize("app_ref", ["jobs:MainContainer", TEST_APP])

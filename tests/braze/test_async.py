@@ -9,7 +9,13 @@ from collections.abc import Iterator, Mapping
 
 import pytest
 
-from jobframe.braze import AsyncBrazeClient, BrazeDuplicatePossibleError, BrazeSettings, BrazeTransportError
+from jobframe.braze import (
+    AsyncBrazeClient,
+    BrazeDuplicatePossibleError,
+    BrazeInputError,
+    BrazeSettings,
+    BrazeTransportError,
+)
 from jobframe.braze.fake import FakeBraze, FakeBrazeServer
 from jobframe.braze.fake.app import FakeResponse
 
@@ -152,7 +158,7 @@ def test_concurrency_tunes_itself_at_the_defaults_a_user_gets() -> None:
     assert 4 <= fake.peak <= BrazeSettings.model_fields["max_concurrency"].default
 
 
-def test_an_input_that_fails_midway_lets_the_batches_in_flight_finish(
+def test_an_input_that_fails_midway_ends_the_call_with_what_was_sent(
     server: FakeBrazeServer, fake: FakeBraze
 ) -> None:
     fake.delay = 0.02
@@ -167,7 +173,19 @@ def test_an_input_that_fails_midway_lets_the_batches_in_flight_finish(
         async with AsyncBrazeClient.from_settings(make_settings(server.url)) as client:
             await client.track_users(attributes=attributes())
 
-    with pytest.raises(ValueError, match="line 901"):
+    with pytest.raises(BrazeInputError, match="line 901") as info:
         asyncio.run(run())
-    assert len(fake.requests_to("/users/track")) == 12  # every batch taken was sent and answered
+    assert isinstance(info.value.__cause__, ValueError)
+    # The batches on the wire were answered; those taken but not yet sent never went, and the
+    # report tells the two apart, as the server saw them.
+    report = info.value.delivery
+    assert report is not None and report.unknown == [] and report.failed == []
+    delivered = {i for a, b in report.delivered for i in range(a, b + 1)}
+    received = {
+        int(r.json["attributes"][0]["external_id"][1:]) // 75 for r in fake.requests_to("/users/track")
+    }
+    never_sent = {b.index for b in report.never_sent}
+    assert received == delivered and not delivered & never_sent
+    assert delivered | never_sent == set(range(12))  # every batch taken, told once
+    assert report.rest_from is not None and report.rest_from.index == 12
     assert server.wait_for_connections(0, timeout=5)

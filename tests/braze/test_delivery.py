@@ -12,7 +12,7 @@ import asyncio
 import json
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import httpx
@@ -122,7 +122,7 @@ class Timeline:
         return [batch for batch, at in self.sent if at > self.failure_settled]
 
 
-def run_track(client_kind: str, url: str, attributes: list[dict[str, str]], read: float) -> BrazeError:
+def run_track(client_kind: str, url: str, attributes: Iterable[dict[str, Any]], read: float) -> BrazeError:
     settings = make_settings(url, timeouts={"read": read}, max_concurrency=8)
     if client_kind == "sync":
         with BrazeClient.from_settings(settings) as client, pytest.raises(BrazeError) as info:

@@ -14,8 +14,15 @@ def write_ids(directory: Path, count: int) -> Path:
     return path
 
 
+def malformed_ids(directory: Path) -> Path:
+    """A file of ids whose last line is not UTF-8: the job starts, then fails (exit 2) before sending."""
+    path = directory / "malformed.txt"
+    path.write_bytes(b"user-0\nuser-\xff\n")
+    return path
+
+
 def push_args(path: Path) -> list[str]:
-    """The command line sending a push to every id in ``path`` (a missing file fails the job: exit 1)."""
+    """The command line sending a push to every id in ``path`` (:func:`malformed_ids` fails the job)."""
     return [
         "--job-name",
         "SendPushFromFile",

@@ -28,7 +28,7 @@ from tests.observe.gateway import (
     scrape,
 )
 from tests.observe.missing import without
-from tests.observe.pushjob import push_args, write_ids
+from tests.observe.pushjob import malformed_ids, push_args, write_ids
 
 pytestmark = pytest.mark.process
 
@@ -78,10 +78,10 @@ def test_a_failed_run_never_overwrites_the_last_success(gateway: str, tmp_path: 
     job = {"job": "SendPushFromFile"}
     success = _value(scrape(gateway), "jobframe_job_last_success_timestamp_seconds", **job)
 
-    failed = _send(tmp_path / "missing.txt", "--pushgateway", gateway)  # the job fails: exit 1
-    assert failed.code == 1, failed.stdout
+    failed = _send(malformed_ids(tmp_path), "--pushgateway", gateway)  # the job fails: exit 2
+    assert failed.code == 2, failed.stdout
     after = scrape(gateway)
-    assert _value(after, "jobframe_job_exit_code", **job) == 1
+    assert _value(after, "jobframe_job_exit_code", **job) == 2
     assert _value(after, "jobframe_job_last_run_timestamp_seconds", **job) > success
     assert _value(after, "jobframe_job_last_success_timestamp_seconds", **job) == success
 
@@ -120,10 +120,10 @@ def _exit_latency(ran: Ran) -> float:
 
 @pytest.mark.parametrize("missing", [False, True], ids=["succeeds", "fails"])
 def test_a_gateway_that_is_down_changes_nothing_but_a_warning(tmp_path: Path, missing: bool) -> None:
-    path = tmp_path / "missing.txt" if missing else _ids(tmp_path, 5)
+    path = malformed_ids(tmp_path) if missing else _ids(tmp_path, 5)
     url = closed_port_url().replace("http://", "http://ops:gateway-pw-canary@")
     ran = _send(path, "--pushgateway", url)
-    assert ran.code == (1 if missing else 0)
+    assert ran.code == (2 if missing else 0)
     assert "gateway-pw-canary" not in ran.stdout + ran.stderr
     failed = ran.one("metrics.push_failed")
     assert failed["target"] == url.replace("gateway-pw-canary", "***")
@@ -134,11 +134,11 @@ def test_a_gateway_that_is_down_changes_nothing_but_a_warning(tmp_path: Path, mi
 
 @pytest.mark.parametrize("missing", [False, True], ids=["succeeds", "fails"])
 def test_a_gateway_that_hangs_delays_the_exit_by_the_bound_at_most(tmp_path: Path, missing: bool) -> None:
-    path = tmp_path / "missing.txt" if missing else _ids(tmp_path, 5)
+    path = malformed_ids(tmp_path) if missing else _ids(tmp_path, 5)
     with HangingServer() as hanging:
         ran = _send(path, "--pushgateway", hanging.url)
         assert hanging.accepted.is_set()  # it really tried
-    assert ran.code == (1 if missing else 0)
+    assert ran.code == (2 if missing else 0)
     failed = ran.one("metrics.push_failed")
     assert failed["waited_s"] <= REPORT_TIMEOUT_S + 0.5
     assert _exit_latency(ran) < REPORT_TIMEOUT_S + SLACK_S
@@ -152,7 +152,7 @@ def test_a_signal_during_the_report_ends_the_process_at_once_with_the_jobs_code(
     tmp_path: Path, sig: signal.Signals, hanging: str, missing: bool
 ) -> None:
     """Whatever hangs at the end (the push, the trace flush, both), a signal ends the wait at once."""
-    path = tmp_path / "missing.txt" if missing else _ids(tmp_path, 5)
+    path = malformed_ids(tmp_path) if missing else _ids(tmp_path, 5)
     with HangingServer() as gateway, HangingServer() as collector:
         servers = {"gateway": [gateway], "collector": [collector], "both": [gateway, collector]}[hanging]
         args = [*push_args(path), "--log-format", "json"]
@@ -181,7 +181,7 @@ def test_a_signal_during_the_report_ends_the_process_at_once_with_the_jobs_code(
                 proc.kill()
                 proc.wait()
     events: list[dict[str, Any]] = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
-    code = 1 if missing else 0
+    code = 2 if missing else 0
     assert proc.returncode == code, err  # the job had ended: a signal after it keeps its code
     last = events[-1]
     assert last["event"] == "process.exit"
@@ -272,17 +272,17 @@ def test_success_failure_success_leaves_what_each_push_promises(gateway: str, tm
     """A failure adds to the group (the last success stays); the next success replaces all of it."""
     first = _send(_ids(tmp_path, 5), "--pushgateway", gateway)
     after_first = scrape(gateway)
-    failed = _send(tmp_path / "missing.txt", "--pushgateway", gateway)
+    failed = _send(malformed_ids(tmp_path), "--pushgateway", gateway)
     after_failure = scrape(gateway)
     again = _send(_ids(tmp_path, 7), "--pushgateway", gateway)
     after_again = scrape(gateway)
-    assert (first.code, failed.code, again.code) == (0, 1, 0)
+    assert (first.code, failed.code, again.code) == (0, 2, 0)
     job = {"job": "SendPushFromFile"}
     success = "jobframe_job_last_success_timestamp_seconds"
     last_run = "jobframe_job_last_run_timestamp_seconds"
     assert _value(after_failure, success, **job) == _value(after_first, success, **job)
     assert _value(after_failure, last_run, **job) > _value(after_first, last_run, **job)
-    assert _value(after_failure, "jobframe_job_exit_code", **job) == 1
+    assert _value(after_failure, "jobframe_job_exit_code", **job) == 2
     # the failed run called no endpoint: the first run's counters are still there
     send = {**job, "endpoint": "/messages/send"}
     assert _value(after_failure, "jobframe_braze_objects_sent_total", **send) == 5

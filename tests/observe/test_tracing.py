@@ -15,7 +15,7 @@ from tests.conftest import CANARY, REPO, clean_env, run_cli
 from tests.observe.gateway import HangingServer, closed_port_url
 from tests.observe.missing import without
 from tests.observe.otlp import OtlpReceiver, attributes
-from tests.observe.pushjob import push_args, write_ids
+from tests.observe.pushjob import malformed_ids, push_args, write_ids
 
 TRACE_ID = "0af7651916cd43dd8448eb211c80319c"
 PARENT_ID = "b7ad6b7169203331"
@@ -74,12 +74,12 @@ def test_a_run_is_one_trace_continued_from_the_callers_traceparent(tmp_path: Pat
 def test_a_failed_run_is_a_trace_with_an_error_status(tmp_path: Path) -> None:
     with OtlpReceiver() as collector:
         ran = run_cli(
-            push_args(tmp_path / "none"),
+            push_args(malformed_ids(tmp_path)),
             env={"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": f"{collector.url}/v1/traces"},
         )
-    assert ran.code == 1
+    assert ran.code == 2
     (run,) = [s for s in collector.spans if s.name.startswith("run ")]
-    assert attributes(run)["jobframe.exit_code"] == 1
+    assert attributes(run)["jobframe.exit_code"] == 2
     assert run.status.code == 2  # STATUS_CODE_ERROR
 
 

@@ -25,6 +25,7 @@ from jobframe.argo.retries import expression_for, retried_codes
 from jobframe.argo.timing import argo_int, parse_duration, retry_shortfalls
 from jobframe.errors import UsageError
 from jobframe.exit_codes import ExitCode
+from jobframe.inputs import FILE_CHECKS
 
 __all__ = [
     "deadline_problems",
@@ -117,8 +118,8 @@ def _value_problems(ctx: StepContext, pairs: list[str]) -> Iterator[Problem]:
     except ValidationError as exc:
         for error in exc.errors():
             key = str(error["loc"][0]) if error["loc"] else ""
-            if error["type"] == "missing" or key not in values:
-                continue
+            if error["type"] == "missing" or error["type"] in FILE_CHECKS or key not in values:
+                continue  # a path is checked where the job runs: its file is on the pod's volume
             yield Problem(
                 ctx.step.args_path,
                 f"--param {key}={values[key]!r} is invalid for job {ctx.spec.name}: {error['msg']}",
