@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import json
+import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -59,11 +60,15 @@ class InputError(UsageError):
 
 def unreadable_reason(path: Path) -> str | None:
     """Why ``path`` cannot be read as a file, found by opening it; ``None`` when it can."""
-    if not path.exists():
+    try:
+        mode = path.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
         return "no such file"
-    if path.is_dir():
+    except OSError as exc:  # a name too long, a loop of links, a directory not searchable
+        return f"cannot be looked up: {exc.strerror or exc}"
+    if stat.S_ISDIR(mode):
         return "is a directory, not a file"
-    if not path.is_file():
+    if not stat.S_ISREG(mode):
         return "is not a regular file"
     try:
         path.open("rb").close()
@@ -96,7 +101,11 @@ naming the parameter and the path, before the job starts."""
 def numbered_lines(path: Path) -> Iterator[tuple[int, str]]:
     """``(line number, text)`` of every line, its ending kept; a line that is not UTF-8 raises
     :class:`InputError` there. Read one line at a time, so files of any size stream."""
-    with path.open("rb") as handle:
+    try:
+        handle = path.open("rb")
+    except OSError as exc:  # gone, or changed, since the parameters were validated
+        raise InputError(path, 0, f"cannot be read: {exc.strerror or exc}") from None
+    with handle:
         for number, raw in enumerate(handle, start=1):
             try:
                 text = raw.decode("utf-8-sig" if number == 1 else "utf-8")

@@ -168,7 +168,11 @@ def test_input_file_refuses_missing_directory_and_special_files(tmp_path: Path) 
         (tmp_path / "nope.csv", "no such file"),
         (tmp_path, "is a directory, not a file"),
         (Path("/dev/null"), "is not a regular file"),
+        (tmp_path / ("a" * 300), "cannot be looked up: File name too long"),
+        (tmp_path / "file.txt" / "below", "no such file"),
     ]:
+        if path.name == "below":
+            (tmp_path / "file.txt").write_text("x\n")
         with pytest.raises(ValidationError) as caught:
             Params(path=path)
         (err,) = caught.value.errors(include_url=False)
@@ -180,3 +184,8 @@ def test_input_file_refuses_a_file_it_may_not_read(tmp_path: Path) -> None:
     path = write(tmp_path, b"x\n")
     path.chmod(0)
     assert unreadable_reason(path) == "cannot be read: Permission denied"
+
+
+def test_a_file_gone_since_the_parameters_were_checked_is_an_input_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"gone\.jsonl: cannot be read: No such file or directory$"):
+        list(json_objects(tmp_path / "gone.jsonl"))
