@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import functools
 import inspect
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -24,6 +25,7 @@ from typing import Any, Protocol
 from dependency_injector import containers, providers
 
 from jobframe._app.graph import walk
+from jobframe.errors import JobInterrupted
 
 __all__ = ["Entry", "Instrumentation", "Recorder", "attach", "detach", "refresh"]
 
@@ -83,10 +85,11 @@ class _TrackedSync(_Tracked):
             self._name, self._obj, is_async=False, provider=self._provider
         )
         entry.entered = entry.entering_sync = True
+        enter = self._obj.__enter__
         try:
-            entry.value = self._obj.__enter__()
-        except BaseException:
-            entry.entered = False
+            entry.value = enter()
+        except BaseException as exc:
+            entry.entered = _acquired_anyway(self._obj, enter, exc)
             raise
         finally:
             entry.entering_sync = False
@@ -95,6 +98,35 @@ class _TrackedSync(_Tracked):
     def __exit__(self, *exc_info: Any) -> None:
         if self._entry is not None:
             self._recorder.exit_entry(self._entry, exc_info)
+
+
+def _acquired_anyway(manager: Any, enter: Any, exc: BaseException) -> bool:
+    """Whether ``manager`` holds its resource although its ``__enter__`` raised ``exc``.
+
+    A signal's exception (:class:`JobInterrupted`) lands wherever the main thread is: once a
+    ``contextmanager`` generator has yielded — inside contextlib's ``__enter__``, after ``next()`` —
+    or in the caller's frame right after a C ``__enter__`` returned. The resource is then open and
+    must be exited; an ``__enter__`` that raised by itself acquired nothing.
+    """
+    generator = getattr(manager, "gen", None)
+    if inspect.isgenerator(generator):  # contextlib's: whether the generator stopped at its yield
+        return inspect.getgeneratorstate(generator) == inspect.GEN_SUSPENDED
+    if not isinstance(exc, JobInterrupted) or hasattr(getattr(enter, "__func__", enter), "__code__"):
+        return False  # a Python __enter__ returns to no check for signals in this frame
+    raised_in = exc.__traceback__.tb_next if exc.__traceback__ is not None else None
+    return raised_in is not None and raised_in.tb_frame.f_code in _handler_codes()
+
+
+def _handler_codes() -> set[Any]:
+    """The code of every Python signal handler installed now (jobframe's among them)."""
+    codes = set()
+    for signum in signal.valid_signals():
+        with contextlib.suppress(ValueError, OSError):
+            handler = signal.getsignal(signum)
+            code = getattr(getattr(handler, "__func__", handler), "__code__", None)
+            if code is not None:
+                codes.add(code)
+    return codes
 
 
 class _TrackedAsync(_Tracked):
