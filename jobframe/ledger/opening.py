@@ -2,7 +2,8 @@
 
 All of it happens in one transaction of the ledger's writer, so a refusal leaves nothing behind —
 no attempt counted, no lease held. Each refusal names its cause and what to do next; one that
-suggests ``--fresh-run`` says how many users that would reach again.
+suggests ``--fresh-run`` says what that would send again: to how many users, and how many
+requests to a segment, an audience or everyone.
 """
 
 from __future__ import annotations
@@ -32,21 +33,25 @@ one to open it fills them."""
 
 
 def fresh_run_repeats(store: Store, key: str) -> str:
-    """What ``--fresh-run`` would repeat for run ``key``, for a message."""
-    delivered, unconfirmed = store.reached(key)
-    if not delivered and not unconfirmed:
-        batches = store.counts(key)
-        requests = batches.get("delivered", 0) + batches.get("started", 0)
-        if requests:  # sends to an audience Braze resolves: batches of no listed user
-            return (
-                f"--fresh-run starts this key over and sends again the {requests} request"
-                f"{'s' if requests > 1 else ''} it made to a segment, an audience or everyone"
-            )
+    """What ``--fresh-run`` would repeat for run ``key``, for a message: the listed users it
+    reached, and the requests it made to an audience Braze resolves (batches that list no user,
+    which reach the most people) — each named when there are any, neither left out for the other."""
+    delivered, unconfirmed, audiences = store.reached(key)
+    if delivered:
+        users = f"to the {_counted(delivered, 'user')} it already reached"
+        users += f" and may have reached {unconfirmed:,} more" if unconfirmed else ""
+    else:  # named only if it started any batch that lists users
+        users = f"to the {_counted(unconfirmed, 'user')} it may have reached"
+    requests = f"the {_counted(audiences, 'request')} it made to a segment, an audience or everyone"
+    named = [part for part, count in ((users, delivered + unconfirmed), (requests, audiences)) if count]
+    if not named:
         return "--fresh-run starts this key over (it has reached no one yet)"
-    maybe = f" and may have reached {unconfirmed} more" if unconfirmed else ""
-    return (
-        f"--fresh-run starts this key over and sends again to the {delivered} users it already reached{maybe}"
-    )
+    joined = (", and " if delivered and unconfirmed else " and ").join(named)
+    return f"--fresh-run starts this key over and sends again {joined}"
+
+
+def _counted(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 @dataclass

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 from urllib.parse import urlsplit
 
 from jobframe.errors import ConfigurationError
@@ -27,7 +27,7 @@ from jobframe.ledger.policy import BatchState
 from jobframe.ledger.settings import LedgerSettings
 from jobframe.ledger.sqlite_integrity import check_sqlite, last_commit
 
-__all__ = ["MIGRATIONS", "RunRow", "Store", "open_store"]
+__all__ = ["MIGRATIONS", "Reach", "RunRow", "Store", "open_store"]
 
 MIGRATIONS: list[list[str]] = [
     [  # version 1
@@ -94,6 +94,18 @@ class RunRow:
     """The attempt holding the run's lease (``host:pid:…``), if any."""
     lease_left: float | None = None
     """Seconds until that lease expires (negative: expired), by the database's clock."""
+
+
+class Reach(NamedTuple):
+    """What a run's recorded requests reached, by :meth:`Store.reached`."""
+
+    delivered: int
+    """Objects listed in batches answered 2xx."""
+    unconfirmed: int
+    """Objects listed in batches started and never answered (ambiguous: maybe reached)."""
+    audience_requests: int
+    """Requests delivered or started that listed no object: sends to a segment, an audience or
+    everyone, which reach users Braze resolves and the ledger cannot count."""
 
 
 class Lead(Protocol):
@@ -275,15 +287,16 @@ class Store:
             job, fingerprint, _now(), key,
         )  # fmt: skip
 
-    def reached(self, key: str) -> tuple[int, int]:
-        """Objects of ``key``'s batches delivered, and started but never confirmed (ambiguous)."""
-        rows = self._run(
-            "SELECT state, SUM(size) FROM jobframe_ledger_batches WHERE run_key = ?"
-            " AND state IN ('delivered', 'started') GROUP BY state",
+    def reached(self, key: str) -> Reach:
+        """What ``key``'s batches delivered or started reached (what ``--fresh-run`` would repeat)."""
+        row = self._run(
+            "SELECT COALESCE(SUM(CASE WHEN state = 'delivered' THEN size ELSE 0 END), 0),"
+            " COALESCE(SUM(CASE WHEN state = 'started' THEN size ELSE 0 END), 0),"
+            " COUNT(CASE WHEN size = 0 THEN 1 END)"
+            " FROM jobframe_ledger_batches WHERE run_key = ? AND state IN ('delivered', 'started')",
             key,
-        ).fetchall()
-        found = {str(state): int(total or 0) for state, total in rows}
-        return found.get("delivered", 0), found.get("started", 0)
+        ).fetchone()
+        return Reach(int(row[0]), int(row[1]), int(row[2]))
 
     def earlier_run(
         self,

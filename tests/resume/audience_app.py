@@ -30,17 +30,22 @@ AUDIENCE = {"AND": [{"custom_attribute": GOLD}]}
 
 class AudienceParams(BaseModel):
     kind: Kind
+    users: int = 0
+    """First send the push to this many listed users (``user-0``…): a run that reaches both kinds."""
 
 
 @jobframe.job(resumable=True)
 class AudienceSend:
-    """One send to an audience Braze resolves (no ids listed), then maybe a retryable failure."""
+    """One send to an audience Braze resolves (no ids listed), maybe after a send to listed users,
+    then maybe a retryable failure."""
 
     def __init__(self, braze: BrazeClient) -> None:
         self._braze = braze
 
     def execute(self, params: AudienceParams) -> dict[str, str]:
         push = Messages(apple_push={"alert": "once"})
+        if params.users:
+            self._braze.send_message(push, external_user_ids=[f"user-{i}" for i in range(params.users)])
         if params.kind == "segment":
             self._braze.send_message(push, segment_id="segment-1")
         elif params.kind == "broadcast":

@@ -63,3 +63,28 @@ def test_a_send_to_a_segment_killed_before_its_answer_is_listed_ambiguous_not_re
     [ambiguous] = retry.resume["ambiguous"]
     assert ambiguous["endpoint"] == "/messages/send"
     assert ambiguous["ids"] == [{"segment_id": "segment-1"}]
+
+
+def test_a_run_refused_after_sending_to_users_and_to_a_segment_says_fresh_run_repeats_both(
+    tmp_path: Path, ledger: dict[str, str]
+) -> None:
+    """The refusal's advice names what ``--fresh-run`` would send again: the users the run listed
+    and the request that listed none — the one that reaches the most — not the users alone."""
+    env = {**ledger, "AUDIENCE_FAIL_ONCE": str(tmp_path / "failed-once")}
+    with fake_braze(latency=0) as (fake, server):
+        first = bulk_job(
+            "AudienceSend", {"kind": "segment", "users": 12}, server, env, run_key="wf-1", args=APP
+        )
+        assert first.code == 75, first.output
+        sent = len(fake.requests)
+        retry = (*APP, "--retry-number", "1")
+        other = {"kind": "broadcast", "users": 12}  # other parameters under the same run key
+        refused = bulk_job("AudienceSend", other, server, env, run_key="wf-1", args=retry)
+        sent_while_refused = len(fake.requests) - sent
+    assert refused.code == 78, refused.output
+    assert "other parameters" in refused.output
+    assert (
+        "--fresh-run starts this key over and sends again to the 12 users it already reached and "
+        "the 1 request it made to a segment, an audience or everyone"
+    ) in refused.output, refused.output
+    assert sent_while_refused == 0
