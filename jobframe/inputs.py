@@ -157,7 +157,7 @@ def csv_rows(path: Path, *, keys: Iterable[str] = ()) -> Iterator[dict[str, str]
     if not any(header):
         raise InputError(path, 1, "no header line (the first line names the columns)")
     if wanted and not set(wanted) & set(header):
-        needed = f"a {wanted[0]} column" if len(wanted) == 1 else f"one of the columns {', '.join(wanted)}"
+        needed = f"the column {wanted[0]}" if len(wanted) == 1 else f"one of the columns {', '.join(wanted)}"
         raise InputError(path, 1, f"the header needs {needed} (it has: {', '.join(header)})")
     while True:
         start = at + 1

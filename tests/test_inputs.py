@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,15 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from jobframe import Counted, ExitCode, UsageError
-from jobframe.inputs import InputError, InputFile, csv_rows, json_objects, numbered_lines, unreadable_reason
+from jobframe.inputs import (
+    FILE_CHECKS,
+    InputError,
+    InputFile,
+    csv_rows,
+    json_objects,
+    numbered_lines,
+    unreadable_reason,
+)
 
 
 def write(tmp_path: Path, data: bytes, name: str = "in.txt") -> Path:
@@ -39,9 +48,10 @@ def test_a_bom_later_than_the_first_line_is_kept(tmp_path: Path) -> None:
 
 
 def test_a_line_that_is_not_utf8_is_named_with_its_byte(tmp_path: Path) -> None:
-    error = refused(numbered_lines, write(tmp_path, "é\nok\n".encode() + b"ab\xff\n"))
-    assert (error.line, error.problem) == (3, "not UTF-8 (byte 0xff at column 3)")
-    assert str(error) == f"{error.path}:3: not UTF-8 (byte 0xff at column 3)"
+    path = write(tmp_path, "é\nok\n".encode() + b"ab\xff\n")
+    error = refused(numbered_lines, path)
+    assert (error.path, error.line, error.problem) == (str(path), 3, "not UTF-8 (byte 0xff at column 3)")
+    assert str(error) == f"{path}:3: not UTF-8 (byte 0xff at column 3)"
     assert isinstance(error, UsageError) and error.exit_code is ExitCode.USAGE
 
 
@@ -132,6 +142,22 @@ def test_a_csv_without_the_key_or_with_a_broken_row_is_named(
     path = write(tmp_path, data, "in.csv")
     error = refused(lambda p: csv_rows(p, keys=["external_id", "email"]), path)
     assert (error.line, error.problem) == (line, problem)
+    assert str(error) == f"{path}:{line}: {problem}"  # the file is named, whatever the problem
+
+
+def test_a_csv_header_without_the_one_key_asked_for_names_it(tmp_path: Path) -> None:
+    path = write(tmp_path, b"user,tier\nx,1\n", "in.csv")
+    error = refused(lambda p: csv_rows(p, keys=["external_id"]), path)
+    assert str(error) == f"{path}:1: the header needs the column external_id (it has: user, tier)"
+
+
+def test_a_csv_row_shorter_than_the_header_leaves_its_missing_cells_out(tmp_path: Path) -> None:
+    path = write(tmp_path, b"external_id,tier,city\nu1,gold\nu2\nu3,,Oslo\n")
+    assert list(csv_rows(path, keys=["external_id"])) == [
+        {"external_id": "u1", "tier": "gold"},
+        {"external_id": "u2"},
+        {"external_id": "u3", "city": "Oslo"},
+    ]
 
 
 def test_a_csv_header_naming_any_one_key_is_enough(tmp_path: Path) -> None:
@@ -177,6 +203,7 @@ def test_input_file_refuses_missing_directory_and_special_files(tmp_path: Path) 
             Params(path=path)
         (err,) = caught.value.errors(include_url=False)
         assert err["loc"] == ("path",) and err["msg"] == f"{path}: {reason}"
+        assert err["type"] in FILE_CHECKS  # a check of this machine's files: linters leave it to the pod
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
@@ -186,6 +213,28 @@ def test_input_file_refuses_a_file_it_may_not_read(tmp_path: Path) -> None:
     assert unreadable_reason(path) == "cannot be read: Permission denied"
 
 
+def test_a_file_the_process_may_not_open_is_refused_with_the_reason_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a process that is not root sees (the test above); as root, its refusal is simulated.
+    The reason is the system's words, not the exception's repr (errno, path quoted again)."""
+    path = write(tmp_path, b'{"a": 1}\n', "locked.jsonl")
+
+    def refuse(self: Path, *args: object, **kwargs: object) -> object:
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(self))
+
+    monkeypatch.setattr(Path, "open", refuse)
+    assert unreadable_reason(path) == "cannot be read: Permission denied"
+    error = refused(json_objects, path)
+    assert (error.path, error.line, str(error)) == (
+        str(path),
+        0,
+        f"{path}: cannot be read: Permission denied",
+    )
+
+
 def test_a_file_gone_since_the_parameters_were_checked_is_an_input_error(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match=r"gone\.jsonl: cannot be read: No such file or directory$"):
-        list(json_objects(tmp_path / "gone.jsonl"))
+    path = tmp_path / "gone.jsonl"
+    error = refused(json_objects, path)
+    assert error.line == 0  # the file as a whole, not one of its lines
+    assert str(error) == f"{path}: cannot be read: No such file or directory"
