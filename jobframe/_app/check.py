@@ -26,7 +26,7 @@ import typing
 from collections.abc import Iterator
 from typing import Any
 
-from dependency_injector import containers, providers, resources
+from dependency_injector import containers, providers
 
 from jobframe._app import App, graph
 from jobframe._app.discovery import NO_JOBS
@@ -38,6 +38,7 @@ from jobframe._app.provided import (
     as_class,
     chain_of,
     fields_of,
+    gives_async,
     provided_type,
     unwrapped,
 )
@@ -202,21 +203,16 @@ def _chain_problems(provider: Any, names: dict[int, str]) -> Iterator[str]:
 
 
 def _async_kind(provider: Any) -> str | None:
-    """``"an async resource"`` (or provider) when building ``provider`` gives an awaitable."""
+    """``"an async resource"`` (or provider) when building ``provider`` gives an awaitable: judged on
+    the callable the provider calls, not on what a decorator of it wraps."""
     if isinstance(provider, providers.Coroutine):
         return "an async provider"
     if not isinstance(provider, CALLING):
         return None
-    target = unwrapped(provider.provides)
-    kind = "an async resource" if isinstance(provider, providers.Resource) else "an async provider"
-    if inspect.iscoroutinefunction(target) or inspect.isasyncgenfunction(target):
-        return kind
-    if isinstance(provider, providers.Resource) and inspect.isclass(target):
-        if issubclass(target, resources.AsyncResource):
-            return kind
-        if hasattr(target, "__aenter__") and not hasattr(target, "__enter__"):
-            return kind
-    return None
+    is_resource = isinstance(provider, providers.Resource)
+    if not gives_async(provider.provides, entered=is_resource):
+        return None
+    return "an async resource" if is_resource else "an async provider"
 
 
 def _sync_problems(provider: Any, name: str) -> Iterator[str]:

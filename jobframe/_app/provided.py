@@ -11,7 +11,9 @@ finding.
 from __future__ import annotations
 
 import collections.abc
+import contextlib
 import dataclasses
+import functools
 import inspect
 import types
 import typing
@@ -21,7 +23,16 @@ from typing import Any
 from dependency_injector import providers, resources
 from pydantic import BaseModel
 
-__all__ = ["Chain", "annotations_of", "as_class", "chain_of", "fields_of", "provided_type", "unwrapped"]
+__all__ = [
+    "Chain",
+    "annotations_of",
+    "as_class",
+    "chain_of",
+    "fields_of",
+    "gives_async",
+    "provided_type",
+    "unwrapped",
+]
 
 _UNIONS = (typing.Union, types.UnionType)
 _YIELDING = (
@@ -61,6 +72,61 @@ def unwrapped(target: Any) -> Any:
     """What a Resource really calls, under jobframe's tracking wrapper (and ``contextmanager``'s)."""
     wrapped = getattr(target, "__wrapped__", None)
     return unwrapped(wrapped) if wrapped is not None else target
+
+
+_TRACKED = "__jobframe_tracked__"
+"""The mark of jobframe's tracking wrapper on a ``Resource``/``Singleton`` (``_teardown.instrument``):
+a sync function that gives whatever what it wraps gives (an awaitable stays one)."""
+
+
+@contextlib.asynccontextmanager
+async def _nothing_async() -> collections.abc.AsyncIterator[None]:
+    yield
+
+
+_ASYNC_CONTEXT = _nothing_async.__code__
+"""The code of every ``asynccontextmanager`` helper (dependency-injector makes a Resource's async
+generator one): a sync function whose result a Resource enters asynchronously."""
+
+
+def _called(target: Any) -> Any:
+    """What calling ``target`` runs, as far as sync or async goes: past jobframe's tracking
+    wrapper and ``functools.partial`` — never past any other wrapper, which decides by itself."""
+    while True:
+        if getattr(target, _TRACKED, False) and getattr(target, "__wrapped__", None) is not None:
+            target = target.__wrapped__
+        elif isinstance(target, functools.partial):
+            target = target.func
+        else:
+            return target
+
+
+def gives_async(target: Any, *, entered: bool) -> bool:
+    """Whether calling ``target`` gives an awaitable (or an async generator) — judged on the outermost
+    callable, since a decorator decides that: a sync ``functools.wraps`` wrapper running a
+    coroutine (``async_to_sync``) gives a value, an ``async def`` wrapper over a sync function a
+    coroutine. With ``entered`` (a ``Resource``), also whether what the call gives is entered
+    asynchronously: an async context manager, by class or by declared return type."""
+    target = _called(target)
+    if inspect.iscoroutinefunction(target) or inspect.isasyncgenfunction(target):
+        return True
+    if inspect.isclass(target):
+        return entered and (issubclass(target, resources.AsyncResource) or _enters_async(target))
+    if not inspect.isfunction(target) and not inspect.ismethod(target) and callable(target):
+        call = type(target).__call__  # an instance: asgiref's shapes among them
+        if inspect.iscoroutinefunction(call) or inspect.isasyncgenfunction(call):
+            return True
+    if not entered:
+        return False
+    if getattr(target, "__code__", None) is _ASYNC_CONTEXT:
+        return True
+    returned = as_class(_returned(target)) if callable(target) else None
+    return returned is not None and _enters_async(returned)
+
+
+def _enters_async(cls: type) -> bool:
+    """dependency-injector enters a ``__enter__`` first: only a class without one enters async."""
+    return hasattr(cls, "__aenter__") and hasattr(cls, "__aexit__") and not hasattr(cls, "__enter__")
 
 
 def _returned(function: Any, *, entered: bool = False) -> Any:
