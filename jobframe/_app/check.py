@@ -12,9 +12,13 @@ is checked — and an undefined ``Configuration`` option. ``@inject`` markers mu
 would trip over is found in CI or at deploy time, no resource opens a connection while checking,
 and a run makes the same check for its job before the job starts (:mod:`jobframe._run.prepare`).
 
-What it cannot see: anything decided by calling code — a value an ``Object`` or an override
-holds, what a function without a return annotation returns, a ``Selector`` on anything but a
-setting or a Configuration option, a resource's ``init`` failing at run time, a ``Protocol``
+A build that would go round a dependency cycle is found too, and a ``resources.Resource``
+class's arguments are checked against its ``init()``.
+
+What it cannot see: anything decided by calling code — a value an override holds, what a
+function without a return annotation returns, a ``Selector`` on anything but a setting, a
+Configuration option or an ``Object``, an attribute of a class that does not declare its
+fields, a resource's ``init`` or a ``Singleton``'s factory failing at run time, a ``Protocol``
 annotation (structural).
 """
 
@@ -26,7 +30,7 @@ import typing
 from collections.abc import Iterator
 from typing import Any
 
-from dependency_injector import containers, providers
+from dependency_injector import containers, providers, resources
 
 from jobframe._app import App, graph
 from jobframe._app.discovery import NO_JOBS
@@ -43,7 +47,14 @@ from jobframe._app.provided import (
     unwrapped,
 )
 from jobframe._app.suggest import did_you_mean
-from jobframe._app.values import UNKNOWN, configuration_problem, selector_choice, settings_path, static_value
+from jobframe._app.values import (
+    UNKNOWN,
+    configuration_problem,
+    describe_source,
+    selector_choice,
+    settings_path,
+    static_value,
+)
 from jobframe.errors import ConfigurationError
 
 __all__ = ["NO_JOBS", "check_container", "check_job", "wiring_error"]
@@ -83,10 +94,30 @@ def _type_name(cls: type) -> str:
     return cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
 
 
-def _call_problems(provider: Any, names: dict[int, str]) -> Iterator[str]:
+def _callee(provider: Any) -> tuple[Any, inspect.Signature | None]:
+    """What the provider's arguments are bound to, and its signature.
+
+    A ``resources.Resource`` subclass takes any arguments in ``__init__`` and hands them to its
+    ``init()`` when entered: that method's signature (past ``self``) is what they must fit.
+    """
     target = provider.provides
     target = getattr(target, "__wrapped__", target)  # jobframe's tracking wrapper on a Resource
-    sig = _signature(target)
+    if (
+        isinstance(provider, providers.Resource)
+        and inspect.isclass(target)
+        and issubclass(target, resources.Resource | resources.AsyncResource)
+        and target.__init__ in (resources.Resource.__init__, resources.AsyncResource.__init__)
+    ):
+        init = target.init
+        sig = _signature(init)
+        if sig is None:
+            return init, None
+        return init, sig.replace(parameters=list(sig.parameters.values())[1:])
+    return target, _signature(target)
+
+
+def _call_problems(provider: Any, names: dict[int, str]) -> Iterator[str]:
+    target, sig = _callee(provider)
     if sig is None:
         return
     args, kwargs = list(provider.args), dict(provider.kwargs)
@@ -172,6 +203,19 @@ def _accepted(annotation: Any) -> list[type] | None:
     return classes or None
 
 
+def _fill_problems(dependency: Any, name: str) -> Iterator[str]:
+    """A ``Dependency(instance_of=T)`` filled with what declares another type: dependency-injector
+    refuses it (``... is not an instance of T``) when the job is built."""
+    wanted = as_class(dependency.instance_of)
+    filler = dependency.last_overriding
+    given = provided_type(filler)
+    if wanted is not None and given is not None and not issubclass(given, wanted):
+        yield (
+            f"{name}: Dependency(instance_of={_type_name(wanted)}) is given {type(filler).__name__}, "
+            f"which provides {_type_name(given)}"
+        )
+
+
 def _chain_problems(provider: Any, names: dict[int, str]) -> Iterator[str]:
     """``settings.provided.quotez``: the last step of a chain against the model it walks.
 
@@ -192,6 +236,9 @@ def _chain_problems(provider: Any, names: dict[int, str]) -> Iterator[str]:
             f"{text}: {owner.__qualname__} has no field {last!r}{did_you_mean(last, known)}; "
             f"its fields: {', '.join(known) or 'none'}"
         )
+        return
+    if len(chain.names) > 1 and static_value(provider.provides) is None:  # known now: no attribute
+        yield f"{text}: {describe_source(provider.provides)} is None, which has no {last!r}"
         return
     value, path = static_value(provider), settings_path(chain.root, chain.names)[1]
     check = None if value is UNKNOWN else getattr(value, "problems_when_wired", None)
@@ -249,6 +296,10 @@ def _choice_problems(provider: Any, name: str) -> Iterator[str]:
         yield problem
 
 
+_UNBUILT = (providers.Delegate, providers.Object, providers.Aggregate, providers.Container)
+"""Providers that hand something over without building what they hold: never part of a cycle."""
+
+
 class _Walk:
     """One job's graph as a build of this run reaches it: a ``Selector``'s chosen branch only,
     and what ``@inject`` markers resolve to as well as what providers inject."""
@@ -279,6 +330,48 @@ class _Walk:
         extra = [m.provider for m in self.markers(provider) if m.provider is not None]
         return [*provider.related, *extra] if extra else None
 
+    def built_with(self, provider: Any) -> list[Any]:
+        """What building ``provider`` builds first: its newest override, or what it injects (a
+        Selector's chosen branch; its selector alone when the choice is not known now). Nothing
+        for what is handed over unbuilt: a ``.provider`` (``Delegate``), an ``Object``, an
+        aggregate, a container."""
+        if isinstance(provider, _UNBUILT):
+            return []
+        if provider.overridden:
+            return [provider.last_overriding]
+        if isinstance(provider, providers.Selector):
+            return self.follow(provider) or [provider.selector]
+        return self.follow(provider) or list(provider.related)
+
+    def cycle(self, root: Any) -> list[Any] | None:
+        """The first dependency cycle building ``root`` would go round (a build recurses until
+        ``RecursionError``), from where it is entered; ``None`` when there is none."""
+        path, on_path, done = [root], {id(root)}, set()
+        stack = [iter(self.built_with(root))]
+        while stack:
+            for child in stack[-1]:
+                if id(child) in on_path:
+                    return path[[id(p) for p in path].index(id(child)) :]
+                if id(child) not in done:
+                    path.append(child)
+                    on_path.add(id(child))
+                    stack.append(iter(self.built_with(child)))
+                    break
+            else:
+                stack.pop()
+                node = path.pop()
+                on_path.discard(id(node))
+                done.add(id(node))
+        return None
+
+    def cycle_problems(self, root: Any) -> Iterator[str]:
+        cycle = self.cycle(root)
+        if cycle is None:
+            return
+        named = [self.names.get(id(p), type(p).__name__) for p in cycle if isinstance(p, CALLING)]
+        named = named or [self.names.get(id(p), type(p).__name__) for p in cycle]
+        yield f"{named[0]}: circular dependency: {' -> '.join([*named, named[0]])}"
+
     def problems(self, root: Any, *, sync: bool) -> Iterator[str]:
         for provider in graph.reached(root, self.follow):
             name = self.names.get(id(provider), type(provider).__name__)
@@ -286,6 +379,8 @@ class _Walk:
                 if provider.last_overriding is None and getattr(provider, "default", None) is None:
                     yield f"{name}: dependency is not provided"
                 continue
+            if isinstance(provider, providers.Dependency):
+                yield from _fill_problems(provider, name)
             if provider.overridden:
                 continue
             if isinstance(provider, CALLING):
@@ -307,7 +402,8 @@ def check_job(app: App, container: containers.Container, job_name: str) -> list[
     entry = app.jobs[job_name]
     root = getattr(container, entry.provider_name)
     walk = _Walk(container, graph.names(container))
-    return list(dict.fromkeys(walk.problems(root, sync=not entry.spec.is_async)))
+    found = [*walk.problems(root, sync=not entry.spec.is_async), *walk.cycle_problems(root)]
+    return list(dict.fromkeys(found))
 
 
 def check_container(app: App, container: containers.Container) -> dict[str, list[str]]:

@@ -78,8 +78,14 @@ def _injected(path: str, provider: Any) -> list[tuple[str, Any]]:
 
 
 def names(container: ContainerLike) -> dict[int, str]:
-    """The name of every provider of ``container``, by ``id``."""
-    return {id(node.provider): node.path for node in walk(container)}
+    """The name of every provider of ``container``, by ``id``: a declared provider by its
+    declaration, even when another provider injects it (and so reaches it) first."""
+    found: dict[int, str] = {}
+    for path, provider in declared(container):
+        found.setdefault(id(provider), path)
+    for node in walk(container):
+        found.setdefault(id(node.provider), node.path)
+    return found
 
 
 def reached(provider: Any, follow: Callable[[Any], list[Any] | None] | None = None) -> Iterator[Any]:

@@ -3,9 +3,9 @@
 ``--check`` (and every run, before its job starts) compares these with constructor annotations
 and settings models, so nothing is called: a type is known only where the code states it — a
 class, a ``Resource`` function's return annotation (a generator's yield type), a
-``Dependency(instance_of=...)``, a nested module's provider, a settings field's annotation.
-Anything else (an ``Object``, an override, a ``Selector``) is unknown, and unknown is never a
-finding.
+``Dependency(instance_of=...)``, a nested module's provider, a settings field's annotation, the
+class of what an ``Object`` holds (but a builtin value: a literal), a ``List``, a ``Dict``.
+Anything else (an override, a ``Selector``) is unknown, and unknown is never a finding.
 """
 
 from __future__ import annotations
@@ -59,6 +59,8 @@ def as_class(annotation: Any) -> type | None:
     if typing.get_origin(annotation) is typing.Annotated:
         annotation = typing.get_args(annotation)[0]
     origin = typing.get_origin(annotation)
+    if origin in _UNIONS:
+        return None  # ``A | B``: one of them, unknown which (``types.UnionType`` is a class too)
     if origin is not None and inspect.isclass(origin):
         annotation = origin
     if not inspect.isclass(annotation) or annotation in (object, typing.Any):
@@ -173,6 +175,10 @@ def provided_type(provider: Any) -> type | None:
         return provided_type(provider.last_overriding) if provider.overridden else None
     if getattr(provider, "overridden", ()):
         return None  # an override (a test's fake) is what it is
+    if isinstance(provider, providers.Object):
+        return _held_type(provider.provides)
+    if isinstance(provider, providers.List | providers.Dict):
+        return list if isinstance(provider, providers.List) else dict
     if isinstance(provider, providers.Resource):
         return _resource_type(provider.provides)
     if isinstance(provider, providers.Factory | providers.BaseSingleton | providers.Callable):
@@ -184,6 +190,14 @@ def provided_type(provider: Any) -> type | None:
     if chain is not None:
         return as_class(chain.annotation())
     return None
+
+
+def _held_type(value: Any) -> type | None:
+    """An ``Object``'s class, for a value of the app's own classes; a builtin value (``"/tmp"``
+    for a ``Path``, ``3`` for a ``float``) is taken as a literal, as one passed directly is."""
+    if value is None or providers.is_provider(value) or type(value).__module__ == "builtins":
+        return None
+    return as_class(type(value))
 
 
 # -- x.provided.a.b ----------------------------------------------------------------------------

@@ -1,0 +1,234 @@
+"""``--check`` against the build: almost-right wirings, each checked and then really built and run.
+
+The promise (README, "--check: what it proves"): a wiring ``--check`` calls ok is one a run can
+build and use. Each case below is a user's container with one mistake of a kind the declaration
+already shows — a ``resources.Resource`` whose ``init`` needs an argument nobody gives, a circular
+dependency, an ``Object``/``List``/``Dict`` of the wrong type, a module's typed ``Dependency``
+given the wrong thing, a settings path through a section this profile leaves unset. Each is
+checked, then built and executed in-process: the check must find exactly the wirings whose build
+or first use fails, and the good twins must check clean and run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from dependency_injector import containers, providers, resources
+from pydantic import BaseModel
+
+import jobframe
+from jobframe._app import App
+from jobframe._app.check import check_container
+from jobframe.context import RunContext
+
+
+class Extra(BaseModel):
+    path: str = "/srv"
+
+
+class StoreSettings(BaseModel):
+    path: str = "/tmp"
+    extra: Extra | None = None
+
+
+class ProbeSettings(jobframe.Settings):
+    store: StoreSettings = StoreSettings()
+
+
+class Store:
+    def __init__(self, path: str = "/tmp") -> None:
+        self.path = path
+
+    def count(self) -> int:
+        return len(self.path)
+
+
+class Other:
+    pass
+
+
+class Count:
+    """Count the store."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def execute(self) -> int:
+        return self.store.count()
+
+
+class StoreResource(resources.Resource):  # type: ignore[type-arg]
+    def init(self, dsn: str) -> Store:
+        return Store(dsn)
+
+
+class NeedsStore(containers.DeclarativeContainer):
+    """A module with a typed dependency, as a user writes a reusable one."""
+
+    store = providers.Dependency(instance_of=Store)
+    count = providers.Factory(Count, store=store)
+
+
+class Node(Store):
+    def __init__(self, nxt: Any) -> None:
+        super().__init__()
+        self.nxt = nxt
+
+
+Wiring = Callable[[Any], dict[str, Any]]
+"""Given the ``settings`` provider, the container's other providers; ``count`` is the job."""
+
+
+def _circular(settings: Any) -> dict[str, Any]:
+    first = providers.Factory(Node)
+    second = providers.Singleton(Node, nxt=first)
+    first.add_kwargs(nxt=second)
+    return {"first": first, "count": providers.Factory(Count, store=second)}
+
+
+def _circular_through_provided(settings: Any) -> dict[str, Any]:
+    store = providers.Factory(Store)
+    count = providers.Factory(Count, store=store)
+    store.add_kwargs(path=count.provided.store.path)
+    return {"store": store, "count": count}
+
+
+def _delegated(settings: Any) -> dict[str, Any]:
+    """Not a cycle: a provider given as a provider (``.provider``) is not built with its user."""
+    first = providers.Factory(Node)
+    first.add_kwargs(nxt=first.provider)
+    return {"first": first, "count": providers.Factory(Count, store=first)}
+
+
+def _module(store: Any) -> dict[str, Any]:
+    module = providers.Container(NeedsStore, store=store)
+    return {"mod": module, "count": module.count}
+
+
+BAD: dict[str, tuple[Wiring, str | list[str]]] = {
+    "resource init needs an argument": (
+        lambda s: {"count": providers.Factory(Count, store=providers.Resource(StoreResource))},
+        "count.store: StoreResource.init: missing a required argument: 'dsn'",
+    ),
+    "resource init given an unknown keyword": (
+        lambda s: {"count": providers.Factory(Count, store=providers.Resource(StoreResource, dns="x"))},
+        [
+            "count.store: StoreResource.init() got an unexpected keyword 'dns' (did you mean 'dsn'?); "
+            "it takes: dsn",
+            "count.store: StoreResource.init: missing a required argument: 'dsn'",
+        ],
+    ),
+    "resource init given the wrong type": (
+        lambda s: {
+            "count": providers.Factory(
+                Count, store=providers.Resource(StoreResource, providers.Factory(Other))
+            )
+        },
+        f"count.store: StoreResource.init(dsn: str) is given count.store[0], which provides {__name__}.Other",
+    ),
+    "circular": (_circular, "first.nxt: circular dependency: first.nxt -> first -> first.nxt"),
+    "circular through .provided": (
+        _circular_through_provided,
+        "count: circular dependency: count -> store -> count",
+    ),
+    "Object of the wrong type": (
+        lambda s: {"count": providers.Factory(Count, store=providers.Object(Other()))},
+        f"count: Count(store: {__name__}.Store) is given count.store, which provides {__name__}.Other",
+    ),
+    "List where one object is wanted": (
+        lambda s: {"count": providers.Factory(Count, store=providers.List(providers.Factory(Store)))},
+        f"count: Count(store: {__name__}.Store) is given count.store, which provides list",
+    ),
+    "Dict where one object is wanted": (
+        lambda s: {"count": providers.Factory(Count, store=providers.Dict(a=providers.Factory(Store)))},
+        f"count: Count(store: {__name__}.Store) is given count.store, which provides dict",
+    ),
+    "typed module dependency given an Object of the wrong type": (
+        lambda s: _module(providers.Object(Other())),
+        f"mod.store: Dependency(instance_of={__name__}.Store) is given Object, which provides "
+        f"{__name__}.Other",
+    ),
+    "typed module dependency given a Factory of the wrong class": (
+        lambda s: _module(providers.Factory(Other)),
+        f"mod.store: Dependency(instance_of={__name__}.Store) is given Factory, which provides "
+        f"{__name__}.Other",
+    ),
+    "settings path through a section left unset": (
+        lambda s: {
+            "count": providers.Factory(Count, store=providers.Factory(Store, s.provided.store.extra.path))
+        },
+        "settings.provided.store.extra.path: settings store.extra is None, which has no 'path'",
+    ),
+}
+
+GOOD: dict[str, Wiring] = {
+    "resource init given its argument": lambda s: {
+        "count": providers.Factory(Count, store=providers.Resource(StoreResource, dsn=s.provided.store.path))
+    },
+    "Object of the right type": lambda s: {
+        "count": providers.Factory(Count, store=providers.Object(Store()))
+    },
+    "typed module dependency given a Factory of a subclass": lambda s: _module(
+        providers.Factory(type("SubStore", (Store,), {}))
+    ),
+    "typed module dependency given an Object of the right type": lambda s: _module(providers.Object(Store())),
+    "settings path through a section that is set": lambda s: {
+        "count": providers.Factory(Count, store=providers.Factory(Store, s.provided.store.extra.path))
+    },
+    "delegated, not circular": _delegated,
+}
+
+
+def checked_and_ran(wiring: Wiring, settings: ProbeSettings) -> tuple[list[str], BaseException | None]:
+    """What the check says of job ``Count``, and what building and executing it raised (if anything)."""
+    attrs: dict[str, Any] = {
+        "settings": providers.Dependency(instance_of=ProbeSettings),
+        "run": providers.Dependency(instance_of=RunContext),
+    }
+    attrs.update(wiring(attrs["settings"]))
+    container_cls = type("Probe", (containers.DeclarativeContainer,), attrs)
+    app = App.from_container(container_cls)
+    container = container_cls()
+    app.fill(container, settings, RunContext(job="Count", run_id="t"))
+    found = [p for job in check_container(app, container).values() for p in job]
+    try:
+        container.count().execute()
+    except (Exception, RecursionError) as exc:
+        return found, exc
+    finally:
+        container.shutdown_resources()
+    return found, None
+
+
+@pytest.mark.parametrize(("wiring", "expected"), list(BAD.values()), ids=list(BAD))
+def test_what_the_build_fails_on_the_check_finds(wiring: Wiring, expected: str | list[str]) -> None:
+    found, failed = checked_and_ran(wiring, ProbeSettings())
+    assert failed is not None, "the case is a real failure of the build or of the job's first use"
+    assert found == ([expected] if isinstance(expected, str) else expected), (found, repr(failed))
+
+
+@pytest.mark.parametrize("wiring", list(GOOD.values()), ids=list(GOOD))
+def test_the_good_twins_check_clean_and_run(wiring: Wiring) -> None:
+    settings = ProbeSettings(store=StoreSettings(extra=Extra()))
+    found, failed = checked_and_ran(wiring, settings)
+    assert (found, failed) == ([], None)
+
+
+def test_a_cycle_is_named_once_whatever_job_reaches_it() -> None:
+    """Two jobs on one cycle: each names it, from where it enters, and nothing else."""
+
+    class CountAgain(Count):
+        """Count the store again."""
+
+    def wiring(settings: Any) -> dict[str, Any]:
+        found = _circular(settings)
+        return {**found, "count_again": providers.Factory(CountAgain, store=found["first"])}
+
+    found, failed = checked_and_ran(wiring, ProbeSettings())
+    assert isinstance(failed, RecursionError)
+    assert found == [
+        "first.nxt: circular dependency: first.nxt -> first -> first.nxt",
+        "first: circular dependency: first -> first.nxt -> first",
+    ]
