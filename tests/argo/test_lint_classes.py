@@ -157,6 +157,7 @@ STATS_COMMAND = """command: [/opt/venv/bin/jobframe]
         args: [--job-name, CollectCampaignStats, --env, production, --timeout, "1800",
                --output, /tmp/result.json, --param, campaigns=20]"""
 GRACE = '{"terminationGracePeriodSeconds": 15}'
+DEADLINE = '      activeDeadlineSeconds: "1920"\n'
 EXPRESSION = 'lastRetry.exitCode in ["75", "124", "137", "143"]'
 DAG_INPUTS = "      inputs: {parameters: [{name: shards}]}\n"
 RUN_KEY = '"{{workflow.uid}}-{{inputs.parameters.index}}"'
@@ -325,6 +326,43 @@ FAULTS: list[tuple[str, str, list[tuple[str, str]], str, str]] = [
         [(GRACE, GRACE[:-1] + ', "activeDeadlineSeconds": "1920"}')],
         f"{T0}.podSpecPatch",
         "not a number",
+    ),
+    # -- a template's `timeout`: Argo writes what is left of it into the pod's activeDeadlineSeconds,
+    # in place of the template's own (the pod build's checkTemplateTimeouts step, workflowpod.go)
+    (
+        "timeout shorter than --timeout (a Go duration)",
+        SINGLE,
+        [(DEADLINE, DEADLINE + "      timeout: 10m\n")],
+        f"{T0}.timeout",
+        "--timeout 1800 is later than the template's timeout 600 s",
+    ),
+    (
+        "timeout shorter than --timeout (whole seconds)",
+        SINGLE,
+        [(DEADLINE, DEADLINE + '      timeout: "900"\n')],
+        f"{T0}.timeout",
+        "--timeout 1800 is later than the template's timeout 900 s",
+    ),
+    (
+        "timeout shorter than --timeout, from templateDefaults",
+        SINGLE,
+        [("  entrypoint: stats\n", "  entrypoint: stats\n  templateDefaults:\n    timeout: 15m\n")],
+        "spec.templateDefaults.timeout",
+        "--timeout 1800 is later than the template's timeout 900 s",
+    ),
+    (
+        "timeout the controller cannot parse",
+        SINGLE,
+        [(DEADLINE, DEADLINE + "      timeout: 10 minutes\n")],
+        f"{T0}.timeout",
+        "timeout '10 minutes' cannot be read",
+    ),
+    (
+        "timeout shorter than the job needs",
+        SINGLE,
+        [(DEADLINE, DEADLINE + "      timeout: 10s\n"), ('--timeout, "1800"', '--timeout, "10"')],
+        f"{T0}.timeout",
+        "each attempt has 10 s; job CollectCampaignStats needs at least",
     ),
     # -- an attempt shorter than the job's declared timeout, a memory limit below its resources
     (
@@ -604,6 +642,9 @@ FAULTS: list[tuple[str, str, list[tuple[str, str]], str, str]] = [
 
 VALID: list[tuple[str, str, list[tuple[str, str]]]] = [
     ("the stats job", SINGLE, []),
+    # a timeout longer than --timeout, even longer than the activeDeadlineSeconds it replaces
+    ("a timeout of 35m", SINGLE, [(DEADLINE, DEADLINE + "      timeout: 35m\n")]),
+    ("a timeout of 1h", SINGLE, [(DEADLINE, DEADLINE + "      timeout: 1h\n")]),
     (
         "a retry number with the strategy from templateDefaults",
         SINGLE,
