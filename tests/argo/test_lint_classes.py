@@ -565,6 +565,32 @@ FAULTS: list[tuple[str, str, list[tuple[str, str]], str, str]] = [
         f"{T1}.retryStrategy.expression",
         'lastRetry.exitCode "-1") is not retried',
     ),
+    (  # Argo's docs' pattern: a deleted pod's message, not an evicted one's ("-1", phase Failed)
+        "lost pods of a resumable job retried only by the deleted pod's message",
+        FANOUT,
+        [
+            (
+                'expression: lastRetry.exitCode in ["-1", "75", "124", "137", "143"]',
+                "expression: \"lastRetry.exitCode in ['75', '124', '137', '143'] || "
+                "lastRetry.message matches 'imminent node shutdown|pod deleted'\"",
+            )
+        ],
+        f"{T1}.retryStrategy.expression",
+        'lastRetry.exitCode "-1") is not retried',
+    ),
+    (  # a pod the kubelet evicts before main ends: "-1", but phase Failed (inferFailedReason)
+        "lost pods of a resumable job retried only in phase Error",
+        FANOUT,
+        [
+            (
+                'expression: lastRetry.exitCode in ["-1", "75", "124", "137", "143"]',
+                'expression: \'lastRetry.exitCode in ["75", "124", "137", "143"] '
+                '|| lastRetry.status == "Error"\'',
+            )
+        ],
+        f"{T1}.retryStrategy.expression",
+        'lastRetry.exitCode "-1") is not retried',
+    ),
     # -- Argo variables of retries where Argo sets none: the process gets the tag as text
     (
         "retry number without a retry strategy",
@@ -687,12 +713,12 @@ VALID: list[tuple[str, str, list[tuple[str, str]]]] = [
         ],
     ),
     (
-        "lost pods by message",
+        "lost pods by message and by exit code",
         FANOUT,
         [
             (
                 'lastRetry.exitCode in ["-1", "75", "124", "137", "143"]',
-                "lastRetry.exitCode in ['75', '124', '137', '143'] || "
+                "lastRetry.exitCode in ['-1', '75', '124', '137', '143'] || "
                 "lastRetry.message matches 'imminent node shutdown|pod deleted'",
             )
         ],
