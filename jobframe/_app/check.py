@@ -296,6 +296,25 @@ def _choice_problems(provider: Any, name: str) -> Iterator[str]:
         yield problem
 
 
+def _marked(provider: Any) -> Any | None:
+    """What ``provider`` calls that ``@inject`` markers may fill: a class (its ``__init__``), or a
+    Resource's function under jobframe's tracking wrapper."""
+    target = provider.provides
+    if isinstance(provider, providers.Resource):
+        return None if inspect.isclass(unwrapped(target)) else injected(target)
+    return target
+
+
+def _marker_type_problems(provider: Any, markers: list[Marker], names: dict[int, str]) -> Iterator[str]:
+    """What a marker resolves to against its parameter's annotation, as an injected provider is."""
+    resolved = {m.parameter: m.provider for m in markers if m.provider is not None}
+    target = _marked(provider) if resolved else None
+    sig = None if target is None else _signature(target)
+    if sig is not None:
+        resolved = {k: v for k, v in resolved.items() if k in sig.parameters}
+        yield from _type_problems(target, sig.parameters, resolved, names)
+
+
 _UNBUILT = (providers.Delegate, providers.Object, providers.Aggregate, providers.Container)
 """Providers that hand something over without building what they hold: never part of a cycle."""
 
@@ -313,9 +332,7 @@ class _Walk:
             return []
         found = self._markers.get(id(provider))
         if found is None:
-            target = provider.provides
-            if isinstance(provider, providers.Resource):  # a function: under jobframe's wrapper
-                target = None if inspect.isclass(unwrapped(target)) else injected(target)
+            target = _marked(provider)
             given = (set(provider.kwargs), len(provider.args))
             found = [] if target is None else list(markers_of(target, self.container, given, self.names))
             self._markers[id(provider)] = found
@@ -389,6 +406,8 @@ class _Walk:
                 for marker in self.markers(provider):
                     if marker.problem is not None:
                         yield f"{name}: {marker.problem}"
+                for problem in _marker_type_problems(provider, self.markers(provider), self.names):
+                    yield f"{name}: {problem}"
             yield from _resource_problems(provider, name)
             if sync:
                 yield from _sync_problems(provider, name)

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from dependency_injector import containers, providers, resources
+from dependency_injector.wiring import Provide, inject
 from pydantic import BaseModel
 
 import jobframe
@@ -57,6 +58,22 @@ class Count:
 
     def execute(self) -> int:
         return self.store.count()
+
+
+class CountInjected(Count):
+    """Count the store ``@inject`` hands over."""
+
+    @inject
+    def __init__(self, store: Store = Provide["store"]) -> None:
+        super().__init__(store)
+
+
+def _injected(store: Any) -> dict[str, Any]:
+    return {
+        "store": store,
+        "count": providers.Factory(CountInjected),
+        "wiring_config": containers.WiringConfiguration(modules=[__name__]),
+    }
 
 
 class StoreResource(resources.Resource):  # type: ignore[type-arg]
@@ -155,6 +172,10 @@ BAD: dict[str, tuple[Wiring, str | list[str]]] = {
         f"mod.store: Dependency(instance_of={__name__}.Store) is given Factory, which provides "
         f"{__name__}.Other",
     ),
+    "@inject marker given the wrong type": (
+        lambda s: _injected(providers.Factory(Other)),
+        f"count: CountInjected(store: {__name__}.Store) is given store, which provides {__name__}.Other",
+    ),
     "settings path through a section left unset": (
         lambda s: {
             "count": providers.Factory(Count, store=providers.Factory(Store, s.provided.store.extra.path))
@@ -178,6 +199,7 @@ GOOD: dict[str, Wiring] = {
         "count": providers.Factory(Count, store=providers.Factory(Store, s.provided.store.extra.path))
     },
     "delegated, not circular": _delegated,
+    "@inject marker given the right type": lambda s: _injected(providers.Factory(Store)),
 }
 
 
