@@ -24,32 +24,12 @@ from jobframe._app import App
 from jobframe._app.check import check_container
 from jobframe._teardown.registry import ResourceRegistry
 from jobframe.context import RunContext
+from tests.app.apps.probes import awaitable, blocking
 
 
 class Store:
     def count(self) -> int:
         return 1
-
-
-def blocking(function: Callable[..., Awaitable[Any]]) -> Callable[..., Any]:
-    """A hand-written ``async_to_sync``: a sync callable that runs the coroutine to completion."""
-
-    @functools.wraps(function)
-    def run(*args: Any, **kwargs: Any) -> Any:
-        with ThreadPoolExecutor(1) as pool:  # its own loop, so it works inside a running one too
-            return pool.submit(asyncio.run, function(*args, **kwargs)).result()
-
-    return run
-
-
-def awaitable(function: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
-    """The reverse: an ``async def`` wrapper over a sync function (``sync_to_async``'s shape)."""
-
-    @functools.wraps(function)
-    async def run(*args: Any, **kwargs: Any) -> Any:
-        return function(*args, **kwargs)
-
-    return run
 
 
 class Blocking:

@@ -15,39 +15,15 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from dependency_injector import containers, providers, resources
+from dependency_injector import containers, providers
 from dependency_injector.wiring import Provide, inject
-from pydantic import BaseModel
 
-import jobframe
 from jobframe._app import App
 from jobframe._app.check import check_container
 from jobframe.context import RunContext
+from tests.app.apps.probes import Extra, Other, ProbeSettings, Store, StoreResource, StoreSettings
 
-
-class Extra(BaseModel):
-    path: str = "/srv"
-
-
-class StoreSettings(BaseModel):
-    path: str = "/tmp"
-    extra: Extra | None = None
-
-
-class ProbeSettings(jobframe.Settings):
-    store: StoreSettings = StoreSettings()
-
-
-class Store:
-    def __init__(self, path: str = "/tmp") -> None:
-        self.path = path
-
-    def count(self) -> int:
-        return len(self.path)
-
-
-class Other:
-    pass
+P = "tests.app.apps.probes"
 
 
 class Count:
@@ -74,11 +50,6 @@ def _injected(store: Any) -> dict[str, Any]:
         "count": providers.Factory(CountInjected),
         "wiring_config": containers.WiringConfiguration(modules=[__name__]),
     }
-
-
-class StoreResource(resources.Resource):  # type: ignore[type-arg]
-    def init(self, dsn: str) -> Store:
-        return Store(dsn)
 
 
 class NeedsStore(containers.DeclarativeContainer):
@@ -143,7 +114,7 @@ BAD: dict[str, tuple[Wiring, str | list[str]]] = {
                 Count, store=providers.Resource(StoreResource, providers.Factory(Other))
             )
         },
-        f"count.store: StoreResource.init(dsn: str) is given count.store[0], which provides {__name__}.Other",
+        f"count.store: StoreResource.init(dsn: str) is given count.store[0], which provides {P}.Other",
     ),
     "circular": (_circular, "first.nxt: circular dependency: first.nxt -> first -> first.nxt"),
     "circular through .provided": (
@@ -152,29 +123,27 @@ BAD: dict[str, tuple[Wiring, str | list[str]]] = {
     ),
     "Object of the wrong type": (
         lambda s: {"count": providers.Factory(Count, store=providers.Object(Other()))},
-        f"count: Count(store: {__name__}.Store) is given count.store, which provides {__name__}.Other",
+        f"count: Count(store: {P}.Store) is given count.store, which provides {P}.Other",
     ),
     "List where one object is wanted": (
         lambda s: {"count": providers.Factory(Count, store=providers.List(providers.Factory(Store)))},
-        f"count: Count(store: {__name__}.Store) is given count.store, which provides list",
+        f"count: Count(store: {P}.Store) is given count.store, which provides list",
     ),
     "Dict where one object is wanted": (
         lambda s: {"count": providers.Factory(Count, store=providers.Dict(a=providers.Factory(Store)))},
-        f"count: Count(store: {__name__}.Store) is given count.store, which provides dict",
+        f"count: Count(store: {P}.Store) is given count.store, which provides dict",
     ),
     "typed module dependency given an Object of the wrong type": (
         lambda s: _module(providers.Object(Other())),
-        f"mod.store: Dependency(instance_of={__name__}.Store) is given Object, which provides "
-        f"{__name__}.Other",
+        f"mod.store: Dependency(instance_of={P}.Store) is given Object, which provides {P}.Other",
     ),
     "typed module dependency given a Factory of the wrong class": (
         lambda s: _module(providers.Factory(Other)),
-        f"mod.store: Dependency(instance_of={__name__}.Store) is given Factory, which provides "
-        f"{__name__}.Other",
+        f"mod.store: Dependency(instance_of={P}.Store) is given Factory, which provides {P}.Other",
     ),
     "@inject marker given the wrong type": (
         lambda s: _injected(providers.Factory(Other)),
-        f"count: CountInjected(store: {__name__}.Store) is given store, which provides {__name__}.Other",
+        f"count: CountInjected(store: {P}.Store) is given store, which provides {P}.Other",
     ),
     "settings path through a section left unset": (
         lambda s: {
