@@ -204,14 +204,16 @@ def _accepted(annotation: Any) -> list[type] | None:
 
 
 def _fill_problems(dependency: Any, name: str) -> Iterator[str]:
-    """A ``Dependency(instance_of=T)`` filled with what declares another type: dependency-injector
-    refuses it (``... is not an instance of T``) when the job is built."""
+    """A ``Dependency(instance_of=T)`` filled — or defaulting — with what declares another type:
+    dependency-injector refuses it (``... is not an instance of T``) when the job is built."""
     wanted = as_class(dependency.instance_of)
-    filler = dependency.last_overriding
-    given = provided_type(filler)
+    filled = dependency.overridden
+    filler = dependency.last_overriding if filled else getattr(dependency, "default", None)
+    given = None if filler is None else provided_type(filler)
     if wanted is not None and given is not None and not issubclass(given, wanted):
+        how = "is given" if filled else "has the default"
         yield (
-            f"{name}: Dependency(instance_of={_type_name(wanted)}) is given {type(filler).__name__}, "
+            f"{name}: Dependency(instance_of={_type_name(wanted)}) {how} {type(filler).__name__}, "
             f"which provides {_type_name(given)}"
         )
 
@@ -392,12 +394,12 @@ class _Walk:
     def problems(self, root: Any, *, sync: bool) -> Iterator[str]:
         for provider in graph.reached(root, self.follow):
             name = self.names.get(id(provider), type(provider).__name__)
-            if isinstance(provider, providers.Dependency) and not provider.overridden:
-                if provider.last_overriding is None and getattr(provider, "default", None) is None:
-                    yield f"{name}: dependency is not provided"
-                continue
             if isinstance(provider, providers.Dependency):
                 yield from _fill_problems(provider, name)
+                if not provider.overridden:
+                    if provider.last_overriding is None and getattr(provider, "default", None) is None:
+                        yield f"{name}: dependency is not provided"
+                    continue
             if provider.overridden:
                 continue
             if isinstance(provider, CALLING):

@@ -141,6 +141,12 @@ BAD: dict[str, tuple[Wiring, str | list[str]]] = {
         lambda s: _module(providers.Factory(Other)),
         f"mod.store: Dependency(instance_of={P}.Store) is given Factory, which provides {P}.Other",
     ),
+    "typed dependency whose default is of the wrong class": (
+        lambda s: {
+            "count": providers.Factory(Count, store=providers.Dependency(instance_of=Store, default=Other()))
+        },
+        f"count.store: Dependency(instance_of={P}.Store) has the default Object, which provides {P}.Other",
+    ),
     "@inject marker given the wrong type": (
         lambda s: _injected(providers.Factory(Other)),
         f"count: CountInjected(store: {P}.Store) is given store, which provides {P}.Other",
