@@ -218,6 +218,23 @@ def _fill_problems(dependency: Any, name: str) -> Iterator[str]:
         )
 
 
+def _given_without(dependency: Any, names: dict[int, str]) -> str:
+    """Why a ``DependenciesContainer``'s dependency is unfilled when the container is given one:
+    the container given has no provider of that name (``pth`` for ``path``)."""
+    parent = getattr(dependency, "parent", None)
+    if not isinstance(parent, providers.DependenciesContainer) or not parent.overridden:
+        return ""
+    wanted = str(dependency.parent_name).rsplit(".", 1)[-1]
+    given = getattr(parent.last_overriding, "providers", None)
+    if not isinstance(given, dict):
+        return ""
+    has = sorted(given)
+    return (
+        f" ({names.get(id(parent), 'its DependenciesContainer')} is given a container without "
+        f"{wanted!r}{did_you_mean(wanted, has)}; it has: {', '.join(has) or 'nothing'})"
+    )
+
+
 def _chain_problems(provider: Any, names: dict[int, str]) -> Iterator[str]:
     """``settings.provided.quotez``: the last step of a chain against the model it walks.
 
@@ -398,7 +415,7 @@ class _Walk:
                 yield from _fill_problems(provider, name)
                 if not provider.overridden:
                     if provider.last_overriding is None and getattr(provider, "default", None) is None:
-                        yield f"{name}: dependency is not provided"
+                        yield f"{name}: dependency is not provided{_given_without(provider, self.names)}"
                     continue
             if provider.overridden:
                 continue

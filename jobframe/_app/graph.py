@@ -72,6 +72,8 @@ def _injected(path: str, provider: Any) -> list[tuple[str, Any]]:
     if isinstance(provider, CALLING):
         injected = [(f"{path}[{i}]", a) for i, a in enumerate(provider.args)]
         return injected + [(f"{path}.{k}", v) for k, v in provider.kwargs.items()]
+    if isinstance(provider, providers.DependenciesContainer):  # each dependency by its own name
+        return [(f"{path}.{k}", v) for k, v in provider.providers.items()]  # overrides: _reachable
     # Never read .args/.kwargs on other providers: on ``x.provided`` those are attribute lookups
     # that mint new providers without end. ``related`` is dependency-injector's own traversal.
     return [(path, related) for related in provider.related]

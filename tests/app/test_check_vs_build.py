@@ -90,6 +90,22 @@ def _delegated(settings: Any) -> dict[str, Any]:
     return {"first": first, "count": providers.Factory(Count, store=first)}
 
 
+class NeedsPath(containers.DeclarativeContainer):
+    """A module whose dependencies come as one container (``DependenciesContainer``)."""
+
+    paths = providers.DependenciesContainer()
+    store = providers.Factory(Store, path=paths.path)
+
+
+class Paths(containers.DeclarativeContainer):
+    pth = providers.Object("/srv")
+
+
+def _paths(paths: type[containers.DeclarativeContainer]) -> dict[str, Any]:
+    module = providers.Container(NeedsPath, paths=providers.Container(paths))
+    return {"mod": module, "count": providers.Factory(Count, store=module.store)}
+
+
 def _module(store: Any) -> dict[str, Any]:
     module = providers.Container(NeedsStore, store=store)
     return {"mod": module, "count": module.count}
@@ -147,6 +163,11 @@ BAD: dict[str, tuple[Wiring, str | list[str]]] = {
         },
         f"count.store: Dependency(instance_of={P}.Store) has the default Object, which provides {P}.Other",
     ),
+    "DependenciesContainer given a container without a dependency": (
+        lambda s: _paths(Paths),
+        "mod.paths.path: dependency is not provided (mod.paths is given a container without 'path' "
+        "(did you mean 'pth'?); it has: pth)",
+    ),
     "@inject marker given the wrong type": (
         lambda s: _injected(providers.Factory(Other)),
         f"count: CountInjected(store: {P}.Store) is given store, which provides {P}.Other",
@@ -175,6 +196,9 @@ GOOD: dict[str, Wiring] = {
     },
     "delegated, not circular": _delegated,
     "@inject marker given the right type": lambda s: _injected(providers.Factory(Store)),
+    "DependenciesContainer given what it needs": lambda s: _paths(
+        type("GoodPaths", (containers.DeclarativeContainer,), {"path": providers.Object("/srv")})
+    ),
 }
 
 
