@@ -496,6 +496,28 @@ FAULTS: list[tuple[str, str, list[tuple[str, str]], str, str]] = [
         "spec.templateDefaults.podSpecPatch",
         "terminationGracePeriodSeconds 5",
     ),
+    # the workflow's podSpecPatch is applied too, before the template's (processPodSpecPatch in
+    # workflowpod.go): a template patch that sets only memory leaves the workflow's grace in force
+    (
+        "grace from the workflow's podSpecPatch under a template patch without one",
+        SINGLE,
+        [
+            ("  templates:\n", "  podSpecPatch: '{\"terminationGracePeriodSeconds\": 5}'\n  templates:\n"),
+            (
+                GRACE,
+                '{"containers": [{"name": "main", "resources": {"limits": {"memory": "256Mi"}}}]}',
+            ),
+        ],
+        "spec.podSpecPatch",
+        "terminationGracePeriodSeconds 5",
+    ),
+    (
+        "deadline from the workflow's podSpecPatch under the template's",
+        SINGLE,
+        [("  templates:\n", "  podSpecPatch: '{\"activeDeadlineSeconds\": 600}'\n  templates:\n")],
+        "spec.podSpecPatch",
+        "podSpecPatch sets activeDeadlineSeconds 600, the template 1920",
+    ),
     # -- a retry strategy or a deadline on a DAG or steps template
     (
         "deadline on the DAG",
@@ -671,6 +693,11 @@ VALID: list[tuple[str, str, list[tuple[str, str]]]] = [
     # a timeout longer than --timeout, even longer than the activeDeadlineSeconds it replaces
     ("a timeout of 35m", SINGLE, [(DEADLINE, DEADLINE + "      timeout: 35m\n")]),
     ("a timeout of 1h", SINGLE, [(DEADLINE, DEADLINE + "      timeout: 1h\n")]),
+    (  # the template's patch applied after the workflow's: its grace wins
+        "a workflow grace the template's patch raises",
+        SINGLE,
+        [("  templates:\n", "  podSpecPatch: '{\"terminationGracePeriodSeconds\": 5}'\n  templates:\n")],
+    ),
     (
         "a retry number with the strategy from templateDefaults",
         SINGLE,
