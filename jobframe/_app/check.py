@@ -157,7 +157,7 @@ def _type_problems(
             if undefined is not None and static_value(value) is None:  # strict: named on its own
                 yield f"{_describe(target)}({name}) is given {undefined}"
                 continue
-        given = provided_type(value)
+        given = _given_type(value)
         wanted = _accepted(hints[name])
         if given is None or wanted is None or any(_fits(given, w) for w in wanted):
             continue
@@ -166,6 +166,16 @@ def _type_problems(
         yield (
             f"{_describe(target)}({name}: {expected}) is given {source}, which provides {_type_name(given)}"
         )
+
+
+def _given_type(provider: Any) -> type | None:
+    """What ``provider`` provides: its declaration's type, or — for a ``Selector`` whose choice the
+    loaded settings decide — the chosen branch's."""
+    given = provided_type(provider)
+    if given is None and isinstance(provider, providers.Selector) and not provider.overridden:
+        chosen = selector_choice(provider)[0]
+        return None if chosen is None else _given_type(chosen)
+    return given
 
 
 _PROMOTED = {float: (int,), complex: (int, float)}

@@ -168,6 +168,18 @@ BAD: dict[str, tuple[Wiring, str | list[str]]] = {
         "mod.paths.path: dependency is not provided (mod.paths is given a container without 'path' "
         "(did you mean 'pth'?); it has: pth)",
     ),
+    "Selector whose chosen branch is of the wrong type": (
+        lambda s: {
+            "count": providers.Factory(
+                Count,
+                store=providers.Selector(
+                    s.provided.store.path,
+                    **{"/tmp": providers.Factory(Other), "/srv": providers.Factory(Store)},
+                ),
+            )
+        },
+        f"count: Count(store: {P}.Store) is given count.store, which provides {P}.Other",
+    ),
     "@inject marker given the wrong type": (
         lambda s: _injected(providers.Factory(Other)),
         f"count: CountInjected(store: {P}.Store) is given store, which provides {P}.Other",
@@ -195,6 +207,15 @@ GOOD: dict[str, Wiring] = {
         "count": providers.Factory(Count, store=providers.Factory(Store, s.provided.store.extra.path))
     },
     "delegated, not circular": _delegated,
+    "Selector whose other branch is of the wrong type": lambda s: {
+        "count": providers.Factory(
+            Count,
+            store=providers.Selector(
+                s.provided.store.path,
+                **{"/srv": providers.Factory(Other), "/tmp": providers.Factory(Store)},
+            ),
+        )
+    },
     "@inject marker given the right type": lambda s: _injected(providers.Factory(Store)),
     "DependenciesContainer given what it needs": lambda s: _paths(
         type("GoodPaths", (containers.DeclarativeContainer,), {"path": providers.Object("/srv")})
