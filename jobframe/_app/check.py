@@ -150,7 +150,10 @@ def _type_problems(
     for name, value in arguments.items():
         if params[name].kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
             continue
-        if not providers.is_provider(value) or name not in hints:
+        if name not in hints:
+            continue
+        if not providers.is_provider(value):
+            yield from _class_given(target, name, hints[name], value)
             continue
         if isinstance(value, providers.ConfigurationOption) and not _accepts_none(hints[name]):
             undefined = configuration_problem(value, accepts_none=False)
@@ -166,6 +169,19 @@ def _type_problems(
         yield (
             f"{_describe(target)}({name}: {expected}) is given {source}, which provides {_type_name(given)}"
         )
+
+
+def _class_given(target: Any, name: str, annotation: Any, value: Any) -> Iterator[str]:
+    """A class passed where an instance is wanted (``Factory(Job, store=Store)``): the job gets
+    the class itself and fails on its first use. Other literals are the app's business."""
+    wanted = _accepted(annotation)
+    if not inspect.isclass(value) or wanted is None or any(_fits(type(value), w) for w in wanted):
+        return
+    expected = " | ".join(_type_name(w) for w in wanted)
+    yield (
+        f"{_describe(target)}({name}: {expected}) is given the class {_type_name(value)} itself, not "
+        f"an instance: inject providers.Factory({value.__qualname__}) (or a Singleton)"
+    )
 
 
 def _given_type(provider: Any) -> type | None:

@@ -36,6 +36,14 @@ class Count:
         return self.store.count()
 
 
+class CountWith(Count):
+    """Count the store, knowing the class of store it is."""
+
+    def __init__(self, store: Store, kind: type[Store]) -> None:
+        super().__init__(store)
+        self.kind = kind
+
+
 class CountInjected(Count):
     """Count the store ``@inject`` hands over."""
 
@@ -180,6 +188,11 @@ BAD: dict[str, tuple[Wiring, str | list[str]]] = {
         },
         f"count: Count(store: {P}.Store) is given count.store, which provides {P}.Other",
     ),
+    "a class where an instance is wanted": (
+        lambda s: {"count": providers.Factory(Count, store=Store)},
+        f"count: Count(store: {P}.Store) is given the class {P}.Store itself, not an instance: "
+        "inject providers.Factory(Store) (or a Singleton)",
+    ),
     "@inject marker given the wrong type": (
         lambda s: _injected(providers.Factory(Other)),
         f"count: CountInjected(store: {P}.Store) is given store, which provides {P}.Other",
@@ -207,6 +220,9 @@ GOOD: dict[str, Wiring] = {
         "count": providers.Factory(Count, store=providers.Factory(Store, s.provided.store.extra.path))
     },
     "delegated, not circular": _delegated,
+    "a class where a class is wanted": lambda s: {
+        "count": providers.Factory(CountWith, store=providers.Object(Store()), kind=Store)
+    },
     "Selector whose other branch is of the wrong type": lambda s: {
         "count": providers.Factory(
             Count,
