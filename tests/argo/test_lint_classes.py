@@ -158,6 +158,7 @@ STATS_COMMAND = """command: [/opt/venv/bin/jobframe]
                --output, /tmp/result.json, --param, campaigns=20]"""
 GRACE = '{"terminationGracePeriodSeconds": 15}'
 DEADLINE = '      activeDeadlineSeconds: "1920"\n'
+MAIN = '    - name: main\n      container: {image: registry.invalid/acme/tools:1, command: ["true"]}\n'
 EXPRESSION = 'lastRetry.exitCode in ["75", "124", "137", "143"]'
 DAG_INPUTS = "      inputs: {parameters: [{name: shards}]}\n"
 RUN_KEY = '"{{workflow.uid}}-{{inputs.parameters.index}}"'
@@ -518,6 +519,14 @@ FAULTS: list[tuple[str, str, list[tuple[str, str]], str, str]] = [
         "spec.podSpecPatch",
         "podSpecPatch sets activeDeadlineSeconds 600, the template 1920",
     ),
+    # -- exit handlers: the workflow's deadline binds the main flow's retries, not an exit handler's
+    (
+        "retries past the workflow's deadline in the main flow",
+        SINGLE,
+        [("  entrypoint: stats\n", "  entrypoint: stats\n  activeDeadlineSeconds: 3600\n")],
+        "spec.activeDeadlineSeconds",
+        "retry 2 can start with only",
+    ),
     # -- a retry strategy or a deadline on a DAG or steps template
     (
         "deadline on the DAG",
@@ -693,6 +702,30 @@ VALID: list[tuple[str, str, list[tuple[str, str]]]] = [
     # a timeout longer than --timeout, even longer than the activeDeadlineSeconds it replaces
     ("a timeout of 35m", SINGLE, [(DEADLINE, DEADLINE + "      timeout: 35m\n")]),
     ("a timeout of 1h", SINGLE, [(DEADLINE, DEADLINE + "      timeout: 1h\n")]),
+    (  # an exit handler's pod gets neither the workflow's deadline in ARGO_DEADLINE nor its
+        # clamp on activeDeadlineSeconds (getDeadline, the pod build: onExitPod): no retry starts short
+        "an exit handler under a short workflow deadline",
+        SINGLE,
+        [
+            (
+                "  entrypoint: stats\n  templates:\n",
+                "  entrypoint: main\n  activeDeadlineSeconds: 3600\n  onExit: stats\n  templates:\n" + MAIN,
+            )
+        ],
+    ),
+    (  # the same through steps the exit hook runs (the flag passes down: steps.go, dag.go)
+        "a step of an exit handler's steps under a short workflow deadline",
+        SINGLE,
+        [
+            (
+                "  entrypoint: stats\n  templates:\n",
+                "  entrypoint: main\n  activeDeadlineSeconds: 3600\n  hooks:\n    exit: {template: report}\n"
+                "  templates:\n"
+                + MAIN
+                + "    - name: report\n      steps:\n        - - {name: stats, template: stats}\n",
+            )
+        ],
+    ),
     (  # the template's patch applied after the workflow's: its grace wins
         "a workflow grace the template's patch raises",
         SINGLE,

@@ -20,6 +20,7 @@ from jobframe._app.deployment import NEVER_RETRIED, backoff_wait
 from jobframe._app.params import decode_params, split_pairs
 from jobframe.argo._rules import Problem, StepContext
 from jobframe.argo.flags import Flags
+from jobframe.argo.flow import exit_only
 from jobframe.argo.manifests import Path_, Step, references
 from jobframe.argo.retries import expression_for, retried_codes
 from jobframe.argo.timing import argo_int, parse_duration, retry_shortfalls
@@ -408,8 +409,9 @@ def _window_problems(
         )
         return
     spec_path = ctx.step.document.spec_path
-    workflow_deadline = _seconds(ctx.step.document.workflow_spec.get("activeDeadlineSeconds"))
-    if workflow_deadline is not None:
+    spec = ctx.step.document.workflow_spec
+    workflow_deadline = _seconds(spec.get("activeDeadlineSeconds"))
+    if workflow_deadline is not None and ctx.step.template.get("name") not in exit_only(spec):
         windows.append(
             (workflow_deadline, (*spec_path, "activeDeadlineSeconds"), "workflow activeDeadlineSeconds")
         )
