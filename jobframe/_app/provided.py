@@ -4,7 +4,8 @@
 and settings models, so nothing is called: a type is known only where the code states it — a
 class, a ``Resource`` function's return annotation (a generator's yield type), a
 ``Dependency(instance_of=...)``, a nested module's provider, a settings field's annotation, the
-class of what an ``Object`` holds (but a builtin value: a literal), a ``List``, a ``Dict``.
+class of what an ``Object`` holds (but a builtin value: a literal), a ``List``, a ``Dict``, the
+provider class a ``.provider`` hands over.
 Anything else (an override, a ``Selector``) is unknown, and unknown is never a finding.
 """
 
@@ -177,6 +178,8 @@ def provided_type(provider: Any) -> type | None:
         return None  # an override (a test's fake) is what it is
     if isinstance(provider, providers.Object):
         return _held_type(provider.provides)
+    if isinstance(provider, providers.Delegate):  # ``x.provider``: the provider itself, unbuilt
+        return type(provider.provides) if providers.is_provider(provider.provides) else None
     if isinstance(provider, providers.List | providers.Dict):
         return list if isinstance(provider, providers.List) else dict
     if isinstance(provider, providers.Resource):

@@ -44,6 +44,16 @@ class CountWith(Count):
         self.kind = kind
 
 
+class CountLater:
+    """Count a store made when the job runs."""
+
+    def __init__(self, make: Callable[[], Store]) -> None:
+        self.make = make
+
+    def execute(self) -> int:
+        return self.make().count()
+
+
 class CountInjected(Count):
     """Count the store ``@inject`` hands over."""
 
@@ -188,6 +198,11 @@ BAD: dict[str, tuple[Wiring, str | list[str]]] = {
         },
         f"count: Count(store: {P}.Store) is given count.store, which provides {P}.Other",
     ),
+    "a provider (.provider) where what it provides is wanted": (
+        lambda s: {"count": providers.Factory(Count, store=providers.Factory(Store).provider)},
+        f"count: Count(store: {P}.Store) is given count.store, which provides "
+        "dependency_injector.providers.Factory",
+    ),
     "a class where an instance is wanted": (
         lambda s: {"count": providers.Factory(Count, store=Store)},
         f"count: Count(store: {P}.Store) is given the class {P}.Store itself, not an instance: "
@@ -220,6 +235,9 @@ GOOD: dict[str, Wiring] = {
         "count": providers.Factory(Count, store=providers.Factory(Store, s.provided.store.extra.path))
     },
     "delegated, not circular": _delegated,
+    "a provider where a factory is wanted": lambda s: {
+        "count": providers.Factory(CountLater, make=providers.Factory(Store).provider)
+    },
     "a class where a class is wanted": lambda s: {
         "count": providers.Factory(CountWith, store=providers.Object(Store()), kind=Store)
     },
