@@ -12,9 +12,13 @@ is checked — and an undefined ``Configuration`` option. ``@inject`` markers mu
 would trip over is found in CI or at deploy time, no resource opens a connection while checking,
 and a run makes the same check for its job before the job starts (:mod:`jobframe._run.prepare`).
 
-What it cannot see: anything decided by calling code — a value an ``Object`` or an override
-holds, what a function without a return annotation returns, a ``Selector`` on anything but a
-setting or a Configuration option, a resource's ``init`` failing at run time, a ``Protocol``
+A build that would go round a dependency cycle is found too, and a ``resources.Resource``
+class's arguments are checked against its ``init()``.
+
+What it cannot see: anything decided by calling code — a value an override holds, what a
+function without a return annotation returns, a ``Selector`` on anything but a setting, a
+Configuration option or an ``Object``, an attribute of a class that does not declare its
+fields, a resource's ``init`` or a ``Singleton``'s factory failing at run time, a ``Protocol``
 annotation (structural).
 """
 
@@ -38,11 +42,19 @@ from jobframe._app.provided import (
     as_class,
     chain_of,
     fields_of,
+    gives_async,
     provided_type,
     unwrapped,
 )
 from jobframe._app.suggest import did_you_mean
-from jobframe._app.values import UNKNOWN, configuration_problem, selector_choice, settings_path, static_value
+from jobframe._app.values import (
+    UNKNOWN,
+    configuration_problem,
+    describe_source,
+    selector_choice,
+    settings_path,
+    static_value,
+)
 from jobframe.errors import ConfigurationError
 
 __all__ = ["NO_JOBS", "check_container", "check_job", "wiring_error"]
@@ -82,10 +94,30 @@ def _type_name(cls: type) -> str:
     return cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
 
 
-def _call_problems(provider: Any, names: dict[int, str]) -> Iterator[str]:
+def _callee(provider: Any) -> tuple[Any, inspect.Signature | None]:
+    """What the provider's arguments are bound to, and its signature.
+
+    A ``resources.Resource`` subclass takes any arguments in ``__init__`` and hands them to its
+    ``init()`` when entered: that method's signature (past ``self``) is what they must fit.
+    """
     target = provider.provides
     target = getattr(target, "__wrapped__", target)  # jobframe's tracking wrapper on a Resource
-    sig = _signature(target)
+    if (
+        isinstance(provider, providers.Resource)
+        and inspect.isclass(target)
+        and issubclass(target, resources.Resource | resources.AsyncResource)
+        and target.__init__ in (resources.Resource.__init__, resources.AsyncResource.__init__)
+    ):
+        init = target.init
+        sig = _signature(init)
+        if sig is None:
+            return init, None
+        return init, sig.replace(parameters=list(sig.parameters.values())[1:])
+    return target, _signature(target)
+
+
+def _call_problems(provider: Any, names: dict[int, str]) -> Iterator[str]:
+    target, sig = _callee(provider)
     if sig is None:
         return
     args, kwargs = list(provider.args), dict(provider.kwargs)
@@ -118,14 +150,17 @@ def _type_problems(
     for name, value in arguments.items():
         if params[name].kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
             continue
-        if not providers.is_provider(value) or name not in hints:
+        if name not in hints:
+            continue
+        if not providers.is_provider(value):
+            yield from _class_given(target, name, hints[name], value)
             continue
         if isinstance(value, providers.ConfigurationOption) and not _accepts_none(hints[name]):
             undefined = configuration_problem(value, accepts_none=False)
             if undefined is not None and static_value(value) is None:  # strict: named on its own
                 yield f"{_describe(target)}({name}) is given {undefined}"
                 continue
-        given = provided_type(value)
+        given = _given_type(value)
         wanted = _accepted(hints[name])
         if given is None or wanted is None or any(_fits(given, w) for w in wanted):
             continue
@@ -134,6 +169,29 @@ def _type_problems(
         yield (
             f"{_describe(target)}({name}: {expected}) is given {source}, which provides {_type_name(given)}"
         )
+
+
+def _class_given(target: Any, name: str, annotation: Any, value: Any) -> Iterator[str]:
+    """A class passed where an instance is wanted (``Factory(Job, store=Store)``): the job gets
+    the class itself and fails on its first use. Other literals are the app's business."""
+    wanted = _accepted(annotation)
+    if not inspect.isclass(value) or wanted is None or any(_fits(type(value), w) for w in wanted):
+        return
+    expected = " | ".join(_type_name(w) for w in wanted)
+    yield (
+        f"{_describe(target)}({name}: {expected}) is given the class {_type_name(value)} itself, not "
+        f"an instance: inject providers.Factory({value.__qualname__}) (or a Singleton)"
+    )
+
+
+def _given_type(provider: Any) -> type | None:
+    """What ``provider`` provides: its declaration's type, or — for a ``Selector`` whose choice the
+    loaded settings decide — the chosen branch's."""
+    given = provided_type(provider)
+    if given is None and isinstance(provider, providers.Selector) and not provider.overridden:
+        chosen = selector_choice(provider)[0]
+        return None if chosen is None else _given_type(chosen)
+    return given
 
 
 _PROMOTED = {float: (int,), complex: (int, float)}
@@ -171,6 +229,38 @@ def _accepted(annotation: Any) -> list[type] | None:
     return classes or None
 
 
+def _fill_problems(dependency: Any, name: str) -> Iterator[str]:
+    """A ``Dependency(instance_of=T)`` filled — or defaulting — with what declares another type:
+    dependency-injector refuses it (``... is not an instance of T``) when the job is built."""
+    wanted = as_class(dependency.instance_of)
+    filled = dependency.overridden
+    filler = dependency.last_overriding if filled else getattr(dependency, "default", None)
+    given = None if filler is None else provided_type(filler)
+    if wanted is not None and given is not None and not issubclass(given, wanted):
+        how = "is given" if filled else "has the default"
+        yield (
+            f"{name}: Dependency(instance_of={_type_name(wanted)}) {how} {type(filler).__name__}, "
+            f"which provides {_type_name(given)}"
+        )
+
+
+def _given_without(dependency: Any, names: dict[int, str]) -> str:
+    """Why a ``DependenciesContainer``'s dependency is unfilled when the container is given one:
+    the container given has no provider of that name (``pth`` for ``path``)."""
+    parent = getattr(dependency, "parent", None)
+    if not isinstance(parent, providers.DependenciesContainer) or not parent.overridden:
+        return ""
+    wanted = str(dependency.parent_name).rsplit(".", 1)[-1]
+    given = getattr(parent.last_overriding, "providers", None)
+    if not isinstance(given, dict):
+        return ""
+    has = sorted(given)
+    return (
+        f" ({names.get(id(parent), 'its DependenciesContainer')} is given a container without "
+        f"{wanted!r}{did_you_mean(wanted, has)}; it has: {', '.join(has) or 'nothing'})"
+    )
+
+
 def _chain_problems(provider: Any, names: dict[int, str]) -> Iterator[str]:
     """``settings.provided.quotez``: the last step of a chain against the model it walks.
 
@@ -192,6 +282,9 @@ def _chain_problems(provider: Any, names: dict[int, str]) -> Iterator[str]:
             f"its fields: {', '.join(known) or 'none'}"
         )
         return
+    if len(chain.names) > 1 and static_value(provider.provides) is None:  # known now: no attribute
+        yield f"{text}: {describe_source(provider.provides)} is None, which has no {last!r}"
+        return
     value, path = static_value(provider), settings_path(chain.root, chain.names)[1]
     check = None if value is UNKNOWN else getattr(value, "problems_when_wired", None)
     if callable(check):
@@ -202,21 +295,16 @@ def _chain_problems(provider: Any, names: dict[int, str]) -> Iterator[str]:
 
 
 def _async_kind(provider: Any) -> str | None:
-    """``"an async resource"`` (or provider) when building ``provider`` gives an awaitable."""
+    """``"an async resource"`` (or provider) when building ``provider`` gives an awaitable: judged on
+    the callable the provider calls, not on what a decorator of it wraps."""
     if isinstance(provider, providers.Coroutine):
         return "an async provider"
     if not isinstance(provider, CALLING):
         return None
-    target = unwrapped(provider.provides)
-    kind = "an async resource" if isinstance(provider, providers.Resource) else "an async provider"
-    if inspect.iscoroutinefunction(target) or inspect.isasyncgenfunction(target):
-        return kind
-    if isinstance(provider, providers.Resource) and inspect.isclass(target):
-        if issubclass(target, resources.AsyncResource):
-            return kind
-        if hasattr(target, "__aenter__") and not hasattr(target, "__enter__"):
-            return kind
-    return None
+    is_resource = isinstance(provider, providers.Resource)
+    if not gives_async(provider.provides, entered=is_resource):
+        return None
+    return "an async resource" if is_resource else "an async provider"
 
 
 def _sync_problems(provider: Any, name: str) -> Iterator[str]:
@@ -253,6 +341,29 @@ def _choice_problems(provider: Any, name: str) -> Iterator[str]:
         yield problem
 
 
+def _marked(provider: Any) -> Any | None:
+    """What ``provider`` calls that ``@inject`` markers may fill: a class (its ``__init__``), or a
+    Resource's function under jobframe's tracking wrapper."""
+    target = provider.provides
+    if isinstance(provider, providers.Resource):
+        return None if inspect.isclass(unwrapped(target)) else injected(target)
+    return target
+
+
+def _marker_type_problems(provider: Any, markers: list[Marker], names: dict[int, str]) -> Iterator[str]:
+    """What a marker resolves to against its parameter's annotation, as an injected provider is."""
+    resolved = {m.parameter: m.provider for m in markers if m.provider is not None}
+    target = _marked(provider) if resolved else None
+    sig = None if target is None else _signature(target)
+    if sig is not None:
+        resolved = {k: v for k, v in resolved.items() if k in sig.parameters}
+        yield from _type_problems(target, sig.parameters, resolved, names)
+
+
+_UNBUILT = (providers.Delegate, providers.Object, providers.Aggregate, providers.Container)
+"""Providers that hand something over without building what they hold: never part of a cycle."""
+
+
 class _Walk:
     """One job's graph as a build of this run reaches it: a ``Selector``'s chosen branch only,
     and what ``@inject`` markers resolve to as well as what providers inject."""
@@ -266,9 +377,7 @@ class _Walk:
             return []
         found = self._markers.get(id(provider))
         if found is None:
-            target = provider.provides
-            if isinstance(provider, providers.Resource):  # a function: under jobframe's wrapper
-                target = None if inspect.isclass(unwrapped(target)) else injected(target)
+            target = _marked(provider)
             given = (set(provider.kwargs), len(provider.args))
             found = [] if target is None else list(markers_of(target, self.container, given, self.names))
             self._markers[id(provider)] = found
@@ -283,13 +392,57 @@ class _Walk:
         extra = [m.provider for m in self.markers(provider) if m.provider is not None]
         return [*provider.related, *extra] if extra else None
 
+    def built_with(self, provider: Any) -> list[Any]:
+        """What building ``provider`` builds first: its newest override, or what it injects (a
+        Selector's chosen branch; its selector alone when the choice is not known now). Nothing
+        for what is handed over unbuilt: a ``.provider`` (``Delegate``), an ``Object``, an
+        aggregate, a container."""
+        if isinstance(provider, _UNBUILT):
+            return []
+        if provider.overridden:
+            return [provider.last_overriding]
+        if isinstance(provider, providers.Selector):
+            return self.follow(provider) or [provider.selector]
+        return self.follow(provider) or list(provider.related)
+
+    def cycle(self, root: Any) -> list[Any] | None:
+        """The first dependency cycle building ``root`` would go round (a build recurses until
+        ``RecursionError``), from where it is entered; ``None`` when there is none."""
+        path, on_path, done = [root], {id(root)}, set()
+        stack = [iter(self.built_with(root))]
+        while stack:
+            for child in stack[-1]:
+                if id(child) in on_path:
+                    return path[[id(p) for p in path].index(id(child)) :]
+                if id(child) not in done:
+                    path.append(child)
+                    on_path.add(id(child))
+                    stack.append(iter(self.built_with(child)))
+                    break
+            else:
+                stack.pop()
+                node = path.pop()
+                on_path.discard(id(node))
+                done.add(id(node))
+        return None
+
+    def cycle_problems(self, root: Any) -> Iterator[str]:
+        cycle = self.cycle(root)
+        if cycle is None:
+            return
+        named = [self.names.get(id(p), type(p).__name__) for p in cycle if isinstance(p, CALLING)]
+        named = named or [self.names.get(id(p), type(p).__name__) for p in cycle]
+        yield f"{named[0]}: circular dependency: {' -> '.join([*named, named[0]])}"
+
     def problems(self, root: Any, *, sync: bool) -> Iterator[str]:
         for provider in graph.reached(root, self.follow):
             name = self.names.get(id(provider), type(provider).__name__)
-            if isinstance(provider, providers.Dependency) and not provider.overridden:
-                if provider.last_overriding is None and getattr(provider, "default", None) is None:
-                    yield f"{name}: dependency is not provided"
-                continue
+            if isinstance(provider, providers.Dependency):
+                yield from _fill_problems(provider, name)
+                if not provider.overridden:
+                    if provider.last_overriding is None and getattr(provider, "default", None) is None:
+                        yield f"{name}: dependency is not provided{_given_without(provider, self.names)}"
+                    continue
             if provider.overridden:
                 continue
             if isinstance(provider, CALLING):
@@ -298,6 +451,8 @@ class _Walk:
                 for marker in self.markers(provider):
                     if marker.problem is not None:
                         yield f"{name}: {marker.problem}"
+                for problem in _marker_type_problems(provider, self.markers(provider), self.names):
+                    yield f"{name}: {problem}"
             yield from _resource_problems(provider, name)
             if sync:
                 yield from _sync_problems(provider, name)
@@ -311,7 +466,8 @@ def check_job(app: App, container: containers.Container, job_name: str) -> list[
     entry = app.jobs[job_name]
     root = getattr(container, entry.provider_name)
     walk = _Walk(container, graph.names(container))
-    return list(dict.fromkeys(walk.problems(root, sync=not entry.spec.is_async)))
+    found = [*walk.problems(root, sync=not entry.spec.is_async), *walk.cycle_problems(root)]
+    return list(dict.fromkeys(found))
 
 
 def check_container(app: App, container: containers.Container) -> dict[str, list[str]]:

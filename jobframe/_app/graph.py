@@ -72,14 +72,22 @@ def _injected(path: str, provider: Any) -> list[tuple[str, Any]]:
     if isinstance(provider, CALLING):
         injected = [(f"{path}[{i}]", a) for i, a in enumerate(provider.args)]
         return injected + [(f"{path}.{k}", v) for k, v in provider.kwargs.items()]
+    if isinstance(provider, providers.DependenciesContainer):  # each dependency by its own name
+        return [(f"{path}.{k}", v) for k, v in provider.providers.items()]  # overrides: _reachable
     # Never read .args/.kwargs on other providers: on ``x.provided`` those are attribute lookups
     # that mint new providers without end. ``related`` is dependency-injector's own traversal.
     return [(path, related) for related in provider.related]
 
 
 def names(container: ContainerLike) -> dict[int, str]:
-    """The name of every provider of ``container``, by ``id``."""
-    return {id(node.provider): node.path for node in walk(container)}
+    """The name of every provider of ``container``, by ``id``: a declared provider by its
+    declaration, even when another provider injects it (and so reaches it) first."""
+    found: dict[int, str] = {}
+    for path, provider in declared(container):
+        found.setdefault(id(provider), path)
+    for node in walk(container):
+        found.setdefault(id(node.provider), node.path)
+    return found
 
 
 def reached(provider: Any, follow: Callable[[Any], list[Any] | None] | None = None) -> Iterator[Any]:

@@ -3,15 +3,18 @@
 ``--check`` (and every run, before its job starts) compares these with constructor annotations
 and settings models, so nothing is called: a type is known only where the code states it — a
 class, a ``Resource`` function's return annotation (a generator's yield type), a
-``Dependency(instance_of=...)``, a nested module's provider, a settings field's annotation.
-Anything else (an ``Object``, an override, a ``Selector``) is unknown, and unknown is never a
-finding.
+``Dependency(instance_of=...)``, a nested module's provider, a settings field's annotation, the
+class of what an ``Object`` holds (but a builtin value: a literal), a ``List``, a ``Dict``, the
+provider class a ``.provider`` hands over.
+Anything else (an override, a ``Selector``) is unknown, and unknown is never a finding.
 """
 
 from __future__ import annotations
 
 import collections.abc
+import contextlib
 import dataclasses
+import functools
 import inspect
 import types
 import typing
@@ -21,7 +24,16 @@ from typing import Any
 from dependency_injector import providers, resources
 from pydantic import BaseModel
 
-__all__ = ["Chain", "annotations_of", "as_class", "chain_of", "fields_of", "provided_type", "unwrapped"]
+__all__ = [
+    "Chain",
+    "annotations_of",
+    "as_class",
+    "chain_of",
+    "fields_of",
+    "gives_async",
+    "provided_type",
+    "unwrapped",
+]
 
 _UNIONS = (typing.Union, types.UnionType)
 _YIELDING = (
@@ -48,6 +60,8 @@ def as_class(annotation: Any) -> type | None:
     if typing.get_origin(annotation) is typing.Annotated:
         annotation = typing.get_args(annotation)[0]
     origin = typing.get_origin(annotation)
+    if origin in _UNIONS:
+        return None  # ``A | B``: one of them, unknown which (``types.UnionType`` is a class too)
     if origin is not None and inspect.isclass(origin):
         annotation = origin
     if not inspect.isclass(annotation) or annotation in (object, typing.Any):
@@ -61,6 +75,61 @@ def unwrapped(target: Any) -> Any:
     """What a Resource really calls, under jobframe's tracking wrapper (and ``contextmanager``'s)."""
     wrapped = getattr(target, "__wrapped__", None)
     return unwrapped(wrapped) if wrapped is not None else target
+
+
+_TRACKED = "__jobframe_tracked__"
+"""The mark of jobframe's tracking wrapper on a ``Resource``/``Singleton`` (``_teardown.instrument``):
+a sync function that gives whatever what it wraps gives (an awaitable stays one)."""
+
+
+@contextlib.asynccontextmanager
+async def _nothing_async() -> collections.abc.AsyncIterator[None]:
+    yield
+
+
+_ASYNC_CONTEXT = _nothing_async.__code__
+"""The code of every ``asynccontextmanager`` helper (dependency-injector makes a Resource's async
+generator one): a sync function whose result a Resource enters asynchronously."""
+
+
+def _called(target: Any) -> Any:
+    """What calling ``target`` runs, as far as sync or async goes: past jobframe's tracking
+    wrapper and ``functools.partial`` — never past any other wrapper, which decides by itself."""
+    while True:
+        if getattr(target, _TRACKED, False) and getattr(target, "__wrapped__", None) is not None:
+            target = target.__wrapped__
+        elif isinstance(target, functools.partial):
+            target = target.func
+        else:
+            return target
+
+
+def gives_async(target: Any, *, entered: bool) -> bool:
+    """Whether calling ``target`` gives an awaitable (or an async generator) — judged on the outermost
+    callable, since a decorator decides that: a sync ``functools.wraps`` wrapper running a
+    coroutine (``async_to_sync``) gives a value, an ``async def`` wrapper over a sync function a
+    coroutine. With ``entered`` (a ``Resource``), also whether what the call gives is entered
+    asynchronously: an async context manager, by class or by declared return type."""
+    target = _called(target)
+    if inspect.iscoroutinefunction(target) or inspect.isasyncgenfunction(target):
+        return True
+    if inspect.isclass(target):
+        return entered and (issubclass(target, resources.AsyncResource) or _enters_async(target))
+    if not inspect.isfunction(target) and not inspect.ismethod(target) and callable(target):
+        call = type(target).__call__  # an instance: asgiref's shapes among them
+        if inspect.iscoroutinefunction(call) or inspect.isasyncgenfunction(call):
+            return True
+    if not entered:
+        return False
+    if getattr(target, "__code__", None) is _ASYNC_CONTEXT:
+        return True
+    returned = as_class(_returned(target)) if callable(target) else None
+    return returned is not None and _enters_async(returned)
+
+
+def _enters_async(cls: type) -> bool:
+    """dependency-injector enters a ``__enter__`` first: only a class without one enters async."""
+    return hasattr(cls, "__aenter__") and hasattr(cls, "__aexit__") and not hasattr(cls, "__enter__")
 
 
 def _returned(function: Any, *, entered: bool = False) -> Any:
@@ -107,6 +176,12 @@ def provided_type(provider: Any) -> type | None:
         return provided_type(provider.last_overriding) if provider.overridden else None
     if getattr(provider, "overridden", ()):
         return None  # an override (a test's fake) is what it is
+    if isinstance(provider, providers.Object):
+        return _held_type(provider.provides)
+    if isinstance(provider, providers.Delegate):  # ``x.provider``: the provider itself, unbuilt
+        return type(provider.provides) if providers.is_provider(provider.provides) else None
+    if isinstance(provider, providers.List | providers.Dict):
+        return list if isinstance(provider, providers.List) else dict
     if isinstance(provider, providers.Resource):
         return _resource_type(provider.provides)
     if isinstance(provider, providers.Factory | providers.BaseSingleton | providers.Callable):
@@ -118,6 +193,14 @@ def provided_type(provider: Any) -> type | None:
     if chain is not None:
         return as_class(chain.annotation())
     return None
+
+
+def _held_type(value: Any) -> type | None:
+    """An ``Object``'s class, for a value of the app's own classes; a builtin value (``"/tmp"``
+    for a ``Path``, ``3`` for a ``float``) is taken as a literal, as one passed directly is."""
+    if value is None or providers.is_provider(value) or type(value).__module__ == "builtins":
+        return None
+    return as_class(type(value))
 
 
 # -- x.provided.a.b ----------------------------------------------------------------------------

@@ -74,6 +74,10 @@ def unannotated():  # type: ignore[no-untyped-def]
     return Service()
 
 
+def either() -> Service | Other:
+    return Service()
+
+
 @pytest.mark.parametrize(
     ("provider", "expected"),
     [
@@ -90,8 +94,14 @@ def unannotated():  # type: ignore[no-untyped-def]
         (providers.Callable(gen_service), collections.abc.Iterator),  # the generator, not its items
         (providers.Dependency(instance_of=Service), Service),
         (providers.Dependency(), None),
-        (providers.Object(Service()), None),  # a value: what a test overrides with
+        (providers.Object(Service()), Service),  # declared in the app: its class is known
+        (providers.Object("/tmp"), None),  # a builtin value: a literal, as if passed directly
+        (providers.Object(None), None),
+        (providers.List(providers.Factory(Service)), list),
+        (providers.Dict(a=providers.Factory(Service)), dict),
         (providers.Factory(unannotated), None),
+        (providers.Factory(either), None),  # a union: one of two, unknown which
+        (providers.Resource(either), None),
     ],
 )
 def test_what_a_declaration_says_a_provider_provides(provider: Any, expected: type | None) -> None:

@@ -157,6 +157,8 @@ STATS_COMMAND = """command: [/opt/venv/bin/jobframe]
         args: [--job-name, CollectCampaignStats, --env, production, --timeout, "1800",
                --output, /tmp/result.json, --param, campaigns=20]"""
 GRACE = '{"terminationGracePeriodSeconds": 15}'
+DEADLINE = '      activeDeadlineSeconds: "1920"\n'
+MAIN = '    - name: main\n      container: {image: registry.invalid/acme/tools:1, command: ["true"]}\n'
 EXPRESSION = 'lastRetry.exitCode in ["75", "124", "137", "143"]'
 DAG_INPUTS = "      inputs: {parameters: [{name: shards}]}\n"
 RUN_KEY = '"{{workflow.uid}}-{{inputs.parameters.index}}"'
@@ -326,6 +328,43 @@ FAULTS: list[tuple[str, str, list[tuple[str, str]], str, str]] = [
         f"{T0}.podSpecPatch",
         "not a number",
     ),
+    # -- a template's `timeout`: Argo writes what is left of it into the pod's activeDeadlineSeconds,
+    # in place of the template's own (the pod build's checkTemplateTimeouts step, workflowpod.go)
+    (
+        "timeout shorter than --timeout (a Go duration)",
+        SINGLE,
+        [(DEADLINE, DEADLINE + "      timeout: 10m\n")],
+        f"{T0}.timeout",
+        "--timeout 1800 is later than the template's timeout 600 s",
+    ),
+    (
+        "timeout shorter than --timeout (whole seconds)",
+        SINGLE,
+        [(DEADLINE, DEADLINE + '      timeout: "900"\n')],
+        f"{T0}.timeout",
+        "--timeout 1800 is later than the template's timeout 900 s",
+    ),
+    (
+        "timeout shorter than --timeout, from templateDefaults",
+        SINGLE,
+        [("  entrypoint: stats\n", "  entrypoint: stats\n  templateDefaults:\n    timeout: 15m\n")],
+        "spec.templateDefaults.timeout",
+        "--timeout 1800 is later than the template's timeout 900 s",
+    ),
+    (
+        "timeout the controller cannot parse",
+        SINGLE,
+        [(DEADLINE, DEADLINE + "      timeout: 10 minutes\n")],
+        f"{T0}.timeout",
+        "timeout '10 minutes' cannot be read",
+    ),
+    (
+        "timeout shorter than the job needs",
+        SINGLE,
+        [(DEADLINE, DEADLINE + "      timeout: 10s\n"), ('--timeout, "1800"', '--timeout, "10"')],
+        f"{T0}.timeout",
+        "each attempt has 10 s; job CollectCampaignStats needs at least",
+    ),
     # -- an attempt shorter than the job's declared timeout, a memory limit below its resources
     (
         "attempt deadline below the declared timeout",
@@ -458,6 +497,36 @@ FAULTS: list[tuple[str, str, list[tuple[str, str]], str, str]] = [
         "spec.templateDefaults.podSpecPatch",
         "terminationGracePeriodSeconds 5",
     ),
+    # the workflow's podSpecPatch is applied too, before the template's (processPodSpecPatch in
+    # workflowpod.go): a template patch that sets only memory leaves the workflow's grace in force
+    (
+        "grace from the workflow's podSpecPatch under a template patch without one",
+        SINGLE,
+        [
+            ("  templates:\n", "  podSpecPatch: '{\"terminationGracePeriodSeconds\": 5}'\n  templates:\n"),
+            (
+                GRACE,
+                '{"containers": [{"name": "main", "resources": {"limits": {"memory": "256Mi"}}}]}',
+            ),
+        ],
+        "spec.podSpecPatch",
+        "terminationGracePeriodSeconds 5",
+    ),
+    (
+        "deadline from the workflow's podSpecPatch under the template's",
+        SINGLE,
+        [("  templates:\n", "  podSpecPatch: '{\"activeDeadlineSeconds\": 600}'\n  templates:\n")],
+        "spec.podSpecPatch",
+        "podSpecPatch sets activeDeadlineSeconds 600, the template 1920",
+    ),
+    # -- exit handlers: the workflow's deadline binds the main flow's retries, not an exit handler's
+    (
+        "retries past the workflow's deadline in the main flow",
+        SINGLE,
+        [("  entrypoint: stats\n", "  entrypoint: stats\n  activeDeadlineSeconds: 3600\n")],
+        "spec.activeDeadlineSeconds",
+        "retry 2 can start with only",
+    ),
     # -- a retry strategy or a deadline on a DAG or steps template
     (
         "deadline on the DAG",
@@ -524,6 +593,32 @@ FAULTS: list[tuple[str, str, list[tuple[str, str]], str, str]] = [
         "lost pods of a resumable job not retried",
         FANOUT,
         [('["-1", "75", "124", "137", "143"]', '["75", "124", "137", "143"]')],
+        f"{T1}.retryStrategy.expression",
+        'lastRetry.exitCode "-1") is not retried',
+    ),
+    (  # Argo's docs' pattern: a deleted pod's message, not an evicted one's ("-1", phase Failed)
+        "lost pods of a resumable job retried only by the deleted pod's message",
+        FANOUT,
+        [
+            (
+                'expression: lastRetry.exitCode in ["-1", "75", "124", "137", "143"]',
+                "expression: \"lastRetry.exitCode in ['75', '124', '137', '143'] || "
+                "lastRetry.message matches 'imminent node shutdown|pod deleted'\"",
+            )
+        ],
+        f"{T1}.retryStrategy.expression",
+        'lastRetry.exitCode "-1") is not retried',
+    ),
+    (  # a pod the kubelet evicts before main ends: "-1", but phase Failed (inferFailedReason)
+        "lost pods of a resumable job retried only in phase Error",
+        FANOUT,
+        [
+            (
+                'expression: lastRetry.exitCode in ["-1", "75", "124", "137", "143"]',
+                'expression: \'lastRetry.exitCode in ["75", "124", "137", "143"] '
+                '|| lastRetry.status == "Error"\'',
+            )
+        ],
         f"{T1}.retryStrategy.expression",
         'lastRetry.exitCode "-1") is not retried',
     ),
@@ -604,6 +699,38 @@ FAULTS: list[tuple[str, str, list[tuple[str, str]], str, str]] = [
 
 VALID: list[tuple[str, str, list[tuple[str, str]]]] = [
     ("the stats job", SINGLE, []),
+    # a timeout longer than --timeout, even longer than the activeDeadlineSeconds it replaces
+    ("a timeout of 35m", SINGLE, [(DEADLINE, DEADLINE + "      timeout: 35m\n")]),
+    ("a timeout of 1h", SINGLE, [(DEADLINE, DEADLINE + "      timeout: 1h\n")]),
+    (  # an exit handler's pod gets neither the workflow's deadline in ARGO_DEADLINE nor its
+        # clamp on activeDeadlineSeconds (getDeadline, the pod build: onExitPod): no retry starts short
+        "an exit handler under a short workflow deadline",
+        SINGLE,
+        [
+            (
+                "  entrypoint: stats\n  templates:\n",
+                "  entrypoint: main\n  activeDeadlineSeconds: 3600\n  onExit: stats\n  templates:\n" + MAIN,
+            )
+        ],
+    ),
+    (  # the same through steps the exit hook runs (the flag passes down: steps.go, dag.go)
+        "a step of an exit handler's steps under a short workflow deadline",
+        SINGLE,
+        [
+            (
+                "  entrypoint: stats\n  templates:\n",
+                "  entrypoint: main\n  activeDeadlineSeconds: 3600\n  hooks:\n    exit: {template: report}\n"
+                "  templates:\n"
+                + MAIN
+                + "    - name: report\n      steps:\n        - - {name: stats, template: stats}\n",
+            )
+        ],
+    ),
+    (  # the template's patch applied after the workflow's: its grace wins
+        "a workflow grace the template's patch raises",
+        SINGLE,
+        [("  templates:\n", "  podSpecPatch: '{\"terminationGracePeriodSeconds\": 5}'\n  templates:\n")],
+    ),
     (
         "a retry number with the strategy from templateDefaults",
         SINGLE,
@@ -646,12 +773,12 @@ VALID: list[tuple[str, str, list[tuple[str, str]]]] = [
         ],
     ),
     (
-        "lost pods by message",
+        "lost pods by message and by exit code",
         FANOUT,
         [
             (
                 'lastRetry.exitCode in ["-1", "75", "124", "137", "143"]',
-                "lastRetry.exitCode in ['75', '124', '137', '143'] || "
+                "lastRetry.exitCode in ['-1', '75', '124', '137', '143'] || "
                 "lastRetry.message matches 'imminent node shutdown|pod deleted'",
             )
         ],

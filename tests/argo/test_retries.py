@@ -28,16 +28,13 @@ def test_the_rendered_expression_retries_exactly_its_codes() -> None:
         )
 
 
-PROCESS_EXITS = FAILURES - {-1}
-"""Exits of the process itself (node phase Failed); -1 is a pod lost before or while main ran
-(phase Error, no exit code)."""
-
-
 @pytest.mark.parametrize(
     ("strategy", "codes", "policy"),
     [
-        ({}, PROCESS_EXITS, "OnFailure"),  # no policy, no expression: every failure of the process
-        ({"retryPolicy": "OnFailure"}, PROCESS_EXITS, "OnFailure"),
+        # no policy, no expression: every failure of the process, and a pod the kubelet evicted
+        # before main ended (-1, phase Failed: inferFailedReason takes the pod's message first)
+        ({}, FAILURES, "OnFailure"),
+        ({"retryPolicy": "OnFailure"}, FAILURES, "OnFailure"),
         ({"retryPolicy": "Always"}, FAILURES, "Always"),  # a lost pod too
         ({"retryPolicy": "OnError"}, {-1}, "OnError"),  # only a lost pod
         ({"retryPolicy": "OnTransientError"}, set(), "OnTransientError"),
@@ -46,7 +43,7 @@ PROCESS_EXITS = FAILURES - {-1}
         ({"retryPolicy": "OnError", "expression": 'lastRetry.exitCode == "-1"'}, {-1}, "OnError"),
         (
             {"retryPolicy": "OnFailure", "expression": 'lastRetry.exitCode != "1"'},
-            PROCESS_EXITS - {1},
+            FAILURES - {1},
             "OnFailure",
         ),
         ({"expression": "asInt(lastRetry.exitCode) > 100"}, {124, 130, 137, 143}, "Always"),
@@ -65,6 +62,30 @@ PROCESS_EXITS = FAILURES - {-1}
 def test_retried_codes(strategy: dict[str, Any], codes: set[int], policy: str) -> None:
     found = retried_codes(strategy)
     assert (found.codes, found.policy, found.problem) == (codes, policy, None)
+
+
+@pytest.mark.parametrize(
+    ("strategy", "retried", "lost_pods_always"),
+    [
+        ({"retryPolicy": "Always", "expression": 'lastRetry.exitCode in ["-1", "75"]'}, {-1, 75}, True),
+        ({"retryPolicy": "Always"}, FAILURES, True),
+        ({"retryPolicy": "OnError"}, {-1}, False),  # not an evicted pod's (phase Failed)
+        ({"retryPolicy": "OnFailure"}, FAILURES, False),  # not a deleted pod's (phase Error)
+        ({"expression": "lastRetry.status == 'Error'"}, {-1}, False),  # deleted, not evicted
+        ({"expression": "lastRetry.message matches 'imminent node shutdown|pod deleted'"}, {-1}, False),
+        ({"expression": 'lastRetry.exitCode == "75"'}, {75}, False),
+    ],
+)
+def test_a_lost_pod_is_retried_always_only_when_both_ways_of_losing_it_are(
+    strategy: dict[str, Any], retried: set[int], lost_pods_always: bool
+) -> None:
+    """A pod lost before or while main ran has no exit code ("-1") but two phases: Error when it
+    was deleted (node drain, spot loss), Failed when the kubelet evicted it (Argo v4.1.2's
+    ``markNodeError(..., "pod deleted")`` and ``inferFailedReason``)."""
+    found = retried_codes(strategy)
+    assert found.codes == retried
+    assert (-1 in found.always) is lost_pods_always
+    assert found.always == (retried if lost_pods_always else retried - {-1})
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,9 @@
 """Lint rules on what the pod is given: ``podSpecPatch`` (read as Argo reads it), memory, grace.
 
 ``podSpecPatch`` is a JSON/YAML string Argo parses into a Kubernetes ``PodSpec`` and merges last
-(``ApplyPodSpecPatch`` in Argo's ``workflow/util/util.go``): a field of the wrong type makes Argo
-refuse the pod (the step never runs), and a field it sets wins over the template's own.
+(``ApplyPodSpecPatch`` in Argo's ``workflow/util/util.go``) — the workflow's, then the template's:
+a field of the wrong type makes Argo refuse the pod (the step never runs), and a field it sets
+wins over the template's own.
 Template tags (``{{retries}}``) inside it are left unknown, never guessed.
 """
 
@@ -42,12 +43,42 @@ def quantity_bytes(text: Any) -> float | None:
     return float(number + (exponent or "")) * _SUFFIX[suffix or ""]
 
 
-def _patch(ctx: StepContext) -> tuple[Any, Any, tuple[str | int, ...]]:
-    """The parsed podSpecPatch (tags as :data:`UNKNOWN`), its text and path; raises YAMLError."""
-    raw, path = ctx.step.setting("podSpecPatch")
-    if raw is None or not isinstance(raw, str):
-        return raw, raw, path
-    return yaml.safe_load(_TAG.sub(UNKNOWN, raw)), raw, path
+def _layers(ctx: StepContext) -> list[tuple[Any, tuple[str | int, ...]]]:
+    """The podSpecPatches Argo applies to the step's pod, in order: the workflow's, then the
+    template's own or ``templateDefaults``' (``processPodSpecPatch`` in ``workflowpod.go``)."""
+    step = ctx.step
+    spec, spec_path = step.document.workflow_spec, step.document.spec_path
+    layers = []
+    if spec.get("podSpecPatch") is not None:
+        layers.append((spec["podSpecPatch"], (*spec_path, "podSpecPatch")))
+    defaults = spec.get("templateDefaults")
+    if step.template.get("podSpecPatch") is not None:
+        layers.append((step.template["podSpecPatch"], (*step.path, "podSpecPatch")))
+    elif isinstance(defaults, Mapping) and defaults.get("podSpecPatch") is not None:
+        layers.append((defaults["podSpecPatch"], (*spec_path, "templateDefaults", "podSpecPatch")))
+    return layers
+
+
+def _over(base: Any, patch: Any) -> Any:
+    """``patch`` merged over ``base`` map by map (a strategic merge; lists are replaced)."""
+    if isinstance(base, Mapping) and isinstance(patch, Mapping):
+        return {**base, **{k: _over(base.get(k), v) for k, v in patch.items()}}
+    return patch
+
+
+def _patch(ctx: StepContext, field: str) -> tuple[Any, Any, tuple[str | int, ...]]:
+    """The pod's patch as Argo applies it (every layer merged, tags as :data:`UNKNOWN`), with the
+    text and path of the layer that sets ``field`` — the last to, which wins — else of the last
+    layer; raises YAMLError."""
+    merged: Any = None
+    raw: Any = None
+    path: tuple[str | int, ...] = (*ctx.step.path, "podSpecPatch")
+    for text, where in _layers(ctx):
+        parsed = yaml.safe_load(_TAG.sub(UNKNOWN, text)) if isinstance(text, str) else text
+        merged = _over(merged, parsed)
+        if raw is None or (isinstance(parsed, Mapping) and field in parsed):
+            raw, path = text, where
+    return merged, raw, path
 
 
 def _unknown(value: Any) -> bool:
@@ -56,7 +87,7 @@ def _unknown(value: Any) -> bool:
 
 def grace_problems(ctx: StepContext) -> Iterator[Problem]:
     try:
-        patch, raw, path = _patch(ctx)
+        patch, raw, path = _patch(ctx, "terminationGracePeriodSeconds")
     except yaml.YAMLError as exc:
         raw, path = ctx.step.setting("podSpecPatch")
         yield Problem(path, f"podSpecPatch is not JSON/YAML: {exc}", "write it as a JSON object string")
@@ -103,7 +134,8 @@ def _patched_memory(patch: Any, name: str) -> Any:
 def pod_problems(ctx: StepContext) -> Iterator[Problem]:
     """The pod's deadline in podSpecPatch, and its memory against the job's declared resources."""
     try:
-        patch, _, patch_path = _patch(ctx)
+        patch, _, patch_path = _patch(ctx, "activeDeadlineSeconds")
+        memory_path = _patch(ctx, "containers")[2]
     except yaml.YAMLError:
         return  # grace_problems says it
     step = ctx.step
@@ -129,7 +161,7 @@ def pod_problems(ctx: StepContext) -> Iterator[Problem]:
     memory, where = limits.get("memory"), (*step.path, step.kind, "resources", "limits", "memory")
     from_patch = _patched_memory(patch, "main")
     if from_patch is not None:
-        memory, where = from_patch, patch_path
+        memory, where = from_patch, memory_path
     if memory is None or _unknown(memory) or "{{" in str(memory):
         return
     have, want = quantity_bytes(memory), quantity_bytes(declared)

@@ -150,12 +150,13 @@ def _lost_pod_problems(ctx: StepContext) -> Iterator[Problem]:
     if not _is_retried(ctx.step) or not isinstance(strategy, Mapping):
         return
     analysis = retried_codes(strategy)
-    if analysis.problem is None and INFRASTRUCTURE not in analysis.codes:
+    if analysis.problem is None and INFRASTRUCTURE not in analysis.always:
         yield Problem(
             ctx.step.origin("retryStrategy", "expression" if strategy.get("expression") else "retryPolicy"),
             f"job {ctx.spec.name} is resumable, but a pod lost before or while its main container ran "
             '(node drain, eviction, spot loss: lastRetry.exitCode "-1") is not retried',
-            'add "-1" to the retried exit codes (retryPolicy Always, or OnError for that case)',
+            'add "-1" to the retried exit codes, with retryPolicy Always (a deleted pod\'s node is in '
+            "phase Error, an evicted one's in Failed)",
         )
 
 

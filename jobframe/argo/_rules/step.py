@@ -20,6 +20,7 @@ from jobframe._app.deployment import NEVER_RETRIED, backoff_wait
 from jobframe._app.params import decode_params, split_pairs
 from jobframe.argo._rules import Problem, StepContext
 from jobframe.argo.flags import Flags
+from jobframe.argo.flow import exit_only
 from jobframe.argo.manifests import Path_, Step, references
 from jobframe.argo.retries import expression_for, retried_codes
 from jobframe.argo.timing import argo_int, parse_duration, retry_shortfalls
@@ -142,10 +143,41 @@ def shard_problems(ctx: StepContext) -> Iterator[Problem]:
 # -- deadlines -----------------------------------------------------------------------------------
 
 
-def deadline_problems(ctx: StepContext) -> Iterator[Problem]:
-    step, flags = ctx.step, ctx.flags
+class TimeoutFieldError(ValueError):
+    """A template ``timeout`` the controller cannot parse."""
+
+
+def pod_deadline(step: Step) -> tuple[float | None, Path_, str]:
+    """The kubelet's deadline for each attempt's pod, where it is written, and how to name it.
+
+    A template's ``timeout`` (counted from the node's start, pending included) *replaces* its
+    ``activeDeadlineSeconds``: the pod build writes what is left of it into the pod's field
+    whenever it is still ahead (``checkTemplateTimeouts`` in ``workflowpod.go``). Raises
+    :class:`TimeoutFieldError` for a ``timeout`` the controller cannot parse (it fails the step).
+    """
+    raw, path = step.setting("timeout")
+    if raw is not None and not (isinstance(raw, str) and "{{" in raw):
+        try:
+            seconds = parse_duration(raw)
+        except (ValueError, TypeError) as exc:
+            raise TimeoutFieldError(f"timeout {raw!r} cannot be read: {exc}") from None
+        return seconds, path, f"the template's timeout {seconds:g} s"
     raw, path = step.setting("activeDeadlineSeconds")
     deadline = _seconds(raw)
+    return deadline, path, f"activeDeadlineSeconds {deadline:g}" if deadline is not None else ""
+
+
+def deadline_problems(ctx: StepContext) -> Iterator[Problem]:
+    step, flags = ctx.step, ctx.flags
+    try:
+        deadline, path, named = pod_deadline(step)
+    except TimeoutFieldError as exc:
+        yield Problem(
+            step.setting("timeout")[1],
+            f"{exc}: Argo fails the step before its pod is created",
+            'a whole number of seconds ("1800") or a Go duration ("30m", "1h30m")',
+        )
+        return
     needs = flags.budget.attempt_needs(ctx.spec.min_seconds)
     why = f"min_seconds {ctx.spec.min_seconds:g} + deadline margin + teardown budget"
     if flags.timeout is None and "--timeout" not in ctx.resolved.unknown and deadline is not None:
@@ -155,12 +187,17 @@ def deadline_problems(ctx: StepContext) -> Iterator[Problem]:
             "(activeDeadlineSeconds is not in ARGO_DEADLINE), so it is killed instead of ending on time",
             f"add --timeout {deadline:g} to the arguments",
         )
-    if flags.timeout is not None and deadline is not None and flags.timeout > deadline:
+    late = flags.timeout is not None and deadline is not None and flags.timeout > deadline
+    if late:
+        why, fix = "", ""
+        if path[-1] == "timeout":
+            why = " (Argo writes what is left of it into the pod's activeDeadlineSeconds)"
+            fix = f", or raise timeout to {flags.timeout:g}s"
         yield Problem(
-            step.args_path,
-            f"--timeout {flags.timeout:g} is later than activeDeadlineSeconds {deadline:g}: "
-            "the pod is killed before jobframe's own deadline",
-            f"pass --timeout {deadline:g}",
+            path if why else step.args_path,
+            f"--timeout {flags.timeout:g} is later than {named}: "
+            f"the pod is killed before jobframe's own deadline{why}",
+            f"pass --timeout {deadline:g}{fix}",
         )
     attempt = min((t for t in (flags.timeout, deadline) if t is not None), default=None)
     where = path if deadline is not None and deadline <= (flags.timeout or math.inf) else step.args_path
@@ -172,7 +209,7 @@ def deadline_problems(ctx: StepContext) -> Iterator[Problem]:
             f'give each attempt at least {math.ceil(needs)} s (activeDeadlineSeconds: "{math.ceil(needs)}" '
             "and the same --timeout)",
         )
-    elif attempt is not None and attempt < declared:
+    elif attempt is not None and attempt < declared and not late:  # one finding for one fault
         yield Problem(
             where,
             f"each attempt has {attempt:g} s, less than the {declared:g} s job {ctx.spec.name} declares "
@@ -349,7 +386,10 @@ def _window_problems(
 ) -> Iterator[Problem]:
     """Later attempts inside backoff.maxDuration or the workflow's activeDeadlineSeconds."""
     backoff = strategy.get("backoff") or {}
-    deadline = _seconds(ctx.step.setting("activeDeadlineSeconds")[0])
+    try:
+        deadline = pod_deadline(ctx.step)[0]
+    except TimeoutFieldError:
+        return  # deadline_problems names it
     # An attempt lasts until its pod's deadline at most (the pod's start counts); without one,
     # until jobframe's own --timeout.
     timeout = deadline if deadline is not None else ctx.flags.timeout
@@ -369,8 +409,9 @@ def _window_problems(
         )
         return
     spec_path = ctx.step.document.spec_path
-    workflow_deadline = _seconds(ctx.step.document.workflow_spec.get("activeDeadlineSeconds"))
-    if workflow_deadline is not None:
+    spec = ctx.step.document.workflow_spec
+    workflow_deadline = _seconds(spec.get("activeDeadlineSeconds"))
+    if workflow_deadline is not None and ctx.step.template.get("name") not in exit_only(spec):
         windows.append(
             (workflow_deadline, (*spec_path, "activeDeadlineSeconds"), "workflow activeDeadlineSeconds")
         )

@@ -1,0 +1,310 @@
+"""``--check`` against the build: almost-right wirings, each checked and then really built and run.
+
+The promise (README, "--check: what it proves"): a wiring ``--check`` calls ok is one a run can
+build and use. Each case below is a user's container with one mistake of a kind the declaration
+already shows — a ``resources.Resource`` whose ``init`` needs an argument nobody gives, a circular
+dependency, an ``Object``/``List``/``Dict`` of the wrong type, a module's typed ``Dependency``
+given the wrong thing, a settings path through a section this profile leaves unset. Each is
+checked, then built and executed in-process: the check must find exactly the wirings whose build
+or first use fails, and the good twins must check clean and run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from dependency_injector import containers, providers
+from dependency_injector.wiring import Provide, inject
+
+from jobframe._app import App
+from jobframe._app.check import check_container
+from jobframe.context import RunContext
+from tests.app.apps.probes import Extra, Other, ProbeSettings, Store, StoreResource, StoreSettings
+
+P = "tests.app.apps.probes"
+
+
+class Count:
+    """Count the store."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def execute(self) -> int:
+        return self.store.count()
+
+
+class CountWith(Count):
+    """Count the store, knowing the class of store it is."""
+
+    def __init__(self, store: Store, kind: type[Store]) -> None:
+        super().__init__(store)
+        self.kind = kind
+
+
+class CountLater:
+    """Count a store made when the job runs."""
+
+    def __init__(self, make: Callable[[], Store]) -> None:
+        self.make = make
+
+    def execute(self) -> int:
+        return self.make().count()
+
+
+class CountInjected(Count):
+    """Count the store ``@inject`` hands over."""
+
+    @inject
+    def __init__(self, store: Store = Provide["store"]) -> None:
+        super().__init__(store)
+
+
+def _injected(store: Any) -> dict[str, Any]:
+    return {
+        "store": store,
+        "count": providers.Factory(CountInjected),
+        "wiring_config": containers.WiringConfiguration(modules=[__name__]),
+    }
+
+
+class NeedsStore(containers.DeclarativeContainer):
+    """A module with a typed dependency, as a user writes a reusable one."""
+
+    store = providers.Dependency(instance_of=Store)
+    count = providers.Factory(Count, store=store)
+
+
+class Node(Store):
+    def __init__(self, nxt: Any) -> None:
+        super().__init__()
+        self.nxt = nxt
+
+
+Wiring = Callable[[Any], dict[str, Any]]
+"""Given the ``settings`` provider, the container's other providers; ``count`` is the job."""
+
+
+def _circular(settings: Any) -> dict[str, Any]:
+    first = providers.Factory(Node)
+    second = providers.Singleton(Node, nxt=first)
+    first.add_kwargs(nxt=second)
+    return {"first": first, "count": providers.Factory(Count, store=second)}
+
+
+def _circular_through_provided(settings: Any) -> dict[str, Any]:
+    store = providers.Factory(Store)
+    count = providers.Factory(Count, store=store)
+    store.add_kwargs(path=count.provided.store.path)
+    return {"store": store, "count": count}
+
+
+def _delegated(settings: Any) -> dict[str, Any]:
+    """Not a cycle: a provider given as a provider (``.provider``) is not built with its user."""
+    first = providers.Factory(Node)
+    first.add_kwargs(nxt=first.provider)
+    return {"first": first, "count": providers.Factory(Count, store=first)}
+
+
+class NeedsPath(containers.DeclarativeContainer):
+    """A module whose dependencies come as one container (``DependenciesContainer``)."""
+
+    paths = providers.DependenciesContainer()
+    store = providers.Factory(Store, path=paths.path)
+
+
+class Paths(containers.DeclarativeContainer):
+    pth = providers.Object("/srv")
+
+
+def _paths(paths: type[containers.DeclarativeContainer]) -> dict[str, Any]:
+    module = providers.Container(NeedsPath, paths=providers.Container(paths))
+    return {"mod": module, "count": providers.Factory(Count, store=module.store)}
+
+
+def _module(store: Any) -> dict[str, Any]:
+    module = providers.Container(NeedsStore, store=store)
+    return {"mod": module, "count": module.count}
+
+
+BAD: dict[str, tuple[Wiring, str | list[str]]] = {
+    "resource init needs an argument": (
+        lambda s: {"count": providers.Factory(Count, store=providers.Resource(StoreResource))},
+        "count.store: StoreResource.init: missing a required argument: 'dsn'",
+    ),
+    "resource init given an unknown keyword": (
+        lambda s: {"count": providers.Factory(Count, store=providers.Resource(StoreResource, dns="x"))},
+        [
+            "count.store: StoreResource.init() got an unexpected keyword 'dns' (did you mean 'dsn'?); "
+            "it takes: dsn",
+            "count.store: StoreResource.init: missing a required argument: 'dsn'",
+        ],
+    ),
+    "resource init given the wrong type": (
+        lambda s: {
+            "count": providers.Factory(
+                Count, store=providers.Resource(StoreResource, providers.Factory(Other))
+            )
+        },
+        f"count.store: StoreResource.init(dsn: str) is given count.store[0], which provides {P}.Other",
+    ),
+    "circular": (_circular, "first.nxt: circular dependency: first.nxt -> first -> first.nxt"),
+    "circular through .provided": (
+        _circular_through_provided,
+        "count: circular dependency: count -> store -> count",
+    ),
+    "Object of the wrong type": (
+        lambda s: {"count": providers.Factory(Count, store=providers.Object(Other()))},
+        f"count: Count(store: {P}.Store) is given count.store, which provides {P}.Other",
+    ),
+    "List where one object is wanted": (
+        lambda s: {"count": providers.Factory(Count, store=providers.List(providers.Factory(Store)))},
+        f"count: Count(store: {P}.Store) is given count.store, which provides list",
+    ),
+    "Dict where one object is wanted": (
+        lambda s: {"count": providers.Factory(Count, store=providers.Dict(a=providers.Factory(Store)))},
+        f"count: Count(store: {P}.Store) is given count.store, which provides dict",
+    ),
+    "typed module dependency given an Object of the wrong type": (
+        lambda s: _module(providers.Object(Other())),
+        f"mod.store: Dependency(instance_of={P}.Store) is given Object, which provides {P}.Other",
+    ),
+    "typed module dependency given a Factory of the wrong class": (
+        lambda s: _module(providers.Factory(Other)),
+        f"mod.store: Dependency(instance_of={P}.Store) is given Factory, which provides {P}.Other",
+    ),
+    "typed dependency whose default is of the wrong class": (
+        lambda s: {
+            "count": providers.Factory(Count, store=providers.Dependency(instance_of=Store, default=Other()))
+        },
+        f"count.store: Dependency(instance_of={P}.Store) has the default Object, which provides {P}.Other",
+    ),
+    "DependenciesContainer given a container without a dependency": (
+        lambda s: _paths(Paths),
+        "mod.paths.path: dependency is not provided (mod.paths is given a container without 'path' "
+        "(did you mean 'pth'?); it has: pth)",
+    ),
+    "Selector whose chosen branch is of the wrong type": (
+        lambda s: {
+            "count": providers.Factory(
+                Count,
+                store=providers.Selector(
+                    s.provided.store.path,
+                    **{"/tmp": providers.Factory(Other), "/srv": providers.Factory(Store)},
+                ),
+            )
+        },
+        f"count: Count(store: {P}.Store) is given count.store, which provides {P}.Other",
+    ),
+    "a provider (.provider) where what it provides is wanted": (
+        lambda s: {"count": providers.Factory(Count, store=providers.Factory(Store).provider)},
+        f"count: Count(store: {P}.Store) is given count.store, which provides "
+        "dependency_injector.providers.Factory",
+    ),
+    "a class where an instance is wanted": (
+        lambda s: {"count": providers.Factory(Count, store=Store)},
+        f"count: Count(store: {P}.Store) is given the class {P}.Store itself, not an instance: "
+        "inject providers.Factory(Store) (or a Singleton)",
+    ),
+    "@inject marker given the wrong type": (
+        lambda s: _injected(providers.Factory(Other)),
+        f"count: CountInjected(store: {P}.Store) is given store, which provides {P}.Other",
+    ),
+    "settings path through a section left unset": (
+        lambda s: {
+            "count": providers.Factory(Count, store=providers.Factory(Store, s.provided.store.extra.path))
+        },
+        "settings.provided.store.extra.path: settings store.extra is None, which has no 'path'",
+    ),
+}
+
+GOOD: dict[str, Wiring] = {
+    "resource init given its argument": lambda s: {
+        "count": providers.Factory(Count, store=providers.Resource(StoreResource, dsn=s.provided.store.path))
+    },
+    "Object of the right type": lambda s: {
+        "count": providers.Factory(Count, store=providers.Object(Store()))
+    },
+    "typed module dependency given a Factory of a subclass": lambda s: _module(
+        providers.Factory(type("SubStore", (Store,), {}))
+    ),
+    "typed module dependency given an Object of the right type": lambda s: _module(providers.Object(Store())),
+    "settings path through a section that is set": lambda s: {
+        "count": providers.Factory(Count, store=providers.Factory(Store, s.provided.store.extra.path))
+    },
+    "delegated, not circular": _delegated,
+    "a provider where a factory is wanted": lambda s: {
+        "count": providers.Factory(CountLater, make=providers.Factory(Store).provider)
+    },
+    "a class where a class is wanted": lambda s: {
+        "count": providers.Factory(CountWith, store=providers.Object(Store()), kind=Store)
+    },
+    "Selector whose other branch is of the wrong type": lambda s: {
+        "count": providers.Factory(
+            Count,
+            store=providers.Selector(
+                s.provided.store.path,
+                **{"/srv": providers.Factory(Other), "/tmp": providers.Factory(Store)},
+            ),
+        )
+    },
+    "@inject marker given the right type": lambda s: _injected(providers.Factory(Store)),
+    "DependenciesContainer given what it needs": lambda s: _paths(
+        type("GoodPaths", (containers.DeclarativeContainer,), {"path": providers.Object("/srv")})
+    ),
+}
+
+
+def checked_and_ran(wiring: Wiring, settings: ProbeSettings) -> tuple[list[str], BaseException | None]:
+    """What the check says of job ``Count``, and what building and executing it raised (if anything)."""
+    attrs: dict[str, Any] = {
+        "settings": providers.Dependency(instance_of=ProbeSettings),
+        "run": providers.Dependency(instance_of=RunContext),
+    }
+    attrs.update(wiring(attrs["settings"]))
+    container_cls = type("Probe", (containers.DeclarativeContainer,), attrs)
+    app = App.from_container(container_cls)
+    container = container_cls()
+    app.fill(container, settings, RunContext(job="Count", run_id="t"))
+    found = [p for job in check_container(app, container).values() for p in job]
+    try:
+        container.count().execute()
+    except (Exception, RecursionError) as exc:
+        return found, exc
+    finally:
+        container.shutdown_resources()
+    return found, None
+
+
+@pytest.mark.parametrize(("wiring", "expected"), list(BAD.values()), ids=list(BAD))
+def test_what_the_build_fails_on_the_check_finds(wiring: Wiring, expected: str | list[str]) -> None:
+    found, failed = checked_and_ran(wiring, ProbeSettings())
+    assert failed is not None, "the case is a real failure of the build or of the job's first use"
+    assert found == ([expected] if isinstance(expected, str) else expected), (found, repr(failed))
+
+
+@pytest.mark.parametrize("wiring", list(GOOD.values()), ids=list(GOOD))
+def test_the_good_twins_check_clean_and_run(wiring: Wiring) -> None:
+    settings = ProbeSettings(store=StoreSettings(extra=Extra()))
+    found, failed = checked_and_ran(wiring, settings)
+    assert (found, failed) == ([], None)
+
+
+def test_a_cycle_is_named_once_whatever_job_reaches_it() -> None:
+    """Two jobs on one cycle: each names it, from where it enters, and nothing else."""
+
+    class CountAgain(Count):
+        """Count the store again."""
+
+    def wiring(settings: Any) -> dict[str, Any]:
+        found = _circular(settings)
+        return {**found, "count_again": providers.Factory(CountAgain, store=found["first"])}
+
+    found, failed = checked_and_ran(wiring, ProbeSettings())
+    assert isinstance(failed, RecursionError)
+    assert found == [
+        "first.nxt: circular dependency: first.nxt -> first -> first.nxt",
+        "first: circular dependency: first -> first.nxt -> first",
+    ]
