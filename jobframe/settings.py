@@ -11,8 +11,9 @@ read when its name, up to the first ``__``, is a top-level setting (case-insensi
 name (``PATH``, ``COMPOSE_PROJECT_NAME``) is not a setting and is ignored. Everything that is read
 must name a real setting: ``HTTP__FOO``, ``BRAZE__APIKEY`` or a profile's ``braze: {apikey: ..}``
 is an error (exit 78) naming the key and where it came from, so a typo fails loudly instead of
-leaving a setting at its default. (Nested sections enforce this with ``extra="forbid"``, as
-jobframe's ``BrazeSettings`` and ``HttpSettings`` do; give your own sections the same.)
+leaving a setting at its default. That holds inside sections too — a section model (``db: DbSettings``,
+``DbSettings | None``, at any depth) refuses ``db: {hots: ..}`` or ``DB__HOTS`` unless it sets
+``extra`` itself (``extra="ignore"`` to take keys meant for something else): ``settings_keys``.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import AliasChoices, AliasPath, BaseModel, SecretStr, ValidationError
-from pydantic_core import ErrorDetails
+from pydantic import BaseModel, ModelWrapValidatorHandler, SecretStr, ValidationError, model_validator
+from pydantic_core import ErrorDetails, InitErrorDetails
 from pydantic_settings import (
     BaseSettings,
     NestedSecretsSettingsSource,
@@ -37,6 +38,7 @@ from pydantic_settings import (
 )
 
 from jobframe.errors import ConfigurationError
+from jobframe.settings_keys import field_keys, unknown_keys
 from jobframe.settings_origin import check_dotenv, dotenv_keys, profile_origin, unparsable_json_sources
 from jobframe.validation import describe_errors
 
@@ -73,6 +75,17 @@ class Settings(BaseSettings):
         secrets_nested_delimiter="__",
         secrets_dir_missing="error",
     )
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _refuse_unknown_section_keys(cls, data: Any, handler: ModelWrapValidatorHandler[Any]) -> Any:
+        """A key no section reads is an error, as one at the top level is (``settings_keys``)."""
+        if isinstance(data, dict):
+            unknown = unknown_keys(cls, data)
+            if unknown:
+                errors = [InitErrorDetails(type="extra_forbidden", loc=loc, input=None) for loc in unknown]
+                raise ValidationError.from_exception_data(cls.__name__, errors)
+        return handler(data)
 
     @classmethod
     def settings_customise_sources(
@@ -112,21 +125,6 @@ class _Profiles(YamlConfigSettingsSource):
         return data
 
 
-def _field_keys(settings_cls: type[BaseSettings]) -> Iterator[str]:
-    """Every top-level key a settings class reads: names, aliases and validation aliases."""
-    for name, field in settings_cls.model_fields.items():
-        yield name
-        if field.alias:
-            yield field.alias
-        aliases = field.validation_alias
-        choices = aliases.choices if isinstance(aliases, AliasChoices) else [aliases]
-        for choice in choices:
-            if isinstance(choice, str):
-                yield choice
-            elif isinstance(choice, AliasPath) and isinstance(choice.path[0], str):
-                yield choice.path[0]
-
-
 class _SettingsKeysOnly(PydanticBaseSettingsSource):
     """A ``.env`` read by the same rule as the environment (module docstring): a key that names no
     top-level setting is skipped, as pydantic-settings would otherwise reject it as an extra input.
@@ -135,7 +133,7 @@ class _SettingsKeysOnly(PydanticBaseSettingsSource):
     def __init__(self, settings_cls: type[BaseSettings], inner: PydanticBaseSettingsSource) -> None:
         super().__init__(settings_cls)
         self._inner = inner
-        self._known = {name.lower() for name in _field_keys(settings_cls)}
+        self._known = {name.lower() for name in field_keys(settings_cls)}
 
     def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
         return None, field_name, False  # unused: __call__ delegates to the wrapped source
