@@ -507,6 +507,7 @@ def open_store(settings: LedgerSettings) -> Store:
     cannot work as configured, or a damaged SQLite file, is a configuration error (78)."""
     dialect = _postgres(settings) if settings.store == "postgres" else _sqlite(settings)
     store: Store | None = None
+    committed = None
     try:
         # what the WAL index says was committed, read before SQLite opens (and rebuilds) it
         committed = last_commit(Path(settings.path)) if settings.store == "sqlite" else None
@@ -522,6 +523,9 @@ def open_store(settings: LedgerSettings) -> Store:
         raise classify(
             exc, f"ledger: cannot open {describe(settings)}: {type(exc).__name__}: {_message(exc, settings)}"
         ) from None
+    finally:
+        if committed is not None:
+            committed.close()
     return store
 
 
