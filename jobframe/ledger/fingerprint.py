@@ -63,15 +63,14 @@ def fanout_of_inputs(*inputs: object) -> str | None:
     parts = _each(inputs)
     if parts is None:
         return None
-    shards = [_SHARD.fullmatch(part) for part in parts]
-    if not any(shards):
-        return None
-    return digest(
-        [
-            part if match is None else f"{match['whole']} in {match['count']} shards"
-            for part, match in zip(parts, shards, strict=True)
-        ]
-    )
+    whole = [_whole(part) for part in parts]
+    return None if whole == parts else digest(whole)
+
+
+def _whole(part: str) -> str:
+    """One input's fingerprint as the whole fan-out's: a shard's index left out."""
+    match = _SHARD.fullmatch(part)
+    return part if match is None else f"{match['whole']} in {match['count']} shards"
 
 
 def file_fingerprint(path: str | Path) -> str:
