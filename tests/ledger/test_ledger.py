@@ -183,7 +183,7 @@ def test_a_fanout_is_every_shard_of_one_input_and_nothing_else(tmp_path: Path) -
         [f"{file_fingerprint(path)} in 2 shards", file_fingerprint(path)]
     )
     path.write_text("u1\nu2\nu4\n")
-    changed = Counted(lambda: iter([]), lambda: 3, fingerprint=lambda: file_fingerprint(path))
+    changed: Counted[str] = Counted(lambda: iter([]), lambda: 3, fingerprint=lambda: file_fingerprint(path))
     assert fanout_of_inputs(Shard(0, 4).select(changed), ()) != shards[0]
 
 
