@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from jobframe.errors import ConfigurationError, JobframeError, RetryableError
+from jobframe.ledger.fanout import fanout_of_key, find_other, refusal
 from jobframe.ledger.fingerprint import batch_digest
 from jobframe.ledger.lease import Lease, LeaseLostError, new_token
 from jobframe.ledger.policy import BatchState, Decision, decide, records_start
@@ -196,7 +197,7 @@ class RunLedger:
         key = self.key
 
         job, run_fingerprint, new_run = self.job, self.fingerprint, self.new_run
-        family = fanout_of_key(key, self.shard) if fanout is not None else None
+        fanout_name = fanout_of_key(key, self.shard) if fanout is not None else None
         from jobframe.ledger.opening import fresh_run_repeats  # noqa: PLC0415 - loaded by open already
 
         def load(store: Store) -> tuple[str, str | None, list[tuple[int, BatchState, str]], str, bool]:
@@ -212,12 +213,12 @@ class RunLedger:
                 )
                 if earlier is not None:
                     raise _resubmitted(key, endpoint, earlier)
-                if fanout is not None and family is not None:
-                    sibling = _other_fanout(
-                        store, key, family, number=number, endpoint=endpoint, job=job, fanout=fanout
+                if fanout is not None and fanout_name is not None:
+                    other = find_other(
+                        store, key, fanout_name, number=number, endpoint=endpoint, job=job, fanout=fanout
                     )
-                    if sibling is not None:
-                        raise _resubmitted(key, endpoint, sibling, fanout=True)
+                    if other is not None:
+                        raise _Refused(ConfigurationError(refusal(key, endpoint, other)))
             recorded_endpoint, recorded, recorded_input = store.stream(
                 key, number, endpoint, fingerprint, input_fingerprint, fanout=fanout
             )
@@ -293,49 +294,23 @@ class _Refused(Exception):  # noqa: N818 - a carrier, never seen outside this mo
         self.error = error
 
 
-def fanout_of_key(key: str, shard: int | None) -> str | None:
-    """The fan-out a shard's run key names: ``uid`` for ``uid-3`` of shard 3 (how ``jobframe-argo``
-    and ``ledger register --shards`` name a fan-out's keys); ``None`` for a key that does not end
-    in its shard's index — its siblings cannot be told from another fan-out's shards."""
-    suffix = f"-{shard}"
-    if shard is None or not key.endswith(suffix) or len(key) == len(suffix):
-        return None
-    return key[: -len(suffix)]
-
-
-def _other_fanout(
-    store: Store, key: str, family: str, *, number: int, endpoint: str, job: str, fanout: str
-) -> tuple[str, int, bool, int] | None:
-    """An unfinished shard of another fan-out over the same input (its key names another fan-out),
-    that sent this call or is sending it now."""
-    for found in store.unfinished_fanout(key, number=number, endpoint=endpoint, job=job, fanout=fanout):
-        other, _, index = found[0].rpartition("-")
-        if not (other and index.isdigit() and other == family):
-            return found
-    return None
-
-
-def _resubmitted(
-    key: str, endpoint: str, found: tuple[str, int, bool, int], *, fanout: bool = False
-) -> _Refused:
+def _resubmitted(key: str, endpoint: str, found: tuple[str, int, bool, int]) -> _Refused:
     """``found``: the earlier run (:meth:`Store.earlier_run`) — its key, the objects it reached,
-    whether it is live, and the batches it sent; ``fanout``: a shard of another fan-out over the
-    same input, whose finished siblings reached their users too."""
+    whether it is live, and the batches it sent."""
     earlier, reached, live, sent = found
     if reached or not sent:
         so_far, again = f"reaching {reached} users so far", f"to send to those {reached} users again"
     else:  # sends to an audience Braze resolves: requests that list no user, and reach the most
         so_far = f"having sent {sent} request{'s' if sent > 1 else ''} to a segment, an audience or everyone"
         again = "to send those again"
-    same = "with the same parameters and input"
-    if fanout:  # its siblings, finished or not, reached the users of every shard it names
-        same = "over the same input and message, as a shard of another fan-out that did not finish"
-        so_far += " (its finished shards reached theirs: this shard's among them)"
     if live:
-        what = f"is sending this job's {endpoint} call {same} right now"
+        what = f"is sending this job's {endpoint} call with the same parameters and input right now"
         advice = f"let it finish (or continue it with --run-key {earlier} later)"
     else:
-        what = f"already sent this job's {endpoint} call {same} and did not finish (a resubmitted workflow?)"
+        what = (
+            f"already sent this job's {endpoint} call with the same parameters and input and did not "
+            "finish (a resubmitted workflow?)"
+        )
         advice = f"continue that run with --run-key {earlier} (or `argo retry` its workflow)"
     return _Refused(
         ConfigurationError(

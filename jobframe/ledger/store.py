@@ -328,28 +328,36 @@ class Store:
         ).fetchone()  # fmt: skip
         return None if row is None else (str(row[0]), int(row[1] or 0), bool(row[2]), int(row[3] or 0))
 
-    def unfinished_fanout(
+    def fanout_calls(
         self, key: str, *, number: int, endpoint: str, job: str, fanout: str
     ) -> list[tuple[str, int, bool, int]]:
-        """Unfinished runs under other keys whose call ``number`` read the same sharded input
-        (``fanout``: its fingerprint without the shard's index) and reached someone, or are
-        sending it now: the shards of this fan-out, and of any other over the same input — the
-        caller tells them apart by their keys. As :meth:`earlier_run`: key, objects, live, batches."""
+        """Runs under other keys, finished or not, whose call ``number`` read the same sharded
+        input (``fanout``: its fingerprint without the shard's index) and reached someone, or are
+        sending it now: shards of this fan-out and of others over the same input, which the caller
+        tells apart by their keys. As :meth:`earlier_run`: key, objects, live, batches."""
         if self.dialect.name == "postgres":  # two new shards of one input check one at a time
             self._run("SELECT pg_advisory_xact_lock(hashtext(?))", fanout)
-        live = "MAX(CASE WHEN r.owner IS NOT NULL AND r.lease_expires > {now} THEN 1 ELSE 0 END)"
         rows = self._run(
-            f"SELECT r.run_key, COALESCE(SUM(b.size), 0), {live}, COUNT(b.batch)"  # noqa: S608 - no input
+            f"SELECT r.run_key, COALESCE(SUM(b.size), 0), MAX({_HELD}), COUNT(b.batch)"  # noqa: S608 - no input
             " FROM jobframe_ledger_streams s JOIN jobframe_ledger_runs r ON r.run_key = s.run_key"
             " LEFT JOIN jobframe_ledger_batches b ON b.run_key = s.run_key AND b.stream = s.stream"
             " AND b.state IN ('delivered', 'started')"
-            " WHERE s.fanout = ? AND s.stream = ? AND s.endpoint = ? AND s.run_key <> ?"
-            " AND r.job = ? AND r.status = 'open'"
-            f" GROUP BY r.run_key, r.updated_at HAVING COUNT(b.batch) > 0 OR {live} = 1"
+            " WHERE s.fanout = ? AND s.stream = ? AND s.endpoint = ? AND s.run_key <> ? AND r.job = ?"
+            f" GROUP BY r.run_key, r.updated_at HAVING COUNT(b.batch) > 0 OR MAX({_HELD}) = 1"
             " ORDER BY r.updated_at DESC",
             fanout, number, endpoint, key, job,
         ).fetchall()  # fmt: skip
         return [(str(row[0]), int(row[1] or 0), bool(row[2]), int(row[3] or 0)) for row in rows]
+
+    def unfinished_runs(self, prefix: str) -> list[tuple[str, bool]]:
+        """Runs whose key starts with ``prefix`` that did not finish — open, or registered and
+        never started — and whether each is live (its lease held)."""
+        rows = self._run(
+            f"SELECT run_key, {_HELD} FROM jobframe_ledger_runs r"  # noqa: S608 - no input
+            " WHERE substr(r.run_key, 1, ?) = ? AND r.status IN ('open', 'registered')",
+            len(prefix), prefix,
+        ).fetchall()  # fmt: skip
+        return [(str(row[0]), bool(row[1])) for row in rows]
 
     def forget(self, key: str) -> None:
         """Delete what ``key`` recorded, by hand, and leave it as :meth:`register` does: a run no
@@ -487,6 +495,9 @@ def _sqlite(settings: LedgerSettings) -> Dialect:
 
     return Dialect("sqlite", connect, "?", "BEGIN IMMEDIATE", None, _SQLITE_NOW)
 
+
+_HELD = "CASE WHEN r.owner IS NOT NULL AND r.lease_expires > {now} THEN 1 ELSE 0 END"
+"""Whether a run's lease is held (an attempt is running under its key)."""
 
 _SQLITE_NOW = "((julianday('now') - 2440587.5) * 86400.0)"
 _POSTGRES_NOW = "CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS DOUBLE PRECISION)"

@@ -173,57 +173,6 @@ def test_a_retry_whose_earlier_attempts_never_reached_a_store_in_use_starts_the_
         _open(ledger_settings, key="wf-10", retry=1)
 
 
-def _shard(settings: LedgerSettings, key: str, index: int, **kw: Any) -> RunLedger:
-    """A run of shard ``index`` of 2 (its own run fingerprint), its call over input ``fan``."""
-    return _open(settings, key=key, fingerprint=f"f1 shard {index}/2", shard=index, **kw)
-
-
-def _shard_call(ledger: RunLedger, fan: str = "fan-1") -> None:
-    assert ledger.journal(SEND, f"{fan}-{ledger.shard}", fanout=fan) is not None
-
-
-def test_a_resubmitted_fanout_is_refused_while_a_shard_of_the_first_is_unfinished(
-    ledger_settings: LedgerSettings,
-) -> None:
-    first = [_shard(ledger_settings, f"wf1-{i}", i) for i in range(2)]
-    for ledger in first:
-        _shard_call(ledger)
-        _send(ledger, 0)
-    first[0].finish(succeeded=False)  # failed: its run stays open
-    first[1].finish(succeeded=True)  # finished: its run is closed
-    resubmitted = _shard(ledger_settings, "wf2-1", 1)
-    with pytest.raises(ConfigurationError) as refused:
-        _shard_call(resubmitted)
-    message = str(refused.value)
-    assert "run key 'wf2-1'" in message and "'wf1-0'" in message and "another fan-out" in message
-    assert "--run-key wf1-0" in message and "--new-run" in message
-    resubmitted.finish(succeeded=False)
-    for key, fan, options in [
-        ("wf3-1", "fan-2", {}),  # another input
-        ("wf3-x", "fan-1", {}),  # a key that does not name its fan-out: its own earlier shard only
-        ("wf5-1", "fan-1", {"new_run": True}),  # the explicit opt-out
-    ]:
-        ledger = _shard(ledger_settings, key, 1, **options)
-        _shard_call(ledger, fan)  # not refused
-        ledger.finish(succeeded=False)
-    retried = _shard(ledger_settings, "wf1-0", 0)  # the first fan-out's shard, retried, finishes
-    _shard_call(retried)
-    retried.finish(succeeded=True)
-    tomorrow = _shard(ledger_settings, "wf4-1", 1)  # every shard finished: a new fan-out is a new run
-    _shard_call(tomorrow)
-    tomorrow.finish(succeeded=True)
-
-
-def test_the_shards_of_one_fanout_never_refuse_each_other(ledger_settings: LedgerSettings) -> None:
-    failed = _shard(ledger_settings, "wf-0", 0)
-    _shard_call(failed)
-    _send(failed, 0)
-    failed.finish(succeeded=False)
-    sibling = _shard(ledger_settings, "wf-1", 1)  # the unfinished one is of its own fan-out
-    _shard_call(sibling)
-    sibling.finish(succeeded=True)
-
-
 def test_a_resubmitted_run_of_the_same_input_is_refused_naming_the_earlier_key(
     ledger_settings: LedgerSettings,
 ) -> None:

@@ -24,7 +24,6 @@ from jobframe.ledger.fingerprint import (
     fingerprint_of_inputs,
     run_fingerprint,
 )
-from jobframe.ledger.ledger import fanout_of_key
 from jobframe.ledger.policy import (
     Unrecorded,
     adds_to_a_value,
@@ -185,23 +184,6 @@ def test_a_fanout_is_every_shard_of_one_input_and_nothing_else(tmp_path: Path) -
     path.write_text("u1\nu2\nu4\n")
     changed: Counted[str] = Counted(lambda: iter([]), lambda: 3, fingerprint=lambda: file_fingerprint(path))
     assert fanout_of_inputs(Shard(0, 4).select(changed), ()) != shards[0]
-
-
-@pytest.mark.parametrize(
-    ("key", "shard", "fanout"),
-    [
-        ("uid-3", 3, "uid"),
-        ("a-b-12", 12, "a-b"),
-        ("uid-3", 2, None),  # a key that does not end in its own shard's index
-        ("uid-13", 3, None),
-        ("run-1-20261207", 1, None),
-        ("uid3", 3, None),
-        ("uid-0", None, None),  # the whole input
-        ("-0", 0, None),  # no name left
-    ],
-)
-def test_the_fanout_a_shards_run_key_names(key: str, shard: int | None, fanout: str | None) -> None:
-    assert fanout_of_key(key, shard) == fanout
 
 
 # -- the stores ------------------------------------------------------------------------------------
