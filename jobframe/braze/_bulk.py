@@ -31,7 +31,7 @@ from pydantic import BaseModel
 from jobframe.braze._delivery import BatchRef, DeliveryReport, IndexRanges, batch_ids
 from jobframe.braze._errors import BrazeError, BrazeInputError, BrazeLedgerError
 from jobframe.braze._exchange import Call, Done, Fail, NotSentError
-from jobframe.ledger.fingerprint import digest, fingerprint_of_inputs
+from jobframe.ledger.fingerprint import digest, fanout_of_inputs, fingerprint_of_inputs
 from jobframe.ledger.ledger import Journal
 from jobframe.ledger.policy import BatchState, Decision, records_start
 from jobframe.logs import library_logger
@@ -203,6 +203,8 @@ class Plan(Generic[R]):
     """What the batched input was, when it could say (a run ledger refuses to resume another one)."""
     input_fingerprint: str | None = None
     """The same, leaving out the batch sizes (so a refusal can name which of the two changed)."""
+    fanout_fingerprint: str | None = None
+    """A sharded call's input without its shard's index: the same for every shard of one fan-out."""
 
     def failed(self, call: Call[Any], error: BrazeError) -> None:
         """Tag ``error`` with its batch and what the batches answered so far achieved."""
@@ -277,6 +279,9 @@ def journaled(plan: Plan[T], base: Mapping[str, Any], *inputs: object, batch: An
         plan.input_fingerprint = digest(
             {"endpoint": plan.endpoint.path, "base": base, "inputs": inputs_fingerprint}
         )
+        fanout = fanout_of_inputs(*inputs)
+        if fanout is not None:  # a resubmitted fan-out's finished shards are found by it
+            plan.fanout_fingerprint = digest({"endpoint": plan.endpoint.path, "base": base, "fanout": fanout})
     return plan
 
 

@@ -264,7 +264,9 @@ class ClientShell(Generic[H]):
     def _stream(self, plan: Plan[R]) -> Stream[R]:
         journal = None
         if self._ledger is not None and plan.batched:
-            journal = self._ledger.journal(plan.endpoint.path, plan.fingerprint, plan.input_fingerprint)
+            journal = self._ledger.journal(
+                plan.endpoint.path, plan.fingerprint, plan.input_fingerprint, fanout=plan.fanout_fingerprint
+            )
         return Stream(plan, lambda: self._observer.operation(plan.endpoint.path, plan.total), journal)
 
     def _exchange(self, call: Call[R], stream: Stream[Any]) -> Exchange[R]:

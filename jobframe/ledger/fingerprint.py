@@ -12,18 +12,25 @@ without loading the ledger.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from jobframe._digest import digest, run_fingerprint
 
-__all__ = ["batch_digest", "digest", "file_fingerprint", "fingerprint_of_inputs", "run_fingerprint"]
+__all__ = [
+    "batch_digest",
+    "digest",
+    "fanout_of_inputs",
+    "file_fingerprint",
+    "fingerprint_of_inputs",
+    "run_fingerprint",
+]
 
 
-def fingerprint_of_inputs(*inputs: object) -> str | None:
-    """The combined fingerprint of inputs that can each give one (``fingerprint()`` returning a
-    string), else ``None``. Empty inputs (``()``) count as known."""
+def _each(inputs: tuple[object, ...]) -> list[str] | None:
+    """Each input's fingerprint (``"empty"`` for ``()``), or ``None`` when one cannot say."""
     parts: list[str] = []
     for item in inputs:
         if isinstance(item, tuple | list) and not item:
@@ -34,7 +41,36 @@ def fingerprint_of_inputs(*inputs: object) -> str | None:
         if not isinstance(value, str):
             return None
         parts.append(value)
-    return digest(parts)
+    return parts
+
+
+def fingerprint_of_inputs(*inputs: object) -> str | None:
+    """The combined fingerprint of inputs that can each give one (``fingerprint()`` returning a
+    string), else ``None``. Empty inputs (``()``) count as known."""
+    parts = _each(inputs)
+    return None if parts is None else digest(parts)
+
+
+_SHARD = re.compile(r"(?P<whole>.*) shard (?P<index>\d+)/(?P<count>\d+)")
+"""How a sharded input says what it is (``jobframe.shard.Selection.fingerprint``): ``<input> shard i/N``."""
+
+
+def fanout_of_inputs(*inputs: object) -> str | None:
+    """What the whole fan-out a sharded call belongs to reads: the inputs' fingerprints with the
+    shard's index left out (its count kept) — the same for every shard of one fan-out, and for a
+    fan-out resubmitted over the same input. ``None`` when no input is sharded, or one cannot say
+    what it is."""
+    parts = _each(inputs)
+    if parts is None:
+        return None
+    whole = [_whole(part) for part in parts]
+    return None if whole == parts else digest(whole)
+
+
+def _whole(part: str) -> str:
+    """One input's fingerprint as the whole fan-out's: a shard's index left out."""
+    match = _SHARD.fullmatch(part)
+    return part if match is None else f"{match['whole']} in {match['count']} shards"
 
 
 def file_fingerprint(path: str | Path) -> str:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from jobframe.errors import ConfigurationError, JobframeError, RetryableError
+from jobframe.ledger.fanout import fanout_of_key, find_other, refusal
 from jobframe.ledger.fingerprint import batch_digest
 from jobframe.ledger.lease import Lease, LeaseLostError, new_token
 from jobframe.ledger.policy import BatchState, Decision, decide, records_start
@@ -66,6 +67,9 @@ class RunLedger:
     new_run: bool = False
     """``--new-run``: start even though an unfinished earlier run key sent the same input."""
     fingerprint: str = ""
+    shard: int | None = None
+    """This run's shard index in a fan-out (``None``: the whole input); its key names its fan-out
+    when it ends in ``-<index>`` (the rendered ``{{workflow.uid}}-<index>``)."""
     _streams: int = 0
     skipped_batches: int = 0
     skipped_items: int = 0
@@ -92,6 +96,7 @@ class RunLedger:
         retry: int = 0,
         new_run: bool = False,
         registered: bool = False,
+        shard: int | None = None,
     ) -> RunLedger:
         """Open (or create) the ledger of run ``key`` and take its lease.
 
@@ -133,6 +138,7 @@ class RunLedger:
             lease=lease,
             new_run=new_run,
             fingerprint=fingerprint,
+            shard=shard,
         )
         _log.info(
             "ledger.opened",
@@ -169,12 +175,20 @@ class RunLedger:
     # -- streams ---------------------------------------------------------------------------------
 
     def journal(
-        self, endpoint: str, fingerprint: str | None, input_fingerprint: str | None = None
+        self,
+        endpoint: str,
+        fingerprint: str | None,
+        input_fingerprint: str | None = None,
+        *,
+        fanout: str | None = None,
     ) -> Journal | None:
         """The journal of the next batched call of the run (``None`` without a ledger).
 
         A call recorded before under this number with another endpoint or input is refused (78):
-        the same run must make the same calls with the same inputs.
+        the same run must make the same calls with the same inputs. A new call is refused (78) when
+        an unfinished run under another key sent it (a resubmitted workflow) — for a shard, any
+        unfinished shard of another fan-out over the same input (``fanout``: its fingerprint
+        without the shard's index), since its finished siblings' users were reached too.
         """
         if self.writer is None or self.key is None:
             return None
@@ -183,6 +197,7 @@ class RunLedger:
         key = self.key
 
         job, run_fingerprint, new_run = self.job, self.fingerprint, self.new_run
+        fanout_name = fanout_of_key(key, self.shard) if fanout is not None else None
         from jobframe.ledger.opening import fresh_run_repeats  # noqa: PLC0415 - loaded by open already
 
         def load(store: Store) -> tuple[str, str | None, list[tuple[int, BatchState, str]], str, bool]:
@@ -198,8 +213,14 @@ class RunLedger:
                 )
                 if earlier is not None:
                     raise _resubmitted(key, endpoint, earlier)
+                if fanout is not None and fanout_name is not None:
+                    other = find_other(
+                        store, key, fanout_name, number=number, endpoint=endpoint, job=job, fanout=fanout
+                    )
+                    if other is not None:
+                        raise _Refused(ConfigurationError(refusal(key, endpoint, other)))
             recorded_endpoint, recorded, recorded_input = store.stream(
-                key, number, endpoint, fingerprint, input_fingerprint
+                key, number, endpoint, fingerprint, input_fingerprint, fanout=fanout
             )
             batches = list(store.batches(key, number))
             repeats = (

@@ -58,6 +58,7 @@ def open_ledger(settings: LedgerSettings, run: RunContext) -> RunLedger | _Open:
         retry=run.retry_number,
         registered=run.registered,
         new_run=run.new_run,
+        shard=None if run.shard.is_whole else run.shard.index,
     )
     opened.append(ledger)
     run.observer.add_source(lambda: ledger_counts(ledger))

@@ -50,6 +50,10 @@ MIGRATIONS: list[list[str]] = [
         "ALTER TABLE jobframe_ledger_streams ADD COLUMN input_fingerprint TEXT",
         "CREATE INDEX IF NOT EXISTS jobframe_ledger_streams_input ON jobframe_ledger_streams (fingerprint)",
     ],
+    [  # version 3: a sharded call's input without its shard's index (a resubmitted fan-out)
+        "ALTER TABLE jobframe_ledger_streams ADD COLUMN fanout TEXT",
+        "CREATE INDEX IF NOT EXISTS jobframe_ledger_streams_fanout ON jobframe_ledger_streams (fanout)",
+    ],
 ]
 """Each version's statements, applied in order; the schema table says how far a database is."""
 
@@ -337,6 +341,37 @@ class Store:
         ).fetchone()  # fmt: skip
         return None if row is None else (str(row[0]), int(row[1] or 0), bool(row[2]), int(row[3] or 0))
 
+    def fanout_calls(
+        self, key: str, *, number: int, endpoint: str, job: str, fanout: str
+    ) -> list[tuple[str, int, bool, int]]:
+        """Runs under other keys, finished or not, whose call ``number`` read the same sharded
+        input (``fanout``: its fingerprint without the shard's index) and reached someone, or are
+        sending it now: shards of this fan-out and of others over the same input, which the caller
+        tells apart by their keys. As :meth:`earlier_run`: key, objects, live, batches."""
+        if self.dialect.name == "postgres":  # two new shards of one input check one at a time
+            self._run("SELECT pg_advisory_xact_lock(hashtext(?))", fanout)
+        rows = self._run(
+            f"SELECT r.run_key, COALESCE(SUM(b.size), 0), MAX({_HELD}), COUNT(b.batch)"  # noqa: S608 - no input
+            " FROM jobframe_ledger_streams s JOIN jobframe_ledger_runs r ON r.run_key = s.run_key"
+            " LEFT JOIN jobframe_ledger_batches b ON b.run_key = s.run_key AND b.stream = s.stream"
+            " AND b.state IN ('delivered', 'started')"
+            " WHERE s.fanout = ? AND s.stream = ? AND s.endpoint = ? AND s.run_key <> ? AND r.job = ?"
+            f" GROUP BY r.run_key, r.updated_at HAVING COUNT(b.batch) > 0 OR MAX({_HELD}) = 1"
+            " ORDER BY r.updated_at DESC",
+            fanout, number, endpoint, key, job,
+        ).fetchall()  # fmt: skip
+        return [(str(row[0]), int(row[1] or 0), bool(row[2]), int(row[3] or 0)) for row in rows]
+
+    def unfinished_runs(self, prefix: str) -> list[tuple[str, bool]]:
+        """Runs whose key starts with ``prefix`` that did not finish — open, or registered and
+        never started — and whether each is live (its lease held)."""
+        rows = self._run(
+            f"SELECT run_key, {_HELD} FROM jobframe_ledger_runs r"  # noqa: S608 - no input
+            " WHERE substr(r.run_key, 1, ?) = ? AND r.status IN ('open', 'registered')",
+            len(prefix), prefix,
+        ).fetchall()  # fmt: skip
+        return [(str(row[0]), bool(row[1])) for row in rows]
+
     def forget(self, key: str) -> None:
         """Delete what ``key`` recorded, by hand, and leave it as :meth:`register` does: a run no
         attempt has opened. The next attempt starts it from the first object — a retry too, and
@@ -365,13 +400,16 @@ class Store:
         endpoint: str,
         fingerprint: str | None,
         input_fingerprint: str | None = None,
+        *,
+        fanout: str | None = None,
     ) -> tuple[str, str | None, str | None]:
         """The stream's recorded endpoint, fingerprint and input fingerprint (without the batch
-        sizes), recording them on first sight."""
+        sizes), recording them (and a shard's ``fanout``) on first sight."""
         self._run(
-            "INSERT INTO jobframe_ledger_streams (run_key, stream, endpoint, fingerprint, input_fingerprint)"
-            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (run_key, stream) DO NOTHING",
-            key, number, endpoint, fingerprint, input_fingerprint,
+            "INSERT INTO jobframe_ledger_streams"
+            " (run_key, stream, endpoint, fingerprint, input_fingerprint, fanout)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (run_key, stream) DO NOTHING",
+            key, number, endpoint, fingerprint, input_fingerprint, fanout,
         )  # fmt: skip
         row = self._run(
             "SELECT endpoint, fingerprint, input_fingerprint FROM jobframe_ledger_streams"
@@ -471,6 +509,9 @@ def _sqlite(settings: LedgerSettings) -> Dialect:
     return Dialect("sqlite", connect, "?", "BEGIN IMMEDIATE", None, _SQLITE_NOW)
 
 
+_HELD = "CASE WHEN r.owner IS NOT NULL AND r.lease_expires > {now} THEN 1 ELSE 0 END"
+"""Whether a run's lease is held (an attempt is running under its key)."""
+
 _SQLITE_NOW = "((julianday('now') - 2440587.5) * 86400.0)"
 _POSTGRES_NOW = "CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS DOUBLE PRECISION)"
 
@@ -520,6 +561,7 @@ def open_store(settings: LedgerSettings) -> Store:
     cannot work as configured, or a damaged SQLite file, is a configuration error (78)."""
     dialect = _postgres(settings) if settings.store == "postgres" else _sqlite(settings)
     store: Store | None = None
+    committed = None
     try:
         # what the WAL index says was committed, read before SQLite opens (and rebuilds) it
         committed = last_commit(Path(settings.path)) if settings.store == "sqlite" else None
@@ -535,6 +577,9 @@ def open_store(settings: LedgerSettings) -> Store:
         raise classify(
             exc, f"ledger: cannot open {describe(settings)}: {type(exc).__name__}: {_message(exc, settings)}"
         ) from None
+    finally:
+        if committed is not None:
+            committed.close()
     return store
 
 

@@ -7,6 +7,7 @@ fencing is tested without waiting on a clock; ``test_chaos.py`` freezes real pro
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from jobframe.errors import ConfigurationError, RetryableError
 from jobframe.ledger import BatchState, LedgerSettings, RunLedger
 from jobframe.ledger.failures import LedgerDamagedError, is_transient
 from jobframe.ledger.lease import LeaseHeldError, LeaseLostError
+from jobframe.ledger.sqlite_integrity import Commit, last_commit
 from jobframe.ledger.store import open_store
 
 SEND, TRACK = "/messages/send", "/users/track"
@@ -347,6 +349,84 @@ def test_a_log_cut_inside_a_committed_frame_is_refused_whatever_its_index_says(
         log.truncate(size - 100)  # the last commit's frame, cut
     with pytest.raises(LedgerDamagedError, match="cut short"):
         _open(LedgerSettings(path=path), retry=1)
+
+
+def _killed_after_a_checkpoint(tmp_path: Path) -> Path:
+    """A second attempt killed after sending batches 3-5, which only its log holds (and its index,
+    ``-shm``, counts); batches 0-2, sent by the first attempt, checkpointed into the database (as
+    SQLite does when the last connection closes, or on a long run's auto-checkpoint)."""
+    settings = LedgerSettings(path=tmp_path / "ledger.sqlite3")
+    first = _open(settings)
+    for index in range(3):
+        _send(first, index)
+    first.finish(succeeded=False)
+    assert not (tmp_path / "ledger.sqlite3-wal").exists()  # checkpointed: the database holds 0-2
+    holder = _open(settings, retry=1)
+    for index in range(3, 6):
+        _send(holder, index)
+    assert holder.writer is not None  # killed a lease ago: the key is free for the retry
+    holder.writer.submit(
+        lambda store: store.execute("UPDATE jobframe_ledger_runs SET lease_expires = {now} - 1")
+    ).result(5)
+    copy = tmp_path / "killed"
+    copy.mkdir()
+    for name in ("ledger.sqlite3", "ledger.sqlite3-wal", "ledger.sqlite3-shm"):
+        (copy / name).write_bytes((tmp_path / name).read_bytes())
+    holder.finish(succeeded=False)
+    return copy / "ledger.sqlite3"
+
+
+@pytest.mark.parametrize("cut", ["log deleted", "log cut at a frame boundary"])
+def test_a_log_that_lost_commits_its_index_counts_is_refused(tmp_path: Path, cut: str) -> None:
+    """The database alone holds the checkpointed half of the run: resuming from it would send
+    batches 3-5 again. The index still counts the log's frames, so the loss shows: 78."""
+    path = _killed_after_a_checkpoint(tmp_path)
+    wal = path.with_name("ledger.sqlite3-wal")
+    if cut == "log deleted":
+        wal.unlink()
+    else:
+        header = wal.read_bytes()[:32]
+        frame = 24 + int.from_bytes(header[8:12], "big")
+        with wal.open("r+b") as log:
+            log.truncate(32 + frame)  # one whole frame kept: a cut no torn frame reveals
+    with pytest.raises(LedgerDamagedError, match="commits were lost") as lost:
+        open_store(LedgerSettings(path=path))  # what a retry's open checks, before its lease
+    assert lost.value.exit_code == 78
+
+
+@pytest.mark.parametrize("when", ["before the open", "between the index read and the check"])
+def test_a_log_checkpointed_and_closed_by_another_process_is_not_taken_for_lost(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, when: str
+) -> None:
+    """The last connection to close checkpoints the log into the database and deletes it with
+    its index: every record is in the database, and the next attempt resumes — even when that
+    close lands after the index was read (another shard's process ending), and a new index
+    takes the old one's place."""
+    path = _killed_after_a_checkpoint(tmp_path)
+
+    def close_cleanly() -> None:
+        with contextlib.closing(sqlite3.connect(path)) as reader:  # the last connection
+            reader.execute("SELECT COUNT(*) FROM jobframe_ledger_batches").fetchone()
+        assert not path.with_name("ledger.sqlite3-wal").exists()
+
+    if when == "before the open":
+        close_cleanly()
+    else:
+
+        def read_then_close(at: Path) -> Commit | None:
+            committed = last_commit(at)
+            assert committed is not None and committed.frames > committed.backfilled
+            close_cleanly()
+            return committed
+
+        monkeypatch.setattr("jobframe.ledger.store.last_commit", read_then_close)
+    resumed = _open(LedgerSettings(path=path), retry=1)
+    journal = resumed.journal(SEND, "input-1")
+    assert journal is not None
+    assert {index: state for index, (state, _) in journal.known.items()} == dict.fromkeys(
+        range(6), BatchState.DELIVERED
+    )
+    resumed.finish(succeeded=False)
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,7 @@ from jobframe.ledger import DISABLED, BatchState, Decision, LedgerSettings, RunL
 from jobframe.ledger.fingerprint import (
     batch_digest,
     digest,
+    fanout_of_inputs,
     file_fingerprint,
     fingerprint_of_inputs,
     run_fingerprint,
@@ -33,6 +34,7 @@ from jobframe.ledger.policy import (
     updates_relatively,
 )
 from jobframe.ledger.store import MIGRATIONS, open_store
+from jobframe.shard import Shard
 
 SEND, TRACK, EXPORT, TRIGGER = (
     "/messages/send",
@@ -160,6 +162,28 @@ def test_input_fingerprints(tmp_path: Path) -> None:
     path.write_text("u1\nu3\n")
     changed = Counted(lambda: iter([]), lambda: 0, fingerprint=lambda: file_fingerprint(path))
     assert fingerprint_of_inputs(changed, ()) != first
+
+
+def test_a_fanout_is_every_shard_of_one_input_and_nothing_else(tmp_path: Path) -> None:
+    """Every shard of one input gives one fan-out fingerprint; another shard count, another input,
+    a whole input or one that cannot say what it is give another (or none)."""
+    path = tmp_path / "ids.txt"
+    path.write_text("u1\nu2\nu3\n")
+    counted = Counted(lambda: iter(["u1", "u2", "u3"]), lambda: 3, fingerprint=lambda: file_fingerprint(path))
+    shards = [fanout_of_inputs(Shard(i, 4).select(counted), ()) for i in range(4)]
+    assert shards[0] is not None and set(shards) == {shards[0]}
+    # pinned: a later version must find the fan-outs an earlier one recorded
+    assert shards[0] == digest([f"{file_fingerprint(path)} in 4 shards", "empty"])
+    assert fanout_of_inputs(Shard(0, 2).select(counted), ()) != shards[0]
+    assert fanout_of_inputs(counted, ()) is None  # the whole input: no fan-out
+    assert fanout_of_inputs(Shard(0, 2).select(iter(["u1"]))) is None  # an input that cannot say
+    assert fanout_of_inputs(Shard(0, 2).select(counted), iter(["u1"])) is None
+    assert fanout_of_inputs(Shard(1, 2).select(counted), counted) == digest(
+        [f"{file_fingerprint(path)} in 2 shards", file_fingerprint(path)]
+    )
+    path.write_text("u1\nu2\nu4\n")
+    changed: Counted[str] = Counted(lambda: iter([]), lambda: 3, fingerprint=lambda: file_fingerprint(path))
+    assert fanout_of_inputs(Shard(0, 4).select(changed), ()) != shards[0]
 
 
 # -- the stores ------------------------------------------------------------------------------------

@@ -1,0 +1,93 @@
+"""A resubmitted fan-out: its shards are judged by the fan-out they belong to, not one by one.
+
+``argo resubmit`` of a fan-out one of whose shards failed makes a new workflow: new run keys for
+every shard, the ones that finished too. A finished shard closed its run, and a closed run does not
+stop a new one (the same file sent again tomorrow is a new run) — so, judged alone, the new shard
+would send again to every user the first fan-out's shard reached. Judged by its fan-out, it is
+refused while the first fan-out is unfinished: a shard of it open or never started.
+
+Fan-outs are told apart by their run keys, ``<fan-out>-<shard index>``, as ``jobframe-argo
+render`` (``{{workflow.uid}}-N``) and ``ledger register --shards`` name them. A shard's call
+records the fingerprint of the fan-out's input (:func:`jobframe.ledger.fingerprint.fanout_of_inputs`:
+the shard's index left out), which finds the other fan-outs over the same input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from jobframe.ledger.store import Store
+
+__all__ = ["OtherFanout", "fanout_of_key", "find_other", "refusal"]
+
+
+def fanout_of_key(key: str, shard: int | None) -> str | None:
+    """The fan-out a shard's run key names: ``uid`` for ``uid-3`` of shard 3; ``None`` for a
+    whole run, or a key that does not end in its own shard's index (its siblings cannot be told
+    from another fan-out's shards: only its own earlier shard is looked for, as for a whole run)."""
+    suffix = f"-{shard}"
+    if shard is None or not key.endswith(suffix) or len(key) == len(suffix):
+        return None
+    return key[: -len(suffix)]
+
+
+def _named(key: str) -> str | None:
+    """The fan-out any ``<fan-out>-<digits>`` key names (``None``: the key names none)."""
+    fanout, _, index = key.rpartition("-")
+    return fanout if fanout and index.isdigit() else None
+
+
+@dataclass(frozen=True)
+class OtherFanout:
+    """Another fan-out over the same input that reached someone and did not finish."""
+
+    name: str
+    reached_by: str
+    """The shard's key that reached the most objects."""
+    reached: int
+    sent: int
+    """Batches that shard sent (a send to an audience reaches no listed object)."""
+    unfinished: list[str]
+    """Its shards' keys that are open (or were registered and never started)."""
+    live: bool
+
+
+def find_other(
+    store: Store, key: str, fanout_name: str, *, number: int, endpoint: str, job: str, fanout: str
+) -> OtherFanout | None:
+    """Another fan-out (not ``fanout_name``) whose shards sent call ``number`` over the same input
+    (``fanout``), or are sending it, and which has a shard not finished; ``None`` if there is none."""
+    for found, reached, live, sent in store.fanout_calls(
+        key, number=number, endpoint=endpoint, job=job, fanout=fanout
+    ):
+        other = _named(found)
+        if other is None or other == fanout_name:
+            continue  # a sibling, or a key that names no fan-out (its own shard finds it)
+        members = [(k, up) for k, up in store.unfinished_runs(f"{other}-") if _named(k) == other]
+        if members:
+            unfinished = sorted(k for k, _ in members)
+            running = live or any(up for _, up in members)
+            return OtherFanout(other, found, reached, sent, unfinished, running)
+    return None
+
+
+def refusal(key: str, endpoint: str, other: OtherFanout) -> str:
+    """One line: which fan-out, what it reached, how to continue it, and the opt-out."""
+    if other.reached or not other.sent:
+        reached = f"its run key {other.reached_by!r} reaching {other.reached} users"
+    else:  # sends to an audience Braze resolves: requests that list no user
+        reached = (
+            f"its run key {other.reached_by!r} having sent {other.sent} request(s) to a segment, "
+            "an audience or everyone"
+        )
+    state = "is sending it right now" if other.live else "did not finish (a resubmitted workflow?)"
+    shards = ", ".join(other.unfinished)
+    return (
+        f"run key {key!r}: the fan-out {other.name!r} already sent this job's {endpoint} call over the "
+        f"same input and message and {state}, {reached} (its unfinished shards: {shards}); a shard of "
+        f"a new fan-out would send again to the users that fan-out's shards reached: continue it "
+        f"(`argo retry` its workflow, or --run-key for each unfinished shard); to send to those users "
+        "again as well, pass --new-run"
+    )

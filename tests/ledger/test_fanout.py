@@ -1,0 +1,127 @@
+"""A resubmitted fan-out is judged as a whole: refused while another fan-out over the same input
+that reached someone is unfinished; a fan-out's own shards never refuse each other.
+
+In-process, against both stores (PostgreSQL a real server); the same through real processes in
+``tests/resume/test_resubmitted_fanout.py``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from jobframe.errors import ConfigurationError
+from jobframe.ledger import BatchState, LedgerSettings, RunLedger
+from jobframe.ledger.fanout import fanout_of_key
+from jobframe.ledger.store import open_store
+
+SEND = "/messages/send"
+
+
+def _open(settings: LedgerSettings, key: str, **kw: Any) -> RunLedger:
+    options: dict[str, Any] = {"job": "Job", "fingerprint": "f1", **kw}
+    return RunLedger.open(settings, key=key, **options)
+
+
+def _send(ledger: RunLedger, index: int) -> None:
+    journal = ledger.journals[0]
+    future = journal.before_send(
+        index, {"external_user_ids": [f"u{index}"]}, {"external_user_ids": (index, index + 1)}, 1
+    )
+    assert future is not None
+    future.result(5)
+    journal.settled(index, BatchState.DELIVERED)
+
+
+def _shard(settings: LedgerSettings, key: str, index: int, **kw: Any) -> RunLedger:
+    """A run of shard ``index`` of 2 (its own run fingerprint), its call over input ``fan``."""
+    return _open(settings, key, fingerprint=f"f1 shard {index}/2", shard=index, **kw)
+
+
+def _shard_call(ledger: RunLedger, fan: str = "fan-1") -> None:
+    assert ledger.journal(SEND, f"{fan}-{ledger.shard}", fanout=fan) is not None
+
+
+def test_a_resubmitted_fanout_is_refused_while_a_shard_of_the_first_is_unfinished(
+    ledger_settings: LedgerSettings,
+) -> None:
+    first = [_shard(ledger_settings, f"wf1-{i}", i) for i in range(2)]
+    for ledger in first:
+        _shard_call(ledger)
+        _send(ledger, 0)
+    first[0].finish(succeeded=False)  # failed: its run stays open
+    first[1].finish(succeeded=True)  # finished: its run is closed
+    resubmitted = _shard(ledger_settings, "wf2-1", 1)
+    with pytest.raises(ConfigurationError) as refused:
+        _shard_call(resubmitted)
+    message = str(refused.value)
+    assert "run key 'wf2-1'" in message and "the fan-out 'wf1'" in message
+    assert "its unfinished shards: wf1-0)" in message and "reaching 1 users" in message
+    assert "argo retry" in message and "--new-run" in message
+    resubmitted.finish(succeeded=False)
+    for key, fan, options in [
+        ("wf3-1", "fan-2", {}),  # another input
+        ("wf3-x", "fan-1", {}),  # a key that does not name its fan-out: its own earlier shard only
+        ("wf5-1", "fan-1", {"new_run": True}),  # the explicit opt-out
+    ]:
+        ledger = _shard(ledger_settings, key, 1, **options)
+        _shard_call(ledger, fan)  # not refused
+        ledger.finish(succeeded=False)
+    retried = _shard(ledger_settings, "wf1-0", 0)  # the first fan-out's shard, retried, finishes
+    _shard_call(retried)
+    retried.finish(succeeded=True)
+    tomorrow = _shard(ledger_settings, "wf4-1", 1)  # every shard finished: a new fan-out is a new run
+    _shard_call(tomorrow)
+    tomorrow.finish(succeeded=True)
+
+
+def test_a_resubmitted_fanout_is_refused_while_a_shard_of_the_first_never_started(
+    ledger_settings: LedgerSettings,
+) -> None:
+    """The register step recorded both keys; shard 0's pod was lost before it ran, shard 1
+    finished: the first fan-out is unfinished, and its shard 1 reached its users."""
+    store = open_store(ledger_settings)
+    try:
+        store.transaction(lambda s: [s.register(f"wf1-{i}") for i in range(2)])
+    finally:
+        store.close()
+    finished = _shard(ledger_settings, "wf1-1", 1, registered=True)
+    _shard_call(finished)
+    _send(finished, 0)
+    finished.finish(succeeded=True)
+    for index in range(2):  # the new shard 1 would repeat wf1-1's sends; shard 0 would run beside wf1-0
+        resubmitted = _shard(ledger_settings, f"wf2-{index}", index)
+        with pytest.raises(ConfigurationError, match="its unfinished shards: wf1-0\\)"):
+            _shard_call(resubmitted)
+        resubmitted.finish(succeeded=False)
+    lost = _shard(ledger_settings, "wf1-0", 0, registered=True)  # argo retry of the first: not refused
+    _shard_call(lost)
+    lost.finish(succeeded=True)
+
+
+def test_the_shards_of_one_fanout_never_refuse_each_other(ledger_settings: LedgerSettings) -> None:
+    failed = _shard(ledger_settings, "wf-0", 0)
+    _shard_call(failed)
+    _send(failed, 0)
+    failed.finish(succeeded=False)
+    sibling = _shard(ledger_settings, "wf-1", 1)  # the unfinished one is of its own fan-out
+    _shard_call(sibling)
+    sibling.finish(succeeded=True)
+
+
+@pytest.mark.parametrize(
+    ("key", "shard", "fanout"),
+    [
+        ("uid-3", 3, "uid"),
+        ("a-b-12", 12, "a-b"),
+        ("uid-3", 2, None),  # a key that does not end in its own shard's index
+        ("uid-13", 3, None),
+        ("run-1-20261207", 1, None),
+        ("uid3", 3, None),
+        ("uid-0", None, None),  # the whole input
+        ("-0", 0, None),  # no name left
+    ],
+)
+def test_the_fanout_a_shards_run_key_names(key: str, shard: int | None, fanout: str | None) -> None:
+    assert fanout_of_key(key, shard) == fanout

@@ -1,0 +1,127 @@
+"""A resubmitted fan-out (``argo resubmit`` of a workflow one of whose shards failed): a new
+workflow, so new run keys ``{{workflow.uid}}-N``, for every shard — the ones that finished too.
+
+A shard that finished closed its run, and a closed run does not stop a new one (the same file sent
+again tomorrow is a new run). But the fan-out it belongs to did not finish: its new shard must be
+refused like the failed one, or it sends again to every user the first workflow's shard reached.
+Real processes, both stores, the fake Braze's request log the truth.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jobframe.ledger import LedgerSettings
+from jobframe.ledger.store import open_store
+from tests.ledger.stores import fresh_database
+
+from .harness import SEND, Attempt, bulk_job, fake_braze, ledger_env, write_ids
+
+pytestmark = pytest.mark.process
+
+IDS = 2000
+PUSH = {"title": "Hello", "body": "Once"}
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
+    if request.param == "sqlite":
+        return ledger_env("sqlite", tmp_path)
+    dsn = fresh_database(request.getfixturevalue("postgres_dsn"), f"f{abs(hash(request.node.nodeid))}")
+    return ledger_env("postgres", tmp_path, dsn)
+
+
+def test_a_resubmitted_fanout_refuses_every_shard_while_the_first_one_is_unfinished(
+    tmp_path: Path, ledger: dict[str, str]
+) -> None:
+    ids = write_ids(tmp_path / "ids.txt", IDS)
+    params = {"path": tmp_path / "ids.txt", **PUSH}
+    with fake_braze(latency=0.002) as (fake, server):
+
+        def shard(key: str, index: int, *args: str, **kw: Any) -> Attempt:
+            options = ["--shard", f"{index}/2", *args]
+            return bulk_job("SendPushFromFile", params, server, ledger, run_key=key, args=options, **kw)
+
+        # the first workflow: shard 0 killed mid-run, shard 1 finishes
+        assert shard("wf1-0", 0, fake=fake, kill_on_request=5).code == -9
+        assert shard("wf1-1", 1).code == 0
+        reached = fake.ids_sent()
+        before = len(fake.requests_to(SEND))
+
+        # argo resubmit: a new workflow, new keys, every shard again
+        again = [shard("wf2-0", 0), shard("wf2-1", 1)]
+        assert [a.code for a in again] == [78, 78], [a.output for a in again]
+        assert len(fake.requests_to(SEND)) == before  # nothing sent again
+        refusal = again[1].one("job.finished")["error_message"]
+        assert "run key 'wf2-1'" in refusal and "the fan-out 'wf1'" in refusal and "wf1-0" in refusal
+        assert "--new-run" in refusal
+
+        # the first workflow, retried, finishes; the fan-out is whole, each id once
+        retried = shard("wf1-0", 0, "--retry-number", "1")
+        assert retried.code == 0, retried.output
+        sent = fake.ids_sent()
+        assert [i for i, n in sent.items() if n > 1] == []
+        assert set(ids) - set(sent) <= retried.ambiguous_ids()
+        assert set(reached) <= set(sent)
+
+        # once every shard finished, a new run of the same input is a new run: it is not refused
+        tomorrow = [shard("wf3-0", 0), shard("wf3-1", 1)]
+        assert [a.code for a in tomorrow] == [0, 0], [a.output for a in tomorrow]
+
+
+def test_a_resubmitted_fanout_is_refused_when_a_shard_of_the_first_never_started(
+    tmp_path: Path, ledger: dict[str, str]
+) -> None:
+    """The register step recorded both keys; shard 0's pod was lost before main and the workflow
+    failed; shard 1 finished. A resubmit refuses both new shards: the new shard 1 would repeat
+    every send of the first one, and the first fan-out's shard 0 is still to run."""
+    write_ids(tmp_path / "ids.txt", IDS)
+    params = {"path": tmp_path / "ids.txt", **PUSH}
+    settings = LedgerSettings(
+        store="postgres" if "LEDGER__DSN" in ledger else "sqlite",
+        dsn=ledger.get("LEDGER__DSN"),
+        path=Path(ledger.get("LEDGER__PATH", ".jobframe/ledger.sqlite3")),
+    )
+    store = open_store(settings)  # what the register-ledger step does
+    try:
+        store.transaction(lambda s: [s.register(f"wf1-{i}") for i in range(2)])
+    finally:
+        store.close()
+    with fake_braze(latency=0.002) as (fake, server):
+
+        def shard(key: str, index: int, *args: str) -> Attempt:
+            options = ["--shard", f"{index}/2", *args]
+            return bulk_job("SendPushFromFile", params, server, ledger, run_key=key, args=options)
+
+        assert shard("wf1-1", 1, "--registered").code == 0
+        before = len(fake.requests_to(SEND))
+        again = [shard("wf2-0", 0), shard("wf2-1", 1)]
+        assert [a.code for a in again] == [78, 78], [a.output for a in again]
+        assert len(fake.requests_to(SEND)) == before
+        assert all("its unfinished shards: wf1-0)" in a.one("job.finished")["error_message"] for a in again)
+        assert shard("wf1-0", 0, "--registered").code == 0  # argo retry of the first fan-out
+        assert [i for i, n in fake.ids_sent().items() if n > 1] == []
+
+
+def test_the_shards_of_one_fanout_never_refuse_each_other(tmp_path: Path, ledger: dict[str, str]) -> None:
+    """One shard killed mid-run (unfinished, having reached users): its siblings still run, and
+    its retry finishes it — none of them is taken for another fan-out."""
+    ids = write_ids(tmp_path / "ids.txt", IDS)
+    params = {"path": tmp_path / "ids.txt", **PUSH}
+    with fake_braze(latency=0.002) as (fake, server):
+
+        def shard(index: int, *args: str, **kw: Any) -> Attempt:
+            options = ["--shard", f"{index}/3", *args]
+            return bulk_job(
+                "SendPushFromFile", params, server, ledger, run_key=f"wf-{index}", args=options, **kw
+            )
+
+        assert shard(0, fake=fake, kill_on_request=3).code == -9
+        attempts = [shard(1), shard(0, "--retry-number", "1"), shard(2)]
+        assert [a.code for a in attempts] == [0, 0, 0], [a.output for a in attempts]
+        sent = fake.ids_sent()
+        assert [i for i, n in sent.items() if n > 1] == []
+        assert set(ids) - set(sent) <= attempts[1].ambiguous_ids()
