@@ -25,6 +25,7 @@ from dependency_injector import providers, resources
 from pydantic import BaseModel
 
 __all__ = [
+    "TRACKED",
     "Chain",
     "annotations_of",
     "as_class",
@@ -77,7 +78,7 @@ def unwrapped(target: Any) -> Any:
     return unwrapped(wrapped) if wrapped is not None else target
 
 
-_TRACKED = "__jobframe_tracked__"
+TRACKED = "__jobframe_tracked__"
 """The mark of jobframe's tracking wrapper on a ``Resource``/``Singleton`` (``_teardown.instrument``):
 a sync function that gives whatever what it wraps gives (an awaitable stays one)."""
 
@@ -96,7 +97,7 @@ def _called(target: Any) -> Any:
     """What calling ``target`` runs, as far as sync or async goes: past jobframe's tracking
     wrapper and ``functools.partial`` — never past any other wrapper, which decides by itself."""
     while True:
-        if getattr(target, _TRACKED, False) and getattr(target, "__wrapped__", None) is not None:
+        if getattr(target, TRACKED, False) and getattr(target, "__wrapped__", None) is not None:
             target = target.__wrapped__
         elif isinstance(target, functools.partial):
             target = target.func

@@ -25,11 +25,13 @@ from typing import Any, Protocol
 from dependency_injector import containers, providers
 
 from jobframe._app.graph import walk
+from jobframe._app.provided import TRACKED
 from jobframe.errors import JobInterrupted
 
 __all__ = ["Entry", "Instrumentation", "Recorder", "attach", "detach", "refresh"]
 
-_MARK = "__jobframe_tracked__"
+_MARK = TRACKED
+"""The mark of jobframe's tracking wrapper; the wiring check reads it too (``_app.provided``)."""
 
 
 @dataclass
