@@ -12,14 +12,14 @@ from collections.abc import Iterator
 
 import pytest
 
-import jobframe.logs as logs_module
-from jobframe.logs import LineHandler
+import jobframe._log_stream as stream_module
+from jobframe._log_stream import LineHandler
 
 
 @pytest.fixture
 def full_pipe(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[int, io.TextIOWrapper]]:
     """A pipe filled to the brim, and a stream on its write end (blocking, as stdout is)."""
-    monkeypatch.setattr(logs_module, "STALLED_S", 0.2)
+    monkeypatch.setattr(stream_module, "STALLED_S", 0.2)
     read, write = os.pipe()
     os.set_blocking(write, False)
     try:
