@@ -4,7 +4,7 @@ reads.
 A container's stdout is a pipe to its runtime or a log collector. A reader that stops leaves the
 pipe full, and a plain blocking write then holds the job — in its own call, in the deadline's
 signal handler, under the lock every other thread's line waits for — past its end. Here a line
-waits :data:`STALLED_S` at most for room, then lines are dropped and counted
+gets :data:`STALLED_S` at most, however long it is; then lines are dropped and counted
 (``log.lines_dropped``) until the reader is back. How lines are rendered is
 :mod:`jobframe.logs`'s concern; this module only writes them.
 """
@@ -14,25 +14,34 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import math
 import os
 import select
 import stat
+import time
 from typing import TextIO
 
 import structlog
 
-__all__ = ["STALLED_S", "LineHandler", "has_room", "takes_line_now"]
+__all__ = ["PIPE_BUF", "STALLED_S", "LineHandler", "has_room", "takes_line_now"]
 
 STALLED_S = 1.0
-"""How long a line waits for room in a stream nobody reads (a pipe whose reader stopped) before it
-is dropped; while the stream stays full, the lines after it are dropped at once."""
+"""How long a line may take in all on a stream nobody reads (a pipe whose reader stopped), waits for
+room included, whatever its length; a line not written by then is dropped (or cut short), and while
+the stream stays full the lines after it are dropped at once."""
+
+PIPE_BUF = select.PIPE_BUF
+"""The most a write to a pipe that polled writable always takes whole, without waiting (POSIX:
+at least 512 bytes; 4096 on Linux). A longer line is written in pieces of this size."""
 
 
 def has_room(fd: int, wait: float) -> bool:
     """Whether ``fd`` takes a write within ``wait`` seconds (a full pipe does not); a descriptor
     that cannot be asked is let through, for the write to say what is wrong."""
     try:
-        return bool(select.select([], [fd], [], wait)[1])
+        poll = select.poll()  # not select(): a job's handler may write to a descriptor past 1023
+        poll.register(fd, select.POLLOUT)
+        return bool(poll.poll(math.ceil(max(wait, 0.0) * 1000)))
     except (OSError, ValueError):
         return True
 
@@ -58,19 +67,32 @@ class LineHandler(logging.StreamHandler[TextIO]):
 
     A stream whose reader stopped reading (a stalled log collector, a parent that never reads the
     pipe) blocked the write for ever — in the job's call, in the deadline's signal handler, under
-    the lock every other thread's line waits for — and the process never ended. A line now waits
-    :data:`STALLED_S` at most for room, then is dropped, and so is every line after it at once
-    while the stream stays full; the first line written after that is ``log.lines_dropped``
-    (``lines``). A line is dropped whole or written whole (one up to a pipe's page, 4 KiB, always
-    fits once there is room; a longer one may still wait for the reader, and a signal ends that wait).
+    the lock every other thread's line waits for — and the process never ended. On a pipe or a
+    socket a line now gets :data:`STALLED_S` in all: it is written to the descriptor in pieces of
+    :data:`PIPE_BUF` bytes, each only once the descriptor polls writable within what is left of
+    that time (a pipe that polls writable has room for one such piece), so no write waits for the
+    reader. A line with no room by then is dropped whole, and so is every line after it at once
+    while the stream stays full. A line the stall cut short part-way is counted as dropped too; it
+    is finished with a newline before any other byte is written, so the next line starts on its
+    own (a collector reading JSON lines gets one unreadable line, never two glued together). The
+    first line written once the reader is back is ``log.lines_dropped`` (``lines``). A line a
+    signal handler logs between two pieces of another (the deadline's, ``process.exit``, after
+    which the process may end at once) is written then, on a line of its own: the other is cut
+    short there. Output the job printed that still waits in the stream's buffer is written first,
+    in order.
     """
 
     def __init__(self, stream: TextIO) -> None:
         super().__init__(stream)
         self._fd: int | None = None
         self._stalled = False
+        self._cut = False
+        """A line was cut short by a stall: a newline is owed before the next byte."""
+        self._open = False
+        """A line's pieces are being written: a line logged meanwhile (by a signal handler) ends it."""
+        self._abandoned = False
         self.dropped = 0
-        """Lines not written since the stream last took one (it was full)."""
+        """Lines not written (or cut short) since the stream last took one (it was full)."""
         with contextlib.suppress(AttributeError, OSError, ValueError):
             self._fd = stream.fileno()
         self._pipe = self._fd is not None and _is_pipe(self._fd)
@@ -78,17 +100,92 @@ class LineHandler(logging.StreamHandler[TextIO]):
     def emit(self, record: logging.LogRecord) -> None:
         if self._fd is not None and self._gone():
             self.stream = self._reopened()
-        if self._fd is not None and self._pipe:
-            self._stalled = not has_room(self._fd, 0.0 if self._stalled else STALLED_S)
-            if self._stalled:
-                self.dropped += 1
-                return
+        if self._fd is None or not self._pipe:
+            super().emit(record)  # a terminal, a file: its lines wait, as ever
+            return
+        try:
+            line = self._encoded(self.format(record) + self.terminator)
+        except Exception:  # noqa: BLE001 - as StreamHandler.emit: the logging call never raises
+            self.handleError(record)
+            return
+        if self._open:
+            # a signal handler's line (the deadline's, process.exit) in the middle of another's
+            # pieces: written now — the process may end right after it — so that line is cut
+            # short here, and finished with the newline it is owed first
+            self._open, self._abandoned, self._cut = False, True, True
+        self._write(self._fd, line)
+
+    def _write(self, fd: int, line: bytes) -> None:
+        """Write ``line`` to the pipe ``fd`` within :data:`STALLED_S`, or drop it (or cut it short)."""
+        by = time.monotonic() + STALLED_S
+        self._stalled = not has_room(fd, 0.0 if self._stalled else STALLED_S)  # no wait once stalled
+        if self._stalled:
+            self.dropped += 1
+            return
+        try:
+            if self._cut:  # there is room for a piece: the newline owed fits
+                os.write(fd, b"\n")
+                self._cut = False
             if self.dropped:
                 lines, self.dropped = self.dropped, 0
-                structlog.get_logger("jobframe").warning(
+                structlog.get_logger("jobframe").warning(  # through this handler: its own line
                     "log.lines_dropped", lines=lines, reason="the log's stream was full"
                 )
-        super().emit(record)
+                if self._stalled:  # that line found no room either: say it later, with this one
+                    self.dropped = lines + 1
+                    return
+        except OSError:  # a reader gone for good (EPIPE): nothing to write to
+            self.dropped += 1
+            return
+        with contextlib.suppress(Exception):  # the job's print() output first, in order
+            self.stream.flush()
+        self._pieces(fd, line, by)
+
+    def _pieces(self, fd: int, line: bytes, by: float) -> None:
+        """Each piece once ``fd`` has room for it, while there is time; a line left part-way is
+        cut short (a newline is owed) and the stream is taken as stalled."""
+        view, sent = memoryview(line), 0
+        ended_another, self._abandoned = self._abandoned, False  # a signal's line ended the outer one
+        try:
+            while sent < len(line):
+                if not has_room(fd, by - time.monotonic()):
+                    self._stalled = True
+                    break
+                self._open = True  # from here on, bytes of this line may be in the pipe
+                if self._abandoned:  # a signal handler's line ended it (while this waited)
+                    break
+                try:
+                    sent += os.write(fd, view[sent : sent + PIPE_BUF])
+                except BlockingIOError:  # O_NONBLOCK set by another process sharing the pipe
+                    continue
+                except OSError:  # a reader gone for good (EPIPE)
+                    break
+        finally:
+            self._open = False
+            if sent < len(line):  # out of time, or a signal's line or exception in the middle
+                self.dropped += 1
+                if not self._abandoned:  # else the signal's line took care of the newline
+                    self._cut = self._cut or sent > 0
+            self._abandoned = ended_another  # the outer line, if any, is not to go on
+
+    def flush(self) -> None:
+        """Flush the stream, never waiting on a full pipe (the end of the process flushes)."""
+        if self._fd is None or not self._pipe:
+            super().flush()
+            return
+        if not has_room(self._fd, 0.0):
+            return
+        with self.lock if self.lock is not None else contextlib.nullcontext():
+            if self._cut:
+                with contextlib.suppress(OSError):
+                    os.write(self._fd, b"\n")
+                    self._cut = False
+            with contextlib.suppress(Exception):
+                self.stream.flush()
+
+    def _encoded(self, text: str) -> bytes:
+        encoding = getattr(self.stream, "encoding", None) or "utf-8"
+        return text.encode(encoding, getattr(self.stream, "errors", None) or "strict")
 
     def _gone(self) -> bool:
         if getattr(self.stream, "closed", False):
