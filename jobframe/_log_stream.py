@@ -35,12 +35,14 @@ PIPE_BUF = select.PIPE_BUF
 at least 512 bytes; 4096 on Linux). A longer line is written in pieces of this size."""
 
 
-def has_room(fd: int, wait: float) -> bool:
+def has_room(fd: int, wait: float, poll: select.poll | None = None) -> bool:
     """Whether ``fd`` takes a write within ``wait`` seconds (a full pipe does not); a descriptor
-    that cannot be asked is let through, for the write to say what is wrong."""
+    that cannot be asked is let through, for the write to say what is wrong. ``poll``: one
+    already watching ``fd`` for room (a handler asks for every piece it writes)."""
     try:
-        poll = select.poll()  # not select(): a job's handler may write to a descriptor past 1023
-        poll.register(fd, select.POLLOUT)
+        if poll is None:
+            poll = select.poll()  # not select(): a job's handler may write to a descriptor past 1023
+            poll.register(fd, select.POLLOUT)
         return bool(poll.poll(math.ceil(max(wait, 0.0) * 1000)))
     except (OSError, ValueError):
         return True
@@ -95,7 +97,13 @@ class LineHandler(logging.StreamHandler[TextIO]):
         """Lines not written (or cut short) since the stream last took one (it was full)."""
         with contextlib.suppress(AttributeError, OSError, ValueError):
             self._fd = stream.fileno()
-        self._pipe = self._fd is not None and _is_pipe(self._fd)
+        self._watch(self._fd)
+
+    def _watch(self, fd: int | None) -> None:
+        """Write to ``fd`` from now on, with a poll for room kept for it (one per piece written)."""
+        self._fd, self._pipe, self._poll = fd, fd is not None and _is_pipe(fd), select.poll()
+        if fd is not None and self._pipe:
+            self._poll.register(fd, select.POLLOUT)
 
     def emit(self, record: logging.LogRecord) -> None:
         if self._fd is not None and self._gone():
@@ -118,7 +126,8 @@ class LineHandler(logging.StreamHandler[TextIO]):
     def _write(self, fd: int, line: bytes) -> None:
         """Write ``line`` to the pipe ``fd`` within :data:`STALLED_S`, or drop it (or cut it short)."""
         by = time.monotonic() + STALLED_S
-        self._stalled = not has_room(fd, 0.0 if self._stalled else STALLED_S)  # no wait once stalled
+        wait = 0.0 if self._stalled else STALLED_S  # once stalled, no wait
+        self._stalled = not has_room(fd, wait, self._poll)
         if self._stalled:
             self.dropped += 1
             return
@@ -137,8 +146,11 @@ class LineHandler(logging.StreamHandler[TextIO]):
         except OSError:  # a reader gone for good (EPIPE): nothing to write to
             self.dropped += 1
             return
-        with contextlib.suppress(Exception):  # the job's print() output first, in order
+        # the job's print() output first, in order (no contextlib.suppress: it costs every line)
+        try:  # noqa: SIM105
             self.stream.flush()
+        except Exception:  # noqa: BLE001, S110 - a broken stream: the write below tells
+            pass
         self._pieces(fd, line, by)
 
     def _pieces(self, fd: int, line: bytes, by: float) -> None:
@@ -148,7 +160,7 @@ class LineHandler(logging.StreamHandler[TextIO]):
         ended_another, self._abandoned = self._abandoned, False  # a signal's line ended the outer one
         try:
             while sent < len(line):
-                if not has_room(fd, by - time.monotonic()):
+                if not has_room(fd, by - time.monotonic(), self._poll):
                     self._stalled = True
                     break
                 self._open = True  # from here on, bytes of this line may be in the pipe
@@ -173,7 +185,7 @@ class LineHandler(logging.StreamHandler[TextIO]):
         if self._fd is None or not self._pipe:
             super().flush()
             return
-        if not has_room(self._fd, 0.0):
+        if not has_room(self._fd, 0.0, self._poll):
             return
         with self.lock if self.lock is not None else contextlib.nullcontext():
             if self._cut:
@@ -204,7 +216,7 @@ class LineHandler(logging.StreamHandler[TextIO]):
                 os.fstat(fd)
             except OSError:
                 continue
-            self._fd, self._pipe = fd, _is_pipe(fd)
+            self._watch(fd)
             raw = open(fd, "wb", buffering=0, closefd=False)  # noqa: SIM115 - as long as the process
             return io.TextIOWrapper(raw, encoding="utf-8", errors="backslashreplace", line_buffering=True)
         self._fd = None  # both closed: the exit code still says what happened

@@ -12,6 +12,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -158,12 +159,12 @@ def test_a_line_logged_by_a_signal_handler_mid_line_is_written_on_a_line_of_its_
     long_line, polls = _long(0, 100_000), 0
     has_room = stream_module.has_room
 
-    def poll_then_interrupt(fd: int, wait: float) -> bool:
+    def poll_then_interrupt(fd: int, wait: float, *poll: Any) -> bool:
         nonlocal polls
         polls += 1
         if polls == 3:  # the second piece of the long line: the "signal handler" logs
             handler.handle(_record("deadline.reached"))
-        return has_room(fd, wait)
+        return has_room(fd, wait, *poll)
 
     monkeypatch.setattr(stream_module, "has_room", poll_then_interrupt)
     got: list[bytes] = []
