@@ -71,6 +71,15 @@ def park() -> NoReturn:
         threading.Event().wait()
 
 
+def _shown(value: object, show: Callable[[], Any]) -> Any:
+    """``show()`` — or, when showing ``value`` raises (a ``repr`` or ``str`` of the job's that
+    fails), a placeholder naming its type and the error: ``job.finished`` is never lost to it."""
+    try:
+        return show()
+    except Exception as exc:  # noqa: BLE001 - the outcome's line matters more than its detail
+        return f"<{type(value).__qualname__} that cannot be shown: {type(exc).__name__}>"
+
+
 @dataclass
 class Run:
     """One run of one job: build, execute, log the outcome once, close everything."""
@@ -381,7 +390,7 @@ class Run:
             **summary,
         }
         if code is ExitCode.SUCCEEDED:
-            result = summarize(self.result, RESULT_LIMITS, scrub=self.scrub)
+            result = _shown(self.result, lambda: summarize(self.result, RESULT_LIMITS, scrub=self.scrub))
             _log.info("job.finished", result=result, **fields)
         elif reason is not None or isinstance(error, JobInterrupted):
             _log.warning("job.finished", reason=str(reason or error), **fields)
@@ -390,7 +399,7 @@ class Run:
             _log.error(
                 "job.finished",
                 error_type=f"{type(error).__module__}.{type(error).__qualname__}",
-                error_message=str(error),
+                error_message=_shown(error, lambda: str(error)),
                 exc_info=error,
                 **fields,
             )

@@ -144,3 +144,57 @@ def test_a_forced_exit_in_process_logs_job_finished_once() -> None:
     assert events.count("signal.received") == 2
     finished = [line for line in logs if line["event"] == "job.finished"]
     assert [line["exit_code"] for line in finished] == [130]
+
+
+class _Unprintable:
+    """A value whose ``repr`` raises: what a job may return, or carry in its exception."""
+
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr")
+
+    __str__ = __repr__
+
+
+class _UnprintableError(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("no str")
+
+
+class OddResultJob(SyncJob):
+    def execute(self) -> Any:  # type: ignore[override]
+        _events.append("execute")
+        return {"value": _Unprintable()}
+
+
+class AsyncOddResultJob(AsyncJob):
+    async def execute(self) -> Any:  # type: ignore[override]
+        _events.append("execute")
+        return [_Unprintable()]
+
+
+class OddErrorJob(SyncJob):
+    def execute(self) -> str:
+        _events.append("execute")
+        raise _UnprintableError
+
+
+class _Odd(containers.DeclarativeContainer):
+    odd_result_job = providers.Factory(OddResultJob, res=providers.Resource(_resource))
+    async_odd_result_job = providers.Factory(AsyncOddResultJob, res=providers.Resource(_aresource))
+    odd_error_job = providers.Factory(OddErrorJob, res=providers.Resource(_resource))
+
+
+@pytest.mark.parametrize(("job", "code"), [("OddResultJob", 0), ("AsyncOddResultJob", 0), ("OddErrorJob", 1)])
+def test_job_finished_is_logged_even_when_the_outcome_cannot_be_shown(job: str, code: int) -> None:
+    """A result or an error whose ``repr``/``str`` raises still gets its ``job.finished`` — with
+    its code — and the run is torn down as any other (the line was lost, and with it the outcome)."""
+    _events.clear()
+    run = prepare(App.from_container(_Odd), job, options=RunOptions(handle_signals=False))
+    with capture_logs() as logs:
+        result = run.execute()
+    assert result.exit_code == code
+    finished = [line for line in logs if line["event"] == "job.finished"]
+    assert [line["exit_code"] for line in finished] == [code], logs
+    assert "RuntimeError" in str(finished[0].get("result", finished[0].get("error_message"))), finished
+    assert _events[:2] == ["open", "execute"]
+    assert result.resources_closed == result.resources_opened != []
