@@ -41,10 +41,14 @@ async def _aresource() -> AsyncIterator[str]:
     _events.append("close")
 
 
-def _exiting() -> Iterator[str]:
-    yield "res"
-    _events.append("close")
-    raise SystemExit(0)  # what a job's SIGTERM handler does while the run is being finished
+class _Torn(_Recording):
+    """Raises ``SystemExit`` out of the teardown tail, before the first close: what a SIGTERM
+    handler of the job's, installed over jobframe's, does when the signal lands there. (One
+    raised by a close itself is that close failing: the test of it is below.)"""
+
+    def closing(self, budget: float) -> None:
+        super().closing(budget)
+        raise SystemExit(0)
 
 
 class SyncJob:
@@ -57,7 +61,7 @@ class SyncJob:
 
 
 class TornJob(SyncJob):
-    """Its resource's close raises ``SystemExit`` out of the teardown tail."""
+    """Run with :class:`_Torn`: torn out of its teardown tail."""
 
 
 class AsyncJob:
@@ -72,14 +76,13 @@ class AsyncJob:
 class _Jobs(containers.DeclarativeContainer):
     sync_job = providers.Factory(SyncJob, res=providers.Resource(_resource))
     async_job = providers.Factory(AsyncJob, res=providers.Resource(_aresource))
-    torn_job = providers.Factory(TornJob, res=providers.Resource(_exiting))
+    torn_job = providers.Factory(TornJob, res=providers.Resource(_resource))
 
 
 def _run(job: str) -> tuple[Any, list[dict[str, Any]]]:
     _events.clear()
-    run = prepare(
-        App.from_container(_Jobs), job, options=RunOptions(handle_signals=False, observer=_Recording())
-    )
+    observer = _Torn() if job == "TornJob" else _Recording()
+    run = prepare(App.from_container(_Jobs), job, options=RunOptions(handle_signals=False, observer=observer))
     with capture_logs() as logs:
         result = run.execute()
     return result, logs
@@ -112,6 +115,7 @@ def test_a_sync_run_torn_out_of_its_tail_is_rescued_without_a_second_job_finishe
     assert [line["event"] for line in logs].count("job.finished") == 1
     assert result.exit_code is ExitCode.SUCCEEDED
     assert _events.count("closing True") == 1  # the tail's; the rescue tells of no second teardown
+    assert _events[-1] == "close" and result.resources_closed == result.resources_opened != []
 
 
 class SecondSigint:
@@ -198,3 +202,81 @@ def test_job_finished_is_logged_even_when_the_outcome_cannot_be_shown(job: str, 
     assert "RuntimeError" in str(finished[0].get("result", finished[0].get("error_message"))), finished
     assert _events[:2] == ["open", "execute"]
     assert result.resources_closed == result.resources_opened != []
+
+
+class _CustomBase(BaseException):
+    pass
+
+
+_CLOSE_RAISES: dict[str, BaseException] = {
+    "KeyboardInterrupt": KeyboardInterrupt(),
+    "SystemExit": SystemExit(3),
+    "_CustomBase": _CustomBase("close"),
+}
+
+
+def _first() -> Iterator[str]:
+    try:
+        yield "first"
+    finally:
+        _events.append("first closed")
+
+
+def _raising_close(name: str) -> Iterator[str]:
+    yield "second"
+    raise _CLOSE_RAISES[name]
+
+
+async def _araising_close(name: str) -> AsyncIterator[str]:
+    yield "second"
+    raise _CLOSE_RAISES[name]
+
+
+class TwoResources:
+    def __init__(self, first: str, second: str) -> None:
+        self.first, self.second = first, second
+
+    def execute(self) -> str:
+        return self.second
+
+
+class AsyncTwoResources(TwoResources):
+    async def execute(self) -> str:  # type: ignore[override]
+        return self.second
+
+
+def _two(raising: str) -> type[containers.DeclarativeContainer]:
+    class Jobs(containers.DeclarativeContainer):
+        first = providers.Resource(_first)
+        two_resources = providers.Factory(
+            TwoResources, first=first, second=providers.Resource(_raising_close, raising)
+        )
+        async_two_resources = providers.Factory(
+            AsyncTwoResources, first=first, second=providers.Resource(_araising_close, raising)
+        )
+
+    return Jobs
+
+
+@pytest.mark.parametrize("job", ["TwoResources", "AsyncTwoResources"])
+@pytest.mark.parametrize("raising", list(_CLOSE_RAISES))
+def test_a_close_raising_a_base_exception_is_named_and_the_others_still_close(job: str, raising: str) -> None:
+    """``KeyboardInterrupt``, ``SystemExit(3)``, a ``BaseException`` of the job's own raised by a
+    close: it does not change the job's code (docs/lifecycle.md), it is named like any failing close
+    — never passed over in silence — and the resources opened before it still close."""
+    _events.clear()
+    run = prepare(App.from_container(_two(raising)), job, options=RunOptions(handle_signals=False))
+    with capture_logs() as logs:
+        result = run.execute()
+    assert result.exit_code is ExitCode.SUCCEEDED
+    assert [line["exit_code"] for line in logs if line["event"] == "job.finished"] == [0]
+    failed = [line for line in logs if line["event"] == "resource.close_failed"]
+    assert [(line["resource"], line["error_type"]) for line in failed] == [
+        (f"{_snake(job)}.second", raising)
+    ], logs
+    assert _events == ["first closed"]
+    assert [line["resource"] for line in logs if line["event"] == "resource.closed"] == ["first"], logs
+
+
+def _snake(name: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")

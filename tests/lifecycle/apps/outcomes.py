@@ -1,0 +1,97 @@
+"""Jobs whose outcome is awkward to report: a close that raises a ``BaseException`` (sync and
+async resources, ``CLOSE_RAISES``: ``KeyboardInterrupt``, ``SystemExit:N``, ``base`` — one of the
+app's own), and a result whose ``repr`` raises. Each resource records its close
+($LIFECYCLE_RECORD), so a test sees what was closed."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+
+from dependency_injector import containers, providers
+from lifeapp import record
+from pydantic import SecretStr
+
+import jobframe
+
+
+class Settings(jobframe.Settings):
+    label: str = "unset"  # what the lifecycle apps' profiles set
+    api_token: SecretStr | None = None
+
+
+class OwnBase(BaseException):
+    """A library's own ``BaseException`` (neither ``Exception`` nor a cancellation)."""
+
+
+def _raise() -> None:
+    what = os.environ.get("CLOSE_RAISES", "")
+    if what == "KeyboardInterrupt":
+        raise KeyboardInterrupt
+    if what.startswith("SystemExit:"):
+        raise SystemExit(int(what.split(":")[1]))
+    if what == "base":
+        raise OwnBase("own")
+
+
+def first() -> Iterator[str]:
+    try:
+        yield "first"
+    finally:
+        record("close first")
+
+
+def raising() -> Iterator[str]:
+    yield "raising"
+    record("close raising")
+    _raise()
+
+
+async def araising() -> AsyncIterator[str]:
+    yield "raising"
+    record("close raising")
+    _raise()
+
+
+class CloseRaises:
+    """Succeeds; its newest resource's close raises."""
+
+    def __init__(self, first: str, raising: str) -> None:
+        self.used = (first, raising)
+
+    def execute(self) -> dict[str, str]:
+        return {"used": "+".join(self.used)}
+
+
+class AsyncCloseRaises(CloseRaises):
+    """The same, async, with an async resource."""
+
+    async def execute(self) -> dict[str, str]:  # type: ignore[override]
+        return {"used": "+".join(self.used)}
+
+
+class _Unprintable:
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr")
+
+
+class UnprintableResult:
+    """Succeeds, returning a value whose ``repr`` raises."""
+
+    def __init__(self, first: str) -> None:
+        self.first = first
+
+    def execute(self) -> dict[str, object]:
+        return {"value": _Unprintable()}
+
+
+class Container(containers.DeclarativeContainer):
+    settings = providers.Dependency(instance_of=Settings)
+    run = providers.Dependency(instance_of=jobframe.RunContext)
+
+    first = providers.Resource(first)
+    close_raises = providers.Factory(CloseRaises, first=first, raising=providers.Resource(raising))
+    async_close_raises = providers.Factory(
+        AsyncCloseRaises, first=first, raising=providers.Resource(araising)
+    )
+    unprintable_result = providers.Factory(UnprintableResult, first=first)
