@@ -35,7 +35,7 @@ from jobframe._run.drivers import Ended, How
 from jobframe._run.forks import leave_if_forked
 from jobframe._run.interrupts import Interrupts
 from jobframe._run.options import RunOptions, RunResult
-from jobframe._run.outcome import as_error, exit_code
+from jobframe._run.outcome import EscapedExit, as_error, exit_code
 from jobframe._run.timers import Claimant, Stage, Timer
 from jobframe._teardown.registry import ResourceRegistry
 from jobframe.context import RunContext
@@ -57,8 +57,10 @@ RESULT_LIMITS = Limits(budget=2000)
 
 def build_error(job: str, exc: Exception) -> Exception:
     """Building the job's graph failed before ``execute`` ran: a configuration error (78), unless
-    the error already says what it is (a :class:`~jobframe.JobframeError`, e.g. retryable)."""
-    if isinstance(exc, JobframeError):
+    the error already says what it is (a :class:`~jobframe.JobframeError`, e.g. retryable) — or is
+    the job ending itself: ``sys.exit``/``KeyboardInterrupt`` from an async resource's init, carried
+    out of its task as :class:`EscapedExit`, gets the codes a sync one's gets (0, 1, 130)."""
+    if isinstance(exc, JobframeError | EscapedExit):
         return exc
     if isinstance(exc, DependencyInjectorError):
         return ConfigurationError(f"cannot build job {job}: {exc}")

@@ -7,6 +7,8 @@ to report — checked on real processes of ``apps/outcomes.py``:
   the resources opened before it still close. (An async resource's escaped the event loop: exit 1
   after ``job.finished`` said 0, a traceback, and the first resource never closed; a sync one's
   closed nothing less but was never named.)
+- ``sys.exit(n)`` or ``KeyboardInterrupt`` from a resource's init: the job ending itself, 0 / 1 /
+  130 as from ``execute`` — sync or async (an async resource's was a configuration error, 78);
 - a result whose ``repr`` raises: ``job.finished`` is still written, with the job's 0 (it was
   lost, and the run ended with ``process.exit`` alone).
 """
@@ -61,3 +63,15 @@ def test_a_result_that_cannot_be_shown_still_gets_its_job_finished(tmp_path: Pat
     finished = proc.one("job.finished")
     assert finished["status"] == "succeeded" and "RuntimeError" in str(finished["result"]), finished
     assert proc.record().closed == ["first"]
+
+
+@pytest.mark.parametrize("job", ["CloseRaises", "AsyncCloseRaises"])
+@pytest.mark.parametrize(
+    ("raises", "code"), [("SystemExit:0", 0), ("SystemExit:3", 1), ("KeyboardInterrupt", 130)]
+)
+def test_an_init_ending_the_job_gets_the_code_of_a_job_ending_itself(
+    tmp_path: Path, job: str, raises: str, code: int
+) -> None:
+    proc = _run(tmp_path, job, env={"INIT_RAISES": raises})
+    _agrees(proc, code)
+    assert proc.record().closed == ["first"], "the resource opened before it closed"

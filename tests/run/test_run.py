@@ -280,3 +280,49 @@ def test_a_close_raising_a_base_exception_is_named_and_the_others_still_close(jo
 
 def _snake(name: str) -> str:
     return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
+
+
+_INIT_RAISES: dict[str, tuple[BaseException, ExitCode]] = {
+    "exit-0": (SystemExit(0), ExitCode.SUCCEEDED),
+    "exit-3": (SystemExit(3), ExitCode.FAILED),
+    "keyboard-interrupt": (KeyboardInterrupt(), ExitCode.SIGINT),
+}
+
+
+def _init_raising(name: str) -> Iterator[str]:
+    raise _INIT_RAISES[name][0]
+    yield "never"  # pragma: no cover - a generator resource
+
+
+async def _ainit_raising(name: str) -> AsyncIterator[str]:
+    raise _INIT_RAISES[name][0]
+    yield "never"  # pragma: no cover - an async generator resource
+
+
+def _init_raises(name: str) -> type[containers.DeclarativeContainer]:
+    class Jobs(containers.DeclarativeContainer):
+        first = providers.Resource(_first)
+        two_resources = providers.Factory(
+            TwoResources, first=first, second=providers.Resource(_init_raising, name)
+        )
+        async_two_resources = providers.Factory(
+            AsyncTwoResources, first=first, second=providers.Resource(_ainit_raising, name)
+        )
+
+    return Jobs
+
+
+@pytest.mark.parametrize("job", ["TwoResources", "AsyncTwoResources"])
+@pytest.mark.parametrize("raising", list(_INIT_RAISES))
+def test_a_resource_init_ending_the_job_gets_the_same_code_sync_or_async(job: str, raising: str) -> None:
+    """``sys.exit(n)`` or ``KeyboardInterrupt`` from a resource's init is the job ending itself, as
+    from ``execute`` (README: 0 / 1 / 130) — whether the resource is sync or async (an async one's
+    came out as a configuration error, 78)."""
+    _events.clear()
+    run = prepare(App.from_container(_init_raises(raising)), job, options=RunOptions(handle_signals=False))
+    with capture_logs() as logs:
+        result = run.execute()
+    code = _INIT_RAISES[raising][1]
+    assert result.exit_code is code
+    assert [line["exit_code"] for line in logs if line["event"] == "job.finished"] == [int(code)], logs
+    assert _events == ["first closed"]

@@ -1,6 +1,7 @@
 """Jobs whose outcome is awkward to report: a close that raises a ``BaseException`` (sync and
 async resources, ``CLOSE_RAISES``: ``KeyboardInterrupt``, ``SystemExit:N``, ``base`` — one of the
-app's own), and a result whose ``repr`` raises. Each resource records its close
+app's own), an init that does (``INIT_RAISES``, the same values), and a result whose ``repr``
+raises. Each resource records its close
 ($LIFECYCLE_RECORD), so a test sees what was closed."""
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ class OwnBase(BaseException):
     """A library's own ``BaseException`` (neither ``Exception`` nor a cancellation)."""
 
 
-def _raise() -> None:
-    what = os.environ.get("CLOSE_RAISES", "")
+def _raise(when: str = "CLOSE") -> None:
+    what = os.environ.get(f"{when}_RAISES", "")
     if what == "KeyboardInterrupt":
         raise KeyboardInterrupt
     if what.startswith("SystemExit:"):
@@ -42,12 +43,14 @@ def first() -> Iterator[str]:
 
 
 def raising() -> Iterator[str]:
+    _raise("INIT")
     yield "raising"
     record("close raising")
     _raise()
 
 
 async def araising() -> AsyncIterator[str]:
+    _raise("INIT")
     yield "raising"
     record("close raising")
     _raise()
