@@ -245,14 +245,16 @@ class AsyncTwoResources(TwoResources):
         return self.second
 
 
-def _two(raising: str) -> type[containers.DeclarativeContainer]:
+def _two(sync_second: Any, async_second: Any, name: str) -> type[containers.DeclarativeContainer]:
+    """Jobs on ``first`` and a second resource, ``sync_second(name)`` / ``async_second(name)``."""
+
     class Jobs(containers.DeclarativeContainer):
         first = providers.Resource(_first)
         two_resources = providers.Factory(
-            TwoResources, first=first, second=providers.Resource(_raising_close, raising)
+            TwoResources, first=first, second=providers.Resource(sync_second, name)
         )
         async_two_resources = providers.Factory(
-            AsyncTwoResources, first=first, second=providers.Resource(_araising_close, raising)
+            AsyncTwoResources, first=first, second=providers.Resource(async_second, name)
         )
 
     return Jobs
@@ -265,7 +267,8 @@ def test_a_close_raising_a_base_exception_is_named_and_the_others_still_close(jo
     close: it does not change the job's code (docs/lifecycle.md), it is named like any failing close
     — never passed over in silence — and the resources opened before it still close."""
     _events.clear()
-    run = prepare(App.from_container(_two(raising)), job, options=RunOptions(handle_signals=False))
+    app = App.from_container(_two(_raising_close, _araising_close, raising))
+    run = prepare(app, job, options=RunOptions(handle_signals=False))
     with capture_logs() as logs:
         result = run.execute()
     assert result.exit_code is ExitCode.SUCCEEDED
@@ -299,19 +302,6 @@ async def _ainit_raising(name: str) -> AsyncIterator[str]:
     yield "never"  # pragma: no cover - an async generator resource
 
 
-def _init_raises(name: str) -> type[containers.DeclarativeContainer]:
-    class Jobs(containers.DeclarativeContainer):
-        first = providers.Resource(_first)
-        two_resources = providers.Factory(
-            TwoResources, first=first, second=providers.Resource(_init_raising, name)
-        )
-        async_two_resources = providers.Factory(
-            AsyncTwoResources, first=first, second=providers.Resource(_ainit_raising, name)
-        )
-
-    return Jobs
-
-
 @pytest.mark.parametrize("job", ["TwoResources", "AsyncTwoResources"])
 @pytest.mark.parametrize("raising", list(_INIT_RAISES))
 def test_a_resource_init_ending_the_job_gets_the_same_code_sync_or_async(job: str, raising: str) -> None:
@@ -319,7 +309,8 @@ def test_a_resource_init_ending_the_job_gets_the_same_code_sync_or_async(job: st
     from ``execute`` (README: 0 / 1 / 130) — whether the resource is sync or async (an async one's
     came out as a configuration error, 78)."""
     _events.clear()
-    run = prepare(App.from_container(_init_raises(raising)), job, options=RunOptions(handle_signals=False))
+    app = App.from_container(_two(_init_raising, _ainit_raising, raising))
+    run = prepare(app, job, options=RunOptions(handle_signals=False))
     with capture_logs() as logs:
         result = run.execute()
     code = _INIT_RAISES[raising][1]
