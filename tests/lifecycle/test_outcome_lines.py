@@ -9,6 +9,9 @@ to report — checked on real processes of ``apps/outcomes.py``:
   closed nothing less but was never named.)
 - ``sys.exit(n)`` or ``KeyboardInterrupt`` from a resource's init: the job ending itself, 0 / 1 /
   130 as from ``execute`` — sync or async (an async resource's was a configuration error, 78);
+- ``sys.exit(n)`` or ``KeyboardInterrupt`` from a task an async job started (not awaited): it ends
+  ``asyncio.run``'s program, and it ends the job — cancelled, torn down, 0 / 1 / 130 — at once (it
+  was logged as an unretrieved task exception, and the job ran on to succeed, 0);
 - a result whose ``repr`` raises: ``job.finished`` is still written, with the job's 0 (it was
   lost, and the run ended with ``process.exit`` alone).
 """
@@ -26,6 +29,8 @@ pytestmark = pytest.mark.process
 APP = "outcomes:Container"
 EXIT_S = 0.5
 """job.finished → exit for a job that leaves nothing running (docs/lifecycle.md: within 0.5 s)."""
+ENDS_ITSELF = [("SystemExit:0", 0), ("SystemExit:3", 1), ("KeyboardInterrupt", 130)]
+"""What the job raises to end itself, and its code (README: a job that ends itself)."""
 
 
 def _run(tmp_path: Path, job: str, env: dict[str, str] | None = None) -> JobProcess:
@@ -66,12 +71,18 @@ def test_a_result_that_cannot_be_shown_still_gets_its_job_finished(tmp_path: Pat
 
 
 @pytest.mark.parametrize("job", ["CloseRaises", "AsyncCloseRaises"])
-@pytest.mark.parametrize(
-    ("raises", "code"), [("SystemExit:0", 0), ("SystemExit:3", 1), ("KeyboardInterrupt", 130)]
-)
+@pytest.mark.parametrize(("raises", "code"), ENDS_ITSELF)
 def test_an_init_ending_the_job_gets_the_code_of_a_job_ending_itself(
     tmp_path: Path, job: str, raises: str, code: int
 ) -> None:
     proc = _run(tmp_path, job, env={"INIT_RAISES": raises})
     _agrees(proc, code)
     assert proc.record().closed == ["first"], "the resource opened before it closed"
+
+
+@pytest.mark.parametrize(("raises", "code"), ENDS_ITSELF)
+def test_an_exit_in_a_task_of_the_job_ends_the_job(tmp_path: Path, raises: str, code: int) -> None:
+    proc = _run(tmp_path, "TaskEndsTheJob", env={"TASK_RAISES": raises})
+    _agrees(proc, code)
+    assert "reason" not in proc.one("job.finished"), "no signal came: the job ended itself"
+    assert proc.record().closed == ["first"]

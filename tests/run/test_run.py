@@ -5,6 +5,7 @@ logs ``job.finished`` only if that had not happened and tells the observer of no
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import threading
@@ -317,3 +318,55 @@ def test_a_resource_init_ending_the_job_gets_the_same_code_sync_or_async(job: st
     assert result.exit_code is code
     assert [line["exit_code"] for line in logs if line["event"] == "job.finished"] == [int(code)], logs
     assert _events == ["first closed"]
+
+
+_TASK_RAISES: dict[str, tuple[BaseException, ExitCode]] = {
+    "exit-0": (SystemExit(0), ExitCode.SUCCEEDED),
+    "exit-3": (SystemExit(3), ExitCode.FAILED),
+    "keyboard-interrupt": (KeyboardInterrupt(), ExitCode.SIGINT),
+}
+
+
+class TaskEndsTheJob:
+    """Starts a task that ends the job (``sys.exit``, ``KeyboardInterrupt``) and waits long."""
+
+    def __init__(self, res: str) -> None:
+        self.res = res
+
+    async def execute(self) -> str:
+        async def side() -> None:
+            await asyncio.sleep(0)
+            raise _TASK_RAISES[_task_raises[0]][0]
+
+        _background.append(asyncio.ensure_future(side()))
+        await asyncio.sleep(30)
+        _events.append("outlived the exit")
+        return self.res
+
+
+_task_raises: list[str] = []
+_background: list[asyncio.Future[None]] = []
+
+
+class _Tasks(containers.DeclarativeContainer):
+    task_ends_the_job = providers.Factory(TaskEndsTheJob, res=providers.Resource(_aresource))
+
+
+@pytest.mark.parametrize("raising", list(_TASK_RAISES))
+def test_sys_exit_in_a_task_of_the_job_ends_the_job_with_its_code(raising: str) -> None:
+    """In ``asyncio.run`` a ``SystemExit``/``KeyboardInterrupt`` raised by any task ends the
+    program; under jobframe it ends the job — cancelled, torn down, with the code of a job ending
+    itself (0 / 1 / 130) — never ignored while the job runs on and succeeds."""
+    _events.clear()
+    _task_raises[:] = [raising]
+    run = prepare(App.from_container(_Tasks), "TaskEndsTheJob", options=RunOptions(handle_signals=False))
+    with capture_logs() as logs:
+        result = run.execute()
+    code = _TASK_RAISES[raising][1]
+    assert result.exit_code is code
+    (finished,) = [line for line in logs if line["event"] == "job.finished"]
+    assert finished["exit_code"] == int(code), logs
+    assert "reason" not in finished, "no signal came: the job ended itself"
+    assert "outlived the exit" not in _events
+    assert result.duration_s < 10, "ended by the task's exit, not by the job's wait"
+    assert result.resources_closed == result.resources_opened != []

@@ -1,11 +1,13 @@
 """Jobs whose outcome is awkward to report: a close that raises a ``BaseException`` (sync and
 async resources, ``CLOSE_RAISES``: ``KeyboardInterrupt``, ``SystemExit:N``, ``base`` — one of the
-app's own), an init that does (``INIT_RAISES``, the same values), and a result whose ``repr``
+app's own), an init that does (``INIT_RAISES``, the same values), a task the job started that
+does (``TASK_RAISES``), and a result whose ``repr``
 raises. Each resource records its close
 ($LIFECYCLE_RECORD), so a test sees what was closed."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator, Iterator
 
@@ -73,6 +75,22 @@ class AsyncCloseRaises(CloseRaises):
         return {"used": "+".join(self.used)}
 
 
+class TaskEndsTheJob:
+    """Async: starts a task that raises ``TASK_RAISES`` (as ``CLOSE_RAISES``), then waits long."""
+
+    def __init__(self, first: str) -> None:
+        self.first = first
+
+    async def execute(self) -> dict[str, str]:
+        async def side() -> None:
+            await asyncio.sleep(0)
+            _raise("TASK")
+
+        self.side = asyncio.ensure_future(side())
+        await asyncio.sleep(600)
+        return {"outlived": "the exit"}
+
+
 class _Unprintable:
     def __repr__(self) -> str:
         raise RuntimeError("no repr")
@@ -98,3 +116,4 @@ class Container(containers.DeclarativeContainer):
         AsyncCloseRaises, first=first, raising=providers.Resource(araising)
     )
     unprintable_result = providers.Factory(UnprintableResult, first=first)
+    task_ends_the_job = providers.Factory(TaskEndsTheJob, first=first)
