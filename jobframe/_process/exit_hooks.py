@@ -185,12 +185,20 @@ def _stop_multiprocessing_helpers(stage: _Stage) -> None:
 
 
 def _stop_helper(helper: Any) -> None:
-    """``helper._stop()``, where a socket already gone is no failure: the fork server's lives in
-    multiprocessing's temp dir, which that module's own ``atexit`` hook (run just before) removed —
-    the interpreter never calls ``_stop``, so it never meets the missing file. By then the server was
-    told to stop and waited for (``_forkserver_pid`` cleared); only the unlink found nothing."""
+    """``helper._stop()``, where what is already gone is no failure (the interpreter never calls
+    ``_stop``, so it never meets either):
+
+    - the helper process itself (``ChildProcessError`` from its ``waitpid``): a SIGTERM to the whole
+      group ended the fork server (it does not ignore SIGTERM), and the exit guard reaped it while
+      it looked for lingering children — it stopped;
+    - the fork server's socket: it lives in multiprocessing's temp dir, which that module's own
+      ``atexit`` hook (run just before) removed. By then the server was told to stop and waited
+      for (``_forkserver_pid`` cleared); only the unlink found nothing.
+    """
     try:
         helper._stop()
+    except ChildProcessError:
+        pass
     except FileNotFoundError:
         if getattr(helper, "_forkserver_pid", None) is not None:
             raise

@@ -135,3 +135,15 @@ def test_a_worker_that_says_it_stopped_while_it_runs_is_still_named(tmp_path: Pa
     assert any(name.startswith("busy-worker") for name in lingering), proc.output
     assert any(name.startswith("busy-worker") for name in proc.one("process.exit")["abandoned_threads"])
     assert _after_finished(proc) < 1.0 + 1.0 + 0.5, proc.output  # teardown budget + exit grace
+
+
+def test_a_fork_server_ended_by_a_sigterm_is_no_failed_hook(tmp_path: Path) -> None:
+    """Argo's SIGTERM to the whole group ends the fork server too (it does not ignore SIGTERM), and
+    the exit guard reaps it before it is told to stop: already gone, it stopped — no
+    ``exit.hook_failed`` (``ChildProcessError`` from its ``waitpid``) for a run that ended well."""
+    with running("ForkServerGone", record=tmp_path / "r.txt", app="outcomes:Container") as proc:
+        proc.wait(30)
+    assert proc.proc.returncode == 0, proc.output
+    assert not proc.named("exit.hook_failed") and not proc.named("exit.hook_timeout"), proc.output
+    assert _after_finished(proc) < 1.0, proc.output
+    assert proc.order()[-1] == "process.exit"

@@ -1,15 +1,19 @@
 """Jobs whose outcome is awkward to report: a close that raises a ``BaseException`` (sync and
 async resources, ``CLOSE_RAISES``: ``KeyboardInterrupt``, ``SystemExit:N``, ``base`` — one of the
 app's own), an init that does (``INIT_RAISES``, the same values), a task the job started that
-does (``TASK_RAISES``), and a result whose ``repr``
+does (``TASK_RAISES``), a fork server dead before the exit, and a result whose ``repr``
 raises. Each resource records its close
 ($LIFECYCLE_RECORD), so a test sees what was closed."""
 
 from __future__ import annotations
 
 import asyncio
+import multiprocessing.forkserver
 import os
+import signal
+import time
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 from dependency_injector import containers, providers
 from lifeapp import record
@@ -91,6 +95,24 @@ class TaskEndsTheJob:
         return {"outlived": "the exit"}
 
 
+def _square(x: int) -> int:
+    return x * x
+
+
+class ForkServerGone:
+    """Uses a ``forkserver`` pool, then the fork server dies of a SIGTERM (as of Argo's, sent to
+    the whole group) and is a zombie before the job returns: the exit guard reaps it first."""
+
+    def execute(self) -> dict[str, int]:
+        with multiprocessing.get_context("forkserver").Pool(1) as pool:
+            total = sum(pool.map(_square, range(4)))
+        pid = multiprocessing.forkserver._forkserver._forkserver_pid
+        os.kill(pid, signal.SIGTERM)
+        while Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z":
+            time.sleep(0.01)  # nothing to wait on: a zombie sends no event to its parent's threads
+        return {"total": total}
+
+
 class _Unprintable:
     def __repr__(self) -> str:
         raise RuntimeError("no repr")
@@ -117,3 +139,4 @@ class Container(containers.DeclarativeContainer):
     )
     unprintable_result = providers.Factory(UnprintableResult, first=first)
     task_ends_the_job = providers.Factory(TaskEndsTheJob, first=first)
+    fork_server_gone = providers.Factory(ForkServerGone)
