@@ -63,8 +63,8 @@ def build_error(job: str, exc: Exception) -> Exception:
     if isinstance(exc, JobframeError | EscapedExit):
         return exc
     if isinstance(exc, DependencyInjectorError):
-        return ConfigurationError(f"cannot build job {job}: {exc}")
-    return ConfigurationError(f"cannot build job {job}: {where(exc)}")
+        return ConfigurationError(f"cannot build job {job}: {_shown(exc, lambda: str(exc))}")
+    return ConfigurationError(f"cannot build job {job}: {_shown(exc, lambda: where(exc))}")
 
 
 def park() -> NoReturn:

@@ -370,3 +370,29 @@ def test_sys_exit_in_a_task_of_the_job_ends_the_job_with_its_code(raising: str) 
     assert "outlived the exit" not in _events
     assert result.duration_s < 10, "ended by the task's exit, not by the job's wait"
     assert result.resources_closed == result.resources_opened != []
+
+
+def _init_unprintable(name: str) -> Iterator[str]:
+    raise _UnprintableError
+    yield name  # pragma: no cover - a generator resource
+
+
+async def _ainit_unprintable(name: str) -> AsyncIterator[str]:
+    raise _UnprintableError
+    yield name  # pragma: no cover - an async generator resource
+
+
+@pytest.mark.parametrize("job", ["TwoResources", "AsyncTwoResources"])
+def test_a_build_failure_that_cannot_be_shown_is_still_a_configuration_error(job: str) -> None:
+    """A resource's init raising an error whose ``str`` raises is a failure building the job (78),
+    not the error of showing it (it was 1, ``RuntimeError``, the job's own error lost)."""
+    _events.clear()
+    app = App.from_container(_two(_init_unprintable, _ainit_unprintable, "second"))
+    run = prepare(app, job, options=RunOptions(handle_signals=False))
+    with capture_logs() as logs:
+        result = run.execute()
+    assert result.exit_code is ExitCode.CONFIG
+    (finished,) = [line for line in logs if line["event"] == "job.finished"]
+    assert finished["error_type"] == "jobframe.errors.ConfigurationError", finished
+    assert "_UnprintableError" in finished["error_message"], finished
+    assert _events == ["first closed"]
