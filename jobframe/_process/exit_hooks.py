@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import atexit
 import contextvars
+import functools
 import logging
 import sys
 import threading
@@ -69,8 +70,8 @@ class _Stage:
         finally:
             self.done.set()
 
-    def call(self, hook: Callable[[], Any]) -> None:
-        self.current = _name(hook)
+    def call(self, hook: Callable[[], Any], name: str | None = None) -> None:
+        self.current = name or _name(hook)
         try:
             hook()
         except Exception as exc:  # noqa: BLE001 - named, and the next hook still runs
@@ -179,7 +180,28 @@ def ended_by_hooks() -> set[int]:
 
 def _stop_multiprocessing_helpers(stage: _Stage) -> None:
     for helper in _helpers():
-        stage.call(helper._stop)  # closes its pipe: it cleans up (leaked semaphores...) and exits
+        # closes its pipe: it cleans up (leaked semaphores...) and exits
+        stage.call(functools.partial(_stop_helper, helper), name=_name(helper._stop))
+
+
+def _stop_helper(helper: Any) -> None:
+    """``helper._stop()``, where what is already gone is no failure (the interpreter never calls
+    ``_stop``, so it never meets either):
+
+    - the helper process itself (``ChildProcessError`` from its ``waitpid``): a SIGTERM to the whole
+      group ended the fork server (it does not ignore SIGTERM), and the exit guard reaped it while
+      it looked for lingering children — it stopped;
+    - the fork server's socket: it lives in multiprocessing's temp dir, which that module's own
+      ``atexit`` hook (run just before) removed. By then the server was told to stop and waited
+      for (``_forkserver_pid`` cleared); only the unlink found nothing.
+    """
+    try:
+        helper._stop()
+    except ChildProcessError:
+        pass
+    except FileNotFoundError:
+        if getattr(helper, "_forkserver_pid", None) is not None:
+            raise
 
 
 def run_atexit_hooks(deadline: float) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import functools
 import inspect
 import time
 from collections.abc import Callable, Coroutine, Sequence
@@ -168,17 +169,23 @@ def _discard(awaitable: Any) -> None:
 # -- the event loop --------------------------------------------------------------------------------
 
 
-async def _contained(coro: Any) -> Any:
+async def _contained(coro: Any, interrupts: Interrupts | None = None) -> Any:
     try:
         return await coro
     except (SystemExit, KeyboardInterrupt) as exc:
+        if interrupts is not None:
+            interrupts.exit_in_task(exc)
         raise EscapedExit(exc) from exc
 
 
-def _containing_exits(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
+def _containing_exits(
+    loop: asyncio.AbstractEventLoop, coro: Any, interrupts: Interrupts | None = None, **kwargs: Any
+) -> asyncio.Task[Any]:
     """Task factory: every task of the run (the job's, its children's, resource inits) turns
-    ``SystemExit``/``KeyboardInterrupt`` into :class:`EscapedExit`, so none skips teardown."""
-    return asyncio.Task(_contained(coro), loop=loop, **kwargs)
+    ``SystemExit``/``KeyboardInterrupt`` into :class:`EscapedExit`, so none skips teardown — and
+    one from a task nobody may await ends the job, as it would end ``asyncio.run``'s program
+    (:meth:`~jobframe._run.interrupts.Interrupts.exit_in_task`)."""
+    return asyncio.Task(_contained(coro, interrupts), loop=loop, **kwargs)
 
 
 def run_in_new_loop(run: RunView, main: Callable[[], Coroutine[Any, Any, None]]) -> None:
@@ -193,7 +200,7 @@ def run_in_new_loop(run: RunView, main: Callable[[], Coroutine[Any, Any, None]])
     resumes, so the run still finishes and tears down.
     """
     loop = asyncio.new_event_loop()
-    loop.set_task_factory(_containing_exits)
+    loop.set_task_factory(functools.partial(_containing_exits, interrupts=run.interrupts))
     try:
         driver = loop.create_task(main(), name="jobframe:run")
         while True:

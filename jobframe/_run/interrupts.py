@@ -215,6 +215,17 @@ class Interrupts:
         else:
             self._binding.cancel_task()
 
+    def exit_in_task(self, exc: BaseException) -> None:
+        """Async: a task the job started (not its own task, whose outcome is its exception) raised
+        ``SystemExit``/``KeyboardInterrupt``. Under ``asyncio.run`` that ends the program; here it
+        ends the job: its task cancelled, and the outcome the exit itself — the code of a job ending
+        itself (0, 1, 130), never a signal's reason, for no signal came."""
+        if self._binding.owns(asyncio.current_task()):
+            return
+        self._binding.escaped_error = self._binding.escaped_error or exc
+        if self.phase is Phase.RUNNING:
+            self._binding.cancel_task()
+
     def sync_signals(self) -> None:
         """Account for every signal delivered so far, including any a job's own handler took."""
         if self.supervisor is not None and self.installed:

@@ -69,6 +69,10 @@ class LoopBinding:
         """Whether the loop got control back since the last :meth:`cancel`."""
         return self._returned.is_set()
 
+    def owns(self, task: asyncio.Task[Any] | None) -> bool:
+        """Whether ``task`` is the job's own task or jobframe's driver (not a task the job started)."""
+        return task is not None and task in (self._task, self._driver)
+
     def driver_running(self) -> bool:
         """Whether the loop is running jobframe's own driver task, not the job's code."""
         return self._driver is not None and asyncio.current_task(self._loop) is self._driver

@@ -45,4 +45,10 @@ def as_error(exc: BaseException | None) -> BaseException | None:
     that ended itself successfully — no error at all, for the exit code and for teardown."""
     if isinstance(exc, EscapedExit):
         exc = exc.original
-    return None if isinstance(exc, SystemExit) and exc.code in (0, None) else exc
+    return None if isinstance(exc, SystemExit) and _is_success(exc.code) else exc
+
+
+def _is_success(code: object) -> bool:
+    """Python's own rule for ``sys.exit(code)``: ``None`` or an ``int`` 0 (``False`` too) exits 0;
+    anything else — ``0.0``, ``Decimal(0)``, a string — is printed and exits 1, however equal to 0."""
+    return code is None or (isinstance(code, int) and code == 0)

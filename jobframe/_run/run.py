@@ -35,7 +35,7 @@ from jobframe._run.drivers import Ended, How
 from jobframe._run.forks import leave_if_forked
 from jobframe._run.interrupts import Interrupts
 from jobframe._run.options import RunOptions, RunResult
-from jobframe._run.outcome import as_error, exit_code
+from jobframe._run.outcome import EscapedExit, as_error, exit_code
 from jobframe._run.timers import Claimant, Stage, Timer
 from jobframe._teardown.registry import ResourceRegistry
 from jobframe.context import RunContext
@@ -57,18 +57,29 @@ RESULT_LIMITS = Limits(budget=2000)
 
 def build_error(job: str, exc: Exception) -> Exception:
     """Building the job's graph failed before ``execute`` ran: a configuration error (78), unless
-    the error already says what it is (a :class:`~jobframe.JobframeError`, e.g. retryable)."""
-    if isinstance(exc, JobframeError):
+    the error already says what it is (a :class:`~jobframe.JobframeError`, e.g. retryable) — or is
+    the job ending itself: ``sys.exit``/``KeyboardInterrupt`` from an async resource's init, carried
+    out of its task as :class:`EscapedExit`, gets the codes a sync one's gets (0, 1, 130)."""
+    if isinstance(exc, JobframeError | EscapedExit):
         return exc
     if isinstance(exc, DependencyInjectorError):
-        return ConfigurationError(f"cannot build job {job}: {exc}")
-    return ConfigurationError(f"cannot build job {job}: {where(exc)}")
+        return ConfigurationError(f"cannot build job {job}: {_shown(exc, lambda: str(exc))}")
+    return ConfigurationError(f"cannot build job {job}: {_shown(exc, lambda: where(exc))}")
 
 
 def park() -> NoReturn:
     """Wait forever: the supervisor thread owns the run now and ends the process."""
     while True:
         threading.Event().wait()
+
+
+def _shown(value: object, show: Callable[[], Any]) -> Any:
+    """``show()`` — or, when showing ``value`` raises (a ``repr`` or ``str`` of the job's that
+    fails), a placeholder naming its type and the error: ``job.finished`` is never lost to it."""
+    try:
+        return show()
+    except Exception as exc:  # noqa: BLE001 - the outcome's line matters more than its detail
+        return f"<{type(value).__qualname__} that cannot be shown: {type(exc).__name__}>"
 
 
 @dataclass
@@ -381,7 +392,7 @@ class Run:
             **summary,
         }
         if code is ExitCode.SUCCEEDED:
-            result = summarize(self.result, RESULT_LIMITS, scrub=self.scrub)
+            result = _shown(self.result, lambda: summarize(self.result, RESULT_LIMITS, scrub=self.scrub))
             _log.info("job.finished", result=result, **fields)
         elif reason is not None or isinstance(error, JobInterrupted):
             _log.warning("job.finished", reason=str(reason or error), **fields)
@@ -390,7 +401,7 @@ class Run:
             _log.error(
                 "job.finished",
                 error_type=f"{type(error).__module__}.{type(error).__qualname__}",
-                error_message=str(error),
+                error_message=_shown(error, lambda: str(error)),
                 exc_info=error,
                 **fields,
             )

@@ -26,6 +26,7 @@ from typing import Any
 from dependency_injector import containers
 
 from jobframe._teardown.closing import (
+    TeardownTimeout,
     TeardownTimer,
     abounded,
     abounded_in_thread,
@@ -37,11 +38,19 @@ from jobframe._teardown.closing import (
 )
 from jobframe._teardown.instrument import Entry, attach, detach
 from jobframe._teardown.safety_net import Unmanaged, find_unmanaged, report_unmanaged
+from jobframe.errors import JobInterrupted
 from jobframe.logs import get_logger
 
 __all__ = ["ResourceRegistry"]
 
 _log = get_logger("jobframe.teardown")
+
+_NOT_A_CLOSE_FAILURE = (TeardownTimeout, JobInterrupted, asyncio.CancelledError)
+"""What may come out of a close and is not the close's own failure: the run's clock or its
+cancellation, handled by the caller. Any other ``BaseException`` a close raises —
+``KeyboardInterrupt``, ``SystemExit(3)``, a library's own — is that close failing: named by
+``resource.close_failed`` and the next close still runs (escaping, it skipped the other closes and,
+out of an async job's loop, ended the process as an escaped exit: 1, whatever the job's code)."""
 
 SyncBound = Callable[[Callable[[], Any], float | None], bool]
 
@@ -157,8 +166,10 @@ class ResourceRegistry:
             (self.closed_names if outcome == "closed" else self.failed_names).append(entry.name)
             return True
 
-    def _record(self, entry: Entry, started: float, limit: float | None, result: bool | Exception) -> None:
-        if isinstance(result, Exception):
+    def _record(
+        self, entry: Entry, started: float, limit: float | None, result: bool | BaseException
+    ) -> None:
+        if isinstance(result, BaseException):
             if self._settle(entry, "failed"):
                 _log.error(
                     "resource.close_failed",
@@ -216,10 +227,12 @@ class ResourceRegistry:
                 return  # the supervisor took over while this (main) thread was stuck
             started = time.monotonic()
             limit = limit_until(ends, started)
-            result: bool | Exception
+            result: bool | BaseException
             try:
                 result = run(lambda entry=entry: _exit_sync(entry, exc_info), limit)  # type: ignore[misc]
-            except Exception as close_exc:  # noqa: BLE001 - one failing close must not stop the others
+            except _NOT_A_CLOSE_FAILURE:
+                raise
+            except BaseException as close_exc:  # noqa: BLE001 - one failing close must not stop the others
                 result = close_exc
             self._record(entry, started, limit, result)
         for item in self._unmanaged():
@@ -248,10 +261,12 @@ class ResourceRegistry:
                 return
             started = time.monotonic()
             limit = limit_until(ends, started)
-            result: bool | Exception
+            result: bool | BaseException
             try:
                 result = await abounded(lambda entry=entry: _exit_call(entry, exc_info), limit, timer)  # type: ignore[misc]
-            except Exception as close_exc:  # noqa: BLE001
+            except _NOT_A_CLOSE_FAILURE:
+                raise
+            except BaseException as close_exc:  # noqa: BLE001 - as in close_all
                 result = close_exc
             self._record(entry, started, limit, result)
         for item in self._unmanaged():

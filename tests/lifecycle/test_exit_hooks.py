@@ -119,6 +119,9 @@ def test_multiprocessing_helper_processes_end_without_the_exit_grace(tmp_path: P
     proc = _run(tmp_path, "StdlibJob", "--exit-grace", "2", env={"HOSTILE_START": method}, shape="pool")
     assert proc.proc.returncode == 0, proc.output
     assert "process.lingering" not in proc.order(), proc.output
+    # stopped after multiprocessing's own exit hook removed its temp dir (the fork server's socket
+    # with it): the helper ended as it should, and nothing is reported as failed
+    assert not proc.named("exit.hook_failed") and not proc.named("exit.hook_timeout"), proc.output
     assert _after_finished(proc) < 1.0, f"{_after_finished(proc):.2f}s:\n{proc.output}"
 
 
@@ -132,3 +135,15 @@ def test_a_worker_that_says_it_stopped_while_it_runs_is_still_named(tmp_path: Pa
     assert any(name.startswith("busy-worker") for name in lingering), proc.output
     assert any(name.startswith("busy-worker") for name in proc.one("process.exit")["abandoned_threads"])
     assert _after_finished(proc) < 1.0 + 1.0 + 0.5, proc.output  # teardown budget + exit grace
+
+
+def test_a_fork_server_ended_by_a_sigterm_is_no_failed_hook(tmp_path: Path) -> None:
+    """Argo's SIGTERM to the whole group ends the fork server too (it does not ignore SIGTERM), and
+    the exit guard reaps it before it is told to stop: already gone, it stopped — no
+    ``exit.hook_failed`` (``ChildProcessError`` from its ``waitpid``) for a run that ended well."""
+    with running("ForkServerGone", record=tmp_path / "r.txt", app="outcomes:Container") as proc:
+        proc.wait(30)
+    assert proc.proc.returncode == 0, proc.output
+    assert not proc.named("exit.hook_failed") and not proc.named("exit.hook_timeout"), proc.output
+    assert _after_finished(proc) < 1.0, proc.output
+    assert proc.order()[-1] == "process.exit"

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+from fractions import Fraction
+
 import pytest
 
 from jobframe._run.outcome import EscapedExit, as_error, exit_code
@@ -51,6 +54,23 @@ def test_sys_exit_zero_in_a_job_is_success_and_escaped_exits_are_unwrapped(
 ) -> None:
     got = as_error(error)
     assert (repr(got) if got is not None else None) == expected
+
+
+@pytest.mark.parametrize("code", [0.0, "", "0", Decimal(0), Fraction(0), -0.0, 0j])
+def test_a_sys_exit_value_only_equal_to_zero_is_a_failure(code: object) -> None:
+    """Python exits 0 for ``sys.exit(None)`` and an ``int`` 0 (``False`` too) only; any other value
+    — ``0.0``, ``Decimal(0)``, a string — is printed and exits 1 (README: any other value fails)."""
+    error = SystemExit(code)
+    assert as_error(error) is error
+    assert exit_code(as_error(error)) is ExitCode.FAILED
+
+
+def test_an_int_zero_of_any_int_type_is_success() -> None:
+    class Status(int):
+        pass
+
+    for code in (0, False, Status(0)):
+        assert as_error(SystemExit(code)) is None, code
 
 
 def test_an_escaped_exit_carries_the_original_and_says_what_it_was() -> None:

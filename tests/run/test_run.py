@@ -5,6 +5,7 @@ logs ``job.finished`` only if that had not happened and tells the observer of no
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import threading
@@ -41,10 +42,14 @@ async def _aresource() -> AsyncIterator[str]:
     _events.append("close")
 
 
-def _exiting() -> Iterator[str]:
-    yield "res"
-    _events.append("close")
-    raise SystemExit(0)  # what a job's SIGTERM handler does while the run is being finished
+class _Torn(_Recording):
+    """Raises ``SystemExit`` out of the teardown tail, before the first close: what a SIGTERM
+    handler of the job's, installed over jobframe's, does when the signal lands there. (One
+    raised by a close itself is that close failing: the test of it is below.)"""
+
+    def closing(self, budget: float) -> None:
+        super().closing(budget)
+        raise SystemExit(0)
 
 
 class SyncJob:
@@ -57,7 +62,7 @@ class SyncJob:
 
 
 class TornJob(SyncJob):
-    """Its resource's close raises ``SystemExit`` out of the teardown tail."""
+    """Run with :class:`_Torn`: torn out of its teardown tail."""
 
 
 class AsyncJob:
@@ -72,14 +77,13 @@ class AsyncJob:
 class _Jobs(containers.DeclarativeContainer):
     sync_job = providers.Factory(SyncJob, res=providers.Resource(_resource))
     async_job = providers.Factory(AsyncJob, res=providers.Resource(_aresource))
-    torn_job = providers.Factory(TornJob, res=providers.Resource(_exiting))
+    torn_job = providers.Factory(TornJob, res=providers.Resource(_resource))
 
 
 def _run(job: str) -> tuple[Any, list[dict[str, Any]]]:
     _events.clear()
-    run = prepare(
-        App.from_container(_Jobs), job, options=RunOptions(handle_signals=False, observer=_Recording())
-    )
+    observer = _Torn() if job == "TornJob" else _Recording()
+    run = prepare(App.from_container(_Jobs), job, options=RunOptions(handle_signals=False, observer=observer))
     with capture_logs() as logs:
         result = run.execute()
     return result, logs
@@ -112,6 +116,7 @@ def test_a_sync_run_torn_out_of_its_tail_is_rescued_without_a_second_job_finishe
     assert [line["event"] for line in logs].count("job.finished") == 1
     assert result.exit_code is ExitCode.SUCCEEDED
     assert _events.count("closing True") == 1  # the tail's; the rescue tells of no second teardown
+    assert _events[-1] == "close" and result.resources_closed == result.resources_opened != []
 
 
 class SecondSigint:
@@ -144,3 +149,250 @@ def test_a_forced_exit_in_process_logs_job_finished_once() -> None:
     assert events.count("signal.received") == 2
     finished = [line for line in logs if line["event"] == "job.finished"]
     assert [line["exit_code"] for line in finished] == [130]
+
+
+class _Unprintable:
+    """A value whose ``repr`` raises: what a job may return, or carry in its exception."""
+
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr")
+
+    __str__ = __repr__
+
+
+class _UnprintableError(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("no str")
+
+
+class OddResultJob(SyncJob):
+    def execute(self) -> Any:  # type: ignore[override]
+        _events.append("execute")
+        return {"value": _Unprintable()}
+
+
+class AsyncOddResultJob(AsyncJob):
+    async def execute(self) -> Any:  # type: ignore[override]
+        _events.append("execute")
+        return [_Unprintable()]
+
+
+class OddErrorJob(SyncJob):
+    def execute(self) -> str:
+        _events.append("execute")
+        raise _UnprintableError
+
+
+class _Odd(containers.DeclarativeContainer):
+    odd_result_job = providers.Factory(OddResultJob, res=providers.Resource(_resource))
+    async_odd_result_job = providers.Factory(AsyncOddResultJob, res=providers.Resource(_aresource))
+    odd_error_job = providers.Factory(OddErrorJob, res=providers.Resource(_resource))
+
+
+@pytest.mark.parametrize(("job", "code"), [("OddResultJob", 0), ("AsyncOddResultJob", 0), ("OddErrorJob", 1)])
+def test_job_finished_is_logged_even_when_the_outcome_cannot_be_shown(job: str, code: int) -> None:
+    """A result or an error whose ``repr``/``str`` raises still gets its ``job.finished`` — with
+    its code — and the run is torn down as any other (the line was lost, and with it the outcome)."""
+    _events.clear()
+    run = prepare(App.from_container(_Odd), job, options=RunOptions(handle_signals=False))
+    with capture_logs() as logs:
+        result = run.execute()
+    assert result.exit_code == code
+    finished = [line for line in logs if line["event"] == "job.finished"]
+    assert [line["exit_code"] for line in finished] == [code], logs
+    assert "RuntimeError" in str(finished[0].get("result", finished[0].get("error_message"))), finished
+    assert _events[:2] == ["open", "execute"]
+    assert result.resources_closed == result.resources_opened != []
+
+
+class _CustomBase(BaseException):
+    pass
+
+
+_CLOSE_RAISES: dict[str, BaseException] = {
+    "KeyboardInterrupt": KeyboardInterrupt(),
+    "SystemExit": SystemExit(3),
+    "_CustomBase": _CustomBase("close"),
+}
+
+
+def _first() -> Iterator[str]:
+    try:
+        yield "first"
+    finally:
+        _events.append("first closed")
+
+
+def _raising_close(name: str) -> Iterator[str]:
+    yield "second"
+    raise _CLOSE_RAISES[name]
+
+
+async def _araising_close(name: str) -> AsyncIterator[str]:
+    yield "second"
+    raise _CLOSE_RAISES[name]
+
+
+class TwoResources:
+    def __init__(self, first: str, second: str) -> None:
+        self.first, self.second = first, second
+
+    def execute(self) -> str:
+        return self.second
+
+
+class AsyncTwoResources(TwoResources):
+    async def execute(self) -> str:  # type: ignore[override]
+        return self.second
+
+
+def _two(sync_second: Any, async_second: Any, name: str) -> type[containers.DeclarativeContainer]:
+    """Jobs on ``first`` and a second resource, ``sync_second(name)`` / ``async_second(name)``."""
+
+    class Jobs(containers.DeclarativeContainer):
+        first = providers.Resource(_first)
+        two_resources = providers.Factory(
+            TwoResources, first=first, second=providers.Resource(sync_second, name)
+        )
+        async_two_resources = providers.Factory(
+            AsyncTwoResources, first=first, second=providers.Resource(async_second, name)
+        )
+
+    return Jobs
+
+
+@pytest.mark.parametrize("job", ["TwoResources", "AsyncTwoResources"])
+@pytest.mark.parametrize("raising", list(_CLOSE_RAISES))
+def test_a_close_raising_a_base_exception_is_named_and_the_others_still_close(job: str, raising: str) -> None:
+    """``KeyboardInterrupt``, ``SystemExit(3)``, a ``BaseException`` of the job's own raised by a
+    close: it does not change the job's code (docs/lifecycle.md), it is named like any failing close
+    — never passed over in silence — and the resources opened before it still close."""
+    _events.clear()
+    app = App.from_container(_two(_raising_close, _araising_close, raising))
+    run = prepare(app, job, options=RunOptions(handle_signals=False))
+    with capture_logs() as logs:
+        result = run.execute()
+    assert result.exit_code is ExitCode.SUCCEEDED
+    assert [line["exit_code"] for line in logs if line["event"] == "job.finished"] == [0]
+    failed = [line for line in logs if line["event"] == "resource.close_failed"]
+    assert [(line["resource"], line["error_type"]) for line in failed] == [
+        (f"{_snake(job)}.second", raising)
+    ], logs
+    assert _events == ["first closed"]
+    assert [line["resource"] for line in logs if line["event"] == "resource.closed"] == ["first"], logs
+
+
+def _snake(name: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
+
+
+_INIT_RAISES: dict[str, tuple[BaseException, ExitCode]] = {
+    "exit-0": (SystemExit(0), ExitCode.SUCCEEDED),
+    "exit-3": (SystemExit(3), ExitCode.FAILED),
+    "keyboard-interrupt": (KeyboardInterrupt(), ExitCode.SIGINT),
+}
+
+
+def _init_raising(name: str) -> Iterator[str]:
+    raise _INIT_RAISES[name][0]
+    yield "never"  # pragma: no cover - a generator resource
+
+
+async def _ainit_raising(name: str) -> AsyncIterator[str]:
+    raise _INIT_RAISES[name][0]
+    yield "never"  # pragma: no cover - an async generator resource
+
+
+@pytest.mark.parametrize("job", ["TwoResources", "AsyncTwoResources"])
+@pytest.mark.parametrize("raising", list(_INIT_RAISES))
+def test_a_resource_init_ending_the_job_gets_the_same_code_sync_or_async(job: str, raising: str) -> None:
+    """``sys.exit(n)`` or ``KeyboardInterrupt`` from a resource's init is the job ending itself, as
+    from ``execute`` (README: 0 / 1 / 130) — whether the resource is sync or async (an async one's
+    came out as a configuration error, 78)."""
+    _events.clear()
+    app = App.from_container(_two(_init_raising, _ainit_raising, raising))
+    run = prepare(app, job, options=RunOptions(handle_signals=False))
+    with capture_logs() as logs:
+        result = run.execute()
+    code = _INIT_RAISES[raising][1]
+    assert result.exit_code is code
+    assert [line["exit_code"] for line in logs if line["event"] == "job.finished"] == [int(code)], logs
+    assert _events == ["first closed"]
+
+
+_TASK_RAISES: dict[str, tuple[BaseException, ExitCode]] = {
+    "exit-0": (SystemExit(0), ExitCode.SUCCEEDED),
+    "exit-3": (SystemExit(3), ExitCode.FAILED),
+    "keyboard-interrupt": (KeyboardInterrupt(), ExitCode.SIGINT),
+}
+
+
+class TaskEndsTheJob:
+    """Starts a task that ends the job (``sys.exit``, ``KeyboardInterrupt``) and waits long."""
+
+    def __init__(self, res: str) -> None:
+        self.res = res
+
+    async def execute(self) -> str:
+        async def side() -> None:
+            await asyncio.sleep(0)
+            raise _TASK_RAISES[_task_raises[0]][0]
+
+        _background.append(asyncio.ensure_future(side()))
+        await asyncio.sleep(30)
+        _events.append("outlived the exit")
+        return self.res
+
+
+_task_raises: list[str] = []
+_background: list[asyncio.Future[None]] = []
+
+
+class _Tasks(containers.DeclarativeContainer):
+    task_ends_the_job = providers.Factory(TaskEndsTheJob, res=providers.Resource(_aresource))
+
+
+@pytest.mark.parametrize("raising", list(_TASK_RAISES))
+def test_sys_exit_in_a_task_of_the_job_ends_the_job_with_its_code(raising: str) -> None:
+    """In ``asyncio.run`` a ``SystemExit``/``KeyboardInterrupt`` raised by any task ends the
+    program; under jobframe it ends the job — cancelled, torn down, with the code of a job ending
+    itself (0 / 1 / 130) — never ignored while the job runs on and succeeds."""
+    _events.clear()
+    _task_raises[:] = [raising]
+    run = prepare(App.from_container(_Tasks), "TaskEndsTheJob", options=RunOptions(handle_signals=False))
+    with capture_logs() as logs:
+        result = run.execute()
+    code = _TASK_RAISES[raising][1]
+    assert result.exit_code is code
+    (finished,) = [line for line in logs if line["event"] == "job.finished"]
+    assert finished["exit_code"] == int(code), logs
+    assert "reason" not in finished, "no signal came: the job ended itself"
+    assert "outlived the exit" not in _events
+    assert result.duration_s < 10, "ended by the task's exit, not by the job's wait"
+    assert result.resources_closed == result.resources_opened != []
+
+
+def _init_unprintable(name: str) -> Iterator[str]:
+    raise _UnprintableError
+    yield name  # pragma: no cover - a generator resource
+
+
+async def _ainit_unprintable(name: str) -> AsyncIterator[str]:
+    raise _UnprintableError
+    yield name  # pragma: no cover - an async generator resource
+
+
+@pytest.mark.parametrize("job", ["TwoResources", "AsyncTwoResources"])
+def test_a_build_failure_that_cannot_be_shown_is_still_a_configuration_error(job: str) -> None:
+    """A resource's init raising an error whose ``str`` raises is a failure building the job (78),
+    not the error of showing it (it was 1, ``RuntimeError``, the job's own error lost)."""
+    _events.clear()
+    app = App.from_container(_two(_init_unprintable, _ainit_unprintable, "second"))
+    run = prepare(app, job, options=RunOptions(handle_signals=False))
+    with capture_logs() as logs:
+        result = run.execute()
+    assert result.exit_code is ExitCode.CONFIG
+    (finished,) = [line for line in logs if line["event"] == "job.finished"]
+    assert finished["error_type"] == "jobframe.errors.ConfigurationError", finished
+    assert "_UnprintableError" in finished["error_message"], finished
+    assert _events == ["first closed"]
