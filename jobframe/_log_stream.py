@@ -169,6 +169,9 @@ class LineHandler(logging.StreamHandler[TextIO]):
                 try:
                     sent += os.write(fd, view[sent : sent + PIPE_BUF])
                 except BlockingIOError:  # O_NONBLOCK set by another process sharing the pipe
+                    if time.monotonic() >= by:  # room polled but never taken: never spin past the bound
+                        self._stalled = True
+                        break
                     continue
                 except OSError:  # a reader gone for good (EPIPE)
                     break

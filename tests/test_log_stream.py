@@ -202,3 +202,28 @@ def test_flushing_on_a_full_pipe_never_waits(full_pipe: tuple[int, io.TextIOWrap
     assert _drain(read) != b""  # the reader is back
     handler.flush()
     assert _drain(read) == b"printed, no newline yet"
+
+
+def test_a_pipe_that_polls_writable_but_refuses_every_write_never_holds_a_line_past_the_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # another process sharing the pipe set O_NONBLOCK, and every piece comes back EAGAIN
+    monkeypatch.setattr(stream_module, "STALLED_S", 0.2)
+    read, write = os.pipe()
+    stream = io.TextIOWrapper(open(write, "wb", buffering=0), encoding="utf-8", line_buffering=True)  # noqa: SIM115
+    try:
+        handler = LineHandler(stream)
+
+        def refused(fd: int, data: Any) -> int:
+            raise BlockingIOError
+
+        monkeypatch.setattr(stream_module.os, "write", refused)
+        started = time.monotonic()
+        handler.handle(_record("x" * 10_000))
+        took = time.monotonic() - started
+        assert took < 0.2 + 5.0  # generous: a loaded machine; without the bound it never returns
+        assert handler.dropped == 1
+    finally:
+        monkeypatch.undo()
+        stream.close()
+        os.close(read)
