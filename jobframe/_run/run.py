@@ -45,7 +45,7 @@ from jobframe.exit_codes import ExitCode
 from jobframe.files import write_json_atomic
 from jobframe.logs import get_logger, reclaim_logging
 from jobframe.stacks import stack_of_thread
-from jobframe.summary import Limits, summarize
+from jobframe.summary import Limits, summarize, unprintable
 
 __all__ = ["Run", "build_error", "park"]
 
@@ -64,7 +64,7 @@ def build_error(job: str, exc: Exception) -> Exception:
         return exc
     if isinstance(exc, DependencyInjectorError):
         return ConfigurationError(f"cannot build job {job}: {_shown(exc, lambda: str(exc))}")
-    return ConfigurationError(f"cannot build job {job}: {_shown(exc, lambda: where(exc))}")
+    return ConfigurationError(f"cannot build job {job}: {where(exc)}")
 
 
 def park() -> NoReturn:
@@ -79,7 +79,7 @@ def _shown(value: object, show: Callable[[], Any]) -> Any:
     try:
         return show()
     except Exception as exc:  # noqa: BLE001 - the outcome's line matters more than its detail
-        return f"<{type(value).__qualname__} that cannot be shown: {type(exc).__name__}>"
+        return unprintable(value, exc)
 
 
 @dataclass
