@@ -46,7 +46,7 @@ class Limits:
 
 def unprintable(value: object, error: BaseException) -> str:
     """The stand-in for ``value`` when showing it raised ``error``: its type, never its failure."""
-    return f"<unprintable {type(value).__qualname__}: {type(error).__name__}>"
+    return f"<unprintable {type(value).__name__}: {type(error).__name__}>"
 
 
 def shown(value: object, show: Callable[[object], str] = repr) -> str:

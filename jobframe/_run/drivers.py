@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from jobframe._app.spec import call_execute
-from jobframe._run.outcome import EscapedExit, as_error
+from jobframe._run.outcome import ENDINGS, EXITS, EscapedExit, as_error
 from jobframe.errors import ConfigurationError
 from jobframe.logs import get_logger
 from jobframe.stacks import stack_of_task
@@ -172,9 +172,13 @@ def _discard(awaitable: Any) -> None:
 async def _contained(coro: Any, interrupts: Interrupts | None = None) -> Any:
     try:
         return await coro
-    except (SystemExit, KeyboardInterrupt) as exc:
+    except EXITS as exc:
         if interrupts is not None:
             interrupts.exit_in_task(exc)
+        raise EscapedExit(exc) from exc
+    except (Exception, *ENDINGS):
+        raise
+    except BaseException as exc:  # a library's own: carried, so no awaiting callback drops it
         raise EscapedExit(exc) from exc
 
 
@@ -182,7 +186,8 @@ def _containing_exits(
     loop: asyncio.AbstractEventLoop, coro: Any, interrupts: Interrupts | None = None, **kwargs: Any
 ) -> asyncio.Task[Any]:
     """Task factory: every task of the run (the job's, its children's, resource inits) turns
-    ``SystemExit``/``KeyboardInterrupt`` into :class:`EscapedExit`, so none skips teardown — and
+    ``SystemExit``/``KeyboardInterrupt`` (and a library's own ``BaseException``) into
+    :class:`EscapedExit`, so none skips teardown or is dropped by a callback awaiting it — and
     one from a task nobody may await ends the job, as it would end ``asyncio.run``'s program
     (:meth:`~jobframe._run.interrupts.Interrupts.exit_in_task`)."""
     return asyncio.Task(_contained(coro, interrupts), loop=loop, **kwargs)
