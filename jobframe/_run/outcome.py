@@ -44,8 +44,9 @@ class EscapedExit(Exception):  # noqa: N818 - it carries an exit, it is not an e
     asyncio lets ``SystemExit``/``KeyboardInterrupt`` tear straight through the event loop, which
     would skip the job's teardown; inside a job they mean "this job ended". A library's own
     ``BaseException`` is kept in its task, but dependency-injector's callbacks drop it, so a build
-    awaiting that task would wait forever. Carried, each travels like any error and is unwrapped
-    by :func:`as_error` when the outcome is decided.
+    awaiting an async resource's init would wait forever: raised while the job is built, it is
+    carried too. Each travels like any error and is unwrapped by :func:`as_error` when the
+    outcome is decided.
     """
 
     def __init__(self, original: BaseException) -> None:
