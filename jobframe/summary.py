@@ -12,8 +12,9 @@ is cut to a size that fits — and every cut says how big the original was:
   rest of every container is left out the same way.
 
 Models and dataclasses are summarised field by field, secrets stay masked (``SecretStr`` shows
-``**********``), and anything else is its JSON form or, failing that, its ``repr``. Only the part
-that is kept is ever walked, so summarising a huge result costs little.
+``**********``), and anything else is its JSON form or, failing that, its ``repr``. A value that
+cannot be shown (its ``repr`` or ``str`` raises) becomes ``<unprintable Type: Error>`` and the rest
+is kept. Only the part that is kept is ever walked, so summarising a huge result costs little.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
 
-__all__ = ["Limits", "summarize"]
+__all__ = ["Limits", "shown", "summarize", "unprintable"]
 
 ELLIPSIS = "…"
 
@@ -41,6 +42,20 @@ class Limits:
     max_items: int = 20
     max_depth: int = 4
     budget: int = 4000
+
+
+def unprintable(value: object, error: BaseException) -> str:
+    """The stand-in for ``value`` when showing it raised ``error``: its type, never its failure."""
+    return f"<unprintable {type(value).__name__}: {type(error).__name__}>"
+
+
+def shown(value: object, show: Callable[[object], str] = repr) -> str:
+    """``show(value)`` — or, when the value's ``repr``/``str`` raises, :func:`unprintable`: a
+    log line or an error message is never lost to a value of the job's that cannot be printed."""
+    try:
+        return show(value)
+    except Exception as exc:  # noqa: BLE001 - any failure of the value's own code
+        return unprintable(value, exc)
 
 
 _Sequence = list[Any] | tuple[Any, ...] | set[Any] | frozenset[Any]
@@ -65,6 +80,14 @@ class _Walk:
         return str(self.spend(value))
 
     def value(self, value: Any, depth: int) -> Any:
+        """``value`` summarised; one that cannot be shown (or read: a field's property raising) is
+        replaced alone, so the rest of the result is kept."""
+        try:
+            return self._value(value, depth)
+        except Exception as exc:  # noqa: BLE001 - the value's own code failed: replace it alone
+            return self.text(unprintable(value, exc))
+
+    def _value(self, value: Any, depth: int) -> Any:
         if value is None or isinstance(value, bool | int | float):
             return self.spend(value)
         if isinstance(value, str):
@@ -96,7 +119,7 @@ class _Walk:
         for key, item in islice(value.items(), self.limits.max_items):
             if self.left <= 0:
                 break
-            text = self.text(str(key))  # the key is spent before its value, as it is read
+            text = self.text(shown(key, str))  # the key is spent before its value, as it is read
             out[text] = self.value(item, depth + 1)
         if len(out) < size:
             out[ELLIPSIS] = self.spend(f"[{size} keys]")

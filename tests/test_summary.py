@@ -157,3 +157,42 @@ def test_a_class_is_not_walked_as_a_dataclass_instance() -> None:
 
     assert summarize(Point).startswith("<class ")
     assert summarize([["x"], ["y"]], Limits(budget=4)) == [["x"], ["y"]]  # 1 character left is room
+
+
+class _NoRepr:
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr")
+
+    __str__ = __repr__
+
+
+def test_a_value_that_cannot_be_shown_is_replaced_alone_naming_its_type() -> None:
+    """One item whose ``repr`` raises costs that item, never the rest of the result."""
+    shown = "<unprintable _NoRepr: RuntimeError>"
+    kept = summarize({"count": 3, "bad": _NoRepr(), "items": [1, _NoRepr(), "x"], "tail": "t"})
+    assert kept == {"count": 3, "bad": shown, "items": [1, shown, "x"], "tail": "t"}
+    assert summarize(_NoRepr()) == shown
+    assert summarize({_NoRepr(): 1, "k": 2}) == {shown: 1, "k": 2}  # a key that cannot be shown
+
+
+def test_a_field_that_cannot_be_read_is_replaced_alone() -> None:
+    @dataclass
+    class Point:
+        x: int
+        y: object
+
+    assert summarize(Point(1, _NoRepr())) == {"x": 1, "y": "<unprintable _NoRepr: RuntimeError>"}
+
+
+def test_a_placeholder_is_cut_to_the_budget_like_any_text() -> None:
+    kept = summarize([_NoRepr(), _NoRepr()], Limits(max_chars=12))
+    assert kept == ["<unprintable…[35 chars]", "<unprintable…[35 chars]"]
+
+
+def test_an_interrupt_while_showing_a_value_is_not_swallowed() -> None:
+    class Interrupting:
+        def __repr__(self) -> str:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        summarize([Interrupting()])

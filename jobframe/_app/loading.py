@@ -13,6 +13,7 @@ from dependency_injector import containers
 
 from jobframe._app.discovery import App
 from jobframe.errors import ConfigurationError, JobframeError, UsageError
+from jobframe.summary import shown
 
 __all__ = ["DEFAULT_APP", "load_app", "where"]
 
@@ -25,6 +26,7 @@ def where(exc: BaseException) -> str:
     The line is the deepest one in the app's own code, not inside the standard library, an
     installed package, jobframe or compiled code (dependency-injector's ``providers.pyx``), since that is
     the line a user can fix. A misspelt provider of a nested module names the module's providers.
+    An error that cannot be printed (its ``str`` raises) is still named, with its place.
     """
     if isinstance(exc, SyntaxError):
         return f"{type(exc).__name__}: {exc.msg} ({exc.filename}:{exc.lineno})"
@@ -36,12 +38,15 @@ def where(exc: BaseException) -> str:
         if not f.filename.startswith(library) and Path(f.filename).is_file()
     ]
     place = f" ({frames[-1].filename}:{frames[-1].lineno})" if frames else ""
-    return f"{type(exc).__name__}: {exc}{_module_providers(exc)}{place}"
+    return f"{type(exc).__name__}: {shown(exc, str)}{_module_providers(exc)}{place}"
 
 
 def _module_providers(exc: BaseException) -> str:
     """``module.clinet``: what the module does provide, so the fix is in the message."""
-    container = getattr(exc, "obj", None) if isinstance(exc, AttributeError) else None
+    try:
+        container = getattr(exc, "obj", None) if isinstance(exc, AttributeError) else None
+    except Exception:  # noqa: BLE001 - an error of the app's own whose ``obj`` raises names no module
+        return ""
     names = getattr(container, "providers", None)
     if not isinstance(container, containers.Container) or not isinstance(names, dict):
         return ""

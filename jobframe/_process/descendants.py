@@ -19,7 +19,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Descendant", "become_subreaper", "descendants", "end_descendants", "reap", "wait_exited"]
+__all__ = [
+    "Descendant",
+    "become_subreaper",
+    "descendants",
+    "end_descendants",
+    "end_processes",
+    "reap",
+    "wait_exited",
+]
 
 _PR_SET_CHILD_SUBREAPER = 36
 
@@ -120,6 +128,16 @@ def _signal_all(procs: list[Descendant], sig: int) -> None:
     for proc in procs:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(proc.pid, sig)
+
+
+def end_processes(procs: list[Descendant], grace: float) -> None:
+    """SIGTERM ``procs``, SIGKILL those still alive after ``grace`` and wait until they are gone."""
+    _signal_all(procs, signal.SIGTERM)
+    wait_exited([p.pid for p in procs], grace)
+    alive = {d.pid for d in descendants()}
+    left = [p for p in procs if p.pid in alive]
+    _signal_all(left, signal.SIGKILL)
+    wait_exited([p.pid for p in left], KILL_WAIT_S)
 
 
 def end_descendants(grace: float = 0.5, rounds: int = 5) -> list[Descendant]:

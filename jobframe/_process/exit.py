@@ -27,8 +27,15 @@ from types import FrameType
 from typing import Any, NoReturn
 
 from jobframe._process.child_gate import gate, stop_pool_handlers
-from jobframe._process.descendants import end_descendants
-from jobframe._process.exit_hooks import HOOKS_MIN_S, ended_by_hooks, run_atexit_hooks, run_thread_hooks
+from jobframe._process.descendants import end_descendants, end_processes
+from jobframe._process.exit_hooks import (
+    HOOKS_MIN_S,
+    ended_by_hooks,
+    joined_at_exit,
+    multiprocessing_names,
+    run_atexit_hooks,
+    run_thread_hooks,
+)
 from jobframe._process.exit_line import EXIT_EVENT, exit_line
 from jobframe._process.lingering import find_lingering, report, wait_for_lingering
 from jobframe.exit_codes import ExitCode
@@ -94,6 +101,10 @@ class ProcessExit:
         now = time.monotonic()
         return now + max(min(seconds, (self.deadline or math.inf) - now), MIN_STEP_S)
 
+    def _grace(self, seconds: float) -> float:
+        """:meth:`_by_deadline` as a duration."""
+        return self._by_deadline(seconds) - time.monotonic()
+
     def record_outcome(self, code: int) -> None:
         """The job's exit code, known once it finished: a later signal ends the process with it."""
         self.code = int(code)
@@ -110,12 +121,15 @@ class ProcessExit:
         own = ended_by_hooks()
         lingering = find_lingering(own)
         if lingering:
-            report(lingering)
+            report(lingering, multiprocessing_names())
             lingering = wait_for_lingering(lingering, max(grace_ends - time.monotonic(), 0.0), own)
+        joined = joined_at_exit({child.pid for child in lingering.children})
+        if joined:  # named lingering already; ended now, as multiprocessing's exit hook would wait for ever
+            end_processes([c for c in lingering.children if c.pid in joined], self._grace(DESCENDANT_GRACE_S))
         hooks_end = max(grace_ends, time.monotonic() + HOOKS_MIN_S)
         stop_pool_handlers()  # a worker multiprocessing's exit hook terminates is not replaced
         run_atexit_hooks(self._by_deadline(hooks_end - time.monotonic()))
-        _end_descendants(self._by_deadline(DESCENDANT_GRACE_S) - time.monotonic())
+        _end_descendants(self._grace(DESCENDANT_GRACE_S))
         self._final(
             self.code,
             exit_latency_s=round(time.monotonic() - finished_at, 6),

@@ -27,13 +27,20 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from types import CodeType, FrameType
 from typing import Any
 
 from jobframe.logs import get_logger
 
-__all__ = ["HOOKS_MIN_S", "ended_by_hooks", "run_atexit_hooks", "run_thread_hooks"]
+__all__ = [
+    "HOOKS_MIN_S",
+    "ended_by_hooks",
+    "joined_at_exit",
+    "multiprocessing_names",
+    "run_atexit_hooks",
+    "run_thread_hooks",
+]
 
 _log = get_logger("jobframe.exit_guard")
 
@@ -176,6 +183,26 @@ def ended_by_hooks() -> set[int]:
     if process is not None:
         pids.update(child.pid for child in process.active_children() if child.daemon and child.pid)
     return pids
+
+
+def _multiprocessing_children() -> list[Any]:
+    """The ``Process`` objects multiprocessing tracks in this process (and its exit hook joins)."""
+    process = sys.modules.get("multiprocessing.process")
+    return list(getattr(process, "_children", ()))
+
+
+def multiprocessing_names() -> dict[int, str]:
+    """Each child multiprocessing started, by pid: its ``Process`` name, which a report names it by
+    (a forked child's command line is its parent's)."""
+    return {child.pid: child.name for child in _multiprocessing_children() if child.pid}
+
+
+def joined_at_exit(pids: Collection[int]) -> set[int]:
+    """Those of ``pids`` multiprocessing's exit hook would join — its non-daemon children — with no
+    timeout: one still running would hang the hook until the ``atexit`` stage is abandoned (named a
+    second time, as ``exit.hook_timeout``, and the hooks after it never run), and a spawned one
+    keeps the resource tracker's pipe open, so the tracker never stops either."""
+    return {child.pid for child in _multiprocessing_children() if child.pid in pids and not child.daemon}
 
 
 def _stop_multiprocessing_helpers(stage: _Stage) -> None:

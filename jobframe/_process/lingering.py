@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from jobframe._process.descendants import Descendant, descendants, wait_exited
@@ -42,11 +42,18 @@ def find_lingering(exclude_pids: Collection[int] = ()) -> Lingering:
     return Lingering(threads=threads, children=children)
 
 
-def report(lingering: Lingering) -> None:
+def report(lingering: Lingering, names: Mapping[int, str] | None = None) -> None:
+    """One ``process.lingering`` line; a child in ``names`` (multiprocessing's: pid → ``Process``
+    name) is named by it too, since a forked child's command line is its parent's."""
+    names = names or {}
+    children = []
+    for c in lingering.children:
+        child: dict[str, object] = {"pid": c.pid, "ppid": c.ppid, "cmdline": c.cmdline}
+        if c.pid in names:
+            child["multiprocessing"] = names[c.pid]
+        children.append(child)
     _log.warning(
-        "process.lingering",
-        threads=[describe_thread(t) for t in lingering.threads],
-        children=[{"pid": c.pid, "ppid": c.ppid, "cmdline": c.cmdline} for c in lingering.children],
+        "process.lingering", threads=[describe_thread(t) for t in lingering.threads], children=children
     )
 
 

@@ -11,6 +11,7 @@ its cancellation past the grace it is abandoned right here while the loop is sti
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import enum
 import functools
 import inspect
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from jobframe._app.spec import call_execute
-from jobframe._run.outcome import EscapedExit, as_error
+from jobframe._run.outcome import ENDINGS, EXITS, EscapedExit, as_error
 from jobframe.errors import ConfigurationError
 from jobframe.logs import get_logger
 from jobframe.stacks import stack_of_task
@@ -114,8 +115,18 @@ def drive_sync(run: RunView) -> Ended:
 # -- async -----------------------------------------------------------------------------------------
 
 
+_building: contextvars.ContextVar[bool] = contextvars.ContextVar("jobframe_building", default=False)
+"""Set while the job is built: the tasks created then (async resources' inits) carry a library's own
+``BaseException`` out as :class:`EscapedExit` — dependency-injector's callbacks, which catch
+``Exception`` only, would drop it and leave the build waiting for ever."""
+
+
 async def _build_and_execute(run: RunView) -> Any:
-    job = await run.abuild()
+    building = _building.set(True)
+    try:
+        job = await run.abuild()
+    finally:
+        _building.reset(building)
     run.context.observer.phase("execute")
     return await call_execute(job, run.params)
 
@@ -172,17 +183,25 @@ def _discard(awaitable: Any) -> None:
 async def _contained(coro: Any, interrupts: Interrupts | None = None) -> Any:
     try:
         return await coro
-    except (SystemExit, KeyboardInterrupt) as exc:
+    except EXITS as exc:
         if interrupts is not None:
             interrupts.exit_in_task(exc)
         raise EscapedExit(exc) from exc
+    except (Exception, *ENDINGS):
+        raise
+    except BaseException as exc:
+        if _building.get():  # a resource's init: carried, so dependency-injector's callback keeps it
+            raise EscapedExit(exc) from exc
+        raise  # in the job's own tasks, asyncio's rules: whoever awaits the task gets it as it was
 
 
 def _containing_exits(
     loop: asyncio.AbstractEventLoop, coro: Any, interrupts: Interrupts | None = None, **kwargs: Any
 ) -> asyncio.Task[Any]:
     """Task factory: every task of the run (the job's, its children's, resource inits) turns
-    ``SystemExit``/``KeyboardInterrupt`` into :class:`EscapedExit`, so none skips teardown — and
+    ``SystemExit``/``KeyboardInterrupt`` (and, while the job is built, a library's own
+    ``BaseException``) into :class:`EscapedExit`, so none skips teardown or is dropped by a
+    callback awaiting it — and
     one from a task nobody may await ends the job, as it would end ``asyncio.run``'s program
     (:meth:`~jobframe._run.interrupts.Interrupts.exit_in_task`)."""
     return asyncio.Task(_contained(coro, interrupts), loop=loop, **kwargs)

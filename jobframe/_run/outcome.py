@@ -7,10 +7,20 @@ function picks between them. The errors that travel with an outcome live here to
 
 from __future__ import annotations
 
+import asyncio
+
 from jobframe.errors import JobframeError, JobInterrupted
 from jobframe.exit_codes import ExitCode
+from jobframe.summary import shown
 
-__all__ = ["EscapedExit", "as_error", "exit_code"]
+__all__ = ["ENDINGS", "EXITS", "EscapedExit", "as_error", "exit_code"]
+
+EXITS = (SystemExit, KeyboardInterrupt)
+"""The job ending itself: 0 / 1 / 130 wherever they are raised, as from ``execute``."""
+
+ENDINGS = (*EXITS, JobInterrupted, asyncio.CancelledError, GeneratorExit)
+"""The exceptions that say how the job ends rather than what failed: they pass through the
+run's handling untouched. Any other ``BaseException`` (a library's own) is a failure like an error."""
 
 
 def exit_code(exc: BaseException | None, reason: JobInterrupted | None = None) -> ExitCode:
@@ -28,15 +38,19 @@ def exit_code(exc: BaseException | None, reason: JobInterrupted | None = None) -
 
 
 class EscapedExit(Exception):  # noqa: N818 - it carries an exit, it is not an error of its own
-    """``SystemExit``/``KeyboardInterrupt`` raised inside an asyncio task, carried as an ordinary error.
+    """A ``BaseException`` that is not a cancellation, raised inside an asyncio task, carried as an
+    ordinary error.
 
-    asyncio lets those two tear straight through the event loop, which would skip the job's
-    teardown; inside a job they mean "this job ended", so they travel like any error and are
-    unwrapped by :func:`as_error` when the outcome is decided.
+    asyncio lets ``SystemExit``/``KeyboardInterrupt`` tear straight through the event loop, which
+    would skip the job's teardown; inside a job they mean "this job ended". A library's own
+    ``BaseException`` is kept in its task, but dependency-injector's callbacks drop it, so a build
+    awaiting an async resource's init would wait forever: raised while the job is built, it is
+    carried too. Each travels like any error and is unwrapped by :func:`as_error` when the
+    outcome is decided.
     """
 
     def __init__(self, original: BaseException) -> None:
-        super().__init__(f"{type(original).__name__}: {original}")
+        super().__init__(f"{type(original).__name__}: {shown(original, str)}")
         self.original = original
 
 

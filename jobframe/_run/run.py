@@ -35,7 +35,7 @@ from jobframe._run.drivers import Ended, How
 from jobframe._run.forks import leave_if_forked
 from jobframe._run.interrupts import Interrupts
 from jobframe._run.options import RunOptions, RunResult
-from jobframe._run.outcome import EscapedExit, as_error, exit_code
+from jobframe._run.outcome import ENDINGS, EXITS, EscapedExit, as_error, exit_code
 from jobframe._run.timers import Claimant, Stage, Timer
 from jobframe._teardown.registry import ResourceRegistry
 from jobframe.context import RunContext
@@ -45,7 +45,7 @@ from jobframe.exit_codes import ExitCode
 from jobframe.files import write_json_atomic
 from jobframe.logs import get_logger, reclaim_logging
 from jobframe.stacks import stack_of_thread
-from jobframe.summary import Limits, summarize
+from jobframe.summary import Limits, summarize, unprintable
 
 __all__ = ["Run", "build_error", "park"]
 
@@ -55,16 +55,19 @@ RESULT_LIMITS = Limits(budget=2000)
 """``job.finished`` shows what the job returned, bounded: a glance, not the ``--output`` file."""
 
 
-def build_error(job: str, exc: Exception) -> Exception:
-    """Building the job's graph failed before ``execute`` ran: a configuration error (78), unless
-    the error already says what it is (a :class:`~jobframe.JobframeError`, e.g. retryable) — or is
-    the job ending itself: ``sys.exit``/``KeyboardInterrupt`` from an async resource's init, carried
-    out of its task as :class:`EscapedExit`, gets the codes a sync one's gets (0, 1, 130)."""
-    if isinstance(exc, JobframeError | EscapedExit):
+def build_error(job: str, exc: BaseException) -> BaseException:
+    """Building the job's graph failed before ``execute`` ran: a configuration error (78) — a
+    library's own ``BaseException`` too, sync or async — unless the error already says what it is
+    (a :class:`~jobframe.JobframeError`, e.g. retryable), or is how the job ends (:data:`ENDINGS`):
+    ``sys.exit``/``KeyboardInterrupt`` from an async resource's init, carried out of its task as
+    :class:`EscapedExit`, gets the codes a sync one's gets (0, 1, 130)."""
+    if isinstance(exc, EscapedExit) and not isinstance(exc.original, EXITS):
+        exc = exc.original  # a library's own BaseException, carried out of a resource's task
+    if isinstance(exc, (JobframeError, EscapedExit, *ENDINGS)):
         return exc
     if isinstance(exc, DependencyInjectorError):
         return ConfigurationError(f"cannot build job {job}: {_shown(exc, lambda: str(exc))}")
-    return ConfigurationError(f"cannot build job {job}: {_shown(exc, lambda: where(exc))}")
+    return ConfigurationError(f"cannot build job {job}: {where(exc)}")
 
 
 def park() -> NoReturn:
@@ -79,7 +82,7 @@ def _shown(value: object, show: Callable[[], Any]) -> Any:
     try:
         return show()
     except Exception as exc:  # noqa: BLE001 - the outcome's line matters more than its detail
-        return f"<{type(value).__qualname__} that cannot be shown: {type(exc).__name__}>"
+        return unprintable(value, exc)
 
 
 @dataclass
@@ -285,11 +288,8 @@ class Run:
         self.context.observer.phase("build")
         try:
             return getattr(self.container, self.entry.provider_name)()
-        except Exception as exc:
-            error = build_error(self.name, exc)
-            if error is exc:
-                raise
-            raise error from exc
+        except BaseException as exc:  # noqa: BLE001 - what is not an ending is a failure to build
+            self._build_failed(exc)
 
     async def abuild(self) -> Any:
         """:meth:`build`, awaiting the job if an async resource makes it awaitable."""
@@ -298,11 +298,14 @@ class Run:
             return job
         try:
             return await job
-        except Exception as exc:
-            error = build_error(self.name, exc)
-            if error is exc:
-                raise
-            raise error from exc
+        except BaseException as exc:  # noqa: BLE001 - what is not an ending is a failure to build
+            self._build_failed(exc)
+
+    def _build_failed(self, exc: BaseException) -> NoReturn:
+        error = build_error(self.name, exc)
+        if error is exc:
+            raise exc
+        raise error from exc
 
     def fail(self, error: BaseException | None) -> None:
         """What the job ended with, as the driver saw it; the first error stays."""

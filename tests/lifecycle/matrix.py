@@ -81,7 +81,8 @@ plain Python): the cancel grace; a child forked a moment before the cancellation
 lingers: the exit grace."""
 _LINGER = EXIT_GRACE + 0.5 + 0.5
 """A thread or process still running after teardown: the exit grace, then the exit hooks' 0.5 s
-floor (multiprocessing's joins a child), then 0.5 s between the descendants' SIGTERM and SIGKILL."""
+floor, then 0.5 s between the descendants' SIGTERM and SIGKILL (a multiprocessing child, which its
+exit hook would join, is ended before the hooks, which then end at once)."""
 _LOAD_SLACK = 0.5
 """What a loaded machine may add to a bound made of several waits in a row."""
 

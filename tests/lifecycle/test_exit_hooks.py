@@ -147,3 +147,28 @@ def test_a_fork_server_ended_by_a_sigterm_is_no_failed_hook(tmp_path: Path) -> N
     assert not proc.named("exit.hook_failed") and not proc.named("exit.hook_timeout"), proc.output
     assert _after_finished(proc) < 1.0, proc.output
     assert proc.order()[-1] == "process.exit"
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_a_non_daemon_multiprocessing_child_still_running_is_reported_once(
+    tmp_path: Path, method: str
+) -> None:
+    """multiprocessing's own exit hook joins every non-daemon child it started — for ever, for one
+    that does not end. Such a child is named once, as lingering (with its ``Process`` name), given
+    the exit grace and then ended with the other descendants; it is no hung exit hook too."""
+    exit_grace = 1.0
+    env = {"HOSTILE_START": method}
+    args = ("--exit-grace", f"{exit_grace:g}")
+    proc = _run(tmp_path, "LibraryJob", *args, env=env, shape="child_ignoring_sigterm", seconds=0)
+    assert proc.proc.returncode == 0, proc.output
+    assert not proc.named("exit.hook_timeout") and not proc.named("exit.hook_failed"), proc.output
+    (child,) = proc.one("process.lingering")["children"]
+    started = [name for verb, name, _ in proc.record().lines if verb == "pid"]
+    assert [child["pid"]] == [int(pid) for pid in started], proc.output
+    assert child["multiprocessing"] == f"{method.capitalize()}Process-1", child
+    # README (--exit-grace): the exit grace, the atexit hooks' 0.5 s floor, SIGTERM then SIGKILL 0.5 s
+    # later; plus what a loaded machine adds to several waits in a row
+    assert _after_finished(proc) < exit_grace + 0.5 + 0.5 + 0.5, (
+        f"{_after_finished(proc):.2f}s:\n{proc.output}"
+    )
+    assert proc.order()[-1] == "process.exit"

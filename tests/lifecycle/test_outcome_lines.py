@@ -9,11 +9,14 @@ to report — checked on real processes of ``apps/outcomes.py``:
   closed nothing less but was never named.)
 - ``sys.exit(n)`` or ``KeyboardInterrupt`` from a resource's init: the job ending itself, 0 / 1 /
   130 as from ``execute`` — sync or async (an async resource's was a configuration error, 78);
+- a ``BaseException`` of a library's own from a resource's init: a failure building the job, 78,
+  sync or async (a sync resource's was 1);
 - ``sys.exit(n)`` or ``KeyboardInterrupt`` from a task an async job started (not awaited): it ends
   ``asyncio.run``'s program, and it ends the job — cancelled, torn down, 0 / 1 / 130 — at once (it
   was logged as an unretrieved task exception, and the job ran on to succeed, 0);
-- a result whose ``repr`` raises: ``job.finished`` is still written, with the job's 0 (it was
-  lost, and the run ended with ``process.exit`` alone).
+- a result with a value whose ``repr`` raises: ``job.finished`` is still written, with the job's
+  0 (it was lost, and the run ended with ``process.exit`` alone), and only that value is replaced
+  (the whole result was blanked).
 """
 
 from __future__ import annotations
@@ -66,7 +69,9 @@ def test_a_result_that_cannot_be_shown_still_gets_its_job_finished(tmp_path: Pat
     proc = _run(tmp_path, "UnprintableResult")
     _agrees(proc, 0)
     finished = proc.one("job.finished")
-    assert finished["status"] == "succeeded" and "RuntimeError" in str(finished["result"]), finished
+    assert finished["status"] == "succeeded", finished
+    shown = "<unprintable _Unprintable: RuntimeError>"
+    assert finished["result"] == {"count": 3, "value": shown, "items": ["a", shown], "kept": "yes"}, finished
     assert proc.record().closed == ["first"]
 
 
@@ -86,3 +91,16 @@ def test_an_exit_in_a_task_of_the_job_ends_the_job(tmp_path: Path, raises: str, 
     _agrees(proc, code)
     assert "reason" not in proc.one("job.finished"), "no signal came: the job ended itself"
     assert proc.record().closed == ["first"]
+
+
+@pytest.mark.parametrize("job", ["CloseRaises", "AsyncCloseRaises"])
+def test_an_init_raising_a_base_exception_of_its_own_is_a_build_failure(tmp_path: Path, job: str) -> None:
+    """A library's own ``BaseException`` (not an exit, not a cancellation) from a resource's init is
+    a failure building the job: 78 (README), sync or async alike."""
+    proc = _run(tmp_path, job, env={"INIT_RAISES": "base"})
+    _agrees(proc, 78)
+    finished = proc.one("job.finished")
+    assert finished["error_type"] == "jobframe.errors.ConfigurationError", finished
+    assert finished["error_message"].startswith(f"cannot build job {job}: OwnBase: own ("), finished
+    assert "outcomes.py:" in finished["error_message"], "names the app's line that raised"
+    assert proc.record().closed == ["first"], "the resource opened before it closed"

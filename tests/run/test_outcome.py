@@ -79,3 +79,11 @@ def test_an_escaped_exit_carries_the_original_and_says_what_it_was() -> None:
     assert escaped.original is original
     assert str(escaped) == "SystemExit: 3"
     assert str(EscapedExit(KeyboardInterrupt())) == "KeyboardInterrupt: "
+
+
+def test_a_carried_base_exception_that_cannot_be_printed_is_still_named() -> None:
+    class Own(BaseException):
+        def __str__(self) -> str:
+            raise RuntimeError("no str")
+
+    assert str(EscapedExit(Own())) == "Own: <unprintable Own: RuntimeError>"

@@ -382,17 +382,67 @@ async def _ainit_unprintable(name: str) -> AsyncIterator[str]:
     yield name  # pragma: no cover - an async generator resource
 
 
+def _init_base(name: str) -> Iterator[str]:
+    raise _CustomBase("init")
+    yield name  # pragma: no cover - a generator resource
+
+
+async def _ainit_base(name: str) -> AsyncIterator[str]:
+    raise _CustomBase("init")
+    yield name  # pragma: no cover - an async generator resource
+
+
+_BUILD_FAILURES = {
+    "unprintable": (_init_unprintable, _ainit_unprintable, "_UnprintableError: <unprintable _Unprintable"),
+    "own-base-exception": (_init_base, _ainit_base, "_CustomBase: init ("),
+}
+
+
 @pytest.mark.parametrize("job", ["TwoResources", "AsyncTwoResources"])
-def test_a_build_failure_that_cannot_be_shown_is_still_a_configuration_error(job: str) -> None:
+@pytest.mark.parametrize("failure", list(_BUILD_FAILURES))
+def test_a_build_failure_is_a_configuration_error_whatever_it_raises(job: str, failure: str) -> None:
     """A resource's init raising an error whose ``str`` raises is a failure building the job (78),
-    not the error of showing it (it was 1, ``RuntimeError``, the job's own error lost)."""
+    not the error of showing it (it was 1, ``RuntimeError``, the job's own error lost); so is one
+    raising a ``BaseException`` of its own, neither an exit nor a cancellation (README), sync or
+    async (a sync one's was the job's error, 1; an async one's was dropped by dependency-injector's
+    callbacks, which catch ``Exception`` only, and the build waited for ever)."""
+    init, ainit, shown = _BUILD_FAILURES[failure]
     _events.clear()
-    app = App.from_container(_two(_init_unprintable, _ainit_unprintable, "second"))
+    app = App.from_container(_two(init, ainit, "second"))
     run = prepare(app, job, options=RunOptions(handle_signals=False))
     with capture_logs() as logs:
         result = run.execute()
     assert result.exit_code is ExitCode.CONFIG
     (finished,) = [line for line in logs if line["event"] == "job.finished"]
     assert finished["error_type"] == "jobframe.errors.ConfigurationError", finished
-    assert "_UnprintableError" in finished["error_message"], finished
+    assert finished["error_message"].startswith(f"cannot build job {job}: {shown}"), finished
     assert _events == ["first closed"]
+
+
+class AwaitsItsTask:
+    async def execute(self) -> str:
+        async def side() -> None:
+            raise _CustomBase("side")
+
+        try:
+            await asyncio.ensure_future(side())
+        except _CustomBase as exc:
+            return f"got {exc}"
+        return "nothing"  # pragma: no cover
+
+
+class _AwaitsItsTask(containers.DeclarativeContainer):
+    awaits_its_task = providers.Factory(AwaitsItsTask)
+
+
+def test_a_job_awaiting_its_own_task_gets_a_base_exception_as_it_was_raised() -> None:
+    """Only a build carries a library's ``BaseException`` out of its task: in the job's own tasks
+    asyncio's rules stand, and whoever awaits the task gets the exception itself."""
+    run = prepare(
+        App.from_container(_AwaitsItsTask), "AwaitsItsTask", options=RunOptions(handle_signals=False)
+    )
+    with capture_logs() as logs:
+        result = run.execute()
+    assert result.exit_code is ExitCode.SUCCEEDED
+    (finished,) = [line for line in logs if line["event"] == "job.finished"]
+    assert finished["result"] == "got side", finished

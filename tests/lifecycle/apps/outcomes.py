@@ -119,13 +119,13 @@ class _Unprintable:
 
 
 class UnprintableResult:
-    """Succeeds, returning a value whose ``repr`` raises."""
+    """Succeeds, returning a result one of whose values' ``repr`` raises."""
 
     def __init__(self, first: str) -> None:
         self.first = first
 
     def execute(self) -> dict[str, object]:
-        return {"value": _Unprintable()}
+        return {"count": 3, "value": _Unprintable(), "items": ["a", _Unprintable()], "kept": "yes"}
 
 
 class Container(containers.DeclarativeContainer):
