@@ -45,7 +45,7 @@ from jobframe.exit_codes import ExitCode
 from jobframe.files import write_json_atomic
 from jobframe.logs import get_logger, reclaim_logging
 from jobframe.stacks import stack_of_thread
-from jobframe.summary import Limits, summarize, unprintable
+from jobframe.summary import Limits, shown, summarize
 
 __all__ = ["Run", "build_error", "park"]
 
@@ -66,7 +66,7 @@ def build_error(job: str, exc: BaseException) -> BaseException:
     if isinstance(exc, (JobframeError, EscapedExit, *ENDINGS)):
         return exc
     if isinstance(exc, DependencyInjectorError):
-        return ConfigurationError(f"cannot build job {job}: {_shown(exc, lambda: str(exc))}")
+        return ConfigurationError(f"cannot build job {job}: {shown(exc, str)}")
     return ConfigurationError(f"cannot build job {job}: {where(exc)}")
 
 
@@ -74,15 +74,6 @@ def park() -> NoReturn:
     """Wait forever: the supervisor thread owns the run now and ends the process."""
     while True:
         threading.Event().wait()
-
-
-def _shown(value: object, show: Callable[[], Any]) -> Any:
-    """``show()`` — or, when showing ``value`` raises (a ``repr`` or ``str`` of the job's that
-    fails), a placeholder naming its type and the error: ``job.finished`` is never lost to it."""
-    try:
-        return show()
-    except Exception as exc:  # noqa: BLE001 - the outcome's line matters more than its detail
-        return unprintable(value, exc)
 
 
 @dataclass
@@ -395,7 +386,7 @@ class Run:
             **summary,
         }
         if code is ExitCode.SUCCEEDED:
-            result = _shown(self.result, lambda: summarize(self.result, RESULT_LIMITS, scrub=self.scrub))
+            result = summarize(self.result, RESULT_LIMITS, scrub=self.scrub)
             _log.info("job.finished", result=result, **fields)
         elif reason is not None or isinstance(error, JobInterrupted):
             _log.warning("job.finished", reason=str(reason or error), **fields)
@@ -404,7 +395,7 @@ class Run:
             _log.error(
                 "job.finished",
                 error_type=f"{type(error).__module__}.{type(error).__qualname__}",
-                error_message=_shown(error, lambda: str(error)),
+                error_message=shown(error, str),
                 exc_info=error,
                 **fields,
             )
