@@ -32,8 +32,9 @@ pytestmark = pytest.mark.process
 APP = "outcomes:Container"
 EXIT_S = 0.5
 """job.finished → exit for a job that leaves nothing running (docs/lifecycle.md: within 0.5 s)."""
-ENDS_ITSELF = [("SystemExit:0", 0), ("SystemExit:3", 1), ("KeyboardInterrupt", 130)]
-"""What the job raises to end itself, and its code (README: a job that ends itself)."""
+ENDS_ITSELF = [("SystemExit:0", 0), ("SystemExit:3", 1), ("SystemExit:0.0", 1), ("KeyboardInterrupt", 130)]
+"""What the job raises to end itself, and its code (README: a job that ends itself; ``sys.exit(0.0)``
+is not an int 0, so 1, as Python exits)."""
 
 
 def _run(tmp_path: Path, job: str, env: dict[str, str] | None = None) -> JobProcess:

@@ -36,7 +36,8 @@ def _raise(when: str = "CLOSE") -> None:
     if what == "KeyboardInterrupt":
         raise KeyboardInterrupt
     if what.startswith("SystemExit:"):
-        raise SystemExit(int(what.split(":")[1]))
+        code = what.split(":", 1)[1]  # "3", or "0.0": not an int, so a failure (Python exits 1)
+        raise SystemExit(int(code) if code.lstrip("-").isdigit() else float(code))
     if what == "base":
         raise OwnBase("own")
 
