@@ -127,7 +127,7 @@ def _failed_append(header: bytes, size: int, committed: Commit | None) -> bool:
     return committed.page == page and committed.salts == header[16:24] and whole <= size
 
 
-def _lost_commits(path: Path, wal: Path, committed: Commit | None) -> str | None:
+def _lost_commits(wal: Path, committed: Commit | None) -> str | None:
     """How the log lost frames its index counts that are not in the database yet (``None``: it
     did not). A log cut at a frame boundary, or gone, leaves no torn frame to show it.
 
@@ -142,16 +142,16 @@ def _lost_commits(path: Path, wal: Path, committed: Commit | None) -> str | None
     if committed.watch is None or not committed.watch.unchanged():
         return None
     try:
-        with wal.open("rb") as handle:
-            header = handle.read(WAL_HEADER)
+        with wal.open("rb") as handle:  # header and size of the one file opened, never a later one
+            header, size = handle.read(WAL_HEADER), os.fstat(handle.fileno()).st_size
     except FileNotFoundError:
-        header = b""
+        header, size = b"", 0
     if len(header) < WAL_HEADER:
         return "is empty"
     if header[16:24] != committed.salts:
         return None  # started over after a checkpoint that copied every frame the index counts
     page = int.from_bytes(header[8:12], "big")
-    held = (wal.stat().st_size - WAL_HEADER) // (WAL_FRAME_HEADER + page) if page else 0
+    held = (size - WAL_HEADER) // (WAL_FRAME_HEADER + page) if page else 0
     return f"holds {held} frames" if held < committed.frames else None
 
 
@@ -178,7 +178,7 @@ def check_sqlite(store: Store, path: Path, committed: Commit | None = None) -> N
                     "Keep the files for inspection; do not resume blindly (docs/resume.md, 'A lost or "
                     "damaged ledger')"
                 )
-    lost = _lost_commits(path, wal, committed)
+    lost = _lost_commits(wal, committed)
     if lost is not None and committed is not None:
         raise LedgerDamagedError(
             f"ledger {path}: its write-ahead log ({wal.name}) {lost}, but its index ({path.name}-shm) "
