@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from jobframe.ledger.store import Store
 
-__all__ = ["OtherFanout", "fanout_of_key", "find_other", "refusal"]
+__all__ = ["OtherFanout", "fanout_of_key", "find_other", "refusal", "so_far"]
 
 
 def fanout_of_key(key: str, shard: int | None) -> str | None:
@@ -73,15 +73,17 @@ def find_other(
     return None
 
 
+def so_far(reached: int, sent: int) -> str:
+    """What an earlier run did, for a refusal: the users it reached — or, when it reached no listed
+    user but sent, the requests it made to an audience Braze resolves (which reach the most)."""
+    if reached or not sent:
+        return f"reaching {reached} user{'' if reached == 1 else 's'} so far"
+    return f"having sent {sent} request{'' if sent == 1 else 's'} to a segment, an audience or everyone"
+
+
 def refusal(key: str, endpoint: str, other: OtherFanout) -> str:
     """One line: which fan-out, what it reached, how to continue it, and the opt-out."""
-    if other.reached or not other.sent:
-        reached = f"its run key {other.reached_by!r} reaching {other.reached} users"
-    else:  # sends to an audience Braze resolves: requests that list no user
-        reached = (
-            f"its run key {other.reached_by!r} having sent {other.sent} request(s) to a segment, "
-            "an audience or everyone"
-        )
+    reached = f"its run key {other.reached_by!r} {so_far(other.reached, other.sent)}"
     state = "is sending it right now" if other.live else "did not finish (a resubmitted workflow?)"
     shards = ", ".join(other.unfinished)
     return (

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from jobframe.errors import ConfigurationError, JobframeError, RetryableError
-from jobframe.ledger.fanout import fanout_of_key, find_other, refusal
+from jobframe.ledger.fanout import fanout_of_key, find_other, refusal, so_far
 from jobframe.ledger.fingerprint import batch_digest
 from jobframe.ledger.lease import Lease, LeaseLostError, new_token
 from jobframe.ledger.policy import BatchState, Decision, decide, records_start
@@ -298,11 +298,9 @@ def _resubmitted(key: str, endpoint: str, found: tuple[str, int, bool, int]) -> 
     """``found``: the earlier run (:meth:`Store.earlier_run`) — its key, the objects it reached,
     whether it is live, and the batches it sent."""
     earlier, reached, live, sent = found
-    if reached or not sent:
-        so_far, again = f"reaching {reached} users so far", f"to send to those {reached} users again"
-    else:  # sends to an audience Braze resolves: requests that list no user, and reach the most
-        so_far = f"having sent {sent} request{'s' if sent > 1 else ''} to a segment, an audience or everyone"
-        again = "to send those again"
+    done = so_far(reached, sent)
+    users = f"{reached} user{'' if reached == 1 else 's'}"
+    again = f"to send to those {users} again" if reached or not sent else "to send those again"
     if live:
         what = f"is sending this job's {endpoint} call with the same parameters and input right now"
         advice = f"let it finish (or continue it with --run-key {earlier} later)"
@@ -314,8 +312,7 @@ def _resubmitted(key: str, endpoint: str, found: tuple[str, int, bool, int]) -> 
         advice = f"continue that run with --run-key {earlier} (or `argo retry` its workflow)"
     return _Refused(
         ConfigurationError(
-            f"run key {key!r}: run key {earlier!r} {what}, {so_far}: {advice}; "
-            f"{again} as well, pass --new-run"
+            f"run key {key!r}: run key {earlier!r} {what}, {done}: {advice}; {again} as well, pass --new-run"
         )
     )
 

@@ -57,7 +57,7 @@ def test_a_resubmitted_fanout_is_refused_while_a_shard_of_the_first_is_unfinishe
         _shard_call(resubmitted)
     message = str(refused.value)
     assert "run key 'wf2-1'" in message and "the fan-out 'wf1'" in message
-    assert "its unfinished shards: wf1-0)" in message and "reaching 1 users" in message
+    assert "its unfinished shards: wf1-0)" in message and "reaching 1 user so far" in message
     assert "argo retry" in message and "--new-run" in message
     resubmitted.finish(succeeded=False)
     for key, fan, options in [
