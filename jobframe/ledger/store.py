@@ -121,6 +121,34 @@ class Lead(Protocol):
     def check(self, cursor: Any) -> None: ...
 
 
+_HELD = "CASE WHEN r.owner IS NOT NULL AND r.lease_expires > {now} THEN 1 ELSE 0 END"
+"""Whether run ``r``'s lease is held (an attempt is running under its key)."""
+
+
+def _sent_the_call(where: str) -> str:
+    """Runs ``r`` under other keys whose call (stream ``?``, endpoint ``?``; not key ``?``; job ``?``)
+    read the input ``where`` names and reached someone, or that are sending it now (a live lease:
+    they may not have recorded a batch yet): key, objects reached, live, batches, last change."""
+    return (
+        f"SELECT r.run_key, COALESCE(SUM(b.size), 0) AS reached, MAX({_HELD}) AS live,"  # noqa: S608 - no input
+        " COUNT(b.batch) AS sent, r.updated_at FROM jobframe_ledger_streams s"
+        " JOIN jobframe_ledger_runs r ON r.run_key = s.run_key"
+        " LEFT JOIN jobframe_ledger_batches b ON b.run_key = s.run_key AND b.stream = s.stream"
+        " AND b.state IN ('delivered', 'started')"
+        f" WHERE s.stream = ? AND s.endpoint = ? AND s.run_key <> ? AND r.job = ? AND {where}"
+        f" GROUP BY r.run_key, r.updated_at HAVING COUNT(b.batch) > 0 OR MAX({_HELD}) = 1"
+    )
+
+
+_FANOUT = "rtrim({key}, '0123456789')"
+"""The fan-out a shard's key ``<fan-out>-<digits>`` names, with its ``-``: the key without its digits."""
+_NAMES_A_FANOUT = (
+    f"substr({_FANOUT}, length({_FANOUT}), 1) = '-'"
+    f" AND length({_FANOUT}) > 1 AND length({_FANOUT}) < length({{key}})"
+)
+"""Whether ``key`` names a fan-out: a ``-`` before digits, with something before it."""
+
+
 class Store:
     """The ledger's rows in one database; every method runs in the caller's transaction."""
 
@@ -322,55 +350,49 @@ class Store:
         without its batch sizes): the same file cut in batches of another size reaches the same
         users."""
         same_input = input_fingerprint or fingerprint
-        if self.dialect.name == "postgres":  # two new runs of one input check one at a time
-            self._run("SELECT pg_advisory_xact_lock(hashtext(?))", same_input)
+        self._one_check_at_a_time(same_input)
         row = self._run(
-            "SELECT r.run_key, COALESCE(SUM(b.size), 0), MAX(CASE WHEN r.owner IS NOT NULL"
-            " AND r.lease_expires > {now} THEN 1 ELSE 0 END), COUNT(b.batch) FROM jobframe_ledger_streams s"
-            " JOIN jobframe_ledger_runs r ON r.run_key = s.run_key"
-            " LEFT JOIN jobframe_ledger_batches b ON b.run_key = s.run_key AND b.stream = s.stream"
-            " AND b.state IN ('delivered', 'started')"
-            " WHERE (s.fingerprint = ? OR s.input_fingerprint = ?)"
-            " AND s.stream = ? AND s.endpoint = ? AND s.run_key <> ?"
-            " AND r.job = ? AND r.fingerprint = ? AND r.status = 'open'"
-            " GROUP BY r.run_key, r.updated_at"
-            " HAVING COUNT(b.batch) > 0 OR MAX(CASE WHEN r.owner IS NOT NULL"
-            " AND r.lease_expires > {now} THEN 1 ELSE 0 END) = 1"
-            " ORDER BY r.updated_at DESC LIMIT 1",
-            fingerprint, same_input, number, endpoint, key, job, run_fingerprint,
+            _sent_the_call("(s.fingerprint = ? OR s.input_fingerprint = ?) AND r.fingerprint = ?"
+                           " AND r.status = 'open'")
+            + " ORDER BY r.updated_at DESC LIMIT 1",
+            number, endpoint, key, job, fingerprint, same_input, run_fingerprint,
         ).fetchone()  # fmt: skip
         return None if row is None else (str(row[0]), int(row[1] or 0), bool(row[2]), int(row[3] or 0))
 
-    def fanout_calls(
-        self, key: str, *, number: int, endpoint: str, job: str, fanout: str
-    ) -> list[tuple[str, int, bool, int]]:
-        """Runs under other keys, finished or not, whose call ``number`` read the same sharded
-        input (``fanout``: its fingerprint without the shard's index) and reached someone, or are
-        sending it now: shards of this fan-out and of others over the same input, which the caller
-        tells apart by their keys. As :meth:`earlier_run`: key, objects, live, batches."""
-        if self.dialect.name == "postgres":  # two new shards of one input check one at a time
-            self._run("SELECT pg_advisory_xact_lock(hashtext(?))", fanout)
-        rows = self._run(
-            f"SELECT r.run_key, COALESCE(SUM(b.size), 0), MAX({_HELD}), COUNT(b.batch)"  # noqa: S608 - no input
-            " FROM jobframe_ledger_streams s JOIN jobframe_ledger_runs r ON r.run_key = s.run_key"
-            " LEFT JOIN jobframe_ledger_batches b ON b.run_key = s.run_key AND b.stream = s.stream"
-            " AND b.state IN ('delivered', 'started')"
-            " WHERE s.fanout = ? AND s.stream = ? AND s.endpoint = ? AND s.run_key <> ? AND r.job = ?"
-            f" GROUP BY r.run_key, r.updated_at HAVING COUNT(b.batch) > 0 OR MAX({_HELD}) = 1"
-            " ORDER BY r.updated_at DESC",
-            fanout, number, endpoint, key, job,
-        ).fetchall()  # fmt: skip
-        return [(str(row[0]), int(row[1] or 0), bool(row[2]), int(row[3] or 0)) for row in rows]
+    def other_fanout(
+        self, key: str, fanout_name: str, *, number: int, endpoint: str, job: str, fanout: str
+    ) -> list[tuple[str, int, bool, int, str, bool]]:
+        """The unfinished shards of the fan-out (not ``fanout_name``) one of whose shards most
+        recently sent call ``number`` over the same sharded input (``fanout``: its fingerprint
+        without the shard's index), finished or not, and reached someone, or is sending it now.
 
-    def unfinished_runs(self, prefix: str) -> list[tuple[str, bool]]:
-        """Runs whose key starts with ``prefix`` that did not finish — open, or registered and
-        never started — and whether each is live (its lease held)."""
+        One row per unfinished shard (open, or registered and never started): the shard that sent
+        the call — key, objects, live, batches, as :meth:`earlier_run` — then the unfinished
+        shard's key and whether it is live. Empty when no such fan-out has a shard unfinished.
+        A fan-out is named by its shards' keys, ``<fan-out>-<digits>``: a key that names none
+        (``rtrim`` leaves no ``-`` at its end) belongs to no fan-out."""
+        self._one_check_at_a_time(fanout)
         rows = self._run(
-            f"SELECT run_key, {_HELD} FROM jobframe_ledger_runs r"  # noqa: S608 - no input
-            " WHERE substr(r.run_key, 1, ?) = ? AND r.status IN ('open', 'registered')",
-            len(prefix), prefix,
+            f"WITH calls AS ({_sent_the_call('s.fanout = ?')}),"  # noqa: S608 - no input
+            " shards AS (SELECT c.run_key AS sender, c.reached, c.live, c.sent, c.updated_at,"
+            f" r.run_key, {_HELD} AS held FROM calls c JOIN jobframe_ledger_runs r"
+            f" ON {_FANOUT.format(key='r.run_key')} = {_FANOUT.format(key='c.run_key')}"
+            f" WHERE {_NAMES_A_FANOUT.format(key='c.run_key')} AND {_FANOUT.format(key='c.run_key')} <> ?"
+            f" AND {_NAMES_A_FANOUT.format(key='r.run_key')} AND r.status IN ('open', 'registered'))"
+            " SELECT sender, reached, live, sent, run_key, held FROM shards"
+            " WHERE sender = (SELECT sender FROM shards ORDER BY updated_at DESC, sender LIMIT 1)",
+            number, endpoint, key, job, fanout, f"{fanout_name}-",
         ).fetchall()  # fmt: skip
-        return [(str(row[0]), bool(row[1])) for row in rows]
+        return [
+            (str(row[0]), int(row[1] or 0), bool(row[2]), int(row[3] or 0), str(row[4]), bool(row[5]))
+            for row in rows
+        ]
+
+    def _one_check_at_a_time(self, same_input: str) -> None:
+        """Two new runs of one input, checking for an earlier run of it, check one after the other
+        (PostgreSQL: a transaction-scoped lock; SQLite's write lock already serialises them)."""
+        if self.dialect.name == "postgres":
+            self._run("SELECT pg_advisory_xact_lock(hashtext(?))", same_input)
 
     def forget(self, key: str) -> None:
         """Delete what ``key`` recorded, by hand, and leave it as :meth:`register` does: a run no
@@ -508,9 +530,6 @@ def _sqlite(settings: LedgerSettings) -> Dialect:
 
     return Dialect("sqlite", connect, "?", "BEGIN IMMEDIATE", None, _SQLITE_NOW)
 
-
-_HELD = "CASE WHEN r.owner IS NOT NULL AND r.lease_expires > {now} THEN 1 ELSE 0 END"
-"""Whether a run's lease is held (an attempt is running under its key)."""
 
 _SQLITE_NOW = "((julianday('now') - 2440587.5) * 86400.0)"
 _POSTGRES_NOW = "CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS DOUBLE PRECISION)"
