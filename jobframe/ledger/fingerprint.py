@@ -12,7 +12,6 @@ without loading the ledger.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -36,12 +35,18 @@ def _each(inputs: tuple[object, ...]) -> list[str] | None:
         if isinstance(item, tuple | list) and not item:
             parts.append("empty")
             continue
-        method = getattr(item, "fingerprint", None)
-        value = method() if callable(method) else None
-        if not isinstance(value, str):
+        value = _asked(item, "fingerprint")
+        if value is None:
             return None
         parts.append(value)
     return parts
+
+
+def _asked(item: object, name: str) -> str | None:
+    """What ``item.name()`` says, if it is a string."""
+    method = getattr(item, name, None)
+    value = method() if callable(method) else None
+    return value if isinstance(value, str) else None
 
 
 def fingerprint_of_inputs(*inputs: object) -> str | None:
@@ -51,26 +56,17 @@ def fingerprint_of_inputs(*inputs: object) -> str | None:
     return None if parts is None else digest(parts)
 
 
-_SHARD = re.compile(r"(?P<whole>.*) shard (?P<index>\d+)/(?P<count>\d+)")
-"""How a sharded input says what it is (``jobframe.shard.Selection.fingerprint``): ``<input> shard i/N``."""
-
-
 def fanout_of_inputs(*inputs: object) -> str | None:
-    """What the whole fan-out a sharded call belongs to reads: the inputs' fingerprints with the
-    shard's index left out (its count kept) — the same for every shard of one fan-out, and for a
-    fan-out resubmitted over the same input. ``None`` when no input is sharded, or one cannot say
-    what it is."""
+    """What the whole fan-out a sharded call belongs to reads: the inputs' fingerprints with each
+    shard's part of an input (``jobframe.shard.Selection``) as its whole fan-out's
+    (``fanout_fingerprint()``: the shard's index left out, its count kept) — the same for every
+    shard of one fan-out, and for a fan-out resubmitted over the same input. ``None`` when no input
+    is sharded, or one cannot say what it is."""
     parts = _each(inputs)
     if parts is None:
         return None
-    whole = [_whole(part) for part in parts]
+    whole = [_asked(item, "fanout_fingerprint") or part for item, part in zip(inputs, parts, strict=True)]
     return None if whole == parts else digest(whole)
-
-
-def _whole(part: str) -> str:
-    """One input's fingerprint as the whole fan-out's: a shard's index left out."""
-    match = _SHARD.fullmatch(part)
-    return part if match is None else f"{match['whole']} in {match['count']} shards"
 
 
 def file_fingerprint(path: str | Path) -> str:

@@ -181,6 +181,8 @@ def test_a_fanout_is_every_shard_of_one_input_and_nothing_else(tmp_path: Path) -
     assert fanout_of_inputs(Shard(1, 2).select(counted), counted) == digest(
         [f"{file_fingerprint(path)} in 2 shards", file_fingerprint(path)]
     )
+    looks_sharded = Counted(lambda: iter(["u1"]), lambda: 1, fingerprint=lambda: "sha shard 1/2")
+    assert fanout_of_inputs(looks_sharded) is None  # only a shard's part says it is one
     path.write_text("u1\nu2\nu4\n")
     changed: Counted[str] = Counted(lambda: iter([]), lambda: 3, fingerprint=lambda: file_fingerprint(path))
     assert fanout_of_inputs(Shard(0, 4).select(changed), ()) != shards[0]
@@ -438,10 +440,15 @@ def test_an_input_fingerprint_is_known_only_when_every_input_gives_one(tmp_path:
         def fingerprint(self) -> None:
             return None
 
+    class Odd:
+        def fingerprint(self) -> object:
+            return 42  # not a string: it says nothing
+
     assert fingerprint_of_inputs((), Known()) == _sha('["empty","abc"]')
     assert fingerprint_of_inputs([], ()) == _sha('["empty","empty"]')
     assert fingerprint_of_inputs(Known(), ["a", "b"]) is None  # a plain list cannot say what it is
     assert fingerprint_of_inputs(Known(), Unknown()) is None
+    assert fingerprint_of_inputs(Known(), Odd()) is None
     assert fingerprint_of_inputs(iter(["a"])) is None
     (tmp_path / "f").write_bytes(b"x" * (3 << 20) + b"tail")  # several chunks
     assert file_fingerprint(tmp_path / "f") == hashlib.sha256(b"x" * (3 << 20) + b"tail").hexdigest()
