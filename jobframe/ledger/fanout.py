@@ -8,7 +8,7 @@ refused while the first fan-out is unfinished: a shard of it open or never start
 
 Fan-outs are told apart by their run keys, ``<fan-out>-<shard index>``, as ``jobframe-argo
 render`` (``{{workflow.uid}}-N``) and ``ledger register --shards`` name them. A shard's call
-records the fingerprint of the fan-out's input (:func:`jobframe.ledger.fingerprint.fanout_of_inputs`:
+records the fingerprint of the fan-out's input (:func:`jobframe.ledger.fingerprint.fingerprints_of_inputs`:
 the shard's index left out), which finds the other fan-outs over the same input.
 """
 
