@@ -53,7 +53,9 @@ def find_other(
 ) -> OtherFanout | None:
     """Another fan-out (not ``fanout_name``) whose shards sent call ``number`` over the same input
     (``fanout``), or are sending it, and which has a shard not finished; ``None`` if there is none."""
-    rows = store.other_fanout(key, fanout_name, number=number, endpoint=endpoint, job=job, fanout=fanout)
+    from jobframe.ledger.earlier import other_fanout  # noqa: PLC0415 - loaded with the store, by open
+
+    rows = other_fanout(store, key, fanout_name, number=number, endpoint=endpoint, job=job, fanout=fanout)
     if not rows:
         return None
     sender, reached, live, sent = rows[0][:4]

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from jobframe.errors import ConfigurationError
-from jobframe.ledger import BatchState, LedgerSettings, RunLedger
+from jobframe.ledger import BatchState, LedgerSettings, RunLedger, runs
 from jobframe.ledger.fanout import fanout_of_key
 from jobframe.ledger.store import open_store
 
@@ -83,7 +83,7 @@ def test_a_resubmitted_fanout_is_refused_while_a_shard_of_the_first_never_starte
     finished: the first fan-out is unfinished, and its shard 1 reached its users."""
     store = open_store(ledger_settings)
     try:
-        store.transaction(lambda s: [s.register(f"wf1-{i}") for i in range(2)])
+        store.transaction(lambda s: [runs.register(s, f"wf1-{i}") for i in range(2)])
     finally:
         store.close()
     finished = _shard(ledger_settings, "wf1-1", 1, registered=True)
@@ -148,7 +148,7 @@ def test_a_fanouts_shards_are_the_keys_that_name_it_and_nothing_else(
     lookalikes = ["old-x", "old-1-0", "oldx-0", "old-", "-0", "old-1x"]
     store = open_store(ledger_settings)
     try:
-        store.transaction(lambda s: [s.register(k) for k in lookalikes])
+        store.transaction(lambda s: [runs.register(s, k) for k in lookalikes])
     finally:
         store.close()
     passed = _shard(ledger_settings, "new-0", 0)
@@ -156,7 +156,7 @@ def test_a_fanouts_shards_are_the_keys_that_name_it_and_nothing_else(
     passed.finish(succeeded=False)
     store = open_store(ledger_settings)
     try:
-        store.transaction(lambda s: [s.register(k) for k in ("old-2", "old-10", "done-x")])
+        store.transaction(lambda s: [runs.register(s, k) for k in ("old-2", "old-10", "done-x")])
     finally:
         store.close()
     refused = _shard(ledger_settings, "newer-1", 1)

@@ -15,7 +15,7 @@ import pytest
 
 from jobframe import Counted
 from jobframe.errors import ConfigurationError, JobframeError, RetryableError
-from jobframe.ledger import DISABLED, BatchState, Decision, LedgerSettings, RunLedger
+from jobframe.ledger import DISABLED, BatchState, Decision, LedgerSettings, RunLedger, batches, runs
 from jobframe.ledger.fingerprint import (
     batch_digest,
     digest,
@@ -32,6 +32,7 @@ from jobframe.ledger.policy import (
     unrecorded,
     updates_relatively,
 )
+from jobframe.ledger.schema import migrate
 from jobframe.ledger.store import MIGRATIONS, open_store
 from jobframe.shard import Shard
 
@@ -203,7 +204,7 @@ def test_a_fanout_is_every_shard_of_one_input_and_nothing_else(tmp_path: Path) -
 def test_the_schema_is_created_once_and_migrations_are_idempotent(ledger_settings: LedgerSettings) -> None:
     store = open_store(ledger_settings)
     try:
-        assert store.migrate() == len(MIGRATIONS)  # a second time: nothing to do
+        assert migrate(store) == len(MIGRATIONS)  # a second time: nothing to do
     finally:
         store.close()
     again = open_store(ledger_settings)
@@ -369,10 +370,10 @@ def test_delivered_is_never_downgraded(ledger_settings: LedgerSettings) -> None:
     first.finish(succeeded=True)
     store = open_store(ledger_settings)
     try:
-        store.transaction(lambda s: s.settled("run-1", 0, 0, BatchState.FAILED))
-        states = store.transaction(lambda s: list(s.batches("run-1", 0)))
+        store.transaction(lambda s: batches.settled(s, "run-1", 0, 0, BatchState.FAILED))
+        states = store.transaction(lambda s: list(batches.batches(s, "run-1", 0)))
         assert [(b, state) for b, state, _ in states] == [(0, BatchState.DELIVERED)]
-        assert store.transaction(lambda s: s.run("run-1")).status == "closed"
+        assert store.transaction(lambda s: runs.run(s, "run-1")).status == "closed"
     finally:
         store.close()
 
