@@ -127,11 +127,25 @@ class Selection(Generic[T]):
     def fingerprint(self) -> str | None:
         """The input's fingerprint, when it gives one (a file's sha256), with the shard: one shard's
         part of an unchanged input is unchanged, so a resumed run can tell (``jobframe.ledger``)."""
-        method = getattr(self._items, "fingerprint", None)
-        value = method() if callable(method) else None
-        if not isinstance(value, str):
+        value = self._input_fingerprint()
+        if value is None:
             return None
         return value if self.shard.is_whole else f"{value} shard {self.shard}"
+
+    def fanout_fingerprint(self) -> str | None:
+        """What the whole fan-out this shard belongs to reads: the input's fingerprint with the
+        shard count but not the index — the same for every shard of one fan-out, and for a fan-out
+        resubmitted over the same input (``jobframe.ledger.fanout``). ``None`` for the whole input,
+        or when the input cannot say what it is. The text is recorded: it must not change."""
+        if self.shard.is_whole:
+            return None
+        value = self._input_fingerprint()
+        return None if value is None else f"{value} in {self.shard.count} shards"
+
+    def _input_fingerprint(self) -> str | None:
+        method = getattr(self._items, "fingerprint", None)
+        value = method() if callable(method) else None
+        return value if isinstance(value, str) else None
 
     def __length_hint__(self) -> int:
         no_hint: int = NotImplemented

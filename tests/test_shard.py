@@ -184,3 +184,29 @@ def test_a_selection_carries_its_inputs_fingerprint_and_its_shard() -> None:
     assert Shard(1, 3).select(rows).fingerprint() == "sha-of-file shard 1/3"
     assert Shard(1, 3).select(["a"]).fingerprint() is None  # a plain list cannot say what it is
     assert Shard(1, 3).select(Mute(["a"])).fingerprint() is None
+
+
+def test_every_shard_of_one_input_names_the_same_fanout_and_the_whole_input_none() -> None:
+    class File(list[str]):
+        def __init__(self, sha: str) -> None:
+            super().__init__(["a", "b"])
+            self.sha = sha
+
+        def fingerprint(self) -> str:
+            return self.sha
+
+    rows = File("sha-of-file")
+    # pinned: the ledger records it, so a later version must find the fan-outs an earlier one did
+    assert {Shard(i, 3).select(rows).fanout_fingerprint() for i in range(3)} == {"sha-of-file in 3 shards"}
+    assert Shard(0, 2).select(rows).fanout_fingerprint() == "sha-of-file in 2 shards"
+    assert Shard(0, 2).select(File("other")).fanout_fingerprint() == "other in 2 shards"
+    assert Shard().select(rows).fanout_fingerprint() is None  # the whole input: no fan-out
+    assert Shard(1, 3).select(["a"]).fanout_fingerprint() is None  # a plain list cannot say
+    assert Shard(1, 3).select(iter(["a"])).fanout_fingerprint() is None
+
+    class Odd(list[str]):
+        def fingerprint(self) -> object:
+            return 42  # not a string: it says nothing
+
+    assert Shard(1, 3).select(Odd(["a"])).fingerprint() is None
+    assert Shard(1, 3).select(Odd(["a"])).fanout_fingerprint() is None

@@ -31,7 +31,7 @@ from pydantic import BaseModel
 from jobframe.braze._delivery import BatchRef, DeliveryReport, IndexRanges, batch_ids
 from jobframe.braze._errors import BrazeError, BrazeInputError, BrazeLedgerError
 from jobframe.braze._exchange import Call, Done, Fail, NotSentError
-from jobframe.ledger.fingerprint import digest, fanout_of_inputs, fingerprint_of_inputs
+from jobframe.ledger.fingerprint import digest, fingerprints_of_inputs
 from jobframe.ledger.ledger import Journal
 from jobframe.ledger.policy import BatchState, Decision, records_start
 from jobframe.logs import library_logger
@@ -270,18 +270,19 @@ def journaled(plan: Plan[T], base: Mapping[str, Any], *inputs: object, batch: An
     the fingerprint; an input that cannot say what it is leaves it unknown (``None``).
     """
     plan.batched = True
-    inputs_fingerprint = fingerprint_of_inputs(*inputs)
-    if inputs_fingerprint is not None:
+    found = fingerprints_of_inputs(*inputs)  # one look at each input gives both fingerprints
+    if found is not None:
         plan.fingerprint = digest(
-            {"endpoint": plan.endpoint.path, "base": base, "inputs": inputs_fingerprint, "batch": batch}
+            {"endpoint": plan.endpoint.path, "base": base, "inputs": found.inputs, "batch": batch}
         )
         # the same without the batch sizes: a refusal can tell a changed input from a changed cut
         plan.input_fingerprint = digest(
-            {"endpoint": plan.endpoint.path, "base": base, "inputs": inputs_fingerprint}
+            {"endpoint": plan.endpoint.path, "base": base, "inputs": found.inputs}
         )
-        fanout = fanout_of_inputs(*inputs)
-        if fanout is not None:  # a resubmitted fan-out's finished shards are found by it
-            plan.fanout_fingerprint = digest({"endpoint": plan.endpoint.path, "base": base, "fanout": fanout})
+        if found.fanout is not None:  # a resubmitted fan-out's finished shards are found by it
+            plan.fanout_fingerprint = digest(
+                {"endpoint": plan.endpoint.path, "base": base, "fanout": found.fanout}
+            )
     return plan
 
 

@@ -35,6 +35,7 @@ from pydantic import SecretStr, ValidationError
 
 from jobframe.errors import ConfigurationError, JobframeError, UsageError
 from jobframe.exit_codes import ExitCode
+from jobframe.ledger import batches, runs
 from jobframe.ledger.failures import classify
 from jobframe.ledger.settings import LedgerSettings
 from jobframe.ledger.store import Store, describe, open_store
@@ -125,21 +126,21 @@ def _register_settings(args: argparse.Namespace) -> LedgerSettings:
 
 def _register(store: Store, keys: list[str]) -> None:
     for key in keys:
-        new = bool(store.transaction(functools.partial(Store.register, key=key)))
+        new = bool(store.transaction(functools.partial(runs.register, key=key)))
         state = "registered" if new else "already recorded (left as it is)"
         print(f"run {key!r}: {state}")
 
 
 def _show(store: Store, key: str | None, as_json: bool) -> None:
-    runs = [(row, updated) for row, updated in store.runs() if key is None or row.key == key]
-    if key is not None and not runs:
+    shown = [(row, updated) for row, updated in runs.every_run(store) if key is None or row.key == key]
+    if key is not None and not shown:
         raise UsageError(f"no run {key!r} in this ledger")
-    for row, updated in runs:
-        counts = store.counts(row.key)
+    for row, updated in shown:
+        counts = batches.counts(store, row.key)
         unconfirmed = (
             [
                 {"stream": stream, "batch": batch, "items": json.loads(items), "size": size}
-                for stream, batch, items, size in store.unconfirmed(row.key)
+                for stream, batch, items, size in batches.unconfirmed(store, row.key)
             ]
             if key is not None
             else []
@@ -166,16 +167,16 @@ def _show(store: Store, key: str | None, as_json: bool) -> None:
 def _change(store: Store, command: str, key: str | None) -> None:
     if not key:
         raise UsageError(f"{command} needs --run-key KEY")
-    if store.run(key) is None:
+    if runs.run(store, key) is None:
         raise UsageError(f"no run {key!r} in this ledger")
     if command == "abandon":
-        store.transaction(lambda s: s.abandon(key))
+        store.transaction(lambda s: runs.abandon(s, key))
         print(
             f"run {key!r} abandoned: an attempt running under this key sends nothing more (75), "
             "every later one is refused (78)"
         )
     else:
-        store.transaction(lambda s: s.forget(key))
+        store.transaction(lambda s: runs.forget(s, key))
         print(f"run {key!r} forgotten: the next attempt under this key starts from the first object")
 
 

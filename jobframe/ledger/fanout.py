@@ -8,7 +8,7 @@ refused while the first fan-out is unfinished: a shard of it open or never start
 
 Fan-outs are told apart by their run keys, ``<fan-out>-<shard index>``, as ``jobframe-argo
 render`` (``{{workflow.uid}}-N``) and ``ledger register --shards`` name them. A shard's call
-records the fingerprint of the fan-out's input (:func:`jobframe.ledger.fingerprint.fanout_of_inputs`:
+records the fingerprint of the fan-out's input (:func:`jobframe.ledger.fingerprint.fingerprints_of_inputs`:
 the shard's index left out), which finds the other fan-outs over the same input.
 """
 
@@ -33,12 +33,6 @@ def fanout_of_key(key: str, shard: int | None) -> str | None:
     return key[: -len(suffix)]
 
 
-def _named(key: str) -> str | None:
-    """The fan-out any ``<fan-out>-<digits>`` key names (``None``: the key names none)."""
-    fanout, _, index = key.rpartition("-")
-    return fanout if fanout and index.isdigit() else None
-
-
 @dataclass(frozen=True)
 class OtherFanout:
     """Another fan-out over the same input that reached someone and did not finish."""
@@ -59,18 +53,15 @@ def find_other(
 ) -> OtherFanout | None:
     """Another fan-out (not ``fanout_name``) whose shards sent call ``number`` over the same input
     (``fanout``), or are sending it, and which has a shard not finished; ``None`` if there is none."""
-    for found, reached, live, sent in store.fanout_calls(
-        key, number=number, endpoint=endpoint, job=job, fanout=fanout
-    ):
-        other = _named(found)
-        if other is None or other == fanout_name:
-            continue  # a sibling, or a key that names no fan-out (its own shard finds it)
-        members = [(k, up) for k, up in store.unfinished_runs(f"{other}-") if _named(k) == other]
-        if members:
-            unfinished = sorted(k for k, _ in members)
-            running = live or any(up for _, up in members)
-            return OtherFanout(other, found, reached, sent, unfinished, running)
-    return None
+    from jobframe.ledger.earlier import other_fanout  # noqa: PLC0415 - loaded with the store, by open
+
+    rows = other_fanout(store, key, fanout_name, number=number, endpoint=endpoint, job=job, fanout=fanout)
+    if not rows:
+        return None
+    sender, reached, live, sent = rows[0][:4]
+    unfinished = sorted(row[4] for row in rows)
+    name = sender.rpartition("-")[0]
+    return OtherFanout(name, sender, reached, sent, unfinished, live or any(row[5] for row in rows))
 
 
 def so_far(reached: int, sent: int) -> str:

@@ -12,65 +12,62 @@ without loading the ledger.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from jobframe._digest import digest, run_fingerprint
 
 __all__ = [
+    "InputFingerprints",
     "batch_digest",
     "digest",
-    "fanout_of_inputs",
     "file_fingerprint",
-    "fingerprint_of_inputs",
+    "fingerprints_of_inputs",
     "run_fingerprint",
 ]
 
 
-def _each(inputs: tuple[object, ...]) -> list[str] | None:
-    """Each input's fingerprint (``"empty"`` for ``()``), or ``None`` when one cannot say."""
+class InputFingerprints(NamedTuple):
+    """What a bulk call's inputs are: both fingerprints from one look at each input."""
+
+    inputs: str
+    """The inputs' combined fingerprint: each input's, in order."""
+    fanout: str | None
+    """The same with each shard's part of an input as its whole fan-out's; ``None`` when no
+    input is a shard's part."""
+
+
+def fingerprints_of_inputs(*inputs: object) -> InputFingerprints | None:
+    """The inputs' combined fingerprint and their fan-out's, asking each input for its
+    fingerprint once (a shard's part is asked for its fan-out's as well); ``None`` when one cannot
+    say what it is (``fingerprint()`` returning no string). Empty inputs (``()``) count as known
+    (``"empty"``).
+
+    The fan-out's is the same with each shard's part of an input (``jobframe.shard.Selection``)
+    as its whole fan-out's (``fanout_fingerprint()``: the shard's index left out, its count kept)
+    — the same for every shard of one fan-out, and for a fan-out resubmitted over the same input;
+    ``None`` when no input is a shard's part."""
     parts: list[str] = []
+    whole: list[str] = []
     for item in inputs:
         if isinstance(item, tuple | list) and not item:
             parts.append("empty")
+            whole.append("empty")
             continue
-        method = getattr(item, "fingerprint", None)
-        value = method() if callable(method) else None
-        if not isinstance(value, str):
+        value = _asked(item, "fingerprint")
+        if value is None:
             return None
         parts.append(value)
-    return parts
+        whole.append(_asked(item, "fanout_fingerprint") or value)
+    return InputFingerprints(digest(parts), None if whole == parts else digest(whole))
 
 
-def fingerprint_of_inputs(*inputs: object) -> str | None:
-    """The combined fingerprint of inputs that can each give one (``fingerprint()`` returning a
-    string), else ``None``. Empty inputs (``()``) count as known."""
-    parts = _each(inputs)
-    return None if parts is None else digest(parts)
-
-
-_SHARD = re.compile(r"(?P<whole>.*) shard (?P<index>\d+)/(?P<count>\d+)")
-"""How a sharded input says what it is (``jobframe.shard.Selection.fingerprint``): ``<input> shard i/N``."""
-
-
-def fanout_of_inputs(*inputs: object) -> str | None:
-    """What the whole fan-out a sharded call belongs to reads: the inputs' fingerprints with the
-    shard's index left out (its count kept) — the same for every shard of one fan-out, and for a
-    fan-out resubmitted over the same input. ``None`` when no input is sharded, or one cannot say
-    what it is."""
-    parts = _each(inputs)
-    if parts is None:
-        return None
-    whole = [_whole(part) for part in parts]
-    return None if whole == parts else digest(whole)
-
-
-def _whole(part: str) -> str:
-    """One input's fingerprint as the whole fan-out's: a shard's index left out."""
-    match = _SHARD.fullmatch(part)
-    return part if match is None else f"{match['whole']} in {match['count']} shards"
+def _asked(item: object, name: str) -> str | None:
+    """What ``item.name()`` says, if it is a string."""
+    method = getattr(item, name, None)
+    value = method() if callable(method) else None
+    return value if isinstance(value, str) else None
 
 
 def file_fingerprint(path: str | Path) -> str:

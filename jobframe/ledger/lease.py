@@ -120,13 +120,10 @@ def acquire(store: Store, job: str, fingerprint: str, lease: Lease, *, now: str)
 
     Raises :class:`LeaseHeldError` when another attempt holds an unexpired lease.
     """
+    from jobframe.ledger.runs import create, run  # noqa: PLC0415 - loaded with the store, by open
+
     key = lease.key
-    store.execute(
-        "INSERT INTO jobframe_ledger_runs"
-        " (run_key, job, fingerprint, status, attempts, created_at, updated_at)"
-        " VALUES (?, ?, ?, 'open', 0, ?, ?) ON CONFLICT (run_key) DO NOTHING",
-        key, job, fingerprint, now, now,
-    )  # fmt: skip
+    create(store, key, job, fingerprint, now)
     took = store.execute(
         "UPDATE jobframe_ledger_runs SET owner = ?, fence = fence + 1, lease_expires = {now} + ?,"
         " attempts = attempts + 1, updated_at = ?"
@@ -134,7 +131,7 @@ def acquire(store: Store, job: str, fingerprint: str, lease: Lease, *, now: str)
         lease.token, lease.seconds, now, key,
     )  # fmt: skip
     if took.rowcount != 1:
-        held = store.run(key)
+        held = run(store, key)
         owner = held.owner if held else "?"
         left = max(held.lease_left or 0.0, 0.0) if held else 0.0
         raise LeaseHeldError(

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from jobframe.errors import ConfigurationError, JobframeError, RetryableError
+from jobframe.ledger import batches as _batches
 from jobframe.ledger.fanout import fanout_of_key, find_other, refusal, so_far
 from jobframe.ledger.fingerprint import batch_digest
 from jobframe.ledger.lease import Lease, LeaseLostError, new_token
@@ -158,7 +159,7 @@ class RunLedger:
         """End this attempt: a run that succeeded is closed (a retry of it would find nothing to do)."""
         if self.writer is None or self.key is None:
             return
-        from jobframe.ledger.store import now_text  # noqa: PLC0415 - loaded by open already
+        from jobframe.ledger.schema import now_text  # noqa: PLC0415 - loaded by open already
 
         status = "closed" if succeeded else "open"
         lease = self.lease
@@ -198,11 +199,13 @@ class RunLedger:
 
         job, run_fingerprint, new_run = self.job, self.fingerprint, self.new_run
         fanout_name = fanout_of_key(key, self.shard) if fanout is not None else None
+        from jobframe.ledger.earlier import earlier_run  # noqa: PLC0415 - loaded by open already
         from jobframe.ledger.opening import fresh_run_repeats  # noqa: PLC0415 - loaded by open already
 
         def load(store: Store) -> tuple[str, str | None, list[tuple[int, BatchState, str]], str, bool]:
-            if fingerprint is not None and not new_run and not store.has_stream(key, number):
-                earlier = store.earlier_run(
+            if fingerprint is not None and not new_run and not _batches.has_stream(store, key, number):
+                earlier = earlier_run(
+                    store,
                     key,
                     job,
                     run_fingerprint,
@@ -219,17 +222,17 @@ class RunLedger:
                     )
                     if other is not None:
                         raise _Refused(ConfigurationError(refusal(key, endpoint, other)))
-            recorded_endpoint, recorded, recorded_input = store.stream(
-                key, number, endpoint, fingerprint, input_fingerprint, fanout=fanout
+            recorded_endpoint, recorded_fingerprint, recorded_input = _batches.stream(
+                store, key, number, endpoint, fingerprint, input_fingerprint=input_fingerprint, fanout=fanout
             )
-            batches = list(store.batches(key, number))
+            batches = list(_batches.batches(store, key, number))
             repeats = (
                 fresh_run_repeats(store, key)
-                if (recorded_endpoint, recorded) != (endpoint, fingerprint)
+                if (recorded_endpoint, recorded_fingerprint) != (endpoint, fingerprint)
                 else ""
             )
             recut = recorded_input is not None and recorded_input == input_fingerprint
-            return recorded_endpoint, recorded, batches, repeats, recut
+            return recorded_endpoint, recorded_fingerprint, batches, repeats, recut
 
         try:
             recorded_endpoint, recorded, batches, repeats, recut = self._wait(
@@ -295,8 +298,8 @@ class _Refused(Exception):  # noqa: N818 - a carrier, never seen outside this mo
 
 
 def _resubmitted(key: str, endpoint: str, found: tuple[str, int, bool, int]) -> _Refused:
-    """``found``: the earlier run (:meth:`Store.earlier_run`) — its key, the objects it reached,
-    whether it is live, and the batches it sent."""
+    """``found``: the earlier run (:func:`jobframe.ledger.earlier.earlier_run`) — its key, the
+    objects it reached, whether it is live, and the batches it sent."""
     earlier, reached, live, sent = found
     done = so_far(reached, sent)
     users = f"{reached} user{'' if reached == 1 else 's'}"
@@ -357,7 +360,7 @@ class Journal:
         rows, self._deliveries = self._deliveries, []
         if rows and self.ledger.writer is not None and self.ledger.key is not None:
             key, number = self.ledger.key, self.number
-            future = self.ledger.writer.submit(lambda store: store.delivered(key, number, rows))
+            future = self.ledger.writer.submit(lambda store: _batches.delivered(store, key, number, rows))
             self._outcome(future, [row[0] for row in rows], BatchState.DELIVERED)
 
     def _outcome(self, future: Future[None], batches: list[int], state: BatchState) -> None:
@@ -470,7 +473,7 @@ class Journal:
             return self.ledger.writer.submit(lambda store: None)
         self._started.add(index)  # the write of *started* is fenced: a holder taken over sends nothing
         return self.ledger.writer.submit(
-            lambda store: store.started(key, number, index, items=slices, size=size, digest=digest)
+            lambda store: _batches.started(store, key, number, index, items=slices, size=size, digest=digest)
         )
 
     def settled(self, index: int, state: BatchState) -> None:
@@ -485,7 +488,9 @@ class Journal:
                 if len(self._deliveries) >= DELIVERIES_PER_RECORD:
                     self.flush()
         elif index in self._started:
-            future = self.ledger.writer.submit(lambda store: store.settled(key, number, index, state))
+            future = self.ledger.writer.submit(
+                lambda store: _batches.settled(store, key, number, index, state)
+            )
             self._outcome(future, [index], state)
 
     def finish(self) -> None:

@@ -12,11 +12,14 @@ import time
 from dataclasses import dataclass
 
 from jobframe.errors import ConfigurationError
+from jobframe.ledger.batches import forget_batches
 from jobframe.ledger.failures import LedgerDamagedError, classify
 from jobframe.ledger.lease import Lease, LeaseHeldError, acquire
 from jobframe.ledger.policy import Unrecorded, unrecorded
+from jobframe.ledger.runs import RunRow, holds_runs, reached, restart, run
+from jobframe.ledger.schema import now_text
 from jobframe.ledger.settings import LedgerSettings
-from jobframe.ledger.store import RunRow, Store, now_text
+from jobframe.ledger.store import Store
 from jobframe.ledger.writer import Writer
 from jobframe.logs import get_logger
 
@@ -36,7 +39,7 @@ def fresh_run_repeats(store: Store, key: str) -> str:
     """What ``--fresh-run`` would repeat for run ``key``, for a message: the listed users it
     reached, and the requests it made to an audience Braze resolves (batches that list no user,
     which reach the most people) — each named when there are any, neither left out for the other."""
-    delivered, unconfirmed, audiences = store.reached(key)
+    delivered, unconfirmed, audiences = reached(store, key)
     if delivered:
         users = f"to the {_counted(delivered, 'user')} it already reached"
         users += f" and may have reached {unconfirmed:,} more" if unconfirmed else ""
@@ -71,19 +74,19 @@ class Opening:
     def __call__(self, store: Store) -> RunRow:
         """In the opening transaction: refuse (raise), or take the lease and count the attempt."""
         key = self.key
-        found = store.run(key)
+        found = run(store, key)
         if found is None:
             self._check_not_lost(store)
         attempts = acquire(store, self.job, self.fingerprint, self.lease, now=now_text())
         if found is not None and self.fresh:
-            store.forget_batches(key)
-            store.restart(key, self.job, self.fingerprint)
+            forget_batches(store, key)
+            restart(store, key, self.job, self.fingerprint)
             attempts = 1
         elif found is not None and found.status == REGISTERED:
             self._first_opening(store, found)
         elif found is not None:
             self._check_same_run(store, found)
-        row = store.run(key)
+        row = run(store, key)
         assert row is not None
         return RunRow(row.key, row.job, row.fingerprint, row.status, attempts, row.owner, row.lease_left)
 
@@ -99,7 +102,7 @@ class Opening:
         any attempt (``--registered``) must be there, whatever the attempt and the store.
         """
         key = self.key
-        in_use = not store.created and store.holds_runs()
+        in_use = not store.created and holds_runs(store)
         decision = unrecorded(
             retry=self.retry, registered=self.registered, fresh=self.fresh, store_in_use=in_use
         )
@@ -141,7 +144,7 @@ class Opening:
         the record says the ledger was not lost — so the run starts, saying so. After ``forget``
         a person decided that the run starts over.
         """
-        store.restart(self.key, self.job, self.fingerprint)
+        restart(store, self.key, self.job, self.fingerprint)
         if self.retry > 0:
             _log.warning(
                 "ledger.retry_of_registered_run",

@@ -19,7 +19,7 @@ from jobframe.argo.combine import parse_results
 from jobframe.argo.files import render_job
 from jobframe.argo.plan import REGISTER_STEP, RenderOptions
 from jobframe.errors import UsageError
-from jobframe.ledger import LedgerSettings
+from jobframe.ledger import LedgerSettings, runs
 from jobframe.ledger.store import open_store
 from jobframe.shard import shard_of
 from tests.argo.expand import ARG_LIMIT, LOST, Cluster, ExpandError, Workflow, aggregated, offload_args
@@ -232,7 +232,7 @@ def _lose_the_ledger(workflow: Workflow, store: str, dsn: str | None) -> None:
     fresh_database(dsn.replace(f"/{name}?", "/postgres?"), name)  # dropped and created again
     other = open_store(LedgerSettings(store="postgres", dsn=dsn))
     try:
-        assert other.transaction(lambda s: s.register("another-workflows-uid"))
+        assert other.transaction(lambda s: runs.register(s, "another-workflows-uid"))
     finally:
         other.close()
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from jobframe.errors import ConfigurationError
-from jobframe.ledger import BatchState, LedgerSettings, RunLedger
+from jobframe.ledger import BatchState, LedgerSettings, RunLedger, runs
 from jobframe.ledger.fanout import fanout_of_key
 from jobframe.ledger.store import open_store
 
@@ -83,7 +83,7 @@ def test_a_resubmitted_fanout_is_refused_while_a_shard_of_the_first_never_starte
     finished: the first fan-out is unfinished, and its shard 1 reached its users."""
     store = open_store(ledger_settings)
     try:
-        store.transaction(lambda s: [s.register(f"wf1-{i}") for i in range(2)])
+        store.transaction(lambda s: [runs.register(s, f"wf1-{i}") for i in range(2)])
     finally:
         store.close()
     finished = _shard(ledger_settings, "wf1-1", 1, registered=True)
@@ -125,3 +125,45 @@ def test_the_shards_of_one_fanout_never_refuse_each_other(ledger_settings: Ledge
 )
 def test_the_fanout_a_shards_run_key_names(key: str, shard: int | None, fanout: str | None) -> None:
     assert fanout_of_key(key, shard) == fanout
+
+
+def test_a_fanouts_shards_are_the_keys_that_name_it_and_nothing_else(
+    ledger_settings: LedgerSettings,
+) -> None:
+    """A fan-out's shards are ``<fan-out>-<digits>``: keys that only start like them (another
+    fan-out's, one that names none) are not its unfinished shards; registered ones are; they are
+    listed in order; a fan-out whose shards all finished is passed over for the next one."""
+    older = _shard(ledger_settings, "old-1", 1)  # reached users, then left unfinished by a key beside it
+    _shard_call(older)
+    _send(older, 0)
+    older.finish(succeeded=True)
+    done = _shard(ledger_settings, "done-1", 1)  # newer, every shard finished: no reason to refuse
+    _shard_call(done)
+    _send(done, 0)
+    done.finish(succeeded=True)
+    loner = _open(ledger_settings, "loner", fingerprint="f1 other", shard=1)  # names no fan-out
+    assert loner.journal(SEND, "fan-1-9", fanout="fan-1") is not None
+    _send(loner, 0)
+    loner.finish(succeeded=False)
+    lookalikes = ["old-x", "old-1-0", "oldx-0", "old-", "-0", "old-1x"]
+    store = open_store(ledger_settings)
+    try:
+        store.transaction(lambda s: [runs.register(s, k) for k in lookalikes])
+    finally:
+        store.close()
+    passed = _shard(ledger_settings, "new-0", 0)
+    _shard_call(passed)  # no fan-out over this input has an unfinished shard
+    passed.finish(succeeded=False)
+    store = open_store(ledger_settings)
+    try:
+        store.transaction(lambda s: [runs.register(s, k) for k in ("old-2", "old-10", "done-x")])
+    finally:
+        store.close()
+    refused = _shard(ledger_settings, "newer-1", 1)
+    with pytest.raises(ConfigurationError) as error:
+        _shard_call(refused)
+    message = str(error.value)
+    assert "the fan-out 'old'" in message and "its run key 'old-1' reaching 1 user so far" in message
+    assert "(its unfinished shards: old-10, old-2)" in message
+    assert "did not finish" in message  # none of its shards holds a lease
+    refused.finish(succeeded=False)

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 import pytest
 
 from jobframe.errors import ConfigurationError
-from jobframe.ledger import BatchState, LedgerSettings
+from jobframe.ledger import BatchState, LedgerSettings, batches, runs
 from jobframe.ledger.opening import fresh_run_repeats
 from jobframe.ledger.store import Reach, Store, open_store
 from tests.ledger.stores import open_run
@@ -34,15 +34,15 @@ def _record(
     """Record, under ``key``, batches of these sizes (0: a send to an audience) in each state."""
 
     def work(s: Store) -> None:
-        s.start_attempt(key, "Job", "f1")
-        s.stream(key, 0, SEND, "input-1")
-        batches = iter(range(1_000))
-        rows = [(next(batches), {"ids": (0, size)}, size, "") for size in delivered]
-        s.delivered(key, 0, rows)
+        runs.start_attempt(s, key, "Job", "f1")
+        batches.stream(s, key, 0, SEND, "input-1")
+        index = iter(range(1_000))
+        rows = [(next(index), {"ids": (0, size)}, size, "") for size in delivered]
+        batches.delivered(s, key, 0, rows)
         for size in [*started, *failed]:
-            s.started(key, 0, next(batches), items={"ids": (0, size)}, size=size, digest="")
+            batches.started(s, key, 0, next(index), items={"ids": (0, size)}, size=size, digest="")
         for number, _ in enumerate(failed, start=len(delivered) + len(started)):
-            s.settled(key, 0, number, BatchState.FAILED)
+            batches.settled(s, key, 0, number, BatchState.FAILED)
 
     store.transaction(work)
 
@@ -57,16 +57,16 @@ def store(ledger_settings: LedgerSettings) -> Iterator[Store]:
 def test_reached_counts_listed_users_by_state_and_the_requests_that_listed_none(store: Store) -> None:
     _record(store, "k", delivered=[50, 0, 50, 0], started=[30, 0, 7], failed=[20, 0])
     _record(store, "other", delivered=[1_000, 0], started=[5, 0])  # another run: not counted
-    assert store.reached("k") == Reach(delivered=100, unconfirmed=37, audience_requests=3)
-    assert store.reached("other") == Reach(1_000, 5, 2)
+    assert runs.reached(store, "k") == Reach(delivered=100, unconfirmed=37, audience_requests=3)
+    assert runs.reached(store, "other") == Reach(1_000, 5, 2)
 
 
 def test_reached_is_zero_for_a_run_with_nothing_sent_or_no_record(store: Store) -> None:
     _record(store, "failed-only", failed=[10, 0])
     _record(store, "no-batches")
-    assert store.reached("failed-only") == Reach(0, 0, 0)
-    assert store.reached("no-batches") == Reach(0, 0, 0)
-    assert store.reached("unknown") == Reach(0, 0, 0)
+    assert runs.reached(store, "failed-only") == Reach(0, 0, 0)
+    assert runs.reached(store, "no-batches") == Reach(0, 0, 0)
+    assert runs.reached(store, "unknown") == Reach(0, 0, 0)
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from jobframe.errors import ConfigurationError, RetryableError
-from jobframe.ledger import BatchState, LedgerSettings, RunLedger
+from jobframe.ledger import BatchState, LedgerSettings, RunLedger, batches
 from jobframe.ledger.failures import LedgerDamagedError, is_transient
 from jobframe.ledger.lease import LeaseHeldError, LeaseLostError
 from jobframe.ledger.sqlite_integrity import Commit, last_commit
@@ -332,7 +332,7 @@ def test_a_log_whose_last_write_failed_on_a_full_disk_resumes_with_every_record(
         log.write(b"\x00\x00\x00\x05" + b"\xa5" * (torn - 4))  # a frame header and part of a page
     store = open_store(LedgerSettings(path=path))  # what a retry's open checks, its lease aside
     try:
-        recorded = [(batch, state) for batch, state, _ in store.batches("run-1", 0)]
+        recorded = [(batch, state) for batch, state, _ in batches.batches(store, "run-1", 0)]
     finally:
         store.close()
     assert sorted(recorded) == [(i, BatchState.DELIVERED) for i in range(3)]

@@ -15,13 +15,12 @@ import pytest
 
 from jobframe import Counted
 from jobframe.errors import ConfigurationError, JobframeError, RetryableError
-from jobframe.ledger import DISABLED, BatchState, Decision, LedgerSettings, RunLedger
+from jobframe.ledger import DISABLED, BatchState, Decision, LedgerSettings, RunLedger, batches, runs
 from jobframe.ledger.fingerprint import (
     batch_digest,
     digest,
-    fanout_of_inputs,
     file_fingerprint,
-    fingerprint_of_inputs,
+    fingerprints_of_inputs,
     run_fingerprint,
 )
 from jobframe.ledger.policy import (
@@ -33,6 +32,7 @@ from jobframe.ledger.policy import (
     unrecorded,
     updates_relatively,
 )
+from jobframe.ledger.schema import migrate
 from jobframe.ledger.store import MIGRATIONS, open_store
 from jobframe.shard import Shard
 
@@ -151,17 +151,27 @@ def test_a_batch_digest_covers_only_its_arrays() -> None:
     )
 
 
+def _inputs(*inputs: object) -> str | None:
+    found = fingerprints_of_inputs(*inputs)
+    return None if found is None else found.inputs
+
+
+def _fanout(*inputs: object) -> str | None:
+    found = fingerprints_of_inputs(*inputs)
+    return None if found is None else found.fanout
+
+
 def test_input_fingerprints(tmp_path: Path) -> None:
     path = tmp_path / "ids.txt"
     path.write_text("u1\nu2\n")
     counted = Counted(lambda: iter(["u1", "u2"]), lambda: 2, fingerprint=lambda: file_fingerprint(path))
-    first = fingerprint_of_inputs(counted, ())
-    assert first is not None and first == fingerprint_of_inputs(counted, [])
-    assert fingerprint_of_inputs(iter(["u1"])) is None  # a generator cannot say what it is
-    assert fingerprint_of_inputs(Counted(lambda: iter([]), lambda: 0)) is None  # nor a Counted without one
+    first = _inputs(counted, ())
+    assert first is not None and first == _inputs(counted, [])
+    assert _inputs(iter(["u1"])) is None  # a generator cannot say what it is
+    assert _inputs(Counted(lambda: iter([]), lambda: 0)) is None  # nor a Counted without one
     path.write_text("u1\nu3\n")
     changed = Counted(lambda: iter([]), lambda: 0, fingerprint=lambda: file_fingerprint(path))
-    assert fingerprint_of_inputs(changed, ()) != first
+    assert _inputs(changed, ()) != first
 
 
 def test_a_fanout_is_every_shard_of_one_input_and_nothing_else(tmp_path: Path) -> None:
@@ -170,20 +180,22 @@ def test_a_fanout_is_every_shard_of_one_input_and_nothing_else(tmp_path: Path) -
     path = tmp_path / "ids.txt"
     path.write_text("u1\nu2\nu3\n")
     counted = Counted(lambda: iter(["u1", "u2", "u3"]), lambda: 3, fingerprint=lambda: file_fingerprint(path))
-    shards = [fanout_of_inputs(Shard(i, 4).select(counted), ()) for i in range(4)]
+    shards = [_fanout(Shard(i, 4).select(counted), ()) for i in range(4)]
     assert shards[0] is not None and set(shards) == {shards[0]}
     # pinned: a later version must find the fan-outs an earlier one recorded
     assert shards[0] == digest([f"{file_fingerprint(path)} in 4 shards", "empty"])
-    assert fanout_of_inputs(Shard(0, 2).select(counted), ()) != shards[0]
-    assert fanout_of_inputs(counted, ()) is None  # the whole input: no fan-out
-    assert fanout_of_inputs(Shard(0, 2).select(iter(["u1"]))) is None  # an input that cannot say
-    assert fanout_of_inputs(Shard(0, 2).select(counted), iter(["u1"])) is None
-    assert fanout_of_inputs(Shard(1, 2).select(counted), counted) == digest(
+    assert _fanout(Shard(0, 2).select(counted), ()) != shards[0]
+    assert _fanout(counted, ()) is None  # the whole input: no fan-out
+    assert _fanout(Shard(0, 2).select(iter(["u1"]))) is None  # an input that cannot say
+    assert _fanout(Shard(0, 2).select(counted), iter(["u1"])) is None
+    assert _fanout(Shard(1, 2).select(counted), counted) == digest(
         [f"{file_fingerprint(path)} in 2 shards", file_fingerprint(path)]
     )
+    looks_sharded = Counted(lambda: iter(["u1"]), lambda: 1, fingerprint=lambda: "sha shard 1/2")
+    assert _fanout(looks_sharded) is None  # only a shard's part says it is one
     path.write_text("u1\nu2\nu4\n")
     changed: Counted[str] = Counted(lambda: iter([]), lambda: 3, fingerprint=lambda: file_fingerprint(path))
-    assert fanout_of_inputs(Shard(0, 4).select(changed), ()) != shards[0]
+    assert _fanout(Shard(0, 4).select(changed), ()) != shards[0]
 
 
 # -- the stores ------------------------------------------------------------------------------------
@@ -192,7 +204,7 @@ def test_a_fanout_is_every_shard_of_one_input_and_nothing_else(tmp_path: Path) -
 def test_the_schema_is_created_once_and_migrations_are_idempotent(ledger_settings: LedgerSettings) -> None:
     store = open_store(ledger_settings)
     try:
-        assert store.migrate() == len(MIGRATIONS)  # a second time: nothing to do
+        assert migrate(store) == len(MIGRATIONS)  # a second time: nothing to do
     finally:
         store.close()
     again = open_store(ledger_settings)
@@ -358,10 +370,10 @@ def test_delivered_is_never_downgraded(ledger_settings: LedgerSettings) -> None:
     first.finish(succeeded=True)
     store = open_store(ledger_settings)
     try:
-        store.transaction(lambda s: s.settled("run-1", 0, 0, BatchState.FAILED))
-        states = store.transaction(lambda s: list(s.batches("run-1", 0)))
+        store.transaction(lambda s: batches.settled(s, "run-1", 0, 0, BatchState.FAILED))
+        states = store.transaction(lambda s: list(batches.batches(s, "run-1", 0)))
         assert [(b, state) for b, state, _ in states] == [(0, BatchState.DELIVERED)]
-        assert store.transaction(lambda s: s.run("run-1")).status == "closed"
+        assert store.transaction(lambda s: runs.run(s, "run-1")).status == "closed"
     finally:
         store.close()
 
@@ -421,6 +433,29 @@ def _sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def test_each_input_is_asked_for_its_fingerprint_once_per_call(tmp_path: Path) -> None:
+    """Hashing a file is the costly part: both fingerprints of a call come from one look."""
+    asked: list[str] = []
+
+    class File(list[str]):
+        def fingerprint(self) -> str:
+            asked.append("file")
+            return "sha"
+
+    found = fingerprints_of_inputs(File(["u1"]), ())
+    assert found is not None and found.fanout is None and asked == ["file"]
+    path = tmp_path / "ids.txt"
+    path.write_text("u1\n")
+    hashed: list[Path] = []
+
+    def sha(path: Path = path) -> str:
+        hashed.append(path)
+        return file_fingerprint(path)
+
+    sharded = fingerprints_of_inputs(Shard(1, 2).select(Counted(lambda: iter(["u1"]), fingerprint=sha)))
+    assert sharded is not None and sharded.fanout is not None and hashed == [path]  # a file hashed once
+
+
 def test_fingerprints_are_canonical_json_so_a_later_version_reads_an_earlier_ledger() -> None:
     # the documented format, spelled out: sorted keys, no whitespace, UTF-8, Paths as text
     assert digest({"b": [1, 2], "a": "é"}) == _sha('{"a":"é","b":[1,2]}')
@@ -438,11 +473,16 @@ def test_an_input_fingerprint_is_known_only_when_every_input_gives_one(tmp_path:
         def fingerprint(self) -> None:
             return None
 
-    assert fingerprint_of_inputs((), Known()) == _sha('["empty","abc"]')
-    assert fingerprint_of_inputs([], ()) == _sha('["empty","empty"]')
-    assert fingerprint_of_inputs(Known(), ["a", "b"]) is None  # a plain list cannot say what it is
-    assert fingerprint_of_inputs(Known(), Unknown()) is None
-    assert fingerprint_of_inputs(iter(["a"])) is None
+    class Odd:
+        def fingerprint(self) -> object:
+            return 42  # not a string: it says nothing
+
+    assert _inputs((), Known()) == _sha('["empty","abc"]')
+    assert _inputs([], ()) == _sha('["empty","empty"]')
+    assert _inputs(Known(), ["a", "b"]) is None  # a plain list cannot say what it is
+    assert _inputs(Known(), Unknown()) is None
+    assert _inputs(Known(), Odd()) is None
+    assert _inputs(iter(["a"])) is None
     (tmp_path / "f").write_bytes(b"x" * (3 << 20) + b"tail")  # several chunks
     assert file_fingerprint(tmp_path / "f") == hashlib.sha256(b"x" * (3 << 20) + b"tail").hexdigest()
 

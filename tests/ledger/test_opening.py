@@ -7,7 +7,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from jobframe.errors import ConfigurationError
-from jobframe.ledger import LedgerSettings
+from jobframe.ledger import LedgerSettings, runs
 from jobframe.ledger.failures import LedgerDamagedError
 from jobframe.ledger.lease import LeaseHeldError
 from jobframe.ledger.store import open_store
@@ -17,7 +17,7 @@ from tests.ledger.stores import open_run
 def _register(settings: LedgerSettings, *keys: str) -> list[bool]:
     store = open_store(settings)
     try:
-        return [bool(store.transaction(lambda s, k=k: s.register(k))) for k in keys]
+        return [bool(store.transaction(lambda s, k=k: runs.register(s, k))) for k in keys]
     finally:
         store.close()
 
@@ -25,7 +25,7 @@ def _register(settings: LedgerSettings, *keys: str) -> list[bool]:
 def _row(settings: LedgerSettings, key: str) -> tuple[str, str, str, int]:
     store = open_store(settings)
     try:
-        row = store.run(key)
+        row = runs.run(store, key)
         assert row is not None
         return row.job, row.fingerprint, row.status, row.attempts
     finally:

@@ -10,7 +10,7 @@ from structlog.testing import capture_logs
 
 from jobframe._cli.args import parse_args
 from jobframe.errors import UsageError
-from jobframe.ledger import LedgerSettings
+from jobframe.ledger import LedgerSettings, runs
 from jobframe.ledger.failures import LedgerDamagedError
 from jobframe.ledger.store import describe, open_store
 from tests.cli.test_bad_input import SOME_JOB, refused
@@ -22,7 +22,7 @@ def _register(settings: LedgerSettings, *keys: str) -> None:
     store = open_store(settings)
     try:
         for key in keys:
-            store.transaction(lambda s, k=key: s.register(k))
+            store.transaction(lambda s, k=key: runs.register(s, k))
     finally:
         store.close()
 
@@ -30,7 +30,7 @@ def _register(settings: LedgerSettings, *keys: str) -> None:
 def _keys(settings: LedgerSettings) -> dict[str, tuple[str, int]]:
     store = open_store(settings)
     try:
-        return {row.key: (row.status, row.attempts) for row, _ in store.runs()}
+        return {row.key: (row.status, row.attempts) for row, _ in runs.every_run(store)}
     finally:
         store.close()
 

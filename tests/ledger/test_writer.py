@@ -24,7 +24,7 @@ from jobframe.braze._settings import BrazeSettings
 from jobframe.braze.fake import FakeBraze
 from jobframe.braze.fake.app import FakeResponse
 from jobframe.braze.fake.transport import FakeTransport
-from jobframe.ledger import BatchState, LedgerSettings, RunLedger
+from jobframe.ledger import BatchState, LedgerSettings, RunLedger, batches
 from jobframe.ledger.ledger import OUTCOMES_KEPT
 from jobframe.ledger.store import Store, open_store
 from jobframe.ledger.writer import Writer
@@ -53,14 +53,16 @@ def _states(settings: LedgerSettings) -> dict[int, BatchState]:
     """What the store holds, read as an operator would (no attempt: the run's lease is not taken)."""
     store = open_store(settings)
     try:
-        states = list(store.batches("run-1", 0))
+        states = list(batches.batches(store, "run-1", 0))
     finally:
         store.close()
     return {batch: state for batch, state, _ in states}
 
 
 def _started(store: Store, batch: int, digest: str = "") -> None:
-    store.started("run-1", 0, batch, items={"external_user_ids": (batch, batch + 1)}, size=1, digest=digest)
+    batches.started(
+        store, "run-1", 0, batch, items={"external_user_ids": (batch, batch + 1)}, size=1, digest=digest
+    )
 
 
 def test_a_failed_write_in_a_group_takes_no_neighbours_record_with_it(
@@ -74,7 +76,7 @@ def test_a_failed_write_in_a_group_takes_no_neighbours_record_with_it(
     first.result(10)
 
     def broken(store: Store) -> None:
-        store._run("INSERT INTO no_such_table VALUES (1)")  # a write the store refuses
+        store.execute("INSERT INTO no_such_table VALUES (1)")  # a write the store refuses
 
     with _held(writer) as release:
         journal.settled(0, BatchState.DELIVERED)  # Braze answered batch 0 ...
@@ -103,8 +105,8 @@ def test_a_full_disk_keeps_the_deliveries_it_can_still_write(tmp_path: Path) -> 
         started.result(10)
 
     def fill_up(store: Store) -> None:
-        pages = store._run("PRAGMA page_count").fetchone()[0]
-        store._run(f"PRAGMA max_page_count = {pages}")
+        pages = store.execute("PRAGMA page_count").fetchone()[0]
+        store.execute(f"PRAGMA max_page_count = {pages}")
 
     writer.submit(fill_up).result(10)
     with _held(writer) as release:
@@ -146,7 +148,7 @@ def _read_only(ledger: RunLedger, store_name: str) -> Callable[[], None]:
 
     def block() -> None:
         assert ledger.writer is not None
-        ledger.writer.submit(lambda store: store._run(statement)).result(10)
+        ledger.writer.submit(lambda store: store.execute(statement)).result(10)
 
     return block
 

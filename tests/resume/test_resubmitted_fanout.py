@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from jobframe.ledger import LedgerSettings
+from jobframe.ledger import LedgerSettings, runs
 from jobframe.ledger.store import open_store
 from tests.ledger.stores import fresh_database
 
@@ -87,7 +87,7 @@ def test_a_resubmitted_fanout_is_refused_when_a_shard_of_the_first_never_started
     )
     store = open_store(settings)  # what the register-ledger step does
     try:
-        store.transaction(lambda s: [s.register(f"wf1-{i}") for i in range(2)])
+        store.transaction(lambda s: [runs.register(s, f"wf1-{i}") for i in range(2)])
     finally:
         store.close()
     with fake_braze(latency=0.002) as (fake, server):

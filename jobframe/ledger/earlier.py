@@ -1,0 +1,111 @@
+"""Earlier runs of the same input under another key: a resubmitted workflow, a resubmitted fan-out.
+
+A new key is a new run — unless an unfinished run under another key already sent the same call
+over the same input (``jobframe.ledger.ledger`` refuses it, 78), or, for a shard, another
+fan-out over the same input has a shard unfinished (:mod:`jobframe.ledger.fanout`). Both checks
+look for the runs that sent a call over an input with one piece of SQL, and run one at a time
+per input.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from jobframe.ledger.store import Store
+
+__all__ = ["earlier_run", "other_fanout"]
+
+_HELD = "CASE WHEN r.owner IS NOT NULL AND r.lease_expires > {now} THEN 1 ELSE 0 END"
+"""Whether run ``r``'s lease is held (an attempt is running under its key)."""
+
+
+def _sent_the_call(where: str) -> str:
+    """Runs ``r`` under other keys whose call (stream ``?``, endpoint ``?``; not key ``?``; job ``?``)
+    read the input ``where`` names and reached someone, or that are sending it now (a live lease:
+    they may not have recorded a batch yet): key, objects reached, live, batches, last change."""
+    return (
+        f"SELECT r.run_key, COALESCE(SUM(b.size), 0) AS reached, MAX({_HELD}) AS live,"  # noqa: S608 - no input
+        " COUNT(b.batch) AS sent, r.updated_at FROM jobframe_ledger_streams s"
+        " JOIN jobframe_ledger_runs r ON r.run_key = s.run_key"
+        " LEFT JOIN jobframe_ledger_batches b ON b.run_key = s.run_key AND b.stream = s.stream"
+        " AND b.state IN ('delivered', 'started')"
+        f" WHERE s.stream = ? AND s.endpoint = ? AND s.run_key <> ? AND r.job = ? AND {where}"
+        f" GROUP BY r.run_key, r.updated_at HAVING COUNT(b.batch) > 0 OR MAX({_HELD}) = 1"
+    )
+
+
+_FANOUT = "rtrim({key}, '0123456789')"
+"""The fan-out a shard's key ``<fan-out>-<digits>`` names, with its ``-``: the key without its digits."""
+_NAMES_A_FANOUT = (
+    f"substr({_FANOUT}, length({_FANOUT}), 1) = '-'"
+    f" AND length({_FANOUT}) > 1 AND length({_FANOUT}) < length({{key}})"
+)
+"""Whether ``key`` names a fan-out: a ``-`` before digits, with something before it."""
+
+
+def earlier_run(
+    store: Store,
+    key: str,
+    job: str,
+    run_fingerprint: str,
+    *,
+    number: int,
+    endpoint: str,
+    fingerprint: str,
+    input_fingerprint: str | None = None,
+) -> tuple[str, int, bool, int] | None:
+    """An unfinished run under another key that sent call ``number`` of the same job, parameters
+    and input (a resubmitted workflow), or is sending it now (a live lease: it may not have
+    recorded its first batch yet); with how many objects it reached, whether it is live, and
+    how many batches it sent (a send to an audience is one that reached no listed object).
+
+    The same input is the same call fingerprint, or the same ``input_fingerprint`` (the input
+    without its batch sizes): the same file cut in batches of another size reaches the same
+    users."""
+    same_input = input_fingerprint or fingerprint
+    _one_check_at_a_time(store, same_input)
+    row = store.execute(
+        _sent_the_call("(s.fingerprint = ? OR s.input_fingerprint = ?) AND r.fingerprint = ?"
+                       " AND r.status = 'open'")
+        + " ORDER BY r.updated_at DESC LIMIT 1",
+        number, endpoint, key, job, fingerprint, same_input, run_fingerprint,
+    ).fetchone()  # fmt: skip
+    return None if row is None else (str(row[0]), int(row[1] or 0), bool(row[2]), int(row[3] or 0))
+
+
+def other_fanout(
+    store: Store, key: str, fanout_name: str, *, number: int, endpoint: str, job: str, fanout: str
+) -> list[tuple[str, int, bool, int, str, bool]]:
+    """The unfinished shards of the fan-out (not ``fanout_name``) one of whose shards most
+    recently sent call ``number`` over the same sharded input (``fanout``: its fingerprint
+    without the shard's index), finished or not, and reached someone, or is sending it now.
+
+    One row per unfinished shard (open, or registered and never started): the shard that sent
+    the call — key, objects, live, batches, as :func:`earlier_run` — then the unfinished
+    shard's key and whether it is live. Empty when no such fan-out has a shard unfinished.
+    A fan-out is named by its shards' keys, ``<fan-out>-<digits>``: a key that names none
+    (``rtrim`` leaves no ``-`` at its end) belongs to no fan-out."""
+    _one_check_at_a_time(store, fanout)
+    rows = store.execute(
+        f"WITH calls AS ({_sent_the_call('s.fanout = ?')}),"  # noqa: S608 - no input
+        " shards AS (SELECT c.run_key AS sender, c.reached, c.live, c.sent, c.updated_at,"
+        f" r.run_key, {_HELD} AS held FROM calls c JOIN jobframe_ledger_runs r"
+        f" ON {_FANOUT.format(key='r.run_key')} = {_FANOUT.format(key='c.run_key')}"
+        f" WHERE {_NAMES_A_FANOUT.format(key='c.run_key')} AND {_FANOUT.format(key='c.run_key')} <> ?"
+        f" AND {_NAMES_A_FANOUT.format(key='r.run_key')} AND r.status IN ('open', 'registered'))"
+        " SELECT sender, reached, live, sent, run_key, held FROM shards"
+        " WHERE sender = (SELECT sender FROM shards ORDER BY updated_at DESC, sender LIMIT 1)",
+        number, endpoint, key, job, fanout, f"{fanout_name}-",
+    ).fetchall()  # fmt: skip
+    return [
+        (str(row[0]), int(row[1] or 0), bool(row[2]), int(row[3] or 0), str(row[4]), bool(row[5]))
+        for row in rows
+    ]
+
+
+def _one_check_at_a_time(store: Store, same_input: str) -> None:
+    """Two new runs of one input, checking for an earlier run of it, check one after the other
+    (PostgreSQL: a transaction-scoped lock; SQLite's write lock already serialises them)."""
+    if store.dialect.name == "postgres":
+        store.execute("SELECT pg_advisory_xact_lock(hashtext(?))", same_input)
