@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import types
 import typing
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from pydantic import AliasChoices, AliasPath, BaseModel
+from pydantic.fields import FieldInfo
 
 __all__ = ["field_keys", "unknown_keys"]
 
@@ -24,16 +25,30 @@ _UNIONS = (typing.Union, types.UnionType)
 def field_keys(model: type[BaseModel]) -> Iterator[str]:
     """Every key ``model`` reads at its own level: names, aliases and validation aliases."""
     for name, field in model.model_fields.items():
-        yield name
-        if field.alias:
-            yield field.alias
-        aliases = field.validation_alias
-        choices = aliases.choices if isinstance(aliases, AliasChoices) else [aliases]
-        for choice in choices:
-            if isinstance(choice, str):
-                yield choice
-            elif isinstance(choice, AliasPath) and isinstance(choice.path[0], str):
-                yield choice.path[0]
+        yield from _keys(name, field, whole=False)
+
+
+def _keys(name: str, field: FieldInfo, *, whole: bool) -> Iterator[str]:
+    """The keys that give ``field`` a value: its name, alias and validation aliases.
+
+    ``whole``: only the keys whose value is the field's whole value (an ``AliasPath`` of one
+    step); a longer path reads a part of what its first key holds, so that key's value is not
+    the field's section and must not be walked as one.
+    """
+    yield name
+    if field.alias:
+        yield field.alias
+    aliases = field.validation_alias
+    choices = aliases.choices if isinstance(aliases, AliasChoices) else [aliases]
+    for choice in choices:
+        if isinstance(choice, str):
+            yield choice
+        elif (
+            isinstance(choice, AliasPath)
+            and isinstance(choice.path[0], str)
+            and (not whole or len(choice.path) == 1)
+        ):
+            yield choice.path[0]
 
 
 def unknown_keys(model: type[BaseModel], data: Mapping[str, Any]) -> list[tuple[str, ...]]:
@@ -46,7 +61,7 @@ def unknown_keys(model: type[BaseModel], data: Mapping[str, Any]) -> list[tuple[
     found: list[tuple[str, ...]] = []
     for name, field in model.model_fields.items():
         section = _section(field.annotation)
-        value = _value(data, name, field.alias, fold=True)
+        value = _value(data, _keys(name, field, whole=True), fold=True)
         if section is not None and isinstance(value, Mapping):
             found.extend(_walk(section, value, (name,)))
     return found
@@ -60,7 +75,7 @@ def _walk(model: type[BaseModel], data: Mapping[str, Any], loc: tuple[str, ...])
                 yield (*loc, key)
     for name, field in model.model_fields.items():
         section = _section(field.annotation)
-        value = _value(data, name, field.alias, fold=False)
+        value = _value(data, _keys(name, field, whole=True), fold=False)
         if section is not None and isinstance(value, Mapping):
             yield from _walk(section, value, (*loc, name))
 
@@ -74,14 +89,13 @@ def _section(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
-def _value(data: Mapping[str, Any], name: str, alias: str | None, *, fold: bool) -> Any:
-    """The value given for a field, by name or alias; ``fold``: compared case-insensitively."""
-    for key in (name, alias):
+def _value(data: Mapping[str, Any], keys: Iterable[str], *, fold: bool) -> Any:
+    """The value given for a field under the first of its ``keys`` present in ``data``.
+
+    ``fold``: compared case-insensitively.
+    """
+    for key in keys:
         for given, value in data.items():
-            if (
-                key is not None
-                and isinstance(given, str)
-                and (given.lower() == key.lower() if fold else given == key)
-            ):
+            if isinstance(given, str) and (given.lower() == key.lower() if fold else given == key):
                 return value
     return None

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr
+from pydantic import AliasChoices, AliasPath, BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 import jobframe
 from jobframe.errors import ConfigurationError
@@ -23,6 +23,10 @@ class Db(BaseModel):  # says nothing about extra keys, as most users' sections d
     pool: Pool = Pool()
     timeout_s: float = Field(default=1.0, alias="timeout")
     replica: str = Field(default="", validation_alias=AliasChoices("replica", "read_host"))
+
+
+class Outer(BaseModel):
+    inner: Pool = Field(default=Pool(), validation_alias=AliasChoices("inner", "in_pool"))
 
 
 class Loose(BaseModel):
@@ -44,6 +48,10 @@ class AppSettings(jobframe.Settings):
     loose: Loose = Loose()
     open: Open = Open()
     tags: dict[str, str] = Field(default_factory=dict)
+    outer: Outer = Outer()
+    archive: Db = Field(default=Db(), validation_alias=AliasChoices("archive", "cold_store"))
+    # a path of two steps reads a part of what "parts" holds: "parts" is not this section
+    part: Pool = Field(default=Pool(), validation_alias=AliasChoices("part", AliasPath("parts", "pool")))
 
 
 VARIABLES = ("DB__HOTS", "DB__HOST", "DB__PASWORD", "DB__POOL__SISE", "BACKUP__HOTS", "DB")
@@ -77,6 +85,9 @@ def refused(config: Path, text: str, **sources: object) -> str:
         ("backup: {hots: h}\n", "backup.hots"),
         ("db: {Host: h}\n", "db.Host"),  # nested keys are exact, as extra="forbid" reads them
         ("loose: {inner: {sise: 3}}\n", "loose.inner.sise"),  # a loose section's own sections
+        ("cold_store: {hots: h}\n", "archive.hots"),  # a section given under a validation alias
+        ("cold_store: {pool: {sise: 3}}\n", "archive.pool.sise"),
+        ("outer: {in_pool: {sise: 3}}\n", "outer.inner.sise"),  # the same, below the top level
     ],
 )
 def test_a_misspelt_key_in_a_section_of_a_profile_is_refused_naming_it_and_the_file(
@@ -135,6 +146,21 @@ def test_what_a_section_reads_loads_names_aliases_and_any_case_at_the_top(
     assert loaded.loose.a == 2 and not hasattr(loaded.loose, "zzz")
     assert loaded.open.model_extra == {"zzz": "kept"}
     assert loaded.tags == {"any": "key"}
+
+
+def test_a_section_given_under_a_validation_alias_to_the_model_itself_is_walked() -> None:
+    with pytest.raises(ValidationError) as caught:
+        AppSettings.model_validate({"cold_store": {"hots": "h"}})
+    assert [error["loc"] for error in caught.value.errors()] == [("archive", "hots")]
+
+
+def test_a_section_read_through_a_longer_alias_path_is_not_taken_for_the_section(config: Path) -> None:
+    loaded = load(
+        config,
+        "parts: {pool: {size: 7}, other: {anything: 1}}\n"
+        "cold_store: {host: c}\nouter: {in_pool: {size: 4}}\n",
+    )
+    assert (loaded.part.size, loaded.archive.host, loaded.outer.inner.size) == (7, "c", 4)
 
 
 def test_a_section_given_as_an_object_is_not_walked(config: Path) -> None:
