@@ -7,7 +7,9 @@ mean"), each injected provider's declared type with the parameter's annotation, 
 satisfied. A settings section reached by a job may also say it is incomplete
 (``problems_when_wired``: an HTTP module without a base URL). What the loaded settings decide is
 decided here too (:mod:`jobframe._app.values`): a ``Selector``'s choice — only the chosen branch
-is checked — and an undefined ``Configuration`` option. ``@inject`` markers must resolve
+is checked — an undefined ``Configuration`` option, a loaded value a build would fail on
+(:mod:`jobframe._app.loaded`) and an item lookup on one (:mod:`jobframe._app.lookups`).
+``@inject`` markers must resolve
 (:mod:`jobframe._app.markers`), and a sync ``execute()`` must reach nothing async. So what a run
 would trip over is found in CI or at deploy time, no resource opens a connection while checking,
 and a run makes the same check for its job before the job starts (:mod:`jobframe._run.prepare`).
@@ -27,7 +29,7 @@ from __future__ import annotations
 import inspect
 import types
 import typing
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from dependency_injector import containers, providers, resources
@@ -35,6 +37,8 @@ from dependency_injector import containers, providers, resources
 from jobframe._app import App, graph
 from jobframe._app.discovery import NO_JOBS
 from jobframe._app.graph import CALLING
+from jobframe._app.loaded import conversion_problem, loaded_type, none_given
+from jobframe._app.lookups import lookup_problem
 from jobframe._app.markers import Marker, hidden_generator, injected, markers_of
 from jobframe._app.provided import (
     Chain,
@@ -116,7 +120,13 @@ def _callee(provider: Any) -> tuple[Any, inspect.Signature | None]:
     return target, _signature(target)
 
 
-def _call_problems(provider: Any, names: dict[int, str]) -> Iterator[str]:
+_MARKED: Any = object()
+"""What an ``@inject`` marker fills a parameter with, as far as binding the call goes."""
+
+
+def _call_problems(provider: Any, names: dict[int, str], marked: Iterable[str] = ()) -> Iterator[str]:
+    """``marked``: the parameters ``@inject`` markers fill (``store: Annotated[Store, Provide["store"]]``
+    has no default, and is no missing argument); what they resolve to is checked on its own."""
     target, sig = _callee(provider)
     if sig is None:
         return
@@ -132,6 +142,7 @@ def _call_problems(provider: Any, names: dict[int, str]) -> Iterator[str]:
                 f"{_describe(target)}() got an unexpected keyword {key!r}{did_you_mean(key, keywords)}; "
                 f"it takes: {', '.join(keywords) or 'no keywords'}"
             )
+    kwargs.update({key: _MARKED for key in marked if key in keywords and key not in kwargs})
     try:
         bound = sig.bind(*args, **kwargs)
     except TypeError as exc:
@@ -140,7 +151,8 @@ def _call_problems(provider: Any, names: dict[int, str]) -> Iterator[str]:
             bound = sig.bind_partial(*args, **kwargs)
         except TypeError:
             return
-    yield from _type_problems(target, params, bound.arguments, names)
+    given = {key: value for key, value in bound.arguments.items() if value is not _MARKED}
+    yield from _type_problems(target, params, given, names)
 
 
 def _type_problems(
@@ -148,27 +160,46 @@ def _type_problems(
 ) -> Iterator[str]:
     hints = annotations_of(target)
     for name, value in arguments.items():
-        if params[name].kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
-            continue
         if name not in hints:
             continue
-        if not providers.is_provider(value):
-            yield from _class_given(target, name, hints[name], value)
-            continue
-        if isinstance(value, providers.ConfigurationOption) and not _accepts_none(hints[name]):
+        kind = params[name].kind
+        if kind is inspect.Parameter.VAR_POSITIONAL:  # ``*stores: Store``: each one a Store
+            for each in value:
+                yield from _value_problems(target, name, hints[name], each, names)
+        elif kind is inspect.Parameter.VAR_KEYWORD:
+            for each in value.values():
+                yield from _value_problems(target, name, hints[name], each, names)
+        else:
+            yield from _value_problems(target, name, hints[name], value, names)
+
+
+def _value_problems(target: Any, name: str, hint: Any, value: Any, names: dict[int, str]) -> Iterator[str]:
+    if not providers.is_provider(value):
+        yield from _class_given(target, name, hint, value)
+        return
+    if not _accepts_none(hint):
+        if isinstance(value, providers.ConfigurationOption):
             undefined = configuration_problem(value, accepts_none=False)
             if undefined is not None and static_value(value) is None:  # strict: named on its own
                 yield f"{_describe(target)}({name}) is given {undefined}"
-                continue
-        given = _given_type(value)
-        wanted = _accepted(hints[name])
-        if given is None or wanted is None or any(_fits(given, w) for w in wanted):
-            continue
-        source = names.get(id(value), type(value).__name__)
-        expected = " | ".join(_type_name(w) for w in wanted)
-        yield (
-            f"{_describe(target)}({name}: {expected}) is given {source}, which provides {_type_name(given)}"
-        )
+                return
+        none = none_given(value, names)
+        if none is not None:  # the loaded profile leaves it None
+            yield f"{_describe(target)}({name}) is given {none}, which is None here: it does not take None"
+            return
+    given = _given_type(value)
+    wanted = _accepted(hint)
+    if wanted is None:
+        return
+    source = names.get(id(value), type(value).__name__)
+    expected = " | ".join(_type_name(w) for w in wanted)
+    loaded = loaded_type(value, wanted) if given is None else None
+    if loaded is not None:
+        source = describe_source(value)
+        yield f"{_describe(target)}({name}: {expected}) is given {source}, which holds a {_type_name(loaded)}"
+    if given is None or any(_fits(given, w) for w in wanted):
+        return
+    yield f"{_describe(target)}({name}: {expected}) is given {source}, which provides {_type_name(given)}"
 
 
 def _class_given(target: Any, name: str, annotation: Any, value: Any) -> Iterator[str]:
@@ -236,6 +267,8 @@ def _fill_problems(dependency: Any, name: str) -> Iterator[str]:
     filled = dependency.overridden
     filler = dependency.last_overriding if filled else getattr(dependency, "default", None)
     given = None if filler is None else provided_type(filler)
+    if isinstance(filler, providers.Object) and not filler.overridden and filler.provides is not None:
+        given = type(filler.provides)  # a builtin value too: dependency-injector's isinstance()
     if wanted is not None and given is not None and not issubclass(given, wanted):
         how = "is given" if filled else "has the default"
         yield (
@@ -341,6 +374,14 @@ def _choice_problems(provider: Any, name: str) -> Iterator[str]:
         yield problem
 
 
+def _known_value_problems(provider: Any, names: dict[int, str]) -> Iterator[str]:
+    """A lookup (``settings.provided.paths["main"]``) or a conversion (``config.n.as_int()``) on a
+    value known now that a build would fail on."""
+    for problem in (lookup_problem(provider, names), conversion_problem(provider)):
+        if problem is not None:
+            yield problem
+
+
 def _marked(provider: Any) -> Any | None:
     """What ``provider`` calls that ``@inject`` markers may fill: a class (its ``__init__``), or a
     Resource's function under jobframe's tracking wrapper."""
@@ -361,7 +402,8 @@ def _marker_type_problems(provider: Any, markers: list[Marker], names: dict[int,
 
 
 _UNBUILT = (providers.Delegate, providers.Object, providers.Aggregate, providers.Container)
-"""Providers that hand something over without building what they hold: never part of a cycle."""
+"""Providers that hand something over without building what they hold: never part of a cycle
+(nor is a ``Delegated...`` provider: it is handed over as it is, as an aggregate is)."""
 
 
 class _Walk:
@@ -397,7 +439,7 @@ class _Walk:
         Selector's chosen branch; its selector alone when the choice is not known now). Nothing
         for what is handed over unbuilt: a ``.provider`` (``Delegate``), an ``Object``, an
         aggregate, a container."""
-        if isinstance(provider, _UNBUILT):
+        if isinstance(provider, _UNBUILT) or providers.is_delegated(provider):
             return []
         if provider.overridden:
             return [provider.last_overriding]
@@ -446,7 +488,8 @@ class _Walk:
             if provider.overridden:
                 continue
             if isinstance(provider, CALLING):
-                for problem in _call_problems(provider, self.names):
+                marked = [m.parameter for m in self.markers(provider)]
+                for problem in _call_problems(provider, self.names, marked):
                     yield f"{name}: {problem}"
                 for marker in self.markers(provider):
                     if marker.problem is not None:
@@ -459,6 +502,7 @@ class _Walk:
             yield from _choice_problems(provider, name)
             if isinstance(provider, providers.AttributeGetter):
                 yield from _chain_problems(provider, self.names)
+            yield from _known_value_problems(provider, self.names)
 
 
 def check_job(app: App, container: containers.Container, job_name: str) -> list[str]:
