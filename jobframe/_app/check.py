@@ -107,7 +107,7 @@ def _callee(provider: Any) -> tuple[Any, inspect.Signature | None]:
     target = provider.provides
     target = getattr(target, "__wrapped__", target)  # jobframe's tracking wrapper on a Resource
     if (
-        isinstance(provider, providers.Resource)
+        isinstance(provider, providers.BaseResource)
         and inspect.isclass(target)
         and issubclass(target, resources.Resource | resources.AsyncResource)
         and target.__init__ in (resources.Resource.__init__, resources.AsyncResource.__init__)
@@ -266,6 +266,14 @@ def _fill_problems(dependency: Any, name: str) -> Iterator[str]:
     wanted = as_class(dependency.instance_of)
     filled = dependency.overridden
     filler = dependency.last_overriding if filled else getattr(dependency, "default", None)
+    protocol = dependency.instance_of
+    structural = getattr(protocol, "_is_protocol", False)
+    if filler is not None and structural and not getattr(protocol, "_is_runtime_protocol", False):
+        yield (
+            f"{name}: Dependency(instance_of={_type_name(protocol)}) names a Protocol that is not "
+            "@typing.runtime_checkable: dependency-injector's isinstance() check raises TypeError "
+            "when the job is built"
+        )
     given = None if filler is None else provided_type(filler)
     if isinstance(filler, providers.Object) and not filler.overridden and filler.provides is not None:
         given = type(filler.provides)  # a builtin value too: dependency-injector's isinstance()
@@ -334,7 +342,7 @@ def _async_kind(provider: Any) -> str | None:
         return "an async provider"
     if not isinstance(provider, CALLING):
         return None
-    is_resource = isinstance(provider, providers.Resource)
+    is_resource = isinstance(provider, providers.BaseResource)
     if not gives_async(provider.provides, entered=is_resource):
         return None
     return "an async resource" if is_resource else "an async provider"
@@ -351,7 +359,7 @@ def _sync_problems(provider: Any, name: str) -> Iterator[str]:
 
 def _resource_problems(provider: Any, name: str) -> Iterator[str]:
     """A ``Resource`` dependency-injector cannot enter: a generator function under ``@inject``."""
-    hidden = hidden_generator(provider.provides) if isinstance(provider, providers.Resource) else None
+    hidden = hidden_generator(provider.provides) if isinstance(provider, providers.BaseResource) else None
     if hidden is not None:
         yield (
             f"{name}: {_describe(hidden)} is a generator function under @inject, which "
@@ -386,7 +394,7 @@ def _marked(provider: Any) -> Any | None:
     """What ``provider`` calls that ``@inject`` markers may fill: a class (its ``__init__``), or a
     Resource's function under jobframe's tracking wrapper."""
     target = provider.provides
-    if isinstance(provider, providers.Resource):
+    if isinstance(provider, providers.BaseResource):
         return None if inspect.isclass(unwrapped(target)) else injected(target)
     return target
 

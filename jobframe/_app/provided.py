@@ -185,7 +185,7 @@ def provided_type(provider: Any) -> type | None:
         return type(provider)
     if isinstance(provider, providers.List | providers.Dict):
         return list if isinstance(provider, providers.List) else dict
-    if isinstance(provider, providers.Resource):
+    if isinstance(provider, providers.BaseResource):  # a ContextLocalResource too
         return _resource_type(provider.provides)
     if isinstance(provider, providers.Factory | providers.BaseSingleton | providers.Callable):
         target = provider.provides

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any, Protocol, runtime_checkable
 
 import pytest
 from dependency_injector import containers, providers
@@ -24,7 +24,7 @@ from jobframe._app.check import check_container
 from jobframe.context import RunContext
 from tests.app.apps import annotated_marker
 from tests.app.apps.annotated_marker import CountAnnotated
-from tests.app.apps.probes import Extra, Other, ProbeSettings, Store, StoreResource, StoreSettings
+from tests.app.apps.probes import Extra, Other, ProbeSettings, Store, StoreResource, StoreSettings, lifetime
 
 P = "tests.app.apps.probes"
 
@@ -117,6 +117,23 @@ class CountLabelled(Count):
 
 class Countable(Protocol):
     def count(self) -> int: ...
+
+
+@runtime_checkable
+class CountableAtRunTime(Protocol):
+    def count(self) -> int: ...
+
+
+class NeedsCountable(containers.DeclarativeContainer):
+    """A module typing its dependency with a Protocol: dependency-injector checks it by isinstance."""
+
+    store = providers.Dependency(instance_of=Countable)
+    count = providers.Factory(Count, store=store)
+
+
+class NeedsCountableAtRunTime(NeedsCountable):
+    store = providers.Dependency(instance_of=CountableAtRunTime)
+    count = providers.Factory(Count, store=store)
 
 
 class CountAny:
@@ -400,6 +417,24 @@ BAD: dict[str, tuple[Wiring, str | list[str]]] = {
         lambda s: _with_store(providers.Factory(CountAnnotatedString)),
         "count: CountAnnotatedString: missing a required argument: 'store'",
     ),
+    "typed module dependency on a Protocol isinstance() cannot check": (
+        lambda s: {
+            "mod": (m := providers.Container(NeedsCountable, store=providers.Factory(Store))),
+            "count": m.count,
+        },
+        f"mod.store: Dependency(instance_of={__name__}.Countable) names a Protocol that is not "
+        "@typing.runtime_checkable: dependency-injector's isinstance() check raises TypeError when the "
+        "job is built",
+    ),
+    "ContextLocalResource given an unknown keyword": (
+        lambda s: {
+            "count": providers.Factory(Count, store=providers.ContextLocalResource(lifetime, pth="/srv"))
+        },
+        [
+            "count.store: lifetime() got an unexpected keyword 'pth' (did you mean 'path'?); it takes: path",
+            "count.store: lifetime: missing a required argument: 'path'",
+        ],
+    ),
     "settings path through a section left unset": (
         lambda s: {
             "count": providers.Factory(Count, store=providers.Factory(Store, s.provided.store.extra.path))
@@ -477,6 +512,13 @@ GOOD: dict[str, Wiring] = {
     "an Annotated @inject marker without a default": lambda s: _with_store(
         providers.Factory(CountAnnotated), annotated_marker.__name__
     ),
+    "typed module dependency on a runtime_checkable Protocol": lambda s: {
+        "mod": (m := providers.Container(NeedsCountableAtRunTime, store=providers.Factory(Store))),
+        "count": m.count,
+    },
+    "ContextLocalResource given its argument": lambda s: {
+        "count": providers.Factory(Count, store=providers.ContextLocalResource(lifetime, path="/srv"))
+    },
     "DependenciesContainer given what it needs": lambda s: _paths(
         type("GoodPaths", (containers.DeclarativeContainer,), {"path": providers.Object("/srv")})
     ),
