@@ -196,7 +196,10 @@ def _value_problems(target: Any, name: str, hint: Any, value: Any, names: dict[i
     loaded = loaded_type(value, wanted) if given is None else None
     if loaded is not None:
         source = describe_source(value)
-        yield f"{_describe(target)}({name}: {expected}) is given {source}, which holds a {_type_name(loaded)}"
+        yield (
+            f"{_describe(target)}({name}: {expected}) is given {source}, which holds a value of type "
+            f"{_type_name(loaded)}"
+        )
     if given is None or any(_fits(given, w) for w in wanted):
         return
     yield f"{_describe(target)}({name}: {expected}) is given {source}, which provides {_type_name(given)}"
@@ -234,8 +237,8 @@ def _fits(given: type, wanted: type) -> bool:
 
 
 def _accepts_none(annotation: Any) -> bool:
-    if annotation in (Any, object, None, type(None)):
-        return True
+    if annotation in (Any, object, None, type(None)) or isinstance(annotation, typing.TypeVar):
+        return True  # a type variable may stand for None
     if typing.get_origin(annotation) is typing.Annotated:
         return _accepts_none(typing.get_args(annotation)[0])
     union = typing.get_origin(annotation) in (typing.Union, types.UnionType)

@@ -37,7 +37,9 @@ def loaded_type(provider: Any, wanted: list[type]) -> type | None:
     if value is UNKNOWN or type(value) not in _SCALARS:
         return None
     given = type(value)
-    fits = any(issubclass(given, cls) or (cls is float and given is int) for cls in wanted)
+    fits = any(
+        issubclass(given, cls) or (cls in (float, complex) and issubclass(given, int)) for cls in wanted
+    )
     return None if fits else given
 
 

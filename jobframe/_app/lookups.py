@@ -49,7 +49,7 @@ def _has_item_step(provider: Any) -> bool:
 
 def _missing_item(value: Any, key: Any) -> str | None:
     if isinstance(value, Mapping):
-        if key in value:
+        if key in value or hasattr(type(value), "__missing__"):  # a defaultdict makes the key
             return None
         keys = sorted(str(k) for k in value)
         hint = did_you_mean(key, keys) if isinstance(key, str) else ""

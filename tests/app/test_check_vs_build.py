@@ -11,6 +11,7 @@ or first use fails, and the good twins must check clean and run.
 
 from __future__ import annotations
 
+import collections
 import warnings
 from collections.abc import Callable
 from typing import Annotated, Any, Protocol, runtime_checkable
@@ -334,7 +335,7 @@ BAD: dict[str, tuple[Wiring, str | list[str]]] = {
     ),
     "Configuration value of a builtin type the annotation does not take": (
         lambda s: _more(providers.Configuration(default={"more": "41"}).more),
-        "count: CountMore(more: int) is given config.more, which holds a str",
+        "count: CountMore(more: int) is given config.more, which holds a value of type str",
     ),
     "Configuration value as_int() cannot convert": (
         lambda s: _more(providers.Configuration(default={"more": "forty"}).more.as_int()),
@@ -401,6 +402,12 @@ BAD: dict[str, tuple[Wiring, str | list[str]]] = {
         },
         "settings.provided.store.shelves[0].pth: settings.provided.store.shelves[0] (Extra) has no field "
         "'pth' (did you mean 'path'?); its fields: path",
+    ),
+    "an attribute of a settings dict (an item meant)": (
+        lambda s: {
+            "count": providers.Factory(Count, store=providers.Factory(Store, s.provided.store.paths.main))
+        },
+        "settings.provided.store.paths.main: settings.provided.store.paths (dict) has no attribute 'main'",
     ),
     "Object dict lookup of a key it does not have": (
         lambda s: {
@@ -477,6 +484,13 @@ GOOD: dict[str, Wiring] = {
     "Configuration value of the type the annotation takes": lambda s: _more(
         providers.Configuration(default={"more": 41}).more
     ),
+    "Configuration value a bool, where an int is wanted (typing's numeric tower)": lambda s: _more(
+        providers.Configuration(default={"more": True}).more
+    ),
+    "a defaultdict lookup of a key it makes": lambda s: {
+        "conf": (conf := providers.Object(collections.defaultdict(lambda: "/srv"))),
+        "count": providers.Factory(Count, store=providers.Factory(Store, conf.provided["any"])),
+    },
     "Configuration value as_int() converts": lambda s: _more(
         providers.Configuration(default={"more": "41"}).more.as_int()
     ),

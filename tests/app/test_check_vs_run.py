@@ -34,7 +34,7 @@ FAULTS = {
         "make execute() async, or provide a sync resource"
     ),
     "ConfigurationText": (
-        "count_items.store: SizedStore(size: int) is given config.store.size, which holds a str"
+        "count_items.store: SizedStore(size: int) is given config.store.size, which holds a value of type str"
     ),
     "MissingKey": (
         "settings.provided.store.paths['mian']: settings.provided.store.paths has no key 'mian' "
