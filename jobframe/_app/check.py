@@ -170,7 +170,10 @@ def _type_problems(
             for each in value.values():
                 yield from _value_problems(target, name, hints[name], each, names)
         else:
-            yield from _value_problems(target, name, hints[name], value, names)
+            hint = hints[name]
+            if params[name].default is None:  # ``label: str = None`` takes None, whatever it says
+                hint = typing.Optional[hint]  # noqa: UP045 - any hint, a typing form too
+            yield from _value_problems(target, name, hint, value, names)
 
 
 def _value_problems(target: Any, name: str, hint: Any, value: Any, names: dict[int, str]) -> Iterator[str]:

@@ -116,6 +116,14 @@ class CountLabelled(Count):
         self.label = label
 
 
+class CountTagged(Count):
+    """Count the store; ``tag: str = None``, an implicit Optional as older code writes it."""
+
+    def __init__(self, store: Store, tag: str = None) -> None:  # type: ignore[assignment]  # noqa: RUF013
+        super().__init__(store)
+        self.tag = tag
+
+
 class Countable(Protocol):
     def count(self) -> int: ...
 
@@ -519,6 +527,9 @@ GOOD: dict[str, Wiring] = {
         "count": providers.Factory(
             CountLabelled, store=providers.Factory(Store), label=s.provided.store.label
         )
+    },
+    "settings value left None, for a parameter whose default is None": lambda s: {
+        "count": providers.Factory(CountTagged, store=providers.Factory(Store), tag=s.provided.store.label)
     },
     "a Protocol the object satisfies": lambda s: {
         "count": providers.Factory(CountAny, store=providers.Factory(Store))
