@@ -1,13 +1,14 @@
-"""Item lookups in ``x.provided`` chains (``settings.provided.paths["main"]``,
+"""Lookups in ``x.provided`` chains (``settings.provided.paths["main"]``,
 ``conf.provided.stores[0].path``) on a value known before the run.
 
 A build makes each lookup on what the run filled ``x`` with — the loaded settings, an ``Object`` —
 and a key that is not there, an index past the end or a field that a model does not declare fails
-it. Attribute-only chains are the wiring check's own (``check._chain_problems``: a settings
-model's fields, a section left ``None``); here each step of a chain with an item lookup, and an
-attribute of a builtin value (a ``dict`` has no ``.main``). Each step is a provider of its own and
-is checked on its own, so a failing step is named once, by itself. Nothing is called: a lookup in a
-builtin container, or a field of a pydantic model or a dataclass.
+it. Attribute-only chains through a settings model are the wiring check's own
+(``check._chain_problems``: its fields, a section left ``None``); here each step of a chain with an
+item lookup, an attribute of a builtin value (a ``dict`` has no ``.main``), and one of a plain
+object an ``Object`` holds, which has set its attributes already (unless it answers attributes
+itself, with ``__getattr__``). Each step is a provider of its own and is checked on its own, so a
+failing step is named once, by itself. Nothing is called: a property is found on the class.
 """
 
 from __future__ import annotations
@@ -65,14 +66,24 @@ def _missing_attribute(value: Any, name: str, *, after_item: bool) -> str | None
     cls = type(value)
     if cls.__module__ == "builtins":  # a dict, a list, a str: no attribute of the app's
         return None if hasattr(value, name) else f"({cls.__qualname__}) has no attribute {name!r}"
-    fields = fields_of(cls) if after_item else None  # attribute-only chains: check._chain_problems
-    if fields is None or name in fields or hasattr(cls, name) or hasattr(value, name):
+    if hasattr(cls, name):
         return None  # the class first: a property is found there, never called
-    known = sorted(fields)
-    return (
-        f"({cls.__qualname__}) has no field {name!r}{did_you_mean(name, known)}; "
-        f"its fields: {', '.join(known) or 'none'}"
-    )
+    fields = fields_of(cls)
+    if fields is not None:  # a model, a dataclass: an attribute-only chain is check._chain_problems'
+        if not after_item or name in fields or hasattr(value, name):
+            return None
+        known = sorted(fields)
+        return (
+            f"({cls.__qualname__}) has no field {name!r}{did_you_mean(name, known)}; "
+            f"its fields: {', '.join(known) or 'none'}"
+        )
+    if hasattr(cls, "__getattr__") or getattr(cls, "__getattribute__", None) is not object.__getattribute__:
+        return None  # it answers attributes itself: only calling it could tell
+    own = getattr(value, "__dict__", None)
+    if not isinstance(own, dict) or name in own:
+        return None
+    known = sorted(n for n in {*own, *dir(cls)} if not n.startswith("_"))
+    return f"({cls.__qualname__}) has no attribute {name!r}{did_you_mean(name, known)}"
 
 
 def lookup_problem(provider: Any, names: dict[int, str]) -> str | None:

@@ -124,6 +124,23 @@ class CountTagged(Count):
         self.tag = tag
 
 
+class Shelf:
+    """A plain object an ``Object`` holds: its attributes are set when it is made."""
+
+    def __init__(self) -> None:
+        self.root = "/srv"
+
+    def path_for(self, name: str) -> str:
+        return f"{self.root}/{name}"
+
+
+class AnyShelf:
+    """An object that answers any attribute itself (``__getattr__``): only calling it could tell."""
+
+    def __getattr__(self, name: str) -> str:
+        return f"/srv/{name}"
+
+
 class Countable(Protocol):
     def count(self) -> int: ...
 
@@ -417,6 +434,23 @@ BAD: dict[str, tuple[Wiring, str | list[str]]] = {
         },
         "settings.provided.store.paths.main: settings.provided.store.paths (dict) has no attribute 'main'",
     ),
+    "an attribute a plain object an Object holds does not have": (
+        lambda s: {
+            "shelf": (shelf := providers.Object(Shelf())),
+            "count": providers.Factory(Count, store=providers.Factory(Store, shelf.provided.rot)),
+        },
+        "shelf.provided.rot: shelf.provided (Shelf) has no attribute 'rot' (did you mean 'root'?)",
+    ),
+    "a method a plain object an Object holds does not have": (
+        lambda s: {
+            "shelf": (shelf := providers.Object(Shelf())),
+            "count": providers.Factory(
+                Count, store=providers.Factory(Store, shelf.provided.pathfor.call("a"))
+            ),
+        },
+        "shelf.provided.pathfor: shelf.provided (Shelf) has no attribute 'pathfor' "
+        "(did you mean 'path_for'?)",
+    ),
     "Object dict lookup of a key it does not have": (
         lambda s: {
             "conf": (conf := providers.Object({"path": "/srv"})),
@@ -495,6 +529,18 @@ GOOD: dict[str, Wiring] = {
     "Configuration value a bool, where an int is wanted (typing's numeric tower)": lambda s: _more(
         providers.Configuration(default={"more": True}).more
     ),
+    "attributes and methods a plain object an Object holds has": lambda s: {
+        "shelf": (shelf := providers.Object(Shelf())),
+        "count": providers.Factory(
+            CountAll,
+            providers.Factory(Store, shelf.provided.root),
+            providers.Factory(Store, shelf.provided.path_for.call("a")),
+        ),
+    },
+    "an attribute an object answers itself (__getattr__)": lambda s: {
+        "shelf": (shelf := providers.Object(AnyShelf())),
+        "count": providers.Factory(Count, store=providers.Factory(Store, shelf.provided.anything)),
+    },
     "a defaultdict lookup of a key it makes": lambda s: {
         "conf": (conf := providers.Object(collections.defaultdict(lambda: "/srv"))),
         "count": providers.Factory(Count, store=providers.Factory(Store, conf.provided["any"])),
