@@ -37,7 +37,7 @@ from dependency_injector import containers, providers, resources
 from jobframe._app import App, graph
 from jobframe._app.discovery import NO_JOBS
 from jobframe._app.graph import CALLING
-from jobframe._app.loaded import conversion_problem, loaded_type, none_given
+from jobframe._app.loaded import conversion_problem, loaded_type, none_given, source_name
 from jobframe._app.lookups import lookup_problem
 from jobframe._app.markers import Marker, hidden_generator, injected, markers_of
 from jobframe._app.provided import (
@@ -198,7 +198,7 @@ def _value_problems(target: Any, name: str, hint: Any, value: Any, names: dict[i
     expected = " | ".join(_type_name(w) for w in wanted)
     loaded = loaded_type(value, wanted) if given is None else None
     if loaded is not None:
-        source = describe_source(value)
+        source = source_name(value, names)
         yield (
             f"{_describe(target)}({name}: {expected}) is given {source}, which holds a value of type "
             f"{_type_name(loaded)}"
@@ -266,9 +266,10 @@ def _accepted(annotation: Any) -> list[type] | None:
     return classes or None
 
 
-def _fill_problems(dependency: Any, name: str) -> Iterator[str]:
-    """A ``Dependency(instance_of=T)`` filled — or defaulting — with what declares another type:
-    dependency-injector refuses it (``... is not an instance of T``) when the job is built."""
+def _fill_problems(dependency: Any, name: str, names: dict[int, str]) -> Iterator[str]:
+    """A ``Dependency(instance_of=T)`` filled — or defaulting — with what declares another type,
+    or holds a value known now that is not a ``T`` (``None`` too): dependency-injector refuses it
+    (``... is not an instance of T``) when the job is built."""
     wanted = as_class(dependency.instance_of)
     filled = dependency.overridden
     filler = dependency.last_overriding if filled else getattr(dependency, "default", None)
@@ -280,11 +281,18 @@ def _fill_problems(dependency: Any, name: str) -> Iterator[str]:
             "@typing.runtime_checkable: dependency-injector's isinstance() check raises TypeError "
             "when the job is built"
         )
+    how = "is given" if filled else "has the default"
+    value = UNKNOWN if filler is None else static_value(filler)
+    if wanted is not None and value is not UNKNOWN:  # checked as dependency-injector checks it
+        if not isinstance(value, wanted):
+            which = "is None here" if value is None else f"provides {_type_name(type(value))}"
+            yield (
+                f"{name}: Dependency(instance_of={_type_name(wanted)}) {how} "
+                f"{source_name(filler, names)}, which {which}"
+            )
+        return
     given = None if filler is None else provided_type(filler)
-    if isinstance(filler, providers.Object) and not filler.overridden and filler.provides is not None:
-        given = type(filler.provides)  # a builtin value too: dependency-injector's isinstance()
     if wanted is not None and given is not None and not issubclass(given, wanted):
-        how = "is given" if filled else "has the default"
         yield (
             f"{name}: Dependency(instance_of={_type_name(wanted)}) {how} {type(filler).__name__}, "
             f"which provides {_type_name(given)}"
@@ -494,7 +502,7 @@ class _Walk:
         for provider in graph.reached(root, self.follow):
             name = self.names.get(id(provider), type(provider).__name__)
             if isinstance(provider, providers.Dependency):
-                yield from _fill_problems(provider, name)
+                yield from _fill_problems(provider, name, self.names)
                 if not provider.overridden:
                     if provider.last_overriding is None and getattr(provider, "default", None) is None:
                         yield f"{name}: dependency is not provided{_given_without(provider, self.names)}"

@@ -15,11 +15,11 @@ from typing import Any
 
 from dependency_injector import providers
 
-from jobframe._app.lookups import chain_text
+from jobframe._app.lookups import chain_text, has_item_step
 from jobframe._app.provided import chain_of
 from jobframe._app.values import UNKNOWN, configuration_problem, describe_source, static_value
 
-__all__ = ["conversion_problem", "loaded_type", "none_given"]
+__all__ = ["conversion_problem", "loaded_type", "none_given", "source_name"]
 
 _SCALARS = (str, int, float, bool, bytes)
 _CONVERSIONS = (int, float)
@@ -27,16 +27,22 @@ _CONVERSIONS = (int, float)
 
 
 def loaded_type(provider: Any, wanted: list[type]) -> type | None:
-    """The class of a ``Configuration`` option's value when an annotation naming only builtin
-    classes (``wanted``) does not take it — a ``str`` for an ``int``; else ``None``."""
-    if not isinstance(provider, providers.ConfigurationOption) or provider.overridden:
+    """The class of a value known now that an annotation (``wanted``: its classes) does not
+    take — a ``Configuration`` option's ``str`` for an ``int``, an ``Extra`` that
+    ``settings.provided.shelves[0]`` holds for a ``Store``; else ``None``. Only where no declaration
+    says the type (an attribute-only settings chain does), and a builtin value only against
+    builtin classes: ``"/srv"`` may stand for a ``Path``, as a literal may."""
+    if isinstance(provider, providers.ConfigurationOption):
+        if provider.overridden:
+            return None
+    elif not has_item_step(provider):
         return None
-    if not all(cls.__module__ == "builtins" for cls in wanted):
-        return None  # a Path, a Decimal: what a literal may stand for is the app's business
     value = static_value(provider)
-    if value is UNKNOWN or type(value) not in _SCALARS:
+    if value is UNKNOWN or value is None:
         return None
     given = type(value)
+    if given.__module__ == "builtins" and not all(cls.__module__ == "builtins" for cls in wanted):
+        return None
     fits = any(
         issubclass(given, cls) or (cls in (float, complex) and issubclass(given, int)) for cls in wanted
     )
@@ -75,4 +81,14 @@ def none_given(provider: Any, names: dict[int, str]) -> str | None:
         return None
     if static_value(provider) is not None:
         return None
-    return describe_source(provider) if chain_of(provider) is not None else chain_text(provider, names)
+    return source_name(provider, names)
+
+
+def source_name(provider: Any, names: dict[int, str]) -> str:
+    """A provider whose value is known now, as the wiring check names it: ``config.store.size``,
+    ``settings store.label``, ``settings.provided.paths['main']``; else by its class."""
+    if isinstance(provider, providers.ConfigurationOption) or chain_of(provider) is not None:
+        return describe_source(provider)
+    if has_item_step(provider):
+        return chain_text(provider, names)
+    return type(provider).__name__

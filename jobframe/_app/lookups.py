@@ -22,7 +22,7 @@ from jobframe._app.provided import fields_of
 from jobframe._app.suggest import did_you_mean
 from jobframe._app.values import UNKNOWN, static_value
 
-__all__ = ["chain_text", "lookup_problem"]
+__all__ = ["chain_text", "has_item_step", "lookup_problem"]
 
 _STEPS = (providers.AttributeGetter, providers.ItemGetter)
 
@@ -40,7 +40,7 @@ def chain_text(provider: Any, names: dict[int, str]) -> str:
     return f"{names.get(id(root), type(root).__name__)}.provided{''.join(reversed(steps))}"
 
 
-def _has_item_step(provider: Any) -> bool:
+def has_item_step(provider: Any) -> bool:
     while isinstance(provider, _STEPS):
         if isinstance(provider, providers.ItemGetter):
             return True
@@ -96,7 +96,7 @@ def lookup_problem(provider: Any, names: dict[int, str]) -> str | None:
     if value is UNKNOWN:
         return None
     step, text, before_text = provider.name, chain_text(provider, names), chain_text(before, names)
-    after_item = _has_item_step(before)
+    after_item = has_item_step(before)
     if value is None:  # an attribute-only chain through None: check._chain_problems names it
         if isinstance(provider, providers.ItemGetter) or after_item:
             return f"{text}: {before_text} is None, which has no {step!r}"

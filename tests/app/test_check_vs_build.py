@@ -451,6 +451,24 @@ BAD: dict[str, tuple[Wiring, str | list[str]]] = {
         "shelf.provided.pathfor: shelf.provided (Shelf) has no attribute 'pathfor' "
         "(did you mean 'path_for'?)",
     ),
+    "typed module dependency given a setting the profile leaves None": (
+        lambda s: _path_module(s.provided.store.label),
+        "mod.path: Dependency(instance_of=str) is given settings store.label, which is None here",
+    ),
+    "typed module dependency given a listed model of another class": (
+        lambda s: _module(s.provided.store.shelves[0]),
+        f"mod.store: Dependency(instance_of={P}.Store) is given settings.provided.store.shelves[0], "
+        f"which provides {P}.Extra",
+    ),
+    "typed module dependency given a Configuration value of another type": (
+        lambda s: _path_module(providers.Configuration(default={"path": 5}).path),
+        "mod.path: Dependency(instance_of=str) is given config.path, which provides int",
+    ),
+    "a listed model where another class is wanted": (
+        lambda s: {"count": providers.Factory(Count, store=s.provided.store.shelves[0])},
+        f"count: Count(store: {P}.Store) is given settings.provided.store.shelves[0], which holds a "
+        f"value of type {P}.Extra",
+    ),
     "Object dict lookup of a key it does not have": (
         lambda s: {
             "conf": (conf := providers.Object({"path": "/srv"})),
@@ -541,6 +559,12 @@ GOOD: dict[str, Wiring] = {
         "shelf": (shelf := providers.Object(AnyShelf())),
         "count": providers.Factory(Count, store=providers.Factory(Store, shelf.provided.anything)),
     },
+    "typed module dependency given a setting of its type": lambda s: _path_module(
+        s.provided.store.paths["main"]
+    ),
+    "typed module dependency given a Configuration value of its type": lambda s: _path_module(
+        providers.Configuration(default={"path": "/srv"}).path
+    ),
     "a defaultdict lookup of a key it makes": lambda s: {
         "conf": (conf := providers.Object(collections.defaultdict(lambda: "/srv"))),
         "count": providers.Factory(Count, store=providers.Factory(Store, conf.provided["any"])),
