@@ -16,7 +16,7 @@ from typing import Any
 from dependency_injector import providers
 
 from jobframe._app.lookups import chain_text, has_item_step
-from jobframe._app.provided import chain_of
+from jobframe._app.provided import chain_of, fields_of
 from jobframe._app.values import UNKNOWN, configuration_problem, describe_source, static_value
 
 __all__ = ["conversion_problem", "loaded_type", "none_given", "source_name"]
@@ -41,8 +41,11 @@ def loaded_type(provider: Any, wanted: list[type]) -> type | None:
     if value is UNKNOWN or value is None:
         return None
     given = type(value)
-    if given.__module__ == "builtins" and not all(cls.__module__ == "builtins" for cls in wanted):
-        return None
+    if given.__module__ == "builtins":
+        if not all(cls.__module__ == "builtins" for cls in wanted):
+            return None
+    elif fields_of(given) is None:
+        return None  # not data a model validated (a test's MagicMock stands in for anything)
     fits = any(
         issubclass(given, cls) or (cls in (float, complex) and issubclass(given, int)) for cls in wanted
     )

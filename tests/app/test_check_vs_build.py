@@ -15,6 +15,7 @@ import collections
 import warnings
 from collections.abc import Callable
 from typing import Annotated, Any, Protocol, runtime_checkable
+from unittest.mock import MagicMock
 
 import pytest
 from dependency_injector import containers, providers
@@ -565,6 +566,10 @@ GOOD: dict[str, Wiring] = {
     "typed module dependency given a Configuration value of its type": lambda s: _path_module(
         providers.Configuration(default={"path": "/srv"}).path
     ),
+    "a test's MagicMock an Object holds, looked up by item and attribute": lambda s: {
+        "conf": (conf := providers.Object(MagicMock())),
+        "count": providers.Factory(CountAll, conf.provided["store"], conf.provided["stores"].first),
+    },
     "a defaultdict lookup of a key it makes": lambda s: {
         "conf": (conf := providers.Object(collections.defaultdict(lambda: "/srv"))),
         "count": providers.Factory(Count, store=providers.Factory(Store, conf.provided["any"])),
