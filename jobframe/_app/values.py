@@ -96,6 +96,13 @@ def describe_source(provider: Any) -> str:
     chain = chain_of(provider)
     if chain is not None:
         return "settings " + ".".join(settings_path(chain.root, chain.names)[1])
+    steps: list[str] = []
+    step = provider
+    while isinstance(step, providers.AttributeGetter | providers.ItemGetter):
+        steps.append(f".{step.name}" if isinstance(step, providers.AttributeGetter) else f"[{step.name!r}]")
+        step = step.provides
+    if steps and isinstance(step, providers.ProvidedInstance):  # ``paths['main']``
+        return "settings " + "".join(reversed(steps)).lstrip(".")
     return type(provider).__name__
 
 

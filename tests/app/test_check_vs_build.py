@@ -470,6 +470,18 @@ BAD: dict[str, tuple[Wiring, str | list[str]]] = {
         f"count: Count(store: {P}.Store) is given settings.provided.store.shelves[0], which holds a "
         f"value of type {P}.Extra",
     ),
+    "Selector on a settings dict lookup, choosing what it has no provider for": (
+        lambda s: {
+            "count": providers.Factory(
+                Count,
+                store=providers.Selector(
+                    s.provided.store.paths["main"], **{"/srv/mian": providers.Factory(Store)}
+                ),
+            )
+        },
+        "count.store: Selector chooses '/srv/main' (settings store.paths['main']), which it has no provider "
+        "for (did you mean '/srv/mian'?); its choices: /srv/mian",
+    ),
     "Object dict lookup of a key it does not have": (
         lambda s: {
             "conf": (conf := providers.Object({"path": "/srv"})),
