@@ -45,6 +45,10 @@ ELSEWHERE = {
     "tests/cli/test_contract.py (--help, --list), tests/cli/test_bad_input.py",
     "jobframe/_app/discovery.py": "finding a container's jobs: tests/app/test_check.py, "
     "tests/app/test_wiring.py",
+    "jobframe/_app/loaded.py": "loaded values against what a build hands them to: "
+    "tests/app/test_check_vs_build.py, tests/app/test_check_vs_run.py",
+    "jobframe/_app/lookups.py": "item lookups in x.provided chains: tests/app/test_check_vs_build.py, "
+    "tests/app/test_check_vs_run.py",
     "jobframe/_app/loading.py": "--app MODULE:ATTR and its one-line errors: tests/app/test_config_errors.py",
     "jobframe/_app/provided.py": "what a provider provides, as --check reads it: tests/app/test_check.py",
     "jobframe/_app/spec.py": "@job and JobSpec: tests/app/test_params.py, tests/app/test_deployment.py",

@@ -7,7 +7,9 @@ mean"), each injected provider's declared type with the parameter's annotation, 
 satisfied. A settings section reached by a job may also say it is incomplete
 (``problems_when_wired``: an HTTP module without a base URL). What the loaded settings decide is
 decided here too (:mod:`jobframe._app.values`): a ``Selector``'s choice — only the chosen branch
-is checked — and an undefined ``Configuration`` option. ``@inject`` markers must resolve
+is checked — an undefined ``Configuration`` option, a loaded value a build would fail on
+(:mod:`jobframe._app.loaded`) and an item lookup on one (:mod:`jobframe._app.lookups`).
+``@inject`` markers must resolve
 (:mod:`jobframe._app.markers`), and a sync ``execute()`` must reach nothing async. So what a run
 would trip over is found in CI or at deploy time, no resource opens a connection while checking,
 and a run makes the same check for its job before the job starts (:mod:`jobframe._run.prepare`).
@@ -27,7 +29,7 @@ from __future__ import annotations
 import inspect
 import types
 import typing
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from dependency_injector import containers, providers, resources
@@ -35,6 +37,8 @@ from dependency_injector import containers, providers, resources
 from jobframe._app import App, graph
 from jobframe._app.discovery import NO_JOBS
 from jobframe._app.graph import CALLING
+from jobframe._app.loaded import conversion_problem, loaded_type, none_given, source_name
+from jobframe._app.lookups import lookup_problem
 from jobframe._app.markers import Marker, hidden_generator, injected, markers_of
 from jobframe._app.provided import (
     Chain,
@@ -103,7 +107,7 @@ def _callee(provider: Any) -> tuple[Any, inspect.Signature | None]:
     target = provider.provides
     target = getattr(target, "__wrapped__", target)  # jobframe's tracking wrapper on a Resource
     if (
-        isinstance(provider, providers.Resource)
+        isinstance(provider, providers.BaseResource)
         and inspect.isclass(target)
         and issubclass(target, resources.Resource | resources.AsyncResource)
         and target.__init__ in (resources.Resource.__init__, resources.AsyncResource.__init__)
@@ -116,7 +120,13 @@ def _callee(provider: Any) -> tuple[Any, inspect.Signature | None]:
     return target, _signature(target)
 
 
-def _call_problems(provider: Any, names: dict[int, str]) -> Iterator[str]:
+_MARKED: Any = object()
+"""What an ``@inject`` marker fills a parameter with, as far as binding the call goes."""
+
+
+def _call_problems(provider: Any, names: dict[int, str], marked: Iterable[str] = ()) -> Iterator[str]:
+    """``marked``: the parameters ``@inject`` markers fill (``store: Annotated[Store, Provide["store"]]``
+    has no default, and is no missing argument); what they resolve to is checked on its own."""
     target, sig = _callee(provider)
     if sig is None:
         return
@@ -132,6 +142,7 @@ def _call_problems(provider: Any, names: dict[int, str]) -> Iterator[str]:
                 f"{_describe(target)}() got an unexpected keyword {key!r}{did_you_mean(key, keywords)}; "
                 f"it takes: {', '.join(keywords) or 'no keywords'}"
             )
+    kwargs.update({key: _MARKED for key in marked if key in keywords and key not in kwargs})
     try:
         bound = sig.bind(*args, **kwargs)
     except TypeError as exc:
@@ -140,7 +151,8 @@ def _call_problems(provider: Any, names: dict[int, str]) -> Iterator[str]:
             bound = sig.bind_partial(*args, **kwargs)
         except TypeError:
             return
-    yield from _type_problems(target, params, bound.arguments, names)
+    given = {key: value for key, value in bound.arguments.items() if value is not _MARKED}
+    yield from _type_problems(target, params, given, names)
 
 
 def _type_problems(
@@ -148,27 +160,52 @@ def _type_problems(
 ) -> Iterator[str]:
     hints = annotations_of(target)
     for name, value in arguments.items():
-        if params[name].kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
-            continue
         if name not in hints:
             continue
-        if not providers.is_provider(value):
-            yield from _class_given(target, name, hints[name], value)
-            continue
-        if isinstance(value, providers.ConfigurationOption) and not _accepts_none(hints[name]):
+        kind = params[name].kind
+        if kind is inspect.Parameter.VAR_POSITIONAL:  # ``*stores: Store``: each one a Store
+            for each in value:
+                yield from _value_problems(target, name, hints[name], each, names)
+        elif kind is inspect.Parameter.VAR_KEYWORD:
+            for each in value.values():
+                yield from _value_problems(target, name, hints[name], each, names)
+        else:
+            hint = hints[name]
+            if params[name].default is None:  # ``label: str = None`` takes None, whatever it says
+                hint = typing.Optional[hint]  # noqa: UP045 - any hint, a typing form too
+            yield from _value_problems(target, name, hint, value, names)
+
+
+def _value_problems(target: Any, name: str, hint: Any, value: Any, names: dict[int, str]) -> Iterator[str]:
+    if not providers.is_provider(value):
+        yield from _class_given(target, name, hint, value)
+        return
+    if not _accepts_none(hint):
+        if isinstance(value, providers.ConfigurationOption):
             undefined = configuration_problem(value, accepts_none=False)
             if undefined is not None and static_value(value) is None:  # strict: named on its own
                 yield f"{_describe(target)}({name}) is given {undefined}"
-                continue
-        given = _given_type(value)
-        wanted = _accepted(hints[name])
-        if given is None or wanted is None or any(_fits(given, w) for w in wanted):
-            continue
-        source = names.get(id(value), type(value).__name__)
-        expected = " | ".join(_type_name(w) for w in wanted)
+                return
+        none = none_given(value, names)
+        if none is not None:  # the loaded profile leaves it None
+            yield f"{_describe(target)}({name}) is given {none}, which is None here: it does not take None"
+            return
+    given = _given_type(value)
+    wanted = _accepted(hint)
+    if wanted is None:
+        return
+    source = names.get(id(value), type(value).__name__)
+    expected = " | ".join(_type_name(w) for w in wanted)
+    loaded = loaded_type(value, wanted) if given is None else None
+    if loaded is not None:
+        source = source_name(value, names)
         yield (
-            f"{_describe(target)}({name}: {expected}) is given {source}, which provides {_type_name(given)}"
+            f"{_describe(target)}({name}: {expected}) is given {source}, which holds a value of type "
+            f"{_type_name(loaded)}"
         )
+    if given is None or any(_fits(given, w) for w in wanted):
+        return
+    yield f"{_describe(target)}({name}: {expected}) is given {source}, which provides {_type_name(given)}"
 
 
 def _class_given(target: Any, name: str, annotation: Any, value: Any) -> Iterator[str]:
@@ -203,8 +240,8 @@ def _fits(given: type, wanted: type) -> bool:
 
 
 def _accepts_none(annotation: Any) -> bool:
-    if annotation in (Any, object, None, type(None)):
-        return True
+    if annotation in (Any, object, None, type(None)) or isinstance(annotation, typing.TypeVar):
+        return True  # a type variable may stand for None
     if typing.get_origin(annotation) is typing.Annotated:
         return _accepts_none(typing.get_args(annotation)[0])
     union = typing.get_origin(annotation) in (typing.Union, types.UnionType)
@@ -229,15 +266,33 @@ def _accepted(annotation: Any) -> list[type] | None:
     return classes or None
 
 
-def _fill_problems(dependency: Any, name: str) -> Iterator[str]:
-    """A ``Dependency(instance_of=T)`` filled — or defaulting — with what declares another type:
-    dependency-injector refuses it (``... is not an instance of T``) when the job is built."""
+def _fill_problems(dependency: Any, name: str, names: dict[int, str]) -> Iterator[str]:
+    """A ``Dependency(instance_of=T)`` filled — or defaulting — with what declares another type,
+    or holds a value known now that is not a ``T`` (``None`` too): dependency-injector refuses it
+    (``... is not an instance of T``) when the job is built."""
     wanted = as_class(dependency.instance_of)
     filled = dependency.overridden
     filler = dependency.last_overriding if filled else getattr(dependency, "default", None)
+    protocol = dependency.instance_of
+    structural = getattr(protocol, "_is_protocol", False)
+    if filler is not None and structural and not getattr(protocol, "_is_runtime_protocol", False):
+        yield (
+            f"{name}: Dependency(instance_of={_type_name(protocol)}) names a Protocol that is not "
+            "@typing.runtime_checkable: dependency-injector's isinstance() check raises TypeError "
+            "when the job is built"
+        )
+    how = "is given" if filled else "has the default"
+    value = UNKNOWN if filler is None else static_value(filler)
+    if wanted is not None and value is not UNKNOWN:  # checked as dependency-injector checks it
+        if not isinstance(value, wanted):
+            which = "is None here" if value is None else f"provides {_type_name(type(value))}"
+            yield (
+                f"{name}: Dependency(instance_of={_type_name(wanted)}) {how} "
+                f"{source_name(filler, names)}, which {which}"
+            )
+        return
     given = None if filler is None else provided_type(filler)
     if wanted is not None and given is not None and not issubclass(given, wanted):
-        how = "is given" if filled else "has the default"
         yield (
             f"{name}: Dependency(instance_of={_type_name(wanted)}) {how} {type(filler).__name__}, "
             f"which provides {_type_name(given)}"
@@ -301,7 +356,7 @@ def _async_kind(provider: Any) -> str | None:
         return "an async provider"
     if not isinstance(provider, CALLING):
         return None
-    is_resource = isinstance(provider, providers.Resource)
+    is_resource = isinstance(provider, providers.BaseResource)
     if not gives_async(provider.provides, entered=is_resource):
         return None
     return "an async resource" if is_resource else "an async provider"
@@ -318,7 +373,7 @@ def _sync_problems(provider: Any, name: str) -> Iterator[str]:
 
 def _resource_problems(provider: Any, name: str) -> Iterator[str]:
     """A ``Resource`` dependency-injector cannot enter: a generator function under ``@inject``."""
-    hidden = hidden_generator(provider.provides) if isinstance(provider, providers.Resource) else None
+    hidden = hidden_generator(provider.provides) if isinstance(provider, providers.BaseResource) else None
     if hidden is not None:
         yield (
             f"{name}: {_describe(hidden)} is a generator function under @inject, which "
@@ -341,11 +396,19 @@ def _choice_problems(provider: Any, name: str) -> Iterator[str]:
         yield problem
 
 
+def _known_value_problems(provider: Any, names: dict[int, str]) -> Iterator[str]:
+    """A lookup (``settings.provided.paths["main"]``) or a conversion (``config.n.as_int()``) on a
+    value known now that a build would fail on."""
+    for problem in (lookup_problem(provider, names), conversion_problem(provider)):
+        if problem is not None:
+            yield problem
+
+
 def _marked(provider: Any) -> Any | None:
     """What ``provider`` calls that ``@inject`` markers may fill: a class (its ``__init__``), or a
     Resource's function under jobframe's tracking wrapper."""
     target = provider.provides
-    if isinstance(provider, providers.Resource):
+    if isinstance(provider, providers.BaseResource):
         return None if inspect.isclass(unwrapped(target)) else injected(target)
     return target
 
@@ -361,7 +424,8 @@ def _marker_type_problems(provider: Any, markers: list[Marker], names: dict[int,
 
 
 _UNBUILT = (providers.Delegate, providers.Object, providers.Aggregate, providers.Container)
-"""Providers that hand something over without building what they hold: never part of a cycle."""
+"""Providers that hand something over without building what they hold: never part of a cycle
+(nor is a ``Delegated...`` provider: it is handed over as it is, as an aggregate is)."""
 
 
 class _Walk:
@@ -397,7 +461,7 @@ class _Walk:
         Selector's chosen branch; its selector alone when the choice is not known now). Nothing
         for what is handed over unbuilt: a ``.provider`` (``Delegate``), an ``Object``, an
         aggregate, a container."""
-        if isinstance(provider, _UNBUILT):
+        if isinstance(provider, _UNBUILT) or providers.is_delegated(provider):
             return []
         if provider.overridden:
             return [provider.last_overriding]
@@ -438,7 +502,7 @@ class _Walk:
         for provider in graph.reached(root, self.follow):
             name = self.names.get(id(provider), type(provider).__name__)
             if isinstance(provider, providers.Dependency):
-                yield from _fill_problems(provider, name)
+                yield from _fill_problems(provider, name, self.names)
                 if not provider.overridden:
                     if provider.last_overriding is None and getattr(provider, "default", None) is None:
                         yield f"{name}: dependency is not provided{_given_without(provider, self.names)}"
@@ -446,7 +510,8 @@ class _Walk:
             if provider.overridden:
                 continue
             if isinstance(provider, CALLING):
-                for problem in _call_problems(provider, self.names):
+                marked = [m.parameter for m in self.markers(provider)]
+                for problem in _call_problems(provider, self.names, marked):
                     yield f"{name}: {problem}"
                 for marker in self.markers(provider):
                     if marker.problem is not None:
@@ -459,6 +524,7 @@ class _Walk:
             yield from _choice_problems(provider, name)
             if isinstance(provider, providers.AttributeGetter):
                 yield from _chain_problems(provider, self.names)
+            yield from _known_value_problems(provider, self.names)
 
 
 def check_job(app: App, container: containers.Container, job_name: str) -> list[str]:

@@ -21,7 +21,7 @@ from dependency_injector import containers, providers
 
 __all__ = ["CALLING", "Node", "declared", "fill", "modules_of", "names", "reached", "resolve", "walk"]
 
-CALLING = (providers.Factory, providers.BaseSingleton, providers.Resource, providers.Callable)
+CALLING = (providers.Factory, providers.BaseSingleton, providers.BaseResource, providers.Callable)
 """Providers that call their ``provides`` with ``args``/``kwargs``."""
 
 ContainerLike = containers.Container | type[containers.DeclarativeContainer]

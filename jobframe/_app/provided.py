@@ -181,9 +181,11 @@ def provided_type(provider: Any) -> type | None:
         return _held_type(provider.provides)
     if isinstance(provider, providers.Delegate):  # ``x.provider``: the provider itself, unbuilt
         return type(provider.provides) if providers.is_provider(provider.provides) else None
+    if providers.is_delegated(provider):  # ``DelegatedFactory``, an aggregate: handed over unbuilt
+        return type(provider)
     if isinstance(provider, providers.List | providers.Dict):
         return list if isinstance(provider, providers.List) else dict
-    if isinstance(provider, providers.Resource):
+    if isinstance(provider, providers.BaseResource):  # a ContextLocalResource too
         return _resource_type(provider.provides)
     if isinstance(provider, providers.Factory | providers.BaseSingleton | providers.Callable):
         target = provider.provides

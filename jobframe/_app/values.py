@@ -42,6 +42,8 @@ def settings_path(root: Any, names: tuple[str, ...]) -> tuple[Any, tuple[str, ..
 
 def _object_value(provider: Any) -> Any:
     source = provider.last_overriding if getattr(provider, "overridden", ()) else provider
+    if isinstance(source, providers.ItemGetter) and isinstance(provider, providers.Dependency):
+        return _looked_up(source)  # a module's dependency filled with ``settings.provided.paths["a"]``
     return source.provides if isinstance(source, providers.Object) else UNKNOWN
 
 
@@ -61,12 +63,30 @@ def static_value(provider: Any) -> Any:
         return _object_value(provider)  # a Dependency: what the run filled it with
     chain = chain_of(provider)
     if chain is None:
-        return UNKNOWN
+        return _looked_up(provider)
     root, path = settings_path(chain.root, chain.names)
     value = _object_value(root)
     for name in path:
         value = getattr(value, name, UNKNOWN) if value is not UNKNOWN else UNKNOWN
     return value
+
+
+def _looked_up(provider: Any) -> Any:
+    """``x.provided["a"]``, ``x.provided.a[0].b``: a chain with item steps, on what the run filled
+    ``x`` with; a missing key or index is :data:`UNKNOWN` (``jobframe._app.lookups`` names it)."""
+    if isinstance(provider, providers.ProvidedInstance):
+        return static_value(provider.provides)
+    if not isinstance(provider, providers.ItemGetter | providers.AttributeGetter):
+        return UNKNOWN
+    value = static_value(provider.provides)
+    if value is UNKNOWN:
+        return UNKNOWN
+    if isinstance(provider, providers.AttributeGetter):
+        return getattr(value, str(provider.name), UNKNOWN)
+    try:
+        return value[provider.name]
+    except (LookupError, TypeError):
+        return UNKNOWN
 
 
 def describe_source(provider: Any) -> str:
@@ -76,6 +96,13 @@ def describe_source(provider: Any) -> str:
     chain = chain_of(provider)
     if chain is not None:
         return "settings " + ".".join(settings_path(chain.root, chain.names)[1])
+    steps: list[str] = []
+    step = provider
+    while isinstance(step, providers.AttributeGetter | providers.ItemGetter):
+        steps.append(f".{step.name}" if isinstance(step, providers.AttributeGetter) else f"[{step.name!r}]")
+        step = step.provides
+    if steps and isinstance(step, providers.ProvidedInstance):  # ``paths['main']``
+        return "settings " + "".join(reversed(steps)).lstrip(".")
     return type(provider).__name__
 
 

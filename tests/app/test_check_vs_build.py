@@ -11,17 +11,22 @@ or first use fails, and the good twins must check clean and run.
 
 from __future__ import annotations
 
+import collections
+import warnings
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any, Protocol, runtime_checkable
+from unittest.mock import MagicMock
 
 import pytest
 from dependency_injector import containers, providers
-from dependency_injector.wiring import Provide, inject
+from dependency_injector.wiring import DIWiringWarning, Provide, inject
 
 from jobframe._app import App
 from jobframe._app.check import check_container
 from jobframe.context import RunContext
-from tests.app.apps.probes import Extra, Other, ProbeSettings, Store, StoreResource, StoreSettings
+from tests.app.apps import annotated_marker
+from tests.app.apps.annotated_marker import CountAnnotated
+from tests.app.apps.probes import Extra, Other, ProbeSettings, Store, StoreResource, StoreSettings, lifetime
 
 P = "tests.app.apps.probes"
 
@@ -83,6 +88,131 @@ class Node(Store):
         self.nxt = nxt
 
 
+class CountMore(Count):
+    """Count the store, and more."""
+
+    def __init__(self, store: Store, more: int) -> None:
+        super().__init__(store)
+        self.more = more
+
+    def execute(self) -> int:
+        return self.store.count() + self.more
+
+
+class CountAll:
+    """Count every store given, positionally or by name."""
+
+    def __init__(self, *stores: Store, **named: Store) -> None:
+        self.stores = [*stores, *named.values()]
+
+    def execute(self) -> int:
+        return sum(store.count() for store in self.stores)
+
+
+class CountLabelled(Count):
+    """Count the store; a label is optional by design."""
+
+    def __init__(self, store: Store, label: str | None) -> None:
+        super().__init__(store)
+        self.label = label
+
+
+class CountTagged(Count):
+    """Count the store; ``tag: str = None``, an implicit Optional as older code writes it."""
+
+    def __init__(self, store: Store, tag: str = None) -> None:  # type: ignore[assignment]  # noqa: RUF013
+        super().__init__(store)
+        self.tag = tag
+
+
+class Shelf:
+    """A plain object an ``Object`` holds: its attributes are set when it is made."""
+
+    def __init__(self) -> None:
+        self.root = "/srv"
+
+    def path_for(self, name: str) -> str:
+        return f"{self.root}/{name}"
+
+
+class AnyShelf:
+    """An object that answers any attribute itself (``__getattr__``): only calling it could tell."""
+
+    def __getattr__(self, name: str) -> str:
+        return f"/srv/{name}"
+
+
+class Countable(Protocol):
+    def count(self) -> int: ...
+
+
+@runtime_checkable
+class CountableAtRunTime(Protocol):
+    def count(self) -> int: ...
+
+
+class NeedsCountable(containers.DeclarativeContainer):
+    """A module typing its dependency with a Protocol: dependency-injector checks it by isinstance."""
+
+    store = providers.Dependency(instance_of=Countable)
+    count = providers.Factory(Count, store=store)
+
+
+class NeedsCountableAtRunTime(NeedsCountable):
+    store = providers.Dependency(instance_of=CountableAtRunTime)
+    count = providers.Factory(Count, store=store)
+
+
+class CountAny:
+    """Count whatever counts (a Protocol: structural)."""
+
+    def __init__(self, store: Countable) -> None:
+        self.store = store
+
+    def execute(self) -> int:
+        return self.store.count()
+
+
+with warnings.catch_warnings():  # "@inject is not required here": it sees no marker, as said below
+    warnings.simplefilter("ignore", DIWiringWarning)
+
+    class CountAnnotatedString(Count):
+        """An ``Annotated`` marker in a string annotation (this module's ``from __future__ import
+        annotations``): dependency-injector never sees it, and ``store`` is a missing argument."""
+
+        @inject
+        def __init__(self, store: Annotated[Store, Provide["store"]]) -> None:
+            super().__init__(store)
+
+
+class CountAggregate:
+    """Count a store the aggregate makes."""
+
+    def __init__(self, stores: providers.FactoryAggregate[Store]) -> None:
+        self.stores = stores
+
+    def execute(self) -> int:
+        return self.stores.disk().count()
+
+
+class NeedsPathValue(containers.DeclarativeContainer):
+    """A module with a typed dependency on a builtin value."""
+
+    path = providers.Dependency(instance_of=str)
+    store = providers.Factory(Store, path=path)
+
+
+class PathsOf(containers.DeclarativeContainer):
+    """A module declaring its ``DependenciesContainer``'s dependencies with their types."""
+
+    paths = providers.DependenciesContainer(path=providers.Dependency(instance_of=str))
+    store = providers.Factory(Store, path=paths.path)
+
+
+class NumberedPaths(containers.DeclarativeContainer):
+    path = providers.Object(5)
+
+
 Wiring = Callable[[Any], dict[str, Any]]
 """Given the ``settings`` provider, the container's other providers; ``count`` is the job."""
 
@@ -121,6 +251,23 @@ class Paths(containers.DeclarativeContainer):
 
 def _paths(paths: type[containers.DeclarativeContainer]) -> dict[str, Any]:
     module = providers.Container(NeedsPath, paths=providers.Container(paths))
+    return {"mod": module, "count": providers.Factory(Count, store=module.store)}
+
+
+def _with_store(count: Any, module: str = __name__) -> dict[str, Any]:
+    return {
+        "store": providers.Factory(Store),
+        "count": count,
+        "wiring_config": containers.WiringConfiguration(modules=[module]),
+    }
+
+
+def _more(more: Any) -> dict[str, Any]:
+    return {"count": providers.Factory(CountMore, store=providers.Factory(Store), more=more)}
+
+
+def _path_module(path: Any) -> dict[str, Any]:
+    module = providers.Container(NeedsPathValue, path=path)
     return {"mod": module, "count": providers.Factory(Count, store=module.store)}
 
 
@@ -212,6 +359,162 @@ BAD: dict[str, tuple[Wiring, str | list[str]]] = {
         lambda s: _injected(providers.Factory(Other)),
         f"count: CountInjected(store: {P}.Store) is given store, which provides {P}.Other",
     ),
+    "Configuration value of a builtin type the annotation does not take": (
+        lambda s: _more(providers.Configuration(default={"more": "41"}).more),
+        "count: CountMore(more: int) is given config.more, which holds a value of type str",
+    ),
+    "Configuration value as_int() cannot convert": (
+        lambda s: _more(providers.Configuration(default={"more": "forty"}).more.as_int()),
+        "config.more.as_int(): config.more holds a str that int() cannot convert",
+    ),
+    "undefined Configuration option through as_int()": (
+        lambda s: _more(providers.Configuration(default={"mroe": "41"}).more.as_int()),
+        "config.more: undefined configuration option (jobframe loads settings into the app's Settings "
+        "model, never into a providers.Configuration: use settings.provided...)",
+    ),
+    "typed module dependency given a builtin value of the wrong type": (
+        lambda s: _path_module(providers.Object(5)),
+        "mod.path: Dependency(instance_of=str) is given Object, which provides int",
+    ),
+    "typed DependenciesContainer dependency given a builtin value of the wrong type": (
+        lambda s: {
+            "src": providers.Container(NumberedPaths),
+            "mod": (module := providers.Container(PathsOf, paths=providers.Container(NumberedPaths))),
+            "count": providers.Factory(Count, store=module.store),
+        },
+        "mod.paths.path: Dependency(instance_of=str) is given Object, which provides int",
+    ),
+    "DelegatedFactory where what it makes is wanted": (
+        lambda s: {"count": providers.Factory(Count, store=providers.DelegatedFactory(Store))},
+        f"count: Count(store: {P}.Store) is given count.store, which provides "
+        "dependency_injector.providers.DelegatedFactory",
+    ),
+    "Aggregate where one of its products is wanted": (
+        lambda s: {
+            "count": providers.Factory(Count, store=providers.FactoryAggregate(disk=providers.Factory(Store)))
+        },
+        f"count: Count(store: {P}.Store) is given count.store, which provides "
+        "dependency_injector.providers.FactoryAggregate",
+    ),
+    "*args and **kwargs given the wrong type": (
+        lambda s: {
+            "count": providers.Factory(
+                CountAll, providers.Factory(Store), providers.Factory(Other), extra=providers.Factory(Other)
+            )
+        },
+        [
+            f"count: CountAll(stores: {P}.Store) is given count[1], which provides {P}.Other",
+            f"count: CountAll(named: {P}.Store) is given count.extra, which provides {P}.Other",
+        ],
+    ),
+    "settings dict lookup of a key it does not have": (
+        lambda s: {
+            "count": providers.Factory(Count, store=providers.Factory(Store, s.provided.store.paths["mian"]))
+        },
+        "settings.provided.store.paths['mian']: settings.provided.store.paths has no key 'mian' "
+        "(did you mean 'main'?); its keys: main",
+    ),
+    "settings list lookup past its end": (
+        lambda s: {
+            "count": providers.Factory(
+                Count, store=providers.Factory(Store, s.provided.store.shelves[1].path)
+            )
+        },
+        "settings.provided.store.shelves[1]: settings.provided.store.shelves has no item 1 (it has 1)",
+    ),
+    "a field a listed model does not have": (
+        lambda s: {
+            "count": providers.Factory(Count, store=providers.Factory(Store, s.provided.store.shelves[0].pth))
+        },
+        "settings.provided.store.shelves[0].pth: settings.provided.store.shelves[0] (Extra) has no field "
+        "'pth' (did you mean 'path'?); its fields: path",
+    ),
+    "an attribute of a settings dict (an item meant)": (
+        lambda s: {
+            "count": providers.Factory(Count, store=providers.Factory(Store, s.provided.store.paths.main))
+        },
+        "settings.provided.store.paths.main: settings.provided.store.paths (dict) has no attribute 'main'",
+    ),
+    "an attribute a plain object an Object holds does not have": (
+        lambda s: {
+            "shelf": (shelf := providers.Object(Shelf())),
+            "count": providers.Factory(Count, store=providers.Factory(Store, shelf.provided.rot)),
+        },
+        "shelf.provided.rot: shelf.provided (Shelf) has no attribute 'rot' (did you mean 'root'?)",
+    ),
+    "a method a plain object an Object holds does not have": (
+        lambda s: {
+            "shelf": (shelf := providers.Object(Shelf())),
+            "count": providers.Factory(
+                Count, store=providers.Factory(Store, shelf.provided.pathfor.call("a"))
+            ),
+        },
+        "shelf.provided.pathfor: shelf.provided (Shelf) has no attribute 'pathfor' "
+        "(did you mean 'path_for'?)",
+    ),
+    "typed module dependency given a setting the profile leaves None": (
+        lambda s: _path_module(s.provided.store.label),
+        "mod.path: Dependency(instance_of=str) is given settings store.label, which is None here",
+    ),
+    "typed module dependency given a listed model of another class": (
+        lambda s: _module(s.provided.store.shelves[0]),
+        f"mod.store: Dependency(instance_of={P}.Store) is given settings.provided.store.shelves[0], "
+        f"which provides {P}.Extra",
+    ),
+    "typed module dependency given a Configuration value of another type": (
+        lambda s: _path_module(providers.Configuration(default={"path": 5}).path),
+        "mod.path: Dependency(instance_of=str) is given config.path, which provides int",
+    ),
+    "a listed model where another class is wanted": (
+        lambda s: {"count": providers.Factory(Count, store=s.provided.store.shelves[0])},
+        f"count: Count(store: {P}.Store) is given settings.provided.store.shelves[0], which holds a "
+        f"value of type {P}.Extra",
+    ),
+    "Selector on a settings dict lookup, choosing what it has no provider for": (
+        lambda s: {
+            "count": providers.Factory(
+                Count,
+                store=providers.Selector(
+                    s.provided.store.paths["main"], **{"/srv/mian": providers.Factory(Store)}
+                ),
+            )
+        },
+        "count.store: Selector chooses '/srv/main' (settings store.paths['main']), which it has no provider "
+        "for (did you mean '/srv/mian'?); its choices: /srv/mian",
+    ),
+    "Object dict lookup of a key it does not have": (
+        lambda s: {
+            "conf": (conf := providers.Object({"path": "/srv"})),
+            "count": providers.Factory(Count, store=providers.Factory(Store, conf.provided["pth"])),
+        },
+        "conf.provided['pth']: conf.provided has no key 'pth' (did you mean 'path'?); its keys: path",
+    ),
+    "settings value the profile leaves None, for a parameter that does not take None": (
+        lambda s: {"count": providers.Factory(Count, store=providers.Factory(Store, s.provided.store.label))},
+        "count.store: Store(path) is given settings store.label, which is None here: it does not take None",
+    ),
+    "an Annotated @inject marker in a string annotation": (
+        lambda s: _with_store(providers.Factory(CountAnnotatedString)),
+        "count: CountAnnotatedString: missing a required argument: 'store'",
+    ),
+    "typed module dependency on a Protocol isinstance() cannot check": (
+        lambda s: {
+            "mod": (m := providers.Container(NeedsCountable, store=providers.Factory(Store))),
+            "count": m.count,
+        },
+        f"mod.store: Dependency(instance_of={__name__}.Countable) names a Protocol that is not "
+        "@typing.runtime_checkable: dependency-injector's isinstance() check raises TypeError when the "
+        "job is built",
+    ),
+    "ContextLocalResource given an unknown keyword": (
+        lambda s: {
+            "count": providers.Factory(Count, store=providers.ContextLocalResource(lifetime, pth="/srv"))
+        },
+        [
+            "count.store: lifetime() got an unexpected keyword 'pth' (did you mean 'path'?); it takes: path",
+            "count.store: lifetime: missing a required argument: 'path'",
+        ],
+    ),
     "settings path through a section left unset": (
         lambda s: {
             "count": providers.Factory(Count, store=providers.Factory(Store, s.provided.store.extra.path))
@@ -251,6 +554,83 @@ GOOD: dict[str, Wiring] = {
         )
     },
     "@inject marker given the right type": lambda s: _injected(providers.Factory(Store)),
+    "Configuration value of the type the annotation takes": lambda s: _more(
+        providers.Configuration(default={"more": 41}).more
+    ),
+    "Configuration value a bool, where an int is wanted (typing's numeric tower)": lambda s: _more(
+        providers.Configuration(default={"more": True}).more
+    ),
+    "attributes and methods a plain object an Object holds has": lambda s: {
+        "shelf": (shelf := providers.Object(Shelf())),
+        "count": providers.Factory(
+            CountAll,
+            providers.Factory(Store, shelf.provided.root),
+            providers.Factory(Store, shelf.provided.path_for.call("a")),
+        ),
+    },
+    "an attribute an object answers itself (__getattr__)": lambda s: {
+        "shelf": (shelf := providers.Object(AnyShelf())),
+        "count": providers.Factory(Count, store=providers.Factory(Store, shelf.provided.anything)),
+    },
+    "typed module dependency given a setting of its type": lambda s: _path_module(
+        s.provided.store.paths["main"]
+    ),
+    "typed module dependency given a Configuration value of its type": lambda s: _path_module(
+        providers.Configuration(default={"path": "/srv"}).path
+    ),
+    "a test's MagicMock an Object holds, looked up by item and attribute": lambda s: {
+        "conf": (conf := providers.Object(MagicMock())),
+        "count": providers.Factory(CountAll, conf.provided["store"], conf.provided["stores"].first),
+    },
+    "a defaultdict lookup of a key it makes": lambda s: {
+        "conf": (conf := providers.Object(collections.defaultdict(lambda: "/srv"))),
+        "count": providers.Factory(Count, store=providers.Factory(Store, conf.provided["any"])),
+    },
+    "Configuration value as_int() converts": lambda s: _more(
+        providers.Configuration(default={"more": "41"}).more.as_int()
+    ),
+    "typed module dependency given a builtin value of its type": lambda s: _path_module(
+        providers.Object("/srv")
+    ),
+    "DelegatedFactory where a factory is wanted": lambda s: {
+        "count": providers.Factory(CountLater, make=providers.DelegatedFactory(Store))
+    },
+    "FactoryAggregate where an aggregate is wanted": lambda s: {
+        "count": providers.Factory(
+            CountAggregate, stores=providers.FactoryAggregate(disk=providers.Factory(Store))
+        )
+    },
+    "*args and **kwargs given the right type": lambda s: {
+        "count": providers.Factory(CountAll, providers.Factory(Store), extra=providers.Factory(Store))
+    },
+    "settings dict and list lookups that are there": lambda s: {
+        "count": providers.Factory(
+            CountAll,
+            providers.Factory(Store, s.provided.store.paths["main"]),
+            providers.Factory(Store, s.provided.store.shelves[0].path),
+        )
+    },
+    "settings value left None, for a parameter that takes None": lambda s: {
+        "count": providers.Factory(
+            CountLabelled, store=providers.Factory(Store), label=s.provided.store.label
+        )
+    },
+    "settings value left None, for a parameter whose default is None": lambda s: {
+        "count": providers.Factory(CountTagged, store=providers.Factory(Store), tag=s.provided.store.label)
+    },
+    "a Protocol the object satisfies": lambda s: {
+        "count": providers.Factory(CountAny, store=providers.Factory(Store))
+    },
+    "an Annotated @inject marker without a default": lambda s: _with_store(
+        providers.Factory(CountAnnotated), annotated_marker.__name__
+    ),
+    "typed module dependency on a runtime_checkable Protocol": lambda s: {
+        "mod": (m := providers.Container(NeedsCountableAtRunTime, store=providers.Factory(Store))),
+        "count": m.count,
+    },
+    "ContextLocalResource given its argument": lambda s: {
+        "count": providers.Factory(Count, store=providers.ContextLocalResource(lifetime, path="/srv"))
+    },
     "DependenciesContainer given what it needs": lambda s: _paths(
         type("GoodPaths", (containers.DeclarativeContainer,), {"path": providers.Object("/srv")})
     ),

@@ -33,11 +33,28 @@ FAULTS = {
         "count_items.store: an async provider (make_store), reached by a sync execute(): "
         "make execute() async, or provide a sync resource"
     ),
+    "ConfigurationText": (
+        "count_items.store: SizedStore(size: int) is given config.store.size, which holds a value of type str"
+    ),
+    "MissingKey": (
+        "settings.provided.store.paths['mian']: settings.provided.store.paths has no key 'mian' "
+        "(did you mean 'main'?); its keys: main"
+    ),
+    "DelegatedWhereInstance": (
+        "count_items: CountItems(store: tests.app.apps.probes.Store) is given count_items.store, "
+        "which provides dependency_injector.providers.DelegatedFactory"
+    ),
+    "UnsetLabel": (
+        "count_items.store: Store(path) is given settings store.label, which is None here: "
+        "it does not take None"
+    ),
 }
 GOOD = {
     "GoodResourceInitArgument": {"items": len("/srv/store")},
     "GoodSyncWrapperOverAsync": {"items": len("async")},
     "GoodResource": {"items": len("/srv/store")},
+    "GoodConfigurationAsInt": {"items": 41},
+    "GoodKey": {"items": len("/srv/main")},
 }
 
 

@@ -135,3 +135,15 @@ def test_a_walk_follows_only_the_chosen_branch() -> None:
     assert broken in list(graph.reached(selector))
     assert broken not in list(graph.reached(selector, follow))
     assert selector.providers["disk"] in list(graph.reached(selector, follow))
+
+
+def test_item_lookups_are_read_from_the_filled_value_and_a_missing_one_is_unknown() -> None:
+    settings = _filled({"paths": {"main": "/srv"}, "shelves": [Store()]})
+    assert static_value(settings.provided["paths"]["main"]) == "/srv"
+    assert static_value(settings.provided["shelves"][0].kind) == "disk"
+    assert static_value(settings.provided["paths"]["mian"]) is UNKNOWN
+    assert static_value(settings.provided["shelves"][3]) is UNKNOWN
+    assert static_value(providers.Dependency().provided["paths"]) is UNKNOWN  # not filled
+    module_settings: providers.Dependency[Any] = providers.Dependency()
+    module_settings.override(settings.provided["paths"])  # a module given a part by item
+    assert static_value(module_settings.provided["main"]) == "/srv"

@@ -26,6 +26,9 @@ class Extra(BaseModel):
 class StoreSettings(BaseModel):
     path: str = "/tmp"
     extra: Extra | None = None
+    label: str | None = None
+    paths: dict[str, str] = {"main": "/srv/main"}
+    shelves: list[Extra] = [Extra()]
 
 
 class ProbeSettings(jobframe.Settings):
@@ -141,4 +144,43 @@ class GoodSyncWrapperOverAsync(_Base):
 class GoodResource(_Base):
     count_items = providers.Factory(
         CountItems, store=providers.Resource(lifetime, path=_Base.settings.provided.store.path)
+    )
+
+
+class SizedStore(Store):
+    def __init__(self, size: int) -> None:
+        super().__init__("x" * size)
+
+
+class ConfigurationText(_Base):
+    config = providers.Configuration(default={"store": {"size": "41"}})  # as a file or variable gives it
+    count_items = providers.Factory(CountItems, store=providers.Factory(SizedStore, size=config.store.size))
+
+
+class GoodConfigurationAsInt(_Base):
+    config = providers.Configuration(default={"store": {"size": "41"}})
+    count_items = providers.Factory(
+        CountItems, store=providers.Factory(SizedStore, size=config.store.size.as_int())
+    )
+
+
+class MissingKey(_Base):
+    count_items = providers.Factory(
+        CountItems, store=providers.Factory(Store, path=_Base.settings.provided.store.paths["mian"])
+    )
+
+
+class GoodKey(_Base):
+    count_items = providers.Factory(
+        CountItems, store=providers.Factory(Store, path=_Base.settings.provided.store.paths["main"])
+    )
+
+
+class DelegatedWhereInstance(_Base):
+    count_items = providers.Factory(CountItems, store=providers.DelegatedFactory(Store))
+
+
+class UnsetLabel(_Base):
+    count_items = providers.Factory(
+        CountItems, store=providers.Factory(Store, path=_Base.settings.provided.store.label)
     )
