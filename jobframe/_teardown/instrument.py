@@ -1,10 +1,11 @@
 """Route a container's resources through a registry, so jobframe — not dependency-injector — closes them.
 
-Every ``Resource`` provider of the container (nested modules, inline providers and overrides
-included) is wrapped so that entering the resource records it with the order it was *actually*
-entered in; Singletons are recorded too, so the safety net can find a closeable object nobody
-registered. Whatever closes a resource then — jobframe's teardown, or dependency-injector's own
-``shutdown()`` called by a test — closes it through the registry that recorded it, once.
+Every ``Resource`` provider of the container (``ContextLocalResource`` too; nested modules, inline
+providers and overrides included) is wrapped so that entering the resource records it with the
+order it was *actually* entered in; Singletons are recorded too, so the safety net can find a
+closeable object nobody registered. Whatever closes a resource then — jobframe's teardown, or
+dependency-injector's own ``shutdown()`` called by a test — closes it through the registry that
+recorded it, once.
 
 A container is instrumented once, however many registries record from it: :func:`attach` pushes a
 registry (a test's, then each run's on top) and :func:`detach` pops it; the last one out undoes the
@@ -183,7 +184,7 @@ class Instrumentation:
         Idempotent: providers added since (a test's overrides) are wrapped, the others kept.
         """
         for node in walk(self.container):
-            if isinstance(node.provider, providers.Resource):
+            if isinstance(node.provider, providers.BaseResource):  # ContextLocalResource too
                 self._track_resource(node.path, node.provider)
             elif isinstance(node.provider, providers.BaseSingleton):
                 self._track_singleton(node.path, node.provider)
@@ -194,7 +195,7 @@ class Instrumentation:
         provider.set_provides(tracked)
         self.replaced.append((provider, original))
 
-    def _track_resource(self, name: str, provider: providers.Resource[Any]) -> None:
+    def _track_resource(self, name: str, provider: providers.BaseResource[Any]) -> None:
         original = provider.provides
         if original is None or getattr(original, _MARK, False) or provider.initialized:
             return

@@ -50,6 +50,23 @@ def test_resources_see_the_jobs_exception(tmp_path: Path, job: str, names: list[
         assert rec.exc_of(name) == "ValueError", rec.lines
 
 
+@pytest.mark.parametrize(
+    ("job", "opened"),
+    [("ContextLocalHolder", ["A", "CL", "C"]), ("AsyncContextLocalHolder", ["ACL", "AA"])],
+)
+@pytest.mark.parametrize("fail", [False, True])
+def test_a_context_local_resource_is_closed_like_any_other(
+    tmp_path: Path, job: str, opened: list[str], fail: bool
+) -> None:
+    # providers.ContextLocalResource is a BaseResource, not a Resource: closed all the same
+    code, proc = _run(job, tmp_path / "r.txt", seconds=0, fail=fail)
+    assert code == (1 if fail else 0), proc.output
+    rec = proc.record()
+    assert rec.opened == opened, rec.lines
+    assert rec.closed == list(reversed(opened)), rec.lines
+    assert {rec.exc_of(name) for name in opened} == {"ValueError" if fail else "-"}, rec.lines
+
+
 def test_resources_see_the_interruption(tmp_path: Path) -> None:
     with running("Holder", params={"seconds": 30}, record=tmp_path / "r.txt") as proc:
         proc.wait_for("app.working")

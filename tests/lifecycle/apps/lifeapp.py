@@ -262,6 +262,14 @@ class AsyncHangingClose(AsyncHolder):
     """Hold async resources, one of which hangs for 60 s in its close."""
 
 
+class ContextLocalHolder(Holder):
+    """Hold sync resources, one of them context-local (``providers.ContextLocalResource``)."""
+
+
+class AsyncContextLocalHolder(AsyncHolder):
+    """Hold async resources, one of them context-local (``providers.ContextLocalResource``)."""
+
+
 class LeakTimer:
     """Start a non-daemon 60 s timer and return (the seed bug: the interpreter would wait for it)."""
 
@@ -321,6 +329,7 @@ class Container(containers.DeclarativeContainer):
     bad = providers.Resource(CMResource, "BAD", fail_close=True)
     hang = providers.Resource(CMResource, "HANG", hang_close=60.0)
     client = providers.Singleton(RecordingClient)
+    cl = providers.ContextLocalResource(gen_resource, "CL", dep=a)
 
     # async resources
     aa = providers.Resource(agen_resource, "AA")
@@ -328,6 +337,7 @@ class Container(containers.DeclarativeContainer):
     ac = providers.Resource(DIAsyncResource, "AC")
     abad = providers.Resource(AsyncCMResource, "ABAD", fail_close=True)
     ahang = providers.Resource(AsyncCMResource, "AHANG", hang_close=60.0)
+    acl = providers.ContextLocalResource(agen_resource, "ACL")
 
     holder = providers.Factory(Holder, b=b, c=c, d=d, e=e)
     failing_close = providers.Factory(FailingClose, c=c, bad=bad, d=d)
@@ -335,6 +345,8 @@ class Container(containers.DeclarativeContainer):
     async_holder = providers.Factory(AsyncHolder, aa=aa, ab=ab, ac=ac, c=c)
     async_failing_close = providers.Factory(AsyncFailingClose, aa=aa, abad=abad, ac=ac)
     async_hanging_close = providers.Factory(AsyncHangingClose, ahang=ahang, aa=aa, c=c)
+    context_local_holder = providers.Factory(ContextLocalHolder, cl=cl, c=c)
+    async_context_local_holder = providers.Factory(AsyncContextLocalHolder, acl=acl, aa=aa)
     leak_timer = providers.Factory(LeakTimer)
     leak_child = providers.Factory(LeakChild)
     uses_client = providers.Factory(UsesClient, client=client, a=a)
