@@ -17,6 +17,7 @@ import logging
 import math
 import os
 import select
+import signal
 import stat
 import time
 from typing import TextIO
@@ -33,6 +34,21 @@ the stream stays full the lines after it are dropped at once."""
 PIPE_BUF = select.PIPE_BUF
 """The most a write to a pipe that polled writable always takes whole, without waiting (POSIX:
 at least 512 bytes; 4096 on Linux). A longer line is written in pieces of this size."""
+
+
+_ASYNC_SIGNALS = signal.valid_signals() - {
+    signal.SIGABRT,
+    signal.SIGBUS,
+    signal.SIGFPE,
+    signal.SIGILL,
+    signal.SIGSEGV,
+    signal.SIGSYS,
+    signal.SIGTRAP,
+}
+"""Held back while a piece is written and counted (not the faults, which a write cannot wait out):
+a Python handler that raises there (jobframe's SIGTERM, the job's own) would lose the count of
+bytes already in the pipe. One piece on a pipe that polled writable takes no time; a write that
+blocks anyway is the supervisor's to bound, as for any C call that holds off signals."""
 
 
 def has_room(fd: int, wait: float, poll: select.poll | None = None) -> bool:
@@ -163,11 +179,13 @@ class LineHandler(logging.StreamHandler[TextIO]):
                 if not has_room(fd, by - time.monotonic(), self._poll):
                     self._stalled = True
                     break
-                self._open = True  # from here on, bytes of this line may be in the pipe
                 if self._abandoned:  # a signal handler's line ended it (while this waited)
                     break
-                try:
+                held = signal.pthread_sigmask(signal.SIG_BLOCK, _ASYNC_SIGNALS)
+                try:  # a handler runs after the count is kept: a line in the pipe is never taken for cut
+                    self._open = True  # from here on, bytes of this line may be in the pipe
                     sent += os.write(fd, view[sent : sent + PIPE_BUF])
+                    self._open = sent < len(line)
                 except BlockingIOError:  # O_NONBLOCK set by another process sharing the pipe
                     if time.monotonic() >= by:  # room polled but never taken: never spin past the bound
                         self._stalled = True
@@ -175,6 +193,8 @@ class LineHandler(logging.StreamHandler[TextIO]):
                     continue
                 except OSError:  # a reader gone for good (EPIPE)
                     break
+                finally:
+                    signal.pthread_sigmask(signal.SIG_SETMASK, held)
         finally:
             self._open = False
             if sent < len(line):  # out of time, or a signal's line or exception in the middle

@@ -9,8 +9,10 @@ import io
 import json
 import logging
 import os
+import signal
 import threading
 import time
+import types
 from collections.abc import Iterator
 from typing import Any
 
@@ -177,6 +179,46 @@ def test_a_line_logged_by_a_signal_handler_mid_line_is_written_on_a_line_of_its_
     reader.join(10)
     first_piece = long_line.encode()[: stream_module.PIPE_BUF]
     assert b"".join(got) == first_piece + b"\ndeadline.reached\nafter\n"
+
+
+class _CancelledError(Exception):
+    """What jobframe's SIGTERM handler raises into the main thread once it logged its line."""
+
+
+def test_a_signal_landing_right_after_a_write_neither_drops_nor_cuts_the_written_line(
+    unread_pipe: tuple[int, io.TextIOWrapper], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A SIGTERM sent the moment a line was read (a test waiting for "ready", an operator) lands as
+    # the write that sent the line returns: its handler logs signal.received and raises into the
+    # main thread. The write's count was lost with the exception, so the whole line, already in
+    # the pipe, was counted as dropped — log.lines_dropped said the stream was full — and taken
+    # for cut short: signal.received came after an empty line, which is no JSON.
+    read, stream = unread_pipe
+    handler = LineHandler(stream)
+    real_write = os.write
+
+    def write_then_signal(fd: int, data: Any) -> int:
+        sent = real_write(fd, data)
+        monkeypatch.setattr(stream_module, "os", os)  # once
+        signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGUSR1)
+        return sent
+
+    def on_signal(signum: int, frame: Any) -> None:
+        handler.handle(_record("signal.received"))
+        raise _CancelledError
+
+    monkeypatch.setattr(
+        stream_module, "os", types.SimpleNamespace(**{**vars(os), "write": write_then_signal})
+    )
+    previous = signal.signal(signal.SIGUSR1, on_signal)
+    try:
+        with pytest.raises(_CancelledError):
+            handler.handle(_record("ready"))
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+    handler.handle(_record("after"))
+    assert _drain(read) == b"ready\nsignal.received\nafter\n"
+    assert handler.dropped == 0
 
 
 def _pipe_size(fd: int) -> int:
