@@ -39,6 +39,7 @@ __all__ = [
     "ended_by_hooks",
     "joined_at_exit",
     "multiprocessing_names",
+    "report_failure",
     "run_atexit_hooks",
     "run_thread_hooks",
 ]
@@ -232,6 +233,19 @@ def _stop_helper(helper: Any) -> None:
     except FileNotFoundError:
         if getattr(helper, "_forkserver_pid", None) is not None:
             raise
+
+
+def report_failure(failure: BaseException | None) -> None:
+    """Hands the job's failure to the ``sys.excepthook`` an error reporter installed (sentry-sdk,
+    Rollbar, Bugsnag), first among the ``atexit`` hooks — as the interpreter hands it an uncaught
+    exception before running them, so the reporter's own flush sends it. jobframe catches the
+    job's exception, which never reached the hook: a failing job was invisible to its reporter.
+    Python's own hook is not called: it would print what ``job.finished`` logged. Bounded and
+    named like any exit hook."""
+    hook = sys.excepthook
+    if failure is None or hook is sys.__excepthook__:
+        return
+    atexit.register(hook, type(failure), failure, failure.__traceback__)  # LIFO: runs first
 
 
 def run_atexit_hooks(deadline: float) -> bool:
