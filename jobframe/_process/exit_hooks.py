@@ -243,7 +243,7 @@ def report_failure(failure: BaseException | None) -> None:
     Python's own hook is not called: it would print what ``job.finished`` logged. Bounded and
     named like any exit hook."""
     hook = sys.excepthook
-    if failure is None or hook is sys.__excepthook__:
+    if failure is None or hook is sys.__excepthook__ or not callable(hook):  # None: nobody to tell
         return
     atexit.register(hook, type(failure), failure, failure.__traceback__)  # LIFO: runs first
 
