@@ -90,8 +90,9 @@ class LineHandler(logging.StreamHandler[TextIO]):
         self._stalled = False
         self._cut = False
         """A line was cut short by a stall: a newline is owed before the next byte."""
-        self._open = False
-        """A line's pieces are being written: a line logged meanwhile (by a signal handler) ends it."""
+        self._writing: tuple[list[int], int] | None = None
+        """The line whose pieces are being written — bytes written so far, its length: a line logged
+        meanwhile (by a signal handler) once part of it is in the pipe ends it."""
         self._abandoned = False
         self.dropped = 0
         """Lines not written (or cut short) since the stream last took one (it was full)."""
@@ -116,11 +117,11 @@ class LineHandler(logging.StreamHandler[TextIO]):
         except Exception:  # noqa: BLE001 - as StreamHandler.emit: the logging call never raises
             self.handleError(record)
             return
-        if self._open:
+        if self._mid_line():
             # a signal handler's line (the deadline's, process.exit) in the middle of another's
             # pieces: written now — the process may end right after it — so that line is cut
             # short here, and finished with the newline it is owed first
-            self._open, self._abandoned, self._cut = False, True, True
+            self._abandoned, self._cut = True, True
         self._write(self._fd, line)
 
     def _write(self, fd: int, line: bytes) -> None:
@@ -156,18 +157,21 @@ class LineHandler(logging.StreamHandler[TextIO]):
     def _pieces(self, fd: int, line: bytes, by: float) -> None:
         """Each piece once ``fd`` has room for it, while there is time; a line left part-way is
         cut short (a newline is owed) and the stream is taken as stalled."""
-        view, sent = memoryview(line), 0
+        view, done = memoryview(line), list[int]()
+        outer, self._writing = self._writing, (done, len(line))
         ended_another, self._abandoned = self._abandoned, False  # a signal's line ended the outer one
         try:
-            while sent < len(line):
+            while (sent := sum(done)) < len(line):
                 if not has_room(fd, by - time.monotonic(), self._poll):
                     self._stalled = True
                     break
-                self._open = True  # from here on, bytes of this line may be in the pipe
                 if self._abandoned:  # a signal handler's line ended it (while this waited)
                     break
                 try:
-                    sent += os.write(fd, view[sent : sent + PIPE_BUF])
+                    # the count is kept by C code (list.extend over map): a signal handler raising
+                    # as the write returns — the main thread runs one at the first chance, whichever
+                    # thread took the signal — cannot lose bytes already in the pipe
+                    done.extend(map(os.write, (fd,), (view[sent : sent + PIPE_BUF],)))
                 except BlockingIOError:  # O_NONBLOCK set by another process sharing the pipe
                     if time.monotonic() >= by:  # room polled but never taken: never spin past the bound
                         self._stalled = True
@@ -176,12 +180,19 @@ class LineHandler(logging.StreamHandler[TextIO]):
                 except OSError:  # a reader gone for good (EPIPE)
                     break
         finally:
-            self._open = False
+            self._writing, sent = outer, sum(done)
             if sent < len(line):  # out of time, or a signal's line or exception in the middle
                 self.dropped += 1
                 if not self._abandoned:  # else the signal's line took care of the newline
                     self._cut = self._cut or sent > 0
             self._abandoned = ended_another  # the outer line, if any, is not to go on
+
+    def _mid_line(self) -> bool:
+        """Whether part, and only part, of a line is in the pipe: a line logged now would run into it."""
+        if self._writing is None:
+            return False
+        done, length = self._writing
+        return 0 < sum(done) < length
 
     def flush(self) -> None:
         """Flush the stream, never waiting on a full pipe (the end of the process flushes)."""

@@ -9,9 +9,12 @@ import io
 import json
 import logging
 import os
+import platform
+import signal
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -177,6 +180,63 @@ def test_a_line_logged_by_a_signal_handler_mid_line_is_written_on_a_line_of_its_
     reader.join(10)
     first_piece = long_line.encode()[: stream_module.PIPE_BUF]
     assert b"".join(got) == first_piece + b"\ndeadline.reached\nafter\n"
+
+
+class _CancelledError(Exception):
+    """What jobframe's SIGTERM handler raises into the main thread once it logged its line."""
+
+
+_SYS_WRITE = {"x86_64": 1, "aarch64": 64}.get(platform.machine())
+
+
+def _blocked_in_write(tid: int, fd: int) -> bool:
+    """Whether thread ``tid`` of this process is inside ``write(fd, ...)`` (the kernel says)."""
+    try:
+        fields = Path(f"/proc/self/task/{tid}/syscall").read_text().split()
+    except OSError:
+        return False
+    return fields[:2] == [str(_SYS_WRITE), hex(fd)]
+
+
+@pytest.mark.skipif(_SYS_WRITE is None, reason="write's syscall number is known for x86_64 and aarch64")
+def test_a_signal_landing_as_a_write_returns_neither_drops_nor_cuts_the_written_line(
+    full_pipe: tuple[int, io.TextIOWrapper], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A SIGTERM sent to the group the moment a line was read (a test waiting for "ready", an
+    # operator) is taken by any thread; the main thread runs the handler as the write that sent
+    # the line returns: it logs signal.received and raises. The write's count was lost with the
+    # exception, so the whole line, already in the pipe, was counted as dropped (log.lines_dropped:
+    # "the log's stream was full") and taken for cut short: an empty line, no JSON, came first.
+    # Held here: the pipe polled writable, then filled (another writer), so the write waits in the
+    # kernel while another thread takes the signal, and returns once the pipe is drained.
+    read, stream = full_pipe
+    monkeypatch.setattr(stream_module, "has_room", lambda *args: True)
+    handler = LineHandler(stream)
+    main, fd, got = threading.get_native_id(), stream.fileno(), bytearray()
+
+    def take_the_signal_then_drain() -> None:
+        while not _blocked_in_write(main, fd):  # no event says "blocked in the kernel": ask it
+            time.sleep(0.001)
+        signal.pthread_kill(threading.get_ident(), signal.SIGUSR1)  # its C handler runs here, now
+        got.extend(_drain(read))
+
+    def on_signal(signum: int, frame: Any) -> None:
+        handler.handle(_record("signal.received"))
+        raise _CancelledError
+
+    previous = signal.signal(signal.SIGUSR1, on_signal)
+    taker = threading.Thread(target=take_the_signal_then_drain)
+    try:
+        taker.start()
+        with pytest.raises(_CancelledError):
+            handler.handle(_record("ready"))
+    finally:
+        taker.join(10)
+        signal.signal(signal.SIGUSR1, previous)
+    handler.handle(_record("after"))
+    got.extend(_drain(read))
+    assert got.lstrip(b"x") == b"ready\nsignal.received\nafter\n"
+    assert handler.dropped == 0
 
 
 def _pipe_size(fd: int) -> int:

@@ -33,6 +33,7 @@ from jobframe._process.exit_hooks import (
     ended_by_hooks,
     joined_at_exit,
     multiprocessing_names,
+    report_failure,
     run_atexit_hooks,
     run_thread_hooks,
 )
@@ -67,6 +68,7 @@ class ProcessExit:
     def __init__(self, exit_grace: float = 2.0) -> None:
         self.exit_grace = exit_grace
         self.code: int | None = None
+        self.failure: BaseException | None = None
         self.finished_at: float | None = None
         self.deadline: float | None = None
         self._lock = threading.RLock()
@@ -105,9 +107,10 @@ class ProcessExit:
         """:meth:`_by_deadline` as a duration."""
         return self._by_deadline(seconds) - time.monotonic()
 
-    def record_outcome(self, code: int) -> None:
-        """The job's exit code, known once it finished: a later signal ends the process with it."""
-        self.code = int(code)
+    def record_outcome(self, code: int, failure: BaseException | None = None) -> None:
+        """The job's exit code, known once it finished: a later signal ends the process with it;
+        and what made it fail, for an error reporter's ``sys.excepthook`` (:func:`report_failure`)."""
+        self.code, self.failure = int(code), failure
 
     def finish(self, code: int, finished_at: float) -> NoReturn:
         """Report and bound whatever is still alive, end every descendant, then exit with ``code``."""
@@ -128,6 +131,7 @@ class ProcessExit:
             end_processes([c for c in lingering.children if c.pid in joined], self._grace(DESCENDANT_GRACE_S))
         hooks_end = max(grace_ends, time.monotonic() + HOOKS_MIN_S)
         stop_pool_handlers()  # a worker multiprocessing's exit hook terminates is not replaced
+        report_failure(self.failure)
         run_atexit_hooks(self._by_deadline(hooks_end - time.monotonic()))
         _end_descendants(self._grace(DESCENDANT_GRACE_S))
         self._final(

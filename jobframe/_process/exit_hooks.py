@@ -10,8 +10,9 @@ until the stage's deadline:
    ``_python_exit`` there: an idle ``ThreadPoolExecutor`` nobody shut down ends at once instead of
    costing the whole ``--exit-grace``);
 2. :func:`run_atexit_hooks` — ``atexit``'s hooks (``atexit._run_exitfuncs``), then the helper
-   processes multiprocessing started (its resource tracker and fork server), which would otherwise
-   end only when this process does — they are told to stop the way they expect (their pipe closed).
+   processes multiprocessing started (its resource tracker and fork server; loky's resource
+   tracker, joblib's too), which would otherwise end only when this process does — they are told
+   to stop the way they expect (their pipe closed).
 
 A hook that raises is logged ``exit.hook_failed`` (by name, with the error); one still running at
 the deadline is abandoned and logged ``exit.hook_timeout`` with its name and the real wait — never
@@ -38,6 +39,7 @@ __all__ = [
     "ended_by_hooks",
     "joined_at_exit",
     "multiprocessing_names",
+    "report_failure",
     "run_atexit_hooks",
     "run_thread_hooks",
 ]
@@ -155,16 +157,18 @@ def _run_exitfuncs(stage: _Stage) -> None:
 _HELPERS = (
     ("multiprocessing.resource_tracker", "_resource_tracker"),
     ("multiprocessing.forkserver", "_forkserver"),
+    # loky's (joblib's default backend) resource tracker, a subclass of multiprocessing's with the
+    # same ``_stop``: it ignores SIGTERM and ends when its pipe is closed, as plain Python's exit does
+    ("loky.backend.resource_tracker", "_resource_tracker"),
+    ("joblib.externals.loky.backend.resource_tracker", "_resource_tracker"),  # joblib's own copy
 )
 
 
 def _helpers() -> list[Any]:
-    """multiprocessing's resource tracker and fork server, if this process started them."""
+    """multiprocessing's resource tracker and fork server, and loky's resource tracker, if this
+    process started them."""
     found = []
-    for module, attr in (
-        ("multiprocessing.resource_tracker", "_resource_tracker"),
-        ("multiprocessing.forkserver", "_forkserver"),
-    ):
+    for module, attr in _HELPERS:
         helper = getattr(sys.modules.get(module), attr, None)
         if helper is not None and hasattr(helper, "_stop"):
             found.append(helper)
@@ -229,6 +233,19 @@ def _stop_helper(helper: Any) -> None:
     except FileNotFoundError:
         if getattr(helper, "_forkserver_pid", None) is not None:
             raise
+
+
+def report_failure(failure: BaseException | None) -> None:
+    """Hands the job's failure to the ``sys.excepthook`` an error reporter installed (sentry-sdk,
+    Rollbar, Bugsnag), first among the ``atexit`` hooks — as the interpreter hands it an uncaught
+    exception before running them, so the reporter's own flush sends it. jobframe catches the
+    job's exception, which never reached the hook: a failing job was invisible to its reporter.
+    Python's own hook is not called: it would print what ``job.finished`` logged. Bounded and
+    named like any exit hook."""
+    hook = sys.excepthook
+    if failure is None or hook is sys.__excepthook__ or not callable(hook):  # None: nobody to tell
+        return
+    atexit.register(hook, type(failure), failure, failure.__traceback__)  # LIFO: runs first
 
 
 def run_atexit_hooks(deadline: float) -> bool:

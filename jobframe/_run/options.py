@@ -26,8 +26,9 @@ class ProcessControl(Protocol):
     a second SIGINT, or a job that ignores its cancellation and is abandoned.
     """
 
-    def record_outcome(self, code: int) -> None:
-        """The job's exit code, the moment it is known (a later signal ends the process with it)."""
+    def record_outcome(self, code: int, failure: BaseException | None = None) -> None:
+        """The job's exit code, the moment it is known (a later signal ends the process with it),
+        and the exception that made it fail, if it failed."""
 
     def keep_deadline(self, at: float | None) -> None:
         """The run's deadline (``time.monotonic()`` scale), if any: the exit guard's waits end by then."""

@@ -369,7 +369,7 @@ class Run:
         code = exit_code(error, reason)
         self.code = code
         if self.options.process is not None:
-            self.options.process.record_outcome(int(code))
+            self.options.process.record_outcome(int(code), error if code.status == "failed" else None)
         self.context.observer.finished(int(code), round(self.finished_at - self.origin, 6))
         summary = self.context.summary()
         if self.context.run_key is not None and self.context.run_key_claimed_by is None:

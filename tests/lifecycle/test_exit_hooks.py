@@ -71,6 +71,26 @@ def test_atexit_hooks_run_their_flushes_before_the_exit(tmp_path: Path) -> None:
     assert proc.order()[-1] == "process.exit"
 
 
+@pytest.mark.parametrize("raises", ["", "boom"])
+def test_an_error_reporters_excepthook_gets_the_jobs_failure_before_its_flush(
+    tmp_path: Path, raises: str
+) -> None:
+    # sentry-sdk, Rollbar, Bugsnag report an uncaught exception through their sys.excepthook and
+    # send it from an atexit flush. A job's failure is caught by jobframe, so it never reached
+    # them: a failing job was invisible to its error reporter (plain Python reports it). As the
+    # interpreter does, the hook gets the exception before the atexit hooks run — only a failure,
+    # and only a hook someone installed (Python's own would print what job.finished logged).
+    env = {"HOSTILE_ATEXIT": "reporter", "HOSTILE_RAISE": raises}
+    proc = _run(tmp_path, "StdlibJob", env=env, shape="atexit")
+    assert proc.proc.returncode == (1 if raises else 0), proc.output
+    record = proc.record()
+    assert record.closed[-1] == "reporter", proc.output  # flushed, after teardown
+    assert record.exc_of("reporter") == ("RuntimeError:boom" if raises else "-"), proc.output
+    assert not proc.named("exit.hook_timeout") and not proc.named("exit.hook_failed"), proc.output
+    assert "Traceback" not in proc.stderr, proc.output
+    assert _after_finished(proc) < 0.5 + 1.0, proc.output  # a clean exit (+1 s: a loaded machine)
+
+
 def test_a_hanging_atexit_hook_is_named_and_the_exit_stays_bounded(tmp_path: Path) -> None:
     # atexit runs newest first: "write" (registered last) runs, then "hang" is abandoned
     proc = _run(

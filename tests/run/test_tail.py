@@ -70,7 +70,7 @@ class _Process:
     def __init__(self) -> None:
         self.finished: list[int] = []
 
-    def record_outcome(self, code: int) -> None:
+    def record_outcome(self, code: int, failure: BaseException | None = None) -> None:
         pass
 
     def keep_deadline(self, at: float | None) -> None:

@@ -42,6 +42,7 @@ MODULES = {
     "confluent-kafka": "confluent_kafka",
     "confluent-kafka-stuck": "confluent_kafka",
     "kafka-python": "kafka",
+    "joblib": "joblib",  # test_parallel.py: loky's workers and resource tracker
 }
 
 

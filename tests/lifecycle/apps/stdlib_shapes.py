@@ -18,8 +18,8 @@ Used by ``hostile.py`` (the ``StdlibShape`` job) and by ``test_forks.py`` / ``te
 - ``fork_probe``: a bare ``os.fork()`` child reports what it got (its handlers, the wakeup fd,
   whether ``signal.signal`` is the real one) and exits; the job returns the report;
 - ``atexit``: registers ``atexit`` hooks (``HOSTILE_ATEXIT``: comma-separated ``write``, ``socket``,
-  ``hang``, ``raise``) that append to ``$LIFECYCLE_RECORD`` / send to ``HOSTILE_SINK`` (a loopback
-  ``host:port``), then returns;
+  ``hang``, ``raise``; ``reporter``: an error reporter's ``sys.excepthook`` and flush) that append
+  to ``$LIFECYCLE_RECORD`` / send to ``HOSTILE_SINK`` (a loopback ``host:port``), then returns;
 - ``executor``: submits one task to the Singleton ``ThreadPoolExecutor`` it is given and returns,
   leaving the executor idle (never shut down);
 - ``c_close``: uses the Singleton client whose ``close()`` blocks where no signal reaches (a flush
@@ -41,6 +41,7 @@ import multiprocessing
 import os
 import signal
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -244,10 +245,31 @@ def _buffered_log() -> None:
     library.warning("kept in memory until the exit")
 
 
+def _error_reporter() -> None:
+    """An error reporter's shape (sentry-sdk, Rollbar, Bugsnag): its own ``sys.excepthook`` queues
+    the exception (recorded), an ``atexit`` hook flushes the queue (recorded after it); then the job
+    fails with ``HOSTILE_RAISE``, if set."""
+    queued: list[str] = []
+
+    def excepthook(kind: type[BaseException], error: BaseException, tb: Any) -> None:
+        queued.append(f"{kind.__name__}:{error}")
+
+    def flush() -> None:
+        record(f"close reporter {','.join(queued) or '-'}")
+
+    sys.excepthook = excepthook
+    atexit.register(flush)
+    record("registered reporter")
+    if os.environ.get("HOSTILE_RAISE"):
+        raise RuntimeError(os.environ["HOSTILE_RAISE"])
+
+
 def _register_hooks() -> None:
     for kind in filter(None, os.environ.get("HOSTILE_ATEXIT", "write").split(",")):
         if kind == "buffered_log":
             _buffered_log()
+        elif kind == "reporter":
+            _error_reporter()
         else:
             atexit.register(_hook(kind))
             record(f"registered atexit-{kind}")  # a run cancelled before this has no hook to run
