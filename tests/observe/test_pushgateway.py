@@ -425,3 +425,39 @@ def test_a_refusals_push_is_bounded_by_the_exit_grace_too() -> None:
     failed = [json.loads(line) for line in out.splitlines() if '"metrics.push_failed"' in line]
     assert len(failed) == 1, out
     assert failed[0]["waited_s"] < grace + 1.0, failed  # generous, and still well short of the 2 s
+
+
+@pytest.mark.parametrize("end", ["SIGTERM", "deadline"])
+def test_a_batch_in_flight_when_the_run_is_interrupted_is_pushed_as_ambiguous(
+    gateway: str, tmp_path: Path, end: str
+) -> None:
+    """Braze may have received it: its objects are "outcome unknown", as the run ledger has them,
+    never in no counter at all (the ambiguous-objects alert must see them)."""
+    extra = ["--timeout", "4"] if end == "deadline" else []
+    with HangingServer() as braze:
+        proc = subprocess.Popen(
+            [
+                *[sys.executable, "-m", "jobframe", *push_args(_ids(tmp_path, 60))],
+                *["--log-format", "json", "--pushgateway", gateway, *extra],
+            ],
+            cwd=REPO,
+            env=clean_env({"BRAZE__BASE_URL": braze.url, "BRAZE__TIMEOUTS__READ": "120"}),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert braze.accepted.wait(60)  # the first batch (50) is on its way: the server holds it
+            if end == "SIGTERM":
+                proc.send_signal(signal.SIGTERM)
+            proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert proc.returncode == (143 if end == "SIGTERM" else 124)
+    samples = scrape(gateway)
+    endpoint = {"job": "SendPushFromFile", "endpoint": "/messages/send"}
+    assert _value(samples, "jobframe_braze_requests_total", **endpoint) == 1
+    assert _value(samples, "jobframe_braze_objects_ambiguous_total", **endpoint) == 50
+    assert _value(samples, "jobframe_braze_objects_sent_total", **endpoint) == 0
