@@ -19,6 +19,7 @@ import pytest
 
 from jobframe.observe.report import REPORT_TIMEOUT_S
 from tests.conftest import REPO, Ran, clean_env, run_cli
+from tests.lifecycle.jobproc import APPS as LIFECYCLE_APPS
 from tests.observe.gateway import (
     BASIC_AUTH,
     HangingServer,
@@ -461,3 +462,28 @@ def test_a_batch_in_flight_when_the_run_is_interrupted_is_pushed_as_ambiguous(
     assert _value(samples, "jobframe_braze_requests_total", **endpoint) == 1
     assert _value(samples, "jobframe_braze_objects_ambiguous_total", **endpoint) == 50
     assert _value(samples, "jobframe_braze_objects_sent_total", **endpoint) == 0
+
+
+@pytest.mark.parametrize(("value", "code"), [("0", 0), ("3", 1), ("75", 1), ("ctrl-c", 130)])
+def test_a_job_ending_itself_is_pushed_with_the_code_the_process_exits_with(
+    gateway: str, value: str, code: int
+) -> None:
+    """``sys.exit(n)`` from the job: the gateway holds the process's real exit code (the table's,
+    never the job's number), and only a success sets the last success."""
+    ran = run_cli(
+        [
+            *["--app", "hostile:Container", "--job-name", "EndsItself", "--param", f"value={value}"],
+            *["--log-format", "json", "--pushgateway", gateway],
+        ],
+        cwd=LIFECYCLE_APPS,
+        env={"PYTHONPATH": f"{LIFECYCLE_APPS}:{REPO}"},
+    )
+    assert ran.code == code, ran.stderr
+    assert ran.events[-1]["event"] == "process.exit" and ran.events[-1]["exit_code"] == code
+    samples = scrape(gateway)
+    assert _value(samples, "jobframe_job_exit_code", job="EndsItself") == code
+    success = (
+        "jobframe_job_last_success_timestamp_seconds",
+        frozenset({"instance": "", "job": "EndsItself"}.items()),
+    )
+    assert (success in samples) is (code == 0)
