@@ -91,7 +91,10 @@ class LineHandler(logging.StreamHandler[TextIO]):
         self._cut = False
         """A line was cut short by a stall: a newline is owed before the next byte."""
         self._open = False
-        """A line's pieces are being written: a line logged meanwhile (by a signal handler) ends it."""
+        """A line's pieces are being written: a line logged meanwhile (by a signal handler) ends it,
+        if part of it is in the pipe (:attr:`_line`)."""
+        self._line: tuple[list[int], int] = ([], 0)
+        """The line being written: the bytes of each piece the pipe took, and its length."""
         self._abandoned = False
         self.dropped = 0
         """Lines not written (or cut short) since the stream last took one (it was full)."""
@@ -116,10 +119,11 @@ class LineHandler(logging.StreamHandler[TextIO]):
         except Exception:  # noqa: BLE001 - as StreamHandler.emit: the logging call never raises
             self.handleError(record)
             return
-        if self._open:
+        if self._open and 0 < sum(self._line[0]) < self._line[1]:
             # a signal handler's line (the deadline's, process.exit) in the middle of another's
             # pieces: written now — the process may end right after it — so that line is cut
-            # short here, and finished with the newline it is owed first
+            # short here, and finished with the newline it is owed first. One whole in the pipe,
+            # or not begun, is no line cut short: this one simply comes after it, or before.
             self._open, self._abandoned, self._cut = False, True, True
         self._write(self._fd, line)
 
@@ -158,6 +162,8 @@ class LineHandler(logging.StreamHandler[TextIO]):
         cut short (a newline is owed) and the stream is taken as stalled."""
         view, sent = memoryview(line), 0
         ended_another, self._abandoned = self._abandoned, False  # a signal's line ended the outer one
+        written: list[int] = []
+        outer, self._line = self._line, (written, len(line))
         try:
             while sent < len(line):
                 if not has_room(fd, by - time.monotonic(), self._poll):
@@ -167,7 +173,11 @@ class LineHandler(logging.StreamHandler[TextIO]):
                 if self._abandoned:  # a signal handler's line ended it (while this waited)
                     break
                 try:
-                    sent += os.write(fd, view[sent : sent + PIPE_BUF])
+                    # the write and its record are one C call: a signal handler runs the moment
+                    # the write returns (a SIGTERM sent on reading this very line lands there),
+                    # and finds the piece counted, never a whole line taken for one cut short
+                    written.extend(map(os.write, (fd,), (view[sent : sent + PIPE_BUF],)))
+                    sent = sum(written)
                 except BlockingIOError:  # O_NONBLOCK set by another process sharing the pipe
                     if time.monotonic() >= by:  # room polled but never taken: never spin past the bound
                         self._stalled = True
@@ -176,7 +186,8 @@ class LineHandler(logging.StreamHandler[TextIO]):
                 except OSError:  # a reader gone for good (EPIPE)
                     break
         finally:
-            self._open = False
+            self._open, self._line = False, outer
+            sent = sum(written)  # a piece the pipe took before an exception is counted too
             if sent < len(line):  # out of time, or a signal's line or exception in the middle
                 self.dropped += 1
                 if not self._abandoned:  # else the signal's line took care of the newline

@@ -5,6 +5,7 @@ The process-level promise is ``tests/lifecycle/test_outputs.py``."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
@@ -177,6 +178,49 @@ def test_a_line_logged_by_a_signal_handler_mid_line_is_written_on_a_line_of_its_
     reader.join(10)
     first_piece = long_line.encode()[: stream_module.PIPE_BUF]
     assert b"".join(got) == first_piece + b"\ndeadline.reached\nafter\n"
+
+
+class _Cancelled(BaseException):
+    """What jobframe's SIGTERM handler raises into the job, right after logging ``signal.received``."""
+
+
+@pytest.mark.parametrize("raises", [True, False], ids=["logs-and-raises", "logs"])
+def test_a_signal_landing_as_a_line_is_written_neither_drops_it_nor_leaves_an_empty_line(
+    unread_pipe: tuple[int, io.TextIOWrapper], raises: bool
+) -> None:
+    # the signal is delivered by the write itself (SIGIO on the read end: O_ASYNC), so its Python
+    # handler runs the moment the write returns -- where a SIGTERM sent by a supervisor that
+    # reacted to the line lands. The line is whole in the pipe: it is not dropped, not counted,
+    # and the handler's own line is not preceded by the newline owed to a line cut short.
+    import fcntl  # noqa: PLC0415
+    import signal  # noqa: PLC0415
+
+    read, stream = unread_pipe
+    handler = LineHandler(stream)
+    fired: list[int] = []
+
+    def on_sigio(signum: int, frame: object) -> None:
+        if fired:
+            return
+        fired.append(signum)
+        handler.handle(_record("signal.received"))
+        if raises:
+            raise _Cancelled
+
+    previous = signal.signal(signal.SIGIO, on_sigio)
+    fcntl.fcntl(read, fcntl.F_SETOWN, os.getpid())
+    fcntl.fcntl(read, fcntl.F_SETFL, fcntl.fcntl(read, fcntl.F_GETFL) | os.O_ASYNC)
+    try:
+        with contextlib.suppress(_Cancelled):
+            handler.handle(_record("job.started"))
+    finally:
+        fcntl.fcntl(read, fcntl.F_SETFL, fcntl.fcntl(read, fcntl.F_GETFL) & ~os.O_ASYNC)
+        signal.signal(signal.SIGIO, previous)
+    assert fired
+    handler.handle(_record("after"))
+    stream.close()
+    assert _read_to_end(read) == b"job.started\nsignal.received\nafter\n"
+    assert handler.dropped == 0
 
 
 def _pipe_size(fd: int) -> int:
