@@ -5,6 +5,7 @@ The process-level promise is ``tests/lifecycle/test_outputs.py``."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
@@ -182,8 +183,8 @@ def test_a_line_logged_by_a_signal_handler_mid_line_is_written_on_a_line_of_its_
     assert b"".join(got) == first_piece + b"\ndeadline.reached\nafter\n"
 
 
-class _CancelledError(Exception):
-    """What jobframe's SIGTERM handler raises into the main thread once it logged its line."""
+class _Cancelled(BaseException):
+    """What jobframe's SIGTERM handler raises into the job, right after logging ``signal.received``."""
 
 
 _SYS_WRITE = {"x86_64": 1, "aarch64": 64}.get(platform.machine())
@@ -222,13 +223,13 @@ def test_a_signal_landing_as_a_write_returns_neither_drops_nor_cuts_the_written_
 
     def on_signal(signum: int, frame: Any) -> None:
         handler.handle(_record("signal.received"))
-        raise _CancelledError
+        raise _Cancelled
 
     previous = signal.signal(signal.SIGUSR1, on_signal)
     taker = threading.Thread(target=take_the_signal_then_drain)
     try:
         taker.start()
-        with pytest.raises(_CancelledError):
+        with pytest.raises(_Cancelled):
             handler.handle(_record("ready"))
     finally:
         taker.join(10)
@@ -236,6 +237,45 @@ def test_a_signal_landing_as_a_write_returns_neither_drops_nor_cuts_the_written_
     handler.handle(_record("after"))
     got.extend(_drain(read))
     assert got.lstrip(b"x") == b"ready\nsignal.received\nafter\n"
+    assert handler.dropped == 0
+
+
+@pytest.mark.parametrize("raises", [True, False], ids=["logs-and-raises", "logs"])
+def test_a_signal_landing_as_a_line_is_written_neither_drops_it_nor_leaves_an_empty_line(
+    unread_pipe: tuple[int, io.TextIOWrapper], raises: bool
+) -> None:
+    # the signal is delivered by the write itself (SIGIO on the read end: O_ASYNC), so its Python
+    # handler runs the moment the write returns -- where a SIGTERM sent by a supervisor that
+    # reacted to the line lands. The line is whole in the pipe: it is not dropped, not counted,
+    # and the handler's own line is not preceded by the newline owed to a line cut short.
+    import fcntl  # noqa: PLC0415
+    import signal  # noqa: PLC0415
+
+    read, stream = unread_pipe
+    handler = LineHandler(stream)
+    fired: list[int] = []
+
+    def on_sigio(signum: int, frame: object) -> None:
+        if fired:
+            return
+        fired.append(signum)
+        handler.handle(_record("signal.received"))
+        if raises:
+            raise _Cancelled
+
+    previous = signal.signal(signal.SIGIO, on_sigio)
+    fcntl.fcntl(read, fcntl.F_SETOWN, os.getpid())
+    fcntl.fcntl(read, fcntl.F_SETFL, fcntl.fcntl(read, fcntl.F_GETFL) | os.O_ASYNC)
+    try:
+        with contextlib.suppress(_Cancelled):
+            handler.handle(_record("job.started"))
+    finally:
+        fcntl.fcntl(read, fcntl.F_SETFL, fcntl.fcntl(read, fcntl.F_GETFL) & ~os.O_ASYNC)
+        signal.signal(signal.SIGIO, previous)
+    assert fired
+    handler.handle(_record("after"))
+    stream.close()
+    assert _read_to_end(read) == b"job.started\nsignal.received\nafter\n"
     assert handler.dropped == 0
 
 

@@ -75,14 +75,11 @@ def report_run(reporting: Reporting, exit_code: int, grace: float | None = None)
     duration = outcome.duration_s
     failures: dict[str, str] = {}
     tasks: dict[str, threading.Thread] = {}
-    trace_bound = bound
-    if observer.teardown_ends is not None:
-        trace_bound = max(0.0, min(bound, observer.teardown_ends - started))
     if tracer is not None:
 
         def export() -> bool:
             tracer.finish(outcome)  # ends the open spans: in the thread too, whatever it raises
-            return tracer.flush(trace_bound)
+            return tracer.flush(bound)
 
         tasks["trace.export_failed"] = _task("trace.export_failed", export, failures)
     if reporting.pushgateway is not None:
@@ -107,13 +104,12 @@ def report_run(reporting: Reporting, exit_code: int, grace: float | None = None)
         thread.start()
     from jobframe.observe.tracing import traces_endpoint  # noqa: PLC0415 - reads the environment alone
 
-    limits = {"trace.export_failed": trace_bound, "metrics.push_failed": bound}
-    for event, thread in tasks.items():
-        thread.join(max(0.0, limits[event] - (time.monotonic() - started)))
+    for thread in tasks.values():
+        thread.join(max(0.0, bound - (time.monotonic() - started)))
     waited = round(time.monotonic() - started, 3)
     for event, thread in tasks.items():
         if thread.is_alive():
-            failures.setdefault(event, f"no answer within {round(limits[event], 2):g} s")
+            failures.setdefault(event, f"no answer within {round(bound, 2):g} s")
         if event in failures:
             target = public_url(reporting.pushgateway if event.startswith("metrics") else traces_endpoint())
             error = failures[event].replace(reporting.pushgateway or "\0", target)

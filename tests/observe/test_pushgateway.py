@@ -19,6 +19,7 @@ import pytest
 
 from jobframe.observe.report import REPORT_TIMEOUT_S
 from tests.conftest import REPO, Ran, clean_env, run_cli
+from tests.lifecycle.jobproc import APPS as LIFECYCLE_APPS
 from tests.observe.gateway import (
     BASIC_AUTH,
     HangingServer,
@@ -425,3 +426,64 @@ def test_a_refusals_push_is_bounded_by_the_exit_grace_too() -> None:
     failed = [json.loads(line) for line in out.splitlines() if '"metrics.push_failed"' in line]
     assert len(failed) == 1, out
     assert failed[0]["waited_s"] < grace + 1.0, failed  # generous, and still well short of the 2 s
+
+
+@pytest.mark.parametrize("end", ["SIGTERM", "deadline"])
+def test_a_batch_in_flight_when_the_run_is_interrupted_is_pushed_as_ambiguous(
+    gateway: str, tmp_path: Path, end: str
+) -> None:
+    """Braze may have received it: its objects are "outcome unknown", as the run ledger has them,
+    never in no counter at all (the ambiguous-objects alert must see them)."""
+    extra = ["--timeout", "4"] if end == "deadline" else []
+    with HangingServer() as braze:
+        proc = subprocess.Popen(
+            [
+                *[sys.executable, "-m", "jobframe", *push_args(_ids(tmp_path, 60))],
+                *["--log-format", "json", "--pushgateway", gateway, *extra],
+            ],
+            cwd=REPO,
+            env=clean_env({"BRAZE__BASE_URL": braze.url, "BRAZE__TIMEOUTS__READ": "120"}),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert braze.accepted.wait(60)  # the first batch (50) is on its way: the server holds it
+            if end == "SIGTERM":
+                proc.send_signal(signal.SIGTERM)
+            proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert proc.returncode == (143 if end == "SIGTERM" else 124)
+    samples = scrape(gateway)
+    endpoint = {"job": "SendPushFromFile", "endpoint": "/messages/send"}
+    assert _value(samples, "jobframe_braze_requests_total", **endpoint) == 1
+    assert _value(samples, "jobframe_braze_objects_ambiguous_total", **endpoint) == 50
+    assert _value(samples, "jobframe_braze_objects_sent_total", **endpoint) == 0
+
+
+@pytest.mark.parametrize(("value", "code"), [("0", 0), ("3", 1), ("75", 1), ("ctrl-c", 130)])
+def test_a_job_ending_itself_is_pushed_with_the_code_the_process_exits_with(
+    gateway: str, value: str, code: int
+) -> None:
+    """``sys.exit(n)`` from the job: the gateway holds the process's real exit code (the table's,
+    never the job's number), and only a success sets the last success."""
+    ran = run_cli(
+        [
+            *["--app", "hostile:Container", "--job-name", "EndsItself", "--param", f"value={value}"],
+            *["--log-format", "json", "--pushgateway", gateway],
+        ],
+        cwd=LIFECYCLE_APPS,
+        env={"PYTHONPATH": f"{LIFECYCLE_APPS}:{REPO}"},
+    )
+    assert ran.code == code, ran.stderr
+    assert ran.events[-1]["event"] == "process.exit" and ran.events[-1]["exit_code"] == code
+    samples = scrape(gateway)
+    assert _value(samples, "jobframe_job_exit_code", job="EndsItself") == code
+    success = (
+        "jobframe_job_last_success_timestamp_seconds",
+        frozenset({"instance": "", "job": "EndsItself"}.items()),
+    )
+    assert (success in samples) is (code == 0)

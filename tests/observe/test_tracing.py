@@ -12,6 +12,7 @@ import pytest
 from jobframe.observe.report import REPORT_TIMEOUT_S
 from jobframe.observe.tracing import traces_endpoint, tracing_requested, valid_traceparent
 from tests.conftest import CANARY, REPO, clean_env, run_cli
+from tests.lifecycle.jobproc import APPS as LIFECYCLE_APPS
 from tests.observe.gateway import HangingServer, closed_port_url
 from tests.observe.missing import without
 from tests.observe.otlp import OtlpReceiver, attributes
@@ -137,14 +138,34 @@ def test_which_variables_turn_tracing_on(environ: dict[str, str], wanted: bool) 
 
 
 @pytest.mark.process
-def test_the_trace_is_flushed_within_the_teardown_budget(tmp_path: Path) -> None:
-    """A hanging collector holds the exit no longer than what teardown left of --shutdown-timeout."""
+def test_the_trace_is_flushed_within_the_exit_grace(tmp_path: Path) -> None:
+    """A hanging collector holds the exit no longer than --exit-grace, which the flush shares with
+    the push and the exit guard (``Budget.stop_grace``)."""
     with HangingServer() as hanging:
-        ran = _send(tmp_path, 5, {"OTEL_EXPORTER_OTLP_ENDPOINT": hanging.url}, "--shutdown-timeout", "0.4")
+        ran = _send(tmp_path, 5, {"OTEL_EXPORTER_OTLP_ENDPOINT": hanging.url}, "--exit-grace", "0.4")
     assert ran.code == 0
     failed = ran.one("trace.export_failed")
-    assert failed["waited_s"] <= 0.4 + 0.25  # the budget (less what the closes took) + scheduling
+    assert failed["waited_s"] <= 0.4 + 0.25  # the grace + scheduling
     assert "within 0." in failed["error"]
+
+
+@pytest.mark.process
+def test_a_close_that_spends_the_whole_teardown_budget_still_exports_the_run_span() -> None:
+    """A hung close is the run most worth seeing: its run and close spans are flushed within the
+    report's bound (the exit grace it shares with the push), not lost for want of teardown's."""
+    with OtlpReceiver() as collector:
+        ran = run_cli(
+            ["--app", "lifeapp:Container", "--job-name", "HangingClose", "--shutdown-timeout", "0.5"],
+            cwd=LIFECYCLE_APPS,
+            env={"OTEL_EXPORTER_OTLP_ENDPOINT": collector.url, "PYTHONPATH": f"{LIFECYCLE_APPS}:{REPO}"},
+        )
+    assert ran.code == 0, ran.stderr
+    assert ran.named("teardown.timeout") or ran.named("resource.close_timeout"), ran.stdout
+    assert not ran.named("trace.export_failed"), ran.stdout
+    names = [span.name for span in collector.spans]
+    (run,) = [s for s in collector.spans if s.name == "run HangingClose"]
+    assert attributes(run)["jobframe.exit_code"] == 0 and run.end_time_unix_nano > 0
+    assert {"build", "execute", "close"} <= set(names)
 
 
 _IDS = f"{TRACE_ID}-{PARENT_ID}"
