@@ -19,8 +19,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Final, Literal
 
-from pydantic import Field
-
 from jobframe.braze._bulk import (
     Plan,
     batched_calls,
@@ -189,7 +187,7 @@ def export_plan(calls: Iterator[Call[Any]], total: int | None = None) -> Plan[Ex
 class CampaignPage(SendResponse):
     """One ``/campaigns/list`` answer."""
 
-    campaigns: list[CampaignSummary] = Field(default_factory=list)
+    campaigns: list[CampaignSummary] = []  # noqa: RUF012 - a pydantic field: copied per instance
 
 
 class CampaignPager:

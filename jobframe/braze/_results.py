@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 __all__ = [
     "CampaignDetails",
@@ -48,10 +48,10 @@ class SendResult(BaseModel):
 
     model_config = _LAZY
 
-    dispatch_ids: list[str] = Field(default_factory=list)
+    dispatch_ids: list[str] = []
     batches: int = 0
     recipients: int = 0
-    notices: list[str] = Field(default_factory=list)
+    notices: list[str] = []
 
     def add(self, response: SendResponse, size: int) -> None:
         """Fold in one batch's answer."""
@@ -69,7 +69,7 @@ class TrackResponse(_Response):
     attributes_processed: int = 0
     events_processed: int = 0
     purchases_processed: int = 0
-    errors: list[dict[str, Any]] = Field(default_factory=list)
+    errors: list[dict[str, Any]] = []
 
 
 class TrackError(BaseModel):
@@ -100,7 +100,7 @@ class TrackResult(BaseModel):
     attributes_processed: int = 0
     events_processed: int = 0
     purchases_processed: int = 0
-    errors: list[TrackError] = Field(default_factory=list)
+    errors: list[TrackError] = []
 
     @property
     def ok(self) -> bool:
@@ -111,8 +111,8 @@ class TrackResult(BaseModel):
 class ExportResult(_Response):
     """``/users/export/ids`` over all batches."""
 
-    users: list[dict[str, Any]] = Field(default_factory=list)
-    invalid_user_ids: list[str] = Field(default_factory=list)
+    users: list[dict[str, Any]] = []
+    invalid_user_ids: list[str] = []
     batches: int = 0
 
 
@@ -128,7 +128,7 @@ class DataSeriesPoint(BaseModel):
     model_config = ConfigDict(extra="allow", defer_build=True)
 
     time: str
-    messages: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
+    messages: dict[str, list[dict[str, Any]]] = {}
     unique_recipients: int | None = None
     conversions: int | None = None
 
@@ -136,7 +136,7 @@ class DataSeriesPoint(BaseModel):
 class DataSeries(_Response):
     """A data-series answer."""
 
-    data: list[DataSeriesPoint] = Field(default_factory=list)
+    data: list[DataSeriesPoint] = []
 
     def total(self, metric: str) -> int:
         """Sum ``metric`` (e.g. ``"sent"``) over all buckets, channels and variations."""
@@ -157,9 +157,9 @@ class CampaignDetails(_Response):
     archived: bool = False
     draft: bool = False
     enabled: bool | None = None
-    channels: list[str] = Field(default_factory=list)
-    tags: list[str] = Field(default_factory=list)
-    messages: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    channels: list[str] = []
+    tags: list[str] = []
+    messages: dict[str, dict[str, Any]] = {}
 
 
 class CampaignSummary(BaseModel):
@@ -171,4 +171,4 @@ class CampaignSummary(BaseModel):
     name: str
     last_edited: str | None = None
     is_api_campaign: bool = False
-    tags: list[str] = Field(default_factory=list)
+    tags: list[str] = []

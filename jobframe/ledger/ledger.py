@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 from jobframe.errors import ConfigurationError, JobframeError, RetryableError
 from jobframe.ledger import batches as _batches
-from jobframe.ledger.fanout import fanout_of_key, find_other, refusal, so_far
 from jobframe.ledger.fingerprint import batch_digest
 from jobframe.ledger.lease import Lease, LeaseLostError, new_token
 from jobframe.ledger.policy import BatchState, Decision, decide, records_start
@@ -32,7 +31,8 @@ if TYPE_CHECKING:
     from jobframe.ledger.writer import Writer
 
 # The store, its writer thread and the opening protocol (with sqlite3) are imported by
-# RunLedger.open, when a run key asks for a ledger: a run without one never loads them.
+# RunLedger.open, when a run key asks for a ledger, and the fan-out's lookups by the calls that
+# need them: a run without one never loads them (tests/cli/test_lazy_imports.py).
 
 __all__ = ["DISABLED", "Journal", "LedgerUnavailableError", "RunLedger"]
 
@@ -193,6 +193,8 @@ class RunLedger:
         """
         if self.writer is None or self.key is None:
             return None
+        from jobframe.ledger.fanout import fanout_of_key, find_other, refusal  # noqa: PLC0415 - a ledger's run only
+
         number = self._streams
         self._streams += 1
         key = self.key
@@ -300,6 +302,8 @@ class _Refused(Exception):  # noqa: N818 - a carrier, never seen outside this mo
 def _resubmitted(key: str, endpoint: str, found: tuple[str, int, bool, int]) -> _Refused:
     """``found``: the earlier run (:func:`jobframe.ledger.earlier.earlier_run`) — its key, the
     objects it reached, whether it is live, and the batches it sent."""
+    from jobframe.ledger.fanout import so_far  # noqa: PLC0415 - a ledger's run only
+
     earlier, reached, live, sent = found
     done = so_far(reached, sent)
     users = f"{reached} user{'' if reached == 1 else 's'}"

@@ -27,6 +27,7 @@ WATCHED = (
     "jobframe.ledger",
     "jobframe.ledger.store",
     "jobframe.ledger.writer",
+    "jobframe.ledger.fanout",
     "jobframe.braze",
     "jobframe.argo",
     "jobframe.scaffold",

@@ -31,6 +31,7 @@ NEVER_WITHOUT_ASKING = {
     "psycopg",
     "jobframe.ledger.store",
     "jobframe.ledger.writer",
+    "jobframe.ledger.fanout",  # --run-key: the fan-out's lookups, made by a ledger's calls
     "jobframe.argo",  # jobframe-argo
     "jobframe.scaffold",  # jobframe new
     "jobframe.testing",  # tests
