@@ -55,21 +55,28 @@ class OtherFanout:
 
 
 def find_other(
-    store: Store, key: str, fanout_name: str, *, number: int, endpoint: str, job: str, fanout: str
+    store: Store, key: str, fanout_name: str | None, *, number: int, endpoint: str, job: str, fanout: str
 ) -> OtherFanout | None:
-    """Another fan-out (not ``fanout_name``) whose shards sent call ``number`` over the same input
-    (``fanout``), or are sending it, and which has a shard not finished; ``None`` if there is none."""
+    """Another run (not a shard of ``fanout_name``) whose call ``number`` read the same whole input
+    (``fanout``), cut in any number of shards or none, or is reading it now, and which did not
+    finish: a shard of its fan-out, or the run itself when its key names no fan-out (a whole run);
+    ``None`` if there is none."""
     for found, reached, live, sent in store.fanout_calls(
         key, number=number, endpoint=endpoint, job=job, fanout=fanout
     ):
         other = _named(found)
-        if other is None or other == fanout_name:
-            continue  # a sibling, or a key that names no fan-out (its own shard finds it)
-        members = [(k, up) for k, up in store.unfinished_runs(f"{other}-") if _named(k) == other]
+        if other is not None and other == fanout_name:
+            continue  # a sibling
+        name, prefix = (found, found) if other is None else (other, f"{other}-")
+        members = [
+            (k, up)
+            for k, up in store.unfinished_runs(prefix)
+            if k != key and (k == found if other is None else _named(k) == other)
+        ]
         if members:
             unfinished = sorted(k for k, _ in members)
             running = live or any(up for _, up in members)
-            return OtherFanout(other, found, reached, sent, unfinished, running)
+            return OtherFanout(name, found, reached, sent, unfinished, running)
     return None
 
 

@@ -56,21 +56,18 @@ _SHARD = re.compile(r"(?P<whole>.*) shard (?P<index>\d+)/(?P<count>\d+)")
 
 
 def fanout_of_inputs(*inputs: object) -> str | None:
-    """What the whole fan-out a sharded call belongs to reads: the inputs' fingerprints with the
-    shard's index left out (its count kept) — the same for every shard of one fan-out, and for a
-    fan-out resubmitted over the same input. ``None`` when no input is sharded, or one cannot say
-    what it is."""
+    """What the whole input of a call reads, whichever shards cut it: the inputs' fingerprints with
+    a shard's index and count left out — the same for every shard of one fan-out, for a fan-out of
+    another shard count and for one run of the whole input over the same file (the same users,
+    reached by whichever run was cut how). ``None`` when an input cannot say what it is."""
     parts = _each(inputs)
-    if parts is None:
-        return None
-    whole = [_whole(part) for part in parts]
-    return None if whole == parts else digest(whole)
+    return None if parts is None else digest([_whole(part) for part in parts])
 
 
 def _whole(part: str) -> str:
-    """One input's fingerprint as the whole fan-out's: a shard's index left out."""
+    """One input's fingerprint as the whole input's: a shard's index and count left out."""
     match = _SHARD.fullmatch(part)
-    return part if match is None else f"{match['whole']} in {match['count']} shards"
+    return part if match is None else match["whole"]
 
 
 def file_fingerprint(path: str | Path) -> str:
