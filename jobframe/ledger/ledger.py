@@ -218,6 +218,11 @@ class RunLedger:
                     other = find_other(
                         store, key, fanout_name, number=number, endpoint=endpoint, job=job, fanout=fanout
                     )
+                    if (
+                        other is not None and other.name == other.reached_by
+                    ):  # a whole run: its key names none
+                        found = (other.name, other.reached, other.live, other.sent)
+                        raise _resubmitted(key, endpoint, found, same="the same input and message")
                     if other is not None:
                         raise _Refused(ConfigurationError(refusal(key, endpoint, other)))
             recorded_endpoint, recorded, recorded_input = store.stream(
@@ -295,19 +300,21 @@ class _Refused(Exception):  # noqa: N818 - a carrier, never seen outside this mo
         self.error = error
 
 
-def _resubmitted(key: str, endpoint: str, found: tuple[str, int, bool, int]) -> _Refused:
+def _resubmitted(
+    key: str, endpoint: str, found: tuple[str, int, bool, int], *, same: str = "the same parameters and input"
+) -> _Refused:
     """``found``: the earlier run (:meth:`Store.earlier_run`) — its key, the objects it reached,
-    whether it is live, and the batches it sent."""
+    whether it is live, and the batches it sent; ``same``: what the two calls share."""
     earlier, reached, live, sent = found
     done = so_far(reached, sent)
     users = f"{reached} user{'' if reached == 1 else 's'}"
     again = f"to send to those {users} again" if reached or not sent else "to send those again"
     if live:
-        what = f"is sending this job's {endpoint} call with the same parameters and input right now"
+        what = f"is sending this job's {endpoint} call with {same} right now"
         advice = f"let it finish (or continue it with --run-key {earlier} later)"
     else:
         what = (
-            f"already sent this job's {endpoint} call with the same parameters and input and did not "
+            f"already sent this job's {endpoint} call with {same} and did not "
             "finish (a resubmitted workflow?)"
         )
         advice = f"continue that run with --run-key {earlier} (or `argo retry` its workflow)"
