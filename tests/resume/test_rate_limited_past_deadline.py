@@ -66,3 +66,29 @@ def test_a_batch_waiting_out_a_429_when_the_deadline_comes_is_sent_by_the_retry(
         assert retry.ambiguous_ids() == set()  # nothing was in flight when the deadline came
         applied = _applied(list(fake.requests_to(path)), refused=2)
         assert [i for i in ids if applied[i] != 1] == []
+
+
+def test_a_batch_waiting_to_be_repeated_after_a_5xx_when_the_deadline_comes_stays_ambiguous(
+    tmp_path: Path,
+) -> None:
+    """The other side: with ``retry_unsafe`` a 5xx is waited out and sent again — but Braze may
+    have applied it, so a deadline in that pause leaves it ambiguous: withheld, never repeated."""
+    ledger = {**ledger_env("sqlite", tmp_path), "BRAZE__RATE_LIMIT__MAX_WAIT": "7200"}
+    ids = write_ids(tmp_path / "ids.txt", IDS)
+    params = {"path": tmp_path / "ids.txt", "title": "Hi", "body": "Once", "retry_unsafe": "true"}
+    with fake_braze(latency=0.002) as (fake, server):
+
+        def server_error(_pid: int) -> None:  # this (3rd) request: 503, come back in an hour
+            fake.fail_next(SEND, status=503, headers={"Retry-After": "3600"})
+
+        first = bulk_job(
+            "SendPushFromFile", params, server, ledger, run_key="5x", args=["--timeout", "10"], fake=fake,
+            on_request=(3, server_error),
+        )  # fmt: skip
+        assert first.code == 124, first.output
+        again = ["--retry-number", "1"]
+        retry = bulk_job("SendPushFromFile", params, server, ledger, run_key="5x", args=again)
+        assert retry.code == 0, retry.output
+        assert retry.ambiguous_ids() == set(ids[100:150])
+        applied = _applied(list(fake.requests_to(SEND)), refused=2)
+        assert [i for i in ids if applied[i] != (0 if i in ids[100:150] else 1)] == []
