@@ -133,14 +133,12 @@ class Selection(Generic[T]):
         return value if self.shard.is_whole else f"{value} shard {self.shard}"
 
     def fanout_fingerprint(self) -> str | None:
-        """What the whole fan-out this shard belongs to reads: the input's fingerprint with the
-        shard count but not the index — the same for every shard of one fan-out, and for a fan-out
-        resubmitted over the same input (``jobframe.ledger.fanout``). ``None`` for the whole input,
-        or when the input cannot say what it is. The text is recorded: it must not change."""
-        if self.shard.is_whole:
-            return None
-        value = self._input_fingerprint()
-        return None if value is None else f"{value} in {self.shard.count} shards"
+        """What the whole input this shard is cut from reads: the input's fingerprint, without the
+        shard's index or count — the same for every shard of one fan-out, for a fan-out of another
+        shard count and for one run of the whole input (the same users, however they are cut:
+        ``jobframe.ledger.fanout``). ``None`` when the input cannot say what it is. The text is
+        recorded: it must not change."""
+        return self._input_fingerprint()
 
     def _input_fingerprint(self) -> str | None:
         method = getattr(self._items, "fingerprint", None)

@@ -186,7 +186,7 @@ def test_a_selection_carries_its_inputs_fingerprint_and_its_shard() -> None:
     assert Shard(1, 3).select(Mute(["a"])).fingerprint() is None
 
 
-def test_every_shard_of_one_input_names_the_same_fanout_and_the_whole_input_none() -> None:
+def test_every_shard_of_one_input_of_any_count_and_the_whole_input_name_the_same_fanout() -> None:
     class File(list[str]):
         def __init__(self, sha: str) -> None:
             super().__init__(["a", "b"])
@@ -196,11 +196,11 @@ def test_every_shard_of_one_input_names_the_same_fanout_and_the_whole_input_none
             return self.sha
 
     rows = File("sha-of-file")
-    # pinned: the ledger records it, so a later version must find the fan-outs an earlier one did
-    assert {Shard(i, 3).select(rows).fanout_fingerprint() for i in range(3)} == {"sha-of-file in 3 shards"}
-    assert Shard(0, 2).select(rows).fanout_fingerprint() == "sha-of-file in 2 shards"
-    assert Shard(0, 2).select(File("other")).fanout_fingerprint() == "other in 2 shards"
-    assert Shard().select(rows).fanout_fingerprint() is None  # the whole input: no fan-out
+    # pinned: the ledger records it, so a later version must find the runs an earlier one did
+    assert {Shard(i, 3).select(rows).fanout_fingerprint() for i in range(3)} == {"sha-of-file"}
+    assert Shard(0, 2).select(rows).fanout_fingerprint() == "sha-of-file"  # the same users
+    assert Shard().select(rows).fanout_fingerprint() == "sha-of-file"  # the whole input, uncut
+    assert Shard(0, 2).select(File("other")).fanout_fingerprint() == "other"
     assert Shard(1, 3).select(["a"]).fanout_fingerprint() is None  # a plain list cannot say
     assert Shard(1, 3).select(iter(["a"])).fanout_fingerprint() is None
 

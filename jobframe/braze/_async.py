@@ -44,6 +44,10 @@ class AsyncBrazeClient(ClientShell[httpx.AsyncClient]):
     def __init__(self, http: httpx.AsyncClient, settings: BrazeSettings, **core: Any) -> None:
         super().__init__(http, settings, **core)
         self._slot_freed = asyncio.Event()
+        self._pausing: dict[asyncio.Task[Any], int] = {}
+        """Tasks in a pause (a rate limit, a backoff): no request of theirs is out. By stream id."""
+        self._halted: set[int] = set()
+        """Streams whose call was cancelled: a pause of theirs ends at once."""
 
     @classmethod
     def from_settings(
@@ -90,6 +94,7 @@ class AsyncBrazeClient(ClientShell[httpx.AsyncClient]):
         try:
             return await self._drive(stream)
         finally:
+            self._halted.discard(id(stream))
             stream.close()
 
     async def _drive(self, stream: Stream[R]) -> R:
@@ -99,6 +104,9 @@ class AsyncBrazeClient(ClientShell[httpx.AsyncClient]):
                 while (call := await self._next(stream)) is not None:
                     running.add(asyncio.create_task(self._attempt(call, stream)))
                     running = {task for task in running if not task.done()}
+            except asyncio.CancelledError:
+                self._halt(stream)
+                raise
             finally:  # the input failed, or every call was handed out: let those in flight finish
                 outcomes = await asyncio.gather(*running, return_exceptions=True)
         except asyncio.CancelledError:
@@ -111,6 +119,15 @@ class AsyncBrazeClient(ClientShell[httpx.AsyncClient]):
                 raise outcome
         return stream.result()
 
+    def _halt(self, stream: Stream[Any]) -> None:
+        """The call was cancelled (a deadline, a signal): its calls in a pause — none of their
+        requests out, so none becomes unknown — end now instead of sleeping out a Retry-After
+        that may outlast the grace; those with a request out are awaited, as for a failure."""
+        self._halted.add(id(stream))
+        for task, owner in list(self._pausing.items()):
+            if owner == id(stream):
+                task.cancel()
+
     async def _attempt(self, call: Call[Any], stream: Stream[Any]) -> None:
         """Drive the shared attempt (:meth:`ClientShell._steps`), awaiting each wait; then give
         the call's slot back, whatever happened."""
@@ -122,7 +139,7 @@ class AsyncBrazeClient(ClientShell[httpx.AsyncClient]):
             while (step := resume(steps, reply, error)) is not None:
                 reply, error = None, None
                 try:
-                    reply = await self._wait(step, stream.endpoint)
+                    reply = await self._wait(step, stream)
                 except BaseException as exc:  # noqa: BLE001 - the attempt decides what it means
                     error = exc
         finally:
@@ -132,13 +149,21 @@ class AsyncBrazeClient(ClientShell[httpx.AsyncClient]):
             )
             self._slot_freed.set()
 
-    async def _wait(self, step: Step, endpoint: str) -> httpx.Response | None:
+    async def _wait(self, step: Step, stream: Stream[Any]) -> httpx.Response | None:
+        endpoint = stream.endpoint
         if isinstance(step, Wait):  # the tuner does not grow while a request waits for its turn
+            if id(stream) in self._halted:
+                raise asyncio.CancelledError
+            task = asyncio.current_task()
+            if task is not None:
+                self._pausing[task] = id(stream)
             self._concurrency.wait_began(endpoint)
             try:
                 await asyncio.sleep(step.seconds)
             finally:
                 self._concurrency.wait_ended(endpoint)
+                if task is not None:
+                    self._pausing.pop(task, None)
             return None
         if isinstance(step, Recording):  # without blocking the loop
             await asyncio.wait_for(asyncio.wrap_future(step.future), step.timeout)

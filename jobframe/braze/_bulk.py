@@ -279,10 +279,10 @@ def journaled(plan: Plan[T], base: Mapping[str, Any], *inputs: object, batch: An
         plan.input_fingerprint = digest(
             {"endpoint": plan.endpoint.path, "base": base, "inputs": found.inputs}
         )
-        if found.fanout is not None:  # a resubmitted fan-out's finished shards are found by it
-            plan.fanout_fingerprint = digest(
-                {"endpoint": plan.endpoint.path, "base": base, "fanout": found.fanout}
-            )
+        # the same with a shard's part as the whole input: a resubmit is found however it is cut
+        plan.fanout_fingerprint = digest(
+            {"endpoint": plan.endpoint.path, "base": base, "fanout": found.fanout}
+        )
     return plan
 
 

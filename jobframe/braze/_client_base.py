@@ -28,7 +28,7 @@ import httpx
 
 from jobframe.braze._bulk import Plan, Stream, single
 from jobframe.braze._concurrency import Concurrency
-from jobframe.braze._errors import BrazeHTTPError
+from jobframe.braze._errors import BrazeError, BrazeHTTPError
 from jobframe.braze._exchange import (
     Answer,
     Call,
@@ -36,6 +36,7 @@ from jobframe.braze._exchange import (
     Exchange,
     ExchangeContext,
     Fail,
+    NotSentError,
     Send,
     TransportFailure,
     Wait,
@@ -112,6 +113,12 @@ class Recording:
 Step = Wait | Recording | httpx.Request
 """What an attempt waits for: a pause (sent ``None``), the ledger (``None``), or an answer (the
 ``httpx.Response``; a failure is thrown into the attempt instead)."""
+
+
+def _interrupted(endpoint: str) -> BrazeError:
+    return NotSentError(
+        "interrupted while waiting to send it again; Braze applied none of it", endpoint=endpoint
+    )
 
 
 def resume(steps: Generator[Step, Any, None], reply: Any, error: BaseException | None) -> Step | None:
@@ -307,7 +314,12 @@ class ClientShell(Generic[H]):
         action = exchange.start()
         while not isinstance(action, Done | Fail):
             if isinstance(action, Wait):
-                yield action
+                try:
+                    yield action
+                except BaseException:  # cancelled (a deadline, a signal) while no request is out
+                    if exchange.attempts and not exchange.ambiguous:  # answered: nothing applied
+                        self._settle(stream, call, Fail(_interrupted(stream.endpoint), ambiguous=False))
+                    raise
                 action = exchange.advance(None)
                 continue
             if (recording := stream.before_send(call)) is not None:

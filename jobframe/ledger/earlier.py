@@ -1,8 +1,9 @@
 """Earlier runs of the same input under another key: a resubmitted workflow, a resubmitted fan-out.
 
 A new key is a new run — unless an unfinished run under another key already sent the same call
-over the same input (``jobframe.ledger.ledger`` refuses it, 78), or, for a shard, another
-fan-out over the same input has a shard unfinished (:mod:`jobframe.ledger.fanout`). Both checks
+over the same input (``jobframe.ledger.ledger`` refuses it, 78), or another run over the same
+whole input, cut in shards another way or not at all, is unfinished: a fan-out with a shard
+unfinished, or a whole run (:mod:`jobframe.ledger.fanout`). Both checks
 look for the runs that sent a call over an input with one piece of SQL, and run one at a time
 per input.
 """
@@ -75,32 +76,41 @@ def earlier_run(
 
 
 def other_fanout(
-    store: Store, key: str, fanout_name: str, *, number: int, endpoint: str, job: str, fanout: str
-) -> list[tuple[str, int, bool, int, str, bool]]:
-    """The unfinished shards of the fan-out (not ``fanout_name``) one of whose shards most
-    recently sent call ``number`` over the same sharded input (``fanout``: its fingerprint
-    without the shard's index), finished or not, and reached someone, or is sending it now.
+    store: Store, key: str, fanout_name: str | None, *, number: int, endpoint: str, job: str, fanout: str
+) -> list[tuple[str, int, bool, int, str, bool, bool]]:
+    """The unfinished runs of the fan-out (not ``fanout_name``) — or the unfinished whole run —
+    that most recently sent call ``number`` over the same whole input (``fanout``: its fingerprint
+    however it is cut: by a shard of any count, or not at all), finished or not, and reached
+    someone, or is sending it now.
 
-    One row per unfinished shard (open, or registered and never started): the shard that sent
-    the call — key, objects, live, batches, as :func:`earlier_run` — then the unfinished
-    shard's key and whether it is live. Empty when no such fan-out has a shard unfinished.
-    A fan-out is named by its shards' keys, ``<fan-out>-<digits>``: a key that names none
-    (``rtrim`` leaves no ``-`` at its end) belongs to no fan-out."""
+    One row per unfinished run (open, or registered and never started; never ``key`` itself):
+    the run that sent the call — key, objects, live, batches, as :func:`earlier_run` — then the
+    unfinished run's key, whether it is live, and whether the sender is a fan-out's shard. A
+    fan-out is named by its shards' keys, ``<fan-out>-<digits>``; a key that names none
+    (``rtrim`` leaves no ``-`` at its end) is a whole run, unfinished only itself. Empty when
+    no such run is unfinished."""
     _one_check_at_a_time(store, fanout)
+    sender_names, member_names = (
+        f"({_NAMES_A_FANOUT.format(key='c.run_key')})",
+        f"({_NAMES_A_FANOUT.format(key='r.run_key')})",
+    )
+    same_fanout = f"{_FANOUT.format(key='r.run_key')} = {_FANOUT.format(key='c.run_key')}"
     rows = store.execute(
         f"WITH calls AS ({_sent_the_call('s.fanout = ?')}),"  # noqa: S608 - no input
-        " shards AS (SELECT c.run_key AS sender, c.reached, c.live, c.sent, c.updated_at,"
-        f" r.run_key, {_HELD} AS held FROM calls c JOIN jobframe_ledger_runs r"
-        f" ON {_FANOUT.format(key='r.run_key')} = {_FANOUT.format(key='c.run_key')}"
-        f" WHERE {_NAMES_A_FANOUT.format(key='c.run_key')} AND {_FANOUT.format(key='c.run_key')} <> ?"
-        f" AND {_NAMES_A_FANOUT.format(key='r.run_key')} AND r.status IN ('open', 'registered'))"
-        " SELECT sender, reached, live, sent, run_key, held FROM shards"
-        " WHERE sender = (SELECT sender FROM shards ORDER BY updated_at DESC, sender LIMIT 1)",
-        number, endpoint, key, job, fanout, f"{fanout_name}-",
+        " members AS (SELECT c.run_key AS sender, c.reached, c.live, c.sent, c.updated_at,"
+        f" r.run_key, {_HELD} AS held, CASE WHEN {sender_names} THEN 1 ELSE 0 END AS sharded"
+        " FROM calls c JOIN jobframe_ledger_runs r"
+        f" ON ({sender_names} AND {member_names} AND {same_fanout})"
+        f" OR (NOT {sender_names} AND r.run_key = c.run_key)"
+        f" WHERE (NOT {sender_names} OR {_FANOUT.format(key='c.run_key')} <> ?)"
+        " AND r.run_key <> ? AND r.status IN ('open', 'registered'))"
+        " SELECT sender, reached, live, sent, run_key, held, sharded FROM members"
+        " WHERE sender = (SELECT sender FROM members ORDER BY updated_at DESC, sender LIMIT 1)",
+        number, endpoint, key, job, fanout, "" if fanout_name is None else f"{fanout_name}-", key,
     ).fetchall()  # fmt: skip
     return [
-        (str(row[0]), int(row[1] or 0), bool(row[2]), int(row[3] or 0), str(row[4]), bool(row[5]))
-        for row in rows
+        (str(r[0]), int(r[1] or 0), bool(r[2]), int(r[3] or 0), str(r[4]), bool(r[5]), bool(r[6]))
+        for r in rows
     ]
 
 

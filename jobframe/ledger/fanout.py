@@ -49,10 +49,12 @@ class OtherFanout:
 
 
 def find_other(
-    store: Store, key: str, fanout_name: str, *, number: int, endpoint: str, job: str, fanout: str
+    store: Store, key: str, fanout_name: str | None, *, number: int, endpoint: str, job: str, fanout: str
 ) -> OtherFanout | None:
-    """Another fan-out (not ``fanout_name``) whose shards sent call ``number`` over the same input
-    (``fanout``), or are sending it, and which has a shard not finished; ``None`` if there is none."""
+    """Another run (not a shard of ``fanout_name``) whose call ``number`` read the same whole input
+    (``fanout``), cut in any number of shards or none, or is reading it now, and which did not
+    finish: a fan-out with a shard unfinished, or a whole run (its key names no fan-out: then
+    ``name`` and ``reached_by`` are its key); ``None`` if there is none."""
     from jobframe.ledger.earlier import other_fanout  # noqa: PLC0415 - loaded with the store, by open
 
     rows = other_fanout(store, key, fanout_name, number=number, endpoint=endpoint, job=job, fanout=fanout)
@@ -60,7 +62,7 @@ def find_other(
         return None
     sender, reached, live, sent = rows[0][:4]
     unfinished = sorted(row[4] for row in rows)
-    name = sender.rpartition("-")[0]
+    name = sender.rpartition("-")[0] if rows[0][6] else sender
     return OtherFanout(name, sender, reached, sent, unfinished, live or any(row[5] for row in rows))
 
 

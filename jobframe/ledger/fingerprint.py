@@ -33,9 +33,9 @@ class InputFingerprints(NamedTuple):
 
     inputs: str
     """The inputs' combined fingerprint: each input's, in order."""
-    fanout: str | None
-    """The same with each shard's part of an input as its whole fan-out's; ``None`` when no
-    input is a shard's part."""
+    fanout: str
+    """The same with each shard's part of an input as the whole input (its index and count left
+    out): the users the call reaches, however its input is cut."""
 
 
 def fingerprints_of_inputs(*inputs: object) -> InputFingerprints | None:
@@ -45,9 +45,9 @@ def fingerprints_of_inputs(*inputs: object) -> InputFingerprints | None:
     (``"empty"``).
 
     The fan-out's is the same with each shard's part of an input (``jobframe.shard.Selection``)
-    as its whole fan-out's (``fanout_fingerprint()``: the shard's index left out, its count kept)
-    — the same for every shard of one fan-out, and for a fan-out resubmitted over the same input;
-    ``None`` when no input is a shard's part."""
+    as the whole input (``fanout_fingerprint()``: the shard's index and count left out) — the
+    same for every shard of one fan-out, for a fan-out of another shard count, and for one run
+    of the whole input: a resubmit, however it is cut, is found."""
     parts: list[str] = []
     whole: list[str] = []
     for item in inputs:
@@ -60,7 +60,7 @@ def fingerprints_of_inputs(*inputs: object) -> InputFingerprints | None:
             return None
         parts.append(value)
         whole.append(_asked(item, "fanout_fingerprint") or value)
-    return InputFingerprints(digest(parts), None if whole == parts else digest(whole))
+    return InputFingerprints(digest(parts), digest(whole))
 
 
 def _asked(item: object, name: str) -> str | None:

@@ -187,9 +187,10 @@ class RunLedger:
 
         A call recorded before under this number with another endpoint or input is refused (78):
         the same run must make the same calls with the same inputs. A new call is refused (78) when
-        an unfinished run under another key sent it (a resubmitted workflow) — for a shard, any
-        unfinished shard of another fan-out over the same input (``fanout``: its fingerprint
-        without the shard's index), since its finished siblings' users were reached too.
+        an unfinished run under another key sent it (a resubmitted workflow), or read the same
+        whole input cut another way (``fanout``: its fingerprint without a shard's index and
+        count): an unfinished fan-out, any of whose shards, finished too, reached its users, or an
+        unfinished whole run — the same users, however the resubmit cuts them.
         """
         if self.writer is None or self.key is None:
             return None
@@ -201,6 +202,7 @@ class RunLedger:
 
         job, run_fingerprint, new_run = self.job, self.fingerprint, self.new_run
         fanout_name = fanout_of_key(key, self.shard) if fanout is not None else None
+        whole = self.shard is None  # a shard whose key names no fan-out is checked as before: alone
         from jobframe.ledger.earlier import earlier_run  # noqa: PLC0415 - loaded by open already
         from jobframe.ledger.opening import fresh_run_repeats  # noqa: PLC0415 - loaded by open already
 
@@ -218,10 +220,15 @@ class RunLedger:
                 )
                 if earlier is not None:
                     raise _resubmitted(key, endpoint, earlier)
-                if fanout is not None and fanout_name is not None:
+                if fanout is not None and (whole or fanout_name is not None):
                     other = find_other(
                         store, key, fanout_name, number=number, endpoint=endpoint, job=job, fanout=fanout
                     )
+                    if (
+                        other is not None and other.name == other.reached_by
+                    ):  # a whole run: its key names none
+                        found = (other.name, other.reached, other.live, other.sent)
+                        raise _resubmitted(key, endpoint, found, same="the same input and message")
                     if other is not None:
                         raise _Refused(ConfigurationError(refusal(key, endpoint, other)))
             recorded_endpoint, recorded_fingerprint, recorded_input = _batches.stream(
@@ -299,9 +306,12 @@ class _Refused(Exception):  # noqa: N818 - a carrier, never seen outside this mo
         self.error = error
 
 
-def _resubmitted(key: str, endpoint: str, found: tuple[str, int, bool, int]) -> _Refused:
+def _resubmitted(
+    key: str, endpoint: str, found: tuple[str, int, bool, int], *, same: str = "the same parameters and input"
+) -> _Refused:
     """``found``: the earlier run (:func:`jobframe.ledger.earlier.earlier_run`) — its key, the
-    objects it reached, whether it is live, and the batches it sent."""
+    objects it reached, whether it is live, and the batches it sent; ``same``: what the two calls
+    share."""
     from jobframe.ledger.fanout import so_far  # noqa: PLC0415 - a ledger's run only
 
     earlier, reached, live, sent = found
@@ -309,11 +319,11 @@ def _resubmitted(key: str, endpoint: str, found: tuple[str, int, bool, int]) -> 
     users = f"{reached} user{'' if reached == 1 else 's'}"
     again = f"to send to those {users} again" if reached or not sent else "to send those again"
     if live:
-        what = f"is sending this job's {endpoint} call with the same parameters and input right now"
+        what = f"is sending this job's {endpoint} call with {same} right now"
         advice = f"let it finish (or continue it with --run-key {earlier} later)"
     else:
         what = (
-            f"already sent this job's {endpoint} call with the same parameters and input and did not "
+            f"already sent this job's {endpoint} call with {same} and did not "
             "finish (a resubmitted workflow?)"
         )
         advice = f"continue that run with --run-key {earlier} (or `argo retry` its workflow)"

@@ -174,28 +174,33 @@ def test_input_fingerprints(tmp_path: Path) -> None:
     assert _inputs(changed, ()) != first
 
 
-def test_a_fanout_is_every_shard_of_one_input_and_nothing_else(tmp_path: Path) -> None:
-    """Every shard of one input gives one fan-out fingerprint; another shard count, another input,
-    a whole input or one that cannot say what it is give another (or none)."""
+def test_a_fanout_is_the_whole_input_however_it_is_cut_and_nothing_else(tmp_path: Path) -> None:
+    """Every shard of one input, of any shard count, and the whole input itself give one fan-out
+    fingerprint (the same users); another input, or one that cannot say what it is, another (or
+    none)."""
     path = tmp_path / "ids.txt"
     path.write_text("u1\nu2\nu3\n")
     counted = Counted(lambda: iter(["u1", "u2", "u3"]), lambda: 3, fingerprint=lambda: file_fingerprint(path))
     shards = [_fanout(Shard(i, 4).select(counted), ()) for i in range(4)]
     assert shards[0] is not None and set(shards) == {shards[0]}
-    # pinned: a later version must find the fan-outs an earlier one recorded
-    assert shards[0] == digest([f"{file_fingerprint(path)} in 4 shards", "empty"])
-    assert _fanout(Shard(0, 2).select(counted), ()) != shards[0]
-    assert _fanout(counted, ()) is None  # the whole input: no fan-out
+    # pinned: a later version must find the runs an earlier one recorded
+    assert shards[0] == digest([file_fingerprint(path), "empty"])
+    assert _fanout(Shard(0, 2).select(counted), ()) == shards[0]  # another count: same users
+    assert _fanout(Shard(7, 8).select(counted), ()) == shards[0]
+    assert _fanout(counted, ()) == shards[0]  # the whole input, in one run
+    assert _fanout(counted, counted) != shards[0]  # another set of inputs
     assert _fanout(Shard(0, 2).select(iter(["u1"]))) is None  # an input that cannot say
     assert _fanout(Shard(0, 2).select(counted), iter(["u1"])) is None
+    assert _fanout(iter(["u1"])) is None
     assert _fanout(Shard(1, 2).select(counted), counted) == digest(
-        [f"{file_fingerprint(path)} in 2 shards", file_fingerprint(path)]
+        [file_fingerprint(path), file_fingerprint(path)]
     )
     looks_sharded = Counted(lambda: iter(["u1"]), lambda: 1, fingerprint=lambda: "sha shard 1/2")
-    assert _fanout(looks_sharded) is None  # only a shard's part says it is one
+    assert _fanout(looks_sharded) == digest(["sha shard 1/2"])  # a text is never read back
     path.write_text("u1\nu2\nu4\n")
     changed: Counted[str] = Counted(lambda: iter([]), lambda: 3, fingerprint=lambda: file_fingerprint(path))
     assert _fanout(Shard(0, 4).select(changed), ()) != shards[0]
+    assert _fanout(changed, ()) != shards[0]
 
 
 # -- the stores ------------------------------------------------------------------------------------
@@ -443,7 +448,7 @@ def test_each_input_is_asked_for_its_fingerprint_once_per_call(tmp_path: Path) -
             return "sha"
 
     found = fingerprints_of_inputs(File(["u1"]), ())
-    assert found is not None and found.fanout is None and asked == ["file"]
+    assert found is not None and found.fanout == found.inputs and asked == ["file"]  # uncut: the same
     path = tmp_path / "ids.txt"
     path.write_text("u1\n")
     hashed: list[Path] = []

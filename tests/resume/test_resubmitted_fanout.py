@@ -9,6 +9,7 @@ Real processes, both stores, the fake Braze's request log the truth.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -125,3 +126,91 @@ def test_the_shards_of_one_fanout_never_refuse_each_other(tmp_path: Path, ledger
         sent = fake.ids_sent()
         assert [i for i, n in sent.items() if n > 1] == []
         assert set(ids) - set(sent) <= attempts[1].ambiguous_ids()
+
+
+# -- a resubmit cut into another number of shards ------------------------------------------------
+# ``argo resubmit`` with another shard count (the run was slow: 8 shards this time), a fan-out
+# rerun as one step, a single step rerun as a fan-out: new run keys, the same file. Batches of
+# another cut fall elsewhere, but the users are the same: an unfinished run over that file stops
+# the new one whatever shards either was cut in — or every user it reached gets the push again.
+
+RESHAPED_IDS = 600
+
+
+def _retry_reaches_each_id_once(run: Callable[..., Attempt], fake: Any, ids: list[str], *args: str) -> None:
+    """The first run's retry finishes it: no id twice, every id received or listed ambiguous."""
+    retried = run(*args, "--retry-number", "1")
+    assert retried.code == 0, retried.output
+    sent = fake.ids_sent()
+    assert [i for i in ids if sent[i] > 1] == []
+    assert {i for i in ids if not sent[i]} <= retried.ambiguous_ids()
+
+
+def _runner(params: dict[str, Any], server: Any, ledger: dict[str, str]) -> Callable[..., Attempt]:
+    def run(key: str, *args: str, **kw: Any) -> Attempt:
+        return bulk_job("SendPushFromFile", params, server, ledger, run_key=key, args=list(args), **kw)
+
+    return run
+
+
+def test_a_single_step_resubmitted_as_a_fanout_is_refused_until_it_finishes(
+    tmp_path: Path, ledger: dict[str, str]
+) -> None:
+    ids = write_ids(tmp_path / "ids.txt", RESHAPED_IDS)
+    params = {"path": tmp_path / "ids.txt", **PUSH}
+    with fake_braze(latency=0.002) as (fake, server):
+        run = _runner(params, server, ledger)
+        # a key that ends in digits, as a date does: it must not be taken for a shard's
+        assert run("nightly-2026-11-26", fake=fake, kill_on_request=4).code == -9
+        before = len(fake.requests_to(SEND))
+        again = [run(f"wf2-{i}", "--shard", f"{i}/3") for i in range(3)]
+        assert [a.code for a in again] == [78, 78, 78], [a.output for a in again]
+        assert len(fake.requests_to(SEND)) == before  # nothing sent again
+        refusal = again[0].one("job.finished")["error_message"]
+        assert "run key 'wf2-0'" in refusal and "nightly-2026-11-26" in refusal and "--new-run" in refusal
+        # the same file at another path (an artifact mounted per workflow): other parameters, same users
+        copy = tmp_path / "wf9" / "ids.txt"
+        copy.parent.mkdir()
+        copy.write_bytes((tmp_path / "ids.txt").read_bytes())
+        elsewhere = _runner({**params, "path": copy}, server, ledger)("wf9")
+        assert elsewhere.code == 78, elsewhere.output
+        assert len(fake.requests_to(SEND)) == before
+
+        _retry_reaches_each_id_once(run, fake, ids, "nightly-2026-11-26")
+
+        # finished: the same file tomorrow is a new run, cut either way
+        assert run("nightly-2026-11-27").code == 0
+        # a key that names no fan-out, killed mid-run, then its file resubmitted from another path
+        other_ids = write_ids(tmp_path / "other.txt", RESHAPED_IDS, prefix="p")
+        copy.write_bytes((tmp_path / "other.txt").read_bytes())
+        plain = _runner({**params, "path": tmp_path / "other.txt"}, server, ledger)
+        assert plain("plain", fake=fake, kill_on_request=3).code == -9
+        refusal = _runner({**params, "path": copy}, server, ledger)("plain-2").one("job.finished")[
+            "error_message"
+        ]
+        assert "run key 'plain' is sending this job's /messages/send call with the same input and" in refusal
+        _retry_reaches_each_id_once(plain, fake, other_ids, "plain")
+        assert run("wf3-0", "--shard", "0/2").code == 0
+
+
+def test_a_fanout_resubmitted_with_another_shard_count_or_as_one_step_is_refused(
+    tmp_path: Path, ledger: dict[str, str]
+) -> None:
+    ids = write_ids(tmp_path / "ids.txt", RESHAPED_IDS)
+    params = {"path": tmp_path / "ids.txt", **PUSH}
+    with fake_braze(latency=0.002) as (fake, server):
+        run = _runner(params, server, ledger)
+        # the first workflow: 2 shards, shard 0 killed mid-run, shard 1 finishes
+        assert run("wf1-0", "--shard", "0/2", fake=fake, kill_on_request=3).code == -9
+        assert run("wf1-1", "--shard", "1/2").code == 0
+        before = len(fake.requests_to(SEND))
+
+        again = [run(f"wf2-{i}", "--shard", f"{i}/3") for i in range(3)]
+        again.append(run("wf4"))  # the same fan-out resubmitted as one step
+        assert [a.code for a in again] == [78, 78, 78, 78], [a.output for a in again]
+        assert len(fake.requests_to(SEND)) == before
+        assert all("wf1-0" in a.one("job.finished")["error_message"] for a in again)
+        assert "the fan-out 'wf1'" in again[3].one("job.finished")["error_message"]
+
+        _retry_reaches_each_id_once(run, fake, ids, "wf1-0", "--shard", "0/2")
+        assert run("wf5-1", "--shard", "1/3").code == 0  # the first fan-out finished: a new run
