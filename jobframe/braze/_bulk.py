@@ -204,7 +204,10 @@ class Plan(Generic[R]):
     input_fingerprint: str | None = None
     """The same, leaving out the batch sizes (so a refusal can name which of the two changed)."""
     fanout_fingerprint: str | None = None
-    """A sharded call's input without its shard's index: the same for every shard of one fan-out."""
+    """The call's whole input, however it is cut (a shard's index and count left out): the same
+    for every shard of one fan-out, another cut of it, and one run of the whole input."""
+    fanout_before: str | None = None
+    """What earlier versions recorded as a shard's fan-out (its count kept), so theirs are found."""
 
     def failed(self, call: Call[Any], error: BrazeError) -> None:
         """Tag ``error`` with its batch and what the batches answered so far achieved."""
@@ -283,6 +286,10 @@ def journaled(plan: Plan[T], base: Mapping[str, Any], *inputs: object, batch: An
         plan.fanout_fingerprint = digest(
             {"endpoint": plan.endpoint.path, "base": base, "fanout": found.fanout}
         )
+        if found.fanout_before is not None:
+            plan.fanout_before = digest(
+                {"endpoint": plan.endpoint.path, "base": base, "fanout": found.fanout_before}
+            )
     return plan
 
 

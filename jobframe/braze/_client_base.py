@@ -272,7 +272,11 @@ class ClientShell(Generic[H]):
         journal = None
         if self._ledger is not None and plan.batched:
             journal = self._ledger.journal(
-                plan.endpoint.path, plan.fingerprint, plan.input_fingerprint, fanout=plan.fanout_fingerprint
+                plan.endpoint.path,
+                plan.fingerprint,
+                plan.input_fingerprint,
+                fanout=plan.fanout_fingerprint,
+                fanout_before=plan.fanout_before,
             )
         return Stream(plan, lambda: self._observer.operation(plan.endpoint.path, plan.total), journal)
 

@@ -76,7 +76,15 @@ def earlier_run(
 
 
 def other_fanout(
-    store: Store, key: str, fanout_name: str | None, *, number: int, endpoint: str, job: str, fanout: str
+    store: Store,
+    key: str,
+    fanout_name: str | None,
+    *,
+    number: int,
+    endpoint: str,
+    job: str,
+    fanout: str,
+    fanout_before: str | None = None,
 ) -> list[tuple[str, int, bool, int, str, bool, bool]]:
     """The unfinished runs of the fan-out (not ``fanout_name``) — or the unfinished whole run —
     that most recently sent call ``number`` over the same whole input (``fanout``: its fingerprint
@@ -88,15 +96,17 @@ def other_fanout(
     unfinished run's key, whether it is live, and whether the sender is a fan-out's shard. A
     fan-out is named by its shards' keys, ``<fan-out>-<digits>``; a key that names none
     (``rtrim`` leaves no ``-`` at its end) is a whole run, unfinished only itself. Empty when
-    no such run is unfinished."""
+    no such run is unfinished. ``fanout_before``: what an earlier version recorded as the same
+    call's fan-out (a shard's, its count kept), so a fan-out it left unfinished is found too."""
     _one_check_at_a_time(store, fanout)
     sender_names, member_names = (
         f"({_NAMES_A_FANOUT.format(key='c.run_key')})",
         f"({_NAMES_A_FANOUT.format(key='r.run_key')})",
     )
     same_fanout = f"{_FANOUT.format(key='r.run_key')} = {_FANOUT.format(key='c.run_key')}"
+    sibling = "" if fanout_name is None else f"{fanout_name}-"  # "": no fan-out's name is empty
     rows = store.execute(
-        f"WITH calls AS ({_sent_the_call('s.fanout = ?')}),"  # noqa: S608 - no input
+        f"WITH calls AS ({_sent_the_call('s.fanout IN (?, ?)')}),"  # noqa: S608 - no input
         " members AS (SELECT c.run_key AS sender, c.reached, c.live, c.sent, c.updated_at,"
         f" r.run_key, {_HELD} AS held, CASE WHEN {sender_names} THEN 1 ELSE 0 END AS sharded"
         " FROM calls c JOIN jobframe_ledger_runs r"
@@ -106,7 +116,7 @@ def other_fanout(
         " AND r.run_key <> ? AND r.status IN ('open', 'registered'))"
         " SELECT sender, reached, live, sent, run_key, held, sharded FROM members"
         " WHERE sender = (SELECT sender FROM members ORDER BY updated_at DESC, sender LIMIT 1)",
-        number, endpoint, key, job, fanout, "" if fanout_name is None else f"{fanout_name}-", key,
+        number, endpoint, key, job, fanout, fanout_before or fanout, sibling, key,
     ).fetchall()  # fmt: skip
     return [
         (str(r[0]), int(r[1] or 0), bool(r[2]), int(r[3] or 0), str(r[4]), bool(r[5]), bool(r[6]))

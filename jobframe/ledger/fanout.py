@@ -49,15 +49,33 @@ class OtherFanout:
 
 
 def find_other(
-    store: Store, key: str, fanout_name: str | None, *, number: int, endpoint: str, job: str, fanout: str
+    store: Store,
+    key: str,
+    fanout_name: str | None,
+    *,
+    number: int,
+    endpoint: str,
+    job: str,
+    fanout: str,
+    fanout_before: str | None = None,
 ) -> OtherFanout | None:
     """Another run (not a shard of ``fanout_name``) whose call ``number`` read the same whole input
     (``fanout``), cut in any number of shards or none, or is reading it now, and which did not
     finish: a fan-out with a shard unfinished, or a whole run (its key names no fan-out: then
-    ``name`` and ``reached_by`` are its key); ``None`` if there is none."""
+    ``name`` and ``reached_by`` are its key); ``None`` if there is none. ``fanout_before``: what
+    an earlier version recorded for the same call, found as well."""
     from jobframe.ledger.earlier import other_fanout  # noqa: PLC0415 - loaded with the store, by open
 
-    rows = other_fanout(store, key, fanout_name, number=number, endpoint=endpoint, job=job, fanout=fanout)
+    rows = other_fanout(
+        store,
+        key,
+        fanout_name,
+        number=number,
+        endpoint=endpoint,
+        job=job,
+        fanout=fanout,
+        fanout_before=fanout_before,
+    )
     if not rows:
         return None
     sender, reached, live, sent = rows[0][:4]

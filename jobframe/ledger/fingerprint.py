@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from jobframe._digest import digest, run_fingerprint
+from jobframe.shard import Selection
 
 __all__ = [
     "InputFingerprints",
@@ -36,6 +37,10 @@ class InputFingerprints(NamedTuple):
     fanout: str
     """The same with each shard's part of an input as the whole input (its index and count left
     out): the users the call reaches, however its input is cut."""
+    fanout_before: str | None = None
+    """What versions before this fan-out fingerprint recorded for a shard's call (each shard's
+    part as ``<input> in N shards``, its count kept), so their unfinished fan-outs are still
+    found; ``None`` when no input is a shard's part (they recorded none)."""
 
 
 def fingerprints_of_inputs(*inputs: object) -> InputFingerprints | None:
@@ -50,17 +55,23 @@ def fingerprints_of_inputs(*inputs: object) -> InputFingerprints | None:
     of the whole input: a resubmit, however it is cut, is found."""
     parts: list[str] = []
     whole: list[str] = []
+    before: list[str] = []
     for item in inputs:
         if isinstance(item, tuple | list) and not item:
             parts.append("empty")
             whole.append("empty")
+            before.append("empty")
             continue
         value = _asked(item, "fingerprint")
         if value is None:
             return None
         parts.append(value)
         whole.append(_asked(item, "fanout_fingerprint") or value)
-    return InputFingerprints(digest(parts), digest(whole))
+        if isinstance(item, Selection) and not item.shard.is_whole:
+            before.append(f"{whole[-1]} in {item.shard.count} shards")
+        else:
+            before.append(value)
+    return InputFingerprints(digest(parts), digest(whole), None if before == parts else digest(before))
 
 
 def _asked(item: object, name: str) -> str | None:

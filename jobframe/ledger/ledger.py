@@ -182,6 +182,7 @@ class RunLedger:
         input_fingerprint: str | None = None,
         *,
         fanout: str | None = None,
+        fanout_before: str | None = None,
     ) -> Journal | None:
         """The journal of the next batched call of the run (``None`` without a ledger).
 
@@ -190,7 +191,8 @@ class RunLedger:
         an unfinished run under another key sent it (a resubmitted workflow), or read the same
         whole input cut another way (``fanout``: its fingerprint without a shard's index and
         count): an unfinished fan-out, any of whose shards, finished too, reached its users, or an
-        unfinished whole run — the same users, however the resubmit cuts them.
+        unfinished whole run — the same users, however the resubmit cuts them. ``fanout_before``:
+        what earlier versions recorded for the same call (a shard's, its count kept), found too.
         """
         if self.writer is None or self.key is None:
             return None
@@ -222,7 +224,14 @@ class RunLedger:
                     raise _resubmitted(key, endpoint, earlier)
                 if fanout is not None and (whole or fanout_name is not None):
                     other = find_other(
-                        store, key, fanout_name, number=number, endpoint=endpoint, job=job, fanout=fanout
+                        store,
+                        key,
+                        fanout_name,
+                        number=number,
+                        endpoint=endpoint,
+                        job=job,
+                        fanout=fanout,
+                        fanout_before=fanout_before,
                     )
                     if (
                         other is not None and other.name == other.reached_by

@@ -167,3 +167,24 @@ def test_a_fanouts_shards_are_the_keys_that_name_it_and_nothing_else(
     assert "(its unfinished shards: old-10, old-2)" in message
     assert "did not finish" in message  # none of its shards holds a lease
     refused.finish(succeeded=False)
+
+
+def test_a_fanout_an_earlier_version_recorded_is_found_by_what_it_recorded(
+    ledger_settings: LedgerSettings,
+) -> None:
+    """Before a fan-out's fingerprint left the shard count out, each shard's call recorded the
+    count-kept one (``fanout_before``): a fan-out left unfinished across an upgrade still refuses
+    its resubmit, which asks by both."""
+    first = [_shard(ledger_settings, f"wf1-{i}", i) for i in range(2)]
+    for ledger in first:
+        _shard_call(ledger, "fan-in-2-shards")  # what an earlier version recorded
+        _send(ledger, 0)
+    first[0].finish(succeeded=False)
+    first[1].finish(succeeded=True)
+    unaware = _shard(ledger_settings, "wf2-1", 1)  # asked by the new fingerprint alone: not found
+    assert unaware.journal(SEND, "fan-1-1", fanout="fan-whole") is not None
+    unaware.finish(succeeded=True)
+    resubmitted = _shard(ledger_settings, "wf3-1", 1)
+    with pytest.raises(ConfigurationError, match=r"the fan-out 'wf1'.*its unfinished shards: wf1-0\)"):
+        resubmitted.journal(SEND, "fan-1-1", fanout="fan-whole", fanout_before="fan-in-2-shards")
+    resubmitted.finish(succeeded=False)

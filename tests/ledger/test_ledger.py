@@ -185,6 +185,13 @@ def test_a_fanout_is_the_whole_input_however_it_is_cut_and_nothing_else(tmp_path
     assert shards[0] is not None and set(shards) == {shards[0]}
     # pinned: a later version must find the runs an earlier one recorded
     assert shards[0] == digest([file_fingerprint(path), "empty"])
+    # what versions before recorded for a shard (its count kept), asked for too: theirs are found
+    befores = {fingerprints_of_inputs(Shard(i, 4).select(counted), ()) for i in range(4)}
+    assert {found.fanout_before for found in befores if found is not None} == {
+        digest([f"{file_fingerprint(path)} in 4 shards", "empty"])
+    }
+    uncut = fingerprints_of_inputs(counted, ())
+    assert uncut is not None and uncut.fanout_before is None  # they recorded none for a whole input
     assert _fanout(Shard(0, 2).select(counted), ()) == shards[0]  # another count: same users
     assert _fanout(Shard(7, 8).select(counted), ()) == shards[0]
     assert _fanout(counted, ()) == shards[0]  # the whole input, in one run
