@@ -46,14 +46,16 @@ def stream(
     *,
     input_fingerprint: str | None = None,
     fanout: str | None = None,
+    fanout_name: str | None = None,
 ) -> tuple[str, str | None, str | None]:
     """The stream's recorded endpoint, fingerprint and input fingerprint (without the batch
-    sizes), recording them (and a shard's ``fanout``) on first sight."""
+    sizes), recording them on first sight, with the whole input's ``fanout`` fingerprint and the
+    fan-out the run is a shard of (``fanout_name``; ``None``: a whole run, recorded as ``""``)."""
     store.execute(
         "INSERT INTO jobframe_ledger_streams"
-        " (run_key, stream, endpoint, fingerprint, input_fingerprint, fanout)"
-        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (run_key, stream) DO NOTHING",
-        key, number, endpoint, fingerprint, input_fingerprint, fanout,
+        " (run_key, stream, endpoint, fingerprint, input_fingerprint, fanout, fanout_name)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_key, stream) DO NOTHING",
+        key, number, endpoint, fingerprint, input_fingerprint, fanout, fanout_name or "",
     )  # fmt: skip
     row = store.execute(
         "SELECT endpoint, fingerprint, input_fingerprint FROM jobframe_ledger_streams"

@@ -24,10 +24,12 @@ _HELD = "CASE WHEN r.owner IS NOT NULL AND r.lease_expires > {now} THEN 1 ELSE 0
 def _sent_the_call(where: str) -> str:
     """Runs ``r`` under other keys whose call (stream ``?``, endpoint ``?``; not key ``?``; job ``?``)
     read the input ``where`` names and reached someone, or that are sending it now (a live lease:
-    they may not have recorded a batch yet): key, objects reached, live, batches, last change."""
+    they may not have recorded a batch yet): key, objects reached, live, batches, last change, and
+    the fan-out the run said it is a shard of (``""``: a whole run; ``NULL``: recorded before)."""
     return (
         f"SELECT r.run_key, COALESCE(SUM(b.size), 0) AS reached, MAX({_HELD}) AS live,"  # noqa: S608 - no input
-        " COUNT(b.batch) AS sent, r.updated_at FROM jobframe_ledger_streams s"
+        " COUNT(b.batch) AS sent, r.updated_at, MAX(s.fanout_name) AS fanout_name"
+        " FROM jobframe_ledger_streams s"
         " JOIN jobframe_ledger_runs r ON r.run_key = s.run_key"
         " LEFT JOIN jobframe_ledger_batches b ON b.run_key = s.run_key AND b.stream = s.stream"
         " AND b.state IN ('delivered', 'started')"
@@ -86,37 +88,47 @@ def other_fanout(
     fanout: str,
     fanout_before: str | None = None,
 ) -> list[tuple[str, int, bool, int, str, bool, bool]]:
-    """The unfinished runs of the fan-out (not ``fanout_name``) — or the unfinished whole run —
-    that most recently sent call ``number`` over the same whole input (``fanout``: its fingerprint
-    however it is cut: by a shard of any count, or not at all), finished or not, and reached
-    someone, or is sending it now.
+    """Of the runs under other keys whose call ``number`` read the same whole input (``fanout``:
+    its fingerprint however it is cut — by a shard of any count, or not at all) and reached someone
+    or are sending it now, the most recent one with a run unfinished (open, or registered and
+    never started; never ``key`` itself): its fan-out's unfinished shards — or the run itself,
+    when it is a whole run. A finished fan-out or run is passed over for the next.
 
-    One row per unfinished run (open, or registered and never started; never ``key`` itself):
-    the run that sent the call — key, objects, live, batches, as :func:`earlier_run` — then the
-    unfinished run's key, whether it is live, and whether the sender is a fan-out's shard. A
-    fan-out is named by its shards' keys, ``<fan-out>-<digits>``; a key that names none
-    (``rtrim`` leaves no ``-`` at its end) is a whole run, unfinished only itself. Empty when
-    no such run is unfinished. ``fanout_before``: what an earlier version recorded as the same
-    call's fan-out (a shard's, its count kept), so a fan-out it left unfinished is found too."""
+    One row per unfinished run: the run that sent the call — key, objects, live, batches, as
+    :func:`earlier_run` — then the unfinished run's key, whether it is live, and whether the
+    sender is a fan-out's shard. A sender is a shard of the fan-out its run recorded
+    (``fanout_name``; ``""``: a whole run, matched by its key alone, however the key ends);
+    before that was recorded, of the one its key names, ``<fan-out>-<digits>``. The fan-out's
+    shards are the runs whose keys name it (registered ones have recorded nothing) and that did
+    not record this call over another input. Empty when none is unfinished. ``fanout_before``:
+    what an earlier version recorded as the same call's fan-out (a shard's, its count kept), so a
+    fan-out it left unfinished is found too."""
     _one_check_at_a_time(store, fanout)
-    sender_names, member_names = (
-        f"({_NAMES_A_FANOUT.format(key='c.run_key')})",
-        f"({_NAMES_A_FANOUT.format(key='r.run_key')})",
+    # the fan-out a sender is a shard of, with its "-", as its run recorded it; before that was
+    # recorded (NULL), as its key names one; NULL for a whole run (its key is matched whole)
+    group = (
+        "CASE WHEN c.fanout_name IS NULL THEN"
+        f" (CASE WHEN {_NAMES_A_FANOUT.format(key='c.run_key')} THEN {_FANOUT.format(key='c.run_key')} END)"
+        " WHEN c.fanout_name = '' THEN NULL ELSE c.fanout_name || '-' END"
     )
-    same_fanout = f"{_FANOUT.format(key='r.run_key')} = {_FANOUT.format(key='c.run_key')}"
+    member_names = _NAMES_A_FANOUT.format(key="r.run_key")
     sibling = "" if fanout_name is None else f"{fanout_name}-"  # "": no fan-out's name is empty
+    same = fanout_before or fanout
     rows = store.execute(
         f"WITH calls AS ({_sent_the_call('s.fanout IN (?, ?)')}),"  # noqa: S608 - no input
+        f" senders AS (SELECT c.*, {group} AS grp FROM calls c),"
         " members AS (SELECT c.run_key AS sender, c.reached, c.live, c.sent, c.updated_at,"
-        f" r.run_key, {_HELD} AS held, CASE WHEN {sender_names} THEN 1 ELSE 0 END AS sharded"
-        " FROM calls c JOIN jobframe_ledger_runs r"
-        f" ON ({sender_names} AND {member_names} AND {same_fanout})"
-        f" OR (NOT {sender_names} AND r.run_key = c.run_key)"
-        f" WHERE (NOT {sender_names} OR {_FANOUT.format(key='c.run_key')} <> ?)"
-        " AND r.run_key <> ? AND r.status IN ('open', 'registered'))"
+        f" r.run_key, {_HELD} AS held, CASE WHEN c.grp IS NULL THEN 0 ELSE 1 END AS sharded"
+        " FROM senders c JOIN jobframe_ledger_runs r"
+        f" ON (c.grp IS NOT NULL AND ({member_names}) AND {_FANOUT.format(key='r.run_key')} = c.grp)"
+        " OR (c.grp IS NULL AND r.run_key = c.run_key)"
+        " WHERE (c.grp IS NULL OR c.grp <> ?) AND r.run_key <> ? AND r.status IN ('open', 'registered')"
+        # a run that recorded this call over another input is no shard of this fan-out, whatever its key
+        " AND NOT EXISTS (SELECT 1 FROM jobframe_ledger_streams m WHERE m.run_key = r.run_key"
+        " AND m.stream = ? AND m.fanout IS NOT NULL AND m.fanout NOT IN (?, ?)))"
         " SELECT sender, reached, live, sent, run_key, held, sharded FROM members"
         " WHERE sender = (SELECT sender FROM members ORDER BY updated_at DESC, sender LIMIT 1)",
-        number, endpoint, key, job, fanout, fanout_before or fanout, sibling, key,
+        number, endpoint, key, job, fanout, same, sibling, key, number, fanout, same,
     ).fetchall()  # fmt: skip
     return [
         (str(r[0]), int(r[1] or 0), bool(r[2]), int(r[3] or 0), str(r[4]), bool(r[5]), bool(r[6]))

@@ -241,7 +241,14 @@ class RunLedger:
                     if other is not None:
                         raise _Refused(ConfigurationError(refusal(key, endpoint, other)))
             recorded_endpoint, recorded_fingerprint, recorded_input = _batches.stream(
-                store, key, number, endpoint, fingerprint, input_fingerprint=input_fingerprint, fanout=fanout
+                store,
+                key,
+                number,
+                endpoint,
+                fingerprint,
+                input_fingerprint=input_fingerprint,
+                fanout=fanout,
+                fanout_name=fanout_name,
             )
             batches = list(_batches.batches(store, key, number))
             repeats = (

@@ -42,6 +42,9 @@ MIGRATIONS: list[list[str]] = [
         "ALTER TABLE jobframe_ledger_streams ADD COLUMN fanout TEXT",
         "CREATE INDEX IF NOT EXISTS jobframe_ledger_streams_fanout ON jobframe_ledger_streams (fanout)",
     ],
+    [  # version 4: the fan-out a call's run is a shard of, as it said ("": a whole run; NULL: before)
+        "ALTER TABLE jobframe_ledger_streams ADD COLUMN fanout_name TEXT",
+    ],
 ]
 """Each version's statements, applied in order; the schema table says how far a database is."""
 

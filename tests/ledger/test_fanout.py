@@ -188,3 +188,50 @@ def test_a_fanout_an_earlier_version_recorded_is_found_by_what_it_recorded(
     with pytest.raises(ConfigurationError, match=r"the fan-out 'wf1'.*its unfinished shards: wf1-0\)"):
         resubmitted.journal(SEND, "fan-1-1", fanout="fan-whole", fanout_before="fan-in-2-shards")
     resubmitted.finish(succeeded=False)
+
+
+@pytest.mark.parametrize(
+    "stem",
+    ["nightly-2026-11-2", "3f2a9c1e-5b7d-4e21-9a6f-12345678901", "export-"],
+    ids=["a-date", "a-uuid-with-a-digits-tail", "a-counter"],
+)
+def test_whole_runs_whose_keys_end_in_digits_are_no_fanout(
+    ledger_settings: LedgerSettings, stem: str
+) -> None:
+    """A whole run is matched by its key alone, however it ends: a finished run over a file never
+    makes another open run (over another file) an "unfinished shard" that refuses a new run of it."""
+    yesterday = _open(ledger_settings, f"{stem}6")
+    assert yesterday.journal(SEND, "send-file-f", fanout="file-f") is not None
+    _send(yesterday, 0)
+    yesterday.finish(succeeded=True)
+    other = _open(ledger_settings, f"{stem}7", fingerprint="f2")  # another file, failed: open
+    assert other.journal(SEND, "send-file-g", fanout="file-g") is not None
+    _send(other, 0)
+    other.finish(succeeded=False)
+    today = _open(ledger_settings, f"{stem}8")
+    assert today.journal(SEND, "send-file-f", fanout="file-f") is not None  # not refused
+    _send(today, 0)
+    today.finish(succeeded=False)  # left open: a shard over the same file now meets it, as a run
+    shard = _shard(ledger_settings, "wf-1", 1)
+    with pytest.raises(ConfigurationError) as refused:
+        shard.journal(SEND, "send-file-f-1", fanout="file-f")
+    message = str(refused.value)
+    assert f"run key {stem + '8'!r} already sent" in message and "the fan-out" not in message
+
+
+def test_a_run_that_recorded_another_input_is_no_shard_of_a_fanout_its_key_names(
+    ledger_settings: LedgerSettings,
+) -> None:
+    first = [_shard(ledger_settings, f"wf1-{i}", i) for i in range(2)]
+    for ledger in first:
+        _shard_call(ledger)
+        _send(ledger, 0)
+    first[0].finish(succeeded=True)
+    first[1].finish(succeeded=False)  # unfinished: refuses a resubmit
+    lookalike = _open(ledger_settings, "wf1-7", fingerprint="f9")  # a whole run over another input
+    assert lookalike.journal(SEND, "other-input", fanout="other") is not None
+    lookalike.finish(succeeded=False)
+    resubmitted = _shard(ledger_settings, "wf2-0", 0)
+    with pytest.raises(ConfigurationError, match=r"its unfinished shards: wf1-1\)"):
+        _shard_call(resubmitted)
+    resubmitted.finish(succeeded=False)
