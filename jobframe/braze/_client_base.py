@@ -342,7 +342,9 @@ class ClientShell(Generic[H]):
                 continue
             except BaseException as error:  # cancelled mid-request: the span still ends, saying so
                 seen.failed(error)
-                if call.batch_index is not None:  # Braze may have it: unknown, as the ledger says
+                if call.batch_index is not None and not call.endpoint.repeatable:
+                    # a send Braze may have: unknown, as the ledger says (a read or an update is
+                    # simply made again)
                     self._observer.settled(stream.endpoint, call.size, delivered=False, ambiguous=True)
                 raise
             answer = Answer(response.status_code, response.headers, response.content)

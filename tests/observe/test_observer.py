@@ -165,3 +165,31 @@ def test_a_unit_test_reads_the_counts_through_its_own_observer(
     counts = observer.counts()
     assert counts[SEND] == EndpointCounts(requests=1, objects_sent=3)
     assert counts["/campaigns/list"].requests == 1
+
+
+class _Interrupted(BaseException):
+    """What a signal's handler raises into a request in flight (SIGTERM, SIGINT, the deadline)."""
+
+
+def _interrupting(request: httpx.Request) -> httpx.Response:
+    raise _Interrupted
+
+
+@pytest.mark.parametrize(
+    ("call", "path", "ambiguous"),
+    [
+        (lambda client: client.send_message(PUSH, external_user_ids=_ids(120)), SEND, 50),
+        (lambda client: client.export_users(external_ids=_ids(120)), "/users/export/ids", 0),
+    ],
+    ids=["a-send", "an-export"],
+)
+def test_a_batch_in_flight_when_the_run_is_interrupted_is_ambiguous_only_for_a_send(
+    call: Any, path: str, ambiguous: int
+) -> None:
+    # Braze may have the send's batch; an export is read again (nothing it sends to anyone)
+    observer = Observer()
+    http = httpx.Client(base_url=SETTINGS.base_url, transport=httpx.MockTransport(_interrupting))
+    client = BrazeClient(http, SETTINGS, sleep=lambda seconds: None, observer=observer)
+    with client, pytest.raises(_Interrupted):
+        call(client)
+    assert observer.counts()[path].objects_ambiguous == ambiguous
