@@ -145,7 +145,7 @@ def test_the_trace_is_flushed_within_the_exit_grace(tmp_path: Path) -> None:
         ran = _send(tmp_path, 5, {"OTEL_EXPORTER_OTLP_ENDPOINT": hanging.url}, "--exit-grace", "0.4")
     assert ran.code == 0
     failed = ran.one("trace.export_failed")
-    assert failed["waited_s"] <= 0.4 + 0.25  # the grace + scheduling
+    assert failed["waited_s"] <= 0.4 + 1.0  # the grace, and a loaded machine's scheduling; never 30 s
     assert "within 0." in failed["error"]
 
 
