@@ -14,10 +14,11 @@ depth as a field, so swapping a client for a fake in a test does not rename it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from dependency_injector import containers, providers
+
+from jobframe._value import Value
 
 __all__ = ["CALLING", "Node", "declared", "fill", "modules_of", "names", "reached", "resolve", "walk"]
 
@@ -28,14 +29,19 @@ ContainerLike = containers.Container | type[containers.DeclarativeContainer]
 """A container instance, or a declarative container class (walked without instantiating it)."""
 
 
-@dataclass(frozen=True)
-class Node:
+class Node(Value):
     """One provider of the graph: where it is (``braze.client``, ``job.client``) and what it is."""
 
+    __slots__ = ("path", "provider", "override_depth")  # noqa: RUF023 - the constructor's order
     path: str
     provider: Any
-    override_depth: int = 0
+    override_depth: int
     """0 for a provider the app declares; 1 for an override of one, 2 for an override of that..."""
+
+    def __init__(self, path: str, provider: Any, override_depth: int = 0) -> None:
+        object.__setattr__(self, "path", path)
+        object.__setattr__(self, "provider", provider)
+        object.__setattr__(self, "override_depth", override_depth)
 
 
 def declared(container: ContainerLike, prefix: str = "") -> Iterator[tuple[str, Any]]:

@@ -11,24 +11,29 @@ from __future__ import annotations
 import inspect
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from dependency_injector import containers
 
 from jobframe._app.graph import declared
 from jobframe._app.suggest import did_you_mean
+from jobframe._value import Value
 
 __all__ = ["Marker", "hidden_generator", "injected", "markers_of"]
 
 
-@dataclass(frozen=True)
-class Marker:
+class Marker(Value):
     """One ``@inject`` parameter: the provider it was given, or why it was given none."""
 
+    __slots__ = ("parameter", "provider", "problem")  # noqa: RUF023 - the constructor's order
     parameter: str
     provider: Any | None
     problem: str | None
+
+    def __init__(self, parameter: str, provider: Any | None, problem: str | None) -> None:
+        object.__setattr__(self, "parameter", parameter)
+        object.__setattr__(self, "provider", provider)
+        object.__setattr__(self, "problem", problem)
 
 
 def _patched(target: Any) -> Any | None:

@@ -18,11 +18,12 @@ import functools
 import inspect
 import types
 import typing
-from dataclasses import dataclass
 from typing import Any
 
 from dependency_injector import providers, resources
 from pydantic import BaseModel
+
+from jobframe._value import Value
 
 __all__ = [
     "TRACKED",
@@ -209,15 +210,19 @@ def _held_type(value: Any) -> type | None:
 # -- x.provided.a.b ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Chain:
+class Chain(Value):
     """``root.provided.a.b``: the provider it starts from and the attribute names, in order.
 
     Only attribute steps are modelled; a chain with an item lookup or a call has no ``Chain``.
     """
 
+    __slots__ = ("root", "names")  # noqa: RUF023 - the constructor's order
     root: Any
     names: tuple[str, ...]
+
+    def __init__(self, root: Any, names: tuple[str, ...]) -> None:
+        object.__setattr__(self, "root", root)
+        object.__setattr__(self, "names", names)
 
     def annotation(self) -> Any:
         """The declared type at the chain's end, or ``None`` when a step is not declared."""

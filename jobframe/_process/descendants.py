@@ -16,8 +16,9 @@ import os
 import select
 import signal
 import time
-from dataclasses import dataclass
 from pathlib import Path
+
+from jobframe._value import Value
 
 __all__ = [
     "Descendant",
@@ -32,11 +33,16 @@ __all__ = [
 _PR_SET_CHILD_SUBREAPER = 36
 
 
-@dataclass(frozen=True)
-class Descendant:
+class Descendant(Value):
+    __slots__ = ("pid", "ppid", "cmdline")  # noqa: RUF023 - the constructor's order
     pid: int
     ppid: int
     cmdline: str
+
+    def __init__(self, pid: int, ppid: int, cmdline: str) -> None:
+        object.__setattr__(self, "pid", pid)
+        object.__setattr__(self, "ppid", ppid)
+        object.__setattr__(self, "cmdline", cmdline)
 
 
 def become_subreaper() -> bool:

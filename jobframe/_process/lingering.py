@@ -12,9 +12,9 @@ import sys
 import threading
 import time
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
 
 from jobframe._process.descendants import Descendant, descendants, wait_exited
+from jobframe._value import Value
 from jobframe.logs import get_logger
 from jobframe.stacks import describe_thread, is_running
 
@@ -23,10 +23,14 @@ __all__ = ["Lingering", "find_lingering", "report", "wait_for_lingering"]
 _log = get_logger("jobframe.exit_guard")
 
 
-@dataclass(frozen=True)
-class Lingering:
+class Lingering(Value):
+    __slots__ = ("threads", "children")  # noqa: RUF023 - the constructor's order
     threads: list[threading.Thread]
     children: list[Descendant]
+
+    def __init__(self, threads: list[threading.Thread], children: list[Descendant]) -> None:
+        object.__setattr__(self, "threads", threads)
+        object.__setattr__(self, "children", children)
 
     def __bool__(self) -> bool:
         return bool(self.threads or self.children)

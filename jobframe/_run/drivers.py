@@ -17,11 +17,11 @@ import functools
 import inspect
 import time
 from collections.abc import Callable, Coroutine, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from jobframe._app.spec import call_execute
 from jobframe._run.outcome import ENDINGS, EXITS, EscapedExit, as_error
+from jobframe._value import Value
 from jobframe.errors import ConfigurationError
 from jobframe.logs import get_logger
 from jobframe.stacks import stack_of_task
@@ -81,15 +81,27 @@ class How(enum.Enum):
     """An async job ignored its cancellation past the grace and was left behind."""
 
 
-@dataclass(frozen=True)
-class Ended:
+class Ended(Value):
     """What a driver reports: ``result`` if the job returned, ``error`` if it raised (``None`` for
     ``sys.exit(0)``), the ``task`` left behind if it was abandoned."""
 
+    __slots__ = ("how", "result", "error", "task")  # noqa: RUF023 - the constructor's order
     how: How
-    result: Any = None
-    error: BaseException | None = None
-    task: asyncio.Task[Any] | None = None
+    result: Any
+    error: BaseException | None
+    task: asyncio.Task[Any] | None
+
+    def __init__(
+        self,
+        how: How,
+        result: Any = None,
+        error: BaseException | None = None,
+        task: asyncio.Task[Any] | None = None,
+    ) -> None:
+        object.__setattr__(self, "how", how)
+        object.__setattr__(self, "result", result)
+        object.__setattr__(self, "error", error)
+        object.__setattr__(self, "task", task)
 
 
 # -- sync ------------------------------------------------------------------------------------------

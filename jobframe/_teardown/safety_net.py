@@ -15,10 +15,10 @@ method and no ``close()`` is named (``resource.unmanaged``, ``action: "not close
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from jobframe._teardown.closing import closer_of, is_closed
+from jobframe._value import Value
 from jobframe.logs import get_logger
 
 __all__ = ["KNOWN", "Known", "Unmanaged", "find_unmanaged", "known_of", "report_unmanaged"]
@@ -29,18 +29,32 @@ ENDERS = ("shutdown", "stop", "dispose")
 """Methods that end an object on its owner's behalf, called only for the types of :data:`KNOWN`."""
 
 
-@dataclass(frozen=True)
-class Known:
+class Known(Value):
     """How the safety net ends one known type."""
 
+    __slots__ = ("method", "kwargs", "same_thread", "running_attr", "note")  # noqa: RUF023 - the constructor's order
     method: str | None
     """What is called (with no arguments, unless ``kwargs``); ``None``: never called (named only)."""
-    kwargs: tuple[tuple[str, Any], ...] = ()
-    same_thread: bool = False
+    kwargs: tuple[tuple[str, Any], ...]
+    same_thread: bool
     """The close must run in the thread that runs teardown (not one that can be abandoned)."""
-    running_attr: str | None = None
+    running_attr: str | None
     """An attribute that is ``False`` when the object was never started or already ended."""
-    note: str = ""
+    note: str
+
+    def __init__(
+        self,
+        method: str | None,
+        kwargs: tuple[tuple[str, Any], ...] = (),
+        same_thread: bool = False,
+        running_attr: str | None = None,
+        note: str = "",
+    ) -> None:
+        object.__setattr__(self, "method", method)
+        object.__setattr__(self, "kwargs", kwargs)
+        object.__setattr__(self, "same_thread", same_thread)
+        object.__setattr__(self, "running_attr", running_attr)
+        object.__setattr__(self, "note", note)
 
 
 KNOWN: dict[str, Known] = {
@@ -81,14 +95,28 @@ def known_of(obj: Any) -> Known | None:
     return None
 
 
-@dataclass(frozen=True)
-class Unmanaged:
+class Unmanaged(Value):
+    __slots__ = ("name", "obj", "close", "method", "same_thread")  # noqa: RUF023 - the constructor's order
     name: str
     obj: Any
     close: Callable[[], Any] | None
     """``None``: nothing known to be safe to call; the object is only named."""
-    method: str = "close"
-    same_thread: bool = False
+    method: str
+    same_thread: bool
+
+    def __init__(
+        self,
+        name: str,
+        obj: Any,
+        close: Callable[[], Any] | None,
+        method: str = "close",
+        same_thread: bool = False,
+    ) -> None:
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "obj", obj)
+        object.__setattr__(self, "close", close)
+        object.__setattr__(self, "method", method)
+        object.__setattr__(self, "same_thread", same_thread)
 
     @property
     def type_name(self) -> str:

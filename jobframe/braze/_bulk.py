@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
 
 from pydantic import BaseModel
 
+from jobframe._value import Value
 from jobframe.braze._delivery import BatchRef, DeliveryReport, IndexRanges, batch_ids
 from jobframe.braze._errors import BrazeError, BrazeInputError, BrazeLedgerError
 from jobframe.braze._exchange import Call, Done, Fail, NotSentError
@@ -90,13 +91,18 @@ def id_batches(
         yield [x for is_id, x in batch if is_id], [x for is_id, x in batch if not is_id]
 
 
-@dataclass(frozen=True, slots=True)
-class TrackBatch:
+class TrackBatch(Value):
     """One ``/users/track`` body, plus where each array's first object sat in the caller's input."""
 
+    __slots__ = ("index", "arrays", "offsets")  # noqa: RUF023 - the constructor's order
     index: int
     arrays: dict[str, list[Any]]
     offsets: dict[str, int]
+
+    def __init__(self, index: int, arrays: dict[str, list[Any]], offsets: dict[str, int]) -> None:
+        object.__setattr__(self, "index", index)
+        object.__setattr__(self, "arrays", arrays)
+        object.__setattr__(self, "offsets", offsets)
 
     @property
     def size(self) -> int:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import ValidationError
 
+from jobframe._value import Value
 from jobframe.braze._errors import (
     BrazeAuthError,
     BrazeBadRequestError,
@@ -89,34 +90,47 @@ class Call(Generic[T]):
     items: Mapping[str, tuple[int, int]] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
-class Wait:
+class Wait(Value):
     """Sleep this long, then call :meth:`Exchange.advance` with ``None``."""
 
+    __slots__ = ("seconds",)
     seconds: float
 
+    def __init__(self, seconds: float) -> None:
+        object.__setattr__(self, "seconds", seconds)
 
-@dataclass(frozen=True, slots=True)
-class Send:
+
+class Send(Value):
     """Send this request, then report the outcome to :meth:`Exchange.advance`."""
 
+    __slots__ = ("method", "path", "json", "params")  # noqa: RUF023 - the constructor's order
     method: str
     path: str
     json: Any
     params: Mapping[str, Any] | None
 
+    def __init__(self, method: str, path: str, json: Any, params: Mapping[str, Any] | None) -> None:
+        object.__setattr__(self, "method", method)
+        object.__setattr__(self, "path", path)
+        object.__setattr__(self, "json", json)
+        object.__setattr__(self, "params", params)
 
-@dataclass(frozen=True, slots=True)
-class Answer:
+
+class Answer(Value):
     """An HTTP response as the core needs it."""
 
+    __slots__ = ("status", "headers", "content")  # noqa: RUF023 - the constructor's order
     status: int
     headers: Mapping[str, str]
     content: bytes
 
+    def __init__(self, status: int, headers: Mapping[str, str], content: bytes) -> None:
+        object.__setattr__(self, "status", status)
+        object.__setattr__(self, "headers", headers)
+        object.__setattr__(self, "content", content)
 
-@dataclass(frozen=True, slots=True)
-class TransportFailure:
+
+class TransportFailure(Value):
     """A request that got no HTTP answer, as the core needs it (the shells build it from the HTTP
     library's error): what went wrong, and whether the request may have reached Braze.
 
@@ -125,31 +139,44 @@ class TransportFailure:
     write error may all have reached Braze.
     """
 
+    __slots__ = ("kind", "message", "sent")
     kind: str
     message: str
     sent: bool
+
+    def __init__(self, kind: str, message: str, sent: bool) -> None:
+        object.__setattr__(self, "kind", kind)
+        object.__setattr__(self, "message", message)
+        object.__setattr__(self, "sent", sent)
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.message}"
 
 
-@dataclass(frozen=True, slots=True)
-class Done(Generic[T]):
+class Done(Value, Generic[T]):
     """The call succeeded with ``value``."""
 
+    __slots__ = ("value",)
     value: T
 
+    def __init__(self, value: T) -> None:
+        object.__setattr__(self, "value", value)
 
-@dataclass(frozen=True, slots=True)
-class Fail:
+
+class Fail(Value):
     """The call failed for good: raise ``error``.
 
     ``ambiguous`` is true when Braze may have acted on one of its attempts (a 5xx or a timeout
     after the request was written): the outcome is unknown, not merely failed.
     """
 
+    __slots__ = ("error", "ambiguous")  # noqa: RUF023 - the constructor's order
     error: BrazeError
-    ambiguous: bool = False
+    ambiguous: bool
+
+    def __init__(self, error: BrazeError, ambiguous: bool = False) -> None:
+        object.__setattr__(self, "error", error)
+        object.__setattr__(self, "ambiguous", ambiguous)
 
 
 Action = Wait | Send | Done[T] | Fail

@@ -15,10 +15,11 @@ at a time, the async client concurrently.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Final, Literal
 
+from jobframe._value import Value
 from jobframe.braze._bulk import (
     Plan,
     batched_calls,
@@ -69,13 +70,18 @@ CAMPAIGNS_PAGE_SIZE = 100
 # -- the endpoints ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Endpoint:
+class Endpoint(Value):
     """Method, path and retry safety of one Braze endpoint."""
 
+    __slots__ = ("method", "path", "repeatable")
     method: Literal["GET", "POST"]
     path: str
     repeatable: bool
+
+    def __init__(self, method: Literal["GET", "POST"], path: str, repeatable: bool) -> None:
+        object.__setattr__(self, "method", method)
+        object.__setattr__(self, "path", path)
+        object.__setattr__(self, "repeatable", repeatable)
 
 
 MESSAGES_SEND: Final = Endpoint("POST", "/messages/send", repeatable=False)

@@ -25,7 +25,8 @@ import math
 import random
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+
+from jobframe._value import Value
 
 __all__ = [
     "RESET_MARGIN",
@@ -48,17 +49,25 @@ def _burst(limit: int | None) -> int:
     return max(1, int((limit or 0) * BURST_SHARE))
 
 
-@dataclass(frozen=True, slots=True)
-class RateLimitInfo:
+class RateLimitInfo(Value):
     """The rate-limit headers of one answer, each ``None`` when absent or unparsable.
 
     ``reset`` is epoch seconds; ``retry_after`` is seconds from the answer.
     """
 
+    __slots__ = ("limit", "remaining", "reset", "retry_after")
     limit: int | None
     remaining: int | None
     reset: float | None
-    retry_after: float | None = None
+    retry_after: float | None
+
+    def __init__(
+        self, limit: int | None, remaining: int | None, reset: float | None, retry_after: float | None = None
+    ) -> None:
+        object.__setattr__(self, "limit", limit)
+        object.__setattr__(self, "remaining", remaining)
+        object.__setattr__(self, "reset", reset)
+        object.__setattr__(self, "retry_after", retry_after)
 
 
 def _number(value: str | None) -> float | None:
@@ -112,18 +121,33 @@ def backoff_delay(attempt: int, base: float, cap: float, rng: random.Random) -> 
     return ceiling / 2 + rng.uniform(0, ceiling / 2)
 
 
-@dataclass(slots=True)
 class _Window:
-    limit: int | None = None
-    remaining: int | None = None
-    reset: float | None = None
-    in_flight: int = 0
-    next_slot: float = 0.0
-    passed_reset: float = 0.0
-    period: float | None = None
-    paused_until: float = 0.0
-    pause_began: float = -math.inf
-    strikes: int = 0
+    """What the limiter knows of one endpoint's window, all of it starting unknown."""
+
+    __slots__ = (
+        "in_flight",
+        "limit",
+        "next_slot",
+        "passed_reset",
+        "pause_began",
+        "paused_until",
+        "period",
+        "remaining",
+        "reset",
+        "strikes",
+    )
+
+    def __init__(self) -> None:
+        self.limit: int | None = None
+        self.remaining: int | None = None
+        self.reset: float | None = None
+        self.in_flight = 0
+        self.next_slot = 0.0
+        self.passed_reset = 0.0
+        self.period: float | None = None
+        self.paused_until = 0.0
+        self.pause_began = -math.inf
+        self.strikes = 0
 
     def next_reset(self) -> float | None:
         """The known reset, or the one expected after a passed window (``period`` after it)."""

@@ -15,10 +15,10 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
+from jobframe._value import Value
 from jobframe.braze.fake import routes
 
 if TYPE_CHECKING:
@@ -34,10 +34,10 @@ DEFAULT_RATE_LIMITS: dict[str, tuple[int, float]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class RecordedRequest:
+class RecordedRequest(Value):
     """One request as the fake saw it; the ``Authorization`` value is masked."""
 
+    __slots__ = ("method", "path", "query", "json", "headers", "at")  # noqa: RUF023 - the constructor's order
     method: str
     path: str
     query: dict[str, str]
@@ -45,41 +45,78 @@ class RecordedRequest:
     headers: dict[str, str]
     at: float
 
+    def __init__(  # noqa: PLR0917 - positional, as the dataclass it replaces
+        self, method: str, path: str, query: dict[str, str], json: Any, headers: dict[str, str], at: float
+    ) -> None:
+        object.__setattr__(self, "method", method)
+        object.__setattr__(self, "path", path)
+        object.__setattr__(self, "query", query)
+        object.__setattr__(self, "json", json)
+        object.__setattr__(self, "headers", headers)
+        object.__setattr__(self, "at", at)
 
-@dataclass(frozen=True, slots=True)
-class FakeResponse:
+
+class FakeResponse(Value):
     """An answer plus the time to wait before sending it (simulated latency)."""
 
+    __slots__ = ("status", "headers", "body", "delay")  # noqa: RUF023 - the constructor's order
     status: int
     headers: dict[str, str]
     body: bytes
-    delay: float = 0.0
-
-
-@dataclass(slots=True)
-class _Fault:
-    status: int
-    body: bytes
-    content_type: str
     delay: float
-    times: int
-    rate_limit_headers: bool = True
-    headers: dict[str, str] = field(default_factory=dict)
+
+    def __init__(self, status: int, headers: dict[str, str], body: bytes, delay: float = 0.0) -> None:
+        object.__setattr__(self, "status", status)
+        object.__setattr__(self, "headers", headers)
+        object.__setattr__(self, "body", body)
+        object.__setattr__(self, "delay", delay)
 
 
-@dataclass(slots=True)
+class _Fault:
+    """A planned answer for one path, given ``times`` more times."""
+
+    __slots__ = ("body", "content_type", "delay", "headers", "rate_limit_headers", "status", "times")
+
+    def __init__(  # noqa: PLR0917 - the fake's own call sites
+        self,
+        status: int,
+        body: bytes,
+        content_type: str,
+        delay: float,
+        times: int,
+        rate_limit_headers: bool = True,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.status = status
+        self.body = body
+        self.content_type = content_type
+        self.delay = delay
+        self.times = times
+        self.rate_limit_headers = rate_limit_headers
+        self.headers = {} if headers is None else headers
+
+
 class _Window:
-    limit: int
-    seconds: float
-    start: float = -math.inf
-    used: int = 0
+    """One rate-limit window: its limit and length, when it opened, how much of it is used."""
+
+    __slots__ = ("limit", "seconds", "start", "used")
+
+    def __init__(self, limit: int, seconds: float) -> None:
+        self.limit = limit
+        self.seconds = seconds
+        self.start = -math.inf
+        self.used = 0
 
 
-@dataclass
 class _Counters:
-    requests: int = 0
-    rate_limited: int = 0
-    by_path: dict[str, int] = field(default_factory=dict)
+    """What the fake answered: requests, rate-limited ones, requests per path."""
+
+    __slots__ = ("by_path", "rate_limited", "requests")
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self.rate_limited = 0
+        self.by_path: dict[str, int] = {}
 
 
 class FakeBraze:
