@@ -14,8 +14,11 @@ is looked up only in a ``dict``, ``list`` or ``tuple`` itself, never through an 
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import inspect
 import types
+from collections.abc import Iterator
 from typing import Any
 
 from dependency_injector import errors, providers
@@ -27,6 +30,7 @@ __all__ = [
     "UNKNOWN",
     "configuration_problem",
     "describe_source",
+    "remembered",
     "selector_choice",
     "settings_path",
     "static_attribute",
@@ -36,6 +40,25 @@ __all__ = [
 
 UNKNOWN: Any = object()
 """What :func:`static_value` answers when only running code could tell."""
+
+_REMEMBERED: contextvars.ContextVar[dict[int, tuple[Any, Any]] | None] = contextvars.ContextVar(
+    "jobframe_static_values", default=None
+)
+
+
+@contextlib.contextmanager
+def remembered() -> Iterator[None]:
+    """Within one check, each provider's value is worked out once: what the run filled the
+    container with does not change while it is checked, and a chain is asked for at each step."""
+    if _REMEMBERED.get() is not None:
+        yield
+        return
+    token = _REMEMBERED.set({})
+    try:
+        yield
+    finally:
+        _REMEMBERED.reset(token)
+
 
 _CONTAINERS = (dict, list, tuple)
 """Whose ``[key]`` is the interpreter's own: a subclass may override ``__getitem__``."""
@@ -93,6 +116,16 @@ def _option_value(option: Any) -> Any:
 
 def static_value(provider: Any) -> Any:
     """What ``provider`` gives a build of this run, when that is known now; else :data:`UNKNOWN`."""
+    memo = _REMEMBERED.get()
+    if memo is None:
+        return _static_value(provider)
+    known = memo.get(id(provider))
+    if known is None:
+        known = memo[id(provider)] = (provider, _static_value(provider))  # held: its id stays its own
+    return known[1]
+
+
+def _static_value(provider: Any) -> Any:
     if isinstance(provider, providers.ConfigurationOption | providers.Configuration):
         return _option_value(provider)  # overridden: by a value only (dependency-injector's rule)
     if isinstance(provider, providers.Object | providers.Dependency):

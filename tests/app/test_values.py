@@ -11,7 +11,7 @@ from dependency_injector import providers
 from pydantic import BaseModel
 
 from jobframe._app import graph
-from jobframe._app.values import UNKNOWN, configuration_problem, selector_choice, static_value
+from jobframe._app.values import UNKNOWN, configuration_problem, remembered, selector_choice, static_value
 
 
 class Store(BaseModel):
@@ -194,3 +194,12 @@ def test_only_plain_attributes_and_builtin_items_are_read_nothing_is_called() ->
     assert static_value(providers.Object(Slotted()).provided.path) == "/srv"
     assert static_value(providers.Object(Located()).provided.path) == "/srv"
     assert static_value(providers.Object((Store(),)).provided[0].kind) == "disk"
+
+
+def test_a_value_is_worked_out_once_per_check_and_never_outlives_it() -> None:
+    config = providers.Configuration(default={"kind": "disk"})
+    with remembered():
+        assert static_value(config.kind) == "disk"
+        config.from_dict({"kind": "s3"})
+        assert static_value(config.kind) == "disk"  # the check's own reading, not asked again
+    assert static_value(config.kind) == "s3"  # the next check reads afresh
