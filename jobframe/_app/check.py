@@ -55,6 +55,7 @@ from jobframe._app.values import (
     UNKNOWN,
     configuration_problem,
     describe_source,
+    remembered,
     selector_choice,
     settings_path,
     static_value,
@@ -532,17 +533,19 @@ def check_job(app: App, container: containers.Container, job_name: str) -> list[
     entry = app.jobs[job_name]
     root = getattr(container, entry.provider_name)
     walk = _Walk(container, graph.names(container))
-    found = [*walk.problems(root, sync=not entry.spec.is_async), *walk.cycle_problems(root)]
+    with remembered():
+        found = [*walk.problems(root, sync=not entry.spec.is_async), *walk.cycle_problems(root)]
     return list(dict.fromkeys(found))
 
 
 def check_container(app: App, container: containers.Container) -> dict[str, list[str]]:
     """Problems per job name (an empty dict means every job can be built)."""
     problems: dict[str, list[str]] = {}
-    for job_name in app.jobs:
-        found = check_job(app, container, job_name)
-        if found:
-            problems[job_name] = found
+    with remembered():  # the jobs share providers: each value worked out once for them all
+        for job_name in app.jobs:
+            found = check_job(app, container, job_name)
+            if found:
+                problems[job_name] = found
     return problems
 
 

@@ -8,12 +8,14 @@ it. Attribute-only chains through a settings model are the wiring check's own
 item lookup, an attribute of a builtin value (a ``dict`` has no ``.main``), and one of a plain
 object an ``Object`` holds, which has set its attributes already (unless it answers attributes
 itself, with ``__getattr__``). Each step is a provider of its own and is checked on its own, so a
-failing step is named once, by itself. Nothing is called: a property is found on the class.
+failing step is named once, by itself. Nothing of the app is called: a property is found on the
+class (``inspect.getattr_static``), and only a ``dict``, ``list`` or ``tuple`` itself is looked into
+(an app's mapping answers ``in`` and ``[key]`` with its own code).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import inspect
 from typing import Any
 
 from dependency_injector import providers
@@ -48,14 +50,23 @@ def has_item_step(provider: Any) -> bool:
     return False
 
 
+def _has(value: Any, name: str) -> bool:
+    """``hasattr`` that finds without calling: no property, no ``__getattr__``."""
+    try:
+        inspect.getattr_static(value, name)
+    except AttributeError:
+        return False
+    return True
+
+
 def _missing_item(value: Any, key: Any) -> str | None:
-    if isinstance(value, Mapping):
-        if key in value or hasattr(type(value), "__missing__"):  # a defaultdict makes the key
+    if type(value) is dict:  # a subclass (a defaultdict makes the key) may answer itself
+        if key in value:
             return None
         keys = sorted(str(k) for k in value)
         hint = did_you_mean(key, keys) if isinstance(key, str) else ""
         return f"has no key {key!r}{hint}; its keys: {', '.join(keys) or 'none'}"
-    if isinstance(value, Sequence) and not isinstance(value, str | bytes) and isinstance(key, int):
+    if type(value) in (list, tuple) and isinstance(key, int):
         if -len(value) <= key < len(value):
             return None
         return f"has no item {key} (it has {len(value)})"
@@ -66,11 +77,11 @@ def _missing_attribute(value: Any, name: str, *, after_item: bool) -> str | None
     cls = type(value)
     if cls.__module__ == "builtins":  # a dict, a list, a str: no attribute of the app's
         return None if hasattr(value, name) else f"({cls.__qualname__}) has no attribute {name!r}"
-    if hasattr(cls, name):
+    if _has(cls, name):
         return None  # the class first: a property is found there, never called
     fields = fields_of(cls)
     if fields is not None:  # a model, a dataclass: an attribute-only chain is check._chain_problems'
-        if not after_item or name in fields or hasattr(value, name):
+        if not after_item or name in fields or _has(value, name):
             return None
         known = sorted(fields)
         return (

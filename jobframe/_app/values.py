@@ -5,10 +5,20 @@ so is what a ``providers.Configuration`` option holds (jobframe never loads one:
 ``default``, its ``yaml_files``... at the container's creation). From those, a ``Selector``'s
 choice is known, and so is which of its branches a build reaches: only that one is checked, and
 a choice it has no provider for is a finding — as it is a failure when the job is built.
+
+Nothing of the app runs here: an attribute is found with ``inspect.getattr_static`` and read only
+when it is plain data (set on the instance or the class, or a slot); a property or any other
+descriptor may be the app's code (a lazy connection), so what it gives is :data:`UNKNOWN`. An item
+is looked up only in a ``dict``, ``list`` or ``tuple`` itself, never through an app's ``__getitem__``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import inspect
+import types
+from collections.abc import Iterator
 from typing import Any
 
 from dependency_injector import errors, providers
@@ -20,13 +30,62 @@ __all__ = [
     "UNKNOWN",
     "configuration_problem",
     "describe_source",
+    "remembered",
     "selector_choice",
     "settings_path",
+    "static_attribute",
+    "static_item",
     "static_value",
 ]
 
 UNKNOWN: Any = object()
 """What :func:`static_value` answers when only running code could tell."""
+
+_REMEMBERED: contextvars.ContextVar[dict[int, tuple[Any, Any]] | None] = contextvars.ContextVar(
+    "jobframe_static_values", default=None
+)
+
+
+@contextlib.contextmanager
+def remembered() -> Iterator[None]:
+    """Within one check, each provider's value is worked out once: what the run filled the
+    container with does not change while it is checked, and a chain is asked for at each step."""
+    if _REMEMBERED.get() is not None:
+        yield
+        return
+    token = _REMEMBERED.set({})
+    try:
+        yield
+    finally:
+        _REMEMBERED.reset(token)
+
+
+_CONTAINERS = (dict, list, tuple)
+"""Whose ``[key]`` is the interpreter's own: a subclass may override ``__getitem__``."""
+
+
+def static_attribute(value: Any, name: str) -> Any:
+    """``value.name`` when it is plain data, read without calling anything; else :data:`UNKNOWN`
+    (a property, a method, an attribute only ``__getattr__`` answers)."""
+    try:
+        found = inspect.getattr_static(value, name)
+    except AttributeError:
+        return UNKNOWN
+    if isinstance(found, types.MemberDescriptorType):  # a slot: read by the interpreter
+        return found.__get__(value, type(value))
+    if hasattr(type(found), "__get__"):
+        return UNKNOWN
+    return found
+
+
+def static_item(value: Any, key: Any) -> Any:
+    """``value[key]`` for a ``dict``, ``list`` or ``tuple`` that has it; else :data:`UNKNOWN`."""
+    if type(value) not in _CONTAINERS:
+        return UNKNOWN
+    try:
+        return value[key]
+    except (LookupError, TypeError):
+        return UNKNOWN
 
 
 def settings_path(root: Any, names: tuple[str, ...]) -> tuple[Any, tuple[str, ...]]:
@@ -57,6 +116,16 @@ def _option_value(option: Any) -> Any:
 
 def static_value(provider: Any) -> Any:
     """What ``provider`` gives a build of this run, when that is known now; else :data:`UNKNOWN`."""
+    memo = _REMEMBERED.get()
+    if memo is None:
+        return _static_value(provider)
+    known = memo.get(id(provider))
+    if known is None:
+        known = memo[id(provider)] = (provider, _static_value(provider))  # held: its id stays its own
+    return known[1]
+
+
+def _static_value(provider: Any) -> Any:
     if isinstance(provider, providers.ConfigurationOption | providers.Configuration):
         return _option_value(provider)  # overridden: by a value only (dependency-injector's rule)
     if isinstance(provider, providers.Object | providers.Dependency):
@@ -67,7 +136,7 @@ def static_value(provider: Any) -> Any:
     root, path = settings_path(chain.root, chain.names)
     value = _object_value(root)
     for name in path:
-        value = getattr(value, name, UNKNOWN) if value is not UNKNOWN else UNKNOWN
+        value = static_attribute(value, name) if value is not UNKNOWN else UNKNOWN
     return value
 
 
@@ -82,11 +151,8 @@ def _looked_up(provider: Any) -> Any:
     if value is UNKNOWN:
         return UNKNOWN
     if isinstance(provider, providers.AttributeGetter):
-        return getattr(value, str(provider.name), UNKNOWN)
-    try:
-        return value[provider.name]
-    except (LookupError, TypeError):
-        return UNKNOWN
+        return static_attribute(value, str(provider.name))
+    return static_item(value, provider.name)
 
 
 def describe_source(provider: Any) -> str:

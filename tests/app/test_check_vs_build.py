@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import collections
 import warnings
-from collections.abc import Callable
-from typing import Annotated, Any, Protocol, runtime_checkable
+from collections.abc import Callable, Iterator, Mapping
+from typing import Annotated, Any, ClassVar, Protocol, runtime_checkable
 from unittest.mock import MagicMock
 
 import pytest
@@ -140,6 +140,30 @@ class AnyShelf:
 
     def __getattr__(self, name: str) -> str:
         return f"/srv/{name}"
+
+
+class Remote(Mapping[str, str]):
+    """An object an ``Object`` holds whose property and item lookups are the app's code (a lazy
+    connection, say): a build calls them, the check never does."""
+
+    calls: ClassVar[list[str]] = []
+
+    @property
+    def catalog(self) -> dict[str, str]:
+        self.calls.append("catalog")
+        return {"main": "/srv"}
+
+    def __getitem__(self, key: str) -> str:
+        self.calls.append(f"[{key!r}]")
+        return "/srv"
+
+    def __iter__(self) -> Iterator[str]:
+        self.calls.append("iter")
+        return iter(["main"])
+
+    def __len__(self) -> int:
+        self.calls.append("len")
+        return 1
 
 
 class Countable(Protocol):
@@ -568,6 +592,14 @@ GOOD: dict[str, Wiring] = {
             providers.Factory(Store, shelf.provided.path_for.call("a")),
         ),
     },
+    "a property and an item lookup of an object an Object holds": lambda s: {
+        "remote": (remote := providers.Object(Remote())),
+        "count": providers.Factory(
+            CountAll,
+            providers.Factory(Store, remote.provided.catalog["main"]),
+            providers.Factory(Store, remote.provided["main"]),
+        ),
+    },
     "an attribute an object answers itself (__getattr__)": lambda s: {
         "shelf": (shelf := providers.Object(AnyShelf())),
         "count": providers.Factory(Count, store=providers.Factory(Store, shelf.provided.anything)),
@@ -670,6 +702,16 @@ def test_the_good_twins_check_clean_and_run(wiring: Wiring) -> None:
     settings = ProbeSettings(store=StoreSettings(extra=Extra()))
     found, failed = checked_and_ran(wiring, settings)
     assert (found, failed) == ([], None)
+
+
+def test_the_check_calls_no_property_or_item_lookup_of_an_objects_value() -> None:
+    """``--check`` runs nothing of the app: what the property and ``__getitem__`` record is what
+    the build itself called, once each."""
+    Remote.calls.clear()
+    wiring = GOOD["a property and an item lookup of an object an Object holds"]
+    found, failed = checked_and_ran(wiring, ProbeSettings(store=StoreSettings(extra=Extra())))
+    assert (found, failed) == ([], None)
+    assert sorted(Remote.calls) == ["['main']", "catalog"]
 
 
 def test_a_cycle_is_named_once_whatever_job_reaches_it() -> None:

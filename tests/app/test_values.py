@@ -3,6 +3,7 @@ options, and so a Selector's choice (in-process; nothing of the app is called)."
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -10,7 +11,7 @@ from dependency_injector import providers
 from pydantic import BaseModel
 
 from jobframe._app import graph
-from jobframe._app.values import UNKNOWN, configuration_problem, selector_choice, static_value
+from jobframe._app.values import UNKNOWN, configuration_problem, remembered, selector_choice, static_value
 
 
 class Store(BaseModel):
@@ -147,3 +148,58 @@ def test_item_lookups_are_read_from_the_filled_value_and_a_missing_one_is_unknow
     module_settings: providers.Dependency[Any] = providers.Dependency()
     module_settings.override(settings.provided["paths"])  # a module given a part by item
     assert static_value(module_settings.provided["main"]) == "/srv"
+
+
+class Lazy:
+    """An object whose property and item lookup are the app's code: never called by the check."""
+
+    kind = "disk"
+
+    def __init__(self) -> None:
+        self.path = "/srv"
+
+    @property
+    def catalog(self) -> str:
+        return _never_called()
+
+    def __getitem__(self, key: str) -> str:
+        return _never_called()
+
+
+class Slotted:
+    __slots__ = ("path",)
+
+    def __init__(self) -> None:
+        self.path = "/srv"
+
+
+class NotADict(dict[str, str]):
+    def __getitem__(self, key: str) -> str:
+        return _never_called()
+
+
+@dataclasses.dataclass
+class Located:
+    path: str = "/srv"
+
+
+def test_only_plain_attributes_and_builtin_items_are_read_nothing_is_called() -> None:
+    lazy = providers.Object(Lazy())
+    assert static_value(lazy.provided.path) == "/srv"  # set on the instance
+    assert static_value(lazy.provided.kind) == "disk"  # set on the class
+    assert static_value(lazy.provided.catalog) is UNKNOWN  # a property: only calling it could tell
+    assert static_value(lazy.provided.catalog["main"]) is UNKNOWN
+    assert static_value(lazy.provided["main"]) is UNKNOWN  # its own __getitem__
+    assert static_value(providers.Object(NotADict(main="/srv")).provided["main"]) is UNKNOWN
+    assert static_value(providers.Object(Slotted()).provided.path) == "/srv"
+    assert static_value(providers.Object(Located()).provided.path) == "/srv"
+    assert static_value(providers.Object((Store(),)).provided[0].kind) == "disk"
+
+
+def test_a_value_is_worked_out_once_per_check_and_never_outlives_it() -> None:
+    config = providers.Configuration(default={"kind": "disk"})
+    with remembered():
+        assert static_value(config.kind) == "disk"
+        config.from_dict({"kind": "s3"})
+        assert static_value(config.kind) == "disk"  # the check's own reading, not asked again
+    assert static_value(config.kind) == "s3"  # the next check reads afresh
