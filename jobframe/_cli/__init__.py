@@ -157,7 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     fmt = _log_format(args)
     console = HumanConsole(colors=use_colors(sys.stdout)) if fmt == "console" else None
     redact = configure_logging(fmt, args.log_level, console=console)
-    process = ProcessExit(exit_grace=args.exit_grace)
+    process = ProcessExit(exit_grace=args.exit_grace, scrub=redact.scrub)
     process.install()
     reporting: Reporting | None = None
     try:

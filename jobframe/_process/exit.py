@@ -65,8 +65,10 @@ def _end_descendants(grace: float, rounds: int = 5) -> None:
 class ProcessExit:
     """Ends the process exactly once; the CLI's handlers outside a run."""
 
-    def __init__(self, exit_grace: float = 2.0) -> None:
+    def __init__(self, exit_grace: float = 2.0, scrub: Callable[[str], str] | None = None) -> None:
         self.exit_grace = exit_grace
+        self.scrub = scrub
+        """The run's redaction, for what an error reporter's hook prints (:func:`report_failure`)."""
         self.code: int | None = None
         self.failure: BaseException | None = None
         self.finished_at: float | None = None
@@ -131,7 +133,7 @@ class ProcessExit:
             end_processes([c for c in lingering.children if c.pid in joined], self._grace(DESCENDANT_GRACE_S))
         hooks_end = max(grace_ends, time.monotonic() + HOOKS_MIN_S)
         stop_pool_handlers()  # a worker multiprocessing's exit hook terminates is not replaced
-        report_failure(self.failure)
+        report_failure(self.failure, self.scrub)
         run_atexit_hooks(self._by_deadline(hooks_end - time.monotonic()))
         _end_descendants(self._grace(DESCENDANT_GRACE_S))
         self._final(

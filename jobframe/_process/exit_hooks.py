@@ -22,6 +22,7 @@ dropped silently. The process ends anyway.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import contextvars
 import functools
 import logging
@@ -30,7 +31,7 @@ import threading
 import time
 from collections.abc import Callable, Collection
 from types import CodeType, FrameType
-from typing import Any
+from typing import Any, TextIO
 
 from jobframe.logs import get_logger
 
@@ -106,10 +107,13 @@ class _Stage:
         """The hook ``atexit`` (C code) is inside: the frame it called, found on the thread's stack."""
         frame = sys._current_frames().get(self.thread.ident or -1)
         runner: CodeType = _run_exitfuncs.__code__
+        inner: FrameType | None = None
         while frame is not None:
             if frame.f_back is not None and frame.f_back.f_code is runner:
+                if frame.f_code is _call_scrubbed.__code__ and inner is not None:
+                    return _frame_name(inner)  # the error reporter's hook, not its wrapper
                 return _frame_name(frame)
-            frame = frame.f_back
+            frame, inner = frame.f_back, frame
         return None
 
 
@@ -235,17 +239,64 @@ def _stop_helper(helper: Any) -> None:
             raise
 
 
-def report_failure(failure: BaseException | None) -> None:
+class _Scrubbing:
+    """A text stream that writes what it is given to ``stream`` with secrets masked, a line at a
+    time (a secret split over two ``write`` calls of one line is still masked)."""
+
+    def __init__(self, stream: TextIO, scrub: Callable[[str], str]) -> None:
+        self._stream, self._scrub, self._pending = stream, scrub, ""
+
+    def write(self, text: str) -> int:
+        lines = (self._pending + text).split("\n")
+        self._pending = lines.pop()
+        if lines:
+            self._stream.write(self._scrub("\n".join(lines) + "\n"))
+        return len(text)
+
+    def flush(self) -> None:
+        if self._pending:
+            self._stream.write(self._scrub(self._pending))
+            self._pending = ""
+        self._stream.flush()
+
+    def __getattr__(self, name: str) -> Any:  # encoding, isatty, fileno…: the real stream's
+        return getattr(self._stream, name)
+
+
+def _call_scrubbed(hook: Callable[..., Any], scrub: Callable[[str], str], *args: Any) -> None:
+    """``hook(*args)`` with whatever it prints on stderr or stdout scrubbed — the hook Python's own
+    one (sentry-sdk's chains to it) prints the failure's message, which may hold a secret."""
+    err, out = _Scrubbing(sys.stderr, scrub), _Scrubbing(sys.stdout, scrub)
+    try:
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
+            hook(*args)
+    finally:
+        err.flush()
+        out.flush()
+
+
+def report_failure(failure: BaseException | None, scrub: Callable[[str], str] | None = None) -> None:
     """Hands the job's failure to the ``sys.excepthook`` an error reporter installed (sentry-sdk,
     Rollbar, Bugsnag), first among the ``atexit`` hooks — as the interpreter hands it an uncaught
     exception before running them, so the reporter's own flush sends it. jobframe catches the
     job's exception, which never reached the hook: a failing job was invisible to its reporter.
     Python's own hook is not called: it would print what ``job.finished`` logged. Bounded and
-    named like any exit hook."""
+    named like any exit hook.
+
+    What the hook prints (sentry-sdk's calls the hook it replaced, Python's own, which prints the
+    traceback and the message) passes ``scrub`` — the run's redaction — so a secret in the
+    failure's message is masked there as in ``job.finished``. The hook itself gets the real
+    exception: what a reporter sends to its service is the user's choice, as in plain Python."""
     hook = sys.excepthook
     if failure is None or hook is sys.__excepthook__ or not callable(hook):  # None: nobody to tell
         return
-    atexit.register(hook, type(failure), failure, failure.__traceback__)  # LIFO: runs first
+    args = (type(failure), failure, failure.__traceback__)
+    if scrub is None:
+        atexit.register(hook, *args)  # LIFO: runs first
+        return
+    # named as the hook itself when it fails (exit.hook_failed) or hangs (exit.hook_timeout)
+    call = functools.update_wrapper(functools.partial(_call_scrubbed, hook, scrub, *args), hook)
+    atexit.register(call)  # LIFO: runs first
 
 
 def run_atexit_hooks(deadline: float) -> bool:

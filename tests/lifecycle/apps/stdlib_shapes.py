@@ -247,12 +247,15 @@ def _buffered_log() -> None:
 
 def _error_reporter() -> None:
     """An error reporter's shape (sentry-sdk, Rollbar, Bugsnag): its own ``sys.excepthook`` queues
-    the exception (recorded), an ``atexit`` hook flushes the queue (recorded after it); then the job
-    fails with ``HOSTILE_RAISE``, if set."""
+    the exception (recorded) and then calls the hook it replaced (as sentry-sdk does: Python's own,
+    which prints the traceback), an ``atexit`` hook flushes the queue (recorded after it); then the
+    job fails with ``HOSTILE_RAISE``, if set."""
     queued: list[str] = []
+    previous = sys.excepthook
 
     def excepthook(kind: type[BaseException], error: BaseException, tb: Any) -> None:
         queued.append(f"{kind.__name__}:{error}")
+        previous(kind, error, tb)
 
     def flush() -> None:
         record(f"close reporter {','.join(queued) or '-'}")
