@@ -10,12 +10,28 @@ per input.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from jobframe.ledger.store import Store
 
-__all__ = ["earlier_run", "other_fanout"]
+__all__ = ["FanoutCall", "earlier_run", "other_fanout"]
+
+
+class FanoutCall(NamedTuple):
+    """One bulk call of a run, as the fan-out check looks for another run of its whole input."""
+
+    key: str
+    job: str
+    number: int
+    endpoint: str
+    fanout: str
+    """The call's whole input, however it is cut (a shard's index and count left out)."""
+    fanout_before: str | None = None
+    """What an earlier version recorded as the same call's fan-out (a shard's, its count kept)."""
+    fanout_name: str | None = None
+    """The fan-out the run is a shard of (its siblings never refuse it); ``None``: a whole run."""
+
 
 _HELD = "CASE WHEN r.owner IS NOT NULL AND r.lease_expires > {now} THEN 1 ELSE 0 END"
 """Whether run ``r``'s lease is held (an attempt is running under its key)."""
@@ -77,21 +93,11 @@ def earlier_run(
     return None if row is None else (str(row[0]), int(row[1] or 0), bool(row[2]), int(row[3] or 0))
 
 
-def other_fanout(
-    store: Store,
-    key: str,
-    fanout_name: str | None,
-    *,
-    number: int,
-    endpoint: str,
-    job: str,
-    fanout: str,
-    fanout_before: str | None = None,
-) -> list[tuple[str, int, bool, int, str, bool, bool]]:
-    """Of the runs under other keys whose call ``number`` read the same whole input (``fanout``:
+def other_fanout(store: Store, call: FanoutCall) -> list[tuple[str, int, bool, int, str, bool, bool]]:
+    """Of the runs under other keys whose ``call`` read the same whole input (``fanout``:
     its fingerprint however it is cut — by a shard of any count, or not at all) and reached someone
     or are sending it now, the most recent one with a run unfinished (open, or registered and
-    never started; never ``key`` itself): its fan-out's unfinished shards — or the run itself,
+    never started; never the call's ``key`` itself): its fan-out's unfinished shards — or the run itself,
     when it is a whole run. A finished fan-out or run is passed over for the next.
 
     One row per unfinished run: the run that sent the call — key, objects, live, batches, as
@@ -100,10 +106,10 @@ def other_fanout(
     (``fanout_name``; ``""``: a whole run, matched by its key alone, however the key ends);
     before that was recorded, of the one its key names, ``<fan-out>-<digits>``. The fan-out's
     shards are the runs whose keys name it (registered ones have recorded nothing) and that did
-    not record this call over another input. Empty when none is unfinished. ``fanout_before``:
-    what an earlier version recorded as the same call's fan-out (a shard's, its count kept), so a
-    fan-out it left unfinished is found too."""
-    _one_check_at_a_time(store, fanout)
+    not record this call over another input; the call's own fan-out (``fanout_name``) is passed
+    over. Empty when none is unfinished. ``fanout_before`` is found too: a fan-out an earlier
+    version left unfinished."""
+    _one_check_at_a_time(store, call.fanout)
     # the fan-out a sender is a shard of, with its "-", as its run recorded it; before that was
     # recorded (NULL), as its key names one; NULL for a whole run (its key is matched whole)
     group = (
@@ -112,8 +118,8 @@ def other_fanout(
         " WHEN c.fanout_name = '' THEN NULL ELSE c.fanout_name || '-' END"
     )
     member_names = _NAMES_A_FANOUT.format(key="r.run_key")
-    sibling = "" if fanout_name is None else f"{fanout_name}-"  # "": no fan-out's name is empty
-    same = fanout_before or fanout
+    sibling = "" if call.fanout_name is None else f"{call.fanout_name}-"  # "": no fan-out's name is empty
+    same = call.fanout_before or call.fanout
     rows = store.execute(
         f"WITH calls AS ({_sent_the_call('s.fanout IN (?, ?)')}),"  # noqa: S608 - no input
         f" senders AS (SELECT c.*, {group} AS grp FROM calls c),"
@@ -128,7 +134,8 @@ def other_fanout(
         " AND m.stream = ? AND m.fanout IS NOT NULL AND m.fanout NOT IN (?, ?)))"
         " SELECT sender, reached, live, sent, run_key, held, sharded FROM members"
         " WHERE sender = (SELECT sender FROM members ORDER BY updated_at DESC, sender LIMIT 1)",
-        number, endpoint, key, job, fanout, same, sibling, key, number, fanout, same,
+        call.number, call.endpoint, call.key, call.job, call.fanout, same,
+        sibling, call.key, call.number, call.fanout, same,
     ).fetchall()  # fmt: skip
     return [
         (str(r[0]), int(r[1] or 0), bool(r[2]), int(r[3] or 0), str(r[4]), bool(r[5]), bool(r[6]))

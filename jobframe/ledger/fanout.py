@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from jobframe.ledger.earlier import FanoutCall
     from jobframe.ledger.store import Store
 
 __all__ = ["OtherFanout", "fanout_of_key", "find_other", "refusal", "so_far"]
@@ -48,34 +49,14 @@ class OtherFanout:
     live: bool
 
 
-def find_other(
-    store: Store,
-    key: str,
-    fanout_name: str | None,
-    *,
-    number: int,
-    endpoint: str,
-    job: str,
-    fanout: str,
-    fanout_before: str | None = None,
-) -> OtherFanout | None:
-    """Another run (not a shard of ``fanout_name``) whose call ``number`` read the same whole input
-    (``fanout``), cut in any number of shards or none, or is reading it now, and which did not
-    finish: a fan-out with a shard unfinished, or a whole run (its key names no fan-out: then
-    ``name`` and ``reached_by`` are its key); ``None`` if there is none. ``fanout_before``: what
-    an earlier version recorded for the same call, found as well."""
+def find_other(store: Store, call: FanoutCall) -> OtherFanout | None:
+    """Another run (not a shard of the call's own fan-out) whose ``call`` read the same whole
+    input, cut in any number of shards or none, or is reading it now, and which did not finish: a
+    fan-out with a shard unfinished, or a whole run (then ``name`` and ``reached_by`` are its
+    key); ``None`` if there is none (:func:`jobframe.ledger.earlier.other_fanout`)."""
     from jobframe.ledger.earlier import other_fanout  # noqa: PLC0415 - loaded with the store, by open
 
-    rows = other_fanout(
-        store,
-        key,
-        fanout_name,
-        number=number,
-        endpoint=endpoint,
-        job=job,
-        fanout=fanout,
-        fanout_before=fanout_before,
-    )
+    rows = other_fanout(store, call)
     if not rows:
         return None
     sender, reached, live, sent = rows[0][:4]

@@ -205,7 +205,7 @@ class RunLedger:
         job, run_fingerprint, new_run = self.job, self.fingerprint, self.new_run
         fanout_name = fanout_of_key(key, self.shard) if fanout is not None else None
         whole = self.shard is None  # a shard whose key names no fan-out is checked as before: alone
-        from jobframe.ledger.earlier import earlier_run  # noqa: PLC0415 - loaded by open already
+        from jobframe.ledger.earlier import FanoutCall, earlier_run  # noqa: PLC0415 - loaded by open already
         from jobframe.ledger.opening import fresh_run_repeats  # noqa: PLC0415 - loaded by open already
 
         def load(store: Store) -> tuple[str, str | None, list[tuple[int, BatchState, str]], str, bool]:
@@ -223,16 +223,8 @@ class RunLedger:
                 if earlier is not None:
                     raise _resubmitted(key, endpoint, earlier)
                 if fanout is not None and (whole or fanout_name is not None):
-                    other = find_other(
-                        store,
-                        key,
-                        fanout_name,
-                        number=number,
-                        endpoint=endpoint,
-                        job=job,
-                        fanout=fanout,
-                        fanout_before=fanout_before,
-                    )
+                    call = FanoutCall(key, job, number, endpoint, fanout, fanout_before, fanout_name)
+                    other = find_other(store, call)
                     if (
                         other is not None and other.name == other.reached_by
                     ):  # a whole run: its key names none
