@@ -109,6 +109,10 @@ class Settings(BaseSettings):
 _ENVIRONMENT = "jobframe_environment"
 
 
+MAX_PROFILE_BYTES = 1024 * 1024
+"""A profile larger than this is refused unread: real ones are a few kilobytes."""
+
+
 class _ProfileLoader(yaml.SafeLoader):
     """``yaml.SafeLoader`` that refuses a key given twice in one mapping: the first value would be
     lost without a word. A key after ``<<:`` that overrides a merged one is YAML's override, kept."""
@@ -136,6 +140,12 @@ class _Profiles(YamlConfigSettingsSource):
 
     def _read_file(self, file_path: Any) -> dict[str, Any]:
         with Path(file_path).open(encoding="utf-8") as stream:
+            size = os.fstat(stream.fileno()).st_size
+            if size > MAX_PROFILE_BYTES:  # parsing it would take minutes before a line of output
+                raise ConfigurationError(
+                    f"{file_path}: {size / 1024 / 1024:.1f} MB; a settings profile holds settings, "
+                    f"at most {MAX_PROFILE_BYTES // 1024 // 1024} MB"
+                )
             try:
                 data = yaml.load(stream, Loader=_ProfileLoader)  # noqa: S506 - a SafeLoader
             except yaml.YAMLError:

@@ -143,6 +143,14 @@ def test_a_profile_that_would_lose_or_echo_a_value_is_78_naming_the_file(
     assert CANARY not in ran.stderr + ran.stdout
 
 
+def test_a_profile_of_a_hundred_megabytes_is_refused_before_it_is_parsed(config: Path) -> None:
+    """Parsing it would take minutes before the first line of output; a profile holds settings."""
+    with (config / "local.yaml").open("wb") as profile:
+        profile.truncate(100 * 1024 * 1024)  # sparse: instant to write, slow only to parse
+    ran = run_cli([*SOME_JOB, "--config-dir", str(config)])
+    refused(ran, 78, str(config / "local.yaml"), "100.0 MB", "at most 1 MB")
+
+
 def test_merge_keys_may_override_what_they_merge(config: Path) -> None:
     """``<<: {...}`` then one of its keys is an override YAML defines, not a duplicate."""
     (config / "local.yaml").write_text(
