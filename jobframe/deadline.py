@@ -66,7 +66,10 @@ def parse_rfc3339(value: str) -> datetime | None:
         raise ValueError(f"{value!r} has no time zone (expected e.g. 2026-08-21T14:00:00Z)")
     if parsed.year == 1:  # Argo's zero time, 0001-01-01T00:00:00Z, in any zone
         return None
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59:59-14:00: later than the last instant a datetime holds
+        raise ValueError(f"{value!r} is out of range (after 9999-12-31T23:59:59Z)") from None
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -121,16 +122,43 @@ def _kind(value: object) -> str:
     return names.get(type(value), "a number")
 
 
+class _NumberError(ValueError):
+    """What Python's ``json`` accepts as a number but JSON does not, or a float cannot hold."""
+
+
+def _no_constant(name: str) -> float:
+    raise _NumberError(f"{name} is no JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999: JSON by its grammar, but no request could carry it
+        raise _NumberError("a number out of range")
+    return value
+
+
+def _whole(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:  # more digits than Python converts (sys.get_int_max_str_digits())
+        raise _NumberError("a number out of range") from None
+
+
 def json_objects(path: Path) -> Iterator[dict[str, Any]]:
-    """One JSON object per line (JSONL); blank lines are skipped. A line that is not JSON, or is
-    JSON but no object (an array, a number...), raises :class:`InputError` naming it."""
+    """One JSON object per line (JSONL); blank lines are skipped. A line that is not JSON (with
+    ``NaN``, ``Infinity`` or a number too large for a float: no request body could carry it), or
+    is JSON but no object (an array, a number...), raises :class:`InputError` naming it."""
     for number, text in numbered_lines(path):
         if not text.strip():
             continue
         try:
-            value = json.loads(text.rstrip("\r\n"))
+            value = json.loads(
+                text.rstrip("\r\n"), parse_constant=_no_constant, parse_float=_finite, parse_int=_whole
+            )
         except json.JSONDecodeError as exc:
             raise InputError(path, number, f"not JSON ({exc.msg} at column {exc.colno})") from None
+        except _NumberError as exc:
+            raise InputError(path, number, f"not JSON ({exc})") from None
         if not isinstance(value, dict):
             raise InputError(path, number, f"expected a JSON object, got {_kind(value)}")
         yield value

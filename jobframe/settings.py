@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+import yaml
 from pydantic import BaseModel, ModelWrapValidatorHandler, SecretStr, ValidationError, model_validator
 from pydantic_core import ErrorDetails, InitErrorDetails
 from pydantic_settings import (
@@ -108,6 +109,29 @@ class Settings(BaseSettings):
 _ENVIRONMENT = "jobframe_environment"
 
 
+MAX_PROFILE_BYTES = 1024 * 1024
+"""A profile larger than this is refused unread: real ones are a few kilobytes."""
+
+
+class _ProfileLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a key given twice in one mapping: the first value would be
+    lost without a word. A key after ``<<:`` that overrides a merged one is YAML's override, kept."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[tuple[str, str]] = set()
+        for key, _ in node.value:
+            if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
+                if (key.tag, key.value) in seen:
+                    raise yaml.constructor.ConstructorError(
+                        "while reading a mapping",
+                        node.start_mark,
+                        f"found duplicate key {key.value!r}",
+                        key.start_mark,
+                    )
+                seen.add((key.tag, key.value))
+        return super().construct_mapping(node, deep=deep)
+
+
 class _Profiles(YamlConfigSettingsSource):
     """YAML profiles whose top level must be a mapping of settings (a list is a mistake to name).
 
@@ -115,7 +139,22 @@ class _Profiles(YamlConfigSettingsSource):
     """
 
     def _read_file(self, file_path: Any) -> dict[str, Any]:
-        data = super()._read_file(file_path)
+        with Path(file_path).open(encoding="utf-8") as stream:
+            size = os.fstat(stream.fileno()).st_size
+            if size > MAX_PROFILE_BYTES:  # parsing it would take minutes before a line of output
+                raise ConfigurationError(
+                    f"{file_path}: {size / 1024 / 1024:.1f} MB; a settings profile holds settings, "
+                    f"at most {MAX_PROFILE_BYTES // 1024 // 1024} MB"
+                )
+            try:
+                data = yaml.load(stream, Loader=_ProfileLoader)  # noqa: S506 - a SafeLoader
+            except yaml.YAMLError:
+                raise  # names file, line and column, never quotes the value
+            except Exception as exc:  # noqa: BLE001 - `!!int x`: the converter's message echoes x
+                raise ConfigurationError(
+                    f"{file_path}: a tagged value (!!int, !!float, !!timestamp...) does not convert "
+                    f"({type(exc).__name__}); the value is not shown, it may be a secret"
+                ) from None
         if data is None:
             return {}
         if not isinstance(data, dict):

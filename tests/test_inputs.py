@@ -82,6 +82,12 @@ def test_jsonl_with_crlf_bom_and_trailing_blank_lines_reads_every_object(tmp_pat
         (b'{"external_id": "a"', "not JSON (Expecting ',' delimiter at column 20)"),
         (b'{"a": 1} {"b": 2}', "not JSON (Extra data at column 10)"),
         (b'{"a": 1},', "not JSON (Extra data at column 9)"),
+        (b'{"a": NaN}', "not JSON (NaN is no JSON number)"),
+        (b'{"a": [-Infinity]}', "not JSON (-Infinity is no JSON number)"),
+        (b'{"a": {"b": Infinity}}', "not JSON (Infinity is no JSON number)"),
+        (b'{"a": 1e999}', "not JSON (a number out of range)"),
+        (b'{"a": -1E+400}', "not JSON (a number out of range)"),
+        (b'{"a": ' + b"9" * 5000 + b"}", "not JSON (a number out of range)"),
     ],
 )
 def test_a_jsonl_line_that_is_no_object_is_named(tmp_path: Path, line: bytes, problem: str) -> None:

@@ -30,8 +30,13 @@ from jobframe.shard import Shard
 __all__ = ["ENVIRONMENT", "EnvOption", "Parser", "parse_args", "path_from_env"]
 
 
+MAX_SECONDS = 10 * 365 * 24 * 3600
+"""Ten years: more than any batch job's budget, and far inside what a clock (``datetime``), a
+``select`` timeout or ``threading.TIMEOUT_MAX`` can hold, so no value that passes overflows later."""
+
+
 def seconds(text: str) -> float:
-    """A finite, non-negative number of seconds."""
+    """A finite, non-negative number of seconds, at most :data:`MAX_SECONDS`."""
     try:
         value = float(text)
     except ValueError:
@@ -40,6 +45,8 @@ def seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a finite number of seconds")
     if value < 0:
         raise argparse.ArgumentTypeError(f"{text!r} must be >= 0")
+    if value > MAX_SECONDS:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at most {MAX_SECONDS} (ten years)")
     return value
 
 

@@ -119,6 +119,47 @@ def test_a_profile_that_is_a_directory_says_so(config: Path) -> None:
     assert "no profile" not in ran.stderr
 
 
+@pytest.mark.parametrize(
+    ("text", "needles"),
+    [
+        # the first value would be lost without a word: a profile is a mapping, each key once
+        (
+            "braze:\n  base_url: fake://braze\nbraze:\n  max_concurrency: 2\n",
+            ["duplicate key 'braze'", "line 3"],
+        ),
+        ("braze:\n  base_url: fake://braze\n  base_url: fake://braze\n", ["duplicate key 'base_url'"]),
+        # a tag whose value does not convert must not echo the value (it may be a secret)
+        (f"braze:\n  base_url: fake://braze\n  api_key: !!int {CANARY}\n", ["!!int", "does not convert"]),
+        (f"braze:\n  base_url: fake://braze\n  api_key: !!float {CANARY}\n", ["!!float", "does not convert"]),
+        (f"braze:\n  base_url: fake://braze\n  api_key: !!timestamp 2026-{CANARY}\n", ["does not convert"]),
+    ],
+)
+def test_a_profile_that_would_lose_or_echo_a_value_is_78_naming_the_file(
+    config: Path, text: str, needles: list[str]
+) -> None:
+    (config / "local.yaml").write_text(text)
+    ran = run_cli([*SOME_JOB, "--config-dir", str(config)], canary="unused")
+    refused(ran, 78, str(config / "local.yaml"), *needles)
+    assert CANARY not in ran.stderr + ran.stdout
+
+
+def test_a_profile_of_a_hundred_megabytes_is_refused_before_it_is_parsed(config: Path) -> None:
+    """Parsing it would take minutes before the first line of output; a profile holds settings."""
+    with (config / "local.yaml").open("wb") as profile:
+        profile.truncate(100 * 1024 * 1024)  # sparse: instant to write, slow only to parse
+    ran = run_cli([*SOME_JOB, "--config-dir", str(config)])
+    refused(ran, 78, str(config / "local.yaml"), "100.0 MB", "at most 1 MB")
+
+
+def test_merge_keys_may_override_what_they_merge(config: Path) -> None:
+    """``<<: {...}`` then one of its keys is an override YAML defines, not a duplicate."""
+    (config / "local.yaml").write_text(
+        "braze:\n  base_url: fake://braze\nhttp:\n  timeouts:\n    <<: {connect: 5, read: 30}\n    read: 10\n"
+    )
+    ran = run_cli([*SOME_JOB, "--config-dir", str(config)])
+    assert ran.code == 0, ran.stderr
+
+
 def test_a_scalar_param_given_twice_says_so() -> None:
     ran = run_cli([*SOME_JOB, "--param", "title=a", "--param", "title=b"])
     refused(ran, 2, "--param title was given 2 times, but title takes one value (str)")

@@ -57,6 +57,8 @@ def assert_refused_before_sending(ran: Ran, server: FakeBrazeServer, message: st
         (b'["u1", "u2"]\n', "expected a JSON object, got an array"),
         (b"17\n\n\n", "expected a JSON object, got a number"),
         (b'{"external_id": "caf\xe9"}\n', "not UTF-8 (byte 0xe9 at column 21)"),
+        (b'{"external_id": "u9", "score": NaN}\n', "not JSON (NaN is no JSON number)"),
+        (b'{"external_id": "u9", "score": 1e999}\n', "not JSON (a number out of range)"),
     ],
 )
 def test_a_bad_jsonl_line_stops_update_attributes_before_any_request(

@@ -117,6 +117,34 @@ def test_seconds_must_be_a_finite_non_negative_number(option: str, value: str) -
     refused(run_cli([*SOME_JOB, option, value]), 2, f"argument {option}", "jobframe --help")
 
 
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        (o, v)
+        for o in ("--timeout", "--deadline-margin", "--shutdown-timeout", "--cancel-grace", "--exit-grace")
+        for v in ("1e308", "99999999999999999999", "315360001")
+    ],
+)
+def test_seconds_past_ten_years_are_refused_not_overflowed(option: str, value: str) -> None:
+    """A finite number too large for a clock or a timer (``1e308``) is a usage error like ``inf``,
+    not an ``OverflowError`` in the run or a supervisor thread that dies."""
+    refused(run_cli([*SOME_JOB, option, value]), 2, f"argument {option}", "at most 315360000")
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "code", "needle"),
+    [
+        ([*SOME_JOB, "--deadline", "9999-12-31T23:59:59-14:00"], {}, 2, "argument --deadline"),
+        (SOME_JOB, {"ARGO_DEADLINE": "9999-12-31T23:59:59-14:00"}, 78, "ARGO_DEADLINE"),
+    ],
+)
+def test_a_timestamp_past_the_calendar_is_refused_with_its_code(
+    args: list[str], env: dict[str, str], code: int, needle: str
+) -> None:
+    """Year 9999 in a zone west of UTC is past the last instant a ``datetime`` holds."""
+    refused(run_cli(args, env=env), code, needle, "out of range")
+
+
 # -- rows 5 and 6: JOBFRAME_* variables are checked like the flags they stand for ---------------
 
 
