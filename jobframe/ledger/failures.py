@@ -3,14 +3,16 @@
 A store that is briefly unreachable — PostgreSQL restarting, a connection refused or timed out, a
 SQLite file locked by another process for longer than ``ledger.timeout``, a full disk — may work
 on the next attempt, so the attempt exits 75 and Argo retries it. Only a store that cannot work as
-configured — a malformed DSN, a refused login, a database that does not exist, a schema newer than
-this jobframe, a damaged SQLite file — is a configuration error (78): a retry would fail the same
-way. Messages are one line and never carry the DSN (:func:`jobframe.ledger.store.describe`).
+configured — a malformed DSN or one of its values (a port, an ``sslmode``), a refused login, a
+database that does not exist, a schema newer than this jobframe, a damaged SQLite file — is a
+configuration error (78): a retry would fail the same way. Messages are one line and never carry
+the DSN (:func:`jobframe.ledger.store.describe`).
 """
 
 from __future__ import annotations
 
 import errno
+import re
 import sqlite3
 
 from jobframe.errors import ConfigurationError, JobframeError, RetryableError
@@ -33,7 +35,12 @@ _PERMANENT_POSTGRES = (
     "invalid connection option",
     "invalid dsn",
     'missing "="',
+    "invalid port number",
+    "servname not supported",  # a port that is not a number
 )
+_INVALID_VALUE = re.compile(r"invalid [\w ]+ value")
+"""libpq refusing a DSN's value (``invalid sslmode value``, ``invalid integer value … for
+connection option``): the same DSN fails the same way on every attempt."""
 _TRANSIENT_SQLSTATE_CLASSES = ("08", "53", "57", "40", "55")
 """Connection exceptions, insufficient resources (disk full), operator intervention (shutdown,
 cancelled by statement_timeout), transaction rollback (deadlock), lock not available."""
@@ -57,7 +64,7 @@ def is_transient(exc: BaseException) -> bool:
         # libpq's failures to connect carry no SQLSTATE: refused, timed out, the server starting
         # or shutting down are transient; a refused login or a database that does not exist is not
         text = str(exc).lower()
-        return not any(part in text for part in _PERMANENT_POSTGRES)
+        return not (any(part in text for part in _PERMANENT_POSTGRES) or _INVALID_VALUE.search(text))
     return False
 
 

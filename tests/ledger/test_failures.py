@@ -64,6 +64,12 @@ def test_a_sqlstate_class_says_whether_a_failure_may_pass(sqlstate: object, tran
         ('invalid connection option "sslmod"', False),
         ('invalid dsn: missing "=" after "x" in connection info string', False),
         ('missing "=" after "x" in connection info string', False),
+        ('connection is bad: invalid port number: "99999"', False),  # libpq's checks of a DSN's values
+        ('connection is bad: invalid sslmode value: "bogus"', False),
+        ('connection is bad: invalid target_session_attrs value: "x"', False),
+        ('invalid integer value "abc" for connection option "keepalives"', False),
+        ("failed to resolve host 'db': [Errno -8] Servname not supported for ai_socktype", False),
+        ("failed to resolve host 'db': [Errno -3] Temporary failure in name resolution", True),
     ],
 )
 def test_a_failure_to_connect_is_transient_unless_the_configuration_is_wrong(
