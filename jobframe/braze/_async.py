@@ -122,7 +122,10 @@ class AsyncBrazeClient(ClientShell[httpx.AsyncClient]):
     def _halt(self, stream: Stream[Any]) -> None:
         """The call was cancelled (a deadline, a signal): its calls in a pause — none of their
         requests out, so none becomes unknown — end now instead of sleeping out a Retry-After
-        that may outlast the grace; those with a request out are awaited, as for a failure."""
+        that may outlast the grace. Those with a request out are then awaited by the caller, as
+        for a failure — until answered or the HTTP timeout, not bounded by the cancel grace; a
+        cancel that lands once every call was handed out cancels them instead (ambiguous, like
+        the sync client interrupted mid-request). See docs/resume.md."""
         self._halted.add(id(stream))
         for task, owner in list(self._pausing.items()):
             if owner == id(stream):
