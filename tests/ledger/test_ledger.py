@@ -506,6 +506,8 @@ def test_an_input_fingerprint_is_known_only_when_every_input_gives_one(tmp_path:
         ("password=hunter2 hunter3", "hunter", 78),
         ("postgresql://u:pw-123456@127.0.0.1:1/db?connect_timeout=1", "pw-123456", 75),  # refused
         ("host=/nonexistent user=u password=zz-secret-zz", "zz-secret-zz", 75),  # no server (yet)
+        ("postgresql://u:pw-port-99@localhost:99999/db", "pw-port-99", 78),  # libpq refuses the port
+        ("postgresql://u:pw-ssl-77@localhost/db?sslmode=bogus", "pw-ssl-77", 78),  # and the sslmode
     ],
 )
 def test_a_store_that_cannot_be_opened_never_shows_the_password(dsn: str, secret: str, code: int) -> None:
